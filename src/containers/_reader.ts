@@ -1,0 +1,85 @@
+/**
+ * Pull exact byte counts out of a chunk stream, without buffering more than one chunk ahead. Used by streaming
+ * container parsers (tar, ar, cpio) so that members can be handed on as streams and memory stays flat.
+ * @module
+ */
+export class ChunkReader {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array = new Uint8Array(0);
+  private done = false;
+  /** Bytes consumed from the underlying stream so far. */
+  position = 0;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  private async fill(): Promise<boolean> {
+    if (this.done) return false;
+    const r = await this.it.next();
+    if (r.done) {
+      this.done = true;
+      return false;
+    }
+    this.pending = this.pending.length ? concat(this.pending, r.value) : r.value;
+    return true;
+  }
+
+  /** Exactly n bytes, or fewer at end of stream. */
+  async read(n: number): Promise<Uint8Array> {
+    while (this.pending.length < n && (await this.fill()));
+    const out = this.pending.subarray(0, Math.min(n, this.pending.length));
+    this.pending = this.pending.subarray(out.length);
+    this.position += out.length;
+    return out;
+  }
+
+  /** Skip n bytes; returns how many were actually skipped. */
+  async skip(n: number): Promise<number> {
+    let left = n;
+    while (left > 0) {
+      if (this.pending.length === 0 && !(await this.fill())) break;
+      const k = Math.min(left, this.pending.length);
+      this.pending = this.pending.subarray(k);
+      this.position += k;
+      left -= k;
+    }
+    return n - left;
+  }
+
+  /** Stream the next n bytes as chunks (the caller must drain it before reading on). */
+  async *take(n: number): AsyncIterable<Uint8Array> {
+    let left = n;
+    while (left > 0) {
+      if (this.pending.length === 0 && !(await this.fill())) return;
+      const k = Math.min(left, this.pending.length);
+      const chunk = this.pending.subarray(0, k);
+      this.pending = this.pending.subarray(k);
+      this.position += k;
+      left -= k;
+      yield chunk;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.it.return?.();
+  }
+}
+
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+export async function collect(source: AsyncIterable<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of source) {
+    n += c.length;
+    if (n > limit) throw new RangeError(`${what}: more than ${limit} bytes`);
+    parts.push(c);
+  }
+  return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
+}

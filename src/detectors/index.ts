@@ -1,0 +1,143 @@
+/**
+ * The one detector table, and the registry that runs it. A detector never throws past the registry: a ParseError
+ * (or anything else) becomes an ErrorEntry naming the format and the offset, and the scan goes on.
+ * Adding a format = one file named by its format id + one row below.
+ * @module
+ */
+import picomatch from 'picomatch';
+import { ParseError, ShelflifeError, errorMessage } from '../errors.js';
+import type { DetectContext, ErrorEntry, Finding } from '../model.js';
+import { cmsDetector } from './cms.js';
+import { jarDetector } from './jar.js';
+import { joseDetector } from './jose.js';
+import { keysDetector } from './keys.js';
+import { openpgpDetector } from './openpgp.js';
+import { pkcs12Detector } from './pkcs12.js';
+import { sshDetector } from './ssh.js';
+import type { Detector, DetectResult } from './types.js';
+import { x509Detector } from './x509.js';
+
+export type { Detector, DetectResult } from './types.js';
+
+/**
+ * Order matters only for de-duplication: when two detectors report the same object at the same offset (a
+ * certificate inside a CMS blob, also found by the x509 carver), the row listed first wins. Specific formats first.
+ */
+export const DETECTORS: readonly Detector[] = [
+  jarDetector,
+  cmsDetector,
+  pkcs12Detector,
+  keysDetector,
+  openpgpDetector,
+  sshDetector,
+  joseDetector,
+  x509Detector,
+];
+
+export function detectorByFormat(format: string): Detector | undefined {
+  return DETECTORS.find((d) => d.format === format);
+}
+
+export interface RunResult {
+  findings: Finding[];
+  errors: ErrorEntry[];
+  annotations: Record<string, string>;
+}
+
+interface CompiledDetector {
+  detector: Detector;
+  nameMatchers: ((name: string) => boolean)[];
+  contains: Buffer[];
+}
+
+const compiled = new WeakMap<readonly Detector[], CompiledDetector[]>();
+
+function compile(detectors: readonly Detector[]): CompiledDetector[] {
+  let c = compiled.get(detectors);
+  if (!c) {
+    c = detectors.map((detector) => ({
+      detector,
+      nameMatchers: (detector.claims.names ?? []).map((g) => picomatch(g, { nocase: true, dot: true, basename: !g.includes('/') })),
+      contains: (detector.claims.contains ?? []).map((s) => Buffer.from(s, 'latin1')),
+    }));
+    compiled.set(detectors, c);
+  }
+  return c;
+}
+
+/** Does this detector claim these bytes? (Exported for the claims tests.) */
+export function claims(detector: Detector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, table: readonly Detector[] = DETECTORS): boolean {
+  const c = compile(table).find((x) => x.detector === detector) ?? compile([detector])[0];
+  return claimed(c, bytes, ctx);
+}
+
+function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>): boolean {
+  const { claims: cl } = c.detector;
+  if (cl.anywhere) return true;
+  if (ctx.baseOffset === 0 && cl.magic) {
+    for (const m of cl.magic) {
+      if (m.offset + m.bytes.length <= bytes.length && m.bytes.every((b, i) => bytes[m.offset + i] === b)) return true;
+    }
+  }
+  if (c.nameMatchers.some((match) => match(ctx.name))) return true;
+  if (c.contains.length > 0) {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (c.contains.some((needle) => buf.indexOf(needle) >= 0)) return true;
+  }
+  return false;
+}
+
+/** Run every claiming detector over `bytes`; offsets in the result are absolute (ctx.baseOffset added). */
+export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: { only?: Set<string>; skip?: Set<string> } = {}, table: readonly Detector[] = DETECTORS): RunResult {
+  const findings: Finding[] = [];
+  const errors: ErrorEntry[] = [];
+  const annotations: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const c of compile(table)) {
+    const { detector } = c;
+    if (options.only && !options.only.has(detector.format)) continue;
+    if (options.skip?.has(detector.format)) continue;
+    if (!claimed(c, bytes, ctx)) continue;
+    let out: Finding[] | DetectResult;
+    try {
+      out = detector.detect(bytes, ctx);
+    } catch (e) {
+      errors.push(toErrorEntry(e, detector.format, ctx));
+      continue;
+    }
+    const result: DetectResult = Array.isArray(out) ? { findings: out } : out;
+    for (const f of result.findings) {
+      if (f.location.offset !== undefined) f.location.offset += ctx.baseOffset;
+      const key = dedupeKey(f);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      findings.push(f);
+    }
+    for (const e of result.errors ?? []) {
+      errors.push({ ...e, source: e.source ?? detector.format, ...(e.offset !== undefined ? { offset: e.offset + ctx.baseOffset } : {}) });
+    }
+    Object.assign(annotations, result.annotations ?? {});
+  }
+  return { findings, errors, annotations };
+}
+
+/** The identity of a finding for de-duplication across detectors and overlapping windows. */
+export function dedupeKey(f: Finding): string {
+  // Offset first: the same certificate reached by two detectors (CMS walker, x509 carver) shares offset + fingerprint.
+  const where = f.location.offset !== undefined ? `@${f.location.offset}` : (f.location.path ?? '');
+  return [f.kind, where, f.location.member ?? '', f.algorithm.id, f.fingerprint ?? f.subject ?? ''].join('|');
+}
+
+export function toErrorEntry(e: unknown, source: string, ctx: Pick<DetectContext, 'uri' | 'baseOffset'>): ErrorEntry {
+  if (e instanceof ParseError) {
+    return {
+      code: e.code as ErrorEntry['code'],
+      message: `${ctx.uri}: ${source}: ${e.message}`,
+      source,
+      ...(e.offset !== undefined ? { offset: e.offset + ctx.baseOffset } : {}),
+    };
+  }
+  if (e instanceof ShelflifeError) return { code: e.code as ErrorEntry['code'], message: `${ctx.uri}: ${source}: ${e.message}`, source };
+  // Anything else is a bug in the detector, still contained: the scan goes on and the error says so.
+  return { code: 'detector-crash', message: `${ctx.uri}: ${source}: internal error: ${errorMessage(e)}`, source };
+}

@@ -1,0 +1,37 @@
+/**
+ * The detector contract: a format id, the bytes/names it claims, and a pure parse function.
+ * @module
+ */
+import type { DetectContext, ErrorEntry, Finding } from '../model.js';
+
+export interface MagicClaim {
+  offset: number;
+  bytes: readonly number[];
+}
+
+export interface Claims {
+  /** Byte signatures at fixed offsets of the artifact (checked on the first window only). */
+  magic?: readonly MagicClaim[];
+  /** Globs matched against the artifact name or member path (e.g. `**\/*.pem`, `**\/META-INF/*.RSA`). */
+  names?: readonly string[];
+  /** Byte strings found anywhere in the window (PEM labels, JSON keys, armor headers). */
+  contains?: readonly string[];
+  /** Runs on every window of every artifact (carvers); must be cheap on bytes that hold nothing. */
+  anywhere?: boolean;
+}
+
+export interface DetectResult {
+  findings: Finding[];
+  /** Partial failures: the detector recognised its format but part of it is malformed. */
+  errors?: ErrorEntry[];
+  /** Facts about the whole artifact (e.g. in-toto subject digests), merged into its annotations. */
+  annotations?: Record<string, string>;
+}
+
+export interface Detector {
+  format: string;
+  description: string;
+  claims: Claims;
+  /** Pure: no I/O, no clock, no globals beyond the loaded catalogue. Throw ParseError on malformed input. */
+  detect(bytes: Uint8Array, ctx: DetectContext): Finding[] | DetectResult;
+}

@@ -1,0 +1,33 @@
+/**
+ * Every hard limit in one place. Reaching one is recorded as an error on the artifact, never a crash and never
+ * an unbounded read. Values are sized for a 2-core, 24 GiB machine scanning hostile input.
+ * @module
+ */
+
+/** Artifacts up to this size are read whole into memory and every detector sees all their bytes. */
+export const WHOLE_READ_LIMIT = 32 * 1024 * 1024;
+/** Larger artifacts are scanned in windows of this size … */
+export const WINDOW_SIZE = 8 * 1024 * 1024;
+/** … overlapping by this much, so a structure that straddles a boundary (a certificate, a PEM block) is seen whole. */
+export const WINDOW_OVERLAP = 256 * 1024;
+
+/** Containers nested deeper than this are not opened (a tar in a zip in a tar … is depth 3). */
+export const MAX_CONTAINER_DEPTH = 6;
+/** Members read per container. */
+export const MAX_CONTAINER_ENTRIES = 50_000;
+/** Total bytes expanded from one top-level artifact, across all nesting. */
+export const MAX_EXPANDED_BYTES = 4 * 1024 * 1024 * 1024;
+/** Expanded/compressed ratio above which a stream is treated as a bomb (once past RATIO_GRACE_BYTES). */
+export const MAX_COMPRESSION_RATIO = 200;
+export const RATIO_GRACE_BYTES = 1024 * 1024;
+/** A member bigger than this is scanned as a one-pass stream: detected, hashed, but not opened as a container. */
+export const MEMBER_BUFFER_LIMIT = 64 * 1024 * 1024;
+
+/** DER: deepest nesting any walker follows, and the most elements it reads in one constructed value. */
+export const MAX_DER_DEPTH = 64;
+export const MAX_DER_CHILDREN = 100_000;
+
+/** PEM blocks, OpenPGP packets, SSH keys … parsed from one window before the rest is skipped. */
+export const MAX_OBJECTS_PER_ARTIFACT = 10_000;
+/** Text formats (JSON, armored data) larger than this are not parsed as text. */
+export const MAX_TEXT_PARSE_BYTES = 16 * 1024 * 1024;

@@ -1,0 +1,146 @@
+/**
+ * The scan model: the shared types every stage of DESIGN.md's flow speaks.
+ * sources → containers → detectors → catalogue → scoring → inventory → report/sinks.
+ * @module
+ */
+
+export type FindingKind = 'certificate' | 'signature' | 'public-key' | 'private-key' | 'encrypted-data';
+
+export type QuantumStatus = 'vulnerable' | 'weakened' | 'resistant' | 'hybrid' | 'unknown';
+
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'none';
+
+export const SEVERITIES: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
+
+/** Canonical algorithm naming (DESIGN.md "Canonical algorithm ids"). */
+export interface Algorithm {
+  /** Canonical id: `RSA-2048`, `ECDSA-P256`, `ML-DSA-65+ECDSA-P256`, `AES-256` … or `unknown:<oid>`. */
+  id: string;
+  family: string;
+  /** Digest used with a signature (not an id of its own). */
+  hash?: string;
+  oid?: string;
+  /** Symmetric mode (CBC, GCM …) or KDF detail. */
+  mode?: string;
+  /** False when a parameter (key size, curve) cannot be known from the artifact. */
+  parameterKnown?: boolean;
+  /** Name as the format spells it (`sha256WithRSAEncryption`, `ES256`, `ssh-ed25519`). */
+  name?: string;
+}
+
+export interface Quantum {
+  status: QuantumStatus;
+  classicalBits: number | null;
+  nistLevel: number | null;
+}
+
+export interface Exposure {
+  score: number;
+  severity: Severity;
+  explanation: string;
+  /** Everything the score was computed from, for `explain` and auditors. */
+  inputs?: Record<string, unknown>;
+  deadlinesMissed?: string[];
+}
+
+export interface FindingLocation {
+  /** Byte offset within the artifact's own bytes (PEM blocks: offset of the BEGIN line). */
+  offset?: number;
+  /** Member path when the finding came from inside a container read as a unit (e.g. a JAR's META-INF). */
+  member?: string;
+  /** Structural path inside the object (`signerInfos[0]`, `certificates[2]`, `subkey[1]`). */
+  path?: string;
+}
+
+export interface Finding {
+  kind: FindingKind;
+  format: string;
+  algorithm: Algorithm;
+  quantum: Quantum;
+  location: FindingLocation;
+  subject?: string;
+  issuer?: string;
+  serial?: string;
+  notBefore?: string;
+  notAfter?: string;
+  /** Signature/creation time when the format records one. */
+  created?: string;
+  /** Key id / fingerprint as the format defines it (SHA-256 of the DER for certificates). */
+  fingerprint?: string;
+  /** Free-form format-specific facts worth keeping (e.g. `{ encrypted: true, kdf: 'scrypt' }`). */
+  details?: Record<string, unknown>;
+  exposure?: Exposure;
+}
+
+export interface ErrorEntry {
+  code: ErrorCode;
+  message: string;
+  /** Which detector or container produced it. */
+  source?: string;
+  offset?: number;
+}
+
+export type ErrorCode =
+  | 'malformed'
+  | 'truncated'
+  | 'unsupported'
+  | 'io'
+  | 'limit-depth'
+  | 'limit-entries'
+  | 'limit-expanded-bytes'
+  | 'limit-ratio'
+  | 'limit-size'
+  | 'path-traversal'
+  | 'detector-crash'
+  | 'remote';
+
+export interface ArtifactResult {
+  uri: string;
+  parent: string | null;
+  sha256: string | null;
+  size: number;
+  mediaType?: string;
+  modified?: string;
+  class?: string;
+  lifetime?: { years: number; source: string };
+  created?: { at: string; source: string };
+  /** Present (false) when the class is one that should be signed and no signature was found. */
+  signed?: boolean;
+  annotations?: Record<string, string>;
+  exposure?: Exposure;
+  findings: Finding[];
+  errors: ErrorEntry[];
+}
+
+export interface ScanStats {
+  artifacts: number;
+  bytes: number;
+  findings: number;
+  errors: number;
+}
+
+export interface ScanResult {
+  schemaVersion: '1';
+  tool: { name: 'shelflife'; version: string };
+  scan: {
+    id: string;
+    startedAt: string;
+    finishedAt: string;
+    targets: string[];
+    stats: ScanStats;
+  };
+  artifacts: ArtifactResult[];
+}
+
+/** What a detector sees besides the bytes. Pure data: no handles, no clock. */
+export interface DetectContext {
+  /** Artifact name as found (basename or member path), for name-based claims and messages. */
+  name: string;
+  uri: string;
+  /** Total artifact size; bytes may be a window of it. */
+  size: number;
+  /** Absolute offset of `bytes[0]` within the artifact (non-zero for windows of large files). */
+  baseOffset: number;
+  /** True when `bytes` is the whole artifact. */
+  whole: boolean;
+}

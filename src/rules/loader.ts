@@ -1,0 +1,75 @@
+/**
+ * The one loader for everything under rules/ (and user rule files): YAML parsed with source positions, validated by
+ * a strict zod schema. Unknown keys and bad values are rejected with the file and line, because an ignored rule
+ * is a silent downgrade.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ShelflifeError } from '../errors.js';
+
+/** The bundled rules/ directory (works from src/ under vitest and from dist/src/ after the build). */
+export function bundledRulesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'rules');
+    try {
+      readFileSync(join(candidate, 'algorithms.yaml'));
+      return candidate;
+    } catch {
+      dir = dirname(dir);
+    }
+  }
+  throw new ShelflifeError('rules', 'cannot find the bundled rules/ directory');
+}
+
+/** Parse YAML text and validate it; errors name `file:line`. */
+export function parseRules<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
+    throw new ShelflifeError('rules', `${file}:${line}: ${e.message.split('\n')[0]}`);
+  }
+  const data = doc.toJS({ maxAliasCount: 100 });
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path as (string | number)[];
+    // Walk to the deepest node that exists, to point at the offending line.
+    let line = 1;
+    for (let n = path.length; n >= 0; n--) {
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) {
+        line = lineCounter.linePos(node.range[0]).line;
+        break;
+      }
+      // A key that is itself unknown: find the key node in the parent map.
+      if (n > 0 && issue.code === 'unrecognized_keys') break;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      const keys = (issue as { keys: string[] }).keys;
+      const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
+      const pair = isNode(parent) && 'items' in parent ? (parent.items as { key?: { value?: unknown; range?: [number, number, number] } }[]).find((p) => keys.includes(String(p.key?.value))) : undefined;
+      if (pair?.key?.range) line = lineCounter.linePos(pair.key.range[0]).line;
+      throw new ShelflifeError('rules', `${file}:${line}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${path.length ? ` in ${path.join('.')}` : ''}`);
+    }
+    const where = path.length ? ` at ${path.join('.')}` : '';
+    throw new ShelflifeError('rules', `${file}:${line}: ${issue.message}${where}`);
+  }
+  return result.data;
+}
+
+export function loadRulesFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ShelflifeError('rules', `${file}: cannot read (${(e as Error).message})`, { cause: e });
+  }
+  return parseRules(text, file, schema);
+}

@@ -1,0 +1,293 @@
+/**
+ * Scans one artifact: streams its bytes once (sha256 + detectors), holding the whole artifact only when it is small
+ * and otherwise walking it in overlapping windows, so memory stays flat for files of any size; then opens it as a
+ * container when it is one and scans each member as a child artifact, under shared depth/entry/byte/ratio limits.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { ChunkReader, concat } from '../containers/_reader.js';
+import { decompress, decompressedName, sniffCompression } from '../containers/compression.js';
+import { ExpansionBudget, sniffContainer, type ContainerInput, type Member } from '../containers/index.js';
+import { safeMemberPath } from '../containers/types.js';
+import { catalogue } from '../catalogue/index.js';
+import { dedupeKey, runDetectors, toErrorEntry } from '../detectors/index.js';
+import { LimitError, ParseError, ShelflifeError, errorMessage } from '../errors.js';
+import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
+import type { ArtifactResult, DetectContext, ErrorEntry } from '../model.js';
+import type { ArtifactRef } from '../sources/types.js';
+
+export interface EngineOptions {
+  detectors?: { only?: Set<string>; skip?: Set<string> };
+  /** Called once per finished artifact (progress display, streaming sinks). */
+  onArtifact?: (a: ArtifactResult) => void;
+  /** Overrides for tests and benchmarks. */
+  wholeReadLimit?: number;
+  maxDepth?: number;
+}
+
+const HEAD = 4096;
+
+export class ScanEngine {
+  readonly results: ArtifactResult[] = [];
+  bytesRead = 0;
+
+  constructor(private readonly options: EngineOptions = {}) {}
+
+  /** Scan a top-level artifact (and, recursively, its members). Never throws for bad input. */
+  async scan(ref: ArtifactRef): Promise<void> {
+    await this.scanRef(ref, null, 0, new ExpansionBudget());
+  }
+
+  private async scanRef(ref: ArtifactRef, parent: string | null, depth: number, budget: ExpansionBudget, problem?: Member['problem']): Promise<ArtifactResult> {
+    const res: ArtifactResult = {
+      uri: ref.uri,
+      parent,
+      sha256: null,
+      size: ref.size ?? 0,
+      ...(ref.mediaType ? { mediaType: ref.mediaType } : {}),
+      ...(ref.modified ? { modified: ref.modified } : {}),
+      ...(Object.keys(ref.annotations).length ? { annotations: { ...ref.annotations } } : {}),
+      findings: [],
+      errors: [],
+    };
+    this.results.push(res);
+    if (problem) res.errors.push({ code: problem.code, message: `${ref.uri}: ${problem.message}`, source: 'container' });
+    if (ref.annotations['zip.encryption']) this.recordZipEncryption(res, ref.annotations['zip.encryption']);
+
+    const ctx: DetectContext = { name: ref.name, uri: ref.uri, size: ref.size ?? 0, baseOffset: 0, whole: true };
+    let whole: Uint8Array | undefined = ref.bytes;
+    let head: Uint8Array | undefined = ref.bytes?.subarray(0, HEAD);
+    if (whole) {
+      res.sha256 = createHash('sha256').update(whole).digest('hex');
+      res.size = whole.length;
+      this.bytesRead += whole.length;
+      this.detect(whole, { ...ctx, size: whole.length }, res);
+    } else {
+      const read = await this.readStream(ref, ctx, res);
+      whole = read.whole;
+      head = read.head;
+    }
+    // A store that told us the digest gets it checked.
+    if (ref.digest?.startsWith('sha256:') && res.sha256 && ref.digest !== `sha256:${res.sha256}`) {
+      res.errors.push({ code: 'malformed', message: `${ref.uri}: content digest sha256:${res.sha256} does not match the store's ${ref.digest}`, source: 'engine' });
+    }
+    if (head && head.length > 0) await this.expand(ref, res, whole, head, depth, budget);
+    this.options.onArtifact?.(res);
+    return res;
+  }
+
+  private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>): void {
+    const r = runDetectors(bytes, ctx, this.options.detectors);
+    for (const f of r.findings) {
+      const key = dedupeKey(f);
+      if (seen) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      res.findings.push(f);
+    }
+    for (const e of r.errors) {
+      if (seen) {
+        const key = `err|${e.offset ?? ''}|${e.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      res.errors.push(e);
+    }
+    if (Object.keys(r.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...r.annotations };
+  }
+
+  /** One pass over the stream: hash everything, keep it whole if small, else detect window by window. */
+  private async readStream(ref: ArtifactRef, ctx: DetectContext, res: ArtifactResult): Promise<{ whole?: Uint8Array; head?: Uint8Array }> {
+    const limit = this.options.wholeReadLimit ?? WHOLE_READ_LIMIT;
+    const hash = createHash('sha256');
+    let chunks: Uint8Array[] = [];
+    let held = 0;
+    let total = 0;
+    let windowed = false;
+    let head: Uint8Array | undefined;
+    let winStart = 0;
+    const seen = new Set<string>();
+    const span = WINDOW_SIZE + WINDOW_OVERLAP;
+    const flushWindows = (final: boolean) => {
+      while (held >= span || (final && held > 0)) {
+        const buf = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+        const take = Math.min(span, buf.length);
+        // The last window is skipped when the previous one already covered it entirely.
+        if (!(final && winStart > 0 && buf.length <= WINDOW_OVERLAP)) {
+          this.detect(buf.subarray(0, take), { ...ctx, baseOffset: winStart, whole: false }, res, seen);
+        }
+        if (final && buf.length <= span) {
+          chunks = [];
+          held = 0;
+          break;
+        }
+        const rest = buf.subarray(WINDOW_SIZE);
+        chunks = [new Uint8Array(rest)]; // copy: let the big window go
+        held = rest.length;
+        winStart += WINDOW_SIZE;
+      }
+    };
+    try {
+      for await (const chunk of ref.open()) {
+        hash.update(chunk);
+        total += chunk.length;
+        if (!head) head = chunk.subarray(0, HEAD);
+        else if (head.length < HEAD) head = concat(head, chunk.subarray(0, HEAD - head.length));
+        chunks.push(chunk);
+        held += chunk.length;
+        if (!windowed && held > limit) windowed = true;
+        if (windowed) flushWindows(false);
+      }
+    } catch (e) {
+      res.errors.push(this.readError(e, ref.uri));
+      res.size = Math.max(res.size, total);
+      this.bytesRead += total;
+      if (windowed) flushWindows(true);
+      return { head };
+    }
+    this.bytesRead += total;
+    res.size = total;
+    res.sha256 = hash.digest('hex');
+    ctx.size = total;
+    if (windowed) {
+      flushWindows(true);
+      return { head };
+    }
+    const whole = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+    this.detect(whole, ctx, res);
+    return { whole, head: whole.subarray(0, HEAD) };
+  }
+
+  private readError(e: unknown, uri: string): ErrorEntry {
+    if (e instanceof ShelflifeError) return { code: e.code as ErrorEntry['code'], message: e.message.startsWith(uri) ? e.message : `${uri}: ${e.message}`, source: 'engine' };
+    const code = (e as NodeJS.ErrnoException)?.code;
+    return { code: 'io', message: `${uri}: read failed: ${code ? `${code}: ` : ''}${errorMessage(e)}`, source: 'engine' };
+  }
+
+  /** Open the artifact as a container, if it is one, and scan its members. */
+  private async expand(ref: ArtifactRef, res: ArtifactResult, whole: Uint8Array | undefined, head: Uint8Array, depth: number, budget: ExpansionBudget): Promise<void> {
+    const compression = sniffCompression(head);
+    const handler = compression ? undefined : sniffContainer(head, ref.name);
+    if (!compression && !handler) return;
+    const maxDepth = this.options.maxDepth ?? MAX_CONTAINER_DEPTH;
+    if (depth >= maxDepth) {
+      res.errors.push({ code: 'limit-depth', message: `${ref.uri}: container nested deeper than ${maxDepth}; not opened`, source: 'container' });
+      return;
+    }
+    const rawOpen = whole ? async function* () { yield whole; } : ref.reopenable ? () => ref.open() : undefined;
+    if (!rawOpen) {
+      res.errors.push({ code: 'limit-size', message: `${ref.uri}: container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`, source: 'container' });
+      return;
+    }
+    try {
+      let input: ContainerInput;
+      let h = handler;
+      if (compression) {
+        const stream = decompress(compression, rawOpen(), budget, ref.uri);
+        const peek = await peekStream(stream, 512);
+        const innerName = decompressedName(ref.name);
+        h = sniffContainer(peek.head, innerName);
+        if (!h || h.kind === 'zip') {
+          // Not an archive (or a zip, which needs random access): the decompressed bytes are one member.
+          const bytes = await collectOrStream(peek.stream, MEMBER_BUFFER_LIMIT);
+          await this.scanMember(ref, { path: innerName, ...(bytes instanceof Uint8Array ? { bytes, size: bytes.length } : { stream: bytes }) }, depth, budget);
+          return;
+        }
+        let used = false;
+        input = {
+          uri: ref.uri,
+          name: innerName,
+          open: () => {
+            if (used) throw new ShelflifeError('unsupported', `${ref.uri}: decompressed stream read twice`);
+            used = true;
+            return peek.stream;
+          },
+        };
+      } else {
+        input = { uri: ref.uri, name: ref.name, size: whole?.length ?? ref.size, bytes: whole, open: rawOpen, read: whole ? undefined : ref.read };
+      }
+      for await (const member of h!.members(input, budget)) {
+        await this.scanMember(ref, member, depth, budget);
+      }
+    } catch (e) {
+      if (e instanceof LimitError || e instanceof ParseError || e instanceof ShelflifeError) {
+        res.errors.push({ ...toErrorEntry(e, 'container', { uri: ref.uri, baseOffset: 0 }), message: e.message.includes(ref.uri) ? e.message : `${ref.uri}: ${e.message}` });
+      } else {
+        res.errors.push({ code: 'malformed', message: `${ref.uri}: cannot open as ${compression ?? handler?.kind}: ${errorMessage(e)}`, source: 'container' });
+      }
+    }
+  }
+
+  private async scanMember(container: ArtifactRef, m: Member, depth: number, budget: ExpansionBudget): Promise<void> {
+    const uri = `${container.uri}!/${safeMemberPath(m.path)}`;
+    if (m.problem?.code === 'path-traversal') {
+      this.results.find((r) => r.uri === container.uri)?.errors.push({ code: 'path-traversal', message: `${container.uri}: ${m.problem.message}`, source: 'container' });
+    }
+    const stream = m.stream;
+    const child: ArtifactRef = {
+      uri,
+      name: m.path,
+      size: m.size,
+      modified: m.modified,
+      annotations: m.annotations ?? {},
+      bytes: m.bytes,
+      reopenable: !!m.bytes,
+      open: m.bytes
+        ? async function* () {
+            yield m.bytes!;
+          }
+        : () => stream ?? (async function* () {})(),
+    };
+    if (!m.bytes && !stream) {
+      // Nothing readable (encrypted, unsupported method): record the member with its problem, no bytes.
+      const res: ArtifactResult = { uri, parent: container.uri, sha256: null, size: m.size ?? 0, findings: [], errors: [] };
+      if (m.annotations) res.annotations = { ...m.annotations };
+      if (m.problem) res.errors.push({ code: m.problem.code, message: `${uri}: ${m.problem.message}`, source: 'container' });
+      if (m.annotations?.['zip.encryption']) this.recordZipEncryption(res, m.annotations['zip.encryption']);
+      this.results.push(res);
+      this.options.onArtifact?.(res);
+      return;
+    }
+    await this.scanRef(child, container.uri, depth + 1, budget, m.problem?.code === 'path-traversal' ? undefined : m.problem);
+  }
+
+  private recordZipEncryption(res: ArtifactResult, scheme: string): void {
+    const cat = catalogue();
+    const d = scheme.startsWith('AES-') && cat.data.algorithms[scheme] ? cat.byId(scheme, { mode: 'WinZip-AE' }) : cat.byId('Password', { name: 'ZipCrypto (PKWARE traditional)' });
+    res.findings.push({ kind: 'encrypted-data', format: 'zip', algorithm: d.algorithm, quantum: d.quantum, location: { path: 'zip entry' }, details: { scheme } });
+  }
+}
+
+async function peekStream(stream: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; stream: AsyncIterable<Uint8Array> }> {
+  const r = new ChunkReader(stream);
+  const head = await r.read(n);
+  const rest = (async function* () {
+    if (head.length) yield head;
+    for await (const c of r.take(Number.MAX_SAFE_INTEGER)) yield c;
+  })();
+  return { head, stream: rest };
+}
+
+/** Hold the stream in memory when it fits, else hand it on as a stream. */
+async function collectOrStream(stream: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+  const it = stream[Symbol.asyncIterator]();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return new Uint8Array(Buffer.concat(parts));
+    parts.push(r.value);
+    n += r.value.length;
+    if (n > limit) {
+      return (async function* () {
+        for (const p of parts) yield p;
+        for (;;) {
+          const x = await it.next();
+          if (x.done) return;
+          yield x.value;
+        }
+      })();
+    }
+  }
+}
