@@ -1,0 +1,12 @@
+/**
+ * shelflife's public library surface. Everything the CLI does is a call to one of these.
+ * @module
+ */
+export { scan, type ScanOptions } from './scan/scan.js';
+export { ScanEngine } from './scan/engine.js';
+export { catalogue, loadCatalogue, Catalogue } from './catalogue/index.js';
+export { DETECTORS, runDetectors } from './detectors/index.js';
+export { REPORTERS } from './report/index.js';
+export { resolveSource, SCHEMES } from './sources/index.js';
+export { ShelflifeError, ParseError, LimitError, UsageError } from './errors.js';
+export * from './model.js';

@@ -1,0 +1,89 @@
+/**
+ * The human table printed on a terminal: one row per finding, worst first, then a summary and the errors.
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import type { ArtifactResult, Finding, ScanResult } from '../model.js';
+import { SEVERITIES } from '../model.js';
+import type { Reporter, RenderOptions } from './index.js';
+
+const STATUS_COLOR: Record<string, string> = { vulnerable: '31', weakened: '33', resistant: '32', hybrid: '36', unknown: '35' };
+const SEVERITY_COLOR: Record<string, string> = { critical: '1;31', high: '31', medium: '33', low: '36', none: '32' };
+
+export const tableReporter: Reporter = {
+  id: 'table',
+  description: 'human-readable table (default on a terminal)',
+  extension: 'txt',
+  render: renderTable,
+};
+
+export function displayUri(uri: string, cwd?: string): string {
+  if (!uri.startsWith('file://')) return uri;
+  const bang = uri.indexOf('!/');
+  const path = fileURLToPath(bang < 0 ? uri : uri.slice(0, bang));
+  const rel = cwd ? relative(cwd, path) : path;
+  const shown = rel && !rel.startsWith('..') ? rel : path;
+  return bang < 0 ? shown : shown + decodeURI(uri.slice(bang));
+}
+
+function severityRank(f: Finding): number {
+  return f.exposure ? SEVERITIES.indexOf(f.exposure.severity) : -1;
+}
+
+export function renderTable(result: ScanResult, options: RenderOptions = {}): string {
+  const c = (code: string, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const rows: { a: ArtifactResult; f: Finding }[] = [];
+  for (const a of result.artifacts) for (const f of a.findings) rows.push({ a, f });
+  rows.sort((x, y) => severityRank(y.f) - severityRank(x.f) || (x.a.uri < y.a.uri ? -1 : 1));
+  const scored = rows.some((r) => r.f.exposure);
+  const header = [...(scored ? ['SEVERITY'] : []), 'KIND', 'ALGORITHM', 'QUANTUM', 'FORMAT', 'ARTIFACT'];
+  const table = rows.map(({ a, f }) => {
+    const alg = f.algorithm.hash && !f.algorithm.id.includes(f.algorithm.hash) ? `${f.algorithm.id} / ${f.algorithm.hash}` : f.algorithm.id;
+    const where = displayUri(a.uri, options.cwd) + (f.location.offset ? `@${f.location.offset}` : '');
+    return [...(scored ? [f.exposure?.severity ?? ''] : []), f.kind, alg, f.quantum.status, f.format, where];
+  });
+  const widths = header.map((h, i) => Math.min(48, Math.max(h.length, ...table.map((r) => r[i].length))));
+  const fmt = (r: string[], colour: boolean) =>
+    r
+      .map((cell, i) => {
+        const padded = i === r.length - 1 ? cell : cell.padEnd(widths[i]);
+        if (!colour) return padded;
+        if (header[i] === 'QUANTUM') return c(STATUS_COLOR[cell] ?? '0', padded);
+        if (header[i] === 'SEVERITY') return c(SEVERITY_COLOR[cell] ?? '0', padded);
+        return padded;
+      })
+      .join('  ');
+  const lines: string[] = [];
+  if (table.length) {
+    lines.push(c('1', fmt(header, false)));
+    for (const r of table) lines.push(fmt(r, true));
+  } else {
+    lines.push('No signatures, certificates, keys or encrypted data found.');
+  }
+  const s = result.scan.stats;
+  const byStatus = new Map<string, number>();
+  for (const { f } of rows) byStatus.set(f.quantum.status, (byStatus.get(f.quantum.status) ?? 0) + 1);
+  const statusText = [...byStatus].map(([k, v]) => `${v} ${k}`).join(', ');
+  lines.push('');
+  lines.push(`${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings${statusText ? ` (${statusText})` : ''}, ${s.errors} errors`);
+  const errs = result.artifacts.flatMap((a) => a.errors);
+  if (errs.length) {
+    lines.push('');
+    for (const e of errs.slice(0, 50)) lines.push(c('33', `error [${e.code}]: ${e.message}`));
+    if (errs.length > 50) lines.push(`… and ${errs.length - 50} more errors (see --format json)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(1)} ${units[u]}`;
+}
