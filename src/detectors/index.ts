@@ -88,7 +88,14 @@ function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext
 }
 
 /** Run every claiming detector over `bytes`; offsets in the result are absolute (ctx.baseOffset added). */
-export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: { only?: Set<string>; skip?: Set<string> } = {}, table: readonly Detector[] = DETECTORS): RunResult {
+export interface RunOptions {
+  only?: Set<string>;
+  skip?: Set<string>;
+  /** The bytes are an archive the engine will open: only detectors with `claims.containers` run. */
+  container?: boolean;
+}
+
+export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: RunOptions = {}, table: readonly Detector[] = DETECTORS): RunResult {
   const findings: Finding[] = [];
   const errors: ErrorEntry[] = [];
   const annotations: Record<string, string> = {};
@@ -97,6 +104,7 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: { o
     const { detector } = c;
     if (options.only && !options.only.has(detector.format)) continue;
     if (options.skip?.has(detector.format)) continue;
+    if (options.container && !detector.claims.containers) continue;
     if (!claimed(c, bytes, ctx)) continue;
     let out: Finding[] | DetectResult;
     try {

@@ -18,6 +18,12 @@ export interface Claims {
   contains?: readonly string[];
   /** Runs on every window of every artifact (carvers); must be cheap on bytes that hold nothing. */
   anywhere?: boolean;
+  /**
+   * Also run on the raw bytes of an archive the engine is about to open (e.g. the APK signing block lives between a
+   * zip's entries). Off by default: an uncompressed tar holds its members' bytes verbatim, and scanning both would
+   * report every member twice.
+   */
+  containers?: boolean;
 }
 
 export interface DetectResult {

@@ -61,9 +61,9 @@ export class ScanEngine {
       res.sha256 = createHash('sha256').update(whole).digest('hex');
       res.size = whole.length;
       this.bytesRead += whole.length;
-      this.detect(whole, { ...ctx, size: whole.length }, res);
+      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
     } else {
-      const read = await this.readStream(ref, ctx, res);
+      const read = await this.readStream(ref, ctx, res, depth);
       whole = read.whole;
       head = read.head;
     }
@@ -76,8 +76,15 @@ export class ScanEngine {
     return res;
   }
 
-  private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>): void {
-    const r = runDetectors(bytes, ctx, this.options.detectors);
+  /** Will the engine open this artifact as a container? Then only container-aware detectors read its raw bytes. */
+  private willExpand(ref: ArtifactRef, head: Uint8Array, depth: number, whole: boolean): boolean {
+    if (depth >= (this.options.maxDepth ?? MAX_CONTAINER_DEPTH)) return false;
+    if (!whole && !ref.reopenable) return false;
+    return !!(sniffCompression(head) || sniffContainer(head, ref.name));
+  }
+
+  private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>, container = false): void {
+    const r = runDetectors(bytes, ctx, { ...this.options.detectors, container });
     for (const f of r.findings) {
       const key = dedupeKey(f);
       if (seen) {
@@ -98,7 +105,7 @@ export class ScanEngine {
   }
 
   /** One pass over the stream: hash everything, keep it whole if small, else detect window by window. */
-  private async readStream(ref: ArtifactRef, ctx: DetectContext, res: ArtifactResult): Promise<{ whole?: Uint8Array; head?: Uint8Array }> {
+  private async readStream(ref: ArtifactRef, ctx: DetectContext, res: ArtifactResult, depth: number): Promise<{ whole?: Uint8Array; head?: Uint8Array }> {
     const limit = this.options.wholeReadLimit ?? WHOLE_READ_LIMIT;
     const hash = createHash('sha256');
     let chunks: Uint8Array[] = [];
@@ -115,7 +122,7 @@ export class ScanEngine {
         const take = Math.min(span, buf.length);
         // The last window is skipped when the previous one already covered it entirely.
         if (!(final && winStart > 0 && buf.length <= WINDOW_OVERLAP)) {
-          this.detect(buf.subarray(0, take), { ...ctx, baseOffset: winStart, whole: false }, res, seen);
+          this.detect(buf.subarray(0, take), { ...ctx, baseOffset: winStart, whole: false }, res, seen, this.willExpand(ref, head ?? buf, depth, false));
         }
         if (final && buf.length <= span) {
           chunks = [];
@@ -155,7 +162,7 @@ export class ScanEngine {
       return { head };
     }
     const whole = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
-    this.detect(whole, ctx, res);
+    this.detect(whole, ctx, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
     return { whole, head: whole.subarray(0, HEAD) };
   }
 
