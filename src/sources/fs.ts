@@ -4,7 +4,7 @@
  * @module
  */
 import { createReadStream } from 'node:fs';
-import { lstat, open, realpath, stat } from 'node:fs/promises';
+import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import fg from 'fast-glob';
@@ -15,7 +15,7 @@ export interface FsSourceOptions {
   exclude?: string[];
 }
 
-const READ_CHUNK = 1024 * 1024;
+const READ_CHUNK = 4 * 1024 * 1024;
 
 export function fileUri(path: string): string {
   return pathToFileURL(path).href;
@@ -29,7 +29,13 @@ export function fileRef(path: string, name: string, size: number, mtime: Date, u
     modified: mtime.toISOString(),
     annotations: {},
     reopenable: true,
-    open: () => createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Uint8Array>,
+    // Small files in one read (most artifacts are certificates and keys); large ones streamed in big chunks.
+    open: () =>
+      size <= READ_CHUNK
+        ? (async function* () {
+            yield await readFile(path);
+          })()
+        : (createReadStream(path, { highWaterMark: READ_CHUNK }) as AsyncIterable<Uint8Array>),
     read: async (start, end) => {
       const fh = await open(path, 'r');
       try {
