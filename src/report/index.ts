@@ -3,8 +3,13 @@
  * are `keyof typeof REPORTERS`, so the names users type cannot drift from the code.
  * @module
  */
-import type { ScanResult } from '../model.js';
+import type { ScanResult, Severity } from '../model.js';
+import { cbomReporter } from './cbom.js';
+import { csvReporter } from './csv.js';
+import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
+import { markdownReporter } from './markdown.js';
+import { sarifReporter } from './sarif.js';
 import { tableReporter } from './table.js';
 
 export interface RenderOptions {
@@ -13,6 +18,8 @@ export interface RenderOptions {
   width?: number;
   /** Paths in URIs are shown relative to this directory in human formats. */
   cwd?: string;
+  /** Past scans, oldest first, for trend charts (supplied by the inventory). */
+  history?: { id: string; finishedAt: string; bySeverity: Record<Severity, number> }[];
 }
 
 export interface Reporter {
@@ -26,6 +33,11 @@ export interface Reporter {
 export const REPORTERS = {
   json: jsonReporter,
   table: tableReporter,
+  sarif: sarifReporter,
+  cbom: cbomReporter,
+  html: htmlReporter,
+  md: markdownReporter,
+  csv: csvReporter,
 } satisfies Record<string, Reporter>;
 
 export type ReportFormat = keyof typeof REPORTERS;

@@ -1,0 +1,98 @@
+/**
+ * Facts every report format shares, computed once from the scan model: rule identity of a finding, its severity
+ * (from scoring when present, else from the quantum status), a one-line description, and a stable fingerprint.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
+import { SEVERITIES } from '../model.js';
+
+/** The rule a finding belongs to: one per (kind × quantum status), e.g. `shelflife/signature/vulnerable`. */
+export function ruleId(f: Finding): string {
+  return `shelflife/${f.kind}/${f.quantum.status}`;
+}
+
+export const RULE_TEXT: Record<string, string> = {
+  vulnerable: 'breakable by a cryptographically relevant quantum computer (Shor)',
+  weakened: 'weakened by quantum search (Grover); informational below 256-bit keys',
+  resistant: 'quantum-resistant',
+  hybrid: 'hybrid: a classical algorithm combined with a quantum-resistant one',
+  unknown: 'algorithm not recognised; its quantum status is unknown',
+};
+
+/** Scored severity, or a conservative stand-in from the quantum status when the scan was not scored. */
+export function severityOf(f: Finding): Severity {
+  if (f.exposure) return f.exposure.severity;
+  switch (f.quantum.status) {
+    case 'vulnerable':
+      return 'medium';
+    case 'unknown':
+      return 'low';
+    default:
+      return 'none';
+  }
+}
+
+export function worse(a: Severity, b: Severity): Severity {
+  return SEVERITIES.indexOf(a) >= SEVERITIES.indexOf(b) ? a : b;
+}
+
+export function describeFinding(f: Finding): string {
+  const alg = f.algorithm.hash && !f.algorithm.id.includes(f.algorithm.hash) ? `${f.algorithm.id} with ${f.algorithm.hash}` : f.algorithm.id;
+  const what = { certificate: 'certificate', signature: 'signature', 'public-key': 'public key', 'private-key': 'private key', 'encrypted-data': 'encryption' }[f.kind];
+  const who = f.subject ? ` (${f.subject})` : '';
+  return `${alg} ${f.format} ${what}${who}: ${RULE_TEXT[f.quantum.status]}`;
+}
+
+/** Stable across scans: same artifact bytes + same finding identity → same id (dashboards de-duplicate on it). */
+export function findingFingerprint(a: ArtifactResult, f: Finding): string {
+  return createHash('sha256')
+    .update([a.sha256 ?? a.uri, f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.fingerprint ?? ''].join('\0'))
+    .digest('hex');
+}
+
+export interface Totals {
+  artifacts: number;
+  findings: number;
+  errors: number;
+  bySeverity: Record<Severity, number>;
+  byStatus: Record<string, number>;
+  byClass: Map<string, Record<Severity, number>>;
+}
+
+export function totals(result: ScanResult): Totals {
+  const bySeverity: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, none: 0 };
+  const byStatus: Record<string, number> = {};
+  const byClass = new Map<string, Record<Severity, number>>();
+  for (const a of result.artifacts) {
+    for (const f of a.findings) {
+      const s = severityOf(f);
+      bySeverity[s]++;
+      byStatus[f.quantum.status] = (byStatus[f.quantum.status] ?? 0) + 1;
+      const cls = a.class ?? 'unclassified';
+      const row = byClass.get(cls) ?? { critical: 0, high: 0, medium: 0, low: 0, none: 0 };
+      row[s]++;
+      byClass.set(cls, row);
+    }
+  }
+  return {
+    artifacts: result.artifacts.length,
+    findings: result.scan.stats.findings,
+    errors: result.scan.stats.errors,
+    bySeverity,
+    byStatus,
+    byClass,
+  };
+}
+
+/** Findings with their artifacts, worst first (severity, then score, then URI). */
+export function rankedFindings(result: ScanResult): { a: ArtifactResult; f: Finding }[] {
+  const rows: { a: ArtifactResult; f: Finding }[] = [];
+  for (const a of result.artifacts) for (const f of a.findings) rows.push({ a, f });
+  return rows.sort(
+    (x, y) =>
+      SEVERITIES.indexOf(severityOf(y.f)) - SEVERITIES.indexOf(severityOf(x.f)) ||
+      (y.f.exposure?.score ?? 0) - (x.f.exposure?.score ?? 0) ||
+      (x.a.uri < y.a.uri ? -1 : x.a.uri > y.a.uri ? 1 : 0),
+  );
+}

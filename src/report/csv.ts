@@ -1,0 +1,41 @@
+/**
+ * CSV (RFC 4180), one row per finding, safe to open in a spreadsheet: every cell is quoted, and a cell that a
+ * spreadsheet would read as a formula (=, +, -, @, tab, CR at its start) is prefixed with a single quote (OWASP
+ * "CSV injection").
+ * @module
+ */
+import { severityOf } from './_facts.js';
+import type { Reporter } from './index.js';
+
+const COLUMNS = [
+  'artifact_uri', 'parent', 'sha256', 'class', 'kind', 'format', 'algorithm', 'hash', 'quantum_status',
+  'classical_bits', 'severity', 'score', 'subject', 'not_after', 'offset', 'explanation',
+] as const;
+
+export function csvCell(v: unknown): string {
+  let s = v === undefined || v === null ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+export const csvReporter: Reporter = {
+  id: 'csv',
+  description: 'CSV, one row per finding (formula-injection safe)',
+  extension: 'csv',
+  render(result) {
+    const rows = [COLUMNS.map(csvCell).join(',')];
+    for (const a of result.artifacts) {
+      for (const f of a.findings) {
+        rows.push(
+          [
+            a.uri, a.parent, a.sha256, a.class, f.kind, f.format, f.algorithm.id, f.algorithm.hash, f.quantum.status,
+            f.quantum.classicalBits, severityOf(f), f.exposure?.score, f.subject, f.notAfter, f.location.offset, f.exposure?.explanation,
+          ]
+            .map(csvCell)
+            .join(','),
+        );
+      }
+    }
+    return `${rows.join('\r\n')}\r\n`;
+  },
+};

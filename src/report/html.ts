@@ -1,0 +1,167 @@
+/**
+ * One self-contained HTML file a CISO can read: no script, no network at view time (a Content-Security-Policy that
+ * allows nothing external), charts as inline SVG. Totals; exposure by artifact class; vulnerable findings by the year
+ * their artifact must still be trusted; the worst artifacts with their explanations, copies and missed deadlines;
+ * the trend over past scans when the inventory supplies it.
+ * @module
+ */
+import type { ArtifactResult, ScanResult, Severity } from '../model.js';
+import { SEVERITIES } from '../model.js';
+import { rankedFindings, severityOf, totals, worse } from './_facts.js';
+import type { Reporter, RenderOptions } from './index.js';
+import { displayUri, formatBytes } from './table.js';
+
+const COLORS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#f59f00', low: '#1c7ed6', none: '#2b8a3e' };
+
+export function esc(s: unknown): string {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+export const htmlReporter: Reporter = {
+  id: 'html',
+  description: 'self-contained HTML report (inline SVG charts, no network at view time)',
+  extension: 'html',
+  render: renderHtml,
+};
+
+function artifactSeverity(a: ArtifactResult): Severity {
+  if (a.exposure) return a.exposure.severity;
+  return a.findings.reduce<Severity>((s, f) => worse(s, severityOf(f)), 'none');
+}
+
+/** Stacked horizontal bars: one row per label, one segment per severity. */
+function stackedBars(rows: [string, Record<Severity, number>][], title: string): string {
+  if (!rows.length) return '<p class="muted">No findings.</p>';
+  const width = 720;
+  const labelW = 170;
+  const barH = 22;
+  const max = Math.max(1, ...rows.map(([, r]) => SEVERITIES.reduce((n, s) => n + r[s], 0)));
+  const scale = (width - labelW - 60) / max;
+  const parts = rows.map(([label, r], i) => {
+    let x = labelW;
+    const y = 10 + i * (barH + 8);
+    const segs = [...SEVERITIES].reverse().map((s) => {
+      const w = r[s] * scale;
+      const seg = w > 0 ? `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[s]}"><title>${esc(label)}: ${r[s]} ${s}</title></rect>` : '';
+      x += w;
+      return seg;
+    });
+    const total = SEVERITIES.reduce((n, s) => n + r[s], 0);
+    return `<text x="${labelW - 8}" y="${y + 16}" text-anchor="end">${esc(label)}</text>${segs.join('')}<text x="${(x + 6).toFixed(1)}" y="${y + 16}">${total}</text>`;
+  });
+  const h = 20 + rows.length * (barH + 8);
+  return `<svg role="img" aria-label="${esc(title)}" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${parts.join('')}</svg>`;
+}
+
+/** Vertical bars by year. */
+function yearBars(counts: Map<number, number>, title: string): string {
+  if (!counts.size) return '<p class="muted">No quantum-vulnerable findings with a known retirement year.</p>';
+  const years = [...counts.keys()].sort((a, b) => a - b);
+  const width = 720;
+  const h = 220;
+  const max = Math.max(...counts.values());
+  const bw = Math.min(48, (width - 40) / years.length - 6);
+  const bars = years.map((y, i) => {
+    const v = counts.get(y)!;
+    const bh = (v / max) * (h - 60);
+    const x = 30 + i * (bw + 6);
+    const colour = y <= 2030 ? COLORS.critical : y <= 2035 ? COLORS.high : COLORS.medium;
+    return `<rect x="${x}" y="${h - 30 - bh}" width="${bw}" height="${bh}" fill="${colour}"><title>${y}: ${v}</title></rect><text x="${x + bw / 2}" y="${h - 14}" text-anchor="middle" font-size="11">${y}</text><text x="${x + bw / 2}" y="${h - 34 - bh}" text-anchor="middle" font-size="11">${v}</text>`;
+  });
+  return `<svg role="img" aria-label="${esc(title)}" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${bars.join('')}</svg>`;
+}
+
+function trendChart(history: NonNullable<RenderOptions['history']>): string {
+  if (history.length < 2) return '<p class="muted">Trend appears after two or more recorded scans (<code>--db</code>).</p>';
+  const width = 720;
+  const h = 200;
+  const pts = history.map((s) => s.bySeverity.critical + s.bySeverity.high);
+  const all = history.map((s) => SEVERITIES.reduce((n, k) => n + s.bySeverity[k], 0));
+  const max = Math.max(1, ...all);
+  const x = (i: number) => 40 + (i * (width - 80)) / (history.length - 1);
+  const y = (v: number) => h - 30 - (v / max) * (h - 60);
+  const line = (vals: number[], colour: string) =>
+    `<polyline fill="none" stroke="${colour}" stroke-width="2.5" points="${vals.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`;
+  const labels = history.map((s, i) => `<text x="${x(i).toFixed(1)}" y="${h - 10}" text-anchor="middle" font-size="10">${esc(s.finishedAt.slice(0, 10))}</text>`);
+  return `<svg role="img" aria-label="trend" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${line(all, '#868e96')}${line(pts, COLORS.critical)}${labels.join('')}</svg>
+<p class="legend"><span style="color:#868e96">■</span> all findings <span style="color:${COLORS.critical}">■</span> critical + high</p>`;
+}
+
+/** The year the artifact must still be trusted (or the ciphertext kept secret) until, from the scoring inputs. */
+function retirementYear(a: ArtifactResult): number | undefined {
+  const inputs = a.exposure?.inputs as Record<string, unknown> | undefined;
+  for (const k of ['retireYear', 'retiresAt', 'trustedUntil', 'secretUntil']) {
+    const v = inputs?.[k];
+    if (typeof v === 'number') return Math.floor(v);
+    if (typeof v === 'string' && /^\d{4}/.test(v)) return Number(v.slice(0, 4));
+  }
+  if (a.lifetime && a.created?.at) return new Date(a.created.at).getUTCFullYear() + Math.ceil(a.lifetime.years);
+  return undefined;
+}
+
+export function renderHtml(result: ScanResult, options: RenderOptions = {}): string {
+  const t = totals(result);
+  const classes = [...t.byClass.entries()].sort((a, b) => SEVERITIES.reduce((n, s) => n + b[1][s], 0) - SEVERITIES.reduce((n, s) => n + a[1][s], 0));
+  const byYear = new Map<number, number>();
+  for (const a of result.artifacts) {
+    const n = a.findings.filter((f) => f.quantum.status === 'vulnerable').length;
+    const y = retirementYear(a);
+    if (n && y) byYear.set(y, (byYear.get(y) ?? 0) + n);
+  }
+  const worst = result.artifacts
+    .filter((a) => a.findings.length)
+    .sort((x, y) => SEVERITIES.indexOf(artifactSeverity(y)) - SEVERITIES.indexOf(artifactSeverity(x)) || (y.exposure?.score ?? 0) - (x.exposure?.score ?? 0))
+    .slice(0, 25);
+  const deadlines = new Map<string, number>();
+  for (const { f } of rankedFindings(result)) for (const d of f.exposure?.deadlinesMissed ?? []) deadlines.set(d, (deadlines.get(d) ?? 0) + 1);
+  const errors = result.artifacts.flatMap((a) => a.errors);
+  const card = (label: string, value: string | number, colour = '#212529') => `<div class="card"><div class="v" style="color:${colour}">${esc(value)}</div><div class="l">${esc(label)}</div></div>`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>shelflife report ${esc(result.scan.finishedAt.slice(0, 10))}</title>
+<style>
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#212529;background:#f8f9fa}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 10px;border-bottom:1px solid #dee2e6;padding-bottom:4px}
+.muted{color:#6c757d}.cards{display:flex;flex-wrap:wrap;gap:12px;margin:18px 0}
+.card{background:#fff;border:1px solid #dee2e6;border-radius:8px;padding:12px 18px;min-width:110px}
+.card .v{font-size:26px;font-weight:700}.card .l{color:#6c757d;font-size:13px}
+section{background:#fff;border:1px solid #dee2e6;border-radius:8px;padding:12px 18px;margin:14px 0}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e9ecef;vertical-align:top}
+th{background:#f1f3f5}.sev{font-weight:700;text-transform:uppercase;font-size:11px;padding:2px 6px;border-radius:4px;color:#fff}
+code{font-size:12px;word-break:break-all}svg text{font:12px system-ui,sans-serif;fill:#343a40}.legend{font-size:12px;color:#495057}
+</style>
+</head>
+<body><main>
+<h1>Quantum exposure of long-lived artifacts</h1>
+<p class="muted">shelflife ${esc(result.tool.version)} · scan <code>${esc(result.scan.id)}</code> · ${esc(result.scan.finishedAt)} · ${esc(formatBytes(result.scan.stats.bytes))} read · targets: ${result.scan.targets.map((x) => `<code>${esc(x)}</code>`).join(', ')}</p>
+<div class="cards">
+${card('artifacts', t.artifacts)}${card('findings', t.findings)}${SEVERITIES.slice().reverse().map((s) => card(s, t.bySeverity[s], COLORS[s])).join('')}${card('quantum-vulnerable', t.byStatus.vulnerable ?? 0, COLORS.high)}${card('hybrid / resistant', (t.byStatus.hybrid ?? 0) + (t.byStatus.resistant ?? 0), COLORS.none)}${card('read errors', t.errors, t.errors ? COLORS.medium : '#212529')}
+</div>
+<section><h2>Exposure by artifact class</h2>${stackedBars(classes, 'findings by artifact class and severity')}
+<p class="legend">${SEVERITIES.slice().reverse().map((s) => `<span style="color:${COLORS[s]}">■</span> ${s}`).join(' ')}</p></section>
+<section><h2>Quantum-vulnerable findings by the year their artifact must still be trusted</h2>${yearBars(byYear, 'vulnerable findings by retirement year')}
+<p class="legend">Red: must stay trusted past 2030 at most (NIST IR 8547 deprecation), orange: to 2035 (disallowed after), amber: later.</p></section>
+<section><h2>Worst artifacts</h2>
+${worst.length ? `<table><thead><tr><th>severity</th><th>artifact</th><th>class</th><th>findings</th><th>why, and what to do</th><th>copies</th></tr></thead><tbody>
+${worst
+  .map((a) => {
+    const s = artifactSeverity(a);
+    const algs = [...new Set(a.findings.map((f) => `${f.algorithm.id} ${f.kind}${f.subject ? ` (${f.subject})` : ''}`))].slice(0, 6).join('; ');
+    return `<tr><td><span class="sev" style="background:${COLORS[s]}">${s}</span></td><td><code>${esc(displayUri(a.uri, options.cwd))}</code></td><td>${esc(a.class ?? '')}</td><td>${esc(algs)}</td><td>${esc(a.exposure?.explanation ?? '')}</td><td>${esc((a as { copies?: number }).copies ?? 1)}</td></tr>`;
+  })
+  .join('\n')}
+</tbody></table>` : '<p class="muted">No findings.</p>'}
+</section>
+<section><h2>Deadlines missed</h2>
+${deadlines.size ? `<table><thead><tr><th>deadline</th><th>findings</th></tr></thead><tbody>${[...deadlines].sort((a, b) => b[1] - a[1]).map(([d, n]) => `<tr><td>${esc(d)}</td><td>${n}</td></tr>`).join('')}</tbody></table>` : '<p class="muted">None recorded (run with scoring policies to list them).</p>'}
+</section>
+<section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
+${errors.length ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors.slice(0, 100).map((e) => `<tr><td>${esc(e.code)}</td><td>${esc(e.message)}</td></tr>`).join('')}</tbody></table></section>` : ''}
+</main></body></html>
+`;
+}

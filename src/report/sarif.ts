@@ -1,0 +1,132 @@
+/**
+ * SARIF 2.1.0 (OASIS): one rule per finding type (kind × quantum status), one result per finding, severity mapped to
+ * `level`, scan errors as tool execution notifications. Local paths under the working directory are written relative
+ * to `%SRCROOT%` so code-scanning dashboards can place them; `partialFingerprints` keep results stable across scans.
+ * @module
+ */
+import { fileURLToPath } from 'node:url';
+import { relative, sep } from 'node:path';
+import type { Finding, Severity } from '../model.js';
+import { describeFinding, findingFingerprint, RULE_TEXT, ruleId, severityOf } from './_facts.js';
+import type { Reporter } from './index.js';
+
+const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', none: 'none' };
+/** GitHub code scanning reads `security-severity` (0–10) on rules. */
+const SECURITY_SEVERITY: Record<Severity, string> = { critical: '9.5', high: '8.0', medium: '5.5', low: '2.0', none: '0.0' };
+
+export const sarifReporter: Reporter = {
+  id: 'sarif',
+  description: 'SARIF 2.1.0 for code-scanning dashboards',
+  extension: 'sarif',
+  render(result, options) {
+    const cwd = options.cwd ?? process.cwd();
+    const rules = new Map<string, { f: Finding; worst: Severity }>();
+    const results = [];
+    for (const a of result.artifacts) {
+      for (const f of a.findings) {
+        const id = ruleId(f);
+        const sev = severityOf(f);
+        const prev = rules.get(id);
+        if (!prev || LEVEL_ORDER(sev) > LEVEL_ORDER(prev.worst)) rules.set(id, { f, worst: sev });
+        const loc = artifactLocation(a.uri, cwd);
+        results.push({
+          ruleId: id,
+          level: LEVEL[sev],
+          message: { text: f.exposure?.explanation ?? describeFinding(f) },
+          locations: [
+            {
+              physicalLocation: {
+                artifactLocation: loc,
+                ...(f.location.offset !== undefined ? { region: { byteOffset: f.location.offset } } : {}),
+              },
+              ...(f.location.path || f.location.member ? { message: { text: [f.location.member, f.location.path].filter(Boolean).join(' ') } } : {}),
+            },
+          ],
+          partialFingerprints: { 'shelflifeFinding/v1': findingFingerprint(a, f) },
+          properties: {
+            algorithm: f.algorithm.id,
+            ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}),
+            format: f.format,
+            quantumStatus: f.quantum.status,
+            ...(f.exposure ? { score: f.exposure.score, severity: f.exposure.severity, deadlinesMissed: f.exposure.deadlinesMissed ?? [] } : {}),
+            ...(a.sha256 ? { artifactSha256: a.sha256 } : {}),
+          },
+        });
+      }
+    }
+    const ruleList = [...rules.entries()].sort(([x], [y]) => (x < y ? -1 : 1));
+    const notifications = result.artifacts.flatMap((a) =>
+      a.errors.map((e) => ({
+        level: 'warning' as const,
+        message: { text: e.message },
+        descriptor: { id: `shelflife/error/${e.code}` },
+        locations: [{ physicalLocation: { artifactLocation: artifactLocation(a.uri, cwd) } }],
+      })),
+    );
+    const log = {
+      $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+      version: '2.1.0',
+      runs: [
+        {
+          tool: {
+            driver: {
+              name: 'shelflife',
+              semanticVersion: result.tool.version,
+              informationUri: 'https://github.com/shelflife/shelflife',
+              rules: ruleList.map(([id, { f, worst }]) => ({
+                id,
+                name: id.replace(/^shelflife\//, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase()).replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+                shortDescription: { text: `${f.kind} using an algorithm that is ${f.quantum.status}` },
+                fullDescription: { text: `A ${f.kind} whose algorithm is ${RULE_TEXT[f.quantum.status]}.` },
+                help: { text: helpText(f), markdown: helpText(f) },
+                defaultConfiguration: { level: LEVEL[worst] },
+                properties: { tags: ['security', 'cryptography', 'post-quantum'], 'security-severity': SECURITY_SEVERITY[worst] },
+              })),
+            },
+          },
+          originalUriBaseIds: { SRCROOT: { uri: `${pathToDirUri(cwd)}` } },
+          invocations: [
+            {
+              executionSuccessful: true,
+              startTimeUtc: result.scan.startedAt,
+              endTimeUtc: result.scan.finishedAt,
+              toolExecutionNotifications: notifications,
+            },
+          ],
+          results,
+          properties: { scanId: result.scan.id, targets: result.scan.targets, stats: result.scan.stats },
+        },
+      ],
+    };
+    return `${JSON.stringify(log, null, 2)}\n`;
+  },
+};
+
+function LEVEL_ORDER(s: Severity): number {
+  return ['none', 'low', 'medium', 'high', 'critical'].indexOf(s);
+}
+
+function helpText(f: Finding): string {
+  if (f.quantum.status === 'vulnerable') {
+    return f.kind === 'encrypted-data'
+      ? 'Data protected by a quantum-vulnerable key exchange can be harvested now and decrypted later. Re-encrypt with ML-KEM (or a hybrid such as ML-KEM-768+X25519) and retire old copies.'
+      : 'Re-sign or re-issue with a hybrid composite (e.g. ML-DSA-65+ECDSA-P256) or ML-DSA, keeping the original signature for existing verifiers (`shelflife resign`).';
+  }
+  if (f.quantum.status === 'unknown') return 'shelflife does not recognise this algorithm; check it by hand and report the identifier.';
+  return 'No quantum migration needed for this algorithm.';
+}
+
+function pathToDirUri(dir: string): string {
+  const u = new URL(`file://${dir.split(sep).map(encodeURIComponent).join('/')}`);
+  return u.href.endsWith('/') ? u.href : `${u.href}/`;
+}
+
+function artifactLocation(uri: string, cwd: string): { uri: string; uriBaseId?: string } {
+  if (!uri.startsWith('file://')) return { uri };
+  const bang = uri.indexOf('!/');
+  const path = fileURLToPath(bang < 0 ? uri : uri.slice(0, bang));
+  const rel = relative(cwd, path);
+  if (!rel || rel.startsWith('..') || rel.startsWith(sep)) return { uri };
+  const relUri = rel.split(sep).map(encodeURIComponent).join('/') + (bang < 0 ? '' : uri.slice(bang));
+  return { uri: relUri, uriBaseId: 'SRCROOT' };
+}
