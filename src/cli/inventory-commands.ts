@@ -1,0 +1,146 @@
+/**
+ * Inventory commands: `where`, `diff`, `retire`, `report`, `history`, and the `--db/--no-db/--full` flags of `scan`.
+ * @module
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type Command, Option } from 'commander';
+import { Inventory, defaultInventoryPath, worstSeverity, type ScanDiff } from '../inventory/inventory.js';
+import { SEVERITIES, type Severity } from '../model.js';
+import { REPORTERS, isReportFormat } from '../report/index.js';
+import { displayUri } from '../report/table.js';
+import { UsageError } from '../errors.js';
+
+const dbOption = () => new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
+
+async function withInventory<T>(db: string | undefined, fn: (inv: Inventory) => Promise<T>): Promise<T> {
+  const inv = await Inventory.open(db ?? defaultInventoryPath());
+  try {
+    return await fn(inv);
+  } finally {
+    await inv.close();
+  }
+}
+
+function emit(text: string, output?: string): void {
+  if (output) {
+    mkdirSync(dirname(output), { recursive: true });
+    writeFileSync(output, text);
+  } else process.stdout.write(text);
+}
+
+export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
+  const line = (sign: string, e: { uri: string; finding: { kind: string; algorithm: { id: string; hash?: string }; exposure?: { severity: Severity } } }, extra = '') =>
+    `${sign} ${(e.finding.exposure?.severity ?? 'none').padEnd(8)} ${e.finding.kind.padEnd(14)} ${(e.finding.algorithm.id + (e.finding.algorithm.hash ? ` / ${e.finding.algorithm.hash}` : '')).padEnd(28)} ${displayUri(e.uri, cwd)}${extra}`;
+  const out: string[] = [`diff ${d.from.id} (${d.from.finishedAt}) → ${d.to.id} (${d.to.finishedAt})`, ''];
+  out.push(`${d.newFindings.length} new, ${d.resolvedFindings.length} resolved, ${d.changedFindings.length} changed findings; ${d.newArtifacts.length} new and ${d.disappearedArtifacts.length} disappeared artifacts`, '');
+  for (const e of d.newFindings) out.push(line('+', e));
+  for (const e of d.changedFindings) out.push(line('~', e, `  (was ${e.before?.exposure?.severity ?? 'none'})`));
+  for (const e of d.resolvedFindings) out.push(line('-', e));
+  for (const u of d.disappearedArtifacts) out.push(`- artifact gone: ${displayUri(u, cwd)}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function registerInventoryCommands(program: Command): void {
+  program
+    .command('where')
+    .description('every place the same bytes were seen, across all stores and scans')
+    .argument('<sha256|uri>', 'a content digest, or a URI the inventory has seen')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (query: string, opts: { db?: string; format: string }) => {
+      await withInventory(opts.db, async (inv) => {
+        const w = await inv.where(query);
+        if (opts.format === 'json') return emit(`${JSON.stringify(w, null, 2)}\n`);
+        const lines = [`sha256:${w.sha256}: ${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`];
+        if (w.retired) lines.push(`RETIRED ${w.retired.at}: ${w.retired.reason}`);
+        for (const l of w.locations) lines.push(`  ${l.store.padEnd(6)} ${displayUri(l.uri)}  (first seen ${l.firstSeen.slice(0, 10)}, last seen ${l.lastSeen.slice(0, 10)})`);
+        emit(`${lines.join('\n')}\n`);
+      });
+    });
+
+  program
+    .command('diff')
+    .description('new, resolved and changed findings since an earlier scan; exit 1 when a new or worse finding reaches --fail-on')
+    .option('--since <scan-id|date>', 'the scan to compare with (default: the one before --scan)')
+    .option('--scan <scan-id>', 'the later scan (default: the latest)')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 if a new or worsened finding is at least this severe').choices(SEVERITIES as string[]).default('low'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(dbOption())
+    .action(async (opts: { since?: string; scan?: string; failOn: Severity; format: string; db?: string }) => {
+      const d = await withInventory(opts.db, async (inv) => {
+        const to = await inv.resolveScan(opts.scan, 'latest');
+        let from: string;
+        if (opts.since) from = await inv.resolveScan(opts.since);
+        else {
+          const all = await inv.scans(10_000);
+          const i = all.findIndex((s) => s.id === to);
+          if (i <= 0) throw new UsageError('no earlier scan to compare with (use --since)');
+          from = all[i - 1].id;
+        }
+        return inv.diff(from, to);
+      });
+      emit(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderDiff(d));
+      const worse = [...d.newFindings, ...d.changedFindings.filter((e) => SEVERITIES.indexOf(e.finding.exposure?.severity ?? 'none') > SEVERITIES.indexOf(e.before?.exposure?.severity ?? 'none'))];
+      const threshold = SEVERITIES.indexOf(opts.failOn);
+      process.exitCode = worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold ? 1 : 0;
+    });
+
+  program
+    .command('retire')
+    .description('record that an artifact is retired; later scans flag every copy of it that still exists')
+    .argument('<sha256>', 'content digest of the retired artifact')
+    .requiredOption('--reason <text>', 'why it was retired (kept for the audit trail)')
+    .addOption(dbOption())
+    .action(async (digest: string, opts: { reason: string; db?: string }) => {
+      const ok = await withInventory(opts.db, (inv) => inv.retire(digest, opts.reason, new Date().toISOString()));
+      if (!ok) throw new UsageError(`retire: ${digest} is not in the inventory (scan it first)`);
+      process.stderr.write(`shelflife: retired sha256:${digest.replace(/^sha256:/, '')}\n`);
+    });
+
+  program
+    .command('report')
+    .description('render a recorded scan in any format (the HTML report includes the trend over past scans)')
+    .addOption(new Option('-f, --format <format>', 'report format').choices(Object.keys(REPORTERS)).default('html'))
+    .option('--scan <scan-id|date>', 'which scan (default: the latest)')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .addOption(dbOption())
+    .action(async (opts: { format: string; scan?: string; output?: string; db?: string }) => {
+      if (!isReportFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}"`);
+      const format = opts.format;
+      await withInventory(opts.db, async (inv) => {
+        const id = await inv.resolveScan(opts.scan);
+        const result = await inv.loadScan(id);
+        const history = (await inv.scans(100)).filter((s) => s.finishedAt <= result.scan.finishedAt);
+        emit(REPORTERS[format].render(result, { cwd: process.cwd(), history, color: false }), opts.output);
+      });
+    });
+
+  program
+    .command('history')
+    .description('recorded scans, oldest first')
+    .addOption(dbOption())
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (opts: { db?: string; format: string }) => {
+      const scans = await withInventory(opts.db, (inv) => inv.scans(1000));
+      if (opts.format === 'json') return emit(`${JSON.stringify(scans, null, 2)}\n`);
+      emit(scans.map((s) => `${s.id}  ${s.finishedAt}  ${s.stats.artifacts} artifacts  ${s.stats.findings} findings  critical ${s.bySeverity.critical}, high ${s.bySeverity.high}  ${s.targets.join(' ')}`).join('\n') + '\n');
+    });
+}
+
+/** `scan` flags for the inventory (added by scan-command). */
+export function addInventoryFlags(cmd: Command): void {
+  cmd.addOption(dbOption()).option('--no-db', 'do not record this scan in the inventory').option('--full', 're-read every artifact, even those unchanged since the last scan');
+}
+
+/** Open the scan's inventory, or say why not and go on without one (a scan never fails for want of a database). */
+export async function openScanInventory(opts: { db?: string | boolean }): Promise<Inventory | undefined> {
+  if (opts.db === false) return undefined;
+  const path = typeof opts.db === 'string' ? opts.db : defaultInventoryPath();
+  try {
+    return await Inventory.open(path);
+  } catch (e) {
+    process.stderr.write(`shelflife: warning: inventory unavailable, this scan is not recorded: ${(e as Error).message}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`);
+    return undefined;
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * The inventory: every scan recorded, artifacts keyed by sha256, every location (file path, OCI repo@digest, S3
+ * key@version, archive member) with first/last seen, and what each scan saw at each location. Answers "where else do
+ * these bytes live" (copies), "what changed since" (diff), "skip what did not change" (incremental scans) and records
+ * retirements. One Kysely query layer over SQLite (default, WAL) or PostgreSQL (a `postgres://` URL).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
+import { ShelflifeError } from '../errors.js';
+import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
+import { SEVERITIES } from '../model.js';
+import type { ArtifactRef } from '../sources/types.js';
+import { bundledRulesDir } from '../rules/loader.js';
+import { VERSION } from '../version.js';
+import { migrate, type InventoryTables } from './schema.js';
+
+export function defaultInventoryPath(): string {
+  if (process.env.SHELFLIFE_DB) return process.env.SHELFLIFE_DB;
+  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'shelflife', 'inventory.db');
+}
+
+export interface LocationRow {
+  uri: string;
+  sha256: string | null;
+  parentUri: string | null;
+  store: string;
+  size: number;
+  firstSeen: string;
+  lastSeen: string;
+  lastScan: string;
+}
+
+export interface DiffEntry {
+  uri: string;
+  finding: Finding;
+  before?: Finding;
+}
+
+export interface ScanDiff {
+  from: { id: string; finishedAt: string | null };
+  to: { id: string; finishedAt: string | null };
+  newFindings: DiffEntry[];
+  resolvedFindings: DiffEntry[];
+  changedFindings: DiffEntry[];
+  newArtifacts: string[];
+  disappearedArtifacts: string[];
+}
+
+export interface ScanSummary {
+  id: string;
+  startedAt: string;
+  finishedAt: string;
+  targets: string[];
+  stats: ScanResult['scan']['stats'];
+  bySeverity: Record<Severity, number>;
+}
+
+function storeOf(uri: string): string {
+  const m = uri.match(/^([a-z0-9+.-]+):\/\//i);
+  return m ? m[1].toLowerCase() : 'file';
+}
+
+/** A finding's identity across scans: the same object at the same place in the same artifact. */
+export function findingKey(f: Finding): string {
+  return [f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.location.member ?? '', f.fingerprint ?? f.subject ?? ''].join('|');
+}
+
+function topOf(uri: string): string {
+  const i = uri.indexOf('!/');
+  return i < 0 ? uri : uri.slice(0, i);
+}
+
+function severityOf(f: Finding): Severity {
+  return f.exposure?.severity ?? 'none';
+}
+
+export class Inventory {
+  private previous?: Map<string, { size: number; modified: string | null; etag: string | null; sha256: string | null; lastScan: string }>;
+  private previousRecords?: Map<string, ArtifactResult[]>;
+
+  private constructor(
+    readonly db: Kysely<InventoryTables>,
+    readonly dialect: 'sqlite' | 'postgres',
+    readonly location: string,
+  ) {}
+
+  /** Open (creating and migrating as needed) an inventory: a SQLite file path, or a postgres:// URL. */
+  static async open(target = defaultInventoryPath()): Promise<Inventory> {
+    let inv: Inventory;
+    if (/^postgres(ql)?:\/\//.test(target)) {
+      const pg = await import('pg').catch(() => {
+        throw new ShelflifeError('inventory', `${target}: PostgreSQL inventories need the "pg" package (npm install pg)`);
+      });
+      const Pool = (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ?? (pg as { Pool: new (o: object) => unknown }).Pool;
+      inv = new Inventory(new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target, max: 4 }) as never }) }), 'postgres', target);
+    } else {
+      const { default: Database } = await import('better-sqlite3');
+      mkdirSync(dirname(target), { recursive: true });
+      let sqlite;
+      try {
+        sqlite = new Database(target);
+        // WAL: readers (report, where, diff) never block the writer, and a killed writer leaves the last commit intact.
+        sqlite.pragma('journal_mode = WAL');
+        sqlite.pragma('synchronous = NORMAL');
+        sqlite.pragma('busy_timeout = 10000');
+        sqlite.pragma('foreign_keys = ON');
+      } catch (e) {
+        throw new ShelflifeError('inventory', `${target}: cannot open the inventory database: ${(e as Error).message}`, { cause: e });
+      }
+      inv = new Inventory(new Kysely<InventoryTables>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite', target);
+    }
+    try {
+      await migrate(inv.db);
+    } catch (e) {
+      await inv.close();
+      throw new ShelflifeError('inventory', `${target}: ${(e as Error).message}`, { cause: e });
+    }
+    return inv;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async schemaVersion(): Promise<number> {
+    const r = await this.db.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirst();
+    return Number(r?.value ?? 0);
+  }
+
+  /**
+   * Load what the inventory knows about these targets' locations, so that `reuse()` answers without a query per
+   * artifact. Call once before a scan.
+   */
+  async prepareIncremental(targets: string[]): Promise<void> {
+    this.previous = new Map();
+    for (const prefix of targets.map(targetUri)) {
+      const rows = await this.db
+        .selectFrom('locations')
+        .select(['uri', 'size', 'modified', 'etag', 'sha256', 'last_scan'])
+        .where('parent_uri', 'is', null)
+        .where(sql<boolean>`substr(uri, 1, ${prefix.length}) = ${prefix}`)
+        .execute();
+      for (const r of rows) this.previous.set(r.uri, { size: Number(r.size), modified: r.modified, etag: r.etag, sha256: r.sha256, lastScan: r.last_scan });
+    }
+    // Only results made by this same tool and rule set are reused: a new detector or rule must see the bytes again.
+    const compatible = new Set(
+      (await this.db.selectFrom('scans').select('id').where('tool_version', '=', VERSION).where('rules_version', '=', rulesVersion()).execute()).map((r) => r.id),
+    );
+    for (const [uri, p] of this.previous) if (!compatible.has(p.lastScan)) this.previous.delete(uri);
+    const scanIds = [...new Set([...this.previous.values()].map((p) => p.lastScan))];
+    this.previousRecords = new Map();
+    for (let i = 0; i < scanIds.length; i += 500) {
+      const obs = await this.db.selectFrom('observations').select(['top_uri', 'record', 'scan_id', 'uri']).where('scan_id', 'in', scanIds.slice(i, i + 500)).execute();
+      for (const o of obs) {
+        const prev = this.previous.get(o.top_uri);
+        if (!prev || prev.lastScan !== o.scan_id) continue;
+        const list = this.previousRecords.get(o.top_uri) ?? [];
+        list.push(JSON.parse(o.record) as ArtifactResult);
+        this.previousRecords.set(o.top_uri, list);
+      }
+    }
+  }
+
+  /**
+   * Incremental scans: the records of an unchanged top-level artifact (same size and mtime, or same ETag, or same
+   * content digest as last time), members included, so its bytes are not read again.
+   */
+  reuse(ref: ArtifactRef): ArtifactResult[] | undefined {
+    const prev = this.previous?.get(ref.uri);
+    if (!prev) return undefined;
+    const unchanged =
+      (ref.digest !== undefined && prev.sha256 !== null && ref.digest === `sha256:${prev.sha256}`) ||
+      (ref.etag !== undefined && prev.etag !== null && ref.etag === prev.etag && ref.size === prev.size) ||
+      (ref.modified !== undefined && prev.modified === ref.modified && ref.size === prev.size);
+    if (!unchanged) return undefined;
+    const records = this.previousRecords?.get(ref.uri);
+    if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
+    return records.map((r) => {
+      const copy: ArtifactResult = JSON.parse(JSON.stringify(r));
+      delete copy.exposure;
+      for (const f of copy.findings) delete f.exposure;
+      return copy;
+    });
+  }
+
+  /** How many distinct locations hold each digest (this scan's included once recorded). */
+  async copies(digests: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db
+        .selectFrom('locations')
+        .select(['sha256', sql<number>`count(*)`.as('n')])
+        .where('sha256', 'in', digests.slice(i, i + 500))
+        .groupBy('sha256')
+        .execute();
+      for (const r of rows) if (r.sha256) out.set(r.sha256, Number(r.n));
+    }
+    return out;
+  }
+
+  async retirements(digests: string[]): Promise<Map<string, { at: string; reason: string }>> {
+    const out = new Map<string, { at: string; reason: string }>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db.selectFrom('artifacts').select(['sha256', 'retired_at', 'retired_reason']).where('sha256', 'in', digests.slice(i, i + 500)).where('retired_at', 'is not', null).execute();
+      for (const r of rows) out.set(r.sha256, { at: r.retired_at!, reason: r.retired_reason ?? '' });
+    }
+    return out;
+  }
+
+  /**
+   * Annotate a finished scan with what the inventory knows before it is scored: copies of each digest across every
+   * store and scan (this scan's locations counted), and retirements.
+   */
+  async annotate(result: ScanResult): Promise<void> {
+    const digests = [...new Set(result.artifacts.map((a) => a.sha256).filter((d): d is string => !!d))];
+    const known = await this.copies(digests);
+    const here = new Map<string, Set<string>>();
+    for (const a of result.artifacts) if (a.sha256) here.set(a.sha256, (here.get(a.sha256) ?? new Set()).add(a.uri));
+    const knownUris = new Map<string, Set<string>>();
+    for (let i = 0; i < digests.length; i += 500) {
+      const rows = await this.db.selectFrom('locations').select(['sha256', 'uri']).where('sha256', 'in', digests.slice(i, i + 500)).execute();
+      for (const r of rows) if (r.sha256) knownUris.set(r.sha256, (knownUris.get(r.sha256) ?? new Set()).add(r.uri));
+    }
+    const retired = await this.retirements(digests);
+    for (const a of result.artifacts) {
+      if (!a.sha256) continue;
+      const all = new Set([...(knownUris.get(a.sha256) ?? []), ...(here.get(a.sha256) ?? [])]);
+      a.copies = Math.max(all.size, known.get(a.sha256) ?? 0, 1);
+      const r = retired.get(a.sha256);
+      if (r) a.retired = r;
+    }
+  }
+
+  /** Record a finished scan in one transaction: a killed scan leaves the inventory exactly as it was. */
+  async recordScan(result: ScanResult, options: { partial?: boolean } = {}): Promise<void> {
+    const now = result.scan.finishedAt;
+    const summary: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, none: 0 };
+    for (const a of result.artifacts) for (const f of a.findings) summary[severityOf(f)]++;
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .insertInto('scans')
+        .values({
+          id: result.scan.id,
+          started_at: result.scan.startedAt,
+          finished_at: result.scan.finishedAt,
+          status: 'complete',
+          targets: JSON.stringify(result.scan.targets),
+          tool_version: VERSION,
+          // A scan with a narrowed detector selection is recorded, but never reused by an incremental scan.
+          rules_version: rulesVersion() + (options.partial ? '+partial' : ''),
+          stats: JSON.stringify(result.scan.stats),
+          summary: JSON.stringify(summary),
+        })
+        .execute();
+      const CHUNK = 200;
+      for (let i = 0; i < result.artifacts.length; i += CHUNK) {
+        const batch = result.artifacts.slice(i, i + CHUNK);
+        const artifacts = new Map<string, ArtifactResult>();
+        for (const a of batch) if (a.sha256) artifacts.set(a.sha256, a);
+        if (artifacts.size) {
+          await tx
+            .insertInto('artifacts')
+            .values([...artifacts.values()].map((a) => ({ sha256: a.sha256!, size: a.size, class: a.class ?? null, first_seen: now, last_seen: now, retired_at: null, retired_reason: null })))
+            .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
+            .execute();
+        }
+        await tx
+          .insertInto('locations')
+          .values(
+            batch.map((a) => ({
+              uri: a.uri,
+              sha256: a.sha256,
+              parent_uri: a.parent,
+              store: storeOf(a.uri),
+              size: a.size,
+              modified: a.modified ?? null,
+              etag: a.annotations?.etag ?? null,
+              first_seen: now,
+              last_seen: now,
+              last_scan: result.scan.id,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('uri').doUpdateSet({
+              sha256: sql`excluded.sha256`,
+              parent_uri: sql`excluded.parent_uri`,
+              size: sql`excluded.size`,
+              modified: sql`excluded.modified`,
+              etag: sql`excluded.etag`,
+              last_seen: sql`excluded.last_seen`,
+              last_scan: sql`excluded.last_scan`,
+            }),
+          )
+          .execute();
+        await tx
+          .insertInto('observations')
+          .values(batch.map((a) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: JSON.stringify(a) })))
+          .execute();
+      }
+    });
+  }
+
+  /** Every place the same bytes were seen: by digest, or by a URI whose digest is looked up first. */
+  async where(query: string): Promise<{ sha256: string; locations: LocationRow[]; retired?: { at: string; reason: string } }> {
+    let digest = query.replace(/^sha256:/, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(digest)) {
+      const loc = await this.db.selectFrom('locations').select('sha256').where('uri', '=', query).executeTakeFirst();
+      if (!loc?.sha256) throw new ShelflifeError('usage', `${query}: not a sha256 digest, and no location with that URI is in the inventory`);
+      digest = loc.sha256;
+    }
+    const rows = await this.db.selectFrom('locations').selectAll().where('sha256', '=', digest).orderBy('uri').execute();
+    const retired = (await this.retirements([digest])).get(digest);
+    return {
+      sha256: digest,
+      locations: rows.map((r) => ({ uri: r.uri, sha256: r.sha256, parentUri: r.parent_uri, store: r.store, size: Number(r.size), firstSeen: r.first_seen, lastSeen: r.last_seen, lastScan: r.last_scan })),
+      ...(retired ? { retired } : {}),
+    };
+  }
+
+  async retire(sha256: string, reason: string, at: string): Promise<boolean> {
+    const digest = sha256.replace(/^sha256:/, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new ShelflifeError('usage', `retire: "${sha256}" is not a sha256 digest`);
+    if (!reason.trim()) throw new ShelflifeError('usage', 'retire: --reason is required (say why, for the audit trail)');
+    const r = await this.db.updateTable('artifacts').set({ retired_at: at, retired_reason: reason }).where('sha256', '=', digest).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async scans(limit = 50): Promise<ScanSummary[]> {
+    const rows = await this.db.selectFrom('scans').selectAll().where('status', '=', 'complete').orderBy('finished_at', 'desc').limit(limit).execute();
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at ?? r.started_at,
+      targets: JSON.parse(r.targets) as string[],
+      stats: JSON.parse(r.stats ?? '{"artifacts":0,"bytes":0,"findings":0,"errors":0}'),
+      bySeverity: JSON.parse(r.summary ?? '{"critical":0,"high":0,"medium":0,"low":0,"none":0}'),
+    }));
+  }
+
+  /** A scan id from an id, an id prefix, an ISO date (the last scan finished before it), or 'latest'/'previous'. */
+  async resolveScan(ref: string | undefined, fallback: 'latest' | 'previous' = 'latest'): Promise<string> {
+    const all = await this.scans(10_000);
+    if (!all.length) throw new ShelflifeError('usage', 'the inventory holds no scans yet (run `shelflife scan` first)');
+    const want = ref ?? fallback;
+    if (want === 'latest') return all[all.length - 1].id;
+    if (want === 'previous') {
+      if (all.length < 2) throw new ShelflifeError('usage', 'the inventory holds only one scan: nothing to compare with');
+      return all[all.length - 2].id;
+    }
+    const byId = all.filter((s) => s.id === want || s.id.startsWith(want));
+    if (byId.length === 1) return byId[0].id;
+    if (/^\d{4}-\d{2}-\d{2}/.test(want)) {
+      const t = Date.parse(want);
+      const before = all.filter((s) => Date.parse(s.finishedAt) <= t);
+      if (before.length) return before[before.length - 1].id;
+      throw new ShelflifeError('usage', `no scan finished before ${want}`);
+    }
+    throw new ShelflifeError('usage', byId.length > 1 ? `scan id "${want}" is ambiguous` : `no scan "${want}" in the inventory`);
+  }
+
+  /** Rebuild a recorded scan as a ScanResult (for `report --scan`). */
+  async loadScan(id: string): Promise<ScanResult> {
+    const s = await this.db.selectFrom('scans').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!s) throw new ShelflifeError('usage', `no scan "${id}" in the inventory`);
+    const obs = await this.db.selectFrom('observations').select(['record']).where('scan_id', '=', id).orderBy('uri').execute();
+    return {
+      schemaVersion: '1',
+      tool: { name: 'shelflife', version: s.tool_version },
+      scan: { id: s.id, startedAt: s.started_at, finishedAt: s.finished_at ?? s.started_at, targets: JSON.parse(s.targets), stats: JSON.parse(s.stats ?? '{}') },
+      artifacts: obs.map((o) => JSON.parse(o.record) as ArtifactResult),
+    };
+  }
+
+  /** New, resolved and changed findings, and artifacts that disappeared, between two recorded scans. */
+  async diff(fromId: string, toId: string): Promise<ScanDiff> {
+    const [a, b] = await Promise.all([this.loadScan(fromId), this.loadScan(toId)]);
+    const index = (r: ScanResult) => {
+      const m = new Map<string, DiffEntry>();
+      for (const art of r.artifacts) for (const f of art.findings) m.set(`${art.uri}\0${findingKey(f)}`, { uri: art.uri, finding: f });
+      return m;
+    };
+    const ia = index(a);
+    const ib = index(b);
+    const newFindings: DiffEntry[] = [];
+    const changedFindings: DiffEntry[] = [];
+    for (const [k, e] of ib) {
+      const before = ia.get(k);
+      if (!before) newFindings.push(e);
+      else if (severityOf(before.finding) !== severityOf(e.finding) || (before.finding.exposure?.score ?? 0) !== (e.finding.exposure?.score ?? 0)) {
+        changedFindings.push({ ...e, before: before.finding });
+      }
+    }
+    const resolvedFindings = [...ia].filter(([k]) => !ib.has(k)).map(([, e]) => e);
+    const ua = new Set(a.artifacts.map((x) => x.uri));
+    const ub = new Set(b.artifacts.map((x) => x.uri));
+    return {
+      from: { id: a.scan.id, finishedAt: a.scan.finishedAt },
+      to: { id: b.scan.id, finishedAt: b.scan.finishedAt },
+      newFindings,
+      resolvedFindings,
+      changedFindings,
+      newArtifacts: [...ub].filter((u) => !ua.has(u)),
+      disappearedArtifacts: [...ua].filter((u) => !ub.has(u)),
+    };
+  }
+}
+
+/** Identifies the rules a scan was named and scored with: a digest of every file under the bundled rules/. */
+let rulesDigest: string | undefined;
+function rulesVersion(): string {
+  if (rulesDigest) return rulesDigest;
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else h.update(e.name).update(readFileSync(p));
+    }
+  };
+  walk(bundledRulesDir());
+  rulesDigest = h.digest('hex').slice(0, 16);
+  return rulesDigest;
+}
+
+/** The URI prefix a target's artifacts have: file:///abs/path for local paths, the URI itself otherwise. */
+export function targetUri(target: string): string {
+  if (/^[a-z][a-z0-9+.-]+:\/\//i.test(target)) return target.startsWith('file://') ? target : target;
+  return pathToFileURL(resolve(target)).href;
+}
+
+export function worstSeverity(entries: DiffEntry[]): Severity {
+  let w: Severity = 'none';
+  for (const e of entries) if (SEVERITIES.indexOf(severityOf(e.finding)) > SEVERITIES.indexOf(w)) w = severityOf(e.finding);
+  return w;
+}
