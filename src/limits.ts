@@ -31,3 +31,7 @@ export const MAX_DER_CHILDREN = 100_000;
 export const MAX_OBJECTS_PER_ARTIFACT = 10_000;
 /** Text formats (JSON, armored data) larger than this are not parsed as text. */
 export const MAX_TEXT_PARSE_BYTES = 16 * 1024 * 1024;
+
+/** OpenPGP compressed data packets: bytes inflated per artifact (all packets together), and nesting followed. */
+export const MAX_OPENPGP_INFLATED_BYTES = 16 * 1024 * 1024;
+export const MAX_OPENPGP_NESTING = 4;
