@@ -12,7 +12,7 @@
  * Peak RSS comes from GNU time (%M) around a fresh process, so it includes everything the process touched.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -97,11 +97,19 @@ function main(): void {
   buildSparse();
   const dirBytes = Number(sh('du', ['-sb', DIR]).split('\t')[0]);
 
-  const scanDir = timed(process.execPath, [BIN, 'scan', DIR, '--format', 'json', '--quiet', '-o', join(DATA, 'out-dir.json'), '--concurrency', '8']);
+  const scanDir = timed(process.execPath, [BIN, 'scan', DIR, '--format', 'json', '--quiet', '-o', join(DATA, 'out-dir.json'), '--concurrency', '8', '--no-db']);
+  // Incremental: a first scan recorded in a fresh inventory, then a rescan of the unchanged tree (issue 7: ≥ 10×).
+  const db = join(DATA, `inventory-${process.pid}.db`);
+  const first = timed(process.execPath, [BIN, 'scan', DIR, '--quiet', '-o', join(DATA, 'out-first.json'), '--concurrency', '8', '--db', db]);
+  const rescan = timed(process.execPath, [BIN, 'scan', DIR, '--quiet', '-o', join(DATA, 'out-rescan.json'), '--concurrency', '8', '--db', db]);
+  const rescanStats = (JSON.parse(readFileSync(join(DATA, 'out-rescan.json'), 'utf8')) as { scan: { stats: { reused?: number; bytes: number } } }).scan.stats;
+  rmSync(db, { force: true });
+  rmSync(`${db}-wal`, { force: true });
+  rmSync(`${db}-shm`, { force: true });
   const out = JSON.parse(readFileSync(join(DATA, 'out-dir.json'), 'utf8')) as { scan: { stats: { artifacts: number; findings: number; errors: number } } };
   const dirRate = out.scan.stats.artifacts / scanDir.seconds;
 
-  const scanSparse = timed(process.execPath, [BIN, 'scan', SPARSE, '--format', 'json', '--quiet', '-o', join(DATA, 'out-sparse.json')]);
+  const scanSparse = timed(process.execPath, [BIN, 'scan', SPARSE, '--format', 'json', '--quiet', '-o', join(DATA, 'out-sparse.json'), '--no-db']);
   const sparseOut = JSON.parse(readFileSync(join(DATA, 'out-sparse.json'), 'utf8')) as { scan: { stats: { findings: number } } };
 
   // Baseline: openssl x509 -noout -text, once per certificate file, over a sample of the tree's certificate files.
@@ -122,6 +130,8 @@ function main(): void {
   const rows = [
     ['shelflife scan dir', `${out.scan.stats.artifacts} artifacts`, `${scanDir.seconds.toFixed(2)} s`, `${dirRate.toFixed(0)} artifacts/s`, `${(dirBytes / 2 ** 20 / scanDir.seconds).toFixed(1)} MB/s`, `${scanDir.rssMB.toFixed(0)} MB`],
     ['shelflife scan sparse', `${SPARSE_GIB} GiB`, `${scanSparse.seconds.toFixed(2)} s`, '', `${sparseMBs.toFixed(0)} MB/s`, `${scanSparse.rssMB.toFixed(0)} MB`],
+    ['first scan, recorded (--db)', `${FILES} files`, `${first.seconds.toFixed(2)} s`, `${(FILES / first.seconds).toFixed(0)} artifacts/s`, '', `${first.rssMB.toFixed(0)} MB`],
+    ['rescan, unchanged tree', `${rescanStats.reused ?? 0} reused`, `${rescan.seconds.toFixed(2)} s`, `${(FILES / rescan.seconds).toFixed(0)} artifacts/s`, `${rescanStats.bytes} B read`, `${rescan.rssMB.toFixed(0)} MB`],
     ['baseline openssl x509 -text', `${sample.length} files`, `${baseSeconds.toFixed(2)} s`, `${baseRate.toFixed(1)} files/s`, '', ''],
   ];
   console.log('\nbench/scan-dir (2-core target machine)');
@@ -129,6 +139,8 @@ function main(): void {
   console.log(`\nfindings: dir ${out.scan.stats.findings} (errors ${out.scan.stats.errors}), sparse ${sparseOut.scan.stats.findings}`);
   console.log(`ratio vs baseline (files/s): ${ratio.toFixed(1)}x   target >= 50x   ${ratio >= 50 ? 'PASS' : 'FAIL'}`);
   console.log(`peak RSS, ${SPARSE_GIB} GiB file: ${scanSparse.rssMB.toFixed(0)} MB   target < 300 MB   ${scanSparse.rssMB < 300 ? 'PASS' : 'FAIL'}`);
+  const incr = first.seconds / rescan.seconds;
+  console.log(`incremental rescan speed-up: ${incr.toFixed(1)}x   target >= 10x   ${incr >= 10 ? 'PASS' : 'FAIL'}`);
   console.log(`certificate found inside the sparse file: ${sparseOut.scan.stats.findings >= 1 ? 'yes' : 'NO'}`);
 }
 

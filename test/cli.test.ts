@@ -9,8 +9,11 @@ import type { ScanResult } from '../src/model.js';
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'shelflife.js');
 
+// Each run records into a throwaway inventory, never the user's.
+const DB = join(mkdtempSync(join(tmpdir(), 'shelflife-cli-db-')), 'inventory.db');
+
 function run(args: string[], cwd = ROOT) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SHELFLIFE_DB: DB } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -10,7 +10,7 @@ import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind } from '../model.js';
 import { findPemBlocks } from './_pem.js';
-import { describeSpki, ecCurveFromParams, readAlgorithmIdentifier, sha256Hex, type KeyInfo } from './_pkix.js';
+import { curveOfExplicitParams, curveOfPoint, describeSpki, ecCurveFromParams, readAlgorithmIdentifier, sha256Hex, type KeyInfo } from './_pkix.js';
 import type { Detector, DetectResult } from './types.js';
 
 type KeyEncoding = 'spki' | 'pkcs8' | 'pkcs8-encrypted' | 'pkcs1' | 'pkcs1-public' | 'sec1' | 'dsa-openssl';
@@ -53,7 +53,8 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
       }
       findings.push(parseKey(parseDer(block.der, true), encoding, block.offset));
     } catch (e) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: keys: ${block.label} at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
+      errors.push({ code, message: `${ctx.uri}: keys: ${block.label} at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
     }
   }
   // Binary DER key file: the whole artifact is one key structure.
@@ -115,7 +116,8 @@ export function parsePkcs8(node: DerNode, offset: number): Finding {
     const rsa = priv.inner();
     d = cat.resolve(entry, { bits: rsa.child(1, 'modulus').integerBits() }, { oid: alg.oid });
   } else if (entry?.family === 'ECDSA' || entry?.family === 'ECDH') {
-    const curve = ecCurveFromParams(alg.params) ?? sec1Curve(priv.inner());
+    const explicit = alg.params?.tag === TAG.SEQUENCE ? curveOfExplicitParams(alg.params) : undefined;
+    const curve = ecCurveFromParams(alg.params) ?? explicit ?? sec1Curve(priv.inner());
     d = curve ? cat.resolve(entry, { curve }, { oid: alg.oid }) : cat.resolve(entry, {}, { oid: alg.oid });
   } else if ((entry?.family === 'DSA' || entry?.family === 'DH') && alg.params?.tag === TAG.SEQUENCE) {
     d = cat.resolve(entry, { bits: alg.params.child(0, 'p').integerBits() }, { oid: alg.oid });
@@ -169,7 +171,12 @@ export function describeEncryptionScheme(alg: { oid: string; params?: DerNode })
     const encEntry = cat.oid(enc.oid);
     return { described: cat.resolve(encEntry, {}, { oid: enc.oid }), details };
   }
-  if (entry?.role === 'pbe') return { described: cat.resolve(entry, {}, { oid: alg.oid }), details: { scheme: entry.name } };
+  if (entry?.role === 'pbe') {
+    // PKCS#5 v1 PBEParameter / RFC 7292 pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }
+    const p = alg.params?.tag === TAG.SEQUENCE ? alg.params.children() : [];
+    const iterations = p[1]?.tag === TAG.INTEGER ? p[1].int() : undefined;
+    return { described: cat.resolve(entry, {}, { oid: alg.oid }), details: { scheme: entry.name, ...(iterations !== undefined ? { iterations } : {}) } };
+  }
   return { described: cat.resolve(entry, {}, { oid: alg.oid }), details: {} };
 }
 
@@ -201,12 +208,17 @@ function sec1Curve(node: DerNode): string | undefined {
   if (kids.length < 2 || kids[0].tag !== TAG.INTEGER || kids[1].tag !== TAG.OCTET_STRING) throw new ParseError('ECPrivateKey needs version and privateKey');
   const params = kids.find((k) => k.isContext(0));
   if (params) {
-    const oid = params.inner();
-    if (oid.tag === TAG.OID) return catalogue().curve(oid.oid());
+    const p = params.inner();
+    if (p.tag === TAG.OID) return catalogue().curve(p.oid());
+    if (p.tag === TAG.SEQUENCE) return curveOfExplicitParams(p);
   }
-  // No parameters: infer from the private scalar's length where unambiguous.
-  const n = kids[1].length;
-  return n === 32 ? undefined : n === 48 ? 'P384' : n === 66 ? 'P521' : undefined;
+  // No parameters (allowed inside PKCS#8, RFC 5915 §3): the public point, when present, says which curve it is on.
+  const pub = kids.find((k) => k.isContext(1));
+  if (pub) {
+    const point = pub.inner();
+    if (point.tag === TAG.BIT_STRING) return curveOfPoint(point.bits());
+  }
+  return undefined;
 }
 
 /** A DER file with no PEM armour: try each key structure, most specific first. */

@@ -3,11 +3,12 @@
  * certificates carved out of any binary blob (firmware images, executables, databases) at any offset.
  * @module
  */
-import { readNode, TAG } from '../asn1/der.js';
+import { parseDer, readNode, TAG } from '../asn1/der.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import { findPemBlocks } from './_pem.js';
-import { certificateFinding, parseCertificate } from './_pkix.js';
+import { certificateFinding, parseCertificate, resolveIssuerKeys, type ParsedCertificate } from './_pkix.js';
+import { ParseError } from '../errors.js';
 import type { Detector, DetectResult } from './types.js';
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'X.509 CERTIFICATE']);
@@ -25,8 +26,8 @@ export const x509Detector: Detector = {
 };
 
 export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult {
-  const findings: Finding[] = [];
   const errors: ErrorEntry[] = [];
+  const found: { cert: ParsedCertificate; offset: number }[] = [];
   for (const block of findPemBlocks(bytes, (l) => CERT_LABELS.has(l))) {
     if (block.error) {
       errors.push({ code: 'malformed', message: `${ctx.uri}: x509: ${block.error} at offset ${block.offset}`, offset: block.offset });
@@ -35,26 +36,50 @@ export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     try {
       // TRUSTED CERTIFICATE carries OpenSSL trust settings after the certificate: allow trailing data.
       const node = readNode(block.der, 0, block.der.length);
-      findings.push(certificateFinding(parseCertificate(node), 'x509', block.offset));
+      found.push({ cert: parseCertificate(node), offset: block.offset });
     } catch (e) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: x509: PEM certificate at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
+      errors.push({ code, message: `${ctx.uri}: x509: PEM certificate at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
     }
   }
-  findings.push(...carveCertificates(bytes, ctx));
-  // A file that claims to be a certificate by name but yields nothing deserves an explanation.
-  if (findings.length === 0 && errors.length === 0 && ctx.whole && /\.(crt|cer|der)$/i.test(ctx.name) && bytes.length > 0) {
-    errors.push({ code: 'malformed', message: `${ctx.uri}: x509: named like a certificate but holds no parseable certificate` });
+  found.push(...carveCertificates(bytes, ctx));
+  // A chain or bundle in one file: size each signature with its issuer's key when the issuer is there too.
+  resolveIssuerKeys(found.map((f) => f.cert));
+  const findings: Finding[] = found.map((f) => certificateFinding(f.cert, 'x509', f.offset));
+  // `.der` is any DER (keys, CMS …): only complain when the bytes are not DER at all or have a certificate's shape.
+  if (findings.length === 0 && errors.length === 0 && ctx.whole && bytes.length > 0) {
+    const certName = /\.(crt|cer)$/i.test(ctx.name);
+    const derName = /\.der$/i.test(ctx.name);
+    if (certName || (derName && (looksLikeCertificate(bytes) || !parsesAsDer(bytes)))) {
+      errors.push({ code: 'malformed', message: `${ctx.uri}: x509: named like a certificate but holds no parseable certificate` });
+    }
   }
   return { findings, errors };
+}
+
+/** `30 82 LL LL 30 8x`: a SEQUENCE opening with a long SEQUENCE, as Certificate → TBSCertificate does. */
+function looksLikeCertificate(bytes: Uint8Array): boolean {
+  if (bytes.length <= 8 || bytes[0] !== TAG.SEQUENCE || (bytes[1] !== 0x82 && bytes[1] !== 0x83)) return false;
+  const tbs = bytes[1] === 0x82 ? 4 : 5;
+  return bytes[tbs] === TAG.SEQUENCE && bytes[tbs + 1] >= 0x81 && bytes[tbs + 1] <= 0x83;
+}
+
+function parsesAsDer(bytes: Uint8Array): boolean {
+  try {
+    parseDer(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
  * Find DER certificates at any offset. A candidate is `30 82 LL LL 30 8x …` (Certificate, then TBSCertificate) whose
  * lengths nest exactly and which parses as a certificate; anything else is skipped silently (binary noise is normal).
  */
-export function carveCertificates(bytes: Uint8Array, _ctx: Pick<DetectContext, 'uri'>): Finding[] {
+export function carveCertificates(bytes: Uint8Array, _ctx: Pick<DetectContext, 'uri'>): { cert: ParsedCertificate; offset: number }[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: Finding[] = [];
+  const out: { cert: ParsedCertificate; offset: number }[] = [];
   let pos = 0;
   while (out.length < MAX_OBJECTS_PER_ARTIFACT) {
     const at = buf.indexOf(0x30, pos);
@@ -72,8 +97,7 @@ export function carveCertificates(bytes: Uint8Array, _ctx: Pick<DetectContext, '
       const node = readNode(bytes, at, at + hdr + outerLen);
       const kids = node.children();
       if (kids.length !== 3 || kids[2].tag !== TAG.BIT_STRING) continue;
-      const cert = parseCertificate(node);
-      out.push(certificateFinding(cert, 'x509', at));
+      out.push({ cert: parseCertificate(node), offset: at });
       pos = node.end; // certificates do not overlap
     } catch {
       // Not a certificate: keep looking.

@@ -66,6 +66,15 @@ function storeOf(uri: string): string {
   return m ? m[1].toLowerCase() : 'file';
 }
 
+/**
+ * What is stored per observation: the artifact as scanned and scored, minus the scoring inputs (kept in the JSON
+ * report and shown by `explain`, but large and different on every run). Same artifact + same verdict → same record.
+ */
+function storedRecord(a: ArtifactResult): ArtifactResult {
+  const strip = <T extends { exposure?: { inputs?: unknown } }>(x: T): T => (x.exposure?.inputs ? { ...x, exposure: { ...x.exposure, inputs: undefined } } : x);
+  return { ...strip(a), findings: a.findings.map(strip) };
+}
+
 /** A finding's identity across scans: the same object at the same place in the same artifact. */
 export function findingKey(f: Finding): string {
   return [f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.location.member ?? '', f.fingerprint ?? f.subject ?? ''].join('|');
@@ -156,15 +165,38 @@ export class Inventory {
     const scanIds = [...new Set([...this.previous.values()].map((p) => p.lastScan))];
     this.previousRecords = new Map();
     for (let i = 0; i < scanIds.length; i += 500) {
-      const obs = await this.db.selectFrom('observations').select(['top_uri', 'record', 'scan_id', 'uri']).where('scan_id', 'in', scanIds.slice(i, i + 500)).execute();
+      const obs = await this.observationsOf(scanIds.slice(i, i + 500));
       for (const o of obs) {
         const prev = this.previous.get(o.top_uri);
         if (!prev || prev.lastScan !== o.scan_id) continue;
         const list = this.previousRecords.get(o.top_uri) ?? [];
-        list.push(JSON.parse(o.record) as ArtifactResult);
+        list.push(o.artifact);
         this.previousRecords.set(o.top_uri, list);
       }
     }
+  }
+
+  /** Observations of some scans with their records resolved (inline in v1–2 databases, by hash from v3). */
+  private async observationsOf(scanIds: string[]): Promise<{ scan_id: string; uri: string; top_uri: string; artifact: ArtifactResult }[]> {
+    if (!scanIds.length) return [];
+    const rows = await this.db
+      .selectFrom('observations')
+      .leftJoin('records', 'records.hash', 'observations.record_hash')
+      .select(['observations.scan_id', 'observations.uri', 'observations.top_uri', 'observations.record', 'records.record as stored'])
+      .where('observations.scan_id', 'in', scanIds)
+      .orderBy('observations.uri')
+      .execute();
+    const parsed = new Map<string, ArtifactResult>();
+    return rows.map((r) => {
+      const text = r.record || r.stored || '{}';
+      // Identical records (the same artifact seen unchanged) are parsed once.
+      let artifact = parsed.get(text);
+      if (!artifact) {
+        artifact = JSON.parse(text) as ArtifactResult;
+        parsed.set(text, artifact);
+      }
+      return { scan_id: r.scan_id, uri: r.uri, top_uri: r.top_uri, artifact: text === r.record ? artifact : { ...artifact } };
+    });
   }
 
   /**
@@ -181,12 +213,14 @@ export class Inventory {
     if (!unchanged) return undefined;
     const records = this.previousRecords?.get(ref.uri);
     if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
-    return records.map((r) => {
-      const copy: ArtifactResult = JSON.parse(JSON.stringify(r));
-      delete copy.exposure;
-      for (const f of copy.findings) delete f.exposure;
-      return copy;
-    });
+    // Each record is handed out once per scan (it was parsed for this scan alone): clear its verdict in place.
+    this.previousRecords?.delete(ref.uri);
+    for (const r of records) {
+      // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
+      for (const k of ['exposure', 'class', 'lifetime', 'created', 'signed', 'copies', 'retired'] as const) delete r[k];
+      for (const f of r.findings) delete f.exposure;
+    }
+    return records;
   }
 
   /** How many distinct locations hold each digest (this scan's included once recorded). */
@@ -228,10 +262,16 @@ export class Inventory {
       for (const r of rows) if (r.sha256) knownUris.set(r.sha256, (knownUris.get(r.sha256) ?? new Set()).add(r.uri));
     }
     const retired = await this.retirements(digests);
+    // One union per digest (many artifacts can share one: the same firmware in a hundred places).
+    const count = new Map<string, number>();
+    for (const d of digests) {
+      const all = new Set(knownUris.get(d) ?? []);
+      for (const u of here.get(d) ?? []) all.add(u);
+      count.set(d, Math.max(all.size, known.get(d) ?? 0, 1));
+    }
     for (const a of result.artifacts) {
       if (!a.sha256) continue;
-      const all = new Set([...(knownUris.get(a.sha256) ?? []), ...(here.get(a.sha256) ?? [])]);
-      a.copies = Math.max(all.size, known.get(a.sha256) ?? 0, 1);
+      a.copies = count.get(a.sha256);
       const r = retired.get(a.sha256);
       if (r) a.retired = r;
     }
@@ -298,9 +338,18 @@ export class Inventory {
             }),
           )
           .execute();
+        const texts = batch.map((a) => JSON.stringify(storedRecord(a)));
+        const hashes = texts.map((t) => createHash('sha256').update(t).digest('hex'));
+        const unique = new Map<string, string>();
+        hashes.forEach((h, j) => unique.set(h, texts[j]));
+        await tx
+          .insertInto('records')
+          .values([...unique].map(([hash, record]) => ({ hash, record })))
+          .onConflict((oc) => oc.column('hash').doNothing())
+          .execute();
         await tx
           .insertInto('observations')
-          .values(batch.map((a) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: JSON.stringify(a) })))
+          .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
           .execute();
       }
     });
@@ -368,12 +417,12 @@ export class Inventory {
   async loadScan(id: string): Promise<ScanResult> {
     const s = await this.db.selectFrom('scans').selectAll().where('id', '=', id).executeTakeFirst();
     if (!s) throw new ShelflifeError('usage', `no scan "${id}" in the inventory`);
-    const obs = await this.db.selectFrom('observations').select(['record']).where('scan_id', '=', id).orderBy('uri').execute();
+    const obs = await this.observationsOf([id]);
     return {
       schemaVersion: '1',
       tool: { name: 'shelflife', version: s.tool_version },
       scan: { id: s.id, startedAt: s.started_at, finishedAt: s.finished_at ?? s.started_at, targets: JSON.parse(s.targets), stats: JSON.parse(s.stats ?? '{}') },
-      artifacts: obs.map((o) => JSON.parse(o.record) as ArtifactResult),
+      artifacts: obs.map((o) => o.artifact),
     };
   }
 

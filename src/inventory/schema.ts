@@ -46,8 +46,12 @@ export interface InventoryTables {
     uri: string;
     top_uri: string;
     sha256: string | null;
+    /** Inline record (schema v1–2); from v3 empty, with the record in `records` under `record_hash`. */
     record: string;
+    record_hash: string | null;
   };
+  /** Content-addressed artifact records: an unchanged artifact rescanned stores no new record. */
+  records: { hash: string; record: string };
 }
 
 export interface Migration {
@@ -118,6 +122,14 @@ export const MIGRATIONS: Migration[] = [
     description: 'per-scan severity summary for trend charts',
     async up(db) {
       await db.schema.alterTable('scans').addColumn('summary', 'text').execute();
+    },
+  },
+  {
+    version: 3,
+    description: 'content-addressed records, so rescans of unchanged artifacts write only a reference',
+    async up(db) {
+      await db.schema.createTable('records').ifNotExists().addColumn('hash', 'varchar(64)', (c) => c.primaryKey()).addColumn('record', 'text', (c) => c.notNull()).execute();
+      await db.schema.alterTable('observations').addColumn('record_hash', 'varchar(64)').execute();
     },
   },
 ];

@@ -1,0 +1,239 @@
+/**
+ * Key files for resign: PKCS#8 OneAsymmetricKey (RFC 5958) with the RFC 9881 ML-DSA seed form or the composite
+ * draft's concatenated private key, always encrypted at rest as an EncryptedPrivateKeyInfo with PBES2 (RFC 8018 §6.2):
+ * scrypt (RFC 7914 §7) or PBKDF2-HMAC-SHA256, with AES-256-CBC (RFC 3565) or AES-256-GCM (RFC 5084). We write
+ * scrypt + AES-256-CBC because OpenSSL (`openssl pkcs8`) reads it, so a key is never locked into shelflife.
+ * The passphrase comes from SHELFLIFE_KEY_PASSPHRASE or a TTY prompt, never from a flag (flags leak into `ps`).
+ * @module
+ */
+import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
+import { execSync } from 'node:child_process';
+import { openSync, closeSync, readSync, writeSync } from 'node:fs';
+import { parseDer, TAG, type DerNode } from '../asn1/der.js';
+import { findPemBlocks } from '../detectors/_pem.js';
+import { ParseError, ShelflifeError, UsageError } from '../errors.js';
+import { algorithmId, ctxPrim, integer, octets, seq } from './_der-writer.js';
+import { algorithmByOid, privateKeyFromBytes, publicKeyFromBytes, type PrivateKey, type PublicKey, type SignatureAlgorithm } from './composite.js';
+
+export const PASSPHRASE_ENV = 'SHELFLIFE_KEY_PASSPHRASE';
+
+const OID = {
+  pbes2: '1.2.840.113549.1.5.13',
+  pbkdf2: '1.2.840.113549.1.5.12',
+  scrypt: '1.3.6.1.4.1.11591.4.11',
+  hmacWithSHA256: '1.2.840.113549.2.9',
+  aes256cbc: '2.16.840.1.101.3.4.1.42',
+  aes256gcm: '2.16.840.1.101.3.4.1.46',
+} as const;
+
+/**
+ * scrypt cost we write: N = 2^14, r = 8 (16 MiB, within OpenSSL's default 32 MiB scrypt memory cap, so
+ * `openssl pkcs8` can still open the key) and p = 4, which multiplies the work by four without more memory.
+ */
+export const SCRYPT_WRITE = { N: 1 << 14, r: 8, p: 4 } as const;
+/** Hostile-file bounds on what we are willing to compute when reading a key. */
+const SCRYPT_MAX_MEMORY = 1024 * 1024 * 1024;
+const PBKDF2_MAX_ITERATIONS = 10_000_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// PKCS#8
+
+/** OneAsymmetricKey v0: RFC 9881 §6 seed form [0] for ML-DSA; the raw concatenation for composites (draft §"Private key"). */
+export function encodePkcs8(key: PrivateKey): Uint8Array {
+  const inner = key.alg.traditional ? key.bytes : ctxPrim(0, key.seed);
+  return seq(integer(0), algorithmId(key.alg.oid), octets(inner));
+}
+
+export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
+  const node = parseDer(der).expect(TAG.SEQUENCE, 'OneAsymmetricKey');
+  const kids = node.children();
+  if (kids.length < 3) throw new ParseError(`${what}: OneAsymmetricKey needs version, algorithm and privateKey`);
+  const algOid = kids[1].child(0, 'algorithm').oid();
+  const alg = algorithmByOid(algOid);
+  if (!alg) throw new ShelflifeError('unsupported', `${what}: key algorithm ${algOid} is not an ML-DSA or composite ML-DSA algorithm shelflife signs with`);
+  const priv = kids[2].expect(TAG.OCTET_STRING, 'privateKey').content;
+  let bytes: Uint8Array;
+  if (alg.traditional) bytes = priv;
+  else {
+    // RFC 9881 §6: CHOICE { seed [0], expandedKey OCTET STRING, both SEQUENCE }, told apart by tag, not by length.
+    const choice = parseDer(priv);
+    if (choice.tag === 0x80) bytes = choice.content;
+    else if (choice.tag === TAG.SEQUENCE) bytes = choice.child(0, 'seed').expect(TAG.OCTET_STRING, 'seed').content;
+    else throw new ShelflifeError('unsupported', `${what}: ${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`);
+    if (bytes.length !== 32) throw new ParseError(`${what}: ML-DSA seed is ${bytes.length} bytes, not 32`);
+  }
+  const key = privateKeyFromBytes(alg, bytes);
+  // When the both form or a [1] publicKey is present, it must match what the seed regenerates (RFC 9881 §6).
+  const pub = kids.find((k) => k.isContext(1));
+  if (pub) {
+    const stated = pub.content.subarray(1);
+    if (Buffer.compare(Buffer.from(stated), Buffer.from(key.publicKey.bytes)) !== 0) throw new ShelflifeError('malformed', `${what}: the publicKey in the key file does not match its private key`);
+  }
+  return key;
+}
+
+/** SubjectPublicKeyInfo with parameters absent and the raw key in the BIT STRING (RFC 9881 §4, composite draft). */
+export function decodeSpki(spki: DerNode, what: string): PublicKey {
+  spki.expect(TAG.SEQUENCE, 'SubjectPublicKeyInfo');
+  const algOid = spki.child(0, 'algorithm').child(0, 'algorithm').oid();
+  const alg = algorithmByOid(algOid);
+  if (!alg) throw new ShelflifeError('unsupported', `${what}: public key algorithm ${algOid} is not ML-DSA or composite ML-DSA`);
+  return publicKeyFromBytes(alg, spki.child(1, 'subjectPublicKey').bits());
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PBES2 (RFC 8018 §6.2)
+
+export interface EncryptOptions {
+  /** Lower only in tests: the cost we write by default is SCRYPT_WRITE. */
+  scrypt?: { N: number; r: number; p: number };
+}
+
+export function encryptPkcs8(plain: Uint8Array, passphrase: string, options: EncryptOptions = {}): Uint8Array {
+  const { N, r, p } = options.scrypt ?? SCRYPT_WRITE;
+  const salt = randomBytes(16);
+  const iv = randomBytes(16);
+  const key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  const cipher = createCipheriv('aes-256-cbc', key, iv);
+  const enc = Buffer.concat([cipher.update(plain), cipher.final()]);
+  // scrypt-params ::= SEQUENCE { salt, costParameter, blockSize, parallelizationParameter, keyLength } (RFC 7914 §7)
+  const kdf = algorithmId(OID.scrypt, seq(octets(salt), integer(N), integer(r), integer(p), integer(32)));
+  const scheme = algorithmId(OID.aes256cbc, octets(iv));
+  return seq(algorithmId(OID.pbes2, seq(kdf, scheme)), octets(enc));
+}
+
+export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string): Uint8Array {
+  const node = parseDer(der).expect(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
+  const [algNode, dataNode] = node.children();
+  if (!algNode || !dataNode) throw new ParseError(`${what}: EncryptedPrivateKeyInfo needs an algorithm and data`);
+  const schemeOid = algNode.child(0, 'algorithm').oid();
+  if (schemeOid !== OID.pbes2) throw new ShelflifeError('unsupported', `${what}: key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`);
+  const [kdfNode, encNode] = algNode.child(1, 'PBES2-params').children();
+  const kdfOid = kdfNode.child(0).oid();
+  const kp = kdfNode.child(1, 'KDF parameters').children();
+  const salt = kp[0].expect(TAG.OCTET_STRING, 'salt').content;
+  let key: Buffer;
+  if (kdfOid === OID.scrypt) {
+    const [N, r, p] = [kp[1].int(), kp[2].int(), kp[3].int()];
+    if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || 128 * N * r > SCRYPT_MAX_MEMORY || p > 16) {
+      throw new ShelflifeError('unsupported', `${what}: scrypt parameters N=${N} r=${r} p=${p} are outside what shelflife will compute`);
+    }
+    key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
+  } else if (kdfOid === OID.pbkdf2) {
+    const iterations = kp[1].int();
+    if (iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) throw new ShelflifeError('unsupported', `${what}: PBKDF2 iteration count ${iterations} is out of range`);
+    const prf = kp.find((k, i) => i >= 2 && k.tag === TAG.SEQUENCE);
+    const prfOid = prf ? prf.child(0).oid() : '1.2.840.113549.2.7';
+    const digest = { '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[prfOid];
+    if (!digest) throw new ShelflifeError('unsupported', `${what}: PBKDF2 PRF ${prfOid} is not HMAC-SHA-256/384/512`);
+    key = pbkdf2Sync(passphrase.normalize('NFC'), salt, iterations, 32, digest);
+  } else throw new ShelflifeError('unsupported', `${what}: key derivation ${kdfOid} is neither scrypt nor PBKDF2`);
+  const encOid = encNode.child(0).oid();
+  const data = dataNode.expect(TAG.OCTET_STRING, 'encryptedData').content;
+  try {
+    if (encOid === OID.aes256cbc) {
+      const d = createDecipheriv('aes-256-cbc', key, encNode.child(1, 'IV').content);
+      return Buffer.concat([d.update(data), d.final()]);
+    }
+    if (encOid === OID.aes256gcm) {
+      // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
+      const gp = encNode.child(1, 'GCMParameters').children();
+      const tagLen = gp[1] ? gp[1].int() : 12;
+      if (tagLen < 12 || tagLen > 16 || data.length < tagLen) throw new ParseError(`${what}: bad GCM tag length ${tagLen}`);
+      const d = createDecipheriv('aes-256-gcm', key, gp[0].content, { authTagLength: tagLen });
+      d.setAuthTag(data.subarray(data.length - tagLen));
+      return Buffer.concat([d.update(data.subarray(0, data.length - tagLen)), d.final()]);
+    }
+  } catch {
+    throw new ShelflifeError('usage', `${what}: wrong passphrase (or a damaged key file): decryption failed`);
+  }
+  throw new ShelflifeError('unsupported', `${what}: key cipher ${encOid} is not AES-256-CBC or AES-256-GCM`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// PEM and passphrases
+
+export function pem(label: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
+}
+
+/** The DER of the first PEM block with this label, or the bytes themselves when they are DER already. */
+export function fromPemOrDer(bytes: Uint8Array, label: string, what: string): Uint8Array {
+  if (bytes[0] === TAG.SEQUENCE) return bytes;
+  const block = findPemBlocks(bytes, (l) => l === label)[0];
+  if (!block) throw new ShelflifeError('malformed', `${what}: no "${label}" PEM block and not DER`);
+  return block.der;
+}
+
+export function encodeEncryptedKeyPem(key: PrivateKey, passphrase: string, options?: EncryptOptions): string {
+  return pem('ENCRYPTED PRIVATE KEY', encryptPkcs8(encodePkcs8(key), passphrase, options));
+}
+
+export function decodeKeyFile(bytes: Uint8Array, passphrase: () => string, what: string): PrivateKey {
+  const encrypted = findPemBlocks(bytes, (l) => l === 'ENCRYPTED PRIVATE KEY')[0];
+  if (encrypted) return decodePkcs8(decryptPkcs8(encrypted.der, passphrase(), what), what);
+  if (findPemBlocks(bytes, (l) => l === 'PRIVATE KEY')[0]) {
+    throw new ShelflifeError('usage', `${what}: the private key is not encrypted; shelflife only uses keys encrypted at rest (re-run keygen, or encrypt it with \`openssl pkcs8 -topk8 -scrypt\`)`);
+  }
+  throw new ShelflifeError('malformed', `${what}: no ENCRYPTED PRIVATE KEY block`);
+}
+
+export interface PassphraseSource {
+  env?: NodeJS.ProcessEnv;
+  /** Confirm by asking twice (keygen). */
+  confirm?: boolean;
+}
+
+/** SHELFLIFE_KEY_PASSPHRASE, else a prompt on the controlling terminal with echo off. Never a flag. */
+export function readPassphrase(purpose: string, options: PassphraseSource = {}): string {
+  const env = options.env ?? process.env;
+  const fromEnv = env[PASSPHRASE_ENV];
+  if (fromEnv !== undefined) {
+    if (fromEnv.length === 0) throw new UsageError(`${PASSPHRASE_ENV} is set but empty`);
+    return fromEnv;
+  }
+  const first = promptTty(`shelflife: passphrase for ${purpose}: `);
+  if (options.confirm && promptTty('shelflife: repeat the passphrase: ') !== first) throw new UsageError('the passphrases do not match');
+  if (first.length === 0) throw new UsageError('an empty passphrase is not allowed');
+  return first;
+}
+
+function promptTty(prompt: string): string {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    throw new UsageError(`no passphrase: set ${PASSPHRASE_ENV} or run on a terminal (there is no --passphrase flag, by design)`);
+  }
+  try {
+    writeSync(fd, prompt);
+    // Echo off through stty on the same terminal; restored in finally even when reading fails.
+    const stty = (args: string) => {
+      try {
+        execSync(`stty ${args} < /dev/tty`, { stdio: ['ignore', 'ignore', 'ignore'] });
+      } catch {
+        /* not a real terminal: read with echo */
+      }
+    };
+    stty('-echo');
+    try {
+      const buf = Buffer.alloc(1024);
+      let line = '';
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, null);
+        if (n <= 0) break;
+        line += buf.subarray(0, n).toString('utf8');
+        if (line.includes('\n') || line.length > 4096) break;
+      }
+      return line.replace(/\r?\n[\s\S]*$/, '');
+    } finally {
+      stty('echo');
+      writeSync(fd, '\n');
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type { SignatureAlgorithm };

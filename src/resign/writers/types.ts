@@ -1,0 +1,43 @@
+/**
+ * Where a hybrid signature goes, per source kind. A writer both reads the artifact's exact bytes (resign signs what
+ * the scan saw) and stores the signature beside it, without ever modifying the artifact or an existing signature:
+ * - fs (writers/fs.ts): `<file>.p7s` sidecar; a member of an archive gets `<archive>!<member path, escaped>.p7s`
+ *   next to the archive (one path component, so no traversal, and the archive is never rewritten).
+ * - oci (with the remote-stores work): an artifact manifest whose `subject` is the signed manifest, pushed through
+ *   the referrers API (tag-schema fallback), `artifactType` `application/vnd.shelflife.hybrid-signature.v1+cms`.
+ * - s3 (with the remote-stores work): a sidecar object `<key>.p7s`, written with `If-None-Match: *` so it never
+ *   overwrites.
+ * @module
+ */
+
+export type SignatureFormat = 'p7s' | 'dsse';
+
+/** The file-name suffix of each format's sidecar. */
+export const SIDECAR_SUFFIX: Record<SignatureFormat, string> = { p7s: '.p7s', dsse: '.hybrid.json' };
+
+export interface SignatureLocation {
+  /** Where the signature is (a file:// URI, an OCI referrer, an s3:// URI): printed in the plan. */
+  uri: string;
+  /** Writer-private address (a filesystem path, a repository + subject digest, a bucket + key). */
+  address: string;
+}
+
+export interface SignatureWriter {
+  readonly kind: string;
+  /** Does this writer serve the artifact URI (by scheme)? */
+  handles(artifactUri: string): boolean;
+  /**
+   * Candidate locations in order of preference: the conventional sidecar first, then an alternate used only when
+   * the first is occupied by a signature that is not ours (which is kept untouched). Pure: used by --dry-run.
+   */
+  locate(artifactUri: string, format: SignatureFormat): SignatureLocation[];
+  /** The artifact's exact bytes, streamed (a member is extracted from its container, never written out). */
+  openArtifact(artifactUri: string): AsyncIterable<Uint8Array>;
+  /** An existing signature at the location, or undefined; bounded in size. */
+  readExisting(location: SignatureLocation): Promise<Uint8Array | undefined>;
+  /** Store atomically and durably; refuse (ShelflifeError 'resign') when something is already there. */
+  write(location: SignatureLocation, bytes: Uint8Array): Promise<void>;
+}
+
+/** Sidecars larger than this are not ours and are not read. */
+export const MAX_SIDECAR_BYTES = 4 * 1024 * 1024;
