@@ -1,0 +1,275 @@
+/**
+ * Raw public keys carved out of firmware and other binary images, at any offset, with offsets reported:
+ *  - DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) for RSA, EC, EdDSA/XDH, DSA and ML-DSA keys;
+ *  - PKCS#1 RSAPublicKey (RFC 8017 §A.1.1);
+ *  - the pre-computed Montgomery layouts verified-boot code stores: mincrypt / U-Boot `struct rsa_public_key`
+ *    (little-endian u32 len-in-words, n0inv, n[len], rr[len], exponent) and libavb's AvbRSAPublicKeyHeader
+ *    (big-endian u32 key_num_bits, n0inv, n, rr);
+ *  - a big-endian modulus with a u32 length prefix (bytes or bits) and a u32 exponent right after it.
+ * Certificates are the x509 carver's; PEM keys are the keys detector's. Random bytes must yield nothing, so every
+ * candidate needs strong evidence: DER that parses exactly with a known key OID; RSA moduli of >= 512 bits, odd, with
+ * no small prime factor and exponent 3, 17 or 65537; for the Montgomery layouts n0inv·n ≡ -1 (mod 2^32) and
+ * rr = (2^(32·len))² mod n, which random data passes with probability about 2^-32 · 2^-2048.
+ * @module
+ */
+import { readNode, TAG } from '../asn1/der.js';
+import { catalogue } from '../catalogue/index.js';
+import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
+import type { DetectContext, Finding } from '../model.js';
+import { describeSpki, parseCertificate, sha256Hex, type KeyInfo } from './_pkix.js';
+import type { Detector, DetectResult } from './types.js';
+
+export const carveDetector: Detector = {
+  format: 'carve',
+  description: 'Raw public keys at any offset of binary images: DER SPKI, PKCS#1, mincrypt/U-Boot and AVB RSA layouts',
+  claims: { anywhere: true },
+  detect: detectCarve,
+};
+
+/** AlgorithmIdentifier TLVs that open an SPKI (OID of the key type). */
+const SPKI_ALG_OIDS = [
+  '06092a864886f70d010101', // rsaEncryption
+  '06072a8648ce3d0201', // id-ecPublicKey
+  '06032b6570', // Ed25519
+  '06032b6571', // Ed448
+  '06032b656e', // X25519
+  '06032b656f', // X448
+  '06072a8648ce380401', // id-dsa
+  '06096086480165030403', // ML-DSA-44/65/87 (… 03 04 03 11|12|13): the 11-byte TLV without its last byte
+].map((h) => Buffer.from(h, 'hex'));
+const RSA_EXPONENTS = new Set([3n, 17n, 65537n]);
+const SMALL_PRIMES = (() => {
+  const out: bigint[] = [];
+  for (let n = 3; n < 2000; n += 2) {
+    let prime = true;
+    for (let d = 3; d * d <= n; d += 2) if (n % d === 0) prime = false;
+    if (prime) out.push(BigInt(n));
+  }
+  return out;
+})();
+const PRIMORIAL = SMALL_PRIMES.reduce((a, p) => a * p, 1n);
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const findings: Finding[] = [];
+  const taken: Range[] = [];
+  let certs: Range[] | undefined;
+  const inCert = (at: number) => (certs ??= certificateRanges(bytes)).some((r) => at >= r.start && at < r.end);
+  const inTaken = (at: number) => taken.some((r) => at >= r.start && at < r.end);
+  const push = (f: Finding, range: Range) => {
+    if (findings.length < MAX_OBJECTS_PER_ARTIFACT) findings.push(f);
+    taken.push(range);
+  };
+  for (const alg of SPKI_ALG_OIDS) {
+    const oidLen = alg[1] + 2;
+    for (let p = buf.indexOf(alg); p >= 0; p = buf.indexOf(alg, p + 1)) {
+      const spki = spkiAround(bytes, p, oidLen);
+      if (!spki || inTaken(spki.start) || inCert(spki.start)) continue;
+      push(keyFinding(spki.key, spki.start, 'spki', sha256Hex(bytes.subarray(spki.start, spki.end))), spki);
+    }
+  }
+  for (const k of carvePkcs1(bytes)) if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
+  let vbmeta: Range[] | undefined;
+  const inVbmeta = (at: number) => (vbmeta ??= vbmetaRanges(buf)).some((r) => at >= r.start && at < r.end);
+  for (const k of carveMontgomery(bytes)) if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start))) push(keyFinding(k.key, k.start, k.layout, undefined, k.exponent ? { exponent: k.exponent } : {}), k);
+  for (const k of carveLengthPrefixed(bytes)) if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', undefined, { exponent: k.exponent }), k);
+  void ctx;
+  return { findings };
+}
+
+function keyFinding(key: KeyInfo, offset: number, layout: string, fingerprint?: string, details: Record<string, unknown> = {}): Finding {
+  return {
+    kind: 'public-key',
+    format: 'carve',
+    algorithm: key.algorithm,
+    quantum: key.quantum,
+    location: { offset },
+    ...(fingerprint ? { fingerprint } : {}),
+    details: { layout, ...details },
+  };
+}
+
+/** The SPKI whose AlgorithmIdentifier OID TLV sits at `oidAt`, if it parses exactly and is a sound key. */
+function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number): (Range & { key: KeyInfo }) | undefined {
+  const algAt = oidAt - 2;
+  if (algAt < 2 || bytes[algAt] !== TAG.SEQUENCE || bytes[algAt + 1] < oidLen) return undefined;
+  // SPKI header: 30 LL, 30 81 LL or 30 82 LL LL right before the AlgorithmIdentifier.
+  for (const hdr of [2, 3, 4]) {
+    const start = algAt - hdr;
+    if (start < 0 || bytes[start] !== TAG.SEQUENCE) continue;
+    const l1 = bytes[start + 1];
+    const len = hdr === 2 ? (l1 < 0x80 ? l1 : -1) : hdr === 3 ? (l1 === 0x81 ? bytes[start + 2] : -1) : l1 === 0x82 ? (bytes[start + 2] << 8) | bytes[start + 3] : -1;
+    if (len < 0 || start + hdr + len > bytes.length) continue;
+    try {
+      const node = readNode(bytes, start, start + hdr + len);
+      const kids = node.children();
+      if (kids.length !== 2 || kids[0].start !== algAt || kids[1].tag !== TAG.BIT_STRING) continue;
+      const key = describeSpki(node);
+      if (key.algorithm.family === 'RSA') {
+        const rsa = readNode(kids[1].bits(), 0);
+        const [n, e] = rsa.children();
+        if (!soundRsa(n.bigint(), e.bigint())) continue;
+      } else if (key.algorithm.family === 'unknown' || key.algorithm.parameterKnown === false) continue;
+      return { start, end: node.end, key };
+    } catch {
+      // not an SPKI
+    }
+  }
+  return undefined;
+}
+
+function soundRsa(n: bigint, e: bigint): boolean {
+  if (!RSA_EXPONENTS.has(e) || n < 1n << 511n || (n & 1n) === 0n) return false;
+  return gcd(n, PRIMORIAL) === 1n;
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, found by the modulus header of common sizes. */
+function* carvePkcs1(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; exponent: string }> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024.
+  const heads = [[0x02, 0x41, 0x00], [0x02, 0x81, 0x81, 0x00], [0x02, 0x81, 0xc1, 0x00], [0x02, 0x82, 0x01, 0x01, 0x00], [0x02, 0x82, 0x01, 0x81, 0x00], [0x02, 0x82, 0x02, 0x01, 0x00], [0x02, 0x82, 0x04, 0x01, 0x00]].map((h) => Buffer.from(h));
+  for (const h of heads) {
+    for (let p = buf.indexOf(h); p >= 0; p = buf.indexOf(h, p + 1)) {
+      for (const hdr of [2, 3, 4]) {
+        const start = p - hdr;
+        if (start < 0 || bytes[start] !== TAG.SEQUENCE) continue;
+        try {
+          const node = readNode(bytes, start);
+          const kids = node.children();
+          if (kids.length !== 2 || kids[0].start !== p || kids[1].tag !== TAG.INTEGER) continue;
+          const n = kids[0].bigint();
+          const e = kids[1].bigint();
+          if (!soundRsa(n, e)) continue;
+          const bits = kids[0].integerBits();
+          yield { start, end: node.end, key: { ...catalogue().forKey('RSA', bits), bits }, exponent: e.toString() };
+          break;
+        } catch {
+          // not a key
+        }
+      }
+    }
+  }
+}
+
+/** mincrypt / U-Boot (LE words) and libavb (BE) RSA keys with their Montgomery constants, both checked. */
+function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; layout: string; exponent?: string }> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const words of [32, 64, 96, 128]) {
+    const le = Buffer.alloc(4);
+    le.writeUInt32LE(words);
+    for (const p of occurrences(buf, le)) {
+      const end = p + 8 + words * 8;
+      if (end > buf.length) break;
+      const n0inv = buf.readUInt32LE(p + 4);
+      // Cheap test first (zero-filled flash is full of these length patterns): n0inv · n[0] ≡ -1 (mod 2^32).
+      if (Math.imul(buf.readUInt32LE(p + 8), n0inv) >>> 0 !== 0xffffffff) continue;
+      const n = leWords(buf, p + 8, words);
+      if (!montgomeryOk(n, n0inv, words * 32, leWords(buf, p + 8 + words * 4, words))) continue;
+      const e = end + 4 <= buf.length ? BigInt(buf.readUInt32LE(end)) : 0n;
+      yield { start: p, end: RSA_EXPONENTS.has(e) ? end + 4 : end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'mincrypt', ...(RSA_EXPONENTS.has(e) ? { exponent: e.toString() } : {}) };
+    }
+    const be = Buffer.alloc(4);
+    be.writeUInt32BE(words * 32);
+    for (const p of occurrences(buf, be)) {
+      const bytesLen = words * 4;
+      const end = p + 8 + bytesLen * 2;
+      if (end > buf.length) break;
+      const n0inv = buf.readUInt32BE(p + 4);
+      if (Math.imul(buf.readUInt32BE(p + 8 + bytesLen - 4), n0inv) >>> 0 !== 0xffffffff) continue;
+      const n = BigInt(`0x${buf.toString('hex', p + 8, p + 8 + bytesLen)}`);
+      const rr = BigInt(`0x${buf.toString('hex', p + 8 + bytesLen, end)}`);
+      if (!montgomeryOk(n, n0inv, words * 32, rr)) continue;
+      yield { start: p, end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'avb' };
+    }
+  }
+}
+
+/**
+ * Every offset of `needle` in `buf`. Needles that open with zero bytes are searched by their first non-zero byte and
+ * the zeros checked after: Buffer#indexOf degrades badly on the long zero runs of erased flash otherwise.
+ */
+function* occurrences(buf: Buffer, needle: Buffer): Iterable<number> {
+  let lead = 0;
+  while (lead < needle.length && needle[lead] === 0) lead++;
+  const tail = needle.subarray(lead);
+  for (let q = buf.indexOf(tail, lead); q >= 0; q = buf.indexOf(tail, q + 1)) {
+    const p = q - lead;
+    let ok = true;
+    for (let i = 0; i < lead; i++) if (buf[p + i] !== 0) ok = false;
+    if (ok) yield p;
+  }
+}
+
+function leWords(buf: Buffer, at: number, words: number): bigint {
+  return BigInt(`0x${Buffer.from(buf.subarray(at, at + words * 4)).reverse().toString('hex')}`);
+}
+
+/** n0inv = -n⁻¹ mod 2^32 and rr = R² mod n with R = 2^bits: what the verifier's Montgomery code precomputes. */
+function montgomeryOk(n: bigint, n0inv: number, bits: number, rr: bigint): boolean {
+  if ((n & 1n) === 0n || n >> BigInt(bits - 1) !== 1n) return false;
+  const n0 = Number(n & 0xffffffffn);
+  if (Math.imul(n0, n0inv) >>> 0 !== 0xffffffff) return false;
+  return rr === (1n << BigInt(2 * bits)) % n;
+}
+
+/** u32 BE length (modulus bytes or bits) ‖ big-endian modulus ‖ u32 BE exponent (3, 17 or 65537). */
+function* carveLengthPrefixed(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; exponent: string }> {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const modBytes of [128, 256, 384, 512]) {
+    for (const prefix of [modBytes, modBytes * 8]) {
+      const h = Buffer.alloc(4);
+      h.writeUInt32BE(prefix);
+      for (const p of occurrences(buf, h)) {
+        const end = p + 4 + modBytes + 4;
+        if (end > buf.length) break;
+        const e = BigInt(buf.readUInt32BE(p + 4 + modBytes));
+        if (!RSA_EXPONENTS.has(e) || (buf[p + 4] & 0x80) === 0 || (buf[p + 3 + modBytes] & 1) === 0) continue;
+        const n = BigInt(`0x${buf.toString('hex', p + 4, p + 4 + modBytes)}`);
+        if (!soundRsa(n, e)) continue;
+        yield { start: p, end, key: { ...catalogue().forKey('RSA', modBytes * 8), bits: modBytes * 8 }, exponent: e.toString() };
+      }
+    }
+  }
+}
+
+/**
+ * vbmeta images (libavb avb_vbmeta_image.h: magic "AVB0", then big-endian u64 authentication and auxiliary block
+ * sizes at offsets 12 and 20 after a 256-byte header): their keys are the avb detector's, reported with their role.
+ */
+function vbmetaRanges(buf: Buffer): Range[] {
+  const out: Range[] = [];
+  for (let at = buf.indexOf('AVB0'); at >= 0 && at + 28 <= buf.length && out.length < MAX_OBJECTS_PER_ARTIFACT; at = buf.indexOf('AVB0', at + 4)) {
+    const size = 256 + Number(buf.readBigUInt64BE(at + 12)) + Number(buf.readBigUInt64BE(at + 20));
+    if (size <= buf.length - at) out.push({ start: at, end: at + size });
+  }
+  return out;
+}
+
+/** Byte ranges of DER certificates (their SPKIs are the x509 carver's findings, not ours). */
+function certificateRanges(bytes: Uint8Array): Range[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Range[] = [];
+  for (let at = buf.indexOf(0x30); at >= 0 && at + 8 < buf.length && out.length < MAX_OBJECTS_PER_ARTIFACT; at = buf.indexOf(0x30, at + 1)) {
+    if ((buf[at + 1] !== 0x82 && buf[at + 1] !== 0x83) || buf[at + (buf[at + 1] === 0x82 ? 4 : 5)] !== TAG.SEQUENCE) continue;
+    try {
+      const node = readNode(bytes, at);
+      if (node.children().length !== 3) continue;
+      parseCertificate(node);
+      out.push({ start: at, end: node.end });
+      at = node.end - 1;
+    } catch {
+      // not a certificate
+    }
+  }
+  return out;
+}

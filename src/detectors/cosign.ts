@@ -1,0 +1,69 @@
+/**
+ * cosign / containers "simple signing" payloads (containers-signature(5); sigstore/cosign specs/SIGNATURE_SPEC.md):
+ * `{critical: {identity: {docker-reference}, image: {docker-manifest-digest}, type}, optional}`. The payload is what
+ * gets signed; it holds no signature itself, so it yields annotations (what image, which digest) and no finding.
+ * Also cosign's legacy blob bundle (`cosign sign-blob --bundle`: `{base64Signature, cert, rekorBundle}`), whose
+ * signature takes the algorithm of its certificate's key.
+ * @module
+ */
+import type { Described } from '../catalogue/index.js';
+import type { DetectContext, ErrorEntry, Finding } from '../model.js';
+import { certificateFinding, parseCertificate, type ParsedCertificate } from './_pkix.js';
+import { findPemBlocks } from './_pem.js';
+import { parseDer } from '../asn1/der.js';
+import { base64Bytes, isObject, readJsonDocuments, str } from './_json.js';
+import { describeSignatureShape } from './dsse.js';
+import { catalogue } from '../catalogue/index.js';
+import type { Detector, DetectResult } from './types.js';
+
+export const cosignDetector: Detector = {
+  format: 'cosign',
+  description: 'cosign simple-signing payloads (image reference and manifest digest) and cosign blob bundles',
+  claims: { names: ['*.cosign.bundle'], contains: ['"docker-manifest-digest"', '"base64Signature"'] },
+  detect: detectCosign,
+};
+
+function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
+  const findings: Finding[] = [];
+  const errors: ErrorEntry[] = [];
+  const annotations: Record<string, string> = {};
+  for (const doc of readJsonDocuments(bytes, ctx)) {
+    const v = doc.value;
+    if (isObject(v.critical)) {
+      const c = v.critical;
+      const ref = isObject(c.identity) ? str(c.identity['docker-reference']) : undefined;
+      const digest = isObject(c.image) ? str(c.image['docker-manifest-digest']) : undefined;
+      if (ref !== undefined) annotations['cosign.dockerReference'] = ref;
+      if (digest !== undefined) annotations['cosign.manifestDigest'] = digest;
+      if (str(c.type)) annotations['cosign.type'] = str(c.type)!;
+    }
+    if (typeof v.base64Signature === 'string') {
+      let leaf: ParsedCertificate | undefined;
+      const pem = base64Bytes(str(v.cert));
+      if (pem) {
+        for (const block of findPemBlocks(pem, (l) => l === 'CERTIFICATE')) {
+          try {
+            const cert = parseCertificate(parseDer(block.der));
+            leaf ??= cert;
+            findings.push(certificateFinding(cert, 'cosign', doc.offset, 'cert'));
+          } catch (e) {
+            errors.push({ code: 'malformed', message: `${ctx.uri}: cosign: cert is not a certificate: ${(e as Error).message}`, offset: doc.offset });
+          }
+        }
+      }
+      const sig = base64Bytes(v.base64Signature);
+      const shape = leaf || !sig ? undefined : describeSignatureShape(sig);
+      const d: Described = leaf ? { algorithm: { ...leaf.key.algorithm }, quantum: leaf.key.quantum } : (shape?.described ?? catalogue().resolve(undefined));
+      findings.push({
+        kind: 'signature',
+        format: 'cosign',
+        algorithm: d.algorithm,
+        quantum: d.quantum,
+        location: { offset: doc.offset, path: 'base64Signature' },
+        ...(leaf ? { subject: leaf.subject } : {}),
+        details: { algorithmFrom: leaf ? 'certificate' : (shape?.from ?? 'not determinable without the key'), rekorBundle: isObject(v.rekorBundle) },
+      });
+    }
+  }
+  return { findings, errors, annotations };
+}
