@@ -173,6 +173,9 @@ function rollUp(a: ArtifactResult, c: Classification): Exposure {
  * (DETACHED_SIGNATURE_SUFFIXES).
  */
 function decideSigned(a: ArtifactResult, c: Classification, byUri: Map<string, ArtifactResult>, vouchedBelow: Set<string>): void {
+  // A source that saw the signature itself (an OCI registry's referrers and signature tags) says `signed: true`;
+  // scoring never sets true, only false, so keeping a true and deciding a false afresh stays idempotent.
+  if (a.signed === true) return;
   delete a.signed; // scoring again (after the inventory annotated copies) must give the same answer
   if (!c.params.signed || !a.sha256) return;
   if (a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;

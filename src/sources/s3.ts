@@ -1,0 +1,266 @@
+/**
+ * `s3://bucket[/prefix]` (and `s3://bucket/key?versionId=…`): objects of any S3-compatible store, read in place with
+ * `@aws-sdk/client-s3` — the SDK's standard credential chain, region and endpoint settings (`AWS_PROFILE`,
+ * `AWS_ENDPOINT_URL_S3` …), its retries and throttling. ListObjectsV2 (or ListObjectVersions with `--versions`: every
+ * non-current version, delete markers reported as such), object metadata and tags as annotations, ETag recorded.
+ *
+ * Reads: objects up to the digest threshold are streamed once (sha256 + detectors). Larger ones, and every object with
+ * `--digest none`, are read by range: a head and a tail window (ArtifactRef.sample), unless the head shows a container.
+ * @module
+ */
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import picomatch from 'picomatch';
+import { UsageError, errorMessage } from '../errors.js';
+import type { SourceOptions } from './index.js';
+import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
+
+/** Objects above this are sampled (head/tail windows) when `--digest` is `auto` (the default). */
+export const S3_DIGEST_THRESHOLD = 64 * 1024 * 1024;
+const MAX_META_CHARS = 2048;
+const MAX_PAGES = 1_000_000;
+
+export interface S3SourceOptions extends SourceOptions {
+  versions?: boolean;
+  digest?: 'full' | 'none' | 'auto';
+  /** Overrides the SDK's endpoint resolution (tests); otherwise AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / config. */
+  endpoint?: string;
+  /** Tests and benchmarks: the client, to count requests with middleware. */
+  s3Client?: S3Client;
+  /** MaxKeys per listing page (tests exercise pagination with small pages). */
+  pageSize?: number;
+}
+
+export interface S3Target {
+  bucket: string;
+  prefix: string;
+  versionId?: string;
+}
+
+export function parseS3Target(target: string): S3Target {
+  const m = target.match(/^s3:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/i);
+  if (!m) throw new UsageError(`${target}: not an s3://bucket[/prefix] URI`);
+  const bucket = m[1];
+  // S3 bucket naming rules (3–63 chars, lower case, digits, dots, hyphens); compatible stores are laxer about case.
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(bucket)) throw new UsageError(`${target}: "${bucket}" is not a valid bucket name`);
+  let prefix: string;
+  try {
+    prefix = decodeURIComponent((m[2] ?? '').replace(/^\//, ''));
+  } catch {
+    throw new UsageError(`${target}: the key is not valid percent-encoding`);
+  }
+  const q = new URLSearchParams(m[3] ?? '');
+  const versionId = q.get('versionId') ?? undefined;
+  if (versionId !== undefined && (!prefix || prefix.endsWith('/'))) throw new UsageError(`${target}: versionId needs an object key`);
+  return { bucket, prefix, ...(versionId ? { versionId } : {}) };
+}
+
+export function s3Uri(bucket: string, key: string, versionId?: string): string {
+  const path = key.split('/').map(encodeURIComponent).join('/');
+  return `s3://${bucket}/${path}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
+}
+
+/** Window per side when sampling: about 1/64 of the object (so under ~3% is read), at least 4 KiB, at most 1 MiB. */
+export function sampleWindow(size: number): number {
+  return Math.min(1024 * 1024, Math.max(4096, Math.floor(size / 64)));
+}
+
+export function defaultS3Client(options: Pick<S3SourceOptions, 'endpoint'> = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
+  const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const config: S3ClientConfig = {
+    // A custom endpoint (MinIO, Ceph, moto …) rarely has wildcard DNS for virtual-hosted buckets.
+    forcePathStyle: endpoint ? env.AWS_S3_FORCE_PATH_STYLE !== 'false' : env.AWS_S3_FORCE_PATH_STYLE === 'true',
+    followRegionRedirects: true,
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  };
+  // The JS SDK ignores AWS_DEFAULT_REGION (the CLI's name); without any region setting, S3 answers redirects.
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region) config.region = region;
+  else if (!env.AWS_PROFILE && !env.AWS_CONFIG_FILE) config.region = 'us-east-1';
+  return new S3Client(config);
+}
+
+/** What a GET or HEAD response says about the object. */
+interface ObjectHead {
+  ContentType?: string;
+  Metadata?: Record<string, string>;
+  TagCount?: number;
+}
+
+interface Listed {
+  key: string;
+  size: number;
+  etag?: string;
+  modified?: Date;
+  versionId?: string;
+  isLatest?: boolean;
+  deleteMarker?: boolean;
+  storageClass?: string;
+}
+
+export class S3Source implements Source {
+  private readonly t: S3Target;
+  private readonly client: S3Client;
+  private readonly match?: (key: string) => boolean;
+
+  constructor(
+    readonly target: string,
+    private readonly options: S3SourceOptions = {},
+  ) {
+    this.t = parseS3Target(target);
+    this.client = options.s3Client ?? defaultS3Client(options);
+    const inc = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
+    const exc = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+    if (inc || exc) this.match = (k) => (!inc || inc(k)) && !exc?.(k);
+  }
+
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
+    try {
+      for await (const o of this.list()) {
+        const rel = o.key.startsWith(this.t.prefix) && this.t.prefix.endsWith('/') ? o.key.slice(this.t.prefix.length) : o.key;
+        if (this.match && !this.match(rel)) continue;
+        yield this.ref(o);
+      }
+    } catch (e) {
+      yield { uri: this.target, code: 'remote', message: `${this.target}: ${describeAwsError(e)}` };
+    }
+  }
+
+  private async *list(): AsyncIterable<Listed> {
+    const { bucket, prefix, versionId } = this.t;
+    if (versionId) {
+      const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix, VersionId: versionId }));
+      yield { key: prefix, size: h.ContentLength ?? 0, etag: h.ETag, modified: h.LastModified, versionId, isLatest: undefined, storageClass: h.StorageClass };
+      return;
+    }
+    if (this.options.versions) {
+      let keyMarker: string | undefined;
+      let versionMarker: string | undefined;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const r = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+        for (const v of r.Versions ?? []) {
+          if (v.Key === undefined) continue;
+          yield { key: v.Key, size: v.Size ?? 0, etag: v.ETag, modified: v.LastModified, versionId: v.VersionId, isLatest: v.IsLatest, storageClass: v.StorageClass };
+        }
+        for (const d of r.DeleteMarkers ?? []) {
+          if (d.Key === undefined) continue;
+          yield { key: d.Key, size: 0, modified: d.LastModified, versionId: d.VersionId, isLatest: d.IsLatest, deleteMarker: true };
+        }
+        if (!r.IsTruncated) return;
+        if (r.NextKeyMarker === keyMarker && r.NextVersionIdMarker === versionMarker) throw new Error('ListObjectVersions pagination does not advance');
+        keyMarker = r.NextKeyMarker;
+        versionMarker = r.NextVersionIdMarker;
+      }
+      return;
+    }
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const r = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) {
+        if (o.Key === undefined || o.Key.endsWith('/')) continue; // "folder" placeholders hold nothing
+        yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, modified: o.LastModified, storageClass: o.StorageClass };
+      }
+      if (!r.IsTruncated || !r.NextContinuationToken) return;
+      if (r.NextContinuationToken === token) throw new Error('ListObjectsV2 pagination does not advance');
+      token = r.NextContinuationToken;
+    }
+  }
+
+  private ref(o: Listed): ArtifactRef {
+    const { bucket } = this.t;
+    const client = this.client;
+    // Every version named by its id when versions were asked for (and the latest marked), so copies stay distinct.
+    const pinVersion = this.options.versions || this.t.versionId ? o.versionId : undefined;
+    const uri = s3Uri(bucket, o.key, pinVersion && pinVersion !== 'null' ? pinVersion : undefined);
+    const etag = o.etag?.replace(/^"|"$/g, '');
+    const annotations: Record<string, string> = {
+      's3.bucket': bucket,
+      's3.key': o.key,
+      ...(etag ? { 's3.etag': etag } : {}),
+      ...(o.versionId ? { 's3.versionId': o.versionId } : {}),
+      ...(o.isLatest !== undefined ? { 's3.isLatest': String(o.isLatest) } : {}),
+      ...(o.storageClass ? { 's3.storageClass': o.storageClass } : {}),
+    };
+    if (o.deleteMarker) {
+      // A delete marker has no bytes; it is listed so that "deleted" objects whose old versions remain are visible.
+      annotations['s3.deleteMarker'] = 'true';
+      const empty = new Uint8Array();
+      return { uri, name: o.key, size: 0, annotations, bytes: empty, reopenable: true, ...(o.modified ? { modified: o.modified.toISOString() } : {}), async *open() {} };
+    }
+    const versionId = o.versionId && o.versionId !== 'null' ? o.versionId : undefined;
+    // If-Match pins every read to the version listed: an object replaced mid-scan fails (412) instead of mixing bytes.
+    const common = { Bucket: bucket, Key: o.key, ...(versionId ? { VersionId: versionId } : {}), ...(o.etag && !versionId ? { IfMatch: o.etag } : {}) };
+    const mode = this.options.digest ?? 'auto';
+    const sampled = mode === 'none' || (mode === 'auto' && o.size > S3_DIGEST_THRESHOLD);
+    const w = sampleWindow(o.size);
+    // A GET already answered with the object's metadata and tag count: related() then needs no HeadObject, and no
+    // GetObjectTagging when there are no tags.
+    let seen: ObjectHead | undefined;
+    return {
+      uri,
+      name: o.key,
+      size: o.size,
+      ...(o.modified ? { modified: o.modified.toISOString() } : {}),
+      ...(etag ? { etag } : {}),
+      annotations,
+      reopenable: true,
+      async *open() {
+        const r = await client.send(new GetObjectCommand(common));
+        seen = r;
+        if (!r.Body) return;
+        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) yield chunk;
+      },
+      read: async (start, end) => {
+        if (end <= start) return new Uint8Array();
+        const r = await client.send(new GetObjectCommand({ ...common, Range: `bytes=${start}-${end - 1}` }));
+        seen = r;
+        const bytes = r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
+        // A store that ignores Range answers 200 with everything: keep only what was asked for.
+        return r.ContentRange || bytes.length <= end - start ? bytes : bytes.subarray(start, end);
+      },
+      ...(sampled ? { sample: { head: w, tail: w } } : {}),
+      related: () => this.related(common.Bucket, o.key, versionId, seen),
+    };
+  }
+
+  /** Object metadata (HeadObject) and tags (GetObjectTagging) as annotations; `shelflife.*` ones also verbatim. */
+  private async related(bucket: string, key: string, versionId?: string, seen?: ObjectHead): Promise<RelatedInfo> {
+    const uri = s3Uri(bucket, key, versionId);
+    const annotations: Record<string, string> = {};
+    const errors: NonNullable<RelatedInfo['errors']> = [];
+    try {
+      const h = seen ?? (await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) })));
+      if (h.ContentType) annotations['s3.contentType'] = h.ContentType.slice(0, 255);
+      for (const [k, v] of Object.entries(h.Metadata ?? {}).slice(0, 64)) {
+        annotations[`s3.meta.${k}`] = String(v).slice(0, MAX_META_CHARS);
+        if (k.startsWith('shelflife.')) annotations[k] = String(v).slice(0, MAX_META_CHARS);
+      }
+    } catch (e) {
+      errors.push({ code: 'remote', message: `${uri}: HeadObject: ${describeAwsError(e)}` });
+    }
+    if (seen && !seen.TagCount) return { annotations, errors };
+    try {
+      const t = await this.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+      for (const tag of (t.TagSet ?? []).slice(0, 64)) {
+        if (tag.Key === undefined) continue;
+        annotations[`s3.tag.${tag.Key}`] = String(tag.Value ?? '').slice(0, MAX_META_CHARS);
+        if (tag.Key.startsWith('shelflife.')) annotations[tag.Key] = String(tag.Value ?? '').slice(0, MAX_META_CHARS);
+      }
+    } catch (e) {
+      // Tagging is often denied to read-only roles: say so on the artifact and go on.
+      errors.push({ code: 'remote', message: `${uri}: GetObjectTagging: ${describeAwsError(e)}` });
+    }
+    return { annotations, errors };
+  }
+}
+
+export function describeAwsError(e: unknown): string {
+  const x = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = x?.$metadata?.httpStatusCode;
+  const name = x?.Code ?? x?.name;
+  return `${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(e)}${status ? ` (HTTP ${status})` : ''}`;
+}
+
+export function s3Source(target: string, options: SourceOptions): S3Source {
+  return new S3Source(target, options as S3SourceOptions);
+}

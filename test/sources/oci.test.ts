@@ -1,0 +1,237 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ArtifactResult, ScanResult } from '../../src/model.js';
+import { scan } from '../../src/scan/scan.js';
+import { RegistryClient, nextLink, parseChallenge } from '../../src/sources/oci/_http.js';
+import { classifyBlob, parseOciTarget } from '../../src/sources/oci/index.js';
+import { cosignAttest, cosignSign, gz, makeCert, notarySign, pushArtifact, pushImage, pushIndex, sigstoreBundle, tar, type TestCert } from '../helpers/registry.js';
+
+const reg = inject('registry');
+if (!reg.available) process.stderr.write(`\n*** test/sources/oci.test.ts: registry unavailable (${reg.reason}); the registry tests below will fail\n`);
+
+function art(r: ScanResult, pred: (a: ArtifactResult) => boolean): ArtifactResult {
+  const a = r.artifacts.find(pred);
+  if (!a) throw new Error(`no such artifact among ${r.artifacts.map((x) => x.uri).join(', ')}`);
+  return a;
+}
+
+async function scanOci(target: string, extra: Record<string, unknown> = {}, requests?: string[]) {
+  // scoring: false — these tests check what the source found; the scoring helper re-decides `signed` from findings.
+  return scan({ targets: [target], concurrency: 2, scoring: false, sourceOptions: { backoffMs: 1, ...(requests ? { onRequest: (m: string, u: string) => requests.push(`${m} ${new URL(u).pathname}`) } : {}), ...extra } });
+}
+
+describe('oci target parsing', () => {
+  it('reads host, repository, tag and digest', () => {
+    expect(parseOciTarget('oci://r.example:5000/models/llama')).toEqual({ host: 'r.example:5000', repo: 'models/llama' });
+    expect(parseOciTarget('oci://r.example:5000/a/b:v1.2')).toEqual({ host: 'r.example:5000', repo: 'a/b', tag: 'v1.2' });
+    const d = `sha256:${'a'.repeat(64)}`;
+    expect(parseOciTarget(`oci://h/a@${d}`)).toEqual({ host: 'h', repo: 'a', digest: d });
+    expect(parseOciTarget('oci://h:5000')).toEqual({ host: 'h:5000' });
+  });
+  it('rejects bad names with the reason', () => {
+    expect(() => parseOciTarget('oci://h/UPPER')).toThrow(/not a valid repository name/);
+    expect(() => parseOciTarget('oci://h/a@sha256:zz')).toThrow(/not a sha256 digest/);
+    expect(() => scan({ targets: ['oci://h:5000'] })).rejects.toThrow(/--all-repositories/);
+  });
+  it('parses challenges and Link headers', () => {
+    expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"')).toEqual({
+      scheme: 'bearer',
+      params: { realm: 'https://auth.example/token', service: 'registry.example', scope: 'repository:a/b:pull' },
+    });
+    expect(nextLink('</v2/_catalog?last=b&n=2>; rel="next"', 'http://h:5000/v2/_catalog?n=2')).toBe('http://h:5000/v2/_catalog?last=b&n=2');
+    expect(nextLink('<https://x/y>; rel="prev"', 'http://h/')).toBeUndefined();
+  });
+  it('classifies blobs by media type', () => {
+    const d = (mediaType: string, title?: string) => ({ mediaType, digest: `sha256:${'0'.repeat(64)}`, ...(title ? { annotations: { 'org.opencontainers.image.title': title } } : {}) });
+    expect(classifyBlob(d('application/vnd.oci.image.layer.v1.tar+zstd'))).toBe('layer');
+    expect(classifyBlob(d('application/vnd.oci.image.layer.v1.tar+gzip+encrypted'))).toBe('encrypted-layer');
+    expect(classifyBlob(d('application/x-pem-file'))).toBe('key');
+    expect(classifyBlob(d('application/octet-stream', 'model.safetensors'))).toBe('model');
+    expect(classifyBlob(d('application/vnd.oci.image.config.v1+json'))).toBe('other');
+  });
+});
+
+describe('oci against a real registry (anonymous)', () => {
+  let client: RegistryClient;
+  let cert: TestCert;
+  let signed: Awaited<ReturnType<typeof pushImage>>;
+  let unsigned: { digest: string };
+  let layerDigest: string;
+  let index: Awaited<ReturnType<typeof pushIndex>>;
+  const host = reg.anonymous;
+
+  beforeAll(async () => {
+    client = new RegistryClient(host);
+    cert = makeCert('shelflife cosign test');
+    const inner = makeCert('inside the layer', 'rsa');
+    const layer = gz(tar({ 'etc/ssl/certs/app.pem': inner.certPem, 'usr/bin/app': 'binary' }));
+    const img = await pushImage(client, 'app', 'v1', [{ bytes: layer }], { 'org.opencontainers.image.created': '2024-05-01T00:00:00Z', 'shelflife.class': 'container-image' });
+    signed = img;
+    layerDigest = (JSON.parse(new TextDecoder().decode(img.bytes)) as { layers: { digest: string }[] }).layers[0].digest;
+    await cosignSign(client, 'app', host, img, cert);
+    await cosignAttest(client, 'app', img, cert);
+    unsigned = await pushImage(client, 'app', 'v2-unsigned', [{ bytes: gz(tar({ 'readme.txt': 'nothing' })) }]);
+    // Multi-platform index, signed at the index (cosign's default), children covered by it.
+    const a = await pushImage(client, 'multi', 'amd64-only', [{ bytes: gz(tar({ a: 'a' })) }]);
+    const b = await pushImage(client, 'multi', 'arm64-only', [{ bytes: gz(tar({ b: 'b' })) }], {}, 'linux', 'arm64');
+    index = await pushIndex(client, 'multi', 'latest', [
+      { mediaType: a.mediaType, digest: a.digest, size: a.size, platform: { os: 'linux', architecture: 'amd64' } },
+      { mediaType: b.mediaType, digest: b.digest, size: b.size, platform: { os: 'linux', architecture: 'arm64' } },
+    ]);
+    await cosignSign(client, 'multi', host, index, cert);
+    // Notary Project signatures (JWS and COSE) and a Sigstore bundle through the referrers tag schema.
+    const n = await pushImage(client, 'notary', 'v1', [{ bytes: gz(tar({ x: 'x' })) }]);
+    await notarySign(client, 'notary', n, cert, 'jws');
+    await notarySign(client, 'notary', n, cert, 'cose');
+    await sigstoreBundle(client, 'notary', n, cert);
+    // An OCI 1.1 artifact holding key material: scanned directly.
+    await pushArtifact(client, 'keys', 'v1', 'application/vnd.example.keys.v1', [{ bytes: new TextEncoder().encode(cert.certPem), mediaType: 'application/x-pem-file', annotations: { 'org.opencontainers.image.title': 'signer.pem' } }]);
+  });
+
+  it('reports cosign signatures on the image they sign, and an unsigned image as unsigned', async () => {
+    const r = await scanOci(`oci://${host}/app`);
+    const img = art(r, (a) => a.uri === `oci://${host}/app@${signed.digest}`);
+    expect(img.signed).toBe(true);
+    expect(img.annotations?.['oci.tags']).toBe('v1');
+    expect(img.annotations?.['oci.signatures']).toBe('cosign');
+    expect(img.annotations?.['oci.attestations']).toBe('in-toto');
+    expect(img.annotations?.['org.opencontainers.image.created']).toBe('2024-05-01T00:00:00Z');
+    expect(img.annotations?.['shelflife.class']).toBe('container-image');
+    expect(img.sha256).toBe(signed.digest.slice(7));
+    const certFindings = img.findings.filter((f) => f.kind === 'certificate' && f.location.member?.endsWith('/certificate.pem'));
+    expect(certFindings.length).toBeGreaterThan(0);
+    expect(certFindings[0].algorithm.id).toBe('ECDSA-P256');
+    expect(certFindings[0].location.member).toMatch(/^sha256-[0-9a-f]{64}\.sig\/layers\[0\]\/certificate\.pem$/);
+    const bare = art(r, (a) => a.uri === `oci://${host}/app@${unsigned.digest}`);
+    expect(bare.signed).toBe(false);
+    expect(bare.findings).toEqual([]);
+    // Signature tags are material of their subject, never artifacts of their own.
+    expect(r.artifacts.some((a) => /sha256-[0-9a-f]{64}\.(sig|att)/.test(a.annotations?.['oci.tags'] ?? ''))).toBe(false);
+    // With scoring on (the default), the unsigned image is still reported unsigned and the signed one is not.
+    const scored = await scan({ targets: [`oci://${host}/app`], sourceOptions: { backoffMs: 1 } });
+    expect(art(scored, (a) => a.uri === bare.uri).signed).toBe(false);
+    expect(art(scored, (a) => a.uri === img.uri).signed).not.toBe(false);
+    // (Detector opinions about the envelopes are the detectors' business; the source itself reports no problem.)
+    expect(r.artifacts.flatMap((a) => a.errors).filter((e) => e.source === 'source' || e.source === 'engine')).toEqual([]);
+  });
+
+  it('reads no layer bytes without --layers: manifest, referrers, tags and signature blobs only', async () => {
+    const requests: string[] = [];
+    const r = await scanOci(`oci://${host}/app@${signed.digest}`, {}, requests);
+    expect(r.artifacts.map((a) => a.uri)).toEqual([`oci://${host}/app@${signed.digest}`]);
+    expect(requests.some((q) => q.includes(layerDigest))).toBe(false);
+    const kinds = requests.map((q) => q.replace(/sha256[:-][0-9a-f]{64}(\.\w+)?/g, 'D'));
+    expect(kinds).toEqual([
+      'GET /v2/app/manifests/D', // the image
+      'GET /v2/app/referrers/D', // 404 on registry 2.8 → tag schema
+      'GET /v2/app/tags/list',
+      'GET /v2/app/manifests/D', // .sig
+      'GET /v2/app/blobs/D', // simple-signing payload
+      'GET /v2/app/manifests/D', // .att
+      'GET /v2/app/blobs/D', // DSSE envelope
+    ]);
+  });
+
+  it('streams layers as archives with --layers', async () => {
+    const r = await scanOci(`oci://${host}/app:v1`, { layers: true });
+    const layer = art(r, (a) => a.uri === `oci://${host}/app@${layerDigest}`);
+    expect(layer.parent).toBe(`oci://${host}/app@${signed.digest}`);
+    expect(layer.sha256).toBe(layerDigest.slice(7));
+    const member = art(r, (a) => a.uri === `oci://${host}/app@${layerDigest}!/etc/ssl/certs/app.pem`);
+    expect(member.findings.map((f) => f.algorithm.id)).toContain('RSA-2048');
+  });
+
+  it('follows an index to each platform; children are covered by the index signature', async () => {
+    const r = await scanOci(`oci://${host}/multi:latest`);
+    const idx = art(r, (a) => a.uri === `oci://${host}/multi@${index.digest}`);
+    expect(idx.signed).toBe(true);
+    expect(idx.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    const children = r.artifacts.filter((a) => a.parent === idx.uri);
+    expect(children.map((c) => c.annotations?.['oci.platform']).sort()).toEqual(['linux/amd64', 'linux/arm64']);
+    for (const c of children) {
+      expect(c.signed).toBe(true);
+      expect(c.annotations?.['oci.signedVia']).toBe(idx.uri);
+    }
+  });
+
+  it('finds Notary Project (JWS, COSE) and Sigstore bundle referrers through the referrers tag schema', async () => {
+    const r = await scanOci(`oci://${host}/notary`);
+    const img = art(r, (a) => a.annotations?.['oci.tags'] === 'v1');
+    expect(img.signed).toBe(true);
+    expect(img.annotations?.['oci.signatures']).toBe('notation,sigstore');
+    // The COSE envelope's x5chain holds the DER certificate: found by the carver, reported on the image.
+    const fromCose = img.findings.filter((f) => f.kind === 'certificate' && f.location.member?.endsWith('/signature.cose'));
+    expect(fromCose.map((f) => f.algorithm.id)).toEqual(['ECDSA-P256']);
+    // The referrers tag index itself is not an image.
+    expect(r.artifacts).toHaveLength(1);
+  });
+
+  it('scans key/certificate blobs of artifacts directly', async () => {
+    const r = await scanOci(`oci://${host}/keys:v1`);
+    const blob = art(r, (a) => a.annotations?.['oci.blob'] === 'key');
+    expect(blob.parent).toMatch(new RegExp(`^oci://${host}/keys@sha256:`));
+    expect(blob.findings.map((f) => `${f.kind} ${f.algorithm.id}`)).toContain('certificate ECDSA-P256');
+    const manifest = art(r, (a) => a.uri === blob.parent);
+    expect(manifest.annotations?.['oci.artifactType']).toBe('application/vnd.example.keys.v1');
+  });
+
+  it('walks the catalog with --all-repositories, following Link pagination', async () => {
+    const requests: string[] = [];
+    const r = await scanOci(`oci://${host}`, { allRepositories: true, pageSize: 2 }, requests);
+    expect(r.artifacts.filter((a) => !a.annotations?.['oci.repository']).flatMap((a) => a.errors)).toEqual([]);
+    const repos = new Set(r.artifacts.map((a) => a.annotations?.['oci.repository']));
+    expect([...repos].sort()).toEqual(expect.arrayContaining(['app', 'keys', 'multi', 'notary']));
+    expect(requests.filter((q) => q.startsWith('GET /v2/_catalog')).length).toBeGreaterThan(1);
+  });
+
+  it('reports a missing repository or tag as an error naming it, and goes on', async () => {
+    const r = await scanOci(`oci://${host}/app:nope`);
+    expect(r.artifacts).toHaveLength(1);
+    expect(r.artifacts[0].errors[0].message).toMatch(new RegExp(`oci://${host}/app:nope: manifest not found`));
+    const r2 = await scanOci(`oci://${host}/does-not-exist`);
+    expect(r2.artifacts.map((a) => a.errors[0]?.message)).toEqual([`oci://${host}/does-not-exist: repository not found`]);
+  });
+});
+
+describe('oci over HTTPS with a private CA', () => {
+  it('refuses an untrusted certificate, and trusts it with --registry-ca', async () => {
+    const host = reg.tls;
+    const client = new RegistryClient(host, { caFiles: [reg.tlsCa] });
+    const img = await pushImage(client, 'tls/app', 'v1', [{ bytes: gz(tar({ a: 'a' })) }]);
+    const ok = await scanOci(`oci://${host}/tls/app`, { registryCa: reg.tlsCa });
+    expect(ok.artifacts.map((a) => a.uri)).toEqual([`oci://${host}/tls/app@${img.digest}`]);
+    expect(ok.artifacts[0].errors).toEqual([]);
+    const untrusted = await scanOci(`oci://${host}/tls/app`);
+    expect(untrusted.artifacts[0].errors[0].message).toMatch(new RegExp(`^oci://${host}/tls/app: https://${host}/v2/tls/app/tags/list\\?n=1000: GET failed: .*(SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify))`));
+  });
+});
+
+describe('oci auth', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shelflife-docker-'));
+  const config = (host: string, password: string) => {
+    const p = join(dir, `${host.replace(/\W/g, '_')}-${password.length}.json`);
+    writeFileSync(p, JSON.stringify({ auths: { [`https://${host}`]: { auth: Buffer.from(`${reg.user}:${password}`).toString('base64') } } }));
+    return p;
+  };
+
+  for (const kind of ['basic', 'token'] as const) {
+    it(`${kind}: pushes and scans with credentials from a docker config.json; fails clearly without`, async () => {
+      const host = reg[kind];
+      const cfg = config(host, reg.password);
+      const { dockerCredentials } = await import('../../src/sources/docker-auth.js');
+      const client = new RegistryClient(host, { credentials: () => dockerCredentials(host, { configPath: cfg }) });
+      const img = await pushImage(client, 'private/app', 'v1', [{ bytes: gz(tar({ a: 'a' })) }]);
+      await cosignSign(client, 'private/app', host, img, makeCert('auth'));
+      const ok = await scanOci(`oci://${host}/private/app`, { dockerConfig: cfg });
+      const a = art(ok, (x) => x.uri === `oci://${host}/private/app@${img.digest}`);
+      expect(a.signed).toBe(true);
+      expect(a.errors).toEqual([]);
+      const anon = await scanOci(`oci://${host}/private/app`, { dockerConfig: join(dir, 'missing.json') });
+      expect(anon.artifacts[0].errors[0].message).toMatch(kind === 'basic' ? /requires authentication and no credentials were found/ : /token request .* HTTP 401/);
+      const wrong = await scanOci(`oci://${host}/private/app`, { dockerConfig: config(host, 'wrong') });
+      expect(wrong.artifacts[0].errors[0].message).toMatch(/HTTP 401/);
+    });
+  }
+});
