@@ -3,6 +3,8 @@
  * @module
  */
 export { scan, type ScanOptions } from './scan/scan.js';
+export { scoreScan, prepareScoring, scoreFinding, type ScoringOptions } from './scoring/index.js';
+export { loadConfig, parseConfig, type ShelflifeConfig } from './config.js';
 export { ScanEngine } from './scan/engine.js';
 export { catalogue, loadCatalogue, Catalogue } from './catalogue/index.js';
 export { DETECTORS, runDetectors } from './detectors/index.js';

@@ -94,6 +94,9 @@ export type ErrorCode =
   | 'detector-crash'
   | 'remote';
 
+/** How an artifact in a release store is vouched for (docs/release-stores.md). */
+export type ArtifactCoverage = 'signed' | 'covered' | 'unsigned' | 'index-unsigned';
+
 export interface ArtifactResult {
   uri: string;
   parent: string | null;
@@ -106,7 +109,13 @@ export interface ArtifactResult {
   created?: { at: string; source: string };
   /** Present (false) when the class is one that should be signed and no signature was found. */
   signed?: boolean;
+  /** Release stores: `signed` (own signature), `covered` (listed by a signed index), `unsigned`, `index-unsigned` (listed by an unsigned index). */
+  coverage?: ArtifactCoverage;
   annotations?: Record<string, string>;
+  /** Distinct locations holding these bytes, across every store and scan in the inventory (this one included). */
+  copies?: number;
+  /** Set when these bytes were retired (`shelflife retire`) and a copy still exists. */
+  retired?: { at: string; reason: string };
   exposure?: Exposure;
   findings: Finding[];
   errors: ErrorEntry[];
@@ -117,6 +126,8 @@ export interface ScanStats {
   bytes: number;
   findings: number;
   errors: number;
+  /** Artifacts taken unchanged from the inventory's last scan (incremental scans). */
+  reused?: number;
 }
 
 export interface ScanResult {

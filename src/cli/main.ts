@@ -1,18 +1,26 @@
 /**
  * The CLI: parses flags, calls the library, renders. Each command lives in its own module and registers itself
  * here with one line. Exit codes are decided in one place (EXIT):
- *   0 ok · 1 a finding reached --fail-on (or verify failed) · 2 usage or configuration error · 3 internal error.
+ *   0 ok · 1 a finding reached --fail-on (or verify failed) · 2 usage or configuration error · 3 internal error ·
+ *   4 SIEM delivery incomplete (events stay spooled; `shelflife sinks flush`).
  * @module
  */
 import { Command, CommanderError } from 'commander';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { registerExplain } from './explain-command.js';
 import { registerScan } from './scan-command.js';
+import { registerSinks } from './sinks-command.js';
+import { registerInventoryCommands } from './inventory-commands.js';
+import { registerSchedule } from './schedule-command.js';
+import { registerKeygen } from './keygen-command.js';
+import { registerResign } from './resign-command.js';
+import { registerVerify } from './verify-command.js';
 
-export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2, INTERNAL: 3 } as const;
+export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2, INTERNAL: 3, SINK_PENDING: 4 } as const;
 
 /** Commands register themselves: (program) => void. Add new commands to this list. */
-const COMMANDS: ((program: Command) => void)[] = [registerScan];
+const COMMANDS: ((program: Command) => void)[] = [registerScan, registerInventoryCommands, registerSchedule, registerExplain, registerKeygen, registerResign, registerVerify, registerSinks];
 
 export function createProgram(): Command {
   const program = new Command('shelflife')

@@ -11,8 +11,14 @@ import type { ScanResult } from '../model.js';
 import { isReportFormat, REPORTERS } from '../report/index.js';
 import { formatBytes } from '../report/table.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
+import { reaches } from '../scoring/index.js';
+import { EXIT } from './main.js';
+import { addInventoryFlags, openScanInventory } from './inventory-commands.js';
+import { addScoringFlags, scoringFromFlags, type ScoringCliOptions } from './scoring-flags.js';
+import { addSinkFlags, deliverToSinks, sinkConfigsFromFlags } from './sinks-command.js';
+import type { SinkFormat } from '../sinks/transport.js';
 
-export interface ScanCliOptions {
+export interface ScanCliOptions extends ScoringCliOptions {
   format?: string;
   output?: string;
   include?: string[];
@@ -21,12 +27,32 @@ export interface ScanCliOptions {
   concurrency?: string;
   quiet?: boolean;
   progress?: boolean;
+  allRepositories?: boolean;
+  versions?: boolean;
+  layers?: boolean;
+  digest?: string;
+  plainHttp?: boolean;
+  registryCa?: string[];
+  suite?: string;
+  fetch?: string;
+  ca?: string[];
+  keyring?: string[];
+  db?: string | boolean;
+  full?: boolean;
+  sink?: string[];
+  sinkFormat?: SinkFormat;
+  sinkTokenEnv?: string;
+  sinkTokenFile?: string;
+  sinkCa?: string;
+  sinkCert?: string;
+  sinkKey?: string;
+  onlyChanged?: boolean;
 }
 
 const collectList = (v: string, prev: string[] = []) => [...prev, v];
 
 export function registerScan(program: Command): void {
-  program
+  const cmd = program
     .command('scan')
     .description('scan files, directories and archives for signatures, certificates, keys and encrypted data')
     .argument('<targets...>', 'paths or URIs to scan')
@@ -38,10 +64,23 @@ export function registerScan(program: Command): void {
     .option('--concurrency <n>', 'top-level artifacts read in parallel', '4')
     .option('-q, --quiet', 'print nothing but errors (use with -o)')
     .option('--no-progress', 'no progress line on stderr')
+    .option('--all-repositories', 'oci://host: scan every repository in the registry catalog')
+    .option('--versions', 's3://: also scan non-current object versions (and report delete markers)')
+    .option('--layers', 'oci://: also stream image layers and scan them as archives')
+    .addOption(new Option('--digest <mode>', 'remote objects: full = read every byte (sha256), none = read head/tail windows only, auto = full below a size threshold').choices(['full', 'none', 'auto']))
+    .option('--plain-http', 'oci://: allow plain HTTP to a non-loopback registry')
+    .option('--registry-ca <pem>', 'oci://: trust this CA certificate file for the registry (repeatable)', collectList)
+    .option('--suite <name>', 'apt+https://: the suite (dists/<name>) to walk')
+    .addOption(new Option('--fetch <what>', 'release stores: read none of the listed objects, their signature headers only (yum default), or all of their bytes').choices(['none', 'headers', 'all']))
+    .option('--ca <pem>', 'release stores (apt+, yum+, lvfs+, https://): trust this CA certificate file (repeatable)', collectList)
+    .option('--keyring <file>', 'apt+https://: OpenPGP keys to check the Release signers against (expiry)', collectList)
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const code = await runScanCommand(targets, opts);
       process.exitCode = code;
     });
+  addScoringFlags(cmd, { failOn: true });
+  addInventoryFlags(cmd);
+  addSinkFlags(cmd);
 }
 
 export function parseDetectorSelection(spec: string | undefined): ScanOptions['detectors'] {
@@ -63,6 +102,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   if (!isReportFormat(format)) throw new UsageError(`unknown format "${format}"`);
   const concurrency = Number(opts.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
+  const { scoring, failOn, now } = scoringFromFlags(opts);
   const showProgress = opts.progress !== false && !opts.quiet && process.stderr.isTTY;
   let count = 0;
   let lastDraw = 0;
@@ -76,13 +116,31 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
         }
       }
     : undefined;
+  const sinks = sinkConfigsFromFlags(opts);
+  const inventory = await openScanInventory(opts);
   const result: ScanResult = await scan({
+    inventory,
+    full: opts.full,
     targets,
     include: opts.include,
     exclude: opts.exclude,
     concurrency,
     detectors: parseDetectorSelection(opts.detectors),
     onArtifact,
+    scoring,
+    ...(now ? { now: () => now } : {}),
+    sourceOptions: {
+      ...(opts.allRepositories ? { allRepositories: true } : {}),
+      ...(opts.versions ? { versions: true } : {}),
+      ...(opts.layers ? { layers: true } : {}),
+      ...(opts.digest ? { digest: opts.digest } : {}),
+      ...(opts.plainHttp ? { plainHttp: true } : {}),
+      ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}),
+      ...(opts.suite ? { suite: opts.suite } : {}),
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.ca?.length ? { ca: opts.ca } : {}),
+      ...(opts.keyring?.length ? { keyring: opts.keyring } : {}),
+    },
   });
   if (showProgress) process.stderr.write('\r\x1b[K');
   const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
@@ -96,5 +154,13 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   } else if (!opts.quiet) {
     process.stdout.write(text);
   }
-  return 0;
+  // The result is final (scored, recorded in the inventory): spool durably, then deliver (src/sinks/deliver.ts).
+  let sinkCode: number = EXIT.OK;
+  try {
+    if (sinks.length) sinkCode = await deliverToSinks(result, sinks, opts, inventory);
+  } finally {
+    await inventory?.close();
+  }
+  if (failOn && reaches(result, failOn)) return EXIT.FINDINGS;
+  return sinkCode;
 }

@@ -7,14 +7,31 @@
 import picomatch from 'picomatch';
 import { ParseError, ShelflifeError, errorMessage } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
+import { ageDetector } from './age.js';
+import { apkDetector } from './apk.js';
+import { authenticodeDetector } from './authenticode.js';
+import { avbDetector } from './avb.js';
+import { carveDetector } from './carve.js';
 import { cmsDetector } from './cms.js';
+import { cosignDetector } from './cosign.js';
+import { debianDetector } from './debian.js';
+import { dsseDetector } from './dsse.js';
+import { fitDetector } from './fit.js';
 import { jarDetector } from './jar.js';
 import { joseDetector } from './jose.js';
 import { keysDetector } from './keys.js';
+import { kmodDetector } from './kmod.js';
+import { minisignDetector } from './minisign.js';
+import { npmDetector } from './npm.js';
 import { openpgpDetector } from './openpgp.js';
+import { opensslEncDetector } from './openssl-enc.js';
 import { pkcs12Detector } from './pkcs12.js';
+import { rpmDetector } from './rpm.js';
+import { sigstoreDetector } from './sigstore.js';
+import { signifyDetector } from './signify.js';
 import { sshDetector } from './ssh.js';
 import type { Detector, DetectResult } from './types.js';
+import { uefiEslDetector } from './uefi-esl.js';
 import { x509Detector } from './x509.js';
 
 export type { Detector, DetectResult } from './types.js';
@@ -24,6 +41,23 @@ export type { Detector, DetectResult } from './types.js';
  * certificate inside a CMS blob, also found by the x509 carver), the row listed first wins. Specific formats first.
  */
 export const DETECTORS: readonly Detector[] = [
+  authenticodeDetector,
+  kmodDetector,
+  uefiEslDetector,
+  fitDetector,
+  avbDetector,
+  apkDetector,
+  rpmDetector,
+  // debian re-emits the OpenPGP findings of Debian files with their Debian context, so it must precede openpgp.
+  debianDetector,
+  sigstoreDetector,
+  dsseDetector,
+  cosignDetector,
+  npmDetector,
+  minisignDetector,
+  signifyDetector,
+  ageDetector,
+  opensslEncDetector,
   jarDetector,
   cmsDetector,
   pkcs12Detector,
@@ -32,6 +66,8 @@ export const DETECTORS: readonly Detector[] = [
   sshDetector,
   joseDetector,
   x509Detector,
+  // Last: raw keys at any offset, after every structured format has claimed what it understands.
+  carveDetector,
 ];
 
 export function detectorByFormat(format: string): Detector | undefined {

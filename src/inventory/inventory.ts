@@ -217,7 +217,8 @@ export class Inventory {
     this.previousRecords?.delete(ref.uri);
     for (const r of records) {
       // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
-      for (const k of ['exposure', 'class', 'lifetime', 'created', 'signed', 'copies', 'retired'] as const) delete r[k];
+      for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired'] as const) delete r[k];
+      if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
       for (const f of r.findings) delete f.exposure;
     }
     return records;

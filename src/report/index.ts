@@ -9,6 +9,7 @@ import { csvReporter } from './csv.js';
 import { htmlReporter } from './html.js';
 import { jsonReporter } from './json.js';
 import { markdownReporter } from './markdown.js';
+import { ocsfReporter } from './ocsf.js';
 import { sarifReporter } from './sarif.js';
 import { tableReporter } from './table.js';
 
@@ -38,6 +39,7 @@ export const REPORTERS = {
   html: htmlReporter,
   md: markdownReporter,
   csv: csvReporter,
+  ocsf: ocsfReporter,
 } satisfies Record<string, Reporter>;
 
 export type ReportFormat = keyof typeof REPORTERS;

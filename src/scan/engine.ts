@@ -14,7 +14,7 @@ import { dedupeKey, runDetectors, toErrorEntry } from '../detectors/index.js';
 import { LimitError, ParseError, ShelflifeError, errorMessage } from '../errors.js';
 import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry } from '../model.js';
-import type { ArtifactRef } from '../sources/types.js';
+import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
 
 export interface EngineOptions {
   detectors?: { only?: Set<string>; skip?: Set<string> };
@@ -35,7 +35,7 @@ export class ScanEngine {
 
   /** Scan a top-level artifact (and, recursively, its members). Never throws for bad input. */
   async scan(ref: ArtifactRef): Promise<void> {
-    await this.scanRef(ref, null, 0, new ExpansionBudget());
+    await this.scanRef(ref, ref.parent ?? null, 0, new ExpansionBudget());
   }
 
   private async scanRef(ref: ArtifactRef, parent: string | null, depth: number, budget: ExpansionBudget, problem?: Member['problem']): Promise<ArtifactResult> {
@@ -62,6 +62,9 @@ export class ScanEngine {
       res.size = whole.length;
       this.bytesRead += whole.length;
       this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
+    } else if (ref.sample && ref.read && ref.size !== undefined && ref.size > ref.sample.head + ref.sample.tail) {
+      // Remote sampled read (ArtifactRef.sample): head and tail windows only.
+      head = await this.readSample(ref, ref.size, ref.sample, ctx, res);
     } else {
       const read = await this.readStream(ref, ctx, res, depth);
       whole = read.whole;
@@ -72,8 +75,57 @@ export class ScanEngine {
       res.errors.push({ code: 'malformed', message: `${ref.uri}: content digest sha256:${res.sha256} does not match the store's ${ref.digest}`, source: 'engine' });
     }
     if (head && head.length > 0) await this.expand(ref, res, whole, head, depth, budget);
+    if (ref.related) await this.applyRelated(ref, res);
     this.options.onArtifact?.(res);
     return res;
+  }
+
+  /** Head and tail windows by range, nothing in between (see ArtifactRef.sample). */
+  private async readSample(ref: ArtifactRef, size: number, sample: { head: number; tail: number }, ctx: DetectContext, res: ArtifactResult): Promise<Uint8Array | undefined> {
+    try {
+      const head = await ref.read!(0, sample.head);
+      const tail = await ref.read!(size - sample.tail, size);
+      this.bytesRead += head.length + tail.length;
+      const seen = new Set<string>();
+      // A zero-width sample (release stores: identity from the index, nothing read) gives detectors nothing to claim.
+      if (head.length) this.detect(head, { ...ctx, size, whole: false }, res, seen);
+      if (tail.length) this.detect(tail, { ...ctx, size, baseOffset: size - sample.tail, whole: false }, res, seen);
+      // A content-addressed store's digest stands in for the hash we did not compute.
+      if (ref.digest?.startsWith('sha256:')) res.sha256 = ref.digest.slice(7);
+      return head.subarray(0, HEAD);
+    } catch (e) {
+      res.errors.push(this.readError(e, ref.uri));
+      return undefined;
+    }
+  }
+
+  /** Signatures, attestations, tags and metadata the source found for this artifact (see ArtifactRef.related). */
+  private async applyRelated(ref: ArtifactRef, res: ArtifactResult): Promise<void> {
+    let info: RelatedInfo;
+    try {
+      info = await ref.related!();
+    } catch (e) {
+      res.errors.push({ ...this.readError(e, ref.uri), source: 'source' });
+      return;
+    }
+    if (info.annotations && Object.keys(info.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...info.annotations };
+    if (info.signed !== undefined) res.signed = info.signed;
+    if (info.coverage) res.coverage = info.coverage;
+    if (info.findings?.length) res.findings.push(...info.findings);
+    for (const e of info.errors ?? []) res.errors.push({ ...e, source: 'source' });
+    for (const att of info.attached ?? []) {
+      if (!att.bytes) continue;
+      this.bytesRead += att.bytes.length;
+      const sha = createHash('sha256').update(att.bytes).digest('hex');
+      if (att.digest?.startsWith('sha256:') && att.digest !== `sha256:${sha}`) {
+        res.errors.push({ code: 'malformed', message: `${att.uri}: content digest sha256:${sha} does not match the store's ${att.digest}`, source: 'engine' });
+        continue;
+      }
+      const sub: ArtifactResult = { uri: att.uri, parent: ref.uri, sha256: sha, size: att.bytes.length, findings: [], errors: [] };
+      this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
+      for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
+      res.errors.push(...sub.errors);
+    }
   }
 
   /** Will the engine open this artifact as a container? Then only container-aware detectors read its raw bytes. */

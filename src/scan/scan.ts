@@ -8,7 +8,9 @@ import pLimit from 'p-limit';
 import type { ArtifactResult, ScanResult } from '../model.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
 import { isProblem } from '../sources/types.js';
+import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
 import { VERSION } from '../version.js';
+import type { Inventory } from '../inventory/inventory.js';
 import { ScanEngine } from './engine.js';
 
 export interface ScanOptions {
@@ -24,14 +26,31 @@ export interface ScanOptions {
   onArtifact?: (a: ArtifactResult) => void;
   /** Clock for reproducible output (tests, `--now`). */
   now?: () => Date;
+  /** Exposure scoring (src/scoring/): on by default; `false` leaves class/lifetime/exposure unset. */
+  scoring?: ScoringOptions | false;
+  /**
+   * The inventory to record this scan in (src/inventory/). With it, unchanged artifacts (same size + mtime, ETag or
+   * digest) are taken from the last scan instead of being read again, unless `full` is set; copies and retirements
+   * are filled in before scoring.
+   */
+  inventory?: Inventory;
+  full?: boolean;
 }
 
 export async function scan(options: ScanOptions): Promise<ScanResult> {
   const now = options.now ?? (() => new Date());
   const startedAt = now().toISOString();
+  // Resolve timelines, policies and config before reading anything, so a bad flag fails fast.
+  const scoring = options.scoring === false ? undefined : { now: new Date(startedAt), ...options.scoring };
+  const scoringSetup = scoring ? prepareScoring(scoring) : undefined;
   const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact });
   const limit = pLimit(options.concurrency ?? 4);
   const pending: Promise<void>[] = [];
+  const inventory = options.inventory;
+  // A narrowed detector selection sees less than a full scan recorded: such scans neither reuse nor are reused blindly.
+  const incremental = !!inventory && !options.full && !options.detectors;
+  if (incremental) await inventory.prepareIncremental(options.targets);
+  let reused = 0;
   for (const target of options.targets) {
     const source = resolveSource(target, { include: options.include, exclude: options.exclude, ...(options.sourceOptions ?? {}) });
     for await (const item of source.walk()) {
@@ -39,6 +58,15 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
         const res: ArtifactResult = { uri: item.uri, parent: null, sha256: null, size: 0, findings: [], errors: [{ code: item.code, message: item.message, source: 'source' }] };
         engine.results.push(res);
         options.onArtifact?.(res);
+        continue;
+      }
+      const previous = incremental ? inventory.reuse(item) : undefined;
+      if (previous) {
+        reused += previous.length;
+        for (const r of previous) {
+          engine.results.push(r);
+          options.onArtifact?.(r);
+        }
         continue;
       }
       pending.push(limit(() => engine.scan(item)));
@@ -56,11 +84,16 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     bytes: engine.bytesRead,
     findings: artifacts.reduce((n, a) => n + a.findings.length, 0),
     errors: artifacts.reduce((n, a) => n + a.errors.length, 0),
+    ...(inventory ? { reused } : {}),
   };
-  return {
+  const result: ScanResult = {
     schemaVersion: '1',
     tool: { name: 'shelflife', version: VERSION },
     scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets: options.targets, stats },
     artifacts,
   };
+  if (inventory) await inventory.annotate(result);
+  if (scoring && scoringSetup) scoreScan(result, scoring, scoringSetup);
+  if (inventory) await inventory.recordScan(result, { partial: !!options.detectors });
+  return result;
 }

@@ -5,6 +5,12 @@
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { FsSource } from './fs.js';
+import { ociSource } from './oci/index.js';
+import { s3Source } from './s3.js';
+import { aptSource } from './apt.js';
+import { checksumSource } from './checksums.js';
+import { lvfsSource } from './lvfs.js';
+import { yumSource } from './yum.js';
 import type { Source } from './types.js';
 
 export interface SourceOptions {
@@ -17,7 +23,18 @@ export interface SourceOptions {
 export type SourceFactory = (target: string, options: SourceOptions) => Source;
 
 /** URI scheme (without `://`) → factory. Remote sources add their row here. */
-export const SCHEMES: Record<string, SourceFactory> = {};
+export const SCHEMES: Record<string, SourceFactory> = {
+  oci: ociSource,
+  s3: s3Source,
+  'apt+https': aptSource,
+  'apt+http': aptSource,
+  'yum+https': yumSource,
+  'yum+http': yumSource,
+  'lvfs+https': lvfsSource,
+  'lvfs+http': lvfsSource,
+  https: checksumSource,
+  http: checksumSource,
+};
 
 export function resolveSource(target: string, options: SourceOptions = {}): Source {
   const m = target.match(/^([a-z][a-z0-9+.-]*):\/\//i);

@@ -1,0 +1,153 @@
+/**
+ * Linux kernel module signatures (Documentation/admin-guide/module-signing.rst; include/linux/module_signature.h;
+ * scripts/sign-file.c). A signed module ends with
+ *
+ *   [ module ][ signature ][ struct module_signature (12 bytes) ]["~Module signature appended~\n"]
+ *
+ * struct module_signature { u8 algo; u8 hash; u8 id_type; u8 signer_len; u8 key_id_len; u8 __pad[3]; __be32 sig_len; }.
+ * id_type 2 (PKEY_ID_PKCS7, every kernel since 4.3) makes the signature a detached PKCS#7 SignedData without
+ * certificates, read by the shared CMS walker. Kernels 3.7–4.2 wrote id_type 0 (PGP) / 1 (X.509 key id) with the
+ * signer's name, the key id and an MPI signature, whose algo/hash bytes are all that names the algorithm.
+ * Compressed modules (.ko.xz, .ko.zst, .ko.gz) arrive here decompressed through the engine's compression layer.
+ * @module
+ */
+import { readNode, TAG } from '../asn1/der.js';
+import { catalogue } from '../catalogue/index.js';
+import { ParseError } from '../errors.js';
+import type { DetectContext, Finding } from '../model.js';
+import { parseCms } from './cms.js';
+import { readName } from './_pkix.js';
+import type { Detector, DetectResult } from './types.js';
+
+const MAGIC = '~Module signature appended~\n';
+const MAGIC_BYTES = Buffer.from(MAGIC, 'latin1');
+const SIG_INFO_SIZE = 12;
+const PKEY_ID_PGP = 0;
+const PKEY_ID_X509 = 1;
+const PKEY_ID_PKCS7 = 2;
+
+/** include/crypto/hash_info.h (HASH_ALGO_*) as used by the pre-4.3 module_signature.hash byte. */
+const LEGACY_HASH: Record<number, string> = { 0: 'MD4', 1: 'MD5', 2: 'SHA-1', 3: 'RIPEMD-160', 4: 'SHA-256', 5: 'SHA-384', 6: 'SHA-512', 7: 'SHA-224' };
+/** include/linux/module_signature.h pkey_algo before 4.3: PKEY_ALGO_DSA 0, PKEY_ALGO_RSA 1. */
+const LEGACY_ALGO: Record<number, 'DSA' | 'RSA'> = { 0: 'DSA', 1: 'RSA' };
+
+export const kmodDetector: Detector = {
+  format: 'kmod',
+  description: 'Linux kernel module signatures: the appended PKCS#7 (and pre-4.3 key-id signatures) and their trailer',
+  // By name only: the trailer sits at the very end, and a compressed module is handed over as `<name>.ko` once
+  // decompressed; scanning every window for the marker would cost a pass over every artifact for nothing.
+  claims: { names: ['*.ko'] },
+  detect: detectKmod,
+};
+
+export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult {
+  // The trailer is the last bytes of the artifact: only the window that ends the artifact can hold it.
+  const atEnd = ctx.whole || ctx.baseOffset + bytes.length >= ctx.size;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const markerAt = bytes.length - MAGIC_BYTES.length;
+  if (!atEnd || markerAt < 0 || !buf.subarray(markerAt).equals(MAGIC_BYTES)) {
+    return { findings: [], ...(ctx.whole && /\.ko$/i.test(ctx.name) ? { annotations: { 'kmod.signed': 'false' } } : {}) };
+  }
+  const infoAt = markerAt - SIG_INFO_SIZE;
+  if (infoAt < 0) throw new ParseError('module signature trailer without struct module_signature', 0, 'truncated');
+  const algo = bytes[infoAt];
+  const hash = bytes[infoAt + 1];
+  const idType = bytes[infoAt + 2];
+  const signerLen = bytes[infoAt + 3];
+  const keyIdLen = bytes[infoAt + 4];
+  const sigLen = buf.readUInt32BE(infoAt + 8);
+  const sigAt = infoAt - sigLen;
+  if (sigAt < 0) throw new ParseError(`struct module_signature at offset ${infoAt} claims sig_len ${sigLen}, only ${infoAt} bytes precede it`, infoAt, 'truncated');
+  const annotations = { 'kmod.signed': 'true', 'kmod.id_type': idTypeName(idType) };
+
+  if (idType === PKEY_ID_PKCS7) {
+    // sign-file leaves algo, hash, signer_len and key_id_len zero: everything is inside the PKCS#7.
+    const node = readNode(bytes, sigAt, infoAt);
+    const cms = parseCms(node, { format: 'kmod' });
+    for (const f of cms.findings) {
+      if (f.kind === 'signature') {
+        sizeFromSignature(f, bytes);
+        signerFromSid(f, bytes);
+      }
+      f.details = { ...f.details, idType: 'PKCS#7', sigLen };
+    }
+    return {
+      findings: cms.findings,
+      errors: cms.errors.map((e) => ({ ...e, message: `${ctx.uri}: kmod: ${e.message}` })),
+      annotations,
+    };
+  }
+  if (idType !== PKEY_ID_PGP && idType !== PKEY_ID_X509) {
+    throw new ParseError(`struct module_signature at offset ${infoAt} has unknown id_type ${idType}`, infoAt, 'unsupported');
+  }
+  // Pre-4.3 layout: signer name, key id, then the signature (an MPI: u16 bit count + big-endian bytes).
+  const signerAt = sigAt - keyIdLen - signerLen;
+  if (signerAt < 0) throw new ParseError(`struct module_signature at offset ${infoAt}: signer and key id run before the start`, infoAt, 'truncated');
+  const signer = buf.toString('utf8', signerAt, signerAt + signerLen);
+  const keyId = buf.toString('hex', signerAt + signerLen, sigAt);
+  const family = LEGACY_ALGO[algo];
+  const cat = catalogue();
+  const hashName = LEGACY_HASH[hash];
+  let described = cat.resolve(family ? { family } : undefined, {}, hashName ? { hash: hashName } : {});
+  // An RSA signature is as long as the modulus; the MPI's bit count rounds up to whole octets of it.
+  if (family === 'RSA' && sigLen >= 2) {
+    const mpiBits = buf.readUInt16BE(sigAt);
+    const bits = Math.ceil(mpiBits / 8) * 8;
+    if (bits >= 512 && bits <= 16384 && Math.ceil(mpiBits / 8) === sigLen - 2) described = cat.resolve({ family: 'RSA' }, { bits }, hashName ? { hash: hashName } : {});
+  }
+  const finding: Finding = {
+    kind: 'signature',
+    format: 'kmod',
+    algorithm: described.algorithm,
+    quantum: described.quantum,
+    location: { offset: signerAt, path: 'module_signature' },
+    ...(signer ? { subject: signer } : {}),
+    fingerprint: keyId || undefined,
+    details: { idType: idTypeName(idType), algo, hash, sigLen, keyId, ...(family ? {} : { unknownAlgo: algo }) },
+  };
+  return { findings: [finding], annotations };
+}
+
+function idTypeName(t: number): string {
+  return t === PKEY_ID_PKCS7 ? 'PKCS#7' : t === PKEY_ID_X509 ? 'X.509' : t === PKEY_ID_PGP ? 'PGP' : String(t);
+}
+
+/**
+ * sign-file omits the certificate, so the CMS walker cannot size an RSA key. An RSASSA signature is exactly as long
+ * as the modulus (RFC 8017 §8.2.1: the signature S is an octet string of length k), so its length gives the size.
+ */
+function sizeFromSignature(f: Finding, bytes: Uint8Array): void {
+  if (f.algorithm.family !== 'RSA' || f.algorithm.parameterKnown !== false || f.location.offset === undefined) return;
+  try {
+    const si = readNode(bytes, f.location.offset, bytes.length);
+    const sig = si.children().find((k, i) => i >= 4 && k.tag === TAG.OCTET_STRING);
+    if (!sig || sig.length < 64 || sig.length > 2048) return;
+    const { hash, oid, name } = f.algorithm;
+    const d = catalogue().forKey('RSA', sig.length * 8, { ...(hash ? { hash } : {}), ...(oid ? { oid } : {}), ...(name ? { name } : {}) });
+    f.algorithm = d.algorithm;
+    f.quantum = d.quantum;
+    f.details = { ...f.details, keySizeFrom: 'signature length' };
+  } catch {
+    // Leave the finding as the CMS walker made it.
+  }
+}
+
+/**
+ * Without certificates the signer is named only by the SignerInfo's sid: IssuerAndSerialNumber (sign-file's default,
+ * what `modinfo` prints as signer = issuer CN and sig_key = serial) or [0] SubjectKeyIdentifier (sign-file -k).
+ */
+function signerFromSid(f: Finding, bytes: Uint8Array): void {
+  if (f.subject || f.location.offset === undefined) return;
+  try {
+    const sid = readNode(bytes, f.location.offset, bytes.length).child(1, 'sid');
+    if (sid.isContext(0)) {
+      f.fingerprint = Buffer.from(sid.content).toString('hex');
+      return;
+    }
+    const [issuer, serial] = sid.children();
+    f.issuer = readName(issuer);
+    if (serial?.tag === TAG.INTEGER) f.serial = Buffer.from(serial.content).toString('hex');
+  } catch {
+    // The CMS walker already recorded what it could.
+  }
+}

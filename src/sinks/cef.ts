@@ -1,0 +1,93 @@
+/**
+ * ArcSight Common Event Format, version 0 ("Implementing ArcSight CEF", Micro Focus, rev. 25):
+ *   CEF:Version|Device Vendor|Device Product|Device Version|Device Event Class ID|Name|Severity|Extension
+ * Header fields escape `\` and `|`; extension values escape `\`, `=` and line breaks (`\n`, `\r`). Extension keys
+ * are fixed here (ArcSight dictionary names and the cs/cn custom slots with their labels).
+ * @module
+ */
+import type { Severity } from '../model.js';
+import { VERSION } from '../version.js';
+import { clip, eventTitle, type SinkEvent } from './event.js';
+
+/** CEF severity is 0–10 (0–3 low, 4–6 medium, 7–8 high, 9–10 very high). */
+export const CEF_SEVERITY: Record<Severity, number> = { none: 0, low: 3, medium: 5, high: 8, critical: 10 };
+
+/** Header field: backslash and pipe are escaped; a line break has no escape in the header, so it becomes a space. */
+export function cefHeaderEscape(s: string): string {
+  return s.replace(/[\\|]/g, (c) => `\\${c}`).replace(/\r\n|[\r\n]/g, ' ');
+}
+
+/** Extension value: backslash, equals sign and line breaks are escaped (pipes need no escape in extensions). */
+export function cefExtensionEscape(s: string): string {
+  return s.replace(/[\\=]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+export function toCef(e: SinkEvent): string {
+  const f = e.finding;
+  const classId = e.type === 'artifact' ? 'shelflife:artifact' : `shelflife:finding:${f!.kind}`;
+  const header = ['CEF:0', 'shelflife', 'shelflife', VERSION, classId, eventTitle(e), String(CEF_SEVERITY[e.exposure.severity])].map((h, i) => (i === 0 ? h : cefHeaderEscape(h)));
+  const ext: [string, string | number | undefined][] = [
+    ['rt', Date.parse(e.time)],
+    ['externalId', e.id],
+    ['cat', e.artifact.class],
+    ['msg', e.exposure.explanation],
+    ['filePath', e.artifact.uri],
+    ['fileHash', e.artifact.sha256 ?? undefined],
+    ['fsize', e.artifact.size],
+    ['fileType', e.artifact.mediaType],
+    ['act', e.change],
+    ['cn1Label', 'exposureScore'],
+    ['cn1', e.exposure.score],
+    ['cn2Label', 'copies'],
+    ['cn2', e.artifact.copies],
+    ['cs1Label', 'algorithm'],
+    ['cs1', f ? `${f.algorithm.id}${f.algorithm.hash ? `/${f.algorithm.hash}` : ''}` : undefined],
+    ['cs2Label', 'quantumStatus'],
+    ['cs2', f?.quantum.status],
+    ['cs3Label', 'deadlinesMissed'],
+    ['cs3', e.exposure.deadlinesMissed.length ? e.exposure.deadlinesMissed.join('; ') : undefined],
+    ['cs4Label', 'scanId'],
+    ['cs4', e.scan.id],
+    ['cs5Label', 'format'],
+    ['cs5', f?.format],
+    ['cs6Label', 'subject'],
+    ['cs6', f?.subject ? clip(f.subject, 1023) : undefined],
+  ];
+  const extension = ext
+    .filter(([, v]) => v !== undefined && v !== '' && !(typeof v === 'number' && !Number.isFinite(v)))
+    .map(([k, v]) => `${k}=${cefExtensionEscape(String(v))}`)
+    .join(' ');
+  return `${header.join('|')}|${extension}`;
+}
+
+/** Parse a CEF line back (tests, and `sinks status` samples): header fields and extensions, unescaped. */
+export function parseCef(line: string): { header: string[]; extension: Record<string, string> } {
+  const header: string[] = [];
+  let i = 0;
+  let cur = '';
+  while (header.length < 7 && i < line.length) {
+    const c = line[i];
+    if (c === '\\' && i + 1 < line.length) {
+      cur += line[i + 1];
+      i += 2;
+    } else if (c === '|') {
+      header.push(cur);
+      cur = '';
+      i++;
+    } else {
+      cur += c;
+      i++;
+    }
+  }
+  const rest = line.slice(i);
+  const extension: Record<string, string> = {};
+  // A key starts at `name=` after a space; every `=` inside a value is escaped, so this cannot match inside one.
+  const re = /(?:^| )([A-Za-z0-9_]+)=/g;
+  const starts: { key: string; at: number; valueAt: number }[] = [];
+  for (let m = re.exec(rest); m; m = re.exec(rest)) starts.push({ key: m[1], at: m.index, valueAt: m.index + m[0].length });
+  starts.forEach((s, k) => {
+    const end = k + 1 < starts.length ? starts[k + 1].at : rest.length;
+    extension[s.key] = rest.slice(s.valueAt, end).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+  });
+  return { header, extension };
+}

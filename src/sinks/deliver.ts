@@ -1,0 +1,217 @@
+/**
+ * At-least-once delivery: events are spooled (fsync'd) first, then sent in batches; a batch is committed in the
+ * spool only once the receiver acknowledged it, so an outage or a receiver restart mid-stream loses nothing. Failed
+ * batches are retried with exponential backoff and jitter (honouring Retry-After); per-item failures re-send only the
+ * failed items. Whatever is still pending when the retry budget runs out stays spooled for `shelflife sinks flush`.
+ * @module
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ShelflifeError } from '../errors.js';
+import type { Inventory } from '../inventory/inventory.js';
+import type { ScanResult } from '../model.js';
+import { changedEventsOfScan, eventsOfScan, type SinkEvent } from './event.js';
+import { createTransport, sinkSpoolName, validateSinkConfig } from './config.js';
+import { defaultSpoolRoot, SinkSpool, type SpooledEvent, writeFileDurably } from './spool.js';
+import { type SinkConfig, type SinkTransport, TransientSinkError } from './transport.js';
+
+export interface DeliveryOptions {
+  /** How long to keep retrying a failing receiver before leaving the rest spooled (ms). */
+  retryForMs?: number;
+  /** First backoff step (ms); doubles per attempt up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** HEC indexer-acknowledgment poll interval (ms). */
+  ackPollMs?: number;
+  /** Progress and retry notes (never secrets). */
+  log?: (line: string) => void;
+}
+
+export interface DeliveryReport {
+  sink: string;
+  spooled: number;
+  delivered: number;
+  rejected: number;
+  /** Events left in the spool (receiver down past the retry budget). */
+  pending: number;
+  error?: string;
+}
+
+const DEFAULTS = { retryForMs: 30_000, backoffMs: 250, maxBackoffMs: 15_000 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function backoff(attempt: number, o: Required<Pick<DeliveryOptions, 'backoffMs' | 'maxBackoffMs'>>, retryAfterMs?: number): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, o.maxBackoffMs);
+  const base = Math.min(o.backoffMs * 2 ** Math.min(attempt, 20), o.maxBackoffMs);
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+class RetryBudgetSpent extends Error {}
+
+/** Send everything pending in `spool` through `transport`. Never throws for an outage: reports what is pending. */
+export async function deliverSpool(spool: SinkSpool, transport: SinkTransport, options: DeliveryOptions = {}): Promise<Omit<DeliveryReport, 'spooled'>> {
+  const o = { ...DEFAULTS, ...options };
+  const started = Date.now();
+  let delivered = 0;
+  let rejected = 0;
+  let attempt = 0;
+  spool.settle();
+
+  const sendBatch = async (batch: SpooledEvent[]) => {
+    let todo = batch.map((_, i) => i);
+    while (todo.length) {
+      let result;
+      try {
+        result = await transport.send(todo.map((i) => batch[i]));
+      } catch (e) {
+        if (!(e instanceof TransientSinkError)) throw e;
+        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(e.message);
+        const wait = backoff(attempt++, o, e.retryAfterMs);
+        o.log?.(`${e.message}; retrying in ${(wait / 1000).toFixed(1)} s`);
+        await sleep(wait);
+        continue;
+      }
+      attempt = 0;
+      if (result.rejected.length) {
+        spool.reject(result.rejected.map((r) => ({ line: batch[todo[r.index]].line, reason: r.reason })));
+        rejected += result.rejected.length;
+        o.log?.(`${transport.label}: receiver refused ${result.rejected.length} event(s) (kept in ${join(spool.dir, 'rejected.ndjson')}): ${result.rejected[0].reason}`);
+      }
+      const retry = result.retry.map((i) => todo[i]);
+      delivered += todo.length - retry.length - result.rejected.length;
+      todo = retry;
+      if (todo.length) {
+        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(`${transport.label}: ${todo.length} event(s) still refused as transient`);
+        await sleep(backoff(attempt++, o));
+      }
+    }
+    const last = batch[batch.length - 1];
+    spool.commit(last.segment, last.end, batch.length);
+  };
+
+  try {
+    let batch: SpooledEvent[] = [];
+    let bytes = 0;
+    for (const ev of spool.pending()) {
+      if (batch.length && (batch.length >= transport.maxBatchEvents || bytes + ev.line.length > transport.maxBatchBytes)) {
+        await sendBatch(batch);
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(ev);
+      bytes += ev.line.length;
+    }
+    if (batch.length) await sendBatch(batch);
+    spool.settle();
+    return { sink: transport.label, delivered, rejected, pending: 0 };
+  } catch (e) {
+    const pending = spool.pendingCount();
+    if (e instanceof RetryBudgetSpent) return { sink: transport.label, delivered, rejected, pending, error: `${e.message} (gave up after ${Math.round(o.retryForMs / 1000)} s)` };
+    if (e instanceof ShelflifeError) return { sink: transport.label, delivered, rejected, pending, error: e.message };
+    throw e;
+  }
+}
+
+export function sinkSpoolFor(config: SinkConfig, root = defaultSpoolRoot()): SinkSpool {
+  validateSinkConfig(config);
+  const spool = SinkSpool.open(join(root, sinkSpoolName(config.url)));
+  // Only where the secret lives, never the secret: `sinks flush` reads it again from the same place.
+  writeFileDurably(join(spool.dir, 'sink.json'), `${JSON.stringify(config, null, 2)}\n`);
+  return spool;
+}
+
+/** The events of `result` for one sink: everything, or with onlyChanged only what changed since its baseline scan. */
+async function eventsFor(result: ScanResult, spool: SinkSpool, onlyChanged: boolean, inventory: Inventory | undefined, log?: (l: string) => void): Promise<Iterable<SinkEvent>> {
+  if (!onlyChanged) return eventsOfScan(result);
+  // The baseline is the last scan handed to this sink: still spooled, or delivered. Diffing from an older delivered
+  // scan would send the pending scan's changes twice.
+  const baseline = spool.segments().at(-1)?.scanId ?? spool.state().lastDeliveredScan;
+  if (!baseline) {
+    log?.('--only-changed: nothing delivered to this sink yet; sending every finding as the baseline');
+    return eventsOfScan(result);
+  }
+  if (!inventory) throw new ShelflifeError('usage', '--only-changed needs the inventory (drop --no-db)');
+  let previous: ScanResult;
+  try {
+    previous = await inventory.loadScan(baseline);
+  } catch {
+    log?.(`--only-changed: the last delivered scan ${baseline} is no longer in the inventory; sending every finding`);
+    return eventsOfScan(result);
+  }
+  const diff = await inventory.diff(baseline, result.scan.id);
+  return changedEventsOfScan(result, previous, diff);
+}
+
+export interface SinkRunOptions extends DeliveryOptions {
+  onlyChanged?: boolean;
+  inventory?: Inventory;
+  spoolRoot?: string;
+}
+
+/** Spool this scan's events for every sink (durably), then deliver each sink's whole backlog. */
+export async function spoolAndDeliver(result: ScanResult, sinks: SinkConfig[], options: SinkRunOptions = {}): Promise<DeliveryReport[]> {
+  const reports: DeliveryReport[] = [];
+  // Every transport is built (and its secret read) before anything is spooled: a missing token is a usage error now,
+  // not a surprise at flush time.
+  const transports = sinks.map((c) => createTransport(c, options));
+  try {
+    const spooled: { spool: SinkSpool; count: number }[] = [];
+    for (const c of sinks) {
+      const spool = sinkSpoolFor(c, options.spoolRoot);
+      const events = await eventsFor(result, spool, !!options.onlyChanged, options.inventory, options.log);
+      spooled.push({ spool, count: spool.append(result.scan.id, events) });
+    }
+    for (let i = 0; i < sinks.length; i++) {
+      const r = await deliverSpool(spooled[i].spool, transports[i], options);
+      reports.push({ ...r, spooled: spooled[i].count });
+    }
+  } finally {
+    await Promise.all(transports.map((t) => t.close()));
+  }
+  return reports;
+}
+
+export interface SpooledSink {
+  dir: string;
+  config: SinkConfig;
+  spool: SinkSpool;
+}
+
+export function listSpooledSinks(root = defaultSpoolRoot()): SpooledSink[] {
+  if (!existsSync(root)) return [];
+  const out: SpooledSink[] = [];
+  for (const name of readdirSync(root).sort()) {
+    const dir = join(root, name);
+    const p = join(dir, 'sink.json');
+    if (!existsSync(p)) continue;
+    let config: SinkConfig;
+    try {
+      config = JSON.parse(readFileSync(p, 'utf8')) as SinkConfig;
+    } catch (e) {
+      throw new ShelflifeError('sink', `${p}: unreadable sink description: ${(e as Error).message}`);
+    }
+    out.push({ dir, config, spool: new SinkSpool(dir) });
+  }
+  return out;
+}
+
+/** `shelflife sinks flush`: deliver every spooled backlog (or only the sinks named). */
+export async function flushSinks(options: DeliveryOptions & { spoolRoot?: string; only?: string[] } = {}): Promise<DeliveryReport[]> {
+  const reports: DeliveryReport[] = [];
+  for (const s of listSpooledSinks(options.spoolRoot)) {
+    if (options.only?.length && !options.only.includes(s.config.url)) continue;
+    let transport: SinkTransport;
+    try {
+      transport = createTransport(s.config, options);
+    } catch (e) {
+      reports.push({ sink: s.config.url, spooled: 0, delivered: 0, rejected: 0, pending: s.spool.pendingCount(), error: (e as Error).message });
+      continue;
+    }
+    try {
+      reports.push({ ...(await deliverSpool(s.spool, transport, options)), spooled: 0 });
+    } finally {
+      await transport.close();
+    }
+  }
+  return reports;
+}

@@ -1,0 +1,47 @@
+/**
+ * What every sink transport implements, and the sink configuration they are built from.
+ * @module
+ */
+import type { SpooledEvent } from './spool.js';
+
+export type SinkFormat = 'cef' | 'ocsf' | 'json';
+
+/** Everything needed to reach a sink again (saved in the spool as sink.json): never a secret, only where it lives. */
+export interface SinkConfig {
+  url: string;
+  format?: SinkFormat;
+  tokenEnv?: string;
+  tokenFile?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Outcome of one batch: indexes to retry (transient) and indexes refused for good, with the receiver's reason. */
+export interface BatchResult {
+  retry: number[];
+  rejected: { index: number; reason: string }[];
+}
+
+/** A whole-batch failure worth retrying (receiver down, timeout, 5xx, 429). */
+export class TransientSinkError extends Error {
+  override readonly name = 'TransientSinkError';
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface SinkTransport {
+  /** The sink URL without secrets, for messages. */
+  readonly label: string;
+  readonly maxBatchEvents: number;
+  readonly maxBatchBytes: number;
+  /** Deliver a batch; resolves once the receiver has acknowledged what the protocol lets it acknowledge. */
+  send(batch: SpooledEvent[]): Promise<BatchResult>;
+  close(): Promise<void>;
+}
+
+export const ALL_DELIVERED: BatchResult = Object.freeze({ retry: [], rejected: [] }) as BatchResult;

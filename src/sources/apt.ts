@@ -1,0 +1,367 @@
+/**
+ * apt repositories over HTTP(S), walked in place (Debian Repository Format, wiki.debian.org/DebianRepository/Format):
+ * `dists/<suite>/InRelease` (cleartext-signed, every signature on it) or `Release` + `Release.gpg`; the Release hash
+ * lists (MD5Sum, SHA1, SHA256, SHA512); the Packages and Sources indexes it lists, fetched by hash
+ * (`by-hash/<Hash>/<hex>`) when the Release says `Acquire-By-Hash: yes`, checked against the Release's hash, and
+ * decompressed under size and ratio caps; then each package (and each source file) as an artifact identified by the
+ * digest its index gives and covered by the Release's signatures. Package bytes are read only with `--fetch all`;
+ * `--fetch headers` reads a .deb's ar member headers by range to find embedded debsig/dpkg-sig signatures (`_gpg*`).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { UsageError } from '../errors.js';
+import type { ErrorEntry, Finding } from '../model.js';
+import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
+import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import type { SourceOptions } from './index.js';
+import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+
+/** Release hash fields, strongest first. */
+const RELEASE_HASHES: [field: string, hash: string, byHashDir: string][] = [
+  ['SHA512', 'SHA-512', 'SHA512'],
+  ['SHA256', 'SHA-256', 'SHA256'],
+  ['SHA1', 'SHA-1', 'SHA1'],
+  ['MD5Sum', 'MD5', 'MD5Sum'],
+];
+/** Packages/Sources stanza hash fields, strongest first. */
+const PACKAGE_HASHES: [field: string, hash: string][] = [
+  ['SHA512', 'SHA-512'],
+  ['SHA256', 'SHA-256'],
+  ['SHA1', 'SHA-1'],
+  ['MD5sum', 'MD5'],
+];
+const MAX_STANZAS = 2_000_000;
+/** ar members read when looking for embedded signatures (debian-binary, control, data, then _gpg*). */
+const MAX_AR_MEMBERS = 8;
+const MAX_EMBEDDED_SIGNATURE = 64 * 1024;
+
+export interface AptSourceOptions extends SourceOptions {
+  suite?: string;
+  fetch?: FetchMode;
+  ca?: string | string[];
+  http?: HttpClient;
+  backoffMs?: number;
+  timeoutMs?: number;
+  now?: Date;
+}
+
+export function aptSource(target: string, options: SourceOptions): Source {
+  return new AptSource(target, options as AptSourceOptions);
+}
+
+/** Deb822 stanzas (RFC 822-like: `Field: value`, continuation lines start with a space). */
+export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, string>[] {
+  const out: Map<string, string>[] = [];
+  let cur = new Map<string, string>();
+  let last = '';
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') {
+      if (cur.size) out.push(cur);
+      if (out.length > max) throw new UsageError(`more than ${max} stanzas`);
+      cur = new Map();
+      last = '';
+      continue;
+    }
+    if ((line[0] === ' ' || line[0] === '\t') && last) {
+      cur.set(last, `${cur.get(last)}\n${line.trim()}`);
+      continue;
+    }
+    const c = line.indexOf(':');
+    if (c <= 0) continue;
+    last = line.slice(0, c).trim();
+    cur.set(last, line.slice(c + 1).trim());
+  }
+  if (cur.size) out.push(cur);
+  return out;
+}
+
+/** The payload of a cleartext-signed message (RFC 9580 §7): dash-unescaped text between the header and the signature. */
+export function cleartextPayload(text: string): string {
+  const m = text.match(/-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]*\S[^\n]*\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/);
+  if (!m) return text;
+  return m[1].replace(/^- /gm, '');
+}
+
+interface IndexEntry {
+  path: string;
+  size: number;
+  hashes: Map<string, string>; // hash id → hex
+}
+
+function releaseEntries(release: Map<string, string>): Map<string, IndexEntry> {
+  const out = new Map<string, IndexEntry>();
+  for (const [field, hash] of RELEASE_HASHES) {
+    const v = release.get(field);
+    if (!v) continue;
+    for (const line of v.split('\n')) {
+      const m = line.trim().match(/^([0-9a-fA-F]+)\s+(\d+)\s+(\S+)$/);
+      if (!m) continue;
+      const e = out.get(m[3]) ?? { path: m[3], size: Number(m[2]), hashes: new Map() };
+      e.hashes.set(hash, m[1].toLowerCase());
+      out.set(m[3], e);
+    }
+  }
+  return out;
+}
+
+function strongest(hashes: Map<string, string>): [string, string] | undefined {
+  for (const [, h] of RELEASE_HASHES) {
+    const v = hashes.get(h);
+    if (v) return [h, v];
+  }
+  return undefined;
+}
+
+function digestOf(bytes: Uint8Array, hash: string): string {
+  const algo = { 'SHA-512': 'sha512', 'SHA-256': 'sha256', 'SHA-1': 'sha1', MD5: 'md5' }[hash] ?? 'sha256';
+  return createHash(algo).update(bytes).digest('hex');
+}
+
+class AptSource implements Source {
+  private readonly base: string;
+  private readonly suite: string;
+  private readonly http: HttpClient;
+  private readonly fetch: FetchMode;
+
+  constructor(
+    readonly target: string,
+    private readonly options: AptSourceOptions,
+  ) {
+    const url = target.replace(/^apt\+/i, '');
+    if (!/^https?:\/\//i.test(url)) throw new UsageError(`${target}: an apt target is apt+https://host/path (the directory holding dists/ and pool/)`);
+    const u = new URL(url);
+    const suite = options.suite ?? u.searchParams.get('suite') ?? undefined;
+    u.search = '';
+    if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..')) throw new UsageError(`${target}: name the suite with --suite <name> (e.g. bookworm)`);
+    this.suite = suite;
+    this.base = u.href.replace(/\/+$/, '');
+    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.fetch = fetchMode(options.fetch, 'none');
+  }
+
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
+    // The client stays open: the engine fetches signature headers and siblings (related()) after the walk ends.
+    // undici unrefs idle sockets, so an unclosed client does not hold the process.
+    yield* this.walkSuite();
+  }
+
+  private async *walkSuite(): AsyncIterable<ArtifactRef | SourceProblem> {
+    const dists = `${this.base}/dists/${this.suite}`;
+    let releaseText: string;
+    let releaseRef: ArtifactRef;
+    const index: SignedIndex = { url: '', name: '', signatures: [], errors: [] };
+    try {
+      const inrelease = await this.http.get(`${dists}/InRelease`, { optional: true });
+      if (inrelease) {
+        const sig = readSignatures(inrelease.bytes, 'InRelease', inrelease.url);
+        Object.assign(index, { url: `${dists}/InRelease`, name: `dists/${this.suite}/InRelease`, signatures: sig.signatures });
+        index.errors.push(...sig.errors);
+        releaseText = cleartextPayload(new TextDecoder().decode(inrelease.bytes));
+        releaseRef = bytesRef(index.url, 'InRelease', inrelease.bytes, { etag: inrelease.etag });
+      } else {
+        const release = await this.http.get(`${dists}/Release`, { limit: MAX_COMPRESSED_INDEX_BYTES });
+        if (!release) throw new HttpError(`${dists}/Release: not found (nor InRelease): is ${this.suite} a suite of ${this.base}?`, 404);
+        const gpg = await this.http.get(`${dists}/Release.gpg`, { optional: true });
+        releaseText = new TextDecoder().decode(release.bytes);
+        Object.assign(index, { url: `${dists}/Release`, name: `dists/${this.suite}/Release` });
+        const attached: ArtifactRef[] = [];
+        if (gpg) {
+          const sig = readSignatures(gpg.bytes, 'Release.gpg', gpg.url);
+          index.signatures = sig.signatures;
+          index.errors.push(...sig.errors);
+          attached.push(bytesRef(`${dists}/Release.gpg`, 'Release.gpg', gpg.bytes));
+        }
+        releaseRef = bytesRef(index.url, 'Release', release.bytes, { etag: release.etag, related: async () => ({ attached }) });
+      }
+    } catch (e) {
+      yield { uri: `${dists}/InRelease`, code: 'remote', message: (e as Error).message };
+      return;
+    }
+    const stanzas = parseStanzas(releaseText, 4);
+    const release = stanzas[0] ?? new Map<string, string>();
+    const now = this.options.now ?? new Date();
+    const releaseErrors: ErrorEntry[] = [...index.errors];
+    const validUntil = release.get('Valid-Until');
+    if (validUntil && Date.parse(validUntil) < now.getTime()) releaseErrors.push({ code: 'malformed', message: `${index.url}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired`, source: 'source' });
+    const keyErrors = await this.keyErrors(index, now);
+    releaseErrors.push(...keyErrors);
+    const signed = index.signatures.length > 0;
+    if (!signed) releaseErrors.push({ code: 'unsupported', message: `${index.url}: the Release file carries no signature; everything it lists is index-unsigned`, source: 'source' });
+    const origRelated = releaseRef.related;
+    releaseRef.related = async () => {
+      const base: RelatedInfo = origRelated ? await origRelated() : {};
+      return { ...base, coverage: signed ? 'signed' : 'unsigned', errors: releaseErrors.map((e) => ({ code: e.code as 'malformed', message: e.message })), annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) } };
+    };
+    yield releaseRef;
+
+    const entries = releaseEntries(release);
+    const byHash = /^yes$/i.test(release.get('Acquire-By-Hash') ?? '');
+    // One variant per index: xz, then gz, then uncompressed (bzip2 has no decoder here).
+    const chosen = new Map<string, IndexEntry>();
+    const rank = (p: string) => (p.endsWith('.xz') ? 0 : p.endsWith('.gz') ? 1 : /\.(bz2|lzma|zst)$/.test(p) ? 9 : 2);
+    for (const e of entries.values()) {
+      if (!/(^|\/)(binary-[^/]+\/Packages|source\/Sources)(\.xz|\.gz|\.bz2)?$/.test(e.path) || e.path.includes('/debian-installer/')) continue;
+      const key = e.path.replace(/\.(xz|gz|bz2|lzma|zst)$/, '');
+      const prior = chosen.get(key);
+      if (!prior || rank(e.path) < rank(prior.path)) chosen.set(key, e);
+    }
+    const seenFiles = new Set<string>();
+    for (const e of [...chosen.values()].sort((a, b) => (a.path < b.path ? -1 : 1))) {
+      yield* this.walkIndex(e, index, signed, byHash, keyErrors, seenFiles);
+    }
+  }
+
+  /** Keys for the expiry check: `--keyring` files the user gave (apt's own keyrings are not read). */
+  private async keyErrors(index: SignedIndex, now: Date): Promise<ErrorEntry[]> {
+    const files = this.options.keyring === undefined ? [] : Array.isArray(this.options.keyring) ? (this.options.keyring as string[]) : [String(this.options.keyring)];
+    if (!files.length || !index.signatures.length) return [];
+    const { readFileSync } = await import('node:fs');
+    const keys: Finding[] = [];
+    for (const f of files) keys.push(...readSignatures(new Uint8Array(readFileSync(f)), f.endsWith('.asc') ? 'key.asc' : 'key.gpg', `file://${f}`).keys);
+    return checkSigningKeys(index.signatures, keys, now, index.url);
+  }
+
+  private async *walkIndex(e: IndexEntry, index: SignedIndex, signed: boolean, byHash: boolean, keyErrors: ErrorEntry[], seenFiles: Set<string>): AsyncIterable<ArtifactRef | SourceProblem> {
+    const dists = `${this.base}/dists/${this.suite}`;
+    const url = `${dists}/${e.path}`;
+    const best = strongest(e.hashes)!;
+    const dir = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    // By-hash (Acquire-By-Hash): the strongest hash's directory first, then the others, then the plain path, as apt
+    // does (a mirror may publish by-hash for SHA256 only). Content-addressed names never change, so rescans of an
+    // unchanged suite re-fetch nothing but the Release file (and the ETag cache answers that with a 304).
+    const candidates = [
+      ...(byHash ? RELEASE_HASHES.filter(([, h]) => e.hashes.has(h) && h !== 'MD5').map(([, h, d]) => ({ url: `${dists}/${dir ? `${dir}/` : ''}by-hash/${d}/${e.hashes.get(h)}`, hash: h })) : []),
+      { url, hash: best[0] },
+    ];
+    const errors: ErrorEntry[] = [...keyErrors];
+    const coverage = signed ? 'covered' : 'index-unsigned';
+    const chain = chainFindings(index, [best[0]], true);
+    let text: string | undefined;
+    try {
+      let doc;
+      let used = candidates[0];
+      for (const c of candidates) {
+        used = c;
+        doc = await this.http.get(c.url, { limit: MAX_COMPRESSED_INDEX_BYTES, optional: c !== candidates[candidates.length - 1] });
+        if (doc) break;
+      }
+      if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
+      const want = e.hashes.get(used.hash)!;
+      const got = digestOf(doc.bytes, used.hash);
+      if (doc.bytes.length !== e.size || got !== want) {
+        throw new HttpError(`${used.url}: ${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`);
+      }
+      text = new TextDecoder().decode(await decompressIndex(doc.bytes, url));
+    } catch (err) {
+      errors.push({ code: (err as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'remote', message: (err as Error).message, source: 'source' });
+    }
+    const sha256 = e.hashes.get('SHA-256');
+    yield listedRef(
+      { url, name: e.path, size: e.size, ...(sha256 ? { digest: `sha256:${sha256}` } : {}), annotations: { 'release.index': index.name, 'release.kind': 'apt-index' }, findings: chain, errors, coverage },
+      this.http,
+      'none',
+    );
+    if (text === undefined) return;
+    let stanzas: Map<string, string>[];
+    try {
+      stanzas = parseStanzas(text);
+    } catch (err) {
+      yield { uri: url, code: 'unsupported', message: `${url}: ${(err as Error).message}` };
+      return;
+    }
+    const isSources = /source\/Sources$/.test(e.path.replace(/\.(xz|gz)$/, ''));
+    for (const s of stanzas) {
+      if (isSources) {
+        yield* this.sourceFiles(s, e, index, signed, best[0], seenFiles);
+        continue;
+      }
+      const filename = s.get('Filename');
+      if (!filename || filename.includes('..') || filename.startsWith('/')) continue;
+      if (seenFiles.has(filename)) continue;
+      seenFiles.add(filename);
+      const hashes = new Map<string, string>();
+      for (const [f, h] of PACKAGE_HASHES) if (s.get(f)) hashes.set(h, s.get(f)!.toLowerCase());
+      const linkHash = PACKAGE_HASHES.map(([, h]) => h).find((h) => hashes.has(h));
+      const size = Number(s.get('Size'));
+      const pkgUrl = `${this.base}/${filename}`;
+      const pkgErrors: ErrorEntry[] = [...keyErrors];
+      if (linkHash === 'MD5' || linkHash === 'SHA-1') pkgErrors.push({ code: 'malformed', message: `${pkgUrl}: ${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`, source: 'source' });
+      yield listedRef(
+        {
+          url: pkgUrl,
+          name: filename,
+          ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+          ...(hashes.get('SHA-256') ? { digest: `sha256:${hashes.get('SHA-256')}` } : {}),
+          annotations: { 'release.index': `dists/${this.suite}/${e.path}`, 'apt.package': s.get('Package') ?? '', 'apt.version': s.get('Version') ?? '', 'apt.architecture': s.get('Architecture') ?? '' },
+          findings: chainFindings(index, [best[0], linkHash], true),
+          errors: pkgErrors,
+          coverage,
+          ...(this.fetch === 'headers' && filename.endsWith('.deb') ? { extra: () => this.embeddedSignatures(pkgUrl, size) } : {}),
+        },
+        this.http,
+        this.fetch,
+      );
+    }
+  }
+
+  private async *sourceFiles(s: Map<string, string>, e: IndexEntry, index: SignedIndex, signed: boolean, releaseHash: string, seenFiles: Set<string>): AsyncIterable<ArtifactRef> {
+    const dir = s.get('Directory');
+    if (!dir || dir.includes('..') || dir.startsWith('/')) return;
+    const files = new Map<string, { size: number; hashes: Map<string, string> }>();
+    for (const [field, hash] of [['Checksums-Sha512', 'SHA-512'], ['Checksums-Sha256', 'SHA-256'], ['Checksums-Sha1', 'SHA-1'], ['Files', 'MD5']] as const) {
+      for (const line of (s.get(field) ?? '').split('\n')) {
+        const m = line.trim().match(/^([0-9a-f]+)\s+(\d+)\s+(\S+)$/i);
+        if (!m || m[3].includes('/')) continue;
+        const f = files.get(m[3]) ?? { size: Number(m[2]), hashes: new Map() };
+        f.hashes.set(hash, m[1].toLowerCase());
+        files.set(m[3], f);
+      }
+    }
+    for (const [name, f] of files) {
+      const path = `${dir}/${name}`;
+      if (seenFiles.has(path)) continue;
+      seenFiles.add(path);
+      const linkHash = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => f.hashes.has(h));
+      yield listedRef(
+        {
+          url: `${this.base}/${path}`,
+          name: path,
+          size: f.size,
+          ...(f.hashes.get('SHA-256') ? { digest: `sha256:${f.hashes.get('SHA-256')}` } : {}),
+          annotations: { 'release.index': `dists/${this.suite}/${e.path}`, 'apt.source': s.get('Package') ?? '', 'apt.version': s.get('Version') ?? '' },
+          findings: chainFindings(index, [releaseHash, linkHash], true),
+          errors: [],
+          coverage: signed ? 'covered' : 'index-unsigned',
+        },
+        this.http,
+        // a .dsc is itself signed: with --fetch headers it is small enough to read whole
+        this.fetch === 'headers' && name.endsWith('.dsc') ? 'all' : this.fetch,
+      );
+    }
+  }
+
+  /**
+   * debsig-verify (`_gpgorigin`) and dpkg-sig (`_gpgbuilder`) signatures are ar members of the .deb (deb(5)): walk the
+   * 60-byte ar member headers by range and fetch only the `_gpg*` members.
+   */
+  private async embeddedSignatures(url: string, size: number): Promise<Partial<RelatedInfo>> {
+    const attached: ArtifactRef[] = [];
+    let off = 8;
+    const magic = await this.http.range(url, 0, Math.min(68, size));
+    if (new TextDecoder().decode(magic.subarray(0, 8)) !== '!<arch>\n') return { errors: [{ code: 'malformed', message: `${url}: not an ar archive (deb(5))` }] };
+    let header = magic.subarray(8);
+    for (let i = 0; i < MAX_AR_MEMBERS && off + 60 <= size; i++) {
+      if (header.length < 60) header = await this.http.range(url, off, off + 60);
+      const name = new TextDecoder().decode(header.subarray(0, 16)).trim().replace(/\/$/, '');
+      const len = Number(new TextDecoder().decode(header.subarray(48, 58)).trim());
+      if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size) return { errors: [{ code: 'malformed', message: `${url}: ar member header at ${off} is damaged` }] };
+      if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE) {
+        attached.push(bytesRef(`${url}!/${name}`, name, await this.http.range(url, off + 60, off + 60 + len)));
+      }
+      off += 60 + len + (len % 2);
+      header = new Uint8Array();
+    }
+    return attached.length ? { attached, coverage: 'signed' } : {};
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * LVFS-style firmware remotes (fwupd metadata, https://lvfs.readthedocs.io and fwupd's remotes.d): the AppStream
+ * metadata `firmware.xml(.gz|.xz|.zst)` and its `.jcat` (libjcat: gzipped JSON whose items hold PKCS#7 and GPG
+ * blobs, plus SHA-256/SHA-1 checksums); each `<release>` of each firmware component is an artifact named by its
+ * `<location>`, identified by the `<checksum target="container" type="sha256">` the metadata gives and covered by the
+ * metadata's signatures. By default each cabinet (MS-CAB, src/containers/cab.ts) up to MAX_CABINET_FETCH bytes is
+ * fetched and opened to read its inner `.jcat`, which signs the firmware payload: the release is then `signed`.
+ * `--fetch none` fetches no cabinet; `--fetch all` hands the cabinets to the engine, which opens them as containers.
+ * PKCS#7 blobs are named by parsing the CMS (src/detectors/cms.ts through the detector table), GPG blobs as OpenPGP.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { cabinetFiles } from '../containers/cab.js';
+import { UsageError } from '../errors.js';
+import type { ErrorEntry, Finding } from '../model.js';
+import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, MAX_SMALL_DOCUMENT_BYTES, decompressIndex } from './_http.js';
+import { chainFindings, fetchMode, hashId, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import type { SourceOptions } from './index.js';
+import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+
+/** Cabinets larger than this are not fetched by default (firmware cabinets are mostly well under it). */
+export const MAX_CABINET_FETCH = 64 * 1024 * 1024;
+const MAX_JCAT_JSON = 16 * 1024 * 1024;
+const MAX_RELEASES = 1_000_000;
+
+/** libjcat's JcatBlobKind (libjcat/jcat-common.h). */
+export const JCAT_BLOB_KIND: Record<number, string> = { 0: 'unknown', 1: 'sha256', 2: 'gpg', 3: 'pkcs7', 4: 'sha1', 5: 'bt-manifest', 6: 'bt-checkpoint', 7: 'bt-inclusion-proof', 8: 'bt-verifier', 9: 'ed25519', 10: 'sha512', 11: 'bt-logindex' };
+/** JcatBlobFlags: IS_UTF8 (1) means `Data` is text; otherwise base64. */
+const JCAT_FLAG_IS_UTF8 = 1;
+
+export interface LvfsSourceOptions extends SourceOptions {
+  fetch?: FetchMode;
+  ca?: string | string[];
+  http?: HttpClient;
+  backoffMs?: number;
+  timeoutMs?: number;
+}
+
+export function lvfsSource(target: string, options: SourceOptions): Source {
+  return new LvfsSource(target, options as LvfsSourceOptions);
+}
+
+export interface JcatBlob {
+  kind: string;
+  data: Uint8Array;
+}
+
+/** Items of a .jcat file: id → blobs (libjcat's JSON: `{JcatVersionMajor, Items: [{Id, Blobs: [{Kind, Flags, Data}]}]}`). */
+export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob[]> {
+  let json: Uint8Array = bytes;
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      json = gunzipSync(bytes, { maxOutputLength: MAX_JCAT_JSON });
+    } catch (e) {
+      throw new HttpError(`${what}: not a gzip-compressed jcat file: ${(e as Error).message}`);
+    }
+  }
+  let doc: { Items?: { Id?: unknown; Blobs?: { Kind?: unknown; Flags?: unknown; Data?: unknown }[] }[] };
+  try {
+    doc = JSON.parse(Buffer.from(json).toString('utf8'));
+  } catch {
+    throw new HttpError(`${what}: jcat is not JSON`);
+  }
+  const out = new Map<string, JcatBlob[]>();
+  if (!Array.isArray(doc?.Items)) throw new HttpError(`${what}: jcat has no Items`);
+  for (const item of doc.Items.slice(0, 10_000)) {
+    if (typeof item?.Id !== 'string' || !Array.isArray(item.Blobs)) continue;
+    const blobs: JcatBlob[] = [];
+    for (const b of item.Blobs.slice(0, 256)) {
+      if (typeof b?.Kind !== 'number' || typeof b.Data !== 'string') continue;
+      const text = (Number(b.Flags) & JCAT_FLAG_IS_UTF8) !== 0;
+      blobs.push({ kind: JCAT_BLOB_KIND[b.Kind] ?? `kind-${b.Kind}`, data: new Uint8Array(text ? Buffer.from(b.Data, 'utf8') : Buffer.from(b.Data, 'base64')) });
+    }
+    out.set(item.Id, blobs);
+  }
+  return out;
+}
+
+/** Signature findings from the blobs of one jcat item: PKCS#7 through the CMS detector, GPG through OpenPGP. */
+export function jcatSignatures(blobs: JcatBlob[], uri: string, member: string): { signatures: Finding[]; errors: ErrorEntry[] } {
+  const signatures: Finding[] = [];
+  const errors: ErrorEntry[] = [];
+  blobs.forEach((b, i) => {
+    const name = b.kind === 'pkcs7' ? `blob${i}.p7s` : b.kind === 'gpg' ? `blob${i}.asc` : undefined;
+    if (!name) return;
+    const r = readSignatures(b.data, name, uri);
+    for (const f of [...r.signatures, ...r.keys]) signatures.push({ ...f, location: { ...f.location, member, path: `${b.kind}[${i}]${f.location.path ? `/${f.location.path}` : ''}` } });
+    errors.push(...r.errors);
+  });
+  return { signatures, errors };
+}
+
+function text(x: string): string {
+  return x.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e]!);
+}
+
+export interface LvfsRelease {
+  component: string;
+  version?: string;
+  location: string;
+  checksums: Map<string, string>; // hash id → hex (target="container")
+  size?: number;
+}
+
+/** `<component type="firmware">` → `<release>`s with their container checksums, download size and location. */
+export function parseFirmwareXml(xml: string): LvfsRelease[] {
+  const out: LvfsRelease[] = [];
+  for (const c of xml.matchAll(/<component\b[^>]*>([\s\S]*?)<\/component>/g)) {
+    const id = text(c[1].match(/<id>([^<]*)<\/id>/)?.[1] ?? '');
+    for (const r of c[1].matchAll(/<release\b([^>]*)>([\s\S]*?)<\/release>/g)) {
+      if (out.length >= MAX_RELEASES) return out;
+      const body = r[2];
+      const location = body.match(/<location>([^<]+)<\/location>/)?.[1];
+      if (!location) continue;
+      const checksums = new Map<string, string>();
+      for (const k of body.matchAll(/<checksum\b([^>]*)>\s*([0-9a-fA-F]+)\s*<\/checksum>/g)) {
+        if (!/target="container"/.test(k[1])) continue;
+        const h = hashId(k[1].match(/type="([^"]+)"/)?.[1] ?? '');
+        if (h) checksums.set(h, k[2].toLowerCase());
+      }
+      const size = Number(body.match(/<size\s+type="download">(\d+)<\/size>/)?.[1] ?? NaN);
+      out.push({ component: id, version: r[1].match(/version="([^"]*)"/)?.[1], location: text(location.trim()), checksums, ...(Number.isSafeInteger(size) ? { size } : {}) });
+    }
+  }
+  return out;
+}
+
+class LvfsSource implements Source {
+  private readonly url: string;
+  private readonly http: HttpClient;
+  private readonly fetch: FetchMode;
+
+  constructor(
+    readonly target: string,
+    private readonly options: LvfsSourceOptions,
+  ) {
+    this.url = target.replace(/^lvfs\+/i, '');
+    if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);
+    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
+    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.fetch = fetchMode(options.fetch, 'headers');
+  }
+
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
+    const name = new URL(this.url).pathname.split('/').pop()!;
+    let metadata: Uint8Array;
+    const index: SignedIndex = { url: this.url, name, signatures: [], errors: [] };
+    // The engine has no jcat detector: the blobs' findings are handed over directly.
+    let metadataFindings: Finding[] = [];
+    try {
+      const doc = await this.http.get(this.url, { limit: MAX_COMPRESSED_INDEX_BYTES });
+      if (!doc) throw new HttpError(`${this.url}: HTTP 404`, 404);
+      metadata = doc.bytes;
+      const jcat = await this.http.get(`${this.url}.jcat`, { optional: true, limit: MAX_SMALL_DOCUMENT_BYTES });
+      if (jcat) {
+        try {
+          const items = parseJcat(jcat.bytes, `${this.url}.jcat`);
+          const blobs = items.get(name) ?? [...items.values()][0] ?? [];
+          const sha256 = blobs.find((b) => b.kind === 'sha256');
+          const got = createHash('sha256').update(metadata).digest('hex');
+          if (sha256 && Buffer.from(sha256.data).toString('utf8').trim().toLowerCase() !== got) index.errors.push({ code: 'malformed', message: `${this.url}.jcat: its SHA-256 of ${name} does not match the metadata (${got})`, source: 'source' });
+          const sig = jcatSignatures(blobs, `${this.url}.jcat`, `${name}.jcat`);
+          index.signatures = sig.signatures.filter((f) => f.kind === 'signature');
+          index.errors.push(...sig.errors);
+          metadataFindings = sig.signatures;
+        } catch (e) {
+          index.errors.push({ code: 'malformed', message: (e as Error).message, source: 'source' });
+        }
+      }
+    } catch (e) {
+      yield { uri: this.url, code: 'remote', message: (e as Error).message };
+      return;
+    }
+    const signed = index.signatures.length > 0;
+    const errs = [...index.errors];
+    if (!signed) errs.push({ code: 'unsupported', message: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned`, source: 'source' });
+    const findings = metadataFindings;
+    let releases: LvfsRelease[] = [];
+    try {
+      releases = parseFirmwareXml(new TextDecoder().decode(await decompressIndex(metadata, this.url)));
+    } catch (e) {
+      errs.push({ code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'malformed', message: `${this.url}: ${(e as Error).message}`, source: 'source' });
+    }
+    yield bytesRef(this.url, name, metadata, {
+      related: async () => ({ findings, coverage: signed ? 'signed' : 'unsigned', errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })) }),
+    });
+    const seen = new Set<string>();
+    for (const r of releases) {
+      let url: string;
+      try {
+        url = new URL(r.location, this.url).href;
+      } catch {
+        continue;
+      }
+      if (!/^https?:/.test(url) || seen.has(url)) continue;
+      seen.add(url);
+      const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
+      const errors: ErrorEntry[] = [];
+      if (best === 'SHA-1' || best === 'MD5') errors.push({ code: 'malformed', message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`, source: 'source' });
+      const file = url.split('/').pop()!;
+      yield listedRef(
+        {
+          url,
+          name: file,
+          ...(r.size !== undefined ? { size: r.size } : {}),
+          ...(r.checksums.get('SHA-256') ? { digest: `sha256:${r.checksums.get('SHA-256')}` } : {}),
+          annotations: { 'release.index': name, 'lvfs.component': r.component, ...(r.version ? { 'lvfs.version': r.version } : {}) },
+          findings: signed ? chainFindings(index, [best]) : [],
+          errors,
+          coverage: signed ? 'covered' : 'index-unsigned',
+          ...(this.fetch === 'headers' ? { extra: () => this.cabinetSignatures(url, file, r) } : {}),
+        },
+        this.http,
+        this.fetch,
+      );
+    }
+  }
+
+  /** Fetch the cabinet (up to the cap), check it against the metadata, and read its inner .jcat. */
+  private async cabinetSignatures(url: string, file: string, r: LvfsRelease): Promise<Partial<RelatedInfo>> {
+    if (r.size !== undefined && r.size > MAX_CABINET_FETCH) return { errors: [{ code: 'limit-size', message: `${url}: cabinet of ${r.size} bytes is above the ${MAX_CABINET_FETCH}-byte fetch cap; not opened (--fetch all reads it)` }] };
+    const doc = await this.http.get(url, { limit: MAX_CABINET_FETCH });
+    if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
+    const sha = r.checksums.get('SHA-256');
+    if (sha && createHash('sha256').update(doc.bytes).digest('hex') !== sha) return { errors: [{ code: 'malformed', message: `${url}: cabinet SHA-256 does not match the metadata's ${sha}; not opened` }] };
+    const findings: Finding[] = [];
+    const errors: RelatedInfo['errors'] = [];
+    for (const m of cabinetFiles(doc.bytes, url)) {
+      if (!m.name.endsWith('.jcat')) continue;
+      if (!m.bytes) {
+        errors.push({ code: m.problem?.code === 'unsupported' ? 'unsupported' : 'malformed', message: m.problem?.message ?? `${url}: ${m.name} unreadable` });
+        continue;
+      }
+      try {
+        for (const [, blobs] of parseJcat(m.bytes, `${url}!/${m.name}`)) {
+          const sig = jcatSignatures(blobs, `${url}!/${m.name}`, `${file}!/${m.name}`);
+          findings.push(...sig.signatures);
+          for (const e of sig.errors) errors.push({ code: 'malformed', message: e.message });
+        }
+      } catch (e) {
+        errors.push({ code: 'malformed', message: (e as Error).message });
+      }
+    }
+    return { findings, errors, ...(findings.some((f) => f.kind === 'signature') ? { coverage: 'signed' as const } : {}) };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Release-store trees for the tests: built once per test file by fixtures/gen/release-stores.sh with Debian's tools
+ * (reprepro, apt-ftparchive, rpmbuild/rpmsign, createrepo_c, signify-openbsd, minisign), served by an HTTP and an
+ * HTTPS fault server on 127.0.0.1 (the HTTPS one with a test CA made here with openssl).
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFaultServer, type FaultServer } from '../helpers/http-faults.js';
+
+export const RELEASE_TOOLS = ['reprepro', 'apt-ftparchive', 'dpkg-deb', 'rpmbuild', 'rpmsign', 'createrepo_c', 'signify-openbsd', 'minisign', 'gpg', 'openssl'];
+
+export function missingReleaseTools(): string[] {
+  return RELEASE_TOOLS.filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+export interface ReleaseStores {
+  root: string;
+  http: FaultServer;
+  https: FaultServer;
+  caFile: string;
+  close(): Promise<void>;
+}
+
+export async function startReleaseStores(): Promise<ReleaseStores> {
+  const dir = mkdtempSync(join(tmpdir(), 'shelflife-release-'));
+  const root = join(dir, 'tree');
+  execFileSync('bash', [join(import.meta.dirname, '..', '..', 'fixtures', 'gen', 'release-stores.sh'), root], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Test CA and a server certificate for 127.0.0.1 (RFC 5280 §4.2.1.6 iPAddress SAN).
+  const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=shelflife test CA']);
+  ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
+  ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext.cnf']);
+  const http = await startFaultServer(root);
+  const https = await startFaultServer(root, { key: readFileSync(join(dir, 'srv.key'), 'utf8'), cert: readFileSync(join(dir, 'srv.pem'), 'utf8') });
+  return {
+    root,
+    http,
+    https,
+    caFile: join(dir, 'ca.pem'),
+    close: async () => {
+      await http.close();
+      await https.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ArtifactResult } from '../../src/model.js';
+import { scan } from '../../src/scan/scan.js';
+import { HttpClient } from '../../src/sources/_http.js';
+import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
+import { installLoopbackGuard } from '../helpers/http-faults.js';
+import { missingReleaseTools, startReleaseStores, type ReleaseStores } from '../setup/release-servers.js';
+
+const missing = missingReleaseTools();
+if (missing.length) console.warn(`[release-checksums] SKIPPING: missing tools ${missing.join(', ')} (install .ci/apt-packages.txt)`);
+
+let s: ReleaseStores;
+let guard: ReturnType<typeof installLoopbackGuard>;
+beforeAll(async () => {
+  if (missing.length) return;
+  s = await startReleaseStores();
+  guard = installLoopbackGuard();
+});
+afterAll(async () => {
+  guard?.uninstall();
+  await s?.close();
+});
+
+const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
+async function scanDir(target: string, options: Record<string, unknown> = {}, scoring = false): Promise<Map<string, ArtifactResult>> {
+  const r = await scan({ targets: [target], sourceOptions: { backoffMs: 5, timeoutMs: 1500, ...options }, ...(scoring ? { now: () => new Date('2026-01-01T00:00:00Z') } : { scoring: false }) });
+  return new Map(r.artifacts.map((a) => [strip(a.uri), a]));
+}
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+describe('checksum file parsing', () => {
+  it('reads coreutils and BSD lines, refuses paths that escape, ignores junk', () => {
+    const hex = 'a'.repeat(64);
+    expect(parseChecksums(`${hex}  a.bin\n${hex} *b.bin\nSHA256 (c.bin) = ${hex}\n${'b'.repeat(32)}  old.bin\n${hex}  ../etc/passwd\nnot a line\n`)).toEqual([
+      { name: 'a.bin', hash: 'SHA-256', hex },
+      { name: 'b.bin', hash: 'SHA-256', hex },
+      { name: 'c.bin', hash: 'SHA-256', hex },
+      { name: 'old.bin', hash: 'MD5', hex: 'b'.repeat(32) },
+    ]);
+    expect(parseListing('<a href="../">..</a><a href="x.bin">x</a><a href="sub/">s</a><a href="https://evil/">e</a><a href="/abs">a</a><a href="?C=N">s</a>')).toEqual(['x.bin']);
+  });
+});
+
+describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)', () => {
+  it('signify: SHA256SUMS.sig covers what it lists, a .minisig sibling signs its file, an unlisted file is unsigned', async () => {
+    // Oracle: signify-openbsd -V accepts the checksum file with the release key.
+    const v = spawnSync('signify-openbsd', ['-V', '-p', join(s.root, 'keys/signify.pub'), '-x', join(s.root, 'sums/signify/SHA256SUMS.sig'), '-m', join(s.root, 'sums/signify/SHA256SUMS')]);
+    expect(v.status).toBe(0);
+    const before = s.https.requests.length;
+    const arts = await scanDir(`${s.https.url}/sums/signify/`, { ca: s.caFile });
+    const sums = arts.get('/sums/signify/SHA256SUMS')!;
+    expect(sums.coverage).toBe('signed');
+    expect(sums.findings.map((f) => `${f.format}:${f.algorithm.id}@${f.location.member}`)).toEqual(['signify:Ed25519@SHA256SUMS.sig']);
+    const a = arts.get('/sums/signify/fw-a.bin')!;
+    expect(a.coverage).toBe('covered');
+    expect(a.sha256).toBe(sha(join(s.root, 'sums/signify/fw-a.bin')));
+    expect(a.findings.map((f) => `${f.algorithm.id}@${f.location.member}`)).toEqual(['Ed25519@SHA256SUMS']);
+    const b = arts.get('/sums/signify/fw-b.bin')!;
+    expect(b.coverage).toBe('signed');
+    expect(b.findings.map((f) => `${f.format}@${f.location.member}`).sort()).toEqual(['minisign@fw-b.bin.minisig', 'signify@SHA256SUMS']);
+    const extra = arts.get('/sums/signify/extra.txt')!;
+    expect(extra.coverage).toBe('unsigned');
+    expect(extra.sha256).toBeNull();
+    // Nothing but the listing, the checksum file, its signature, the sibling and HEADs.
+    const gets = s.https.requests.slice(before).filter((r) => r.method === 'GET').map((r) => r.path);
+    expect(gets.sort()).toEqual(['/sums/signify/', '/sums/signify/SHA256SUMS', '/sums/signify/SHA256SUMS.sig', '/sums/signify/fw-b.bin.minisig']);
+  });
+
+  it('minisign: SHA256SUMS.minisig (oracle: minisign -V); a checksum file URL as the target', async () => {
+    const v = spawnSync('minisign', ['-V', '-p', join(s.root, 'keys/minisign.pub'), '-m', join(s.root, 'sums/minisign/SHA256SUMS')]);
+    expect(v.status).toBe(0);
+    const arts = await scanDir(`${s.http.url}/sums/minisign/SHA256SUMS`);
+    expect(arts.get('/sums/minisign/SHA256SUMS')!.coverage).toBe('signed');
+    const img = arts.get('/sums/minisign/router.img')!;
+    expect(img.coverage).toBe('covered');
+    expect(img.findings[0].format).toBe('minisign');
+    expect(img.sha256).toBe(sha(join(s.root, 'sums/minisign/router.img')));
+  });
+
+  it('unsigned lists make index-unsigned artifacts; an MD5-only list is an error of its own', async () => {
+    const arts = await scanDir(`${s.http.url}/sums/plain/`, {}, true);
+    expect(arts.get('/sums/plain/sha256sums')!.coverage).toBe('unsigned');
+    expect(arts.get('/sums/plain/one.bin')!.coverage).toBe('index-unsigned');
+    const two = arts.get('/sums/plain/two.bin')!;
+    expect(two.coverage).toBe('index-unsigned');
+    expect(two.sha256).toBeNull();
+    expect(two.errors.map((e) => e.message).join()).toMatch(/only MD5/);
+  });
+
+  it('faults: 404 directory, redirect loop on a sibling, 500 on a signature: errors, no hang', async () => {
+    let arts = await scanDir(`${s.http.url}/sums/nowhere/`);
+    expect(arts.get('/sums/nowhere/')!.errors[0].message).toMatch(/HTTP 404/);
+    s.http.faults.set('/sums/signify/fw-b.bin.minisig', { redirectLoop: true });
+    s.http.faults.set('/sums/signify/SHA256SUMS.sig', { status: 503 });
+    arts = await scanDir(`${s.http.url}/sums/signify/`);
+    expect(arts.get('/sums/signify/fw-b.bin')!.errors.map((e) => e.message).join()).toMatch(/redirect loop/);
+    expect(arts.get('/sums/signify/SHA256SUMS')!.errors.map((e) => e.message).join()).toMatch(/HTTP 503/);
+    // With its signature unreadable the list is unsigned, and says so.
+    expect(arts.get('/sums/signify/fw-a.bin')!.coverage).toBe('index-unsigned');
+    s.http.faults.clear();
+  });
+
+  it('ETag revalidation: a rescan with the cache gets 304s for the index files', async () => {
+    const cache = new Map<string, { etag: string; bytes: Uint8Array }>();
+    const http = new HttpClient({ cache });
+    await scanDir(`${s.http.url}/sums/minisign/`, { http });
+    const first = http.stats.requests;
+    await scanDir(`${s.http.url}/sums/minisign/`, { http });
+    expect(http.stats.notModified).toBe(2); // SHA256SUMS and its .minisig (the listing has no ETag)
+    expect(http.stats.requests - first).toBe(first);
+    await http.close();
+  });
+
+  it('the loopback guard refuses any host but 127.0.0.1, and the scan reports it instead of hanging', async () => {
+    const arts = await scanDir('https://downloads.example.invalid/router/', { timeoutMs: 500 });
+    expect([...arts.values()][0].errors[0].message).toMatch(/only 127\.0\.0\.1 is allowed|ENOTFOUND|failed/);
+    expect(guard.violations.some((h) => h.includes('example.invalid'))).toBe(true);
+    guard.violations.length = 0;
+  });
+});
