@@ -29,6 +29,42 @@ const Target = z
   })
   .strict();
 
+/** What a scheduled scan does: targets, reading options, where reports go, credentials by reference only. */
+const ScanSection = z
+  .object({
+    targets: z.array(z.string().min(1).max(4096)).min(1).max(10_000).optional(),
+    include: z.array(z.string()).optional(),
+    exclude: z.array(z.string()).optional(),
+    concurrency: z.number().int().min(1).max(256).optional(),
+    /** Inventory: a SQLite path (relative to this file) or a postgres:// URL. */
+    db: z.string().min(1).optional(),
+    outputs: z
+      .array(z.object({ format: z.string().min(1), path: z.string().min(1) }).strict())
+      .max(32)
+      .optional(),
+    /** Remote-store reading options, as the scan flags of the same names. */
+    remote: z
+      .object({
+        allRepositories: z.boolean().optional(),
+        versions: z.boolean().optional(),
+        layers: z.boolean().optional(),
+        digest: z.enum(['full', 'none', 'auto']).optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Credentials by reference: where the standard clients look, never a secret. Applied only when the environment
+     * does not already set them.
+     */
+    credentials: z
+      .object({ dockerConfig: z.string().optional(), awsProfile: z.string().optional(), awsEndpointUrlS3: z.string().url().optional() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ScanConfig = z.infer<typeof ScanSection>;
+
 export const ConfigSchema = z
   .object({
     version: z.literal(1),
@@ -41,6 +77,7 @@ export const ConfigSchema = z
     timelines: z.record(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/), TimelineEntry).optional(),
     classes: z.record(z.string(), ClassOverride).optional(),
     targets: z.array(Target).max(10_000).optional(),
+    scan: ScanSection.optional(),
   })
   .strict();
 
@@ -55,6 +92,22 @@ export interface ShelflifeConfig {
   timelines: Record<string, TimelineEntry>;
   classes: Record<string, Partial<ClassParams>>;
   targets: TargetOverride[];
+  /** The `scan:` section, with relative paths resolved against the config file's directory. */
+  scan?: ScanConfig;
+}
+
+const isUri = (t: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(t);
+
+function resolveScanSection(scan: ScanConfig | undefined, baseDir: string): ScanConfig | undefined {
+  if (!scan) return undefined;
+  const local = (p: string) => (isUri(p) || isAbsolute(p) ? p : resolve(baseDir, p));
+  return {
+    ...scan,
+    ...(scan.targets ? { targets: scan.targets.map(local) } : {}),
+    ...(scan.db ? { db: /^postgres(ql)?:\/\//.test(scan.db) ? scan.db : local(scan.db) } : {}),
+    ...(scan.outputs ? { outputs: scan.outputs.map((o) => ({ ...o, path: local(o.path) })) } : {}),
+    ...(scan.credentials?.dockerConfig ? { credentials: { ...scan.credentials, dockerConfig: local(scan.credentials.dockerConfig) } } : {}),
+  };
 }
 
 function fromParsed(data: z.infer<typeof ConfigSchema>, file: string | undefined, baseDir: string): ShelflifeConfig {
@@ -77,6 +130,7 @@ function fromParsed(data: z.infer<typeof ConfigSchema>, file: string | undefined
       ...(t.harvest !== undefined ? { harvest: t.harvest } : {}),
       ...(t.copies !== undefined ? { copies: t.copies } : {}),
     })),
+    ...(data.scan ? { scan: resolveScanSection(data.scan, baseDir) } : {}),
   };
 }
 

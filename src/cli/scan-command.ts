@@ -55,13 +55,13 @@ export function registerScan(program: Command): void {
   const cmd = program
     .command('scan')
     .description('scan files, directories and archives for signatures, certificates, keys and encrypted data')
-    .argument('<targets...>', 'paths or URIs to scan')
+    .argument('[targets...]', 'paths or URIs to scan (default: scan.targets of --config)')
     .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices(Object.keys(REPORTERS)))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--include <glob>', 'only scan files matching this glob (repeatable)', collectList)
     .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collectList)
     .option('--detectors <list>', 'select detectors: "+x509,+keys" for only these, "-ssh" to drop one')
-    .option('--concurrency <n>', 'top-level artifacts read in parallel', '4')
+    .option('--concurrency <n>', 'top-level artifacts read in parallel (default 4)')
     .option('-q, --quiet', 'print nothing but errors (use with -o)')
     .option('--no-progress', 'no progress line on stderr')
     .option('--all-repositories', 'oci://host: scan every repository in the registry catalog')
@@ -81,6 +81,22 @@ export function registerScan(program: Command): void {
   addScoringFlags(cmd, { failOn: true });
   addInventoryFlags(cmd);
   addSinkFlags(cmd);
+}
+
+/** Point the standard clients at credentials the config names, unless the environment already does. */
+function applyCredentialReferences(c: { dockerConfig?: string; awsProfile?: string; awsEndpointUrlS3?: string } | undefined): void {
+  if (!c) return;
+  if (c.dockerConfig && !process.env.DOCKER_CONFIG) process.env.DOCKER_CONFIG = c.dockerConfig;
+  if (c.awsProfile && !process.env.AWS_PROFILE) process.env.AWS_PROFILE = c.awsProfile;
+  if (c.awsEndpointUrlS3 && !process.env.AWS_ENDPOINT_URL_S3) process.env.AWS_ENDPOINT_URL_S3 = c.awsEndpointUrlS3;
+}
+
+/** Write one of the config's outputs; `{date}` and `{scan}` in the path become the scan's date and id. */
+function writePlannedOutput(result: ScanResult, out: { format: string; path: string }): void {
+  if (!isReportFormat(out.format)) return; // checked before the scan
+  const path = out.path.replaceAll('{date}', result.scan.finishedAt.slice(0, 10)).replaceAll('{scan}', result.scan.id);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, REPORTERS[out.format].render(result, { cwd: process.cwd(), color: false }));
 }
 
 export function parseDetectorSelection(spec: string | undefined): ScanOptions['detectors'] {
@@ -103,6 +119,15 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   const concurrency = Number(opts.concurrency ?? 4);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
   const { scoring, failOn, now } = scoringFromFlags(opts);
+  // A scheduled job is one command: the config's scan section supplies what the flags leave out.
+  const planned = scoring.config?.scan;
+  if (!targets.length) targets = planned?.targets ?? [];
+  if (!targets.length) throw new UsageError('no targets: name paths or URIs, or give --config with scan.targets');
+  applyCredentialReferences(planned?.credentials);
+  if (opts.db === undefined && planned?.db) opts.db = planned.db;
+  for (const out of planned?.outputs ?? []) {
+    if (!isReportFormat(out.format)) throw new UsageError(`${opts.config}: scan.outputs: unknown format "${out.format}" (known: ${Object.keys(REPORTERS).join(', ')})`);
+  }
   const showProgress = opts.progress !== false && !opts.quiet && process.stderr.isTTY;
   let count = 0;
   let lastDraw = 0;
@@ -122,18 +147,18 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     inventory,
     full: opts.full,
     targets,
-    include: opts.include,
-    exclude: opts.exclude,
-    concurrency,
+    include: opts.include ?? planned?.include,
+    exclude: opts.exclude ?? planned?.exclude,
+    concurrency: opts.concurrency === undefined && planned?.concurrency ? planned.concurrency : concurrency,
     detectors: parseDetectorSelection(opts.detectors),
     onArtifact,
     scoring,
     ...(now ? { now: () => now } : {}),
     sourceOptions: {
-      ...(opts.allRepositories ? { allRepositories: true } : {}),
-      ...(opts.versions ? { versions: true } : {}),
-      ...(opts.layers ? { layers: true } : {}),
-      ...(opts.digest ? { digest: opts.digest } : {}),
+      ...(opts.allRepositories || planned?.remote?.allRepositories ? { allRepositories: true } : {}),
+      ...(opts.versions || planned?.remote?.versions ? { versions: true } : {}),
+      ...(opts.layers || planned?.remote?.layers ? { layers: true } : {}),
+      ...(opts.digest || planned?.remote?.digest ? { digest: opts.digest ?? planned?.remote?.digest } : {}),
       ...(opts.plainHttp ? { plainHttp: true } : {}),
       ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}),
       ...(opts.suite ? { suite: opts.suite } : {}),
@@ -154,6 +179,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   } else if (!opts.quiet) {
     process.stdout.write(text);
   }
+  for (const out of planned?.outputs ?? []) writePlannedOutput(result, out);
   // The result is final (scored, recorded in the inventory): spool durably, then deliver (src/sinks/deliver.ts).
   let sinkCode: number = EXIT.OK;
   try {
