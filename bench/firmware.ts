@@ -1,7 +1,7 @@
 /**
  * bench/firmware: shelflife against binwalk on the same firmware corpus.
  *
- *   npx tsx bench/firmware.ts [--runs 3] [--modules 200]
+ *   npx tsx bench/firmware.ts [--runs 3] [--modules 1000]
  *
  * Corpus (built once, cached under .bench-data/firmware/): the real signed Debian boot chain fetched with
  * `apt-get download` (shim, GRUB, fwupd, the cloud kernel's vmlinuz and N of its signed modules) plus every
@@ -22,7 +22,7 @@ const arg = (name: string, dflt: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const RUNS = arg('runs', 3);
-const MODULES = arg('modules', 200);
+const MODULES = arg('modules', 1000);
 const DATA = join(ROOT, '.bench-data', 'firmware');
 const BUILD = join(DATA, 'build');
 const BIN = join(BUILD, 'shelflife.mjs');
