@@ -108,7 +108,7 @@ function planJson(plan: Plan) {
 
 export function renderPlan(plan: Plan): string {
   const lines = [`plan: ${plan.items.length} to sign, ${plan.refused.length} refused, ${plan.notSelected} not selected`];
-  for (const i of plan.items) lines.push(`sign    ${i.uri}`, `        why:   ${i.why}`, `        where: ${i.locations[0]?.uri} (${i.writer.kind} writer; if taken by another signature: ${i.locations[1]?.uri})`);
+  for (const i of plan.items) lines.push(`sign    ${i.uri}`, `        why:   ${i.why}`, `        where: ${i.locations[0]?.uri} (${i.writer.kind} writer${i.locations[1] ? `; if taken by another signature: ${i.locations[1].uri}` : ''})`);
   for (const r of plan.refused) lines.push(`refuse  ${r.uri}: ${r.reason}`);
   return `${lines.join('\n')}\n`;
 }

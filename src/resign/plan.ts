@@ -7,10 +7,12 @@ import picomatch from 'picomatch';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { SEVERITIES, type ArtifactResult, type QuantumStatus, type ScanResult, type Severity } from '../model.js';
 import { FsWriter } from './writers/fs.js';
+import { OciWriter } from './writers/oci.js';
+import { S3Writer } from './writers/s3.js';
 import type { SignatureFormat, SignatureLocation, SignatureWriter } from './writers/types.js';
 
-/** One writer per source kind; the OCI and S3 writers join this list with the remote-stores work. */
-export const WRITERS: SignatureWriter[] = [new FsWriter()];
+/** One writer per source kind. */
+export const WRITERS: SignatureWriter[] = [new FsWriter(), new OciWriter(), new S3Writer()];
 
 export function writerFor(uri: string): SignatureWriter | undefined {
   return WRITERS.find((w) => w.handles(uri));
@@ -126,12 +128,18 @@ export function makePlan(scan: ScanResult, sel: Selection, format: SignatureForm
       continue;
     }
     if (!a.sha256 || !/^[0-9a-f]{64}$/.test(a.sha256)) {
-      plan.refused.push({ uri: a.uri, reason: 'the scan recorded no sha256 for it, so its bytes cannot be pinned' });
+      const sampled = !a.uri.startsWith('file://') && a.sha256 === null;
+      plan.refused.push({ uri: a.uri, reason: `the scan recorded no sha256 for it${sampled ? ' (the scan only sampled it: head and tail windows; rescan it with --digest full)' : ''}, so its bytes cannot be pinned` });
       continue;
     }
     const writer = writerFor(a.uri);
     if (!writer) {
       plan.refused.push({ uri: a.uri, reason: `no signature writer for ${a.uri.split(':')[0]}:// artifacts yet` });
+      continue;
+    }
+    const refusal = writer.refuses?.(a);
+    if (refusal) {
+      plan.refused.push({ uri: a.uri, reason: refusal });
       continue;
     }
     try {

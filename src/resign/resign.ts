@@ -82,6 +82,14 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
   const artifactDigests = { sha256, sha512: format === 'dsse' ? Buffer.from(digests.get('SHA-512')!).toString('hex') : '' };
   let target: SignatureLocation | undefined;
   for (const loc of item.locations) {
+    if (item.writer.listExisting) {
+      // Signatures side by side (OCI referrers): skip when one is ours and valid, else add ours next to the others.
+      for (const existing of await item.writer.listExisting(loc)) {
+        if (checkExisting(existing, format, cert, digests, artifactDigests, loc.uri).valid) return { uri: item.uri, status: 'skipped', location: loc.uri, reason: 'already carries a valid hybrid signature from this key' };
+      }
+      target = loc;
+      break;
+    }
     const existing = await item.writer.readExisting(loc);
     if (!existing) {
       target = loc;

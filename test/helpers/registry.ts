@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { RegistryClient } from '../../src/sources/oci/_http.js';
 import { MEDIA } from '../../src/sources/oci/index.js';
+import { addToReferrersTag as addReferrerToTag } from '../../src/sources/oci/referrers.js';
 
 export interface Descriptor {
   mediaType: string;
@@ -205,15 +206,9 @@ export async function sigstoreBundle(c: RegistryClient, repo: string, subject: D
   return m;
 }
 
-/** The referrers tag schema (distribution-spec v1.1 "Referrers Tag Schema"): `sha256-<hex>` → index of referrers. */
+/** The referrers tag schema (distribution-spec v1.1 "Referrers Tag Schema"), as notation does: the production code. */
 export async function addToReferrersTag(c: RegistryClient, repo: string, subject: Descriptor, referrer: Descriptor) {
-  const tag = tagFor(subject.digest);
-  let manifests: Descriptor[] = [];
-  const res = await c.request(`/v2/${repo}/manifests/${tag}`, { headers: { accept: MEDIA.ociIndex }, accept: [404], scope: `repository:${repo}:pull` });
-  if (res.status === 200) manifests = ((await res.json()) as { manifests: Descriptor[] }).manifests;
-  else await res.body?.cancel();
-  manifests.push({ mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.size, ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}) });
-  return pushIndex(c, repo, tag, manifests);
+  await addReferrerToTag(c, repo, subject.digest, { mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.size, ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}) });
 }
 
 export function gz(b: Uint8Array): Uint8Array {

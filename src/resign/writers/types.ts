@@ -3,12 +3,13 @@
  * the scan saw) and stores the signature beside it, without ever modifying the artifact or an existing signature:
  * - fs (writers/fs.ts): `<file>.p7s` sidecar; a member of an archive gets `<archive>!<member path, escaped>.p7s`
  *   next to the archive (one path component, so no traversal, and the archive is never rewritten).
- * - oci (with the remote-stores work): an artifact manifest whose `subject` is the signed manifest, pushed through
- *   the referrers API (tag-schema fallback), `artifactType` `application/vnd.shelflife.hybrid-signature.v1+cms`.
- * - s3 (with the remote-stores work): a sidecar object `<key>.p7s`, written with `If-None-Match: *` so it never
- *   overwrites.
+ * - oci (writers/oci.ts): an artifact manifest whose `subject` is the signed manifest, pushed through the referrers
+ *   API (tag-schema fallback), `artifactType` `application/vnd.shelflife.hybrid-signature.v1+cms`.
+ * - s3 (writers/s3.ts): a sidecar object `<key>.p7s`, written with `If-None-Match: *` so it never overwrites.
  * @module
  */
+
+import type { ArtifactResult } from '../../model.js';
 
 export type SignatureFormat = 'p7s' | 'dsse';
 
@@ -31,10 +32,21 @@ export interface SignatureWriter {
    * the first is occupied by a signature that is not ours (which is kept untouched). Pure: used by --dry-run.
    */
   locate(artifactUri: string, format: SignatureFormat): SignatureLocation[];
+  /**
+   * Why this writer cannot sign the artifact, judged from what the scan recorded (an OCI layer blob cannot be a
+   * referrer's subject), or undefined. Pure: used by the plan, so --dry-run already lists the refusal.
+   */
+  refuses?(artifact: ArtifactResult): string | undefined;
   /** The artifact's exact bytes, streamed (a member is extracted from its container, never written out). */
   openArtifact(artifactUri: string): AsyncIterable<Uint8Array>;
   /** An existing signature at the location, or undefined; bounded in size. */
   readExisting(location: SignatureLocation): Promise<Uint8Array | undefined>;
+  /**
+   * Stores where signatures accumulate side by side instead of at one name (OCI referrers): every hybrid signature
+   * already attached at the location (bounded), so resign can skip when one of them is valid for this key. A writer
+   * that has it never has a "taken" location: a new signature is added next to the others, which stay untouched.
+   */
+  listExisting?(location: SignatureLocation): Promise<Uint8Array[]>;
   /** Store atomically and durably; refuse (ShelflifeError 'resign') when something is already there. */
   write(location: SignatureLocation, bytes: Uint8Array): Promise<void>;
 }

@@ -33,6 +33,9 @@ export const MEDIA = {
   inToto: 'application/vnd.in-toto+json',
   dsse: 'application/vnd.dsse.envelope.v1+json',
   emptyJson: 'application/vnd.oci.empty.v1+json',
+  /** shelflife's hybrid (composite ML-DSA) signatures, attached by `shelflife resign` (docs/resign.md). */
+  shelflifeHybridCms: 'application/vnd.shelflife.hybrid-signature.v1+cms',
+  shelflifeHybridJson: 'application/vnd.shelflife.hybrid-signature.v1+json',
 } as const;
 
 /** Cosign's annotation names (sigstore/cosign `pkg/oci/static`). */
@@ -515,6 +518,7 @@ export class OciSource implements Source {
     if (type === MEDIA.notarySig) kindOfManifest = 'notation';
     else if (type === MEDIA.cosignSig || layers.some((l) => l.mediaType === MEDIA.simpleSigning)) kindOfManifest = 'cosign';
     else if (type.startsWith('application/vnd.dev.sigstore.bundle')) kindOfManifest = 'sigstore';
+    else if (type === MEDIA.shelflifeHybridCms || type === MEDIA.shelflifeHybridJson) kindOfManifest = 'shelflife-hybrid';
     else if (type === MEDIA.inToto || type === MEDIA.dsse || type.includes('in-toto') || type.includes('slsa')) kindOfManifest = 'in-toto';
     if (!kindOfManifest) {
       if (type) kinds.other.add(type.slice(0, 128));
@@ -550,6 +554,7 @@ export class OciSource implements Source {
     }
     if (kindOfManifest === 'notation' && layers.length) kinds.signatures.add('notation');
     if (kindOfManifest === 'sigstore' && layers.length) kinds.signatures.add('sigstore');
+    if (kindOfManifest === 'shelflife-hybrid' && layers.length) kinds.signatures.add('shelflife-hybrid');
     if (kindOfManifest === 'in-toto' && layers.length) kinds.attestations.add('in-toto');
   }
 }
