@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
-import { readSecret, SINK_FORMATS, validateSinkConfig } from '../sinks/config.js';
+import { createTransport, SINK_FORMATS } from '../sinks/config.js';
 import { type DeliveryReport, flushSinks, listSpooledSinks, spoolAndDeliver } from '../sinks/deliver.js';
 import { defaultSpoolRoot } from '../sinks/spool.js';
 import type { SinkConfig, SinkFormat } from '../sinks/transport.js';
@@ -27,6 +27,9 @@ export interface SinkCliOptions {
   sinkSpool?: string;
   sinkRetryFor?: string;
   onlyChanged?: boolean;
+  /** From the scan command: the inventory and detector selection decide whether --only-changed can work. */
+  db?: string | boolean;
+  detectors?: string;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -54,6 +57,8 @@ export function sinkConfigsFromFlags(o: SinkCliOptions): SinkConfig[] {
     return [];
   }
   retryForMs(o);
+  if (o.onlyChanged && o.db === false) throw new UsageError('--only-changed compares with the last scan delivered, which lives in the inventory: drop --no-db');
+  if (o.onlyChanged && o.detectors) throw new UsageError('--only-changed cannot be used with --detectors: a narrowed scan would report every other finding as resolved');
   const configs: SinkConfig[] = urls.map((url) => ({
     url,
     ...(o.sinkFormat ? { format: o.sinkFormat } : {}),
@@ -65,7 +70,7 @@ export function sinkConfigsFromFlags(o: SinkCliOptions): SinkConfig[] {
     ...(o.sinkKey ? { key: resolvePath(o.sinkKey) } : {}),
   }));
   // Fail before a long scan, not after it: bad URLs, missing tokens, unreadable CA files.
-  for (const c of configs) readSecret(c, validateSinkConfig(c).label);
+  for (const c of configs) void createTransport(c).close();
   return configs;
 }
 

@@ -50,6 +50,18 @@ class RetryBudgetSpent extends Error {}
 
 /** Send everything pending in `spool` through `transport`. Never throws for an outage: reports what is pending. */
 export async function deliverSpool(spool: SinkSpool, transport: SinkTransport, options: DeliveryOptions = {}): Promise<Omit<DeliveryReport, 'spooled'>> {
+  const lock = spool.lock();
+  if ('heldBy' in lock) {
+    return { sink: transport.label, delivered: 0, rejected: 0, pending: spool.pendingCount(), error: `another shelflife process (pid ${lock.heldBy}) is delivering to this sink; these events stay spooled for it or the next flush` };
+  }
+  try {
+    return await deliverLocked(spool, transport, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options: DeliveryOptions): Promise<Omit<DeliveryReport, 'spooled'>> {
   const o = { ...DEFAULTS, ...options };
   const started = Date.now();
   let delivered = 0;
@@ -57,9 +69,11 @@ export async function deliverSpool(spool: SinkSpool, transport: SinkTransport, o
   let attempt = 0;
   spool.settle();
 
+  /** Send one batch until the receiver took all of it (re-sending only failed items) or the budget is spent. */
   const sendBatch = async (batch: SpooledEvent[]) => {
     let todo = batch.map((_, i) => i);
     while (todo.length) {
+      if (failed) throw failed;
       let result;
       try {
         result = await transport.send(todo.map((i) => batch[i]));
@@ -85,23 +99,44 @@ export async function deliverSpool(spool: SinkSpool, transport: SinkTransport, o
         await sleep(backoff(attempt++, o));
       }
     }
-    const last = batch[batch.length - 1];
-    spool.commit(last.segment, last.end, batch.length);
   };
+
+  // Up to `parallelBatches` batches in flight; commits stay in spool order, so a batch is committed only after every
+  // batch before it was acknowledged (no gap can ever be skipped).
+  let failed: Error | undefined;
+  let ordered: Promise<void> = Promise.resolve();
+  const inflight = new Set<Promise<void>>();
+  const launch = (batch: SpooledEvent[]) => {
+    const sent = sendBatch(batch);
+    const last = batch[batch.length - 1];
+    const committed = Promise.all([ordered, sent]).then(() => spool.commit(last.segment, last.end, batch.length));
+    committed.catch((e: Error) => {
+      failed ??= e;
+    });
+    ordered = committed;
+    inflight.add(committed);
+    void committed.finally(() => inflight.delete(committed)).catch(() => {});
+  };
+  const window = Math.max(1, transport.parallelBatches ?? 1);
 
   try {
     let batch: SpooledEvent[] = [];
     let bytes = 0;
     for (const ev of spool.pending()) {
       if (batch.length && (batch.length >= transport.maxBatchEvents || bytes + ev.line.length > transport.maxBatchBytes)) {
-        await sendBatch(batch);
+        launch(batch);
         batch = [];
         bytes = 0;
+        while (inflight.size >= window) await Promise.race(inflight).catch(() => {});
+        if (failed) break;
       }
       batch.push(ev);
       bytes += ev.line.length;
     }
-    if (batch.length) await sendBatch(batch);
+    if (batch.length && !failed) launch(batch);
+    await Promise.allSettled([...inflight]);
+    await ordered.catch(() => {});
+    if (failed) throw failed;
     spool.settle();
     return { sink: transport.label, delivered, rejected, pending: 0 };
   } catch (e) {
@@ -130,7 +165,11 @@ async function eventsFor(result: ScanResult, spool: SinkSpool, onlyChanged: bool
     log?.('--only-changed: nothing delivered to this sink yet; sending every finding as the baseline');
     return eventsOfScan(result);
   }
-  if (!inventory) throw new ShelflifeError('usage', '--only-changed needs the inventory (drop --no-db)');
+  if (!inventory) {
+    // Unchanged findings sent again are a nuisance; changes never sent are a loss. Without the inventory, send all.
+    log?.('--only-changed: the inventory is unavailable; sending every finding');
+    return eventsOfScan(result);
+  }
   let previous: ScanResult;
   try {
     previous = await inventory.loadScan(baseline);

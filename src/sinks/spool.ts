@@ -7,10 +7,12 @@
  *   state.json          delivery progress: the segment and byte offset acknowledged so far, and the last scan fully
  *                       delivered (for --only-changed); replaced atomically (write, fsync, rename, fsync dir)
  *   rejected.ndjson     events the receiver refused for good (bad data, not an outage), kept for a person to look at
+ *   deliver.lock        pid of the process delivering for this sink (one at a time)
  * Reading streams a segment in chunks from the acknowledged offset: memory stays flat in the number of events.
  * @module
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ShelflifeError } from '../errors.js';
@@ -50,6 +52,15 @@ function fsyncDir(dir: string): void {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function writeFileDurably(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w', 0o600);
@@ -63,12 +74,30 @@ export function writeFileDurably(path: string, text: string): void {
   fsyncDir(join(path, '..'));
 }
 
-/** One spooled line: the event and the byte offset just after it in its segment. */
+/**
+ * One spooled line and the byte offset just after it in its segment. `event` is parsed when a transport reads it
+ * and not kept: a batch in flight holds only its lines, which keeps memory flat.
+ */
 export interface SpooledEvent {
-  line: string;
-  event: SinkEvent;
-  segment: string;
-  end: number;
+  readonly line: string;
+  readonly event: SinkEvent;
+  readonly segment: string;
+  readonly end: number;
+}
+
+function spooledEvent(line: string, segment: string, end: number, where: () => string): SpooledEvent {
+  return {
+    line,
+    segment,
+    end,
+    get event(): SinkEvent {
+      try {
+        return JSON.parse(line) as SinkEvent;
+      } catch {
+        throw new ShelflifeError('sink', where());
+      }
+    },
+  };
 }
 
 export class SinkSpool {
@@ -109,11 +138,7 @@ export class SinkSpool {
    */
   append(scanId: string, events: Iterable<SinkEvent>): number {
     const safeScan = scanId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128) || 'scan';
-    // Sequence numbers only grow, also past deleted segments: a reused name would sort as already acknowledged.
-    const committed = this.state().segment;
-    const seq = Math.max(this.segments().at(-1)?.seq ?? 0, committed ? Number(SEGMENT_RE.exec(committed)?.[1] ?? 0) : 0) + 1;
-    const name = `${String(seq).padStart(12, '0')}-${safeScan}.ndjson`;
-    const tmp = join(this.dir, `${name}.partial`);
+    const tmp = join(this.dir, `.partial-${process.pid}-${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'wx', 0o600);
     let count = 0;
     try {
@@ -136,10 +161,47 @@ export class SinkSpool {
       throw e;
     }
     closeSync(fd);
-    // The segment appears under its final name only when complete: a reader never sees half a scan.
-    renameSync(tmp, join(this.dir, name));
+    // Publish under the next sequence number with link(2), which fails if the name exists: two shelflife processes
+    // spooling for the same sink at once each get their own segment, and a reader never sees half a scan.
+    // Sequence numbers only grow, also past deleted segments: a reused name would sort as already acknowledged.
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const committed = this.state().segment;
+        const seq = Math.max(this.segments().at(-1)?.seq ?? 0, committed ? Number(SEGMENT_RE.exec(committed)?.[1] ?? 0) : 0) + 1;
+        try {
+          linkSync(tmp, join(this.dir, `${String(seq).padStart(12, '0')}-${safeScan}.ndjson`));
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw e;
+        }
+      }
+    } finally {
+      rmSync(tmp, { force: true });
+    }
     fsyncDir(this.dir);
     return count;
+  }
+
+  /**
+   * One delivering process per sink: a lock file holding our pid (a stale lock, whose process is gone, is taken
+   * over). Returns a release function, or the pid of the process that holds it.
+   */
+  lock(): { release: () => void } | { heldBy: number } {
+    const path = join(this.dir, 'deliver.lock');
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const fd = openSync(path, 'wx', 0o600);
+        writeSync(fd, String(process.pid));
+        closeSync(fd);
+        return { release: () => rmSync(path, { force: true }) };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) return { heldBy: pid };
+      rmSync(path, { force: true });
+    }
+    throw new ShelflifeError('sink', `${path}: cannot take the delivery lock`);
   }
 
   /** Events not yet acknowledged, in order, streamed from disk. */
@@ -169,14 +231,9 @@ export class SinkSpool {
         let lineStart = 0;
         for (let i = data.indexOf(10); i >= 0; i = data.indexOf(10, lineStart)) {
           const line = data.toString('utf8', lineStart, i);
-          let event: SinkEvent;
-          try {
-            event = JSON.parse(line) as SinkEvent;
-          } catch {
-            throw new ShelflifeError('sink', `${path}: corrupt spool line at byte ${dataStart + lineStart}`);
-          }
+          const at = dataStart + lineStart;
           lineStart = i + 1;
-          yield { line, event, segment: name, end: dataStart + lineStart };
+          yield spooledEvent(line, name, dataStart + lineStart, () => `${path}: corrupt spool line at byte ${at}`);
         }
         carry = Buffer.from(data.subarray(lineStart));
         carryStart = dataStart + lineStart;

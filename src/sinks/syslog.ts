@@ -30,8 +30,12 @@ const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium
 /** Largest UDP payload over IPv4 (65535 − 8 − 20); RFC 5426 §3.2 lets receivers truncate beyond what they support. */
 const MAX_UDP_MESSAGE = 65_507;
 const IO_TIMEOUT_MS = 30_000;
-/** Wait this long after the last byte left before half-closing, so that a receiver refusing us is seen (ms). */
-const CLOSE_GRACE_MS = 25;
+/**
+ * On the first batch of a delivery (and after any failure), wait this long after the last byte left before
+ * half-closing, so that a receiver refusing us (a client certificate it does not accept) is seen as a failure rather
+ * than as an orderly close. Later batches reuse the same credentials and skip the wait (ms).
+ */
+const FIRST_BATCH_GRACE_MS = 200;
 
 export type SyslogProtocol = 'udp' | 'tcp' | 'tls';
 
@@ -79,11 +83,16 @@ export function octetFrame(msg: string): string {
 
 export class SyslogTransport implements SinkTransport {
   readonly maxBatchEvents: number;
-  readonly maxBatchBytes = 4 * 1024 * 1024;
+  readonly maxBatchBytes = 2 * 1024 * 1024;
+  /** Two connections in flight hide the per-batch round trip (connect, TLS handshake, orderly close). */
+  readonly parallelBatches: number;
   private readonly tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** The receiver has accepted a batch from us: our credentials are good, later batches need no grace period. */
+  private accepted = false;
 
   constructor(private readonly o: SyslogOptions) {
-    this.maxBatchEvents = o.protocol === 'udp' ? 500 : 5000;
+    this.maxBatchEvents = o.protocol === 'udp' ? 500 : 2000;
+    this.parallelBatches = o.protocol === 'udp' ? 1 : 2;
     if (o.protocol === 'tls') {
       this.tls = {
         ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
@@ -126,7 +135,17 @@ export class SyslogTransport implements SinkTransport {
    * half-close and wait for the receiver's orderly close. A receiver that closes on its own before our FIN (rsyslog
    * does this after reading, when it rejects a client certificate) has not accepted the batch.
    */
-  private streamBatch(payload: string): Promise<void> {
+  private async streamBatch(payload: string): Promise<void> {
+    try {
+      await this.streamOnce(payload);
+      this.accepted = true;
+    } catch (e) {
+      this.accepted = false;
+      throw e;
+    }
+  }
+
+  private streamOnce(payload: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       let weEnded = false;
@@ -144,7 +163,7 @@ export class SyslogTransport implements SinkTransport {
             if (settled || sawEnd) return;
             weEnded = true;
             socket.end();
-          }, this.o.closeGraceMs ?? CLOSE_GRACE_MS);
+          }, this.accepted ? 0 : (this.o.closeGraceMs ?? FIRST_BATCH_GRACE_MS));
         });
       };
       const { host, port } = this.o;

@@ -39,6 +39,8 @@ export interface SinkTransport {
   readonly label: string;
   readonly maxBatchEvents: number;
   readonly maxBatchBytes: number;
+  /** Batches that may be in flight at once (commits stay in order); 1 when absent. */
+  readonly parallelBatches?: number;
   /** Deliver a batch; resolves once the receiver has acknowledged what the protocol lets it acknowledge. */
   send(batch: SpooledEvent[]): Promise<BatchResult>;
   close(): Promise<void>;

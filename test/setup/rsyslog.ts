@@ -77,7 +77,12 @@ export function makeTestPki(dir: string): RsyslogPki {
   return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key'), otherCa: p('other-ca.pem') };
 }
 
-export async function writeRsyslogConfig(dir: string, pki: RsyslogPki): Promise<Omit<RsyslogInfo, 'available' | 'reason'>> {
+/**
+ * `directQueue` (default): the input thread writes each message before reading the next, so what rsyslog has read
+ * is in the file (the tests' kill/restart check relies on it). The benchmark uses rsyslog's default in-memory main
+ * queue instead, as a production receiver runs.
+ */
+export async function writeRsyslogConfig(dir: string, pki: RsyslogPki, o: { directQueue?: boolean } = {}): Promise<Omit<RsyslogInfo, 'available' | 'reason'>> {
   const ports = { tcp: await freePort(), tls: await freePort(), mtls: await freePort(), udp: await freePort() };
   const logs = { tcp: join(dir, 'tcp.log'), tls: join(dir, 'tls.log'), mtls: join(dir, 'mtls.log'), udp: join(dir, 'udp.log') };
   mkdirSync(join(dir, 'work'), { recursive: true });
@@ -87,7 +92,7 @@ export async function writeRsyslogConfig(dir: string, pki: RsyslogPki): Promise<
     config,
     `global(workDirectory=${q(join(dir, 'work'))} maxMessageSize="64k"
   defaultNetstreamDriverCAFile=${q(pki.ca)} defaultNetstreamDriverCertFile=${q(pki.serverCert)} defaultNetstreamDriverKeyFile=${q(pki.serverKey)})
-main_queue(queue.type="Direct")
+${o.directQueue === false ? '' : 'main_queue(queue.type="Direct")'}
 module(load="imtcp" maxSessions="500")
 module(load="imudp")
 template(name="fields" type="string" string="%protocol-version%|%app-name%|%procid%|%msgid%|%hostname%|%pri%|%structured-data%|%msg%\\n")
@@ -137,9 +142,9 @@ export async function stopRsyslog(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 /** A private rsyslog (own dir, ports and PKI) for tests that kill and restart it. */
-export async function privateRsyslog(): Promise<{ info: Omit<RsyslogInfo, 'available' | 'reason'>; child: ChildProcess }> {
+export async function privateRsyslog(o: { directQueue?: boolean } = {}): Promise<{ info: Omit<RsyslogInfo, 'available' | 'reason'>; child: ChildProcess }> {
   const dir = mkdtempSync(join(tmpdir(), 'shelflife-rsyslog-'));
-  const info = await writeRsyslogConfig(dir, makeTestPki(join(dir, 'pki')));
+  const info = await writeRsyslogConfig(dir, makeTestPki(join(dir, 'pki')), o);
   return { info, child: await startRsyslog(info) };
 }
 

@@ -64,7 +64,7 @@ describe('spool', () => {
     writeFileSync(join(spool.dir, '000000000001-x.ndjson.partial'), '{"v":1');
     expect([...spool.pending()]).toEqual([]);
     writeFileSync(join(spool.dir, '000000000002-y.ndjson'), '{not json}\n');
-    expect(() => [...spool.pending()]).toThrow(/000000000002-y\.ndjson: corrupt spool line at byte 0/);
+    expect(() => [...spool.pending()].map((p) => p.event)).toThrow(/000000000002-y\.ndjson: corrupt spool line at byte 0/);
   });
 
   it('keeps refused events with the reason', () => {
@@ -76,5 +76,21 @@ describe('spool', () => {
     expect(kept).toMatchObject({ reason: '400 mapper_parsing_exception', event: { id: p.event.id } });
     expect(spool.state().rejected).toBe(1);
     expect(existsSync(join(spool.dir, 'state.json'))).toBe(true);
+  });
+
+  it('segments never share a name; one delivering process per sink, stale locks are taken over', () => {
+    const spool = fresh();
+    spool.append('same', eventsOfScan(sampleScan(1, 1, 'same')));
+    spool.append('same', eventsOfScan(sampleScan(1, 1, 'same')));
+    expect(spool.segments().map((s) => s.seq)).toEqual([1, 2]);
+    expect(readdirSync(spool.dir).filter((f) => f.startsWith('.partial'))).toEqual([]);
+    writeFileSync(join(spool.dir, 'deliver.lock'), String(process.ppid));
+    expect(spool.lock()).toEqual({ heldBy: process.ppid });
+    writeFileSync(join(spool.dir, 'deliver.lock'), '2147483646');
+    const taken = spool.lock();
+    expect('release' in taken).toBe(true);
+    expect(readFileSync(join(spool.dir, 'deliver.lock'), 'utf8')).toBe(String(process.pid));
+    if ('release' in taken) taken.release();
+    expect(existsSync(join(spool.dir, 'deliver.lock'))).toBe(false);
   });
 });
