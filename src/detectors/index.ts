@@ -107,7 +107,34 @@ export function claims(detector: Detector, bytes: Uint8Array, ctx: Pick<DetectCo
   return claimed(c, bytes, ctx);
 }
 
-function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>): boolean {
+/**
+ * Answers "does this window contain needle X?" for every detector's `contains` claims at once: each distinct needle
+ * is searched once per window, and a needle whose first byte is absent is not searched at all (an erased flash
+ * region or a zero-filled image holds no '-', '{' or 'e' and is dismissed in a few memchr passes).
+ */
+class WindowProbe {
+  private readonly buf: Buffer;
+  private readonly bytesSeen = new Map<number, boolean>();
+  private readonly needlesSeen = new Map<Buffer, boolean>();
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  has(needle: Buffer): boolean {
+    let hit = this.needlesSeen.get(needle);
+    if (hit === undefined) {
+      let first = this.bytesSeen.get(needle[0]);
+      if (first === undefined) {
+        first = this.buf.indexOf(needle[0]) >= 0;
+        this.bytesSeen.set(needle[0], first);
+      }
+      hit = first && this.buf.indexOf(needle) >= 0;
+      this.needlesSeen.set(needle, hit);
+    }
+    return hit;
+  }
+}
+
+function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, probe = new WindowProbe(bytes)): boolean {
   const { claims: cl } = c.detector;
   if (cl.anywhere) return true;
   if (ctx.baseOffset === 0 && cl.magic) {
@@ -116,11 +143,7 @@ function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext
     }
   }
   if (c.nameMatchers.some((match) => match(ctx.name))) return true;
-  if (c.contains.length > 0) {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (c.contains.some((needle) => buf.indexOf(needle) >= 0)) return true;
-  }
-  return false;
+  return c.contains.some((needle) => probe.has(needle));
 }
 
 /** Run every claiming detector over `bytes`; offsets in the result are absolute (ctx.baseOffset added). */
@@ -136,12 +159,13 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
   const errors: ErrorEntry[] = [];
   const annotations: Record<string, string> = {};
   const seen = new Set<string>();
+  const probe = new WindowProbe(bytes);
   for (const c of compile(table)) {
     const { detector } = c;
     if (options.only && !options.only.has(detector.format)) continue;
     if (options.skip?.has(detector.format)) continue;
     if (options.container && !detector.claims.containers) continue;
-    if (!claimed(c, bytes, ctx)) continue;
+    if (!claimed(c, bytes, ctx, probe)) continue;
     let out: Finding[] | DetectResult;
     try {
       out = detector.detect(bytes, ctx);

@@ -170,7 +170,8 @@ export class ScanEngine {
     const span = WINDOW_SIZE + WINDOW_OVERLAP;
     const flushWindows = (final: boolean) => {
       while (held >= span || (final && held > 0)) {
-        const buf = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+        // Buffer.concat already copies into one buffer (a Uint8Array): wrapping it again would copy twice.
+        const buf: Uint8Array = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
         const take = Math.min(span, buf.length);
         // The last window is skipped when the previous one already covered it entirely.
         if (!(final && winStart > 0 && buf.length <= WINDOW_OVERLAP)) {
@@ -182,7 +183,7 @@ export class ScanEngine {
           break;
         }
         const rest = buf.subarray(WINDOW_SIZE);
-        chunks = [new Uint8Array(rest)]; // copy: let the big window go
+        chunks = [Buffer.from(rest)]; // copy the overlap only, so the big window can be collected
         held = rest.length;
         winStart += WINDOW_SIZE;
       }
@@ -213,7 +214,7 @@ export class ScanEngine {
       flushWindows(true);
       return { head };
     }
-    const whole = chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
+    const whole: Uint8Array = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     this.detect(whole, ctx, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
     return { whole, head: whole.subarray(0, HEAD) };
   }
