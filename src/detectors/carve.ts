@@ -68,12 +68,13 @@ function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   for (const alg of SPKI_ALG_OIDS) {
     const oidLen = alg[1] + 2;
     for (let p = buf.indexOf(alg); p >= 0; p = buf.indexOf(alg, p + 1)) {
-      const spki = spkiAround(bytes, p, oidLen);
+      // Candidates inside a certificate belong to x509: skip them before the costly soundness checks.
+      const spki = spkiAround(bytes, p, oidLen, (at) => inTaken(at) || inCert(at));
       if (!spki || inTaken(spki.start) || inCert(spki.start)) continue;
       push(keyFinding(spki.key, spki.start, 'spki', sha256Hex(bytes.subarray(spki.start, spki.end))), spki);
     }
   }
-  for (const k of carvePkcs1(bytes)) if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
+  for (const k of carvePkcs1(bytes, (at) => inTaken(at) || inCert(at))) if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
   let vbmeta: Range[] | undefined;
   const inVbmeta = (at: number) => (vbmeta ??= vbmetaRanges(buf)).some((r) => at >= r.start && at < r.end);
   for (const k of carveMontgomery(bytes)) if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start))) push(keyFinding(k.key, k.start, k.layout, undefined, k.exponent ? { exponent: k.exponent } : {}), k);
@@ -95,7 +96,7 @@ function keyFinding(key: KeyInfo, offset: number, layout: string, fingerprint?: 
 }
 
 /** The SPKI whose AlgorithmIdentifier OID TLV sits at `oidAt`, if it parses exactly and is a sound key. */
-function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number): (Range & { key: KeyInfo }) | undefined {
+function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at: number) => boolean = () => false): (Range & { key: KeyInfo }) | undefined {
   const algAt = oidAt - 2;
   if (algAt < 2 || bytes[algAt] !== TAG.SEQUENCE || bytes[algAt + 1] < oidLen) return undefined;
   // SPKI header: 30 LL, 30 81 LL or 30 82 LL LL right before the AlgorithmIdentifier.
@@ -105,6 +106,7 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number): (Range & 
     const l1 = bytes[start + 1];
     const len = hdr === 2 ? (l1 < 0x80 ? l1 : -1) : hdr === 3 ? (l1 === 0x81 ? bytes[start + 2] : -1) : l1 === 0x82 ? (bytes[start + 2] << 8) | bytes[start + 3] : -1;
     if (len < 0 || start + hdr + len > bytes.length) continue;
+    if (skip(start)) return undefined;
     try {
       const node = readNode(bytes, start, start + hdr + len);
       const kids = node.children();
@@ -134,7 +136,7 @@ function gcd(a: bigint, b: bigint): bigint {
 }
 
 /** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, found by the modulus header of common sizes. */
-function* carvePkcs1(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; exponent: string }> {
+function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => false): Iterable<Range & { key: KeyInfo; exponent: string }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024.
   const heads = [[0x02, 0x41, 0x00], [0x02, 0x81, 0x81, 0x00], [0x02, 0x81, 0xc1, 0x00], [0x02, 0x82, 0x01, 0x01, 0x00], [0x02, 0x82, 0x01, 0x81, 0x00], [0x02, 0x82, 0x02, 0x01, 0x00], [0x02, 0x82, 0x04, 0x01, 0x00]].map((h) => Buffer.from(h));
@@ -143,6 +145,7 @@ function* carvePkcs1(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; expone
       for (const hdr of [2, 3, 4]) {
         const start = p - hdr;
         if (start < 0 || bytes[start] !== TAG.SEQUENCE) continue;
+        if (skip(start)) break;
         try {
           const node = readNode(bytes, start);
           const kids = node.children();
