@@ -5,7 +5,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
-import { Inventory, defaultInventoryPath, worstSeverity, type ScanDiff } from '../inventory/inventory.js';
+// The inventory (Kysely, SQLite/PostgreSQL drivers) loads only when a command touches it.
+import type { Inventory, ScanDiff } from '../inventory/inventory.js';
+import { defaultInventoryPath } from '../inventory/paths.js';
+
+const openInventory = async (path: string): Promise<Inventory> => (await import('../inventory/inventory.js')).Inventory.open(path);
 import { SEVERITIES, type Severity } from '../model.js';
 import { REPORTERS, isReportFormat } from '../report/index.js';
 import { displayUri } from '../report/table.js';
@@ -14,7 +18,7 @@ import { UsageError } from '../errors.js';
 const dbOption = () => new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
 
 async function withInventory<T>(db: string | undefined, fn: (inv: Inventory) => Promise<T>): Promise<T> {
-  const inv = await Inventory.open(db ?? defaultInventoryPath());
+  const inv = await openInventory(db ?? defaultInventoryPath());
   try {
     return await fn(inv);
   } finally {
@@ -83,6 +87,7 @@ export function registerInventoryCommands(program: Command): void {
       emit(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderDiff(d));
       const worse = [...d.newFindings, ...d.changedFindings.filter((e) => SEVERITIES.indexOf(e.finding.exposure?.severity ?? 'none') > SEVERITIES.indexOf(e.before?.exposure?.severity ?? 'none'))];
       const threshold = SEVERITIES.indexOf(opts.failOn);
+      const { worstSeverity } = await import('../inventory/inventory.js');
       process.exitCode = worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold ? 1 : 0;
     });
 
@@ -138,7 +143,7 @@ export async function openScanInventory(opts: { db?: string | boolean }): Promis
   if (opts.db === false) return undefined;
   const path = typeof opts.db === 'string' ? opts.db : defaultInventoryPath();
   try {
-    return await Inventory.open(path);
+    return await openInventory(path);
   } catch (e) {
     process.stderr.write(`shelflife: warning: inventory unavailable, this scan is not recorded: ${(e as Error).message}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`);
     return undefined;

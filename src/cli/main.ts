@@ -8,34 +8,49 @@
 import { Command, CommanderError } from 'commander';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { registerExplain } from './explain-command.js';
-import { registerScan } from './scan-command.js';
-import { registerSinks } from './sinks-command.js';
-import { registerInventoryCommands } from './inventory-commands.js';
-import { registerSchedule } from './schedule-command.js';
-import { registerKeygen } from './keygen-command.js';
-import { registerResign } from './resign-command.js';
-import { registerVerify } from './verify-command.js';
+import { EXIT } from './exit.js';
 
-export const EXIT = { OK: 0, FINDINGS: 1, USAGE: 2, INTERNAL: 3, SINK_PENDING: 4 } as const;
+export { EXIT };
 
-/** Commands register themselves: (program) => void. Add new commands to this list. */
-const COMMANDS: ((program: Command) => void)[] = [registerScan, registerInventoryCommands, registerSchedule, registerExplain, registerKeygen, registerResign, registerVerify, registerSinks];
+type Register = (program: Command) => void;
 
-export function createProgram(): Command {
+/**
+ * Commands register themselves: (program) => void. Each module is imported only when its command runs (or for
+ * --help), so `shelflife scan` does not load the signing, SIEM or cloud SDK code it does not use: faster start,
+ * smaller memory. Add a command here with the names it registers.
+ */
+const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['scan'], load: () => import('./scan-command.js').then((m) => m.registerScan) },
+  { names: ['where', 'diff', 'retire', 'report', 'history'], load: () => import('./inventory-commands.js').then((m) => m.registerInventoryCommands) },
+  { names: ['schedule'], load: () => import('./schedule-command.js').then((m) => m.registerSchedule) },
+  { names: ['explain'], load: () => import('./explain-command.js').then((m) => m.registerExplain) },
+  { names: ['keygen'], load: () => import('./keygen-command.js').then((m) => m.registerKeygen) },
+  { names: ['resign'], load: () => import('./resign-command.js').then((m) => m.registerResign) },
+  { names: ['verify'], load: () => import('./verify-command.js').then((m) => m.registerVerify) },
+  { names: ['sinks'], load: () => import('./sinks-command.js').then((m) => m.registerSinks) },
+];
+
+/** The registrars a command line needs: the named command's, or all of them (help, unknown commands). */
+export async function loadCommands(argv: string[]): Promise<Register[]> {
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const hit = COMMANDS.find((c) => first !== undefined && c.names.includes(first));
+  return Promise.all((hit ? [hit] : COMMANDS).map((c) => c.load()));
+}
+
+export function createProgram(commands: Register[]): Command {
   const program = new Command('shelflife')
     .description('Find and fix the quantum-vulnerable cryptography on long-lived artifacts')
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const register of COMMANDS) register(program);
+  for (const register of commands) register(program);
   return program;
 }
 
 /** Run the CLI; resolves to the exit code (the bin sets process.exitCode). */
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram();
+  const program = createProgram(await loadCommands(argv));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;

@@ -12,7 +12,7 @@ import { isReportFormat, REPORTERS } from '../report/index.js';
 import { formatBytes } from '../report/table.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
 import { reaches } from '../scoring/index.js';
-import { EXIT } from './main.js';
+import { EXIT } from './exit.js';
 import { addInventoryFlags, openScanInventory } from './inventory-commands.js';
 import { addScoringFlags, scoringFromFlags, type ScoringCliOptions } from './scoring-flags.js';
 import { addSinkFlags, deliverToSinks, sinkConfigsFromFlags } from './sinks-command.js';
@@ -141,7 +141,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
         }
       }
     : undefined;
-  const sinks = sinkConfigsFromFlags(opts);
+  const sinks = await sinkConfigsFromFlags(opts);
   const inventory = await openScanInventory(opts);
   const result: ScanResult = await scan({
     inventory,

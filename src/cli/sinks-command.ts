@@ -10,11 +10,10 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
-import { createTransport, SINK_FORMATS } from '../sinks/config.js';
-import { type DeliveryReport, flushSinks, listSpooledSinks, spoolAndDeliver } from '../sinks/deliver.js';
-import { defaultSpoolRoot } from '../sinks/spool.js';
-import type { SinkConfig, SinkFormat } from '../sinks/transport.js';
-import { EXIT } from './main.js';
+// The sink implementations (TLS, HTTP clients, spool) load only when a sink is used: `scan` without --sink never pays.
+import type { DeliveryReport } from '../sinks/deliver.js';
+import { SINK_FORMATS, type SinkConfig, type SinkFormat } from '../sinks/transport.js';
+import { EXIT } from './exit.js';
 
 export interface SinkCliOptions {
   sink?: string[];
@@ -48,7 +47,7 @@ export function addSinkFlags(cmd: Command): void {
     .option('--only-changed', 'send only findings that are new, changed or resolved since the last scan delivered to each sink');
 }
 
-export function sinkConfigsFromFlags(o: SinkCliOptions): SinkConfig[] {
+export async function sinkConfigsFromFlags(o: SinkCliOptions): Promise<SinkConfig[]> {
   const urls = o.sink ?? [];
   if (!urls.length) {
     for (const [flag, v] of [['--sink-format', o.sinkFormat], ['--sink-token-env', o.sinkTokenEnv], ['--sink-token-file', o.sinkTokenFile], ['--sink-ca', o.sinkCa], ['--sink-cert', o.sinkCert], ['--only-changed', o.onlyChanged]] as const) {
@@ -70,6 +69,7 @@ export function sinkConfigsFromFlags(o: SinkCliOptions): SinkConfig[] {
     ...(o.sinkKey ? { key: resolvePath(o.sinkKey) } : {}),
   }));
   // Fail before a long scan, not after it: bad URLs, missing tokens, unreadable CA files.
+  const { createTransport } = await import('../sinks/config.js');
   for (const c of configs) void createTransport(c).close();
   return configs;
 }
@@ -100,6 +100,8 @@ function printReports(reports: DeliveryReport[], quiet: boolean): number {
 
 /** Called by `scan` once its result is final: spool for every --sink, deliver, report on stderr; the exit code. */
 export async function deliverToSinks(result: ScanResult, sinks: SinkConfig[], o: SinkCliOptions & { quiet?: boolean }, inventory: Inventory | undefined): Promise<number> {
+  const { spoolAndDeliver } = await import('../sinks/deliver.js');
+  const { defaultSpoolRoot } = await import('../sinks/spool.js');
   const reports = await spoolAndDeliver(result, sinks, {
     onlyChanged: !!o.onlyChanged,
     inventory,
@@ -120,6 +122,8 @@ export function registerSinks(program: Command): void {
     .option('--sink-retry-for <seconds>', 'keep retrying an unreachable sink this long', '30')
     .option('-q, --quiet', 'print nothing but errors')
     .action(async (opts: SinkCliOptions & { quiet?: boolean }) => {
+      const { flushSinks } = await import('../sinks/deliver.js');
+      const { defaultSpoolRoot } = await import('../sinks/spool.js');
       const reports = await flushSinks({
         spoolRoot: opts.sinkSpool ?? defaultSpoolRoot(),
         only: opts.sink,
@@ -134,7 +138,9 @@ export function registerSinks(program: Command): void {
     .description('list sinks with events pending, last delivered scan and refused events')
     .option('--sink-spool <dir>', 'spool directory')
     .option('--json', 'machine-readable output')
-    .action((opts: SinkCliOptions & { json?: boolean }) => {
+    .action(async (opts: SinkCliOptions & { json?: boolean }) => {
+      const { listSpooledSinks } = await import('../sinks/deliver.js');
+      const { defaultSpoolRoot } = await import('../sinks/spool.js');
       const rows = listSpooledSinks(opts.sinkSpool ?? defaultSpoolRoot()).map((s) => {
         const st = s.spool.state();
         const bytes = s.spool.segments().reduce((n, seg) => n + statSync(join(s.dir, seg.name)).size, 0);

@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
@@ -19,11 +18,9 @@ import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
 import { migrate, type InventoryTables } from './schema.js';
 
-export function defaultInventoryPath(): string {
-  if (process.env.SHELFLIFE_DB) return process.env.SHELFLIFE_DB;
-  const base = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(base, 'shelflife', 'inventory.db');
-}
+import { defaultInventoryPath } from './paths.js';
+
+export { defaultInventoryPath };
 
 export interface LocationRow {
   uri: string;

@@ -16,7 +16,9 @@ import { HecTransport } from './hec.js';
 import { SyslogTransport, type SyslogProtocol } from './syslog.js';
 import type { SinkConfig, SinkFormat, SinkTransport } from './transport.js';
 
-export const SINK_FORMATS: readonly SinkFormat[] = ['cef', 'ocsf', 'json'];
+import { SINK_FORMATS } from './transport.js';
+
+export { SINK_FORMATS };
 const MAX_TOKEN_BYTES = 8192;
 
 export type SinkKind = 'syslog' | 'hec' | 'elastic';

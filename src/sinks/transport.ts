@@ -47,3 +47,6 @@ export interface SinkTransport {
 }
 
 export const ALL_DELIVERED: BatchResult = Object.freeze({ retry: [], rejected: [] }) as BatchResult;
+
+/** Event formats a sink can send (the `--sink-format` choices). */
+export const SINK_FORMATS: readonly SinkFormat[] = ['cef', 'ocsf', 'json'];

@@ -5,12 +5,6 @@
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { FsSource } from './fs.js';
-import { ociSource } from './oci/index.js';
-import { s3Source } from './s3.js';
-import { aptSource } from './apt.js';
-import { checksumSource } from './checksums.js';
-import { lvfsSource } from './lvfs.js';
-import { yumSource } from './yum.js';
 import type { Source } from './types.js';
 
 export interface SourceOptions {
@@ -22,18 +16,39 @@ export interface SourceOptions {
 
 export type SourceFactory = (target: string, options: SourceOptions) => Source;
 
+/**
+ * A factory whose module is imported when the walk starts: remote sources bring the AWS SDK and an HTTP client,
+ * which a scan of local files should neither load nor hold in memory.
+ */
+function lazy(load: () => Promise<SourceFactory>): SourceFactory {
+  return (target, options) => ({
+    target,
+    async *walk() {
+      const factory = await load();
+      yield* factory(target, options).walk();
+    },
+  });
+}
+
+const oci = lazy(async () => (await import('./oci/index.js')).ociSource);
+const s3 = lazy(async () => (await import('./s3.js')).s3Source);
+const apt = lazy(async () => (await import('./apt.js')).aptSource);
+const yum = lazy(async () => (await import('./yum.js')).yumSource);
+const lvfs = lazy(async () => (await import('./lvfs.js')).lvfsSource);
+const checksums = lazy(async () => (await import('./checksums.js')).checksumSource);
+
 /** URI scheme (without `://`) → factory. Remote sources add their row here. */
 export const SCHEMES: Record<string, SourceFactory> = {
-  oci: ociSource,
-  s3: s3Source,
-  'apt+https': aptSource,
-  'apt+http': aptSource,
-  'yum+https': yumSource,
-  'yum+http': yumSource,
-  'lvfs+https': lvfsSource,
-  'lvfs+http': lvfsSource,
-  https: checksumSource,
-  http: checksumSource,
+  oci,
+  s3,
+  'apt+https': apt,
+  'apt+http': apt,
+  'yum+https': yum,
+  'yum+http': yum,
+  'lvfs+https': lvfs,
+  'lvfs+http': lvfs,
+  https: checksums,
+  http: checksums,
 };
 
 export function resolveSource(target: string, options: SourceOptions = {}): Source {
