@@ -70,13 +70,21 @@ async function* unxz(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Arra
     },
   });
   const reader = new xz.XzReadableStream(web).getReader();
+  let done = false;
   try {
     for (;;) {
       const r = await reader.read();
-      if (r.done) return;
+      if (r.done) {
+        done = true;
+        return;
+      }
       yield r.value;
     }
   } finally {
+    // xz-decompress serialises every stream in the process behind one lock, freed only when a stream ends, fails or
+    // is cancelled: a stream abandoned early (a bomb stopped by the ratio limit) must be cancelled, or the next .xz
+    // anywhere in the process waits forever.
+    if (!done) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }

@@ -89,6 +89,9 @@ function severityOf(f: Finding): Severity {
 export class Inventory {
   private previous?: Map<string, { size: number; modified: string | null; etag: string | null; sha256: string | null; lastScan: string }>;
   private previousRecords?: Map<string, ArtifactResult[]>;
+  /** Record hash each location had in the scan it is reused from, and the locations this scan reused. */
+  private readonly previousHash = new Map<string, string>();
+  private readonly reused = new Set<string>();
 
   private constructor(
     readonly db: Kysely<InventoryTables>,
@@ -167,6 +170,7 @@ export class Inventory {
         const prev = this.previous.get(o.top_uri);
         if (!prev || prev.lastScan !== o.scan_id) continue;
         const list = this.previousRecords.get(o.top_uri) ?? [];
+        if (o.hash) this.previousHash.set(o.uri, o.hash);
         list.push(o.artifact);
         this.previousRecords.set(o.top_uri, list);
       }
@@ -174,12 +178,12 @@ export class Inventory {
   }
 
   /** Observations of some scans with their records resolved (inline in v1–2 databases, by hash from v3). */
-  private async observationsOf(scanIds: string[]): Promise<{ scan_id: string; uri: string; top_uri: string; artifact: ArtifactResult }[]> {
+  private async observationsOf(scanIds: string[]): Promise<{ scan_id: string; uri: string; top_uri: string; hash: string | null; artifact: ArtifactResult }[]> {
     if (!scanIds.length) return [];
     const rows = await this.db
       .selectFrom('observations')
       .leftJoin('records', 'records.hash', 'observations.record_hash')
-      .select(['observations.scan_id', 'observations.uri', 'observations.top_uri', 'observations.record', 'records.record as stored'])
+      .select(['observations.scan_id', 'observations.uri', 'observations.top_uri', 'observations.record', 'observations.record_hash', 'records.record as stored'])
       .where('observations.scan_id', 'in', scanIds)
       .orderBy('observations.uri')
       .execute();
@@ -192,7 +196,7 @@ export class Inventory {
         artifact = JSON.parse(text) as ArtifactResult;
         parsed.set(text, artifact);
       }
-      return { scan_id: r.scan_id, uri: r.uri, top_uri: r.top_uri, artifact: text === r.record ? artifact : { ...artifact } };
+      return { scan_id: r.scan_id, uri: r.uri, top_uri: r.top_uri, hash: r.record_hash, artifact: text === r.record ? artifact : { ...artifact } };
     });
   }
 
@@ -210,9 +214,12 @@ export class Inventory {
     if (!unchanged) return undefined;
     const records = this.previousRecords?.get(ref.uri);
     if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
+    // An artifact vouched for by a signed index (release stores) depends on that index too, not only on its bytes.
+    if (records.some((r) => r.coverage !== undefined)) return undefined;
     // Each record is handed out once per scan (it was parsed for this scan alone): clear its verdict in place.
     this.previousRecords?.delete(ref.uri);
     for (const r of records) {
+      this.reused.add(r.uri);
       // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
       for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired'] as const) delete r[k];
       if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
@@ -299,8 +306,10 @@ export class Inventory {
       const CHUNK = 200;
       for (let i = 0; i < result.artifacts.length; i += CHUNK) {
         const batch = result.artifacts.slice(i, i + CHUNK);
+        // Locations reused unchanged from an earlier scan are touched set-wise below, not upserted one by one.
+        const fresh = batch.filter((a) => !this.reused.has(a.uri));
         const artifacts = new Map<string, ArtifactResult>();
-        for (const a of batch) if (a.sha256) artifacts.set(a.sha256, a);
+        for (const a of fresh) if (a.sha256) artifacts.set(a.sha256, a);
         if (artifacts.size) {
           await tx
             .insertInto('artifacts')
@@ -308,10 +317,10 @@ export class Inventory {
             .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
             .execute();
         }
-        await tx
+        if (fresh.length) await tx
           .insertInto('locations')
           .values(
-            batch.map((a) => ({
+            fresh.map((a) => ({
               uri: a.uri,
               sha256: a.sha256,
               parent_uri: a.parent,
@@ -339,8 +348,11 @@ export class Inventory {
         const texts = batch.map((a) => JSON.stringify(storedRecord(a)));
         const hashes = texts.map((t) => createHash('sha256').update(t).digest('hex'));
         const unique = new Map<string, string>();
-        hashes.forEach((h, j) => unique.set(h, texts[j]));
-        await tx
+        // A record identical to the one this location had is already stored.
+        hashes.forEach((h, j) => {
+          if (this.previousHash.get(batch[j].uri) !== h) unique.set(h, texts[j]);
+        });
+        if (unique.size) await tx
           .insertInto('records')
           .values([...unique].map(([hash, record]) => ({ hash, record })))
           .onConflict((oc) => oc.column('hash').doNothing())
@@ -350,7 +362,15 @@ export class Inventory {
           .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
           .execute();
       }
+      if (this.reused.size) {
+        const seenHere = tx.selectFrom('observations').select('uri').where('scan_id', '=', result.scan.id);
+        await tx.updateTable('locations').set({ last_seen: now, last_scan: result.scan.id }).where('uri', 'in', seenHere).where('last_scan', '!=', result.scan.id).execute();
+        const digestsHere = tx.selectFrom('observations').select('sha256').where('scan_id', '=', result.scan.id).where('sha256', 'is not', null);
+        await tx.updateTable('artifacts').set({ last_seen: now }).where('sha256', 'in', digestsHere as never).where('last_seen', '!=', now).execute();
+      }
     });
+    this.reused.clear();
+    this.previousHash.clear();
   }
 
   /** Every place the same bytes were seen: by digest, or by a URI whose digest is looked up first. */

@@ -14,8 +14,9 @@ import { rootCertificates } from 'node:tls';
 import pLimit from 'p-limit';
 import { Agent, EnvHttpProxyAgent, fetch, type Dispatcher, type Response } from 'undici';
 import { decompress, sniffCompression } from '../containers/compression.js';
-import { ExpansionBudget } from '../containers/types.js';
-import { ShelflifeError } from '../errors.js';
+import { ExpansionBudget, checkRatio } from '../containers/types.js';
+import { LimitError, ShelflifeError } from '../errors.js';
+import xz from 'xz-decompress';
 import { isLoopback } from './oci/_http.js';
 
 /** Index documents (Release, Packages, repomd, primary, firmware.xml, SHA256SUMS) larger than this are refused. */
@@ -204,7 +205,7 @@ export class HttpClient {
   }
 
   /** `Range: bytes=start-(end-1)` (RFC 9110 §14): a server that answers 200 is an error, not a silent full download. */
-  async range(url: string, start: number, end: number, opts: { allowFull?: number } = {}): Promise<Uint8Array> {
+  async range(url: string, start: number, end: number): Promise<Uint8Array> {
     if (end <= start) return new Uint8Array();
     return this.request(url, { range: `bytes=${start}-${end - 1}` }, async (res) => {
       if (res.status === 206) {
@@ -267,6 +268,7 @@ export async function decompressIndex(bytes: Uint8Array, what: string, maxExpand
     if (bytes[0] === 0x42 && bytes[1] === 0x5a && bytes[2] === 0x68) throw new ShelflifeError('unsupported', `${what}: bzip2-compressed; no bzip2 decoder (use the .xz/.gz variant)`);
     return bytes;
   }
+  if (kind === 'xz') return unxzBounded(bytes, what, maxExpanded);
   const parts: Uint8Array[] = [];
   const budget = new ExpansionBudget(maxExpanded);
   for await (const c of decompress(
@@ -278,6 +280,40 @@ export async function decompressIndex(bytes: Uint8Array, what: string, maxExpand
     what,
   ))
     parts.push(c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/**
+ * xz through xz-decompress, cancelling the stream when a cap stops it early. xz-decompress serialises every stream on
+ * one process-wide mutex that only `cancel()`, an error or the end of the stream releases: a stream abandoned with
+ * `releaseLock()` alone (as src/containers/compression.ts's unxz does when the ratio check throws) leaves every later
+ * xz decompression in the process waiting forever.
+ */
+async function unxzBounded(bytes: Uint8Array, what: string, maxExpanded: number): Promise<Uint8Array> {
+  const source = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+  const reader = new xz.XzReadableStream(source).getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      n += r.value.length;
+      if (n > maxExpanded) throw new LimitError('limit-expanded-bytes', `${what}: expanded past ${maxExpanded} bytes; not read further`);
+      checkRatio(n, bytes.length, what);
+      parts.push(r.value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    if (e instanceof ShelflifeError) throw e;
+    throw new ShelflifeError('malformed', `${what}: xz data does not decompress: ${(e as Error).message}`);
+  }
+  reader.releaseLock();
   return new Uint8Array(Buffer.concat(parts));
 }
 

@@ -9,10 +9,10 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { UsageError } from '../errors.js';
+import { LimitError, UsageError } from '../errors.js';
 import type { ErrorEntry, Finding } from '../model.js';
 import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import { chainFindings, checkSigningKeys, fetchMode, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -57,7 +57,7 @@ export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, strin
   for (const line of text.split('\n')) {
     if (line.trim() === '') {
       if (cur.size) out.push(cur);
-      if (out.length > max) throw new UsageError(`more than ${max} stanzas`);
+      if (out.length > max) throw new LimitError('limit-entries', `more than ${max} stanzas`);
       cur = new Map();
       last = '';
       continue;
@@ -77,9 +77,15 @@ export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, strin
 
 /** The payload of a cleartext-signed message (RFC 9580 §7): dash-unescaped text between the header and the signature. */
 export function cleartextPayload(text: string): string {
-  const m = text.match(/-----BEGIN PGP SIGNED MESSAGE-----\r?\n(?:[^\n]*\S[^\n]*\r?\n)*\r?\n([\s\S]*?)\r?\n-----BEGIN PGP SIGNATURE-----/);
-  if (!m) return text;
-  return m[1].replace(/^- /gm, '');
+  const begin = text.indexOf('-----BEGIN PGP SIGNED MESSAGE-----');
+  if (begin < 0) return text;
+  // Armor headers ("Hash: …") end at the first empty line; the signature block starts at its own BEGIN line.
+  const blank = /\r?\n\r?\n/.exec(text.slice(begin));
+  if (!blank) return text;
+  const bodyStart = begin + blank.index + blank[0].length;
+  const sig = text.indexOf('\n-----BEGIN PGP SIGNATURE-----', bodyStart - 1);
+  if (sig < 0) return text;
+  return text.slice(bodyStart, sig).replace(/\r$/, '').replace(/^- /gm, '');
 }
 
 interface IndexEntry {
@@ -178,7 +184,8 @@ class AptSource implements Source {
       yield { uri: `${dists}/InRelease`, code: 'remote', message: (e as Error).message };
       return;
     }
-    const stanzas = parseStanzas(releaseText, 4);
+    // A Release file is one paragraph: only the first is read (no limit error for trailing junk).
+    const stanzas = parseStanzas(releaseText.split(/\n[ \t]*\r?\n/, 1)[0] ?? '', 1);
     const release = stanzas[0] ?? new Map<string, string>();
     const now = this.options.now ?? new Date();
     const releaseErrors: ErrorEntry[] = [...index.errors];
@@ -333,12 +340,20 @@ class AptSource implements Source {
           findings: chainFindings(index, [releaseHash, linkHash], true),
           errors: [],
           coverage: signed ? 'covered' : 'index-unsigned',
+          // A .dsc is itself (clear)signed by its uploader: with --fetch headers it is small enough to read whole.
+          ...(this.fetch === 'headers' && name.endsWith('.dsc') ? { extra: () => this.dscSignature(`${this.base}/${path}`, name) } : {}),
         },
         this.http,
-        // a .dsc is itself signed: with --fetch headers it is small enough to read whole
-        this.fetch === 'headers' && name.endsWith('.dsc') ? 'all' : this.fetch,
+        this.fetch === 'headers' ? 'none' : this.fetch,
       );
     }
+  }
+
+  private async dscSignature(url: string, name: string): Promise<Partial<RelatedInfo>> {
+    const doc = await this.http.get(url, { limit: MAX_EMBEDDED_SIGNATURE * 16 });
+    if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
+    const r = readSignatures(doc.bytes, name, url);
+    return { findings: r.signatures, errors: r.errors.map((e) => ({ code: 'malformed' as const, message: e.message })), ...(r.signatures.length ? { coverage: 'signed' as const } : {}) };
   }
 
   /**

@@ -7,6 +7,7 @@
  * (`.sig`, `.asc`, `.minisig`, `.intoto.jsonl`, `.sigstore.json`) make a file `signed` on its own. Files the listing
  * shows that no checksum file names are `unsigned` (unless a sibling signs them). Only the checksum files, their
  * signatures and the siblings are downloaded (plus a HEAD per file for its size); `--fetch all` reads every file.
+ * A URL naming one file (`…/fw.img.gz`: a last segment with a non-numeric extension) is read alone, with its siblings.
  * @module
  */
 import { UsageError } from '../errors.js';
@@ -73,12 +74,13 @@ export function parseChecksums(text: string): { name: string; hash: string; hex:
 class ChecksumSource implements Source {
   private readonly dir: string;
   private readonly file?: string;
+  private readonly single?: string;
   private readonly http: HttpClient;
   private readonly fetch: FetchMode;
 
   constructor(
     readonly target: string,
-    private readonly options: ChecksumSourceOptions,
+    options: ChecksumSourceOptions,
   ) {
     if (!/^https?:\/\//i.test(target)) throw new UsageError(`${target}: not an http(s) URL`);
     const u = new URL(target);
@@ -89,7 +91,11 @@ class ChecksumSource implements Source {
     else if (CHECKSUM_FILE.test(last)) {
       this.file = last;
       this.dir = u.href.slice(0, u.href.length - last.length);
-    } else this.dir = `${u.href}/`;
+    } else if (/\.[A-Za-z][A-Za-z0-9]*$/.test(last)) {
+      // One release file named by URL (`…/fw.img.gz`): read with its per-file signature siblings, no listing.
+      this.single = last;
+      this.dir = u.href.slice(0, u.href.length - last.length);
+    } else this.dir = `${u.href}/`; // `…/24.10.1`: a directory without its trailing slash
     const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
     this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
     this.fetch = fetchMode(options.fetch, 'none');
@@ -101,7 +107,27 @@ class ChecksumSource implements Source {
     yield* this.walkDir();
   }
 
+  private async *walkSingle(name: string): AsyncIterable<ArtifactRef | SourceProblem> {
+    const url = this.dir + encodeURIComponent(name);
+    const size = this.fetch === 'all' ? undefined : await this.http.size(url).catch(() => undefined);
+    if (size === undefined && this.fetch !== 'all') {
+      yield { uri: url, code: 'remote', message: `${url}: not found, or the server gives no size for it (HEAD); not read` };
+      return;
+    }
+    // Without a listing, each sibling is an optional GET (404 = absent).
+    const siblings = ['.sig', '.asc', '.minisig', '.sigstore.json', '.intoto.jsonl'].map((x) => name + x);
+    yield listedRef(
+      { url, name, ...(size !== undefined ? { size } : {}), annotations: {}, findings: [], errors: [], coverage: 'unsigned', extra: () => this.siblingSignatures(siblings) },
+      this.http,
+      this.fetch,
+    );
+  }
+
   private async *walkDir(): AsyncIterable<ArtifactRef | SourceProblem> {
+    if (this.single) {
+      yield* this.walkSingle(this.single);
+      return;
+    }
     let listing: string[] | undefined;
     if (!this.file) {
       try {
@@ -202,7 +228,7 @@ class ChecksumSource implements Source {
           findings,
           errors,
           coverage: c ? (signedIndex ? 'covered' : 'index-unsigned') : 'unsigned',
-          ...(siblings.length ? { extra: () => this.siblingSignatures(url, siblings) } : {}),
+          ...(siblings.length ? { extra: () => this.siblingSignatures(siblings) } : {}),
         },
         this.http,
         this.fetch,
@@ -211,7 +237,7 @@ class ChecksumSource implements Source {
   }
 
   /** Per-file detached signatures and attestations: the file is `signed` when any of them holds a signature. */
-  private async siblingSignatures(url: string, siblings: string[]): Promise<Partial<RelatedInfo>> {
+  private async siblingSignatures(siblings: string[]): Promise<Partial<RelatedInfo>> {
     const findings: Finding[] = [];
     const errors: RelatedInfo['errors'] = [];
     for (const s of siblings) {

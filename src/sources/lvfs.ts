@@ -15,7 +15,7 @@ import { cabinetFiles } from '../containers/cab.js';
 import { UsageError } from '../errors.js';
 import type { ErrorEntry, Finding } from '../model.js';
 import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, MAX_SMALL_DOCUMENT_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, fetchMode, hashId, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import { chainFindings, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -106,11 +106,11 @@ export interface LvfsRelease {
 /** `<component type="firmware">` → `<release>`s with their container checksums, download size and location. */
 export function parseFirmwareXml(xml: string): LvfsRelease[] {
   const out: LvfsRelease[] = [];
-  for (const c of xml.matchAll(/<component\b[^>]*>([\s\S]*?)<\/component>/g)) {
-    const id = text(c[1].match(/<id>([^<]*)<\/id>/)?.[1] ?? '');
-    for (const r of c[1].matchAll(/<release\b([^>]*)>([\s\S]*?)<\/release>/g)) {
+  for (const c of xmlBlocks(xml, 'component')) {
+    const id = text(c.body.match(/<id>([^<]*)<\/id>/)?.[1] ?? '');
+    for (const r of xmlBlocks(c.body, 'release')) {
       if (out.length >= MAX_RELEASES) return out;
-      const body = r[2];
+      const body = r.body;
       const location = body.match(/<location>([^<]+)<\/location>/)?.[1];
       if (!location) continue;
       const checksums = new Map<string, string>();
@@ -120,7 +120,7 @@ export function parseFirmwareXml(xml: string): LvfsRelease[] {
         if (h) checksums.set(h, k[2].toLowerCase());
       }
       const size = Number(body.match(/<size\s+type="download">(\d+)<\/size>/)?.[1] ?? NaN);
-      out.push({ component: id, version: r[1].match(/version="([^"]*)"/)?.[1], location: text(location.trim()), checksums, ...(Number.isSafeInteger(size) ? { size } : {}) });
+      out.push({ component: id, version: r.attrs.match(/version="([^"]*)"/)?.[1], location: text(location.trim()), checksums, ...(Number.isSafeInteger(size) ? { size } : {}) });
     }
   }
   return out;
@@ -133,7 +133,7 @@ class LvfsSource implements Source {
 
   constructor(
     readonly target: string,
-    private readonly options: LvfsSourceOptions,
+    options: LvfsSourceOptions,
   ) {
     this.url = target.replace(/^lvfs\+/i, '');
     if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);

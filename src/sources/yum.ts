@@ -9,10 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { runDetectors } from '../detectors/index.js';
-import { UsageError } from '../errors.js';
+import { LimitError, UsageError } from '../errors.js';
 import type { ErrorEntry } from '../model.js';
 import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -54,14 +54,16 @@ export interface RepomdData {
 /** `<data type="primary">` entries of repomd.xml. */
 export function parseRepomd(xml: string): RepomdData[] {
   const out: RepomdData[] = [];
-  for (const m of xml.matchAll(/<data\s[^>]*type\s*=\s*"([^"]+)"[^>]*>([\s\S]*?)<\/data>/g)) {
-    const body = m[2];
+  for (const d of xmlBlocks(xml, 'data', 1000)) {
+    const type = attr(d.attrs, 'type');
+    if (!type) continue;
+    const body = d.body;
     const loc = body.match(/<location\s[^>]*>/)?.[0];
     const ck = body.match(/<checksum\s([^>]*)>\s*([0-9a-fA-F]+)\s*<\/checksum>/);
     const size = body.match(/<size>\s*(\d+)\s*<\/size>/)?.[1];
     const href = loc ? attr(loc, 'href') : undefined;
     if (!href) continue;
-    out.push({ type: m[1], href, ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}), ...(size ? { size: Number(size) } : {}) });
+    out.push({ type, href, ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}), ...(size ? { size: Number(size) } : {}) });
   }
   return out;
 }
@@ -80,9 +82,9 @@ export interface PrimaryPackage {
 /** `<package type="rpm">` entries of primary.xml (createrepo_c writes `rpm:header-range start= end=`). */
 export function* parsePrimary(xml: string, max = MAX_PACKAGES): Iterable<PrimaryPackage> {
   let n = 0;
-  for (const m of xml.matchAll(/<package\s[^>]*>([\s\S]*?)<\/package>/g)) {
-    if (++n > max) throw new UsageError(`primary.xml lists more than ${max} packages`);
-    const b = m[1];
+  for (const m of xmlBlocks(xml, 'package')) {
+    if (++n > max) throw new LimitError('limit-entries', `primary.xml lists more than ${max} packages`);
+    const b = m.body;
     const loc = b.match(/<location\s[^>]*>/)?.[0];
     const href = loc ? attr(loc, 'href') : undefined;
     if (!href) continue;

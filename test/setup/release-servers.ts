@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFaultServer, type FaultServer } from '../helpers/http-faults.js';
 
-export const RELEASE_TOOLS = ['reprepro', 'apt-ftparchive', 'dpkg-deb', 'rpmbuild', 'rpmsign', 'createrepo_c', 'signify-openbsd', 'minisign', 'gpg', 'openssl'];
+export const RELEASE_TOOLS = ['reprepro', 'apt-ftparchive', 'dpkg-deb', 'dpkg-source', 'ar', 'rpmbuild', 'rpmsign', 'createrepo_c', 'signify-openbsd', 'minisign', 'gpg', 'openssl', 'gcab', 'jcat-tool', 'xz', 'mkeficapsule'];
 
 export function missingReleaseTools(): string[] {
   return RELEASE_TOOLS.filter((t) => {

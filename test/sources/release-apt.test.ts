@@ -80,6 +80,13 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     expect(fetched.some((p) => /\/by-hash\/SHA256\/[0-9a-f]{64}$/.test(p))).toBe(true);
     expect(fetched.some((p) => p.endsWith('/Packages.xz'))).toBe(false);
     expect(arts.get('/apt/ftparchive/pool/main/hello-a_1.0-1_amd64.deb')?.coverage).toBe('covered');
+    // Sources: each file of a source package is an artifact, covered by the same chain.
+    for (const f of ['hello-src_1.0.dsc', 'hello-src_1.0.tar.xz']) {
+      const a = arts.get(`/apt/ftparchive/pool/main/${f}`)!;
+      expect(a.coverage).toBe('covered');
+      expect(a.sha256).toBe(sha256File(join(s.root, 'apt/ftparchive/pool/main', f)));
+      expect(a.annotations?.['apt.source']).toBe('hello-src');
+    }
 
     const unsigned = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'unsigned' });
     expect(unsigned.get('/apt/ftparchive/dists/unsigned/Release')?.coverage).toBe('unsigned');
@@ -110,6 +117,15 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     const ranges = s.http.requests.slice(before).filter((r) => r.path.endsWith('hello-a_1.0-1_amd64.deb'));
     expect(ranges.every((r) => r.status === 206)).toBe(true);
     expect(ranges.reduce((n, r) => n + r.bytes, 0)).toBeLessThan(300);
+    // A .dsc is read whole with --fetch headers: it is clearsigned, so it is signed on its own.
+    const dsc = h.get('/apt/ftparchive/pool/main/hello-src_1.0.dsc')!;
+    expect(dsc.coverage).toBe('signed');
+    expect(dsc.findings.some((f) => f.format === 'openpgp' && f.location.member === undefined && f.algorithm.id === 'Ed25519')).toBe(true);
+    // hello-c has a debsigs origin signature (ar member _gpgorigin): signed on its own, read by range only.
+    const signedDeb = h.get('/apt/ftparchive/pool/main/hello-c_1.0-1_amd64.deb')!;
+    expect(signedDeb.coverage).toBe('signed');
+    expect(signedDeb.findings.filter((f) => f.location.member === '_gpgorigin').map((f) => `${f.format}:${f.algorithm.id}`)).toEqual(['openpgp:Ed25519']);
+    expect(s.http.requests.slice(before).filter((r) => r.path.endsWith('hello-c_1.0-1_amd64.deb')).every((r) => r.status === 206 && r.range)).toBe(true);
 
     const all = await scan({ targets: [`apt+${s.http.url}/apt/ftparchive`], sourceOptions: { suite: 'stable', fetch: 'all' }, scoring: false });
     const whole = all.artifacts.find((a) => a.uri.endsWith('/pool/main/hello-a_1.0-1_amd64.deb'))!;
@@ -137,7 +153,8 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     let arts = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'stable' });
     expect(arts.get(`${dist}/Packages.xz`)!.errors[0].message).toMatch(/does not match the Release's/);
     expect(arts.get('/apt/ftparchive/dists/stable/InRelease')!.errors).toEqual([]);
-    expect([...arts.keys()].some((k) => k.includes('/pool/'))).toBe(false);
+    expect([...arts.keys()].some((k) => k.endsWith('.deb'))).toBe(false); // the Packages index was refused; Sources still walked
+    expect(arts.get('/apt/ftparchive/pool/main/hello-src_1.0.dsc')?.coverage).toBe('covered');
 
     // A bomb: 64 MiB of zeros in a few KB of xz, served where Packages.xz is (and the Release hash matches it).
     const bombDir = join(s.root, 'apt/bomb/dists/stable/main/binary-amd64');
@@ -153,13 +170,28 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
 
     // 429 with Retry-After then success; a persistent 500 ends in a problem naming the URL.
     s.http.faults.clear();
-    s.http.faults.set('/apt/reprepro/dists/bookworm/InRelease', { status: 429, retryAfter: 0, times: 1 });
+    s.http.faults.set('/apt/reprepro/dists/bookworm/InRelease', { status: 429, retryAfter: 1, times: 1 });
+    const t0 = Date.now();
     arts = await scanApt(`apt+${s.http.url}/apt/reprepro`, { suite: 'bookworm' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(950); // Retry-After: 1 was honoured (backoffMs is 5)
     expect(arts.get('/apt/reprepro/dists/bookworm/InRelease')!.coverage).toBe('signed');
     s.http.faults.set('/apt/reprepro/dists/bookworm/InRelease', { status: 500 });
     arts = await scanApt(`apt+${s.http.url}/apt/reprepro`, { suite: 'bookworm' });
     expect(arts.get('/apt/reprepro/dists/bookworm/InRelease')!.errors[0].message).toMatch(/HTTP 500/);
     s.http.faults.clear();
+  });
+
+  it('without InRelease: Release + Release.gpg (gpgv agrees), packages covered the same way', async () => {
+    expect(spawnSync('gpgv', ['--keyring', join(s.root, 'keys/archive.gpg'), join(s.root, 'apt/ftparchive/dists/stable/Release.gpg'), join(s.root, 'apt/ftparchive/dists/stable/Release')]).status).toBe(0);
+    s.http.faults.set('/apt/ftparchive/dists/stable/InRelease', { status: 404 });
+    const arts = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'stable' });
+    s.http.faults.clear();
+    const rel = arts.get('/apt/ftparchive/dists/stable/Release')!;
+    expect(rel.coverage).toBe('signed');
+    expect(rel.findings.map((f) => `${f.algorithm.id}@${f.location.member}`)).toEqual(['Ed25519@Release.gpg']);
+    const pkg = arts.get('/apt/ftparchive/pool/main/hello-a_1.0-1_amd64.deb')!;
+    expect(pkg.coverage).toBe('covered');
+    expect(pkg.findings.map((f) => f.location.member)).toEqual(['dists/stable/Release']);
   });
 
   it('refuses a target without a suite, naming the flag', () => {

@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
+import type { Finding } from '../../src/model.js';
 import { HttpClient } from '../../src/sources/_http.js';
+import { APT_RSA_CUTOFF, chainFindings, weaker } from '../../src/sources/_release.js';
 import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
 import { installLoopbackGuard } from '../helpers/http-faults.js';
 import { missingReleaseTools, startReleaseStores, type ReleaseStores } from '../setup/release-servers.js';
@@ -45,6 +47,22 @@ describe('checksum file parsing', () => {
   });
 });
 
+describe('chain of custody', () => {
+  const sig = (family: string, id: string, hash: string): Finding => ({ kind: 'signature', format: 'openpgp', algorithm: { id, family, hash }, quantum: { status: 'vulnerable', classicalBits: 112, nistLevel: null }, location: { offset: 0 } });
+  const index = { url: 'u', name: 'dists/x/InRelease', signatures: [sig('RSA', 'RSA-2048', 'SHA-512'), sig('EdDSA', 'Ed25519', 'SHA-256')], errors: [] };
+  it("takes the weakest hash on the way down, and notes apt's RSA cutoff", () => {
+    const weak = chainFindings(index, ['SHA-256', 'MD5'], true);
+    expect(weak.map((f) => f.algorithm.hash)).toEqual(['MD5', 'MD5']);
+    expect(weak[0].details).toMatchObject({ chainHash: 'MD5', index: 'dists/x/InRelease', aptRefusesFrom: APT_RSA_CUTOFF });
+    expect(weak[1].details?.aptRefusesFrom).toBeUndefined();
+    expect(weak.every((f) => f.location.member === 'dists/x/InRelease')).toBe(true);
+    const strong = chainFindings(index, ['SHA-512', 'SHA-512']);
+    expect(strong.map((f) => f.algorithm.hash)).toEqual(['SHA-512', 'SHA-256']);
+    expect(strong[0].details?.chainHash).toBeUndefined();
+    expect(weaker('SHA-1', 'SHA-256')).toBe('SHA-1');
+  });
+});
+
 describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)', () => {
   it('signify: SHA256SUMS.sig covers what it lists, a .minisig sibling signs its file, an unlisted file is unsigned', async () => {
     // Oracle: signify-openbsd -V accepts the checksum file with the release key.
@@ -81,6 +99,25 @@ describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)',
     expect(img.sha256).toBe(sha(join(s.root, 'sums/minisign/router.img')));
   });
 
+  it('a Sigstore bundle beside the checksum file is read by the sigstore detector', async () => {
+    const arts = await scanDir(`${s.http.url}/sums/sigstore/`);
+    const sums = arts.get('/sums/sigstore/SHA256SUMS')!;
+    expect(sums.coverage).toBe('signed');
+    expect(sums.findings.filter((f) => f.kind === 'signature').every((f) => f.location.member === 'SHA256SUMS.sigstore.json')).toBe(true);
+    expect(sums.findings.some((f) => f.format === 'sigstore' && f.kind === 'signature')).toBe(true);
+    expect(arts.get('/sums/sigstore/image.bin')!.coverage).toBe('covered');
+  });
+
+  it('a URL naming one file: its per-file signature siblings, no listing read', async () => {
+    const before = s.http.requests.length;
+    const arts = await scanDir(`${s.http.url}/sums/signify/fw-b.bin`);
+    const b = arts.get('/sums/signify/fw-b.bin')!;
+    expect(b.coverage).toBe('signed');
+    expect(b.findings.map((f) => `${f.format}@${f.location.member}`)).toEqual(['minisign@fw-b.bin.minisig']);
+    expect(s.http.requests.slice(before).some((r) => r.path === '/sums/signify/')).toBe(false);
+    expect((await scanDir(`${s.http.url}/sums/signify/fw-a.bin`)).get('/sums/signify/fw-a.bin')!.coverage).toBe('unsigned');
+  });
+
   it('unsigned lists make index-unsigned artifacts; an MD5-only list is an error of its own', async () => {
     const arts = await scanDir(`${s.http.url}/sums/plain/`, {}, true);
     expect(arts.get('/sums/plain/sha256sums')!.coverage).toBe('unsigned');
@@ -113,6 +150,25 @@ describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)',
     expect(http.stats.notModified).toBe(2); // SHA256SUMS and its .minisig (the listing has no ETag)
     expect(http.stats.requests - first).toBe(first);
     await http.close();
+  });
+
+  it('the real binary: --fetch, --ca, coverage in the JSON report', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js');
+    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const c = spawn(process.execPath, [bin, 'scan', `${s.https.url}/sums/signify/`, '--ca', s.caFile, '--fetch', 'none', '--format', 'json', '--no-progress', '--no-db'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => (stdout += d));
+      c.stderr.on('data', (d) => (stderr += d));
+      c.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(out.stderr).toBe('');
+    const report = JSON.parse(out.stdout) as { artifacts: ArtifactResult[] };
+    const byName = new Map(report.artifacts.map((a) => [strip(a.uri), a]));
+    expect(byName.get('/sums/signify/fw-a.bin')?.coverage).toBe('covered');
+    expect(byName.get('/sums/signify/fw-b.bin')?.coverage).toBe('signed');
+    expect(byName.get('/sums/signify/extra.txt')?.coverage).toBe('unsigned');
+    expect(out.code).toBe(0);
   });
 
   it('the loopback guard refuses any host but 127.0.0.1, and the scan reports it instead of hanging', async () => {

@@ -1,0 +1,94 @@
+/** The release-store index parsers on hostile input: no throw past their contract, linear time, bounded output. */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cabinetFiles } from '../../src/containers/cab.js';
+import { ShelflifeError } from '../../src/errors.js';
+import { decompressIndex } from '../../src/sources/_http.js';
+import { xmlBlocks } from '../../src/sources/_release.js';
+import { cleartextPayload, parseStanzas } from '../../src/sources/apt.js';
+import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
+import { parseFirmwareXml, parseJcat } from '../../src/sources/lvfs.js';
+import { parsePrimary, parseRepomd } from '../../src/sources/yum.js';
+
+const timed = (f: () => unknown) => {
+  const t = performance.now();
+  f();
+  return performance.now() - t;
+};
+
+describe('release index parsers on hostile input', () => {
+  it('never throw anything but a ShelflifeError on random text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 2000 }), (t) => {
+        for (const f of [() => parseStanzas(t), () => cleartextPayload(t), () => [...parsePrimary(t)], () => parseRepomd(t), () => parseFirmwareXml(t), () => parseChecksums(t), () => parseListing(t)]) {
+          try {
+            f();
+          } catch (e) {
+            expect(e).toBeInstanceOf(ShelflifeError);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('stay linear on many openings without a closing tag, and on a huge cleartext header', () => {
+    const small = '<package type="rpm">'.repeat(20_000);
+    const big = '<package type="rpm">'.repeat(200_000);
+    expect([...parsePrimary(big)]).toEqual([]);
+    // 10× the input may cost ~10× the time, never ~100× (quadratic); a generous factor keeps CI noise out.
+    expect(timed(() => [...parsePrimary(big)])).toBeLessThan(Math.max(50, 40 * timed(() => [...parsePrimary(small)])));
+    expect([...xmlBlocks('<component><release>'.repeat(100_000), 'release')]).toEqual([]);
+    const header = `-----BEGIN PGP SIGNED MESSAGE-----\n${'Hash: SHA256 '.repeat(400_000)}`;
+    expect(timed(() => cleartextPayload(header))).toBeLessThan(2000);
+    expect(cleartextPayload('-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSuite: x\n- -dash\n-----BEGIN PGP SIGNATURE-----\n')).toBe('Suite: x\n-dash');
+  });
+
+  it('xmlBlocks does not take <packages> for <package>, and handles empty elements', () => {
+    expect([...xmlBlocks('<packages n="1"><package type="rpm"><name>a</name></package><package/></packages>', 'package')].map((b) => b.body)).toEqual(['<name>a</name>', '']);
+  });
+
+  it('an xz bomb stopped by the ratio cap does not leave later xz decompressions waiting (xz-decompress mutex)', async () => {
+    const bomb = execFileSync('sh', ['-c', 'head -c 16777216 /dev/zero | xz -9']);
+    const small = execFileSync('sh', ['-c', 'printf "Package: a\n" | xz -9']);
+    await expect(decompressIndex(new Uint8Array(bomb), 'bomb.xz')).rejects.toThrow(/compression ratio/);
+    await expect(decompressIndex(new Uint8Array(bomb), 'bomb.xz')).rejects.toThrow(/compression ratio/);
+    const out = await Promise.race([decompressIndex(new Uint8Array(small), 'small.xz'), new Promise((r) => setTimeout(() => r('HUNG'), 5000))]);
+    expect(Buffer.from(out as Uint8Array).toString()).toBe('Package: a\n');
+    await expect(decompressIndex(new Uint8Array(Buffer.from('BZh91AY')), 'x.bz2')).rejects.toThrow(/bzip2/);
+  });
+
+  it('jcat: gzip bombs, non-JSON and missing items are clear errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jcat-'));
+    execFileSync('sh', ['-c', `head -c 33554432 /dev/zero | gzip -9 > ${join(dir, 'bomb.jcat')}`]);
+    expect(() => parseJcat(new Uint8Array(readFileSync(join(dir, 'bomb.jcat'))), 'bomb.jcat')).toThrow(/bomb\.jcat: not a gzip-compressed jcat file|jcat is not JSON/);
+    expect(() => parseJcat(new Uint8Array(Buffer.from('{"x":1}')), 'x.jcat')).toThrow(/no Items/);
+    writeFileSync(join(dir, 'ok.json'), JSON.stringify({ JcatVersionMajor: 0, Items: [{ Id: 'a', Blobs: [{ Kind: 3, Flags: 1, Data: 'x' }, { Kind: 'bad' }] }] }));
+    expect(parseJcat(new Uint8Array(readFileSync(join(dir, 'ok.json'))), 'ok').get('a')?.map((b) => b.kind)).toEqual(['pkcs7']);
+  });
+
+  it('cabinets: random mutations of a real gcab cabinet never throw past cabinetFiles except typed errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cabfuzz-'));
+    writeFileSync(join(dir, 'a.bin'), 'payload '.repeat(5000));
+    writeFileSync(join(dir, 'b.bin'), 'other');
+    execFileSync('gcab', ['-c', '-z', join(dir, 'x.cab'), 'a.bin', 'b.bin'], { cwd: dir });
+    const cab = new Uint8Array(readFileSync(join(dir, 'x.cab')));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(cab.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), (muts) => {
+        const b = cab.slice();
+        for (const [i, v] of muts) b[i] = v;
+        try {
+          const files = cabinetFiles(b, 'x.cab');
+          expect(files.length).toBeLessThanOrEqual(65535);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ShelflifeError);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
