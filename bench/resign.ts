@@ -57,7 +57,7 @@ async function signAll(files: string[], pool: SignerPool, key: ReturnType<typeof
       writeFileSync(`${f}.p7s`, assembleSignedData(key.alg, cert, attrs, await pool.sign(attrs)));
     }
   };
-  await Promise.all(Array.from({ length: pool.size + 1 }, lane));
+  await Promise.all(Array.from({ length: 2 * pool.size + 1 }, lane)); // two jobs per worker in flight
 }
 
 /** One verify worker per core, started (and loaded) before any timing starts. */

@@ -10,7 +10,8 @@ import { sign, type PrivateKey } from './composite.js';
 
 export class SignerPool {
   private readonly workers: Worker[] = [];
-  private readonly idle: Worker[] = [];
+  /** Messages in flight per worker: two each, so a worker never waits for the main thread between signatures. */
+  private readonly inFlight = new Map<Worker, number>();
   private readonly queue: { id: number; message: Uint8Array }[] = [];
   private readonly pending = new Map<number, { resolve: (s: Uint8Array) => void; reject: (e: Error) => void }>();
   private nextId = 0;
@@ -49,7 +50,7 @@ export class SignerPool {
         if (!this.closing) fail(new Error(`exit code ${code}`));
       });
       this.workers.push(w);
-      this.idle.push(w);
+      this.inFlight.set(w, 0);
     }
   }
 
@@ -68,18 +69,25 @@ export class SignerPool {
   }
 
   private release(w: Worker): void {
-    this.idle.push(w);
+    this.inFlight.set(w, (this.inFlight.get(w) ?? 1) - 1);
     this.dispatch();
   }
 
   private dispatch(): void {
-    while (this.idle.length && this.queue.length) this.idle.pop()!.postMessage(this.queue.shift()!);
+    for (const depth of [0, 1]) {
+      for (const w of this.workers) {
+        if (!this.queue.length) return;
+        if ((this.inFlight.get(w) ?? 0) > depth) continue;
+        this.inFlight.set(w, (this.inFlight.get(w) ?? 0) + 1);
+        w.postMessage(this.queue.shift()!);
+      }
+    }
   }
 
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
-    this.idle.length = 0;
+    this.inFlight.clear();
   }
 }
