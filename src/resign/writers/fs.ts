@@ -120,15 +120,19 @@ const CHUNK = 1024 * 1024;
  */
 export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
   const fh = await open(path, 'r');
+  // Start small (most artifacts in a tree are small), then read CHUNK at a time, one read ahead: the next chunk is
+  // being read by the thread pool while the caller hashes this one, so I/O and hashing overlap.
+  let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined = fh.read(Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null);
   try {
-    // Start small (most artifacts in a tree are small), then read 1 MiB at a time.
-    for (let size = 64 * 1024; ; size = CHUNK) {
-      const buf = Buffer.allocUnsafe(size);
-      const { bytesRead } = await fh.read(buf, 0, size, null);
+    for (;;) {
+      const { bytesRead, buffer } = await pending!;
+      pending = undefined;
       if (bytesRead === 0) return;
-      yield buf.subarray(0, bytesRead);
+      pending = fh.read(Buffer.allocUnsafe(CHUNK), 0, CHUNK, null);
+      yield buffer.subarray(0, bytesRead);
     }
   } finally {
+    await pending?.catch(() => undefined);
     await fh.close();
   }
 }
