@@ -8,7 +8,8 @@
  * Env: SHELFLIFE_BENCH_SMALL (default 1000), SHELFLIFE_BENCH_LARGE (number of 100 MiB artifacts, default 4).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +43,31 @@ if (!isMainThread) {
   await main();
 }
 
+/** Bare @noble/post-quantum ML-DSA-65 signing in `workers` threads at once; total signatures per second. */
+async function bareParallelSign(workers: number, n: number): Promise<number> {
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    import('@noble/post-quantum/ml-dsa.js').then(({ ml_dsa65 }) => {
+      const { secretKey } = ml_dsa65.keygen(new Uint8Array(32).fill(2));
+      const msg = new Uint8Array(1024);
+      for (let i = 0; i < 30; i++) ml_dsa65.sign(msg, secretKey);
+      const t = performance.now();
+      for (let i = 0; i < ${n}; i++) { msg[0] = i; ml_dsa65.sign(msg, secretKey); }
+      parentPort.postMessage(performance.now() - t);
+    });`;
+  const times = await Promise.all(
+    Array.from({ length: workers }, () => new Promise<number>((resolve, reject) => {
+      const w = new Worker(code, { eval: true });
+      w.once('message', (ms: number) => {
+        resolve(ms);
+        void w.terminate();
+      });
+      w.once('error', reject);
+    })),
+  );
+  return (workers * n * 1000) / Math.max(...times);
+}
+
 function rate(n: number, ms: number): string {
   return `${((n * 1000) / ms).toFixed(1)} ops/s`;
 }
@@ -54,10 +80,10 @@ async function signAll(files: string[], pool: SignerPool, key: ReturnType<typeof
       const f = files[next++];
       const d = await digestStream(open(f)(), ['SHA-512']);
       const attrs = signedAttributes(key.alg, d.get('SHA-512')!);
-      writeFileSync(`${f}.p7s`, assembleSignedData(key.alg, cert, attrs, await pool.sign(attrs)));
+      await writeFile(`${f}.p7s`, assembleSignedData(key.alg, cert, attrs, await pool.sign(attrs)));
     }
   };
-  await Promise.all(Array.from({ length: 2 * pool.size + 1 }, lane)); // two jobs per worker in flight
+  await Promise.all(Array.from({ length: 4 * pool.size }, lane)); // enough lanes that hashing and I/O never starve the workers
 }
 
 /** One verify worker per core, started (and loaded) before any timing starts. */
@@ -93,7 +119,11 @@ async function verifyAll(files: string[], workers: Worker[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'shelflife-bench-'));
+  // Artifacts live in memory-backed storage when the machine has it: the targets compare signing against in-memory
+  // ML-DSA, and on this VM's disk creating one small file costs ~0.8 ms of kernel time (60× tmpfs), which would
+  // measure the file system rather than the signer. BENCH_DIR overrides (e.g. to include a real disk on purpose).
+  const base = process.env.BENCH_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  const dir = mkdtempSync(join(base, 'shelflife-bench-'));
   try {
     console.log(`shelflife resign benchmark: ${CORES} cores, Node ${process.version}, ${SMALL} × 1 KiB + ${LARGE} × 100 MiB artifacts in ${dir}\n`);
     const alg = requireAlgorithm('mldsa65-ecdsa-p256');
@@ -105,9 +135,10 @@ async function main(): Promise<void> {
     // hybrid run and averaged, so a machine whose load changes during the run does not skew the ratio one way.
     const msg = new Uint8Array(1024).fill(1);
     const { secretKey, publicKey } = ml_dsa65.keygen(new Uint8Array(32).fill(2));
-    for (let i = 0; i < 5; i++) ml_dsa65.sign(msg, secretKey); // warm-up
+    for (let i = 0; i < 30; i++) ml_dsa65.sign(msg, secretKey); // warm-up (JIT tiers), as the workers get below
     const baseline = () => {
-      const n = 100;
+      // ML-DSA signing time varies per signature (rejection sampling): average enough of them.
+      const n = 300;
       let t0 = performance.now();
       const c0 = process.cpuUsage();
       const sigs = Array.from({ length: n }, () => ml_dsa65.sign(msg, secretKey));
@@ -121,6 +152,10 @@ async function main(): Promise<void> {
     const baselineCpuMsPerSign: number[] = [];
     const before = baseline();
     console.log(`@noble/post-quantum ML-DSA-65, 1 thread (before): sign ${before.sign.toFixed(1)} ops/s   verify ${before.verify.toFixed(1)} ops/s`);
+    // The platform's own ceiling: bare ML-DSA-65 signing in one worker per core, nothing else (each worker times its
+    // loop after warming up). A hybrid pipeline does strictly more work per artifact, so it cannot beat this ratio.
+    const ceiling = await bareParallelSign(CORES, 300);
+    console.log(`  platform ceiling: bare ML-DSA-65 sign in ${CORES} workers = ${(ceiling / before.sign).toFixed(2)}× one thread (${ceiling.toFixed(1)} ops/s)`);
     let t: number;
 
     // 2. 1,000 × 1 KiB artifacts: hybrid sign (pool over every core) and verify (one worker per core).
@@ -132,7 +167,7 @@ async function main(): Promise<void> {
     const pool = new SignerPool(privateKeyFromBytes(alg, key.bytes), CORES);
     const verifiers = await startVerifiers(certDer);
     try {
-      await signAll(small.slice(0, 2 * CORES), pool, key, cert); // warm the workers (JIT, tsx)
+      await signAll(small.slice(0, 30 * CORES), pool, key, cert); // warm the workers as the baseline was warmed (JIT, tsx)
       t = performance.now();
       const c0 = process.cpuUsage(); // all threads of this process: main + signing workers
       await signAll(small, pool, key, cert);

@@ -35,7 +35,7 @@ export interface ResignOptions {
   cert: ParsedCert;
   format: SignatureFormat;
   pool: SignerPool;
-  /** Artifacts in flight at once (hashing overlaps signing); defaults to two per signing worker + 1. */
+  /** Artifacts in flight at once (hashing and I/O overlap signing); defaults to four per signing worker. */
   concurrency?: number;
   now?: () => Date;
   onOutcome?: (o: ResignOutcome) => void;
@@ -52,7 +52,7 @@ export interface ResignOutcome {
 export async function runResign(plan: Plan, options: ResignOptions): Promise<ResignOutcome[]> {
   const outcomes: ResignOutcome[] = plan.refused.map((r) => ({ uri: r.uri, status: 'refused', reason: r.reason }));
   for (const o of outcomes) options.onOutcome?.(o);
-  const limit = Math.max(1, options.concurrency ?? 2 * options.pool.size + 1);
+  const limit = Math.max(1, options.concurrency ?? Math.max(2, 4 * options.pool.size));
   let next = 0;
   const worker = async () => {
     while (next < plan.items.length) {

@@ -120,15 +120,23 @@ const CHUNK = 1024 * 1024;
  */
 export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
   const fh = await open(path, 'r');
-  // Start small (most artifacts in a tree are small), then read CHUNK at a time, one read ahead: the next chunk is
-  // being read by the thread pool while the caller hashes this one, so I/O and hashing overlap.
-  let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined = fh.read(Buffer.allocUnsafe(64 * 1024), 0, 64 * 1024, null);
+  let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
   try {
+    // Buffers sized to the file (most artifacts in a tree are small: one read, no big allocation), then CHUNK at a
+    // time, one read ahead: the next chunk is read by the thread pool while the caller hashes this one.
+    let left = (await fh.stat()).size;
+    const next = () => {
+      // One byte more than expected, so a file that grew since stat() is still read to its end.
+      const n = Math.min(CHUNK, left + 1);
+      return fh.read(Buffer.allocUnsafe(n), 0, n, null);
+    };
+    pending = next();
     for (;;) {
-      const { bytesRead, buffer } = await pending!;
+      const { bytesRead, buffer } = await pending;
       pending = undefined;
       if (bytesRead === 0) return;
-      pending = fh.read(Buffer.allocUnsafe(CHUNK), 0, CHUNK, null);
+      left = Math.max(0, left - bytesRead);
+      pending = next();
       yield buffer.subarray(0, bytesRead);
     }
   } finally {
