@@ -7,6 +7,8 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as fzstd from 'fzstd';
 import xz from 'xz-decompress';
+import { ChunkReader } from './_reader.js';
+import { reframeXzWithoutCheck, xzNeedsReframe } from './_xz-check.js';
 import { checkRatio, type ExpansionBudget } from './types.js';
 
 export type Compression = 'gzip' | 'xz' | 'zstd';
@@ -57,7 +59,15 @@ async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Ar
   }
 }
 
-async function* unxz(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+async function* unxz(input: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // The WASM decoder verifies only CRC32/CRC64 checks: a SHA-256-checked stream (rpm's default) is re-framed first.
+  const peek = new ChunkReader(input);
+  const head = await peek.read(12);
+  const rejoined = (async function* () {
+    if (head.length) yield head;
+    yield* peek.take(Number.MAX_SAFE_INTEGER);
+  })();
+  const source = xzNeedsReframe(head) ? reframeXzWithoutCheck(rejoined) : rejoined;
   const it = source[Symbol.asyncIterator]();
   const web = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -64,10 +64,6 @@ async function* rpmMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         yield* stream;
       } catch (e) {
         if (e instanceof ShelflifeError) throw e;
-        // xz stream flags (xz-file-format §2.1.1.2): check type 0x0A is SHA-256, which rpm uses and xz-embedded lacks.
-        if (compression === 'xz' && head[7] === 0x0a) {
-          throw new ParseError(`${input.uri}: RPM payload at offset ${payloadAt} is xz with a SHA-256 integrity check, which the xz decompressor cannot read (${errorMessage(e)})`, payloadAt, 'unsupported');
-        }
         throw new ParseError(`${input.uri}: RPM payload at offset ${payloadAt} (${compression ?? 'uncompressed'}) is corrupt: ${errorMessage(e)}`, payloadAt);
       }
     })();

@@ -1,5 +1,6 @@
 /** Streaming decompression under the expansion budget and ratio limit, and recovery after a stream is abandoned. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decompress, decompressedName, sniffCompression } from '../../src/containers/compression.js';
 import { ExpansionBudget } from '../../src/containers/types.js';
@@ -43,5 +44,41 @@ describe('compression', () => {
     const small = xz(Buffer.from('hello, after the bomb\n'));
     const n = await Promise.race([drain(decompress('xz', once(small), new ExpansionBudget(), 'file:///small.xz')), new Promise<number>((_, rej) => setTimeout(() => rej(new Error('xz hung')), 5000))]);
     expect(n).toBe(22);
+  });
+});
+
+describe('xz streams with a check the WASM decoder cannot verify (SHA-256, as rpm writes them)', () => {
+  const text = Buffer.from(Array.from({ length: 200_000 }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join(''));
+  const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+  async function all(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    for await (const c of it) parts.push(Buffer.from(c));
+    return Buffer.concat(parts);
+  }
+  const variants: [string, string[]][] = [
+    ['single block', ['--check=sha256']],
+    ['several blocks', ['--check=sha256', '-T2', '--block-size=32768']],
+    ['SHA-256 made by rpm-style preset', ['--check=sha256', '-2']],
+  ];
+  it.each(variants)('%s', async (_name, args) => {
+    const compressed = execFileSync('xz', ['-c', ...args], { input: text, maxBuffer: 1 << 26 });
+    expect(compressed[7] & 0x0f).toBe(0x0a);
+    const out = await all(decompress('xz', once(compressed), new ExpansionBudget(), 'file:///x.xz'));
+    expect(sha(out)).toBe(sha(text));
+  });
+
+  it('concatenated streams, and a corrupted one fails cleanly', async () => {
+    const a = execFileSync('xz', ['-c', '--check=sha256'], { input: Buffer.from('first\n') });
+    const b = execFileSync('xz', ['-c', '--check=sha256'], { input: Buffer.from('second\n') });
+    expect((await all(decompress('xz', once(Buffer.concat([a, b])), new ExpansionBudget(), 'file:///c.xz'))).toString()).toBe('first\nsecond\n');
+    const badIndex = Buffer.from(b);
+    badIndex[badIndex.length - 14] ^= 0xff; // the Index (just before the 12-byte footer)
+    await expect(all(decompress('xz', once(badIndex), new ExpansionBudget(), 'file:///bad.xz'))).rejects.toThrow(/index/);
+    // Without the check, flipped payload bytes are only caught where LZMA2 itself notices; framing damage always is.
+    const badFrame = Buffer.from(b);
+    badFrame[12 + (badFrame[12] + 1) * 4] = 0x05; // the first LZMA2 control byte: 0x03–0x7f are invalid
+    await expect(all(decompress('xz', once(badFrame), new ExpansionBudget(), 'file:///bad2.xz'))).rejects.toThrow();
+    const truncated = b.subarray(0, b.length - 20);
+    await expect(all(decompress('xz', once(truncated), new ExpansionBudget(), 'file:///t.xz'))).rejects.toThrow();
   });
 });

@@ -48,10 +48,10 @@ describe('rpm container', () => {
     expect(r.error?.message).toMatch(/is bzip2-compressed, which is not supported/);
   });
 
-  it("names rpm's SHA-256-checked xz payloads as unsupported, and a corrupt payload as corrupt", async () => {
+  it("opens rpm's SHA-256-checked xz payloads (re-framed for the decoder), and names a corrupt payload as corrupt", async () => {
     const xz = await members(rpmHandler, read('shelflife-fixture-1.0-1.noarch.xz-rsa.rpm'));
-    expect((xz.error as { code?: string }).code).toBe('unsupported');
-    expect(xz.error?.message).toMatch(/is xz with a SHA-256 integrity check/);
+    expect(xz.error).toBeUndefined();
+    expect(xz.members.map((m) => m.path)).toEqual(['usr/share/shelflife/pkg.crt']);
     const bytes = read('shelflife-fixture-1.0-1.noarch.gzip.rpm');
     const { payloadOffset } = parseRpmHeaders(bytes);
     const bad = new Uint8Array(bytes);
