@@ -53,7 +53,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const port = await freePort();
   const [c2, a2] = asPostgres(postgres, ['-D', join(dataDir, 'data'), '-h', '127.0.0.1', '-p', String(port), '-k', dataDir, '-c', 'fsync=off']);
-  server = spawn(c2, a2, { stdio: 'ignore' });
+  // Its own process group: runuser does not pass signals on, so teardown signals the whole group.
+  server = spawn(c2, a2, { stdio: 'ignore', detached: true });
   const { default: pg } = await import('pg');
   const url = `postgres://shelflife@127.0.0.1:${port}/postgres`;
   for (let i = 0; i < 100; i++) {
@@ -68,8 +69,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
   return async () => {
-    server?.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
+    if (server?.pid) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      try {
+        process.kill(-server.pid, 'SIGINT'); // postgres: "fast shutdown"
+      } catch {
+        // already gone
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      server.unref();
+    }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
 }
