@@ -5,7 +5,7 @@
  * leaves the final name absent or complete; a leftover temp from a killed run is swept by the next write.
  * @module
  */
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, unlinkSync, writeSync, constants, existsSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants, existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -118,7 +118,17 @@ const CHUNK = 1024 * 1024;
  * A file's bytes in 1 MiB chunks through one FileHandle: less per-file overhead than a ReadStream for the many small
  * artifacts of a release tree, and the same one sequential pass for large ones.
  */
+/** Files up to this size are read in one synchronous call: ~10 µs, against ~150 µs of thread-pool round trips. */
+const SYNC_READ_LIMIT = 64 * 1024;
+
 export async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  const small = statSync(path);
+  if (small.isFile() && small.size <= SYNC_READ_LIMIT) {
+    const bytes = readFileSync(path);
+    // A file that grew past the limit between stat and read is still returned whole (it is small by construction).
+    yield bytes;
+    return;
+  }
   const fh = await open(path, 'r');
   let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
   try {
