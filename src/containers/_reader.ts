@@ -34,8 +34,8 @@ export class ChunkReader {
     return out;
   }
 
-  /** Skip n bytes; returns how many were actually skipped. */
-  async skip(n: number): Promise<number> {
+  /** Discard the next n bytes; returns how many there were. */
+  async discard(n: number): Promise<number> {
     let left = n;
     while (left > 0) {
       if (this.pending.length === 0 && !(await this.fill())) break;

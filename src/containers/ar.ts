@@ -52,7 +52,7 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
         if (size > MAX_NAME_TABLE) throw new ParseError(`${input.uri}: ar long-name table of ${size} bytes is too large`, at);
         longNames = await r.read(size);
         if (longNames.length < size) throw new ParseError(`${input.uri}: truncated ar long-name table`, at, 'truncated');
-        await r.skip(pad);
+        await r.discard(pad);
         continue;
       }
       if (/^#1\/\d+$/.test(name)) {
@@ -88,7 +88,7 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
       if (size <= MEMBER_BUFFER_LIMIT) {
         const bytes = await collect(r.take(size), size, input.uri);
         if (bytes.length < size) throw new ParseError(`${input.uri}: ar member ${name} truncated (${bytes.length} of ${size} bytes)`, r.position, 'truncated');
-        await r.skip(pad);
+        await r.discard(pad);
         yield { ...base, bytes };
       } else {
         let consumed = 0;
@@ -108,5 +108,5 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
 }
 
 async function skipExactly(r: ChunkReader, n: number, uri: string, at: number): Promise<void> {
-  if ((await r.skip(n)) < n) throw new ParseError(`${uri}: ar member at offset ${at} is truncated`, at, 'truncated');
+  if ((await r.discard(n)) < n) throw new ParseError(`${uri}: ar member at offset ${at} is truncated`, at, 'truncated');
 }

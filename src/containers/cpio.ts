@@ -62,7 +62,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         const h = await r.read(8);
         if (h.length < 8) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
         const index = hex(h, 0, 8, 'file index', input.uri, at);
-        await r.skip(pad4(14));
+        await r.discard(pad4(14));
         const file = stripped(index);
         if (!file) throw new ParseError(`${input.uri}: stripped cpio entry refers to file index ${index}, which the RPM header does not list`, at);
         ({ path: name, size } = file);
@@ -77,7 +77,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         size = hex(h, 48, 8, 'filesize', input.uri, at);
         const namesize = hex(h, 88, 8, 'namesize', input.uri, at);
         name = await readName(r, namesize, input.uri, at);
-        await r.skip(pad4(NEWC_HEADER + namesize));
+        await r.discard(pad4(NEWC_HEADER + namesize));
       } else if (magic === '070707') {
         const h = await r.read(ODC_HEADER - 6);
         if (h.length < ODC_HEADER - 6) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
@@ -94,7 +94,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
       if (name === 'TRAILER!!!') return;
       if ((mode & S_IFMT) !== S_IFREG || size === 0) {
         // Directories, symlinks (their target is the data), devices, and hard-link entries without data.
-        if ((await r.skip(size + dataPad)) < size) throw new ParseError(`${input.uri}: cpio entry ${name} truncated`, at, 'truncated');
+        if ((await r.discard(size + dataPad)) < size) throw new ParseError(`${input.uri}: cpio entry ${name} truncated`, at, 'truncated');
         continue;
       }
       budget.addEntry(input.uri);
@@ -109,7 +109,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
       if (size <= MEMBER_BUFFER_LIMIT) {
         const bytes = await collect(r.take(size), size, input.uri);
         if (bytes.length < size) throw new ParseError(`${input.uri}: cpio member ${name} truncated (${bytes.length} of ${size} bytes)`, r.position, 'truncated');
-        await r.skip(dataPad);
+        await r.discard(dataPad);
         yield { ...base, bytes };
       } else {
         let consumed = 0;
@@ -120,8 +120,8 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
           }
         })();
         yield { ...base, stream };
-        if ((await r.skip(size - consumed)) < size - consumed) throw new ParseError(`${input.uri}: cpio member ${name} truncated`, at, 'truncated');
-        await r.skip(dataPad);
+        if ((await r.discard(size - consumed)) < size - consumed) throw new ParseError(`${input.uri}: cpio member ${name} truncated`, at, 'truncated');
+        await r.discard(dataPad);
       }
     }
   } finally {

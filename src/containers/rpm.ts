@@ -35,7 +35,7 @@ async function* rpmMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     const lead = await r.read(RPM_LEAD_SIZE);
     if (lead.length < RPM_LEAD_SIZE) throw new ParseError(`${input.uri}: truncated RPM lead`, 0, 'truncated');
     const signature = await readHeader(r, input.uri, 'signature header');
-    await r.skip((8 - ((signature.end + RPM_LEAD_SIZE) % 8)) % 8);
+    await r.discard((8 - ((signature.end + RPM_LEAD_SIZE) % 8)) % 8);
     const header = await readHeader(r, input.uri, 'main header');
     const format = rpmStrings(header, 1124)?.[0]?.value ?? 'cpio';
     if (format !== 'cpio') throw new ParseError(`${input.uri}: RPM payload format "${format}" is not supported`, r.position, 'unsupported');

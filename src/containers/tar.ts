@@ -85,7 +85,7 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
       if (type === 'L' || type === 'x' || type === 'g') {
         if (size > 1024 * 1024) throw new ParseError(`${input.uri}: oversized tar extended header (${size} bytes)`, r.position);
         const data = await r.read(size);
-        await r.skip(padded - size);
+        await r.discard(padded - size);
         if (type === 'L') longName = cstring(data);
         else if (type === 'x') pax = parsePax(data);
         else globalPax = { ...globalPax, ...parsePax(data) };
@@ -99,7 +99,7 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
       longName = undefined;
       pax = {};
       if (type !== '0' && type !== '7') {
-        await r.skip(padded); // directories, links, devices: no content to scan
+        await r.discard(padded); // directories, links, devices: no content to scan
         continue;
       }
       budget.addEntry(input.uri);
@@ -113,7 +113,7 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
       if (realSize <= MEMBER_BUFFER_LIMIT) {
         const bytes = await collect(r.take(realSize), realSize, input.uri);
         if (bytes.length < realSize) throw new ParseError(`${input.uri}: member ${rawName} truncated (${bytes.length} of ${realSize} bytes)`, r.position, 'truncated');
-        await r.skip(padded - realSize);
+        await r.discard(padded - realSize);
         yield { ...base, bytes };
       } else {
         let consumed = 0;
@@ -125,8 +125,8 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         })();
         yield { ...base, stream };
         // Whatever the consumer did not read is skipped, so the next header lines up.
-        await r.skip(realSize - consumed);
-        await r.skip(padded - realSize);
+        await r.discard(realSize - consumed);
+        await r.discard(padded - realSize);
       }
     }
   } finally {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { claims } from '../../src/detectors/index.js';
 import { debianDetector, hashLists } from '../../src/detectors/debian.js';
 import { detectAll, FIXTURES, findingsUnder, scanPaths, summary } from '../helpers/scan.js';
+import { requirePrerequisite } from '../helpers/prerequisites.js';
 
 const PKG = join(FIXTURES, 'packages');
 const read = (f: string) => new Uint8Array(readFileSync(join(PKG, f)));
@@ -66,10 +67,7 @@ describe('debian real world (Debian archive, at test time)', () => {
   const lists = '/var/lib/apt/lists';
   it("the local apt lists' InRelease: same signatures as gpg --list-packets", async (ctx) => {
     const files = existsSync(lists) ? readdirSync(lists).filter((f) => f.endsWith('_InRelease')) : [];
-    if (files.length === 0) {
-      console.warn('SKIPPED: no InRelease under /var/lib/apt/lists (run apt-get update) — the real-world InRelease check did not run');
-      ctx.skip();
-    }
+    requirePrerequisite(ctx, files.length === 0 && 'no InRelease under /var/lib/apt/lists (run apt-get update): the real-world InRelease check');
     for (const f of files) {
       const text = readFileSync(join(lists, f), 'latin1');
       const armor = text.slice(text.indexOf('-----BEGIN PGP SIGNATURE-----'));
@@ -87,8 +85,7 @@ describe('debian real world (Debian archive, at test time)', () => {
       try {
         execFileSync('apt-get', ['download', '-q', 'ca-certificates'], { cwd: dir, stdio: 'ignore', timeout: 60_000 });
       } catch (e) {
-        console.warn(`SKIPPED: apt-get download ca-certificates failed (${(e as Error).message.split('\n')[0]}) — the real .deb check did not run`);
-        ctx.skip();
+        requirePrerequisite(ctx, `apt-get download ca-certificates failed (${(e as Error).message.split('\n')[0]}): the real .deb check`);
       }
       const deb = join(dir, readdirSync(dir).find((f) => f.endsWith('.deb'))!);
       // The Mozilla bundle; the package's docs/examples also hold a placeholder "Local_Root_CA.crt" that is no certificate.

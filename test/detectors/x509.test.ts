@@ -11,6 +11,7 @@ import { detectX509 } from '../../src/detectors/x509.js';
 import { claims, DETECTORS } from '../../src/detectors/index.js';
 import { x509Detector } from '../../src/detectors/x509.js';
 import { ctxFor, detectAll, FIXTURES, summary } from '../helpers/scan.js';
+import { requirePrerequisite } from '../helpers/prerequisites.js';
 
 const PKI = join(FIXTURES, 'pki');
 const read = (rel: string) => new Uint8Array(readFileSync(join(PKI, rel)));
@@ -149,10 +150,7 @@ describe('x509: post-quantum and composite certificates', () => {
   };
 
   it('detects the x5c certificate of every composite-sigs test vector with its canonical id', (ctx) => {
-    if (!existsSync(VECTORS)) {
-      console.warn(`SKIPPED: composite-sigs vectors not found at ${VECTORS} (the ../shared checkout is absent)`);
-      ctx.skip();
-    }
+    requirePrerequisite(ctx, !existsSync(VECTORS) && `composite-sigs vectors not found at ${VECTORS} (the ../shared checkout is absent)`);
     const { tests } = JSON.parse(readFileSync(VECTORS, 'utf8')) as { tests: { tcId: string; x5c: string }[] };
     expect(tests.map((t) => t.tcId).sort()).toEqual(Object.keys(EXPECTED).sort());
     for (const t of tests) {

@@ -9,7 +9,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { requirePrerequisite } from '../helpers/prerequisites.js';
 import type { ArtifactResult, Finding, ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 
@@ -94,13 +95,10 @@ function cn(subject: string): string {
   return subject.match(/CN\s*=\s*([^,/\n]+?)(?:\s*(?:,|\/|$))/)?.[1]?.trim() ?? subject;
 }
 
-const skipUnless = (ctx: { skip: (note?: string) => void }, tools: string[] = []) => {
-  if (unavailable) ctx.skip(unavailable);
+const skipUnless = (ctx: TestContext, tools: string[] = []) => {
+  requirePrerequisite(ctx, unavailable);
   const missing = tools.filter((t) => !have(t));
-  if (missing.length) {
-    console.warn(`*** realworld/firmware: SKIPPING a check: ${missing.join(', ')} not installed (see .ci/apt-packages.txt) ***`);
-    ctx.skip(`${missing.join(', ')} not installed`);
-  }
+  requirePrerequisite(ctx, missing.length > 0 && `realworld/firmware: ${missing.join(', ')} not installed (see .ci/apt-packages.txt)`);
 };
 
 describe('realworld: Debian signed boot chain', () => {
