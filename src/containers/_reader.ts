@@ -3,6 +3,9 @@
  * container parsers (tar, ar, cpio) so that members can be handed on as streams and memory stays flat.
  * @module
  */
+import { ParseError } from '../errors.js';
+import { MEMBER_BUFFER_LIMIT } from '../limits.js';
+import type { Member } from './types.js';
 export class ChunkReader {
   private readonly it: AsyncIterator<Uint8Array>;
   private pending: Uint8Array = new Uint8Array(0);
@@ -82,4 +85,33 @@ export async function collect(source: AsyncIterable<Uint8Array>, limit: number, 
     parts.push(c);
   }
   return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
+}
+
+/**
+ * Hand the next `size` bytes of a streaming archive (tar, ar, cpio) over as a member: held as bytes when small
+ * enough, else as a one-pass stream the engine drains before asking for the next member. Afterwards whatever was not
+ * read, plus `pad` bytes of alignment, is discarded so the next header lines up; an archive that ends early is a
+ * truncation error naming the member (`what`).
+ */
+export async function* emitMember(r: ChunkReader, base: Member, size: number, pad: number, uri: string, what: string): AsyncGenerator<Member> {
+  const at = r.position;
+  const truncated = (got: number) => new ParseError(`${uri}: ${what} truncated (${got} of ${size} bytes)`, at, 'truncated');
+  if (size <= MEMBER_BUFFER_LIMIT) {
+    const bytes = await collect(r.take(size), size, uri);
+    if (bytes.length < size) throw truncated(bytes.length);
+    await r.discard(pad);
+    yield { ...base, bytes };
+    return;
+  }
+  let consumed = 0;
+  const stream = (async function* () {
+    for await (const c of r.take(size)) {
+      consumed += c.length;
+      yield c;
+    }
+  })();
+  yield { ...base, stream };
+  const rest = size - consumed;
+  if ((await r.discard(rest)) < rest) throw truncated(size - rest);
+  await r.discard(pad);
 }

@@ -5,8 +5,7 @@
  * @module
  */
 import { ParseError } from '../errors.js';
-import { MEMBER_BUFFER_LIMIT } from '../limits.js';
-import { ChunkReader, collect } from './_reader.js';
+import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
 import { isTraversal } from './types.js';
 
@@ -85,22 +84,7 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
             ? { problem: { code: 'malformed' as const, message: `ar member at offset ${at} has an empty name` } }
             : {}),
       };
-      if (size <= MEMBER_BUFFER_LIMIT) {
-        const bytes = await collect(r.take(size), size, input.uri);
-        if (bytes.length < size) throw new ParseError(`${input.uri}: ar member ${name} truncated (${bytes.length} of ${size} bytes)`, r.position, 'truncated');
-        await r.discard(pad);
-        yield { ...base, bytes };
-      } else {
-        let consumed = 0;
-        const stream = (async function* () {
-          for await (const c of r.take(size)) {
-            consumed += c.length;
-            yield c;
-          }
-        })();
-        yield { ...base, stream };
-        await skipExactly(r, size - consumed + pad, input.uri, at);
-      }
+      yield* emitMember(r, base, size, pad, input.uri, `ar member ${name}`);
     }
   } finally {
     await r.close();

@@ -5,8 +5,7 @@
  * @module
  */
 import { ParseError } from '../errors.js';
-import { MEMBER_BUFFER_LIMIT } from '../limits.js';
-import { ChunkReader, collect } from './_reader.js';
+import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
 import { isTraversal } from './types.js';
 
@@ -106,23 +105,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         ...(mtime > 0 ? { modified: new Date(mtime * 1000).toISOString() } : {}),
         ...(isTraversal(path) ? { problem: { code: 'path-traversal' as const, message: `member name "${name}" escapes the archive root; recorded, never extracted` } } : {}),
       };
-      if (size <= MEMBER_BUFFER_LIMIT) {
-        const bytes = await collect(r.take(size), size, input.uri);
-        if (bytes.length < size) throw new ParseError(`${input.uri}: cpio member ${name} truncated (${bytes.length} of ${size} bytes)`, r.position, 'truncated');
-        await r.discard(dataPad);
-        yield { ...base, bytes };
-      } else {
-        let consumed = 0;
-        const stream = (async function* () {
-          for await (const c of r.take(size)) {
-            consumed += c.length;
-            yield c;
-          }
-        })();
-        yield { ...base, stream };
-        if ((await r.discard(size - consumed)) < size - consumed) throw new ParseError(`${input.uri}: cpio member ${name} truncated`, at, 'truncated');
-        await r.discard(dataPad);
-      }
+      yield* emitMember(r, base, size, dataPad, input.uri, `cpio member ${name}`);
     }
   } finally {
     await r.close();

@@ -3,9 +3,8 @@
  * stream: members up to the buffer limit are handed over as bytes, larger ones as one-pass streams.
  * @module
  */
-import { MEMBER_BUFFER_LIMIT } from '../limits.js';
 import { ParseError } from '../errors.js';
-import { ChunkReader, collect } from './_reader.js';
+import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
 import { isTraversal } from './types.js';
 
@@ -110,24 +109,7 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         ...(mtime ? { modified: new Date(mtime * 1000).toISOString() } : {}),
         ...(isTraversal(rawName) ? { problem: { code: 'path-traversal' as const, message: `member name "${rawName}" escapes the archive root; recorded, never extracted` } } : {}),
       };
-      if (realSize <= MEMBER_BUFFER_LIMIT) {
-        const bytes = await collect(r.take(realSize), realSize, input.uri);
-        if (bytes.length < realSize) throw new ParseError(`${input.uri}: member ${rawName} truncated (${bytes.length} of ${realSize} bytes)`, r.position, 'truncated');
-        await r.discard(padded - realSize);
-        yield { ...base, bytes };
-      } else {
-        let consumed = 0;
-        const stream = (async function* () {
-          for await (const c of r.take(realSize)) {
-            consumed += c.length;
-            yield c;
-          }
-        })();
-        yield { ...base, stream };
-        // Whatever the consumer did not read is skipped, so the next header lines up.
-        await r.discard(realSize - consumed);
-        await r.discard(padded - realSize);
-      }
+      yield* emitMember(r, base, realSize, padded - realSize, input.uri, `member ${rawName}`);
     }
   } finally {
     await r.close();
