@@ -4,11 +4,12 @@
  * HTTPS fault server on 127.0.0.1 (the HTTPS one with a test CA made here with openssl).
  * @module
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFaultServer, type FaultServer } from '../helpers/http-faults.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { installLoopbackGuard, startFaultServer, type FaultServer } from '../helpers/http-faults.js';
 
 export const RELEASE_TOOLS = ['reprepro', 'apt-ftparchive', 'dpkg-deb', 'dpkg-source', 'ar', 'rpmbuild', 'rpmsign', 'createrepo_c', 'signify-openbsd', 'minisign', 'gpg', 'openssl', 'gcab', 'jcat-tool', 'xz', 'mkeficapsule'];
 
@@ -54,4 +55,32 @@ export async function startReleaseStores(): Promise<ReleaseStores> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One release-store test file's fixture: the trees built and served over HTTP and HTTPS for the file, a guard that
+ * fails the file if anything but 127.0.0.1 was contacted, and the check that the Debian tools are there (in CI their
+ * absence fails the file; elsewhere its tests are left out, loudly). `stores` is filled in before the first test.
+ */
+export function useReleaseStores(label: string, extraTools: string[] = []): { missing: string[]; stores: ReleaseStores; guard: { violations: string[] } } {
+  const missing = [...missingReleaseTools(), ...extraTools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0)];
+  if (missing.length) {
+    if (process.env.CI) throw new Error(`[${label}] prerequisite missing in CI: ${missing.join(', ')} (.ci/run installs them)`);
+    console.warn(`\n*** [${label}] NOT RUN (outside CI only): missing tools ${missing.join(', ')} (install .ci/apt-packages.txt) ***\n`);
+  }
+  const stores = {} as ReleaseStores;
+  let installed: ReturnType<typeof installLoopbackGuard> | undefined;
+  const guard = { violations: [] as string[] };
+  beforeAll(async () => {
+    if (missing.length) return;
+    Object.assign(stores, await startReleaseStores());
+    installed = installLoopbackGuard();
+    guard.violations = installed.violations;
+  });
+  afterAll(async () => {
+    installed?.uninstall();
+    await stores.close?.();
+    expect(guard.violations).toEqual([]);
+  });
+  return { missing, stores, guard };
 }

@@ -9,23 +9,10 @@ import type { Finding } from '../../src/model.js';
 import { HttpClient } from '../../src/sources/_http.js';
 import { APT_RSA_CUTOFF, chainFindings, weaker } from '../../src/sources/_release.js';
 import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
-import { installLoopbackGuard } from '../helpers/http-faults.js';
-import { missingReleaseTools, startReleaseStores, type ReleaseStores } from '../setup/release-servers.js';
+import { useReleaseStores } from '../setup/release-servers.js';
 
-const missing = missingReleaseTools();
-if (missing.length) console.warn(`[release-checksums] SKIPPING: missing tools ${missing.join(', ')} (install .ci/apt-packages.txt)`);
+const { missing, stores: s, guard } = useReleaseStores('release-checksums');
 
-let s: ReleaseStores;
-let guard: ReturnType<typeof installLoopbackGuard>;
-beforeAll(async () => {
-  if (missing.length) return;
-  s = await startReleaseStores();
-  guard = installLoopbackGuard();
-});
-afterAll(async () => {
-  guard?.uninstall();
-  await s?.close();
-});
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanDir(target: string, options: Record<string, unknown> = {}, scoring = false): Promise<Map<string, ArtifactResult>> {

@@ -9,31 +9,10 @@ import { cabinetFiles, parseCabinet } from '../../src/containers/cab.js';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { parseJcat } from '../../src/sources/lvfs.js';
-import { installLoopbackGuard } from '../helpers/http-faults.js';
-import { missingReleaseTools, startReleaseStores, type ReleaseStores } from '../setup/release-servers.js';
+import { useReleaseStores } from '../setup/release-servers.js';
 
-const missing = [...missingReleaseTools(), ...['gcab', 'jcat-tool'].filter((t) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-})];
-if (missing.length) console.warn(`[release-lvfs] SKIPPING: missing tools ${missing.join(', ')} (install .ci/apt-packages.txt)`);
+const { missing, stores: s } = useReleaseStores('release-lvfs', ['gcab', 'jcat-tool']);
 
-let s: ReleaseStores;
-let guard: ReturnType<typeof installLoopbackGuard>;
-beforeAll(async () => {
-  if (missing.length) return;
-  s = await startReleaseStores();
-  guard = installLoopbackGuard();
-});
-afterAll(async () => {
-  guard?.uninstall();
-  await s?.close();
-  expect(guard?.violations ?? []).toEqual([]);
-});
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanLvfs(target: string, options: Record<string, unknown> = {}): Promise<Map<string, ArtifactResult>> {

@@ -6,24 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
-import { installLoopbackGuard } from '../helpers/http-faults.js';
-import { missingReleaseTools, startReleaseStores, type ReleaseStores } from '../setup/release-servers.js';
+import { useReleaseStores } from '../setup/release-servers.js';
 
-const missing = missingReleaseTools();
-if (missing.length) console.warn(`[release-yum] SKIPPING: missing tools ${missing.join(', ')} (install .ci/apt-packages.txt)`);
+const { missing, stores: s } = useReleaseStores('release-yum');
 
-let s: ReleaseStores;
-let guard: ReturnType<typeof installLoopbackGuard>;
-beforeAll(async () => {
-  if (missing.length) return;
-  s = await startReleaseStores();
-  guard = installLoopbackGuard();
-});
-afterAll(async () => {
-  guard?.uninstall();
-  await s?.close();
-  expect(guard?.violations ?? []).toEqual([]);
-});
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanYum(target: string, options: Record<string, unknown> = {}): Promise<Map<string, ArtifactResult>> {
