@@ -18,6 +18,7 @@ import { ExpansionBudget, checkRatio } from '../containers/types.js';
 import { LimitError, ShelflifeError } from '../errors.js';
 import xz from 'xz-decompress';
 import { isLoopback } from './oci/_http.js';
+import { describeNetError, errCode, isTransient, sleep } from './_net.js';
 
 /** Index documents (Release, Packages, repomd, primary, firmware.xml, SHA256SUMS) larger than this are refused. */
 export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
@@ -327,20 +328,9 @@ function backoff(res: Response | undefined, attempt: number, base: number): numb
   return Math.min(base * 2 ** attempt + Math.random() * base, MAX_RETRY_AFTER_MS);
 }
 
-function errCode(e: unknown): string | undefined {
-  const c = e as { code?: string; cause?: { code?: string } };
-  return c?.cause?.code ?? c?.code;
-}
-
-function isTransient(e: unknown): boolean {
-  return /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)$/.test(errCode(e) ?? '');
-}
-
-function describeNetError(e: unknown): string {
-  const c = e as { message?: string; cause?: { code?: string; message?: string } };
-  return [c?.cause?.code, c?.cause?.message ?? c?.message].filter(Boolean).join(': ') || String(e);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** The client a release-store source uses: the caller's (tests, shared across sources) or one built from the options. */
+export function httpClientFrom(options: { http?: unknown; ca?: unknown; backoffMs?: unknown; timeoutMs?: unknown }): HttpClient {
+  if (options.http instanceof HttpClient) return options.http;
+  const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? (options.ca as string[]) : [options.ca as string];
+  return new HttpClient({ caFiles: ca, backoffMs: options.backoffMs as number | undefined, timeoutMs: options.timeoutMs as number | undefined });
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { LimitError, UsageError } from '../errors.js';
 import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
+import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
 import { chainFindings, checkSigningKeys, fetchMode, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
@@ -141,8 +141,7 @@ class AptSource implements Source {
     if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..')) throw new UsageError(`${target}: name the suite with --suite <name> (e.g. bookworm)`);
     this.suite = suite;
     this.base = u.href.replace(/\/+$/, '');
-    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
-    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.http = httpClientFrom(options);
     this.fetch = fetchMode(options.fetch, 'none');
   }
 

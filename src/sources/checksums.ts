@@ -12,7 +12,7 @@
  */
 import { UsageError } from '../errors.js';
 import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, HttpError, MAX_SMALL_DOCUMENT_BYTES } from './_http.js';
+import { HttpClient, httpClientFrom, HttpError, MAX_SMALL_DOCUMENT_BYTES } from './_http.js';
 import { chainFindings, fetchMode, listedRef, readSignatures, weaker, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
@@ -96,8 +96,7 @@ class ChecksumSource implements Source {
       this.single = last;
       this.dir = u.href.slice(0, u.href.length - last.length);
     } else this.dir = `${u.href}/`; // `…/24.10.1`: a directory without its trailing slash
-    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
-    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.http = httpClientFrom(options);
     this.fetch = fetchMode(options.fetch, 'none');
   }
 

@@ -14,7 +14,7 @@ import { gunzipSync } from 'node:zlib';
 import { cabinetFiles } from '../containers/cab.js';
 import { UsageError } from '../errors.js';
 import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, MAX_SMALL_DOCUMENT_BYTES, decompressIndex } from './_http.js';
+import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, MAX_SMALL_DOCUMENT_BYTES, decompressIndex } from './_http.js';
 import { chainFindings, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
@@ -137,8 +137,7 @@ class LvfsSource implements Source {
   ) {
     this.url = target.replace(/^lvfs\+/i, '');
     if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);
-    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
-    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.http = httpClientFrom(options);
     this.fetch = fetchMode(options.fetch, 'headers');
   }
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { runDetectors } from '../detectors/index.js';
 import { LimitError, UsageError } from '../errors.js';
 import type { ErrorEntry } from '../model.js';
-import { HttpClient, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
+import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
 import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
@@ -122,8 +122,7 @@ class YumSource implements Source {
     const url = target.replace(/^(yum|dnf)\+/i, '');
     if (!/^https?:\/\//i.test(url)) throw new UsageError(`${target}: a yum target is yum+https://host/path/ (the directory holding repodata/)`);
     this.base = url.replace(/\/+$/, '').replace(/\/repodata(\/repomd\.xml)?$/, '');
-    const ca = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
-    this.http = options.http ?? new HttpClient({ caFiles: ca, backoffMs: options.backoffMs, timeoutMs: options.timeoutMs });
+    this.http = httpClientFrom(options);
     this.fetch = fetchMode(options.fetch, 'headers');
   }
 

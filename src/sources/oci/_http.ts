@@ -12,6 +12,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, fetch, type Dispatcher, type Response } from 'undici';
 import { ShelflifeError } from '../../errors.js';
 import type { RegistryCredential } from '../docker-auth.js';
+import { describeNetError, errCode, isTransient, sleep } from '../_net.js';
 
 /** Manifests, indexes, tag lists and token responses larger than this are refused (the spec suggests 4 MiB for manifests). */
 export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
@@ -437,10 +438,6 @@ function summariseErrors(text: string): string {
   return text ? ` (${text.slice(0, 200).replace(/\s+/g, ' ')})` : '';
 }
 
-function errCode(e: unknown): string | undefined {
-  const c = e as { code?: string; cause?: { code?: string } };
-  return c?.cause?.code ?? c?.code;
-}
 
 function isTlsOrConnectError(e: unknown): boolean {
   const code = errCode(e) ?? '';
@@ -448,15 +445,5 @@ function isTlsOrConnectError(e: unknown): boolean {
   return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || code === 'ECONNRESET' || /wrong version number/i.test(describeNetError(e));
 }
 
-function isTransient(e: unknown): boolean {
-  return /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR_SOCKET|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT)$/.test(errCode(e) ?? '');
-}
 
-function describeNetError(e: unknown): string {
-  const c = e as { message?: string; cause?: { code?: string; message?: string } };
-  return [c?.cause?.code, c?.cause?.message ?? c?.message].filter(Boolean).join(': ') || String(e);
-}
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
