@@ -30,7 +30,11 @@ const TIME_OUT = join(DATA, 'time.txt');
 
 /** Compile src/ into BUILD with the project's build config, and a bin that imports it (as bin/shelflife.js does). */
 function buildCli(): void {
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD], { cwd: ROOT, encoding: 'utf8' });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   if (!existsSync(join(BUILD, 'src', 'cli', 'main.js'))) throw new Error(`tsc emitted nothing: ${tsc.stdout}`);
   if (!existsSync(join(BUILD, 'rules'))) symlinkSync(join(ROOT, 'rules'), join(BUILD, 'rules'));
   writeFileSync(BIN, "import { main } from './src/cli/main.js';\nmain(process.argv).then((code) => { process.exitCode = code; });\n");
@@ -68,7 +72,10 @@ function buildCorpus(): string[] {
   const all = walk(root);
   const efi = all.filter((f) => /\.efi\.signed$/.test(f));
   const vmlinuz = all.filter((f) => /\/boot\/vmlinuz-/.test(f));
-  const modules = all.filter((f) => /\.ko(\.xz)?$/.test(f)).sort().slice(0, MODULES);
+  const modules = all
+    .filter((f) => /\.ko(\.xz)?$/.test(f))
+    .sort()
+    .slice(0, MODULES);
   const fixtures = walk(join(ROOT, 'fixtures', 'firmware')).filter((f) => !f.endsWith('.json'));
   return [...efi, ...vmlinuz, ...modules, ...fixtures];
 }
@@ -133,11 +140,19 @@ function main(): void {
   console.log('');
   console.log(`| tool | CPU (median of ${RUNS}) | wall | MB/CPU-s | peak RSS | what it reports |`);
   console.log('|---|---|---|---|---|---|');
-  row(`binwalk ${sh('sh', ['-c', 'binwalk --help | head -1']).trim().replace(/^Binwalk v?/, '')}`, b, `${der} "Certificate in DER format", ${pkcs} "Object signature in DER format (PKCS)": offsets only, no algorithm, key size or hash`);
+  row(
+    `binwalk ${sh('sh', ['-c', 'binwalk --help | head -1'])
+      .trim()
+      .replace(/^Binwalk v?/, '')}`,
+    b,
+    `${der} "Certificate in DER format", ${pkcs} "Object signature in DER format (PKCS)": offsets only, no algorithm, key size or hash`,
+  );
   row('shelflife', s, `${findings.length} findings, each with algorithm, key size / curve, hash`);
   row('shelflife --detectors -carve', n, `attribution only: ${(b.cpu / n.cpu).toFixed(1)}× binwalk without the raw-key carver`);
   console.log('');
-  console.log(`ratio (CPU): shelflife is ${ratio.toFixed(1)}× faster than binwalk (target ≥ 10×): ${ratio >= 10 ? 'PASS' : 'FAIL'}; wall ratio ${(b.wall / s.wall).toFixed(1)}×`);
+  console.log(
+    `ratio (CPU): shelflife is ${ratio.toFixed(1)}× faster than binwalk (target ≥ 10×): ${ratio >= 10 ? 'PASS' : 'FAIL'}; wall ratio ${(b.wall / s.wall).toFixed(1)}×`,
+  );
   console.log('');
   console.log('shelflife findings by kind / format / algorithm:');
   for (const [k, n] of [...byAlg].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(5)}  ${k}`);

@@ -21,7 +21,8 @@ const RPM_KIB = Number(process.env.BENCH_RPM_KIB ?? 512);
 const DEBS = Number(process.env.BENCH_DEBS ?? 20_000);
 
 const dir = mkdtempSync(join(tmpdir(), 'shelflife-bench-release-'));
-const sh = (cmd: string, env: Record<string, string> = {}) => execFileSync('bash', ['-c', cmd], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+const sh = (cmd: string, env: Record<string, string> = {}) =>
+  execFileSync('bash', ['-c', cmd], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
 const GNUPGHOME = join(dir, 'gnupg');
 mkdirSync(GNUPGHOME, { mode: 0o700 });
 const gpgEnv = { GNUPGHOME };
@@ -56,7 +57,10 @@ try {
   );
   sh(`rpmbuild --quiet --define "_topdir ${top}" --define "_binary_payloadio w0.gzdio" -bb ${top}/SPECS/bench.spec >/dev/null 2>&1`);
   const rpm = join(top, 'RPMS', 'noarch', 'bench-1.0-1.noarch.rpm');
-  sh(`rpmsign --quiet --define "__gpg $(command -v gpg)" --define "_gpg_path ${GNUPGHOME}" --define "_gpg_name bench@release.test" --addsign ${rpm} >/dev/null`, gpgEnv);
+  sh(
+    `rpmsign --quiet --define "__gpg $(command -v gpg)" --define "_gpg_path ${GNUPGHOME}" --define "_gpg_name bench@release.test" --addsign ${rpm} >/dev/null`,
+    gpgEnv,
+  );
   const yum = join(dir, 'tree', 'yum');
   mkdirSync(join(yum, 'Packages'), { recursive: true });
   for (let i = 0; i < RPMS; i++) linkSync(rpm, join(yum, 'Packages', `bench-${i}-1.0-1.noarch.rpm`));
@@ -69,10 +73,15 @@ try {
   const stanzas: string[] = [];
   for (let i = 0; i < DEBS; i++) {
     const h = createHash('sha256').update(String(i)).digest('hex');
-    stanzas.push(`Package: pkg${i}\nVersion: 1.0-${i}\nArchitecture: amd64\nMaintainer: Bench <b@release.test>\nFilename: pool/main/p/pkg${i}/pkg${i}_1.0-${i}_amd64.deb\nSize: ${100_000 + i}\nSHA256: ${h}\nDescription: bench ${i}\n`);
+    stanzas.push(
+      `Package: pkg${i}\nVersion: 1.0-${i}\nArchitecture: amd64\nMaintainer: Bench <b@release.test>\nFilename: pool/main/p/pkg${i}/pkg${i}_1.0-${i}_amd64.deb\nSize: ${100_000 + i}\nSHA256: ${h}\nDescription: bench ${i}\n`,
+    );
   }
   writeFileSync(join(bin, 'Packages'), stanzas.join('\n'));
-  sh(`xz -k -6 ${bin}/Packages && cd ${apt}/dists/stable && apt-ftparchive -o APT::FTPArchive::Release::Suite=stable release . > Release.tmp && mv Release.tmp Release && gpg --batch --quiet --clearsign -o InRelease Release`, gpgEnv);
+  sh(
+    `xz -k -6 ${bin}/Packages && cd ${apt}/dists/stable && apt-ftparchive -o APT::FTPArchive::Release::Suite=stable release . > Release.tmp && mv Release.tmp Release && gpg --batch --quiet --clearsign -o InRelease Release`,
+    gpgEnv,
+  );
 
   const server = await startFaultServer(join(dir, 'tree'));
   try {
@@ -84,7 +93,9 @@ try {
     const maxPerPkg = Math.max(...Object.values(pkgReqs.reduce<Record<string, number>>((m, q) => ((m[q.path] = (m[q.path] ?? 0) + 1), m), {})));
     const bytes = server.requests.reduce((n, q) => n + q.bytes, 0);
     const signed = r.artifacts.filter((a) => a.coverage === 'signed').length;
-    console.log(`yum: ${RPMS} packages (${(yumBytes / 2 ** 20).toFixed(0)} MiB repository) in ${secs.toFixed(2)} s = ${(r.artifacts.length / secs).toFixed(0)} artifacts/s; ${server.requests.length} requests (${(server.requests.length / RPMS).toFixed(3)}/package, max ${maxPerPkg} per package, all Range: ${pkgReqs.every((q) => q.range)}); ${(bytes / 2 ** 20).toFixed(2)} MiB read = ${((100 * bytes) / yumBytes).toFixed(2)}% of the repository, ${(bytes / RPMS).toFixed(0)} B/package; ${signed} packages signed; errors ${r.scan.stats.errors}`);
+    console.log(
+      `yum: ${RPMS} packages (${(yumBytes / 2 ** 20).toFixed(0)} MiB repository) in ${secs.toFixed(2)} s = ${(r.artifacts.length / secs).toFixed(0)} artifacts/s; ${server.requests.length} requests (${(server.requests.length / RPMS).toFixed(3)}/package, max ${maxPerPkg} per package, all Range: ${pkgReqs.every((q) => q.range)}); ${(bytes / 2 ** 20).toFixed(2)} MiB read = ${((100 * bytes) / yumBytes).toFixed(2)}% of the repository, ${(bytes / RPMS).toFixed(0)} B/package; ${signed} packages signed; errors ${r.scan.stats.errors}`,
+    );
 
     server.requests.length = 0;
     const aptIndexBytes = duSize(join(apt, 'dists'));
@@ -93,7 +104,9 @@ try {
     secs = (performance.now() - t) / 1000;
     const aptBytes = server.requests.reduce((n, q) => n + q.bytes, 0);
     const nonIndex = server.requests.filter((q) => !q.path.startsWith('/apt/dists/'));
-    console.log(`apt: ${DEBS} Packages entries in ${secs.toFixed(2)} s = ${(r.artifacts.length / secs).toFixed(0)} artifacts/s; ${server.requests.length} requests (${server.requests.map((q) => q.path.replace('/apt/dists/stable/', '')).join(', ')}); ${(aptBytes / 1024).toFixed(0)} KiB read of ${(aptIndexBytes / 1024).toFixed(0)} KiB of index files, ${(aptBytes / r.artifacts.length).toFixed(1)} B/artifact; non-index requests: ${nonIndex.length}; errors ${r.scan.stats.errors}`);
+    console.log(
+      `apt: ${DEBS} Packages entries in ${secs.toFixed(2)} s = ${(r.artifacts.length / secs).toFixed(0)} artifacts/s; ${server.requests.length} requests (${server.requests.map((q) => q.path.replace('/apt/dists/stable/', '')).join(', ')}); ${(aptBytes / 1024).toFixed(0)} KiB read of ${(aptIndexBytes / 1024).toFixed(0)} KiB of index files, ${(aptBytes / r.artifacts.length).toFixed(1)} B/artifact; non-index requests: ${nonIndex.length}; errors ${r.scan.stats.errors}`,
+    );
   } finally {
     await server.close();
   }

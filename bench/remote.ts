@@ -34,7 +34,10 @@ process.on('exit', cleanup);
 
 async function registry(): Promise<string> {
   const port = await freePort();
-  writeFileSync(join(dir, 'r.yml'), `version: 0.1\nlog: { level: error }\nstorage:\n  filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} }\nhttp: { addr: "127.0.0.1:${port}" }\n`);
+  writeFileSync(
+    join(dir, 'r.yml'),
+    `version: 0.1\nlog: { level: error }\nstorage:\n  filesystem: { rootdirectory: ${JSON.stringify(join(dir, 'data'))} }\nhttp: { addr: "127.0.0.1:${port}" }\n`,
+  );
   const child = spawn('docker-registry', ['serve', join(dir, 'r.yml')], { stdio: 'ignore' });
   children.push(child);
   for (let i = 0; i < 200; i++) {
@@ -68,7 +71,6 @@ async function benchOci(): Promise<void> {
 
   let requests = 0;
   let layerRequests = 0;
-  let bytes = 0;
   const t1 = performance.now();
   const r = await scan({
     targets: [`oci://${host}/bench/signed`],
@@ -83,16 +85,20 @@ async function benchOci(): Promise<void> {
     },
   });
   const secs = (performance.now() - t1) / 1000;
-  bytes = clients.reduce((n, cl) => n + cl.stats.bytes, 0);
+  const bytes = clients.reduce((n, cl) => n + cl.stats.bytes, 0);
   const n = r.artifacts.length;
   const signed = r.artifacts.filter((a) => a.signed === true).length;
-  console.log(`oci: scanned ${n} artifacts (${signed} signed) in ${secs.toFixed(2)} s → ${(n / secs).toFixed(0)} artifacts/s, ${(requests / n).toFixed(2)} requests/artifact, ${(bytes / n).toFixed(0)} bytes read/artifact over HTTP, ${layerRequests} layer-blob requests`);
+  console.log(
+    `oci: scanned ${n} artifacts (${signed} signed) in ${secs.toFixed(2)} s → ${(n / secs).toFixed(0)} artifacts/s, ${(requests / n).toFixed(2)} requests/artifact, ${(bytes / n).toFixed(0)} bytes read/artifact over HTTP, ${layerRequests} layer-blob requests`,
+  );
 
   // One image, signature only: manifest + referrers + tag list + signature manifest + signature blob.
   const one = r.artifacts[0];
   let oneRequests = 0;
   await scan({ targets: [one.uri], scoring: false, sourceOptions: { onRequest: () => oneRequests++ } });
-  console.log(`oci: one image by digest: ${oneRequests} requests (manifest, referrers → 404, tags/list, .sig manifest, signature payload blob); layer bytes read: 0`);
+  console.log(
+    `oci: one image by digest: ${oneRequests} requests (manifest, referrers → 404, tags/list, .sig manifest, signature payload blob); layer bytes read: 0`,
+  );
 }
 const clients: RegistryClient[] = [];
 
@@ -107,7 +113,11 @@ async function benchS3(): Promise<void> {
   cert.certDer.copy(body, 64); // something to find in the head window
   const t0 = Date.now();
   const limit = pLimit(16);
-  await Promise.all(Array.from({ length: OBJECTS }, (_, i) => limit(() => client.send(new PutObjectCommand({ Bucket: 'bench', Key: `fw/${String(i).padStart(5, '0')}.bin`, Body: body })))));
+  await Promise.all(
+    Array.from({ length: OBJECTS }, (_, i) =>
+      limit(() => client.send(new PutObjectCommand({ Bucket: 'bench', Key: `fw/${String(i).padStart(5, '0')}.bin`, Body: body }))),
+    ),
+  );
   const total = OBJECTS * body.length;
   console.log(`s3: put ${OBJECTS} objects × ${OBJECT_KIB} KiB (${(total / 2 ** 20).toFixed(0)} MiB) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 

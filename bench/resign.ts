@@ -55,14 +55,18 @@ async function bareParallelSign(workers: number, n: number): Promise<number> {
       parentPort.postMessage(performance.now() - t);
     });`;
   const times = await Promise.all(
-    Array.from({ length: workers }, () => new Promise<number>((resolve, reject) => {
-      const w = new Worker(code, { eval: true });
-      w.once('message', (ms: number) => {
-        resolve(ms);
-        void w.terminate();
-      });
-      w.once('error', reject);
-    })),
+    Array.from(
+      { length: workers },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const w = new Worker(code, { eval: true });
+          w.once('message', (ms: number) => {
+            resolve(ms);
+            void w.terminate();
+          });
+          w.once('error', reject);
+        }),
+    ),
   );
   return (workers * n * 1000) / Math.max(...times);
 }
@@ -94,7 +98,10 @@ async function startVerifiers(certDer: Uint8Array): Promise<Worker[]> {
       { length: CORES },
       () =>
         new Promise<Worker>((resolve, reject) => {
-          const w = new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData: { certDer } });
+          const w = new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, {
+            eval: true,
+            workerData: { certDer },
+          });
           w.once('message', () => resolve(w));
           w.once('error', reject);
         }),
@@ -155,7 +162,9 @@ async function main(): Promise<void> {
     // The platform's own ceiling: bare ML-DSA-65 signing in one worker per core, nothing else (each worker times its
     // loop after warming up). A hybrid pipeline does strictly more work per artifact, so it cannot beat this ratio.
     const ceiling = await bareParallelSign(CORES, 300);
-    console.log(`  platform ceiling: bare ML-DSA-65 sign in ${CORES} workers = ${(ceiling / before.sign).toFixed(2)}× one thread (${ceiling.toFixed(1)} ops/s)`);
+    console.log(
+      `  platform ceiling: bare ML-DSA-65 sign in ${CORES} workers = ${(ceiling / before.sign).toFixed(2)}× one thread (${ceiling.toFixed(1)} ops/s)`,
+    );
     let t: number;
 
     // 2. 1,000 × 1 KiB artifacts: hybrid sign (pool over every core) and verify (one worker per core).
@@ -178,7 +187,9 @@ async function main(): Promise<void> {
       const verifyMs = performance.now() - t;
       if (ok !== small.length) throw new Error(`only ${ok} of ${small.length} verified`);
       const hybridSign = (SMALL * 1000) / signMs;
-      console.log(`hybrid MLDSA65-ECDSA-P256, ${CORES} threads, 1 KiB: sign ${rate(SMALL, signMs)}   verify ${rate(SMALL, verifyMs)} (hash + CMS + file I/O included)`);
+      console.log(
+        `hybrid MLDSA65-ECDSA-P256, ${CORES} threads, 1 KiB: sign ${rate(SMALL, signMs)}   verify ${rate(SMALL, verifyMs)} (hash + CMS + file I/O included)`,
+      );
       const after = baseline();
       const baseSign = (before.sign + after.sign) / 2;
       console.log(`@noble/post-quantum ML-DSA-65, 1 thread (after):  sign ${after.sign.toFixed(1)} ops/s   verify ${after.verify.toFixed(1)} ops/s`);
@@ -186,10 +197,13 @@ async function main(): Promise<void> {
       const cpuPerWall = (signCpu.user + signCpu.system) / 1000 / signMs;
       const hybridCpuMsPerOp = (signCpu.user + signCpu.system) / 1000 / SMALL;
       const baseCpuMs = baselineCpuMsPerSign.reduce((a, b) => a + b, 0) / baselineCpuMsPerSign.length;
-      console.log(`  CPU time: hybrid ${hybridCpuMsPerOp.toFixed(1)} ms/artifact (all threads), ML-DSA-65 sign alone ${baseCpuMs.toFixed(1)} ms; this run got ${cpuPerWall.toFixed(2)} of ${CORES} cores`);
+      console.log(
+        `  CPU time: hybrid ${hybridCpuMsPerOp.toFixed(1)} ms/artifact (all threads), ML-DSA-65 sign alone ${baseCpuMs.toFixed(1)} ms; this run got ${cpuPerWall.toFixed(2)} of ${CORES} cores`,
+      );
       console.log(`  → with ${CORES} free cores (CPU-time estimate): ${((CORES * baseCpuMs) / hybridCpuMsPerOp).toFixed(2)}×`);
       const load = loadavg()[0];
-      if (load > CORES) console.log(`  ! load average ${load.toFixed(1)} on ${CORES} cores: other processes share the CPU, so the wall-clock ratios above are not meaningful`);
+      if (load > CORES)
+        console.log(`  ! load average ${load.toFixed(1)} on ${CORES} cores: other processes share the CPU, so the wall-clock ratios above are not meaningful`);
       console.log('');
 
       // 3. 100 MiB artifacts: one streamed SHA-512 pass (the composite's pre-hash) + sign, vs openssl dgst -sha512.
@@ -223,7 +237,9 @@ async function main(): Promise<void> {
         const twoHashMs = performance.now() - t;
         const mb = (LARGE * LARGE_SIZE) / 1e6;
         const mbs = (ms: number) => `${((mb * 1000) / ms).toFixed(0)} MB/s`;
-        console.log(`100 MiB artifacts (${LARGE}): openssl dgst -sha512 ${mbs(opensslMs)} | shelflife streamed SHA-512 ${mbs(hashMs)} (${((opensslMs / hashMs) * 100).toFixed(0)}% of openssl; target ≥ 80%)`);
+        console.log(
+          `100 MiB artifacts (${LARGE}): openssl dgst -sha512 ${mbs(opensslMs)} | shelflife streamed SHA-512 ${mbs(hashMs)} (${((opensslMs / hashMs) * 100).toFixed(0)}% of openssl; target ≥ 80%)`,
+        );
         console.log(`  hybrid sign ${rate(LARGE, signMs2)} (${mbs(signMs2)}), verify ${rate(LARGE, verifyMs2)} (${mbs(verifyMs2)}, ${CORES} workers)`);
         console.log(`  resign's pinning pass (SHA-256 of the scan + SHA-512 pre-hash, one read): ${mbs(twoHashMs)}`);
       }

@@ -50,7 +50,21 @@ function makeSeeds(dir: string): string[] {
     sh('openssl', ['x509', '-in', crt, '-outform', 'DER', '-out', join(dir, `${name}.der`)]);
     writeFileSync(join(dir, `${name}.msg`), `payload for ${name}\n`);
     if (name !== 'ed25519') {
-      sh('openssl', ['cms', '-sign', '-binary', '-in', join(dir, `${name}.msg`), '-signer', crt, '-inkey', key, '-outform', 'DER', '-out', join(dir, `${name}.p7s`)]);
+      sh('openssl', [
+        'cms',
+        '-sign',
+        '-binary',
+        '-in',
+        join(dir, `${name}.msg`),
+        '-signer',
+        crt,
+        '-inkey',
+        key,
+        '-outform',
+        'DER',
+        '-out',
+        join(dir, `${name}.p7s`),
+      ]);
       seeds.push(join(dir, `${name}.p7s`));
     }
     seeds.push(crt, key, join(dir, `${name}.der`));
@@ -149,12 +163,54 @@ function main(): void {
   const ratio = dirRate / baseRate;
   const sparseMBs = (SPARSE_GIB * 1024) / scanSparse.seconds;
   const rows = [
-    ['shelflife scan dir', `${out.scan.stats.artifacts} artifacts`, `${scanDir.seconds.toFixed(2)} s`, `${dirRate.toFixed(0)} artifacts/s`, `${(dirBytes / 2 ** 20 / scanDir.seconds).toFixed(1)} MB/s`, `${scanDir.rssMB.toFixed(0)} MB`],
-    ['shelflife scan sparse', `${SPARSE_GIB} GiB`, `${scanSparse.seconds.toFixed(2)} s`, '', `${sparseMBs.toFixed(0)} MB/s`, `${scanSparse.rssMB.toFixed(0)} MB`],
-    ['first scan, recorded (--db)', `${FILES} files`, `${first.seconds.toFixed(2)} s`, `${(FILES / first.seconds).toFixed(0)} artifacts/s`, '', `${first.rssMB.toFixed(0)} MB`],
-    ['rescan, unchanged tree', `${rescanStats.reused ?? 0} reused`, `${rescan.seconds.toFixed(2)} s`, `${(FILES / rescan.seconds).toFixed(0)} artifacts/s`, `${rescanStats.bytes} B read`, `${rescan.rssMB.toFixed(0)} MB`],
-    ['first scan, 1 MiB images', `${FILES} files`, `${firstImg.seconds.toFixed(2)} s`, `${(FILES / firstImg.seconds).toFixed(0)} artifacts/s`, `${((FILES * 1) / firstImg.seconds).toFixed(0)} MB/s`, `${firstImg.rssMB.toFixed(0)} MB`],
-    ['rescan, unchanged images', `${FILES} files`, `${rescanImg.seconds.toFixed(2)} s`, `${(FILES / rescanImg.seconds).toFixed(0)} artifacts/s`, '', `${rescanImg.rssMB.toFixed(0)} MB`],
+    [
+      'shelflife scan dir',
+      `${out.scan.stats.artifacts} artifacts`,
+      `${scanDir.seconds.toFixed(2)} s`,
+      `${dirRate.toFixed(0)} artifacts/s`,
+      `${(dirBytes / 2 ** 20 / scanDir.seconds).toFixed(1)} MB/s`,
+      `${scanDir.rssMB.toFixed(0)} MB`,
+    ],
+    [
+      'shelflife scan sparse',
+      `${SPARSE_GIB} GiB`,
+      `${scanSparse.seconds.toFixed(2)} s`,
+      '',
+      `${sparseMBs.toFixed(0)} MB/s`,
+      `${scanSparse.rssMB.toFixed(0)} MB`,
+    ],
+    [
+      'first scan, recorded (--db)',
+      `${FILES} files`,
+      `${first.seconds.toFixed(2)} s`,
+      `${(FILES / first.seconds).toFixed(0)} artifacts/s`,
+      '',
+      `${first.rssMB.toFixed(0)} MB`,
+    ],
+    [
+      'rescan, unchanged tree',
+      `${rescanStats.reused ?? 0} reused`,
+      `${rescan.seconds.toFixed(2)} s`,
+      `${(FILES / rescan.seconds).toFixed(0)} artifacts/s`,
+      `${rescanStats.bytes} B read`,
+      `${rescan.rssMB.toFixed(0)} MB`,
+    ],
+    [
+      'first scan, 1 MiB images',
+      `${FILES} files`,
+      `${firstImg.seconds.toFixed(2)} s`,
+      `${(FILES / firstImg.seconds).toFixed(0)} artifacts/s`,
+      `${((FILES * 1) / firstImg.seconds).toFixed(0)} MB/s`,
+      `${firstImg.rssMB.toFixed(0)} MB`,
+    ],
+    [
+      'rescan, unchanged images',
+      `${FILES} files`,
+      `${rescanImg.seconds.toFixed(2)} s`,
+      `${(FILES / rescanImg.seconds).toFixed(0)} artifacts/s`,
+      '',
+      `${rescanImg.rssMB.toFixed(0)} MB`,
+    ],
     ['baseline openssl x509 -text', `${sample.length} files`, `${baseSeconds.toFixed(2)} s`, `${baseRate.toFixed(1)} files/s`, '', ''],
   ];
   console.log('\nbench/scan-dir (2-core target machine)');

@@ -77,12 +77,20 @@ async function countArrived(log: string, scanId: string): Promise<{ lines: numbe
 async function main(): Promise<void> {
   if (process.argv[2] === '--child') return child(Number(process.argv[3]), Number(process.argv[4]), process.argv[5], process.argv[6]);
   const { info, child: rsyslog } = await privateRsyslog({ directQueue: process.env.BENCH_SINK_DIRECT_QUEUE === '1' });
-  console.log(`load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs`);
+  console.log(
+    `load average ${(await import('node:os'))
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${(await import('node:os')).cpus().length} CPUs`,
+  );
   try {
     const results: Measurement[] = [];
     for (const n of [Math.round(EVENTS / 10), EVENTS, ...(process.env.BENCH_SINK_SCALE ? [EVENTS * 3] : [])]) {
       const scanId = `bench-${n}-${Date.now()}`;
-      const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', String(n), String(info.ports.tls), info.pki.ca, scanId], { encoding: 'utf8', maxBuffer: 1 << 20 });
+      const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', String(n), String(info.ports.tls), info.pki.ca, scanId], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
       if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
       const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as Measurement;
       await new Promise((res) => setTimeout(res, 500));

@@ -14,7 +14,13 @@ import { Duration, TimelineEntry, type ClassParams } from './scoring/rules.js';
 const SeverityName = z.enum(['critical', 'high', 'medium', 'low', 'none']);
 
 const ClassOverride = z
-  .object({ lifetime: Duration.optional(), secrecy: Duration.optional(), migration: Duration.optional(), harvest: z.number().min(0).max(1).optional(), signed: z.boolean().optional() })
+  .object({
+    lifetime: Duration.optional(),
+    secrecy: Duration.optional(),
+    migration: Duration.optional(),
+    harvest: z.number().min(0).max(1).optional(),
+    signed: z.boolean().optional(),
+  })
   .strict();
 
 const Target = z
@@ -148,9 +154,11 @@ export function parseConfig(text: string, file = 'shelflife.config.yaml', baseDi
 export function checkConfigClasses(config: ShelflifeConfig, classes: Record<string, unknown>): void {
   const where = config.file ?? 'shelflife.config.yaml';
   for (const c of Object.keys(config.classes)) {
-    if (!Object.prototype.hasOwnProperty.call(classes, c)) throw new ShelflifeError('config', `${where}: classes.${c}: unknown class (known: ${Object.keys(classes).join(', ')})`);
+    if (!Object.prototype.hasOwnProperty.call(classes, c))
+      throw new ShelflifeError('config', `${where}: classes.${c}: unknown class (known: ${Object.keys(classes).join(', ')})`);
   }
   config.targets.forEach((t, i) => {
-    if (t.class && !Object.prototype.hasOwnProperty.call(classes, t.class)) throw new ShelflifeError('config', `${where}: targets[${i}].class: unknown class "${t.class}" (known: ${Object.keys(classes).join(', ')})`);
+    if (t.class && !Object.prototype.hasOwnProperty.call(classes, t.class))
+      throw new ShelflifeError('config', `${where}: targets[${i}].class: unknown class "${t.class}" (known: ${Object.keys(classes).join(', ')})`);
   });
 }

@@ -28,7 +28,10 @@ describe('scan --config', () => {
         '',
       ].join('\n'),
     );
-    const r = spawnSync(process.execPath, [BIN, 'scan', '--config', join(dir, 'shelflife.config.yaml'), '--quiet', '--now', '2026-11-28'], { encoding: 'utf8', cwd: tmpdir() });
+    const r = spawnSync(process.execPath, [BIN, 'scan', '--config', join(dir, 'shelflife.config.yaml'), '--quiet', '--now', '2026-11-28'], {
+      encoding: 'utf8',
+      cwd: tmpdir(),
+    });
     expect(r.status, r.stderr).toBe(0);
     const json = JSON.parse(readFileSync(join(dir, 'out', 'scan-2026-11-28.json'), 'utf8'));
     expect(json.artifacts.some((a: { uri: string }) => a.uri.endsWith('/releases/r1.tar.gz!/etc/pki/leaf.crt'))).toBe(true);

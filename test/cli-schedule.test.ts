@@ -9,7 +9,9 @@ const DEPLOY = join(import.meta.dirname, '..', 'deploy');
 
 describe('schedules', () => {
   it('cron: one job line with five time fields, a user and the scan command', () => {
-    const jobs = readFileSync(join(DEPLOY, 'cron', 'shelflife.cron'), 'utf8').split('\n').filter((l) => /^\d/.test(l));
+    const jobs = readFileSync(join(DEPLOY, 'cron', 'shelflife.cron'), 'utf8')
+      .split('\n')
+      .filter((l) => /^\d/.test(l));
     expect(jobs).toHaveLength(1);
     const fields = jobs[0].split(/\s+/);
     expect(fields.slice(0, 5)).toEqual(['17', '2', '*', '*', '*']);

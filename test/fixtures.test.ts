@@ -50,7 +50,10 @@ describe.each(families)('fixtures/%s', (family) => {
       expect({ missing, extra }, `${family}/${file}`).toEqual({ missing: [], extra: [] });
     }
     for (const code of expected.errors ?? []) {
-      expect(errors.map((e) => e.code), `${family}/${file}: expected an error ${code}; got ${JSON.stringify(errors)}`).toContain(code);
+      expect(
+        errors.map((e) => e.code),
+        `${family}/${file}: expected an error ${code}; got ${JSON.stringify(errors)}`,
+      ).toContain(code);
     }
     if (!expected.errors?.length) {
       expect(errors, `${family}/${file}: unexpected errors`).toEqual([]);

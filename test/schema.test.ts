@@ -29,8 +29,31 @@ describe('scan output schema', () => {
     const bad = {
       schemaVersion: '1',
       tool: { name: 'shelflife', version: '0' },
-      scan: { id: 'x', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:00Z', targets: [], stats: { artifacts: 0, bytes: 0, findings: 0, errors: 0 } },
-      artifacts: [{ uri: 'file:///a', parent: null, sha256: null, size: 0, findings: [{ kind: 'certificate', format: 'x509', algorithm: { id: 'RSA-2048', family: 'RSA' }, quantum: { status: 'doomed', classicalBits: 112, nistLevel: null }, location: {} }], errors: [] }],
+      scan: {
+        id: 'x',
+        startedAt: '2026-01-01T00:00:00Z',
+        finishedAt: '2026-01-01T00:00:00Z',
+        targets: [],
+        stats: { artifacts: 0, bytes: 0, findings: 0, errors: 0 },
+      },
+      artifacts: [
+        {
+          uri: 'file:///a',
+          parent: null,
+          sha256: null,
+          size: 0,
+          findings: [
+            {
+              kind: 'certificate',
+              format: 'x509',
+              algorithm: { id: 'RSA-2048', family: 'RSA' },
+              quantum: { status: 'doomed', classicalBits: 112, nistLevel: null },
+              location: {},
+            },
+          ],
+          errors: [],
+        },
+      ],
     };
     expect(validate(bad)).toBe(false);
   });

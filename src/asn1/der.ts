@@ -145,7 +145,7 @@ export class DerNode {
       }
       case TAG.UniversalString: {
         let s = '';
-        for (let i = 0; i + 3 < c.length; i += 4) s += String.fromCodePoint(((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0 & 0x10ffff);
+        for (let i = 0; i + 3 < c.length; i += 4) s += String.fromCodePoint((((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0) & 0x10ffff);
         return s;
       }
       default:

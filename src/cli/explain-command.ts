@@ -27,7 +27,7 @@ const MAX_REPORT_BYTES = 512 * 1024 * 1024;
 export function registerExplain(program: Command): void {
   const cmd = program
     .command('explain')
-    .description('print the full reasoning behind one artifact\'s exposure score')
+    .description("print the full reasoning behind one artifact's exposure score")
     .argument('<uri>', 'artifact path or URI (container members as <container>!/<member>)')
     .option('--report <file>', 'read a previous `scan --format json` report instead of scanning again')
     .action(async (uri: string, opts: ExplainCliOptions) => {
@@ -66,7 +66,8 @@ export async function runExplainCommand(input: string, opts: ExplainCliOptions):
     } catch (e) {
       throw new UsageError(`--report: ${opts.report} is not JSON (${(e as Error).message})`);
     }
-    if (result?.schemaVersion !== '1' || !Array.isArray(result.artifacts)) throw new UsageError(`--report: ${opts.report} is not a shelflife scan report (schemaVersion "1")`);
+    if (result?.schemaVersion !== '1' || !Array.isArray(result.artifacts))
+      throw new UsageError(`--report: ${opts.report} is not a shelflife scan report (schemaVersion "1")`);
   } else {
     result = await scan({ targets: [target], scoring: false, ...(now ? { now: () => now } : {}), concurrency: 2 });
   }
@@ -75,7 +76,10 @@ export async function runExplainCommand(input: string, opts: ExplainCliOptions):
   scoreScan(result, scoring, setup, classifications);
   const a = result.artifacts.find((x) => x.uri === uri);
   if (!a) {
-    const near = result.artifacts.slice(0, 10).map((x) => `  ${x.uri}`).join('\n');
+    const near = result.artifacts
+      .slice(0, 10)
+      .map((x) => `  ${x.uri}`)
+      .join('\n');
     throw new ShelflifeError('usage', `${uri}: not found in ${opts.report ?? target}${near ? `; artifacts there include:\n${near}` : ''}`);
   }
   return renderExplanation(a, classifications.get(a.uri)!, setup);
@@ -92,7 +96,10 @@ export function renderExplanation(a: ArtifactResult, c: Classification, setup: S
   if (a.sha256) row('sha256', a.sha256);
   if (a.mediaType) row('media', a.mediaType);
   row('class', `${c.class}  (${c.classSource})`);
-  row('lifetime', `${yrs(c.params.lifetime)} (${c.lifetime.source}); secrecy ${yrs(c.params.secrecy)} (${c.secrecySource}); migration ${yrs(c.params.migration)} (${c.migrationSource}); harvest chance per copy ${c.params.harvest}`);
+  row(
+    'lifetime',
+    `${yrs(c.params.lifetime)} (${c.lifetime.source}); secrecy ${yrs(c.params.secrecy)} (${c.secrecySource}); migration ${yrs(c.params.migration)} (${c.migrationSource}); harvest chance per copy ${c.params.harvest}`,
+  );
   row('created', `${c.created.at}  (${c.created.source})`);
   for (const e of c.evidence.slice(1)) row('', `also: ${e.at}  (${e.source})`);
   row('now', setup.nowDate.toISOString());
@@ -122,10 +129,16 @@ function explainFinding(f: Finding, i: number): string[] {
   const r = (k: string, v: string) => out.push(`  ${k.padEnd(11)}${v}`);
   if (inp.use === 'forgery') {
     r('use', 'forgery: the artifact must stay trusted until it retires (Mosca: shelf life + migration time > time to CRQC)');
-    r('in service', `until ${formatWhen(Number(inp.inServiceUntil))} (${inp.inServiceUntilSource}); ${yrs(inp.remainingYears)} left + ${yrs(inp.migrationYears)} to migrate → horizon ${formatWhen(Number(inp.horizon))}`);
+    r(
+      'in service',
+      `until ${formatWhen(Number(inp.inServiceUntil))} (${inp.inServiceUntilSource}); ${yrs(inp.remainingYears)} left + ${yrs(inp.migrationYears)} to migrate → horizon ${formatWhen(Number(inp.horizon))}`,
+    );
     if (inp.yearsToCrqc !== undefined) {
       const lhs = Number(inp.remainingYears) + Number(inp.migrationYears);
-      r('Mosca', `${yrs(lhs)} ${inp.moscaExposed ? '>' : '≤'} ${yrs(inp.yearsToCrqc)} to the CRQC (${inp.yearsToCrqcMeaning}) → ${inp.moscaExposed ? 'exposed' : 'not exposed'}`);
+      r(
+        'Mosca',
+        `${yrs(lhs)} ${inp.moscaExposed ? '>' : '≤'} ${yrs(inp.yearsToCrqc)} to the CRQC (${inp.yearsToCrqcMeaning}) → ${inp.moscaExposed ? 'exposed' : 'not exposed'}`,
+      );
     }
     r('P(CRQC)', `${pct(inp.probability)} before ${formatWhen(Number(inp.horizon))} (${inp.timeline})`);
   } else {

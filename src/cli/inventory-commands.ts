@@ -15,7 +15,8 @@ import { REPORTERS, isReportFormat } from '../report/index.js';
 import { displayUri } from '../report/table.js';
 import { UsageError } from '../errors.js';
 
-const dbOption = () => new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
+const dbOption = () =>
+  new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
 
 async function withInventory<T>(db: string | undefined, fn: (inv: Inventory) => Promise<T>): Promise<T> {
   const inv = await openInventory(db ?? defaultInventoryPath());
@@ -34,10 +35,17 @@ function emit(text: string, output?: string): void {
 }
 
 export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
-  const line = (sign: string, e: { uri: string; finding: { kind: string; algorithm: { id: string; hash?: string }; exposure?: { severity: Severity } } }, extra = '') =>
+  const line = (
+    sign: string,
+    e: { uri: string; finding: { kind: string; algorithm: { id: string; hash?: string }; exposure?: { severity: Severity } } },
+    extra = '',
+  ) =>
     `${sign} ${(e.finding.exposure?.severity ?? 'none').padEnd(8)} ${e.finding.kind.padEnd(14)} ${(e.finding.algorithm.id + (e.finding.algorithm.hash ? ` / ${e.finding.algorithm.hash}` : '')).padEnd(28)} ${displayUri(e.uri, cwd)}${extra}`;
   const out: string[] = [`diff ${d.from.id} (${d.from.finishedAt}) → ${d.to.id} (${d.to.finishedAt})`, ''];
-  out.push(`${d.newFindings.length} new, ${d.resolvedFindings.length} resolved, ${d.changedFindings.length} changed findings; ${d.newArtifacts.length} new and ${d.disappearedArtifacts.length} disappeared artifacts`, '');
+  out.push(
+    `${d.newFindings.length} new, ${d.resolvedFindings.length} resolved, ${d.changedFindings.length} changed findings; ${d.newArtifacts.length} new and ${d.disappearedArtifacts.length} disappeared artifacts`,
+    '',
+  );
   for (const e of d.newFindings) out.push(line('+', e));
   for (const e of d.changedFindings) out.push(line('~', e, `  (was ${e.before?.exposure?.severity ?? 'none'})`));
   for (const e of d.resolvedFindings) out.push(line('-', e));
@@ -58,7 +66,8 @@ export function registerInventoryCommands(program: Command): void {
         if (opts.format === 'json') return emit(`${JSON.stringify(w, null, 2)}\n`);
         const lines = [`sha256:${w.sha256}: ${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`];
         if (w.retired) lines.push(`RETIRED ${w.retired.at}: ${w.retired.reason}`);
-        for (const l of w.locations) lines.push(`  ${l.store.padEnd(6)} ${displayUri(l.uri)}  (first seen ${l.firstSeen.slice(0, 10)}, last seen ${l.lastSeen.slice(0, 10)})`);
+        for (const l of w.locations)
+          lines.push(`  ${l.store.padEnd(6)} ${displayUri(l.uri)}  (first seen ${l.firstSeen.slice(0, 10)}, last seen ${l.lastSeen.slice(0, 10)})`);
         emit(`${lines.join('\n')}\n`);
       });
     });
@@ -85,7 +94,12 @@ export function registerInventoryCommands(program: Command): void {
         return inv.diff(from, to);
       });
       emit(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderDiff(d));
-      const worse = [...d.newFindings, ...d.changedFindings.filter((e) => SEVERITIES.indexOf(e.finding.exposure?.severity ?? 'none') > SEVERITIES.indexOf(e.before?.exposure?.severity ?? 'none'))];
+      const worse = [
+        ...d.newFindings,
+        ...d.changedFindings.filter(
+          (e) => SEVERITIES.indexOf(e.finding.exposure?.severity ?? 'none') > SEVERITIES.indexOf(e.before?.exposure?.severity ?? 'none'),
+        ),
+      ];
       const threshold = SEVERITIES.indexOf(opts.failOn);
       const { worstSeverity } = await import('../inventory/inventory.js');
       process.exitCode = worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold ? 1 : 0;
@@ -129,13 +143,23 @@ export function registerInventoryCommands(program: Command): void {
     .action(async (opts: { db?: string; format: string }) => {
       const scans = await withInventory(opts.db, (inv) => inv.scans(1000));
       if (opts.format === 'json') return emit(`${JSON.stringify(scans, null, 2)}\n`);
-      emit(scans.map((s) => `${s.id}  ${s.finishedAt}  ${s.stats.artifacts} artifacts  ${s.stats.findings} findings  critical ${s.bySeverity.critical}, high ${s.bySeverity.high}  ${s.targets.join(' ')}`).join('\n') + '\n');
+      emit(
+        scans
+          .map(
+            (s) =>
+              `${s.id}  ${s.finishedAt}  ${s.stats.artifacts} artifacts  ${s.stats.findings} findings  critical ${s.bySeverity.critical}, high ${s.bySeverity.high}  ${s.targets.join(' ')}`,
+          )
+          .join('\n') + '\n',
+      );
     });
 }
 
 /** `scan` flags for the inventory (added by scan-command). */
 export function addInventoryFlags(cmd: Command): void {
-  cmd.addOption(dbOption()).option('--no-db', 'do not record this scan in the inventory').option('--full', 're-read every artifact, even those unchanged since the last scan');
+  cmd
+    .addOption(dbOption())
+    .option('--no-db', 'do not record this scan in the inventory')
+    .option('--full', 're-read every artifact, even those unchanged since the last scan');
 }
 
 /** Open the scan's inventory, or say why not and go on without one (a scan never fails for want of a database). */
@@ -145,7 +169,9 @@ export async function openScanInventory(opts: { db?: string | boolean }): Promis
   try {
     return await openInventory(path);
   } catch (e) {
-    process.stderr.write(`shelflife: warning: inventory unavailable, this scan is not recorded: ${(e as Error).message}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`);
+    process.stderr.write(
+      `shelflife: warning: inventory unavailable, this scan is not recorded: ${(e as Error).message}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`,
+    );
     return undefined;
   }
 }

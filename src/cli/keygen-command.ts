@@ -25,7 +25,13 @@ export function registerKeygen(program: Command): void {
   program
     .command('keygen')
     .description(`generate a hybrid signing key (encrypted with $${PASSPHRASE_ENV} or a prompt) and a self-signed certificate or CSR`)
-    .option('--alg <name>', `algorithm: ${signatureAlgorithms().map((a) => a.cliName).join(', ')}`, DEFAULT_ALGORITHM)
+    .option(
+      '--alg <name>',
+      `algorithm: ${signatureAlgorithms()
+        .map((a) => a.cliName)
+        .join(', ')}`,
+      DEFAULT_ALGORITHM,
+    )
     .requiredOption('--out <base>', 'writes <base>.key and <base>.crt (or <base>.csr)')
     .option('--csr', 'write a certificate signing request instead of a self-signed certificate')
     .option('--subject <cn>', 'certificate subject common name (default: "shelflife release signing")')

@@ -100,7 +100,14 @@ function renderOutcome(o: ResignOutcome): string {
 
 function planJson(plan: Plan) {
   return {
-    sign: plan.items.map((i) => ({ uri: i.uri, sha256: i.sha256, why: i.why, writer: i.writer.kind, signature: i.locations[0]?.uri, alternate: i.locations[1]?.uri })),
+    sign: plan.items.map((i) => ({
+      uri: i.uri,
+      sha256: i.sha256,
+      why: i.why,
+      writer: i.writer.kind,
+      signature: i.locations[0]?.uri,
+      alternate: i.locations[1]?.uri,
+    })),
     refused: plan.refused,
     notSelected: plan.notSelected,
   };
@@ -108,7 +115,12 @@ function planJson(plan: Plan) {
 
 export function renderPlan(plan: Plan): string {
   const lines = [`plan: ${plan.items.length} to sign, ${plan.refused.length} refused, ${plan.notSelected} not selected`];
-  for (const i of plan.items) lines.push(`sign    ${i.uri}`, `        why:   ${i.why}`, `        where: ${i.locations[0]?.uri} (${i.writer.kind} writer${i.locations[1] ? `; if taken by another signature: ${i.locations[1].uri}` : ''})`);
+  for (const i of plan.items)
+    lines.push(
+      `sign    ${i.uri}`,
+      `        why:   ${i.why}`,
+      `        where: ${i.locations[0]?.uri} (${i.writer.kind} writer${i.locations[1] ? `; if taken by another signature: ${i.locations[1].uri}` : ''})`,
+    );
   for (const r of plan.refused) lines.push(`refuse  ${r.uri}: ${r.reason}`);
   return `${lines.join('\n')}\n`;
 }

@@ -67,11 +67,21 @@ export function registerScan(program: Command): void {
     .option('--all-repositories', 'oci://host: scan every repository in the registry catalog')
     .option('--versions', 's3://: also scan non-current object versions (and report delete markers)')
     .option('--layers', 'oci://: also stream image layers and scan them as archives')
-    .addOption(new Option('--digest <mode>', 'remote objects: full = read every byte (sha256), none = read head/tail windows only, auto = full below a size threshold').choices(['full', 'none', 'auto']))
+    .addOption(
+      new Option(
+        '--digest <mode>',
+        'remote objects: full = read every byte (sha256), none = read head/tail windows only, auto = full below a size threshold',
+      ).choices(['full', 'none', 'auto']),
+    )
     .option('--plain-http', 'oci://: allow plain HTTP to a non-loopback registry')
     .option('--registry-ca <pem>', 'oci://: trust this CA certificate file for the registry (repeatable)', collectList)
     .option('--suite <name>', 'apt+https://: the suite (dists/<name>) to walk')
-    .addOption(new Option('--fetch <what>', 'release stores: read none of the listed objects, their signature headers only (yum default), or all of their bytes').choices(['none', 'headers', 'all']))
+    .addOption(
+      new Option(
+        '--fetch <what>',
+        'release stores: read none of the listed objects, their signature headers only (yum default), or all of their bytes',
+      ).choices(['none', 'headers', 'all']),
+    )
     .option('--ca <pem>', 'release stores (apt+, yum+, lvfs+, https://): trust this CA certificate file (repeatable)', collectList)
     .option('--keyring <file>', 'apt+https://: OpenPGP keys to check the Release signers against (expiry)', collectList)
     .action(async (targets: string[], opts: ScanCliOptions) => {
@@ -104,7 +114,10 @@ export function parseDetectorSelection(spec: string | undefined): ScanOptions['d
   const known = new Set(DETECTORS.map((d) => d.format));
   const only = new Set<string>();
   const skip = new Set<string>();
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const sign = raw[0] === '-' ? '-' : '+';
     const name = raw.replace(/^[+-]/, '');
     if (!known.has(name)) throw new UsageError(`--detectors: unknown detector "${name}" (known: ${[...known].join(', ')})`);
@@ -126,7 +139,8 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   applyCredentialReferences(planned?.credentials);
   if (opts.db === undefined && planned?.db) opts.db = planned.db;
   for (const out of planned?.outputs ?? []) {
-    if (!isReportFormat(out.format)) throw new UsageError(`${opts.config}: scan.outputs: unknown format "${out.format}" (known: ${Object.keys(REPORTERS).join(', ')})`);
+    if (!isReportFormat(out.format))
+      throw new UsageError(`${opts.config}: scan.outputs: unknown format "${out.format}" (known: ${Object.keys(REPORTERS).join(', ')})`);
   }
   const showProgress = opts.progress !== false && !opts.quiet && process.stderr.isTTY;
   let count = 0;

@@ -18,7 +18,13 @@ export interface ScoringCliOptions {
   failOn?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const collect = (v: string, prev: string[] = []) => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+];
 
 export function addScoringFlags(cmd: Command, opts: { failOn?: boolean } = {}): Command {
   cmd
@@ -33,7 +39,8 @@ export function addScoringFlags(cmd: Command, opts: { failOn?: boolean } = {}): 
 
 export function parseNow(text: string): Date {
   // Only ISO dates: `Date.parse` accepts too much (locale formats) to be reproducible.
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(text)) throw new UsageError(`--now: "${text}" is not an ISO 8601 date (e.g. 2026-01-01 or 2026-01-01T12:00:00Z)`);
+  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(text))
+    throw new UsageError(`--now: "${text}" is not an ISO 8601 date (e.g. 2026-01-01 or 2026-01-01T12:00:00Z)`);
   const d = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
   if (!Number.isFinite(d.getTime())) throw new UsageError(`--now: "${text}" is not a valid date`);
   return d;
@@ -44,7 +51,8 @@ export function scoringFromFlags(opts: ScoringCliOptions): { scoring: ScoringOpt
   let crqcYear: number | undefined;
   if (opts.crqcYear !== undefined) {
     crqcYear = Number(opts.crqcYear);
-    if (!/^\d{4}$/.test(opts.crqcYear) || crqcYear < 1990 || crqcYear > 2200) throw new UsageError(`--crqc-year must be a year from 1990 to 2200, not "${opts.crqcYear}"`);
+    if (!/^\d{4}$/.test(opts.crqcYear) || crqcYear < 1990 || crqcYear > 2200)
+      throw new UsageError(`--crqc-year must be a year from 1990 to 2200, not "${opts.crqcYear}"`);
   }
   const config = opts.config ? loadConfig(opts.config) : undefined;
   const failOn = (opts.failOn ?? config?.failOn) as Severity | undefined;

@@ -35,8 +35,14 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function addSinkFlags(cmd: Command): void {
   cmd
-    .option('--sink <url>', 'also send events to a SIEM: syslog+tls://host:6514, syslog+tcp://, syslog+udp://, hec+https://host:8088, elastic+https://host:9200/<index> (repeatable)', collect)
-    .addOption(new Option('--sink-format <format>', 'event format for --sink (default: cef for syslog, json for HEC, ECS json for Elastic)').choices([...SINK_FORMATS]))
+    .option(
+      '--sink <url>',
+      'also send events to a SIEM: syslog+tls://host:6514, syslog+tcp://, syslog+udp://, hec+https://host:8088, elastic+https://host:9200/<index> (repeatable)',
+      collect,
+    )
+    .addOption(
+      new Option('--sink-format <format>', 'event format for --sink (default: cef for syslog, json for HEC, ECS json for Elastic)').choices([...SINK_FORMATS]),
+    )
     .option('--sink-token-env <name>', 'read the sink token (HEC token, Elastic API key) from this environment variable')
     .option('--sink-token-file <path>', 'read the sink token from this file')
     .option('--sink-ca <pem>', 'trust this CA for the sink instead of the system roots')
@@ -50,14 +56,22 @@ export function addSinkFlags(cmd: Command): void {
 export async function sinkConfigsFromFlags(o: SinkCliOptions): Promise<SinkConfig[]> {
   const urls = o.sink ?? [];
   if (!urls.length) {
-    for (const [flag, v] of [['--sink-format', o.sinkFormat], ['--sink-token-env', o.sinkTokenEnv], ['--sink-token-file', o.sinkTokenFile], ['--sink-ca', o.sinkCa], ['--sink-cert', o.sinkCert], ['--only-changed', o.onlyChanged]] as const) {
+    for (const [flag, v] of [
+      ['--sink-format', o.sinkFormat],
+      ['--sink-token-env', o.sinkTokenEnv],
+      ['--sink-token-file', o.sinkTokenFile],
+      ['--sink-ca', o.sinkCa],
+      ['--sink-cert', o.sinkCert],
+      ['--only-changed', o.onlyChanged],
+    ] as const) {
       if (v) throw new UsageError(`${flag} needs --sink <url>`);
     }
     return [];
   }
   retryForMs(o);
   if (o.onlyChanged && o.db === false) throw new UsageError('--only-changed compares with the last scan delivered, which lives in the inventory: drop --no-db');
-  if (o.onlyChanged && o.detectors) throw new UsageError('--only-changed cannot be used with --detectors: a narrowed scan would report every other finding as resolved');
+  if (o.onlyChanged && o.detectors)
+    throw new UsageError('--only-changed cannot be used with --detectors: a narrowed scan would report every other finding as resolved');
   const configs: SinkConfig[] = urls.map((url) => ({
     url,
     ...(o.sinkFormat ? { format: o.sinkFormat } : {}),
@@ -92,14 +106,21 @@ function printReports(reports: DeliveryReport[], quiet: boolean): number {
       process.stderr.write(`shelflife: error: ${r.sink}: delivery incomplete: ${r.error}\n`);
       process.stderr.write(`shelflife: hint: ${r.pending} event(s) stay spooled; run \`shelflife sinks flush\` once the receiver is back\n`);
     } else if (!quiet) {
-      process.stderr.write(`shelflife: ${r.sink}: ${r.delivered} event(s) delivered${r.rejected ? `, ${r.rejected} refused by the receiver (see the spool's rejected.ndjson)` : ''}\n`);
+      process.stderr.write(
+        `shelflife: ${r.sink}: ${r.delivered} event(s) delivered${r.rejected ? `, ${r.rejected} refused by the receiver (see the spool's rejected.ndjson)` : ''}\n`,
+      );
     }
   }
   return code;
 }
 
 /** Called by `scan` once its result is final: spool for every --sink, deliver, report on stderr; the exit code. */
-export async function deliverToSinks(result: ScanResult, sinks: SinkConfig[], o: SinkCliOptions & { quiet?: boolean }, inventory: Inventory | undefined): Promise<number> {
+export async function deliverToSinks(
+  result: ScanResult,
+  sinks: SinkConfig[],
+  o: SinkCliOptions & { quiet?: boolean },
+  inventory: Inventory | undefined,
+): Promise<number> {
   const { spoolAndDeliver } = await import('../sinks/deliver.js');
   const { defaultSpoolRoot } = await import('../sinks/spool.js');
   const reports = await spoolAndDeliver(result, sinks, {
@@ -144,11 +165,25 @@ export function registerSinks(program: Command): void {
       const rows = listSpooledSinks(opts.sinkSpool ?? defaultSpoolRoot()).map((s) => {
         const st = s.spool.state();
         const bytes = s.spool.segments().reduce((n, seg) => n + statSync(join(s.dir, seg.name)).size, 0);
-        return { sink: s.config.url, format: s.config.format ?? null, pending: s.spool.pendingCount(), spoolBytes: bytes, lastDeliveredScan: st.lastDeliveredScan, lastDeliveredAt: st.lastDeliveredAt, delivered: st.delivered, rejected: st.rejected, dir: s.dir };
+        return {
+          sink: s.config.url,
+          format: s.config.format ?? null,
+          pending: s.spool.pendingCount(),
+          spoolBytes: bytes,
+          lastDeliveredScan: st.lastDeliveredScan,
+          lastDeliveredAt: st.lastDeliveredAt,
+          delivered: st.delivered,
+          rejected: st.rejected,
+          dir: s.dir,
+        };
       });
       if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else if (!rows.length) process.stdout.write('no sinks have spooled anything\n');
-      else for (const r of rows) process.stdout.write(`${r.sink}  pending ${r.pending}  delivered ${r.delivered}  refused ${r.rejected}  last scan ${r.lastDeliveredScan ?? '-'} at ${r.lastDeliveredAt ?? '-'}\n`);
+      else
+        for (const r of rows)
+          process.stdout.write(
+            `${r.sink}  pending ${r.pending}  delivered ${r.delivered}  refused ${r.rejected}  last scan ${r.lastDeliveredScan ?? '-'} at ${r.lastDeliveredAt ?? '-'}\n`,
+          );
       process.exitCode = rows.some((r) => r.pending > 0) ? EXIT.SINK_PENDING : EXIT.OK;
     });
 }

@@ -45,10 +45,13 @@ export async function runVerifyCommand(artifact: string, opts: VerifyCliOptions)
     process.stdout.write(`${JSON.stringify({ artifact: uri, signature: sigPath, ...r }, null, 2)}\n`);
   } else if (r.valid) {
     const halves = r.traditional === null ? 'the ML-DSA signature verifies' : 'both halves verify';
-    process.stdout.write(`OK ${artifact}: ${r.algorithm}: ${halves}; signer ${r.signer}${r.embeddedCertificate ? ' (certificate taken from the signature itself: pass --cert to pin the signer)' : ''}\n`);
+    process.stdout.write(
+      `OK ${artifact}: ${r.algorithm}: ${halves}; signer ${r.signer}${r.embeddedCertificate ? ' (certificate taken from the signature itself: pass --cert to pin the signer)' : ''}\n`,
+    );
   } else {
     process.stdout.write(`FAILED ${artifact}: ${r.reason}\n`);
-    if (r.digestMatches && r.traditional !== null) process.stdout.write(`  ML-DSA half: ${r.mldsa ? 'ok' : 'FAILED'}; classical half: ${r.traditional ? 'ok' : 'FAILED'}\n`);
+    if (r.digestMatches && r.traditional !== null)
+      process.stdout.write(`  ML-DSA half: ${r.mldsa ? 'ok' : 'FAILED'}; classical half: ${r.traditional ? 'ok' : 'FAILED'}\n`);
   }
   if (r.otherSigners.length && !opts.json) process.stdout.write(`  also signed by ${r.otherSigners.join(', ')} (not checked here)\n`);
   // Exit 1 on a failed verification, as main.ts's EXIT table defines (not imported: main imports this module).

@@ -16,12 +16,15 @@ const MAX_NAME_TABLE = 1024 * 1024;
 
 export const arHandler: ContainerHandler = {
   kind: 'ar',
-  sniff: (head) => head.length >= 8 + HEADER && Buffer.from(head.subarray(0, 8)).toString('latin1') === GLOBAL_MAGIC && head[8 + 58] === 0x60 && head[8 + 59] === 0x0a,
+  sniff: (head) =>
+    head.length >= 8 + HEADER && Buffer.from(head.subarray(0, 8)).toString('latin1') === GLOBAL_MAGIC && head[8 + 58] === 0x60 && head[8 + 59] === 0x0a,
   members: arMembers,
 };
 
 function field(h: Uint8Array, start: number, len: number): string {
-  return Buffer.from(h.subarray(start, start + len)).toString('latin1').trimEnd();
+  return Buffer.from(h.subarray(start, start + len))
+    .toString('latin1')
+    .trimEnd();
 }
 
 async function* arMembers(input: ContainerInput, budget: ExpansionBudget): AsyncIterable<Member> {

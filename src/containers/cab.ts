@@ -92,7 +92,9 @@ export function parseCabinet(bytes: Uint8Array): Cabinet {
     if (z < 0 || z - (p + 16) > 1024) throw new ParseError(`CFFILE ${i}: unterminated name`, p + 16);
     const attributes = dv.getUint16(p + 14, true);
     // _A_NAME_IS_UTF (0x80): UTF-8 name; otherwise the spec leaves the code page open (Latin-1 is the safe reading).
-    const name = Buffer.from(bytes.subarray(p + 16, z)).toString(attributes & 0x80 ? 'utf8' : 'latin1').replace(/\\/g, '/');
+    const name = Buffer.from(bytes.subarray(p + 16, z))
+      .toString(attributes & 0x80 ? 'utf8' : 'latin1')
+      .replace(/\\/g, '/');
     files.push({ size: dv.getUint32(p, true), offset: dv.getUint32(p + 4, true), folder: dv.getUint16(p + 8, true), attributes, name });
     p = z + 1;
   }
@@ -103,7 +105,12 @@ export function parseCabinet(bytes: Uint8Array): Cabinet {
 export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budget: ExpansionBudget | undefined, what: string): Uint8Array {
   const f = cab.folders[index];
   if (!f) throw new ParseError(`${what}: no folder ${index}`, 0);
-  if (f.compression !== 0 && f.compression !== 1) throw new ParseError(`${what}: folder ${index} uses ${['none', 'MSZIP', 'Quantum', 'LZX'][f.compression] ?? `compression ${f.compression}`}, which is not supported`, f.dataOffset, 'unsupported');
+  if (f.compression !== 0 && f.compression !== 1)
+    throw new ParseError(
+      `${what}: folder ${index} uses ${['none', 'MSZIP', 'Quantum', 'LZX'][f.compression] ?? `compression ${f.compression}`}, which is not supported`,
+      f.dataOffset,
+      'unsupported',
+    );
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Uint8Array[] = [];
   let total = 0;

@@ -103,7 +103,9 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         path,
         size,
         ...(mtime > 0 ? { modified: new Date(mtime * 1000).toISOString() } : {}),
-        ...(isTraversal(path) ? { problem: { code: 'path-traversal' as const, message: `member name "${name}" escapes the archive root; recorded, never extracted` } } : {}),
+        ...(isTraversal(path)
+          ? { problem: { code: 'path-traversal' as const, message: `member name "${name}" escapes the archive root; recorded, never extracted` } }
+          : {}),
       };
       yield* emitMember(r, base, size, dataPad, input.uri, `cpio member ${name}`);
     }

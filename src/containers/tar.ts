@@ -107,7 +107,9 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         path: rawName,
         size: realSize,
         ...(mtime ? { modified: new Date(mtime * 1000).toISOString() } : {}),
-        ...(isTraversal(rawName) ? { problem: { code: 'path-traversal' as const, message: `member name "${rawName}" escapes the archive root; recorded, never extracted` } } : {}),
+        ...(isTraversal(rawName)
+          ? { problem: { code: 'path-traversal' as const, message: `member name "${rawName}" escapes the archive root; recorded, never extracted` } }
+          : {}),
       };
       yield* emitMember(r, base, realSize, padded - realSize, input.uri, `member ${rawName}`);
     }

@@ -4,12 +4,7 @@
  * @module
  */
 import { LimitError } from '../errors.js';
-import {
-  MAX_COMPRESSION_RATIO,
-  MAX_CONTAINER_ENTRIES,
-  MAX_EXPANDED_BYTES,
-  RATIO_GRACE_BYTES,
-} from '../limits.js';
+import { MAX_COMPRESSION_RATIO, MAX_CONTAINER_ENTRIES, MAX_EXPANDED_BYTES, RATIO_GRACE_BYTES } from '../limits.js';
 
 export interface ContainerInput {
   uri: string;

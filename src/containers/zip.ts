@@ -19,8 +19,7 @@ const LOC_SIG = 0x04034b50;
 
 export const zipHandler: ContainerHandler = {
   kind: 'zip',
-  sniff: (head) =>
-    head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6)),
+  sniff: (head) => head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6)),
   members: zipMembers,
 };
 
@@ -50,7 +49,12 @@ function rangeReader(input: ContainerInput): RangeRead {
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
 /** Parse the central directory. Exported for detectors that need the entry table (APK signing block). */
-export async function readCentralDirectory(read: RangeRead, size: number, uri: string, maxEntries: number): Promise<{ entries: ZipEntry[]; cdOffset: number; shift: number }> {
+export async function readCentralDirectory(
+  read: RangeRead,
+  size: number,
+  uri: string,
+  maxEntries: number,
+): Promise<{ entries: ZipEntry[]; cdOffset: number; shift: number }> {
   const tailLen = Math.min(size, 65535 + 22);
   const tail = await read(size - tailLen, size);
   let eocd = -1;
@@ -104,7 +108,7 @@ export async function readCentralDirectory(read: RangeRead, size: number, uri: s
     const name = new TextDecoder(flags & 0x800 ? 'utf-8' : 'latin1').decode(nameBytes);
     const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
     let aesStrength: number | undefined;
-    for (let q = 0; q + 4 <= extra.length; ) {
+    for (let q = 0; q + 4 <= extra.length;) {
       const id = extra[q] | (extra[q + 1] << 8);
       const len = extra[q + 2] | (extra[q + 3] << 8);
       const body = extra.subarray(q + 4, q + 4 + len);
@@ -112,8 +116,14 @@ export async function readCentralDirectory(read: RangeRead, size: number, uri: s
         // ZIP64 extended information: only the fields that were 0xFFFFFFFF, in order.
         const bv = dv(body);
         let o = 0;
-        if (usize === 0xffffffff && o + 8 <= body.length) (usize = Number(bv.getBigUint64(o, true))), (o += 8);
-        if (compressedSize === 0xffffffff && o + 8 <= body.length) (compressedSize = Number(bv.getBigUint64(o, true))), (o += 8);
+        if (usize === 0xffffffff && o + 8 <= body.length) {
+          usize = Number(bv.getBigUint64(o, true));
+          o += 8;
+        }
+        if (compressedSize === 0xffffffff && o + 8 <= body.length) {
+          compressedSize = Number(bv.getBigUint64(o, true));
+          o += 8;
+        }
         if (localOffset === 0xffffffff && o + 8 <= body.length) localOffset = Number(bv.getBigUint64(o, true));
       } else if (id === 0x9901 && body.length >= 7) {
         aesStrength = body[4];
@@ -121,7 +131,16 @@ export async function readCentralDirectory(read: RangeRead, size: number, uri: s
       q += 4 + len;
     }
     const modified = dosTime(date, time);
-    entries.push({ name, method, flags, compressedSize, size: usize, localOffset: localOffset + shift, ...(modified ? { modified } : {}), ...(aesStrength ? { aesStrength } : {}) });
+    entries.push({
+      name,
+      method,
+      flags,
+      compressedSize,
+      size: usize,
+      localOffset: localOffset + shift,
+      ...(modified ? { modified } : {}),
+      ...(aesStrength ? { aesStrength } : {}),
+    });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return { entries, cdOffset: cdOffset + shift, shift };
@@ -142,7 +161,8 @@ async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     if (entry.name.endsWith('/')) continue;
     budget.addEntry(input.uri);
     const base: Member = { path: entry.name, size: entry.size, ...(entry.modified ? { modified: entry.modified } : {}) };
-    if (isTraversal(entry.name)) base.problem = { code: 'path-traversal', message: `member name "${entry.name}" escapes the archive root; recorded, never extracted` };
+    if (isTraversal(entry.name))
+      base.problem = { code: 'path-traversal', message: `member name "${entry.name}" escapes the archive root; recorded, never extracted` };
     if (entry.flags & 1) {
       // Encrypted entry: its protection is a finding (recorded by the engine from these annotations).
       yield {
@@ -168,7 +188,10 @@ async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     }
     // Declared sizes are attacker-controlled: check the ratio on what is declared, then enforce it on what inflates.
     if (entry.size > RATIO_GRACE_BYTES && entry.size > entry.compressedSize * MAX_COMPRESSION_RATIO) {
-      throw new LimitError('limit-ratio', `${input.uri}: member ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} (ratio above ${MAX_COMPRESSION_RATIO}:1); treated as a bomb, archive not read further`);
+      throw new LimitError(
+        'limit-ratio',
+        `${input.uri}: member ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} (ratio above ${MAX_COMPRESSION_RATIO}:1); treated as a bomb, archive not read further`,
+      );
     }
     if (entry.compressedSize <= MEMBER_BUFFER_LIMIT && entry.size <= MEMBER_BUFFER_LIMIT) {
       const raw = await read(dataStart, dataStart + entry.compressedSize);
@@ -183,7 +206,10 @@ async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         }
       }
       if (bytes.length !== entry.size) {
-        yield { ...base, problem: { code: 'malformed', message: `member ${entry.name}: expanded to ${bytes.length} bytes, central directory says ${entry.size}` } };
+        yield {
+          ...base,
+          problem: { code: 'malformed', message: `member ${entry.name}: expanded to ${bytes.length} bytes, central directory says ${entry.size}` },
+        };
         continue;
       }
       budget.addExpanded(bytes.length, input.uri);

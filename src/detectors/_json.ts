@@ -14,7 +14,11 @@ export type JsonObject = { [k: string]: Json };
 export function readJsonDocuments(bytes: Uint8Array, ctx: DetectContext): { value: JsonObject; offset: number }[] {
   if (!ctx.whole || ctx.baseOffset !== 0 || bytes.length > MAX_TEXT_PARSE_BYTES) return [];
   let i = 0;
-  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09 || bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf)) i++;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09 || bytes[i] === 0xef || bytes[i] === 0xbb || bytes[i] === 0xbf)
+  )
+    i++;
   if (bytes[i] !== 0x7b) return [];
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   try {

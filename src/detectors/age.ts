@@ -83,7 +83,14 @@ export function parseAgeHeader(bytes: Uint8Array, at: number, armored = false): 
   if (stanzas === 0) throw new ParseError(`age header at offset ${at} has no recipient stanza`, at);
   // The payload: a 16-byte nonce, then ChaCha20-Poly1305 STREAM chunks of 64 KiB (age spec, "Payload").
   const payload = cat.byId('ChaCha20-Poly1305', { mode: 'STREAM', name: 'age payload' });
-  findings.push({ kind: 'encrypted-data', format: 'age', algorithm: payload.algorithm, quantum: payload.quantum, location: armored ? { path: `armor@${at}/payload` } : { offset: at + macAt + 1, path: 'payload' }, details: { recipients: stanzas } });
+  findings.push({
+    kind: 'encrypted-data',
+    format: 'age',
+    algorithm: payload.algorithm,
+    quantum: payload.quantum,
+    location: armored ? { path: `armor@${at}/payload` } : { offset: at + macAt + 1, path: 'payload' },
+    details: { recipients: stanzas },
+  });
   return findings;
 }
 
@@ -98,12 +105,18 @@ function describeStanza(type: string, args: string[], bodyBytes: number): { desc
     case 'ssh-rsa': {
       // RSA-OAEP-SHA256: the body is the OAEP ciphertext, exactly as long as the modulus.
       const bits = bodyBytes * 8;
-      const d = bits >= 1024 ? cat.forKey('RSA', bits, { name: 'ssh-rsa', mode: 'OAEP', hash: 'SHA-256' }) : cat.resolve({ family: 'RSA' }, {}, { name: 'ssh-rsa', mode: 'OAEP', hash: 'SHA-256' });
+      const d =
+        bits >= 1024
+          ? cat.forKey('RSA', bits, { name: 'ssh-rsa', mode: 'OAEP', hash: 'SHA-256' })
+          : cat.resolve({ family: 'RSA' }, {}, { name: 'ssh-rsa', mode: 'OAEP', hash: 'SHA-256' });
       return { described: d, details: { keyTag: args[0] } };
     }
     case 'scrypt': {
       const logN = Number(args[1]);
-      return { described: cat.byId('Password', { name: 'scrypt', mode: 'scrypt' }), details: { kdf: 'scrypt', workFactor: Number.isFinite(logN) ? logN : args[1] } };
+      return {
+        described: cat.byId('Password', { name: 'scrypt', mode: 'scrypt' }),
+        details: { kdf: 'scrypt', workFactor: Number.isFinite(logN) ? logN : args[1] },
+      };
     }
     case 'mlkem768x25519':
       // age 1.3 post-quantum hybrid recipients (X-Wing style ML-KEM-768 + X25519).

@@ -28,7 +28,13 @@ const MAX_ITEMS = 256;
 
 const SCHEMES: Record<number, string> = { 0x7109871a: 'v2', 0xf05368c0: 'v3', 0x1b93ad61: 'v3.1' };
 /** Other well-known pair ids, named in details so a reader knows what else the block carried. */
-const OTHER_PAIRS: Record<number, string> = { 0x42726577: 'verity padding', 0x6dff800d: 'source stamp v2', 0x2b09189e: 'source stamp v1', 0x504b4453: 'dependency info', 0x71777777: 'frosting (Play)' };
+const OTHER_PAIRS: Record<number, string> = {
+  0x42726577: 'verity padding',
+  0x6dff800d: 'source stamp v2',
+  0x2b09189e: 'source stamp v1',
+  0x504b4453: 'dependency info',
+  0x71777777: 'frosting (Play)',
+};
 
 /**
  * Signature algorithm ids (apksig SignatureAlgorithm.java) → the X.509 signature OID with the same primitive and
@@ -64,7 +70,8 @@ class Slice {
     readonly what: string,
   ) {}
   private need(n: number): void {
-    if (n < 0 || this.pos + n > this.end) throw new ParseError(`${this.what}: needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`, this.pos, 'truncated');
+    if (n < 0 || this.pos + n > this.end)
+      throw new ParseError(`${this.what}: needs ${n} bytes at offset ${this.pos}, ${this.end - this.pos} left`, this.pos, 'truncated');
   }
   u32(): number {
     this.need(4);
@@ -111,7 +118,12 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   if (cdAbsolute === 0xffffffff) throw new ParseError('zip64 APKs are not supported', eocd, 'unsupported');
   const cdOffset = cdAbsolute - ctx.baseOffset;
   if (cdOffset < 0 || cdOffset > eocd) {
-    return { findings: [], errors: [{ code: 'limit-size', message: `${ctx.uri}: apk: central directory at ${cdOffset + ctx.baseOffset} is outside the bytes held in memory`, offset: eocd }] };
+    return {
+      findings: [],
+      errors: [
+        { code: 'limit-size', message: `${ctx.uri}: apk: central directory at ${cdOffset + ctx.baseOffset} is outside the bytes held in memory`, offset: eocd },
+      ],
+    };
   }
   if (cdOffset < 32 || !buf.subarray(cdOffset - 16, cdOffset).equals(BLOCK_MAGIC)) {
     return { findings: [], annotations: { 'apk.signingBlock': 'absent' } };
@@ -141,7 +153,11 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       try {
         readScheme(new Slice(bytes, valueAt, valueEnd, `${scheme} block`), scheme, findings, errors, ctx);
       } catch (e) {
-        errors.push({ code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed', message: `${ctx.uri}: apk: ${scheme} block at offset ${valueAt}: ${errorMessage(e)}`, offset: valueAt });
+        errors.push({
+          code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
+          message: `${ctx.uri}: apk: ${scheme} block at offset ${valueAt}: ${errorMessage(e)}`,
+          offset: valueAt,
+        });
       }
     } else {
       others.push(OTHER_PAIRS[id] ?? `0x${id.toString(16).padStart(8, '0')}`);
@@ -161,7 +177,11 @@ function readScheme(block: Slice, scheme: string, findings: Finding[], errors: E
     try {
       readSigner(signer, scheme, path, findings);
     } catch (e) {
-      errors.push({ code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed', message: `${ctx.uri}: apk: ${path} at offset ${signer.pos}: ${errorMessage(e)}`, offset: signer.pos });
+      errors.push({
+        code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
+        message: `${ctx.uri}: apk: ${path} at offset ${signer.pos}: ${errorMessage(e)}`,
+        offset: signer.pos,
+      });
     }
   }
 }

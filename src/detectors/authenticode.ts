@@ -48,7 +48,8 @@ export function readPeHeaders(bytes: Uint8Array): PeHeaders {
   if (bytes.length < 0x40 || bytes[0] !== 0x4d || bytes[1] !== 0x5a) throw new ParseError('no MZ header');
   const peOffset = view.getUint32(0x3c, true);
   // COFF file header is 20 bytes after the 4-byte signature; the optional header follows.
-  if (peOffset + 24 + 2 > bytes.length) throw new ParseError(`e_lfanew 0x${peOffset.toString(16)} points past the end (${bytes.length} bytes)`, 0x3c, 'truncated');
+  if (peOffset + 24 + 2 > bytes.length)
+    throw new ParseError(`e_lfanew 0x${peOffset.toString(16)} points past the end (${bytes.length} bytes)`, 0x3c, 'truncated');
   if (view.getUint32(peOffset, false) !== 0x50450000) throw new ParseError(`no PE signature at e_lfanew 0x${peOffset.toString(16)}`, peOffset);
   const machine = view.getUint16(peOffset + 4, true);
   const optSize = view.getUint16(peOffset + 20, true);
@@ -93,13 +94,23 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
   // ctx.size is 0 when a stream did not say how long it is: then only the bytes at hand can be checked.
   const size = ctx.whole ? bytes.length : ctx.size;
   if ((size > 0 && end > size) || tableOffset < pe.peOffset) {
-    throw new ParseError(`security directory [0x${tableOffset.toString(16)}, +0x${tableSize.toString(16)}) lies outside the ${size}-byte image`, pe.peOffset, size > 0 && size < end ? 'truncated' : 'malformed');
+    throw new ParseError(
+      `security directory [0x${tableOffset.toString(16)}, +0x${tableSize.toString(16)}) lies outside the ${size}-byte image`,
+      pe.peOffset,
+      size > 0 && size < end ? 'truncated' : 'malformed',
+    );
   }
   if (end > bytes.length) {
     // The engine holds artifacts up to WHOLE_READ_LIMIT whole; a larger PE has its table beyond this window.
     return {
       findings: [],
-      errors: [{ code: 'limit-size', message: `${ctx.uri}: authenticode: certificate table at 0x${tableOffset.toString(16)} lies beyond the bytes held in memory`, offset: tableOffset }],
+      errors: [
+        {
+          code: 'limit-size',
+          message: `${ctx.uri}: authenticode: certificate table at 0x${tableOffset.toString(16)} lies beyond the bytes held in memory`,
+          offset: tableOffset,
+        },
+      ],
     };
   }
   const findings: Finding[] = [];
@@ -118,12 +129,20 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
     const revision = view.getUint16(off + 4, true);
     const type = view.getUint16(off + 6, true);
     if (length < 8 || off + length > end) {
-      errors.push({ code: length < 8 ? 'malformed' : 'truncated', message: `${ctx.uri}: authenticode: WIN_CERTIFICATE ${entry} at 0x${off.toString(16)} has dwLength ${length}, table ends at 0x${end.toString(16)}`, offset: off });
+      errors.push({
+        code: length < 8 ? 'malformed' : 'truncated',
+        message: `${ctx.uri}: authenticode: WIN_CERTIFICATE ${entry} at 0x${off.toString(16)} has dwLength ${length}, table ends at 0x${end.toString(16)}`,
+        offset: off,
+      });
       break;
     }
     const path = `certificateTable[${entry}]`;
     if (type !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
-      errors.push({ code: 'unsupported', message: `${ctx.uri}: authenticode: ${path} has certificate type ${WIN_CERT_TYPE[type] ?? `0x${type.toString(16)}`}`, offset: off });
+      errors.push({
+        code: 'unsupported',
+        message: `${ctx.uri}: authenticode: ${path} has certificate type ${WIN_CERT_TYPE[type] ?? `0x${type.toString(16)}`}`,
+        offset: off,
+      });
     } else {
       try {
         const node = readNode(bytes, off + 8, off + length);
@@ -144,7 +163,11 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
         }
         for (const e of cms.errors) errors.push({ ...e, message: `${ctx.uri}: authenticode: ${path}: ${e.message}` });
       } catch (e) {
-        errors.push({ code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed', message: `${ctx.uri}: authenticode: ${path} at 0x${off.toString(16)}: ${errorMessage(e)}`, offset: off });
+        errors.push({
+          code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
+          message: `${ctx.uri}: authenticode: ${path} at 0x${off.toString(16)}: ${errorMessage(e)}`,
+          offset: off,
+        });
       }
     }
     off += (length + 7) & ~7;
@@ -157,7 +180,10 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
 
 /** Which signature this is: the image's own (outer or nested) or a timestamp / countersignature over one. */
 function signatureRole(path: string): string {
-  const last = path.split('.').filter((p) => /^(countersignature|timeStampToken|msTimestamp|nestedSignature)\[/.test(p)).pop();
+  const last = path
+    .split('.')
+    .filter((p) => /^(countersignature|timeStampToken|msTimestamp|nestedSignature)\[/.test(p))
+    .pop();
   if (!last) return 'image';
   if (last.startsWith('nestedSignature')) return 'image';
   return 'timestamp';

@@ -39,7 +39,18 @@ export const avbDetector: Detector = {
   description: 'Android Verified Boot vbmeta images and AVBf footers: algorithm, public keys, chained partition keys',
   claims: {
     magic: [{ offset: 0, bytes: [0x41, 0x56, 0x42, 0x30] }],
-    names: ['vbmeta*.img', '*.vbmeta', 'boot*.img', 'vendor_boot*.img', 'init_boot*.img', 'dtbo*.img', 'recovery*.img', 'system*.img', 'vendor*.img', 'product*.img'],
+    names: [
+      'vbmeta*.img',
+      '*.vbmeta',
+      'boot*.img',
+      'vendor_boot*.img',
+      'init_boot*.img',
+      'dtbo*.img',
+      'recovery*.img',
+      'system*.img',
+      'vendor*.img',
+      'product*.img',
+    ],
   },
   detect: detectAvb,
 };
@@ -60,9 +71,14 @@ export function detectAvb(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     const size = Number(view.getBigUint64(f + 28));
     annotations['avb.footer'] = `original_image_size=${original} vbmeta_offset=${offset} vbmeta_size=${size}`;
     const rel = offset - ctx.baseOffset;
-    if (offset + size > ctx.size || size < HEADER_SIZE) throw new ParseError(`AVBf footer points at vbmeta [${offset}, +${size}) outside the ${ctx.size}-byte image`, f, 'malformed');
+    if (offset + size > ctx.size || size < HEADER_SIZE)
+      throw new ParseError(`AVBf footer points at vbmeta [${offset}, +${size}) outside the ${ctx.size}-byte image`, f, 'malformed');
     if (rel < 0 || rel + size > bytes.length) {
-      return { findings, errors: [{ code: 'limit-size', message: `${ctx.uri}: avb: vbmeta at ${offset} lies outside the bytes held in memory`, offset: f }], annotations };
+      return {
+        findings,
+        errors: [{ code: 'limit-size', message: `${ctx.uri}: avb: vbmeta at ${offset} lies outside the bytes held in memory`, offset: f }],
+        annotations,
+      };
     }
     vbmetaAt = rel;
   }
@@ -96,7 +112,9 @@ function readVbmeta(bytes: Uint8Array, at: number, ctx: DetectContext, findings:
   const descSize = u64(104);
   const rollback = view.getBigUint64(at + 112);
   const flags = view.getUint32(at + 120);
-  const release = Buffer.from(bytes.subarray(at + 128, at + 176)).toString('latin1').replace(/\0.*$/s, '');
+  const release = Buffer.from(bytes.subarray(at + 128, at + 176))
+    .toString('latin1')
+    .replace(/\0.*$/s, '');
   const authAt = at + HEADER_SIZE;
   const auxAt = authAt + authSize;
   if (auxAt + auxSize > bytes.length) throw new ParseError(`vbmeta blocks (auth ${authSize}, aux ${auxSize}) run past the end`, at, 'truncated');
@@ -125,7 +143,11 @@ function readVbmeta(bytes: Uint8Array, at: number, ctx: DetectContext, findings:
       details: { algorithmType: alg.name, signatureSize: sigSize, release, rollbackIndex: rollback.toString(), flags },
     });
     if (key && key.bits !== alg.bits) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: avb: algorithm ${alg.name} but the embedded key has ${key.bits} bits`, offset: auxAt + keyOffset });
+      errors.push({
+        code: 'malformed',
+        message: `${ctx.uri}: avb: algorithm ${alg.name} but the embedded key has ${key.bits} bits`,
+        offset: auxAt + keyOffset,
+      });
     }
   }
   if (key) findings.push(keyFinding(key.described, auxAt + keyOffset, 'vbmeta.publicKey', key.fingerprint, {}));
@@ -157,7 +179,15 @@ function keyFinding(d: Described, offset: number, path: string, keyDigest: strin
 }
 
 /** AvbDescriptor { tag u64, num_bytes_following u64 } and its body; 8-byte aligned. */
-function readDescriptors(bytes: Uint8Array, at: number, size: number, ctx: DetectContext, findings: Finding[], errors: ErrorEntry[], annotations: Record<string, string>): void {
+function readDescriptors(
+  bytes: Uint8Array,
+  at: number,
+  size: number,
+  ctx: DetectContext,
+  findings: Finding[],
+  errors: ErrorEntry[],
+  annotations: Record<string, string>,
+): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = at + size;
   const hashes: string[] = [];
@@ -196,7 +226,9 @@ function readDescriptors(bytes: Uint8Array, at: number, size: number, ctx: Detec
         const partition = latin(nameAt, nameAt + nameLen);
         try {
           const key = readAvbKey(bytes, nameAt + nameLen, keyLen);
-          findings.push(keyFinding(key.described, nameAt + nameLen, `descriptors[${n}].chainPartition`, key.fingerprint, { partition, role: 'chained partition key' }));
+          findings.push(
+            keyFinding(key.described, nameAt + nameLen, `descriptors[${n}].chainPartition`, key.fingerprint, { partition, role: 'chained partition key' }),
+          );
         } catch (e) {
           errors.push({ code: 'malformed', message: `${ctx.uri}: avb: chain partition ${partition}: ${(e as Error).message}`, offset: nameAt + nameLen });
         }

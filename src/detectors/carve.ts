@@ -74,11 +74,15 @@ function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       push(keyFinding(spki.key, spki.start, 'spki', sha256Hex(bytes.subarray(spki.start, spki.end))), spki);
     }
   }
-  for (const k of carvePkcs1(bytes, (at) => inTaken(at) || inCert(at))) if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
+  for (const k of carvePkcs1(bytes, (at) => inTaken(at) || inCert(at)))
+    if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
   let vbmeta: Range[] | undefined;
   const inVbmeta = (at: number) => (vbmeta ??= vbmetaRanges(buf)).some((r) => at >= r.start && at < r.end);
-  for (const k of carveMontgomery(bytes)) if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start))) push(keyFinding(k.key, k.start, k.layout, undefined, k.exponent ? { exponent: k.exponent } : {}), k);
-  for (const k of carveLengthPrefixed(bytes)) if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', undefined, { exponent: k.exponent }), k);
+  for (const k of carveMontgomery(bytes))
+    if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start)))
+      push(keyFinding(k.key, k.start, k.layout, undefined, k.exponent ? { exponent: k.exponent } : {}), k);
+  for (const k of carveLengthPrefixed(bytes))
+    if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', undefined, { exponent: k.exponent }), k);
   void ctx;
   return { findings };
 }
@@ -104,7 +108,8 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at:
     const start = algAt - hdr;
     if (start < 0 || bytes[start] !== TAG.SEQUENCE) continue;
     const l1 = bytes[start + 1];
-    const len = hdr === 2 ? (l1 < 0x80 ? l1 : -1) : hdr === 3 ? (l1 === 0x81 ? bytes[start + 2] : -1) : l1 === 0x82 ? (bytes[start + 2] << 8) | bytes[start + 3] : -1;
+    const len =
+      hdr === 2 ? (l1 < 0x80 ? l1 : -1) : hdr === 3 ? (l1 === 0x81 ? bytes[start + 2] : -1) : l1 === 0x82 ? (bytes[start + 2] << 8) | bytes[start + 3] : -1;
     if (len < 0 || start + hdr + len > bytes.length) continue;
     if (skip(start)) return undefined;
     try {
@@ -139,7 +144,15 @@ function gcd(a: bigint, b: bigint): bigint {
 function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => false): Iterable<Range & { key: KeyInfo; exponent: string }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024.
-  const heads = [[0x02, 0x41, 0x00], [0x02, 0x81, 0x81, 0x00], [0x02, 0x81, 0xc1, 0x00], [0x02, 0x82, 0x01, 0x01, 0x00], [0x02, 0x82, 0x01, 0x81, 0x00], [0x02, 0x82, 0x02, 0x01, 0x00], [0x02, 0x82, 0x04, 0x01, 0x00]].map((h) => Buffer.from(h));
+  const heads = [
+    [0x02, 0x41, 0x00],
+    [0x02, 0x81, 0x81, 0x00],
+    [0x02, 0x81, 0xc1, 0x00],
+    [0x02, 0x82, 0x01, 0x01, 0x00],
+    [0x02, 0x82, 0x01, 0x81, 0x00],
+    [0x02, 0x82, 0x02, 0x01, 0x00],
+    [0x02, 0x82, 0x04, 0x01, 0x00],
+  ].map((h) => Buffer.from(h));
   for (const h of heads) {
     for (let p = buf.indexOf(h); p >= 0; p = buf.indexOf(h, p + 1)) {
       for (const hdr of [2, 3, 4]) {
@@ -179,7 +192,13 @@ function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; l
       const n = leWords(buf, p + 8, words);
       if (!montgomeryOk(n, n0inv, words * 32, leWords(buf, p + 8 + words * 4, words))) continue;
       const e = end + 4 <= buf.length ? BigInt(buf.readUInt32LE(end)) : 0n;
-      yield { start: p, end: RSA_EXPONENTS.has(e) ? end + 4 : end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'mincrypt', ...(RSA_EXPONENTS.has(e) ? { exponent: e.toString() } : {}) };
+      yield {
+        start: p,
+        end: RSA_EXPONENTS.has(e) ? end + 4 : end,
+        key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 },
+        layout: 'mincrypt',
+        ...(RSA_EXPONENTS.has(e) ? { exponent: e.toString() } : {}),
+      };
     }
     const be = Buffer.alloc(4);
     be.writeUInt32BE(words * 32);
@@ -214,7 +233,11 @@ function* occurrences(buf: Buffer, needle: Buffer): Iterable<number> {
 }
 
 function leWords(buf: Buffer, at: number, words: number): bigint {
-  return BigInt(`0x${Buffer.from(buf.subarray(at, at + words * 4)).reverse().toString('hex')}`);
+  return BigInt(
+    `0x${Buffer.from(buf.subarray(at, at + words * 4))
+      .reverse()
+      .toString('hex')}`,
+  );
 }
 
 /** n0inv = -n⁻¹ mod 2^32 and rr = R² mod n with R = 2^bits: what the verifier's Montgomery code precomputes. */

@@ -224,7 +224,12 @@ class CmsWalker {
    * SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, signedAttrs [0] IMPLICIT OPTIONAL, signatureAlgorithm,
    *   signature OCTET STRING, unsignedAttrs [1] IMPLICIT OPTIONAL } (RFC 5652 §5.3)
    */
-  private signerInfo(node: DerNode, path: string, nesting: number, facts: { detached?: boolean; eContentType?: string; timestamp?: string; countersignature?: boolean }): void {
+  private signerInfo(
+    node: DerNode,
+    path: string,
+    nesting: number,
+    facts: { detached?: boolean; eContentType?: string; timestamp?: string; countersignature?: boolean },
+  ): void {
     node.expect(TAG.SEQUENCE, 'SignerInfo');
     const kids = node.children();
     if (kids.length < 5 || kids[0].tag !== TAG.INTEGER) throw new ParseError('SignerInfo is missing fields', node.start);
@@ -353,7 +358,7 @@ class CmsWalker {
       if (certs) this.certificateSet(certs, `${path}originatorInfo.certs`);
     }
     const recipients = kids[i++];
-    const encrypted = kids[i++];
+    const encrypted = kids[i];
     if (!recipients || recipients.tag !== TAG.SET || !encrypted) throw new ParseError(`${what} at offset ${node.start} is missing fields`, node.start);
     if (what === 'SignedAndEnvelopedData') {
       // version, recipientInfos, digestAlgorithms, encryptedContentInfo, … (no originatorInfo)
@@ -440,7 +445,12 @@ class CmsWalker {
       const alg = readAlgorithmIdentifier(algNode);
       const cert = this.findCertificate(rid);
       const d = describeKeyTransport(alg, cert?.key);
-      push(d, 'KeyTransRecipientInfo', { role: 'key-transport', recipientIdentifier: describeSid(rid), recipientCertificateIncluded: !!cert }, cert ? { subject: cert.subject } : {});
+      push(
+        d,
+        'KeyTransRecipientInfo',
+        { role: 'key-transport', recipientIdentifier: describeSid(rid), recipientCertificateIncluded: !!cert },
+        cert ? { subject: cert.subject } : {},
+      );
       return;
     }
     if (ri.isContext(1)) {

@@ -72,7 +72,12 @@ function detectDebian(bytes: Uint8Array, ctx: DetectContext): DetectResult {
           details: {
             ...(f.details ?? {}),
             debian: kind,
-            signs: kind === 'Release.gpg' ? 'Release (detached)' : kind === 'debsig' ? `debian-binary+control+data (debsig role ${ctx.name.replace(/^.*_gpg/, '')})` : kind,
+            signs:
+              kind === 'Release.gpg'
+                ? 'Release (detached)'
+                : kind === 'debsig'
+                  ? `debian-binary+control+data (debsig role ${ctx.name.replace(/^.*_gpg/, '')})`
+                  : kind,
             ...(hashes.length ? { hashLists: hashes } : {}),
             ...(weakHashesOnly ? { weakHashesOnly: true } : {}),
           },

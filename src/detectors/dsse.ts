@@ -60,7 +60,11 @@ export function describeEnvelope(
       quantum: d.quantum,
       location: { offset: locate(str(s.sig), offset), path: `signatures[${i}]` },
       ...(str(s.keyid) ? { fingerprint: str(s.keyid) } : {}),
-      details: { payloadType: str(env.payloadType), ...(key ? {} : { algorithmFrom: shape?.from ?? 'not determinable: DSSE records no algorithm' }), ...(sig ? { signatureBytes: sig.length } : {}) },
+      details: {
+        payloadType: str(env.payloadType),
+        ...(key ? {} : { algorithmFrom: shape?.from ?? 'not determinable: DSSE records no algorithm' }),
+        ...(sig ? { signatureBytes: sig.length } : {}),
+      },
     });
   });
   const payload = base64Bytes(str(env.payload));
@@ -90,7 +94,8 @@ export function statementAnnotations(st: JsonObject): Record<string, string> {
     });
   if (subjects.length) out['intoto.subjects'] = subjects.join(' ');
   const p = isObject(st.predicate) ? st.predicate : {};
-  const builder = (isObject(p.builder) && str(p.builder.id)) || (isObject(p.runDetails) && isObject(p.runDetails.builder) && str(p.runDetails.builder.id)) || undefined;
+  const builder =
+    (isObject(p.builder) && str(p.builder.id)) || (isObject(p.runDetails) && isObject(p.runDetails.builder) && str(p.runDetails.builder.id)) || undefined;
   if (builder) out['slsa.builderId'] = builder;
   const buildType = str(p.buildType) ?? (isObject(p.buildDefinition) ? str(p.buildDefinition.buildType) : undefined);
   if (buildType) out['slsa.buildType'] = buildType;
@@ -109,7 +114,10 @@ export function describeSignatureShape(sig: Uint8Array): { described: Described;
   const ecdsa = derEcdsaWidth(sig);
   if (ecdsa) {
     const d = cat.resolve({ family: 'ECDSA' });
-    return { described: d, from: `DER ECDSA signature shape (r and s of up to ${ecdsa} bytes: a ${ecdsa <= 33 ? 256 : ecdsa <= 49 ? 384 : 521}-bit curve or smaller)` };
+    return {
+      described: d,
+      from: `DER ECDSA signature shape (r and s of up to ${ecdsa} bytes: a ${ecdsa <= 33 ? 256 : ecdsa <= 49 ? 384 : 521}-bit curve or smaller)`,
+    };
   }
   const pq: Record<number, string> = { 2420: 'ML-DSA-44', 3309: 'ML-DSA-65', 4627: 'ML-DSA-87' };
   if (pq[sig.length]) return { described: cat.byId(pq[sig.length]), from: `FIPS 204 signature length ${sig.length}` };

@@ -91,7 +91,8 @@ export function parseFdt(bytes: Uint8Array, base: number): { root: FdtNode; size
   const version = view.getUint32(base + 20);
   const sizeStrings = view.getUint32(base + 32);
   const sizeStruct = version >= 17 ? view.getUint32(base + 36) : total - offStruct;
-  if (total < 40 || base + total > bytes.length) throw new ParseError(`FDT totalsize ${total} runs past the end (${bytes.length - base} bytes left)`, base, 'truncated');
+  if (total < 40 || base + total > bytes.length)
+    throw new ParseError(`FDT totalsize ${total} runs past the end (${bytes.length - base} bytes left)`, base, 'truncated');
   if (version < 16 || version > 17) throw new ParseError(`FDT version ${version} is not 16 or 17`, base, 'unsupported');
   if (offStruct + sizeStruct > total || offStrings + sizeStrings > total) throw new ParseError('FDT structure or strings block outside totalsize', base);
   const sEnd = base + offStruct + sizeStruct;

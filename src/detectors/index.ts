@@ -102,7 +102,12 @@ function compile(detectors: readonly Detector[]): CompiledDetector[] {
 }
 
 /** Does this detector claim these bytes? (Exported for the claims tests.) */
-export function claims(detector: Detector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, table: readonly Detector[] = DETECTORS): boolean {
+export function claims(
+  detector: Detector,
+  bytes: Uint8Array,
+  ctx: Pick<DetectContext, 'name' | 'baseOffset'>,
+  table: readonly Detector[] = DETECTORS,
+): boolean {
   const c = compile(table).find((x) => x.detector === detector) ?? compile([detector])[0];
   return claimed(c, bytes, ctx);
 }

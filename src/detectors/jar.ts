@@ -34,7 +34,11 @@ export function detectJar(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     return { findings: r.findings, errors };
   } catch (e) {
     const code = e instanceof ParseError ? e.code : 'malformed';
-    throw new ParseError(`signature block is not CMS SignedData: ${errorMessage(e)}`, e instanceof ParseError ? e.offset : 0, code === 'truncated' || code === 'unsupported' ? code : 'malformed');
+    throw new ParseError(
+      `signature block is not CMS SignedData: ${errorMessage(e)}`,
+      e instanceof ParseError ? e.offset : 0,
+      code === 'truncated' || code === 'unsupported' ? code : 'malformed',
+    );
   }
 }
 

@@ -41,7 +41,11 @@ class Collector {
     if (!(e instanceof ParseError)) throw e;
     const code = e.code as 'malformed' | 'truncated' | 'unsupported';
     const at = where.offset !== undefined ? `offset ${where.offset}` : where.path;
-    this.errors.push({ code, message: `${this.ctx.uri}: jose: ${what} at ${at}: ${(e as Error).message}`, ...(where.offset !== undefined ? { offset: where.offset } : {}) });
+    this.errors.push({
+      code,
+      message: `${this.ctx.uri}: jose: ${what} at ${at}: ${(e as Error).message}`,
+      ...(where.offset !== undefined ? { offset: where.offset } : {}),
+    });
   }
 }
 
@@ -146,8 +150,18 @@ const tryJson = looseJsonObject;
 
 /** Signature lengths fixed by the algorithm (RFC 7518 §3.2, §3.4; RFC 8032; FIPS 204 Table 2). */
 const SIGNATURE_BYTES: Record<string, number> = {
-  HS256: 32, HS384: 48, HS512: 64, ES256: 64, ES256K: 64, ES384: 96, ES512: 132, Ed25519: 64, Ed448: 114,
-  'ML-DSA-44': 2420, 'ML-DSA-65': 3309, 'ML-DSA-87': 4627,
+  HS256: 32,
+  HS384: 48,
+  HS512: 64,
+  ES256: 64,
+  ES256K: 64,
+  ES384: 96,
+  ES512: 132,
+  Ed25519: 64,
+  Ed448: 114,
+  'ML-DSA-44': 2420,
+  'ML-DSA-65': 3309,
+  'ML-DSA-87': 4627,
 };
 
 /**
@@ -304,7 +318,11 @@ function describeJwe(shared: JsonObject, recipients: { header: JsonObject; where
     let key: JoseKey | undefined;
     if (isObject(header.epk)) key = { ...describeJwkKey(header.epk), source: 'epk' };
     else key = signerKey(header, r.where, findings, out);
-    const d = !entry ? cat().resolve(undefined, {}, { name: alg }) : key && entry.family ? resolveWithKey(entry, alg, key) : cat().resolve(entry, {}, { name: alg });
+    const d = !entry
+      ? cat().resolve(undefined, {}, { name: alg })
+      : key && entry.family
+        ? resolveWithKey(entry, alg, key)
+        : cat().resolve(entry, {}, { name: alg });
     if (key) details.keyFrom = key.source;
     findings.push({ kind: 'encrypted-data', format: 'jwe', algorithm: d.algorithm, quantum: d.quantum, location: loc(r.where), details });
   }
@@ -470,7 +488,10 @@ function walk(node: Json, path: string, depth: number, out: Collector, budget: {
     jwsJson(node, [node], where, out, true);
     return;
   }
-  if (typeof node.ciphertext === 'string' && (typeof node.protected === 'string' || isObject(node.unprotected) || isObject(node.header) || Array.isArray(node.recipients))) {
+  if (
+    typeof node.ciphertext === 'string' &&
+    (typeof node.protected === 'string' || isObject(node.unprotected) || isObject(node.header) || Array.isArray(node.recipients))
+  ) {
     jweJson(node, where, out);
     return;
   }

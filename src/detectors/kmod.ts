@@ -57,7 +57,8 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   const keyIdLen = bytes[infoAt + 4];
   const sigLen = buf.readUInt32BE(infoAt + 8);
   const sigAt = infoAt - sigLen;
-  if (sigAt < 0) throw new ParseError(`struct module_signature at offset ${infoAt} claims sig_len ${sigLen}, only ${infoAt} bytes precede it`, infoAt, 'truncated');
+  if (sigAt < 0)
+    throw new ParseError(`struct module_signature at offset ${infoAt} claims sig_len ${sigLen}, only ${infoAt} bytes precede it`, infoAt, 'truncated');
   const annotations = { 'kmod.signed': 'true', 'kmod.id_type': idTypeName(idType) };
 
   if (idType === PKEY_ID_PKCS7) {
@@ -93,7 +94,8 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   if (family === 'RSA' && sigLen >= 2) {
     const mpiBits = buf.readUInt16BE(sigAt);
     const bits = Math.ceil(mpiBits / 8) * 8;
-    if (bits >= 512 && bits <= 16384 && Math.ceil(mpiBits / 8) === sigLen - 2) described = cat.resolve({ family: 'RSA' }, { bits }, hashName ? { hash: hashName } : {});
+    if (bits >= 512 && bits <= 16384 && Math.ceil(mpiBits / 8) === sigLen - 2)
+      described = cat.resolve({ family: 'RSA' }, { bits }, hashName ? { hash: hashName } : {});
   }
   const finding: Finding = {
     kind: 'signature',

@@ -49,8 +49,20 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
     const alg = raw.toString('latin1', 0, 2);
     const next = b.toString('latin1', eol2 + 1, Math.min(b.length, eol2 + 1 + 17));
     const trusted = next === 'trusted comment: ';
-    const byName: 'minisign' | 'signify' | undefined = /minisign/i.test(comment) ? 'minisign' : /signify/i.test(comment) ? 'signify' : /\.minisig$/i.test(ctx.name) ? 'minisign' : /\.(sig|sec)$/i.test(ctx.name) ? 'signify' : undefined;
-    const keyIdAt = (o: number) => Buffer.from(raw.subarray(o, o + 8)).reverse().toString('hex').toUpperCase();
+    const byName: 'minisign' | 'signify' | undefined = /minisign/i.test(comment)
+      ? 'minisign'
+      : /signify/i.test(comment)
+        ? 'signify'
+        : /\.minisig$/i.test(ctx.name)
+          ? 'minisign'
+          : /\.(sig|sec)$/i.test(ctx.name)
+            ? 'signify'
+            : undefined;
+    const keyIdAt = (o: number) =>
+      Buffer.from(raw.subarray(o, o + 8))
+        .reverse()
+        .toString('hex')
+        .toUpperCase();
     if (raw.length === 42 && alg === 'Ed') {
       out.push({ tool: byName ?? 'minisign', kind: 'public-key', offset: at, keyId: keyIdAt(2), comment });
     } else if (raw.length === 74 && (alg === 'Ed' || alg === 'ED')) {
@@ -69,7 +81,14 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
     } else if (raw.length === 104 && alg === 'Ed') {
       const kdf = raw.toString('latin1', 2, 4);
       const rounds = raw.readUInt32BE(4);
-      out.push({ tool: 'signify', kind: 'private-key', offset: at, keyId: keyIdAt(32), comment, ...(kdf === 'BK' && rounds > 0 ? { encrypted: { kdf: 'bcrypt_pbkdf', rounds } } : {}) });
+      out.push({
+        tool: 'signify',
+        kind: 'private-key',
+        offset: at,
+        keyId: keyIdAt(32),
+        comment,
+        ...(kdf === 'BK' && rounds > 0 ? { encrypted: { kdf: 'bcrypt_pbkdf', rounds } } : {}),
+      });
     }
   }
   return out;
@@ -77,7 +96,10 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
 
 export function ed25519BlobFinding(blob: Ed25519Blob): Finding {
   const hash = blob.kind === 'signature' ? (blob.prehashed ? 'BLAKE2b-512' : undefined) : undefined;
-  const d = catalogue().byId('Ed25519', { name: blob.tool === 'minisign' && blob.kind === 'signature' ? (blob.prehashed ? 'ED (prehashed)' : 'Ed (legacy)') : 'Ed', ...(hash ? { hash } : {}) });
+  const d = catalogue().byId('Ed25519', {
+    name: blob.tool === 'minisign' && blob.kind === 'signature' ? (blob.prehashed ? 'ED (prehashed)' : 'Ed (legacy)') : 'Ed',
+    ...(hash ? { hash } : {}),
+  });
   return {
     kind: blob.kind,
     format: blob.tool,
@@ -90,7 +112,11 @@ export function ed25519BlobFinding(blob: Ed25519Blob): Finding {
 }
 
 export function detectEd25519Blobs(tool: 'minisign' | 'signify', bytes: Uint8Array, ctx: DetectContext): DetectResult {
-  return { findings: parseEd25519Blobs(bytes, ctx).filter((b) => b.tool === tool).map(ed25519BlobFinding) };
+  return {
+    findings: parseEd25519Blobs(bytes, ctx)
+      .filter((b) => b.tool === tool)
+      .map(ed25519BlobFinding),
+  };
 }
 
 export const minisignDetector: Detector = {

@@ -58,7 +58,10 @@ function detectNpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
           quantum: desc.quantum,
           location: { offset: locate(str(s.sig), doc.offset), path: `${version ? `versions.${version}.` : ''}dist.signatures[${i}]` },
           fingerprint: keyid,
-          details: { package: `${str(d.name) ?? ''}@${version}`, algorithmFrom: known ? 'npm registry key' : (shape?.from ?? 'not determinable: unknown key id') },
+          details: {
+            package: `${str(d.name) ?? ''}@${version}`,
+            algorithmFrom: known ? 'npm registry key' : (shape?.from ?? 'not determinable: unknown key id'),
+          },
         });
       });
       if (isObject(dist.attestations)) {
@@ -92,12 +95,20 @@ function detectNpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
           fingerprint: str(k.keyId) ?? sha256Hex(spki.encoded),
           ...(str(validFor.start) ? { notBefore: str(validFor.start) } : {}),
           ...(str(validFor.end) ? { notAfter: str(validFor.end) } : {}),
-          details: { keyUsage: [usage], keyDetails: str(k.publicKey.keyDetails), validFor: { [usage]: { start: str(validFor.start), end: str(validFor.end) } } },
+          details: {
+            keyUsage: [usage],
+            keyDetails: str(k.publicKey.keyDetails),
+            validFor: { [usage]: { start: str(validFor.start), end: str(validFor.end) } },
+          },
         };
         seenKeys.set(`${str(k.keyId)}|${rawText}`, f);
         findings.push(f);
       } catch (e) {
-        errors.push({ code: 'malformed', message: `${ctx.uri}: npm: keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${(e as Error).message}`, offset: doc.offset });
+        errors.push({
+          code: 'malformed',
+          message: `${ctx.uri}: npm: keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${(e as Error).message}`,
+          offset: doc.offset,
+        });
       }
     }
   }

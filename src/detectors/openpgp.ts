@@ -72,7 +72,19 @@ const SIGNATURE_TYPES: Record<number, string> = {
 const COMPRESSION: Record<number, string> = { 0: 'uncompressed', 1: 'ZIP', 2: 'ZLIB', 3: 'BZip2' };
 
 /** Fixed-size key material (octets) of the RFC 9580 native and draft-ietf-openpgp-pqc-17 algorithms. */
-const FIXED_PUBLIC: Record<number, number> = { 25: 32, 26: 56, 27: 32, 28: 57, 30: 32 + 1952, 31: 57 + 2592, 32: 32, 33: 32, 34: 64, 35: 32 + 1184, 36: 56 + 1568 };
+const FIXED_PUBLIC: Record<number, number> = {
+  25: 32,
+  26: 56,
+  27: 32,
+  28: 57,
+  30: 32 + 1952,
+  31: 57 + 2592,
+  32: 32,
+  33: 32,
+  34: 64,
+  35: 32 + 1184,
+  36: 56 + 1568,
+};
 /** Fixed-size signatures: Ed25519 64, Ed448 114, composites = EdDSA ‖ ML-DSA (3309 / 4627), SLH-DSA-SHAKE 128s/128f/256s. */
 const FIXED_SIGNATURE: Record<number, number> = { 27: 64, 28: 114, 30: 64 + 3309, 31: 114 + 4627, 32: 7856, 33: 17088, 34: 29792 };
 /** PKESK ephemeral parts before the wrapped key: X25519/X448 ephemeral keys, ML-KEM ciphertext after the ECC one. */
@@ -114,7 +126,16 @@ export function detectOpenPgp(bytes: Uint8Array, ctx: DetectContext): DetectResu
   if (ctx.baseOffset !== 0) return { findings: [] };
   if (OPENPGP_NAME.test(ctx.name) && bytes.length > 0) {
     const why = probe.errors[0]?.message.replace(`${ctx.uri}: openpgp: `, '') ?? 'no OpenPGP packet at offset 0';
-    return { findings: [], errors: [{ code: probe.errors[0]?.code ?? 'malformed', message: `${ctx.uri}: openpgp: named like OpenPGP data but does not parse: ${why}`, offset: probe.errors[0]?.offset ?? 0 }] };
+    return {
+      findings: [],
+      errors: [
+        {
+          code: probe.errors[0]?.code ?? 'malformed',
+          message: `${ctx.uri}: openpgp: named like OpenPGP data but does not parse: ${why}`,
+          offset: probe.errors[0]?.offset ?? 0,
+        },
+      ],
+    };
   }
   return { findings: [] };
 }
@@ -203,7 +224,11 @@ function readPackets(buf: Uint8Array, allowCut: boolean): { packets: Packet[]; p
     }
     if (tag === 0) return fail('malformed', `packet tag 0 (reserved) at offset ${start}`, start);
     if ((partial || indeterminate) && !DATA_TAGS.has(tag)) {
-      return fail('malformed', `packet tag ${tag} at offset ${start} uses a ${partial ? 'partial' : 'indeterminate'} length, allowed only for data packets`, start);
+      return fail(
+        'malformed',
+        `packet tag ${tag} at offset ${start} uses a ${partial ? 'partial' : 'indeterminate'} length, allowed only for data packets`,
+        start,
+      );
     }
     if (!partial) {
       if (pos + len > buf.length) {
@@ -563,7 +588,8 @@ class WalkState {
             if (p.body.length < 13 || ![3, 6].includes(p.body[0])) throw new ParseError(`${what}: one-pass signature version ${p.body[0]} is not 3 or 6`, 0);
             break;
           case TAG.MARKER:
-            if (p.body.length !== 3 || p.body[0] !== 0x50 || p.body[1] !== 0x47 || p.body[2] !== 0x50) throw new ParseError(`${what}: marker packet is not "PGP"`, 0);
+            if (p.body.length !== 3 || p.body[0] !== 0x50 || p.body[1] !== 0x47 || p.body[2] !== 0x50)
+              throw new ParseError(`${what}: marker packet is not "PGP"`, 0);
             break;
           case TAG.LITERAL:
             if (p.body.length < 1 || !'btuml1'.includes(String.fromCharCode(p.body[0]))) {
@@ -700,7 +726,10 @@ function parseKey(p: Packet, origin: Origin, path: string, what: string): KeyRec
   let fingerprint: string;
   let keyId: string;
   if (version <= 3) {
-    fingerprint = createHash('md5').update(key.rsaN ?? new Uint8Array(0)).update(key.rsaE ?? new Uint8Array(0)).digest('hex');
+    fingerprint = createHash('md5')
+      .update(key.rsaN ?? new Uint8Array(0))
+      .update(key.rsaE ?? new Uint8Array(0))
+      .digest('hex');
     const n = key.rsaN ?? new Uint8Array(8);
     keyId = hex(n.subarray(Math.max(0, n.length - 8)));
   } else if (version === 4) {
@@ -782,7 +811,11 @@ function readPublicMaterial(c: Cursor, algo: number, version: number, end: numbe
   }
   // Unknown algorithm: v5/v6 say how long the material is; older versions leave its end (and the secret part) unknown.
   if (end === undefined) c.pos = c.end;
-  return { described: cat.resolve(entry, {}, { name: entry?.name ?? `OpenPGP public-key algorithm ${algo}` }), details: { publicKeyAlgorithm: algo }, opaque: end === undefined };
+  return {
+    described: cat.resolve(entry, {}, { name: entry?.name ?? `OpenPGP public-key algorithm ${algo}` }),
+    details: { publicKeyAlgorithm: algo },
+    opaque: end === undefined,
+  };
 }
 
 /** ECDSA/ECDH/EdDSALegacy keys: curve OID → `ECDSA-P256`, `ECDH-brainpoolP384r1`, `Ed25519`, `X25519` … */
@@ -973,7 +1006,14 @@ function signatureFinding(s: SignatureRecord, byId: Map<string, KeyRecord>): Fin
     details.cleartext = true;
     if (s.cleartextHash !== '(none)') details.cleartextHashHeader = s.cleartextHash;
   }
-  const f: Finding = { kind: 'signature', format: 'openpgp', algorithm: d.algorithm, quantum: d.quantum, location: location(s.origin, s.packet, s.path), details };
+  const f: Finding = {
+    kind: 'signature',
+    format: 'openpgp',
+    algorithm: d.algorithm,
+    quantum: d.quantum,
+    location: location(s.origin, s.packet, s.path),
+    details,
+  };
   if (s.created !== undefined) f.created = isoTime(s.created);
   if (s.created !== undefined && s.expires) f.notAfter = isoTime(s.created + s.expires);
   const issuerName = s.issuerFingerprint ?? issuer?.fingerprint ?? s.issuerKeyId;
@@ -1057,7 +1097,15 @@ function parseSkesk(p: Packet, origin: Origin, path: string, what: string): Sess
 function parseEncryptedData(p: Packet, origin: Origin, path: string, what: string, esks: SessionKeyRecord[]): DataRecord {
   const c = new Cursor(p.body, what);
   if (p.tag === TAG.SED) {
-    return { packet: p, origin, path, kind: 'SED', version: 0, sessionKeys: esks, details: { integrityProtected: false, mode: 'CFB (no integrity protection)' } };
+    return {
+      packet: p,
+      origin,
+      path,
+      kind: 'SED',
+      version: 0,
+      sessionKeys: esks,
+      details: { integrityProtected: false, mode: 'CFB (no integrity protection)' },
+    };
   }
   const version = c.u8('version');
   if (p.tag === TAG.SEIPD) {
@@ -1068,14 +1116,34 @@ function parseEncryptedData(p: Packet, origin: Origin, path: string, what: strin
     const aeadId = c.u8('AEAD algorithm');
     const chunk = c.u8('chunk size');
     c.bytes(32, 'salt');
-    return { packet: p, origin, path, kind: 'SEIPD', version, cipherId, aeadId, sessionKeys: esks, details: { integrityProtected: true, mode: aeadName(aeadId), chunkSize: 2 ** (chunk + 6) } };
+    return {
+      packet: p,
+      origin,
+      path,
+      kind: 'SEIPD',
+      version,
+      cipherId,
+      aeadId,
+      sessionKeys: esks,
+      details: { integrityProtected: true, mode: aeadName(aeadId), chunkSize: 2 ** (chunk + 6) },
+    };
   }
   // LibrePGP / rfc4880bis AEAD Encrypted Data (tag 20): version 1, cipher, AEAD, chunk size, IV.
   if (version !== 1) throw new ParseError(`${what}: AEAD encrypted data version ${version} is not 1`, 0, 'unsupported');
   const cipherId = c.u8('cipher');
   const aeadId = c.u8('AEAD algorithm');
   const chunk = c.u8('chunk size');
-  return { packet: p, origin, path, kind: 'AEAD', version, cipherId, aeadId, sessionKeys: esks, details: { integrityProtected: true, mode: aeadName(aeadId), chunkSize: 2 ** (chunk + 6) } };
+  return {
+    packet: p,
+    origin,
+    path,
+    kind: 'AEAD',
+    version,
+    cipherId,
+    aeadId,
+    sessionKeys: esks,
+    details: { integrityProtected: true, mode: aeadName(aeadId), chunkSize: 2 ** (chunk + 6) },
+  };
 }
 
 /**
@@ -1107,7 +1175,14 @@ function sessionKeyFinding(e: SessionKeyRecord, byId: Map<string, KeyRecord>): F
     if (e.recipientFingerprint) details.recipientFingerprint = e.recipientFingerprint;
     if (e.cipherId !== undefined) details.sessionKeyCipher = symmetricName(e.cipherId);
   }
-  const f: Finding = { kind: 'encrypted-data', format: 'openpgp', algorithm: d.algorithm, quantum: d.quantum, location: location(e.origin, e.packet, e.path), details };
+  const f: Finding = {
+    kind: 'encrypted-data',
+    format: 'openpgp',
+    algorithm: d.algorithm,
+    quantum: d.quantum,
+    location: location(e.origin, e.packet, e.path),
+    details,
+  };
   const recipient = e.recipientFingerprint ?? e.recipientKeyId;
   if (recipient) f.subject = recipient;
   return f;
@@ -1127,7 +1202,8 @@ function dataFinding(r: DataRecord): Finding {
     }
   }
   if (cipherId === undefined) details.cipherKnown = false;
-  if (r.sessionKeys.length) details.sessionKeys = r.sessionKeys.map((e) => (e.kind === 'skesk' ? 'passphrase' : `public key (${publicKeyEntry(e.algo ?? -1)?.name ?? e.algo})`));
+  if (r.sessionKeys.length)
+    details.sessionKeys = r.sessionKeys.map((e) => (e.kind === 'skesk' ? 'passphrase' : `public key (${publicKeyEntry(e.algo ?? -1)?.name ?? e.algo})`));
   const d = describeCipher(cipherId, { mode: String(r.details.mode) });
   return { kind: 'encrypted-data', format: 'openpgp', algorithm: d.algorithm, quantum: d.quantum, location: location(r.origin, r.packet, r.path), details };
 }

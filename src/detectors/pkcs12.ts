@@ -88,7 +88,12 @@ function readMac(node: DerNode): Pkcs12Mac {
     const scheme = readAlgorithmIdentifier(schemeNode);
     const p = kdf.params?.tag === TAG.SEQUENCE ? kdf.params.children() : [];
     const hash = cat.oid(scheme.oid)?.hash;
-    return { algorithm: 'PBMAC1', ...(hash ? { hash } : {}), iterations: p[1]?.tag === TAG.INTEGER ? p[1].int() : iterations, kdf: cat.oid(kdf.oid)?.name ?? kdf.oid };
+    return {
+      algorithm: 'PBMAC1',
+      ...(hash ? { hash } : {}),
+      iterations: p[1]?.tag === TAG.INTEGER ? p[1].int() : iterations,
+      kdf: cat.oid(kdf.oid)?.name ?? kdf.oid,
+    };
   }
   const hash = cat.hashName(alg.oid);
   // RFC 7292 Appendix B: the MAC key comes from the PKCS#12 KDF with the digest named here.
@@ -305,7 +310,11 @@ export function detectPkcs12(bytes: Uint8Array, ctx: DetectContext): DetectResul
     if (!byName && !(kids[1]?.tag === TAG.SEQUENCE && kids[1].children()[0]?.tag === TAG.OID)) return { findings: [] };
   } catch (e) {
     if (!byName) return { findings: [] };
-    throw new ParseError(`not a PKCS#12 file: ${errorMessage(e)}`, e instanceof ParseError ? e.offset : 0, e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed');
+    throw new ParseError(
+      `not a PKCS#12 file: ${errorMessage(e)}`,
+      e instanceof ParseError ? e.offset : 0,
+      e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
+    );
   }
   const r = parsePkcs12(node);
   return {

@@ -62,7 +62,8 @@ export function rpmHeaderSize(intro: Uint8Array, at: number, what: string): numb
 /** Parse one header structure at `at`, checking every index entry against the data store. */
 export function parseRpmHeader(bytes: Uint8Array, at: number, what: string): RpmHeader {
   const size = rpmHeaderSize(bytes.subarray(at, at + 16), at, what);
-  if (at + size > bytes.length) throw new ParseError(`${what} at offset ${at} is truncated (${size} bytes needed, ${bytes.length - at} present)`, at, 'truncated');
+  if (at + size > bytes.length)
+    throw new ParseError(`${what} at offset ${at} is truncated (${size} bytes needed, ${bytes.length - at} present)`, at, 'truncated');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const nindex = dv.getUint32(at + 8);
   const hsize = dv.getUint32(at + 12);
@@ -163,7 +164,11 @@ function detectRpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       if (++signatures > MAX_SIGNATURES) break;
       const got = parseSignaturePacket(v.packet, ctx, tagName);
       if (got.length === 0) {
-        errors.push({ code: 'malformed', message: `${ctx.uri}: rpm: ${tagName} tag at offset ${v.offset} holds no parseable OpenPGP signature`, offset: v.offset });
+        errors.push({
+          code: 'malformed',
+          message: `${ctx.uri}: rpm: ${tagName} tag at offset ${v.offset} holds no parseable OpenPGP signature`,
+          offset: v.offset,
+        });
       }
       for (const f of got) {
         findings.push({
@@ -181,9 +186,11 @@ function detectRpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     .map(([, name]) => name);
   if (headerDigests.length) annotations['rpm.headerDigests'] = headerDigests.join(',');
   const algo = rpmInts(header, 5093)?.[0];
-  if (header.entries.has(5092)) annotations['rpm.payloadDigest'] = (algo !== undefined && catalogue().data.openpgp.hash[String(algo)]) || (algo === undefined ? 'MD5' : `unknown:${algo}`);
+  if (header.entries.has(5092))
+    annotations['rpm.payloadDigest'] = (algo !== undefined && catalogue().data.openpgp.hash[String(algo)]) || (algo === undefined ? 'MD5' : `unknown:${algo}`);
   const fileAlgo = rpmInts(header, 5011)?.[0];
-  if (header.entries.has(1035) || header.entries.has(5011)) annotations['rpm.fileDigest'] = fileAlgo === undefined ? 'MD5' : (catalogue().data.openpgp.hash[String(fileAlgo)] ?? `unknown:${fileAlgo}`);
+  if (header.entries.has(1035) || header.entries.has(5011))
+    annotations['rpm.fileDigest'] = fileAlgo === undefined ? 'MD5' : (catalogue().data.openpgp.hash[String(fileAlgo)] ?? `unknown:${fileAlgo}`);
   const nevra = ['1000', '1001', '1002', '1022'].map((t) => rpmStrings(header, Number(t))?.[0]?.value);
   if (nevra[0]) annotations['rpm.nevra'] = `${nevra[0]}-${nevra[1] ?? '?'}-${nevra[2] ?? '?'}${nevra[3] ? `.${nevra[3]}` : ''}`;
   const compressor = rpmStrings(header, 1125)?.[0]?.value;

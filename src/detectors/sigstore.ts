@@ -44,7 +44,9 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     const vm = isObject(doc.value.verificationMaterial) ? doc.value.verificationMaterial : {};
     const certs: { raw: string; path: string }[] = [];
     if (isObject(vm.x509CertificateChain)) {
-      arr(vm.x509CertificateChain.certificates).forEach((c, i) => isObject(c) && str(c.rawBytes) && certs.push({ raw: str(c.rawBytes)!, path: `verificationMaterial.x509CertificateChain.certificates[${i}]` }));
+      arr(vm.x509CertificateChain.certificates).forEach(
+        (c, i) => isObject(c) && str(c.rawBytes) && certs.push({ raw: str(c.rawBytes)!, path: `verificationMaterial.x509CertificateChain.certificates[${i}]` }),
+      );
     }
     if (isObject(vm.certificate) && str(vm.certificate.rawBytes)) certs.push({ raw: str(vm.certificate.rawBytes)!, path: 'verificationMaterial.certificate' });
     let leaf: ParsedCertificate | undefined;
@@ -80,7 +82,13 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   return { findings, errors, annotations };
 }
 
-function messageSignatureFinding(ms: JsonObject, offset: number, key: Described | undefined, leaf: ParsedCertificate | undefined, hint: string | undefined): Finding {
+function messageSignatureFinding(
+  ms: JsonObject,
+  offset: number,
+  key: Described | undefined,
+  leaf: ParsedCertificate | undefined,
+  hint: string | undefined,
+): Finding {
   const md = isObject(ms.messageDigest) ? ms.messageDigest : {};
   const hash = HASHES[str(md.algorithm) ?? ''];
   const sig = base64Bytes(str(ms.signature));
@@ -94,7 +102,10 @@ function messageSignatureFinding(ms: JsonObject, offset: number, key: Described 
     location: { offset, path: 'messageSignature' },
     ...(leaf ? { subject: leaf.subject, notBefore: leaf.notBefore, notAfter: leaf.notAfter } : {}),
     ...(hint ? { fingerprint: hint } : {}),
-    details: { ...(key ? { algorithmFrom: 'signing certificate' } : { algorithmFrom: shape?.from ?? 'not determinable: only a public-key hint' }), ...(sig ? { signatureBytes: sig.length } : {}) },
+    details: {
+      ...(key ? { algorithmFrom: 'signing certificate' } : { algorithmFrom: shape?.from ?? 'not determinable: only a public-key hint' }),
+      ...(sig ? { signatureBytes: sig.length } : {}),
+    },
   };
 }
 
@@ -102,7 +113,14 @@ function messageSignatureFinding(ms: JsonObject, offset: number, key: Described 
  * A Sigstore trusted root (protobuf-specs sigstore_trustroot.proto, `application/vnd.dev.sigstore.trustedroot+json`):
  * the Fulcio and TSA certificate chains, and the Rekor and CT log public keys every verifier trusts.
  */
-function trustedRoot(root: JsonObject, offset: number, ctx: DetectContext, findings: Finding[], errors: ErrorEntry[], locate: (v: string | undefined, f: number) => number): void {
+function trustedRoot(
+  root: JsonObject,
+  offset: number,
+  ctx: DetectContext,
+  findings: Finding[],
+  errors: ErrorEntry[],
+  locate: (v: string | undefined, f: number) => number,
+): void {
   for (const group of ['certificateAuthorities', 'timestampAuthorities'] as const) {
     arr(root[group]).forEach((ca, i) => {
       if (!isObject(ca) || !isObject(ca.certChain)) return;

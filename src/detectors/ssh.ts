@@ -516,7 +516,13 @@ export function parseSshSig(der: Uint8Array, offset: number): Finding {
     quantum: d.quantum,
     location: { offset },
     fingerprint: signer.fingerprint,
-    details: { namespace, hashAlgorithm: hashName, signatureAlgorithm: sigName, signerKeyType: signer.type, ...(signer.application !== undefined ? { application: signer.application } : {}) },
+    details: {
+      namespace,
+      hashAlgorithm: hashName,
+      signatureAlgorithm: sigName,
+      signerKeyType: signer.type,
+      ...(signer.application !== undefined ? { application: signer.application } : {}),
+    },
   };
 }
 
@@ -544,7 +550,10 @@ function scanRfc4716(text: string, findings: Finding[], fail: Fail): void {
         if (line.includes(':')) {
           while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i].trim();
           const at = line.indexOf(':');
-          headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim().replace(/^"(.*)"$/, '$1');
+          headers[line.slice(0, at).trim().toLowerCase()] = line
+            .slice(at + 1)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
           continue;
         }
         body += line;
@@ -576,12 +585,31 @@ const LINE_KEY = /(?<![A-Za-z0-9@._+/-])((?:ssh|ecdsa|sk)-[A-Za-z0-9@._-]{2,80})
 
 /** authorized_keys option names (sshd(8) "AUTHORIZED_KEYS FILE FORMAT"). */
 const AUTHORIZED_KEYS_OPTIONS = new Set([
-  'agent-forwarding', 'cert-authority', 'command', 'environment', 'expiry-time', 'from', 'no-agent-forwarding',
-  'no-port-forwarding', 'no-pty', 'no-user-rc', 'no-x11-forwarding', 'permitlisten', 'permitopen', 'port-forwarding',
-  'principals', 'pty', 'no-touch-required', 'verify-required', 'restrict', 'tunnel', 'user-rc', 'x11-forwarding',
+  'agent-forwarding',
+  'cert-authority',
+  'command',
+  'environment',
+  'expiry-time',
+  'from',
+  'no-agent-forwarding',
+  'no-port-forwarding',
+  'no-pty',
+  'no-user-rc',
+  'no-x11-forwarding',
+  'permitlisten',
+  'permitopen',
+  'port-forwarding',
+  'principals',
+  'pty',
+  'no-touch-required',
+  'verify-required',
+  'restrict',
+  'tunnel',
+  'user-rc',
+  'x11-forwarding',
 ]);
 const OPTION_LIST = /^[A-Za-z0-9-]+(?:="(?:[^"\\]|\\.)*")?(?:,[A-Za-z0-9-]+(?:="(?:[^"\\]|\\.)*")?)*$/;
-const HOST_LIST = /^[A-Za-z0-9.*?!\[\]:,_|+/=%-]+$/;
+const HOST_LIST = /^[A-Za-z0-9.*?![\]:,_|+/=%-]+$/;
 
 function scanLineKeys(text: string, ctx: DetectContext, findings: Finding[], errors: ErrorEntry[], fail: Fail): void {
   LINE_KEY.lastIndex = 0;
@@ -620,7 +648,11 @@ function scanLineKeys(text: string, ctx: DetectContext, findings: Finding[], err
     let subject = where.subject;
     if (next === ' ' || next === '\t') {
       const tail = text.slice(after, after + 1024);
-      const comment = tail.split('\n')[0].split(/["'\\]/)[0].trim().slice(0, 256);
+      const comment = tail
+        .split('\n')[0]
+        .split(/["'\\]/)[0]
+        .trim()
+        .slice(0, 256);
       if (comment && !subject) subject = comment;
     }
     findings.push(...findingsForKey(key, 'public-key', offset, details, subject));

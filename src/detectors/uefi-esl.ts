@@ -89,7 +89,11 @@ export function detectUefiEsl(bytes: Uint8Array, ctx: DetectContext): DetectResu
     // A file named as a list must be one chain from `start` to its end.
     const end = walkChain(bytes, start, ctx, findings, errors, tally, true);
     if (end < bytes.length && errors.length === 0) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: uefi-esl: ${bytes.length - end} trailing bytes after the signature lists at offset ${end}`, offset: end });
+      errors.push({
+        code: 'malformed',
+        message: `${ctx.uri}: uefi-esl: ${bytes.length - end} trailing bytes after the signature lists at offset ${end}`,
+        offset: end,
+      });
     }
   } else {
     // Carve: every plausible list header of a common type starts a chain (variable stores hold several).
@@ -233,7 +237,15 @@ function walkChain(bytes: Uint8Array, at: number, ctx: DetectContext, findings: 
         // EFI_CERT_RSA2048: a 2048-bit modulus, big-endian; the exponent is 65537 by definition.
         const modulus = bytes.subarray(data, e + sigSize);
         const d = catalogue().forKey('RSA', unsignedBitLength(modulus));
-        findings.push({ kind: 'public-key', format: 'uefi-esl', algorithm: d.algorithm, quantum: d.quantum, location: { offset: data, path }, fingerprint: sha256Hex(modulus), details });
+        findings.push({
+          kind: 'public-key',
+          format: 'uefi-esl',
+          algorithm: d.algorithm,
+          quantum: d.quantum,
+          location: { offset: data, path },
+          fingerprint: sha256Hex(modulus),
+          details,
+        });
       }
     }
     off += listSize;

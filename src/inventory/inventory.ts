@@ -74,7 +74,16 @@ function storedRecord(a: ArtifactResult): ArtifactResult {
 
 /** A finding's identity across scans: the same object at the same place in the same artifact. */
 export function findingKey(f: Finding): string {
-  return [f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.location.member ?? '', f.fingerprint ?? f.subject ?? ''].join('|');
+  return [
+    f.kind,
+    f.format,
+    f.algorithm.id,
+    f.algorithm.hash ?? '',
+    f.location.offset ?? '',
+    f.location.path ?? '',
+    f.location.member ?? '',
+    f.fingerprint ?? f.subject ?? '',
+  ].join('|');
 }
 
 function topOf(uri: string): string {
@@ -106,8 +115,14 @@ export class Inventory {
       const pg = await import('pg').catch(() => {
         throw new ShelflifeError('inventory', `${target}: PostgreSQL inventories need the "pg" package (npm install pg)`);
       });
-      const Pool = (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ?? (pg as { Pool: new (o: object) => unknown }).Pool;
-      inv = new Inventory(new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target, max: 4 }) as never }) }), 'postgres', target);
+      const Pool =
+        (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ??
+        (pg as { Pool: new (o: object) => unknown }).Pool;
+      inv = new Inventory(
+        new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target, max: 4 }) as never }) }),
+        'postgres',
+        target,
+      );
     } else {
       const { default: Database } = await import('better-sqlite3');
       mkdirSync(dirname(target), { recursive: true });
@@ -159,7 +174,9 @@ export class Inventory {
     }
     // Only results made by this same tool and rule set are reused: a new detector or rule must see the bytes again.
     const compatible = new Set(
-      (await this.db.selectFrom('scans').select('id').where('tool_version', '=', VERSION).where('rules_version', '=', rulesVersion()).execute()).map((r) => r.id),
+      (await this.db.selectFrom('scans').select('id').where('tool_version', '=', VERSION).where('rules_version', '=', rulesVersion()).execute()).map(
+        (r) => r.id,
+      ),
     );
     for (const [uri, p] of this.previous) if (!compatible.has(p.lastScan)) this.previous.delete(uri);
     const scanIds = [...new Set([...this.previous.values()].map((p) => p.lastScan))];
@@ -183,7 +200,14 @@ export class Inventory {
     const rows = await this.db
       .selectFrom('observations')
       .leftJoin('records', 'records.hash', 'observations.record_hash')
-      .select(['observations.scan_id', 'observations.uri', 'observations.top_uri', 'observations.record', 'observations.record_hash', 'records.record as stored'])
+      .select([
+        'observations.scan_id',
+        'observations.uri',
+        'observations.top_uri',
+        'observations.record',
+        'observations.record_hash',
+        'records.record as stored',
+      ])
       .where('observations.scan_id', 'in', scanIds)
       .orderBy('observations.uri')
       .execute();
@@ -246,7 +270,12 @@ export class Inventory {
   async retirements(digests: string[]): Promise<Map<string, { at: string; reason: string }>> {
     const out = new Map<string, { at: string; reason: string }>();
     for (let i = 0; i < digests.length; i += 500) {
-      const rows = await this.db.selectFrom('artifacts').select(['sha256', 'retired_at', 'retired_reason']).where('sha256', 'in', digests.slice(i, i + 500)).where('retired_at', 'is not', null).execute();
+      const rows = await this.db
+        .selectFrom('artifacts')
+        .select(['sha256', 'retired_at', 'retired_reason'])
+        .where('sha256', 'in', digests.slice(i, i + 500))
+        .where('retired_at', 'is not', null)
+        .execute();
       for (const r of rows) out.set(r.sha256, { at: r.retired_at!, reason: r.retired_reason ?? '' });
     }
     return out;
@@ -263,7 +292,11 @@ export class Inventory {
     for (const a of result.artifacts) if (a.sha256) here.set(a.sha256, (here.get(a.sha256) ?? new Set()).add(a.uri));
     const knownUris = new Map<string, Set<string>>();
     for (let i = 0; i < digests.length; i += 500) {
-      const rows = await this.db.selectFrom('locations').select(['sha256', 'uri']).where('sha256', 'in', digests.slice(i, i + 500)).execute();
+      const rows = await this.db
+        .selectFrom('locations')
+        .select(['sha256', 'uri'])
+        .where('sha256', 'in', digests.slice(i, i + 500))
+        .execute();
       for (const r of rows) if (r.sha256) knownUris.set(r.sha256, (knownUris.get(r.sha256) ?? new Set()).add(r.uri));
     }
     const retired = await this.retirements(digests);
@@ -313,38 +346,49 @@ export class Inventory {
         if (artifacts.size) {
           await tx
             .insertInto('artifacts')
-            .values([...artifacts.values()].map((a) => ({ sha256: a.sha256!, size: a.size, class: a.class ?? null, first_seen: now, last_seen: now, retired_at: null, retired_reason: null })))
+            .values(
+              [...artifacts.values()].map((a) => ({
+                sha256: a.sha256!,
+                size: a.size,
+                class: a.class ?? null,
+                first_seen: now,
+                last_seen: now,
+                retired_at: null,
+                retired_reason: null,
+              })),
+            )
             .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
             .execute();
         }
-        if (fresh.length) await tx
-          .insertInto('locations')
-          .values(
-            fresh.map((a) => ({
-              uri: a.uri,
-              sha256: a.sha256,
-              parent_uri: a.parent,
-              store: storeOf(a.uri),
-              size: a.size,
-              modified: a.modified ?? null,
-              etag: a.annotations?.etag ?? null,
-              first_seen: now,
-              last_seen: now,
-              last_scan: result.scan.id,
-            })),
-          )
-          .onConflict((oc) =>
-            oc.column('uri').doUpdateSet({
-              sha256: sql`excluded.sha256`,
-              parent_uri: sql`excluded.parent_uri`,
-              size: sql`excluded.size`,
-              modified: sql`excluded.modified`,
-              etag: sql`excluded.etag`,
-              last_seen: sql`excluded.last_seen`,
-              last_scan: sql`excluded.last_scan`,
-            }),
-          )
-          .execute();
+        if (fresh.length)
+          await tx
+            .insertInto('locations')
+            .values(
+              fresh.map((a) => ({
+                uri: a.uri,
+                sha256: a.sha256,
+                parent_uri: a.parent,
+                store: storeOf(a.uri),
+                size: a.size,
+                modified: a.modified ?? null,
+                etag: a.annotations?.etag ?? null,
+                first_seen: now,
+                last_seen: now,
+                last_scan: result.scan.id,
+              })),
+            )
+            .onConflict((oc) =>
+              oc.column('uri').doUpdateSet({
+                sha256: sql`excluded.sha256`,
+                parent_uri: sql`excluded.parent_uri`,
+                size: sql`excluded.size`,
+                modified: sql`excluded.modified`,
+                etag: sql`excluded.etag`,
+                last_seen: sql`excluded.last_seen`,
+                last_scan: sql`excluded.last_scan`,
+              }),
+            )
+            .execute();
         const texts = batch.map((a) => JSON.stringify(storedRecord(a)));
         const hashes = texts.map((t) => createHash('sha256').update(t).digest('hex'));
         const unique = new Map<string, string>();
@@ -352,11 +396,12 @@ export class Inventory {
         hashes.forEach((h, j) => {
           if (this.previousHash.get(batch[j].uri) !== h) unique.set(h, texts[j]);
         });
-        if (unique.size) await tx
-          .insertInto('records')
-          .values([...unique].map(([hash, record]) => ({ hash, record })))
-          .onConflict((oc) => oc.column('hash').doNothing())
-          .execute();
+        if (unique.size)
+          await tx
+            .insertInto('records')
+            .values([...unique].map(([hash, record]) => ({ hash, record })))
+            .onConflict((oc) => oc.column('hash').doNothing())
+            .execute();
         await tx
           .insertInto('observations')
           .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
@@ -364,9 +409,19 @@ export class Inventory {
       }
       if (this.reused.size) {
         const seenHere = tx.selectFrom('observations').select('uri').where('scan_id', '=', result.scan.id);
-        await tx.updateTable('locations').set({ last_seen: now, last_scan: result.scan.id }).where('uri', 'in', seenHere).where('last_scan', '!=', result.scan.id).execute();
+        await tx
+          .updateTable('locations')
+          .set({ last_seen: now, last_scan: result.scan.id })
+          .where('uri', 'in', seenHere)
+          .where('last_scan', '!=', result.scan.id)
+          .execute();
         const digestsHere = tx.selectFrom('observations').select('sha256').where('scan_id', '=', result.scan.id).where('sha256', 'is not', null);
-        await tx.updateTable('artifacts').set({ last_seen: now }).where('sha256', 'in', digestsHere as never).where('last_seen', '!=', now).execute();
+        await tx
+          .updateTable('artifacts')
+          .set({ last_seen: now })
+          .where('sha256', 'in', digestsHere as never)
+          .where('last_seen', '!=', now)
+          .execute();
       }
     });
     this.reused.clear();
@@ -385,7 +440,16 @@ export class Inventory {
     const retired = (await this.retirements([digest])).get(digest);
     return {
       sha256: digest,
-      locations: rows.map((r) => ({ uri: r.uri, sha256: r.sha256, parentUri: r.parent_uri, store: r.store, size: Number(r.size), firstSeen: r.first_seen, lastSeen: r.last_seen, lastScan: r.last_scan })),
+      locations: rows.map((r) => ({
+        uri: r.uri,
+        sha256: r.sha256,
+        parentUri: r.parent_uri,
+        store: r.store,
+        size: Number(r.size),
+        firstSeen: r.first_seen,
+        lastSeen: r.last_seen,
+        lastScan: r.last_scan,
+      })),
       ...(retired ? { retired } : {}),
     };
   }
@@ -439,7 +503,13 @@ export class Inventory {
     return {
       schemaVersion: '1',
       tool: { name: 'shelflife', version: s.tool_version },
-      scan: { id: s.id, startedAt: s.started_at, finishedAt: s.finished_at ?? s.started_at, targets: JSON.parse(s.targets), stats: JSON.parse(s.stats ?? '{}') },
+      scan: {
+        id: s.id,
+        startedAt: s.started_at,
+        finishedAt: s.finished_at ?? s.started_at,
+        targets: JSON.parse(s.targets),
+        stats: JSON.parse(s.stats ?? '{}'),
+      },
       artifacts: obs.map((o) => o.artifact),
     };
   }

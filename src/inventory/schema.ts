@@ -65,7 +65,12 @@ export const MIGRATIONS: Migration[] = [
     version: 1,
     description: 'scans, artifacts by sha256, locations, per-scan observations',
     async up(db) {
-      await db.schema.createTable('meta').ifNotExists().addColumn('key', 'varchar(64)', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('meta')
+        .ifNotExists()
+        .addColumn('key', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
       await db.schema
         .createTable('scans')
         .ifNotExists()
@@ -128,7 +133,12 @@ export const MIGRATIONS: Migration[] = [
     version: 3,
     description: 'content-addressed records, so rescans of unchanged artifacts write only a reference',
     async up(db) {
-      await db.schema.createTable('records').ifNotExists().addColumn('hash', 'varchar(64)', (c) => c.primaryKey()).addColumn('record', 'text', (c) => c.notNull()).execute();
+      await db.schema
+        .createTable('records')
+        .ifNotExists()
+        .addColumn('hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .execute();
       await db.schema.alterTable('observations').addColumn('record_hash', 'varchar(64)').execute();
     },
   },
@@ -138,7 +148,12 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 /** Bring the database to `target` (default: latest), one migration per transaction. */
 export async function migrate(db: Kysely<InventoryTables>, target = SCHEMA_VERSION): Promise<number> {
-  await db.schema.createTable('meta').ifNotExists().addColumn('key', 'varchar(64)', (c) => c.primaryKey()).addColumn('value', 'text', (c) => c.notNull()).execute();
+  await db.schema
+    .createTable('meta')
+    .ifNotExists()
+    .addColumn('key', 'varchar(64)', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
   const row = await db.selectFrom('meta').select('value').where('key', '=', 'schema_version').executeTakeFirst();
   let current = row ? Number(row.value) : 0;
   if (current > SCHEMA_VERSION) {

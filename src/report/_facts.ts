@@ -39,7 +39,9 @@ export function worse(a: Severity, b: Severity): Severity {
 
 export function describeFinding(f: Finding): string {
   const alg = f.algorithm.hash && !f.algorithm.id.includes(f.algorithm.hash) ? `${f.algorithm.id} with ${f.algorithm.hash}` : f.algorithm.id;
-  const what = { certificate: 'certificate', signature: 'signature', 'public-key': 'public key', 'private-key': 'private key', 'encrypted-data': 'encryption' }[f.kind];
+  const what = { certificate: 'certificate', signature: 'signature', 'public-key': 'public key', 'private-key': 'private key', 'encrypted-data': 'encryption' }[
+    f.kind
+  ];
   const who = f.subject ? ` (${f.subject})` : '';
   return `${alg} ${f.format} ${what}${who}: ${RULE_TEXT[f.quantum.status]}`;
 }
@@ -47,7 +49,11 @@ export function describeFinding(f: Finding): string {
 /** Stable across scans: same artifact bytes + same finding identity → same id (dashboards de-duplicate on it). */
 export function findingFingerprint(a: ArtifactResult, f: Finding): string {
   return createHash('sha256')
-    .update([a.sha256 ?? a.uri, f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.fingerprint ?? ''].join('\0'))
+    .update(
+      [a.sha256 ?? a.uri, f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.fingerprint ?? ''].join(
+        '\0',
+      ),
+    )
     .digest('hex');
 }
 

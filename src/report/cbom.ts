@@ -110,10 +110,7 @@ export const cbomReporter: Reporter = {
             },
             ...(f.algorithm.oid && !f.algorithm.oid.startsWith('1.2.840.113549.1.1.1') ? { oid: f.algorithm.oid } : {}),
           },
-          properties: [
-            { name: 'shelflife:quantumStatus', value: f.quantum.status },
-            ...(extra.hash ? [{ name: 'shelflife:hash', value: extra.hash }] : []),
-          ],
+          properties: [{ name: 'shelflife:quantumStatus', value: f.quantum.status }, ...(extra.hash ? [{ name: 'shelflife:hash', value: extra.hash }] : [])],
         });
       }
       return ref;
@@ -187,10 +184,7 @@ export const cbomReporter: Reporter = {
       metadata: {
         timestamp: result.scan.finishedAt,
         tools: { components: [{ type: 'application', name: 'shelflife', version: result.tool.version }] },
-        properties: [
-          { name: 'shelflife:scanId', value: result.scan.id },
-          ...result.scan.targets.map((t) => ({ name: 'shelflife:target', value: t })),
-        ],
+        properties: [{ name: 'shelflife:scanId', value: result.scan.id }, ...result.scan.targets.map((t) => ({ name: 'shelflife:target', value: t }))],
       },
       components: [...components, ...algorithms.values(), ...assets.values()],
       dependencies: [...dependencies.entries()].map(([ref, on]) => ({ ref, dependsOn: [...on] })),
@@ -215,7 +209,12 @@ function fileComponent(a: ArtifactResult): Record<string, unknown> {
       { name: 'shelflife:uri', value: a.uri },
       ...(a.parent ? [{ name: 'shelflife:parent', value: a.parent }] : []),
       ...(a.class ? [{ name: 'shelflife:class', value: a.class }] : []),
-      ...(a.exposure ? [{ name: 'shelflife:severity', value: a.exposure.severity }, { name: 'shelflife:score', value: String(a.exposure.score) }] : []),
+      ...(a.exposure
+        ? [
+            { name: 'shelflife:severity', value: a.exposure.severity },
+            { name: 'shelflife:score', value: String(a.exposure.score) },
+          ]
+        : []),
     ],
   };
 }

@@ -8,8 +8,22 @@ import { severityOf } from './_facts.js';
 import type { Reporter } from './index.js';
 
 const COLUMNS = [
-  'artifact_uri', 'parent', 'sha256', 'class', 'kind', 'format', 'algorithm', 'hash', 'quantum_status',
-  'classical_bits', 'severity', 'score', 'subject', 'not_after', 'offset', 'explanation',
+  'artifact_uri',
+  'parent',
+  'sha256',
+  'class',
+  'kind',
+  'format',
+  'algorithm',
+  'hash',
+  'quantum_status',
+  'classical_bits',
+  'severity',
+  'score',
+  'subject',
+  'not_after',
+  'offset',
+  'explanation',
 ] as const;
 
 export function csvCell(v: unknown): string {
@@ -28,8 +42,22 @@ export const csvReporter: Reporter = {
       for (const f of a.findings) {
         rows.push(
           [
-            a.uri, a.parent, a.sha256, a.class, f.kind, f.format, f.algorithm.id, f.algorithm.hash, f.quantum.status,
-            f.quantum.classicalBits, severityOf(f), f.exposure?.score, f.subject, f.notAfter, f.location.offset, f.exposure?.explanation,
+            a.uri,
+            a.parent,
+            a.sha256,
+            a.class,
+            f.kind,
+            f.format,
+            f.algorithm.id,
+            f.algorithm.hash,
+            f.quantum.status,
+            f.quantum.classicalBits,
+            severityOf(f),
+            f.exposure?.score,
+            f.subject,
+            f.notAfter,
+            f.location.offset,
+            f.exposure?.explanation,
           ]
             .map(csvCell)
             .join(','),

@@ -42,7 +42,10 @@ function stackedBars(rows: [string, Record<Severity, number>][], title: string):
     const y = 10 + i * (barH + 8);
     const segs = [...SEVERITIES].reverse().map((s) => {
       const w = r[s] * scale;
-      const seg = w > 0 ? `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[s]}"><title>${esc(label)}: ${r[s]} ${s}</title></rect>` : '';
+      const seg =
+        w > 0
+          ? `<rect x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[s]}"><title>${esc(label)}: ${r[s]} ${s}</title></rect>`
+          : '';
       x += w;
       return seg;
     });
@@ -82,7 +85,9 @@ function trendChart(history: NonNullable<RenderOptions['history']>): string {
   const y = (v: number) => h - 30 - (v / max) * (h - 60);
   const line = (vals: number[], colour: string) =>
     `<polyline fill="none" stroke="${colour}" stroke-width="2.5" points="${vals.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`;
-  const labels = history.map((s, i) => `<text x="${x(i).toFixed(1)}" y="${h - 10}" text-anchor="middle" font-size="10">${esc(s.finishedAt.slice(0, 10))}</text>`);
+  const labels = history.map(
+    (s, i) => `<text x="${x(i).toFixed(1)}" y="${h - 10}" text-anchor="middle" font-size="10">${esc(s.finishedAt.slice(0, 10))}</text>`,
+  );
   return `<svg role="img" aria-label="trend" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${line(all, '#868e96')}${line(pts, COLORS.critical)}${labels.join('')}</svg>
 <p class="legend"><span style="color:#868e96">■</span> all findings <span style="color:${COLORS.critical}">■</span> critical + high</p>`;
 }
@@ -115,7 +120,8 @@ export function renderHtml(result: ScanResult, options: RenderOptions = {}): str
   const deadlines = new Map<string, number>();
   for (const { f } of rankedFindings(result)) for (const d of f.exposure?.deadlinesMissed ?? []) deadlines.set(d, (deadlines.get(d) ?? 0) + 1);
   const errors = result.artifacts.flatMap((a) => a.errors);
-  const card = (label: string, value: string | number, colour = '#212529') => `<div class="card"><div class="v" style="color:${colour}">${esc(value)}</div><div class="l">${esc(label)}</div></div>`;
+  const card = (label: string, value: string | number, colour = '#212529') =>
+    `<div class="card"><div class="v" style="color:${colour}">${esc(value)}</div><div class="l">${esc(label)}</div></div>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -140,14 +146,24 @@ code{font-size:12px;word-break:break-all}svg text{font:12px system-ui,sans-serif
 <h1>Quantum exposure of long-lived artifacts</h1>
 <p class="muted">shelflife ${esc(result.tool.version)} · scan <code>${esc(result.scan.id)}</code> · ${esc(result.scan.finishedAt)} · ${esc(formatBytes(result.scan.stats.bytes))} read · targets: ${result.scan.targets.map((x) => `<code>${esc(x)}</code>`).join(', ')}</p>
 <div class="cards">
-${card('artifacts', t.artifacts)}${card('findings', t.findings)}${SEVERITIES.slice().reverse().map((s) => card(s, t.bySeverity[s], COLORS[s])).join('')}${card('quantum-vulnerable', t.byStatus.vulnerable ?? 0, COLORS.high)}${card('hybrid / resistant', (t.byStatus.hybrid ?? 0) + (t.byStatus.resistant ?? 0), COLORS.none)}${card('read errors', t.errors, t.errors ? COLORS.medium : '#212529')}
+${card('artifacts', t.artifacts)}${card('findings', t.findings)}${SEVERITIES.slice()
+    .reverse()
+    .map((s) => card(s, t.bySeverity[s], COLORS[s]))
+    .join(
+      '',
+    )}${card('quantum-vulnerable', t.byStatus.vulnerable ?? 0, COLORS.high)}${card('hybrid / resistant', (t.byStatus.hybrid ?? 0) + (t.byStatus.resistant ?? 0), COLORS.none)}${card('read errors', t.errors, t.errors ? COLORS.medium : '#212529')}
 </div>
 <section><h2>Exposure by artifact class</h2>${stackedBars(classes, 'findings by artifact class and severity')}
-<p class="legend">${SEVERITIES.slice().reverse().map((s) => `<span style="color:${COLORS[s]}">■</span> ${s}`).join(' ')}</p></section>
+<p class="legend">${SEVERITIES.slice()
+    .reverse()
+    .map((s) => `<span style="color:${COLORS[s]}">■</span> ${s}`)
+    .join(' ')}</p></section>
 <section><h2>Quantum-vulnerable findings by the year their artifact must still be trusted</h2>${yearBars(byYear, 'vulnerable findings by retirement year')}
 <p class="legend">Red: must stay trusted past 2030 at most (NIST IR 8547 deprecation), orange: to 2035 (disallowed after), amber: later.</p></section>
 <section><h2>Worst artifacts</h2>
-${worst.length ? `<table><thead><tr><th>severity</th><th>artifact</th><th>class</th><th>findings</th><th>why, and what to do</th><th>copies</th></tr></thead><tbody>
+${
+  worst.length
+    ? `<table><thead><tr><th>severity</th><th>artifact</th><th>class</th><th>findings</th><th>why, and what to do</th><th>copies</th></tr></thead><tbody>
 ${worst
   .map((a) => {
     const s = artifactSeverity(a);
@@ -155,13 +171,29 @@ ${worst
     return `<tr><td><span class="sev" style="background:${COLORS[s]}">${s}</span></td><td><code>${esc(displayUri(a.uri, options.cwd))}</code></td><td>${esc(a.class ?? '')}</td><td>${esc(algs)}</td><td>${esc(a.exposure?.explanation ?? '')}</td><td>${esc((a as { copies?: number }).copies ?? 1)}</td></tr>`;
   })
   .join('\n')}
-</tbody></table>` : '<p class="muted">No findings.</p>'}
+</tbody></table>`
+    : '<p class="muted">No findings.</p>'
+}
 </section>
 <section><h2>Deadlines missed</h2>
-${deadlines.size ? `<table><thead><tr><th>deadline</th><th>findings</th></tr></thead><tbody>${[...deadlines].sort((a, b) => b[1] - a[1]).map(([d, n]) => `<tr><td>${esc(d)}</td><td>${n}</td></tr>`).join('')}</tbody></table>` : '<p class="muted">None recorded (run with scoring policies to list them).</p>'}
+${
+  deadlines.size
+    ? `<table><thead><tr><th>deadline</th><th>findings</th></tr></thead><tbody>${[...deadlines]
+        .sort((a, b) => b[1] - a[1])
+        .map(([d, n]) => `<tr><td>${esc(d)}</td><td>${n}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '<p class="muted">None recorded (run with scoring policies to list them).</p>'
+}
 </section>
 <section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
-${errors.length ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors.slice(0, 100).map((e) => `<tr><td>${esc(e.code)}</td><td>${esc(e.message)}</td></tr>`).join('')}</tbody></table></section>` : ''}
+${
+  errors.length
+    ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors
+        .slice(0, 100)
+        .map((e) => `<tr><td>${esc(e.code)}</td><td>${esc(e.message)}</td></tr>`)
+        .join('')}</tbody></table></section>`
+    : ''
+}
 </main></body></html>
 `;
 }

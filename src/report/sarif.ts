@@ -75,7 +75,10 @@ export const sarifReporter: Reporter = {
               informationUri: 'https://github.com/shelflife/shelflife',
               rules: ruleList.map(([id, { f, worst }]) => ({
                 id,
-                name: id.replace(/^shelflife\//, '').replace(/\/(\w)/g, (_, c: string) => c.toUpperCase()).replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+                name: id
+                  .replace(/^shelflife\//, '')
+                  .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
+                  .replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
                 shortDescription: { text: `${f.kind} using an algorithm that is ${f.quantum.status}` },
                 fullDescription: { text: `A ${f.kind} whose algorithm is ${RULE_TEXT[f.quantum.status]}.` },
                 help: { text: helpText(f), markdown: helpText(f) },

@@ -57,7 +57,14 @@ export function signedAttributes(alg: SignatureAlgorithm, contentDigest: Uint8Ar
 export function assembleSignedData(alg: SignatureAlgorithm, certificate: ParsedCert, attrs: Uint8Array, signature: Uint8Array): Uint8Array {
   const digestAlg = algorithmId(digestOid(cmsDigest(alg)));
   const signedAttrs = concat([Uint8Array.of(0xa0), attrs.subarray(1)]); // [0] IMPLICIT SET OF Attribute
-  const signerInfo = seq(integer(1), seq(certificate.issuer.encoded, certificate.serial.encoded), digestAlg, signedAttrs, algorithmId(alg.oid), octets(signature));
+  const signerInfo = seq(
+    integer(1),
+    seq(certificate.issuer.encoded, certificate.serial.encoded),
+    digestAlg,
+    signedAttrs,
+    algorithmId(alg.oid),
+    octets(signature),
+  );
   const signedData = seq(integer(1), set(digestAlg), seq(oid(OID.data)), ctxCons(0, certificate.der), set(signerInfo));
   return seq(oid(OID.signedData), ctxCons(0, signedData));
 }
@@ -114,7 +121,8 @@ function parseSignedDataUnsafe(der: Uint8Array, what: string): ParsedSignedData 
   const kids = sd.children();
   const encap = kids[2]?.expect(TAG.SEQUENCE, 'encapContentInfo');
   if (!encap) throw new ShelflifeError('malformed', `${what}: SignedData is too short`);
-  if (encap.children().length > 1) throw new ShelflifeError('unsupported', `${what}: the SignedData carries its content; shelflife writes and verifies detached signatures`);
+  if (encap.children().length > 1)
+    throw new ShelflifeError('unsupported', `${what}: the SignedData carries its content; shelflife writes and verifies detached signatures`);
   const certificates: ParsedCert[] = [];
   let i = 3;
   if (kids[i]?.isContext(0)) {
@@ -194,7 +202,8 @@ export function checkDigestRule(signer: CmsSigner): string | undefined {
     return `${signer.alg.name}: digestAlgorithm is ${signer.digest}, the composite CMS draft requires its pre-hash ${signer.alg.prehash}`;
   }
   // RFC 9882 §3.3: ML-DSA-65 needs ≥ 192-bit, ML-DSA-87 ≥ 256-bit collision strength; of ours only SHA-256 falls short.
-  if (!signer.alg.traditional && signer.digest === 'SHA-256' && signer.alg.mldsaId !== 'ML-DSA-44') return `${signer.alg.name}: SHA-256 is too weak a digest for ${signer.alg.mldsaId} (RFC 9882 §3.3)`;
+  if (!signer.alg.traditional && signer.digest === 'SHA-256' && signer.alg.mldsaId !== 'ML-DSA-44')
+    return `${signer.alg.name}: SHA-256 is too weak a digest for ${signer.alg.mldsaId} (RFC 9882 §3.3)`;
   return undefined;
 }
 
@@ -206,10 +215,24 @@ export function signerMatches(signer: CmsSigner, cert: ParsedCert): boolean {
 /** Verify one signer against the artifact digest (computed with signer.digest) and a certificate's key. */
 export function verifySigner(signer: CmsSigner, cert: ParsedCert, contentDigest: Uint8Array): SignerVerification {
   if (cert.publicKey.alg.oid !== signer.alg.oid) {
-    return { valid: false, mldsa: false, traditional: false, digestMatches: false, signer, reason: `the certificate's key is ${cert.publicKey.alg.name}, the signature is ${signer.alg.name}` };
+    return {
+      valid: false,
+      mldsa: false,
+      traditional: false,
+      digestMatches: false,
+      signer,
+      reason: `the certificate's key is ${cert.publicKey.alg.name}, the signature is ${signer.alg.name}`,
+    };
   }
   const digestMatches = equalBytes(signer.messageDigest, contentDigest);
   const r = verify(cert.publicKey, signer.signedAttrs, signer.signature);
-  if (!digestMatches) return { ...r, valid: false, digestMatches, signer, reason: `the artifact's ${signer.digest} digest does not match the signed message-digest: the artifact changed after signing` };
+  if (!digestMatches)
+    return {
+      ...r,
+      valid: false,
+      digestMatches,
+      signer,
+      reason: `the artifact's ${signer.digest} digest does not match the signed message-digest: the artifact changed after signing`,
+    };
   return { ...r, digestMatches, signer };
 }

@@ -8,7 +8,17 @@
  * rules (§ "Algorithm Identifiers and Parameters", § "RSASSA-PSS Parameters"), not from a second table.
  * @module
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign as nodeSign, verify as nodeVerify, constants } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign as nodeSign,
+  verify as nodeVerify,
+  constants,
+} from 'node:crypto';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
 import { parseDer, TAG } from '../asn1/der.js';
 import { catalogue } from '../catalogue/index.js';
@@ -97,7 +107,15 @@ function describeTraditional(id: string, mode: string | undefined): Traditional 
     // ECDSA hash by curve strength: ecdsa-with-SHA256 for 128-bit curves, SHA384 for 192, SHA512 for P-521 (draft table).
     const hash = curve.bits <= 128 ? 'sha256' : curve.bits <= 192 ? 'sha384' : 'sha512';
     const fieldBits = Number(token.match(/(\d+)/)?.[1] ?? 0);
-    return { kind: 'ecdsa', id, curve: token, curveOid: curve.oid, nodeCurve: /^P\d+$/.test(token) ? `P-${token.slice(1)}` : token, hash, coordBytes: Math.ceil(fieldBits / 8) };
+    return {
+      kind: 'ecdsa',
+      id,
+      curve: token,
+      curveOid: curve.oid,
+      nodeCurve: /^P\d+$/.test(token) ? `P-${token.slice(1)}` : token,
+      hash,
+      coordBytes: Math.ceil(fieldBits / 8),
+    };
   }
   const rsa = id.match(/^RSA-(\d+)$/);
   if (rsa) {
@@ -116,7 +134,13 @@ export const DEFAULT_ALGORITHM = 'mldsa65-ecdsa-p256';
 export function findAlgorithm(key: string): SignatureAlgorithm | undefined {
   const k = key.trim().toLowerCase();
   return signatureAlgorithms().find(
-    (a) => a.cliName === k || a.name.toLowerCase() === k || a.name.toLowerCase() === `id-${k}` || a.oid === k || a.id.toLowerCase() === k || a.mldsaId.toLowerCase() === k && !a.traditional,
+    (a) =>
+      a.cliName === k ||
+      a.name.toLowerCase() === k ||
+      a.name.toLowerCase() === `id-${k}` ||
+      a.oid === k ||
+      a.id.toLowerCase() === k ||
+      (a.mldsaId.toLowerCase() === k && !a.traditional),
   );
 }
 
@@ -126,7 +150,12 @@ export function algorithmByOid(oidStr: string): SignatureAlgorithm | undefined {
 
 export function requireAlgorithm(key: string): SignatureAlgorithm {
   const a = findAlgorithm(key);
-  if (!a) throw new UsageError(`--alg: unknown algorithm "${key}" (supported: ${signatureAlgorithms().map((x) => x.cliName).join(', ')})`);
+  if (!a)
+    throw new UsageError(
+      `--alg: unknown algorithm "${key}" (supported: ${signatureAlgorithms()
+        .map((x) => x.cliName)
+        .join(', ')})`,
+    );
   return a;
 }
 
@@ -221,7 +250,10 @@ const EDDSA_OID = { Ed25519: '1.3.101.112', Ed448: '1.3.101.113' } as const;
 function exportTraditionalPublic(t: Traditional, key: KeyObject): Uint8Array {
   if (t.kind === 'rsa') return key.export({ format: 'der', type: 'pkcs1' });
   // SubjectPublicKeyInfo's BIT STRING holds the raw EdDSA key (RFC 8410) or the uncompressed X9.62 point (RFC 5480).
-  return parseDer(key.export({ format: 'der', type: 'spki' })).child(1, 'subjectPublicKey').bits().slice();
+  return parseDer(key.export({ format: 'der', type: 'spki' }))
+    .child(1, 'subjectPublicKey')
+    .bits()
+    .slice();
 }
 
 function checkTraditionalKey(alg: SignatureAlgorithm, key: KeyObject): void {
@@ -233,7 +265,8 @@ function checkTraditionalKey(alg: SignatureAlgorithm, key: KeyObject): void {
       : t.kind === 'eddsa'
         ? key.asymmetricKeyType === t.id.toLowerCase()
         : key.asymmetricKeyType === 'ec' && curveMatches(d.namedCurve, t);
-  if (!ok) throw new ShelflifeError('malformed', `${alg.name}: the traditional key is ${key.asymmetricKeyType} ${d.modulusLength ?? d.namedCurve ?? ''}, not ${t.id}`);
+  if (!ok)
+    throw new ShelflifeError('malformed', `${alg.name}: the traditional key is ${key.asymmetricKeyType} ${d.modulusLength ?? d.namedCurve ?? ''}, not ${t.id}`);
 }
 
 function curveMatches(named: string | undefined, t: Extract<Traditional, { kind: 'ecdsa' }>): boolean {
@@ -255,11 +288,16 @@ export function publicKeyFromBytes(alg: SignatureAlgorithm, bytes: Uint8Array): 
   let tradPublic: KeyObject;
   try {
     if (t.kind === 'rsa') tradPublic = createPublicKey({ key: Buffer.from(tradPK), format: 'der', type: 'pkcs1' });
-    else if (t.kind === 'eddsa') tradPublic = createPublicKey({ key: Buffer.from(seq(algorithmId(EDDSA_OID[t.id]), bitString(tradPK))), format: 'der', type: 'spki' });
+    else if (t.kind === 'eddsa')
+      tradPublic = createPublicKey({ key: Buffer.from(seq(algorithmId(EDDSA_OID[t.id]), bitString(tradPK))), format: 'der', type: 'spki' });
     else {
       if (tradPK.length !== 1 + 2 * t.coordBytes || tradPK[0] !== 4) throw new Error(`expected an uncompressed ${1 + 2 * t.coordBytes}-byte point`);
       // SubjectPublicKeyInfo { id-ecPublicKey, namedCurve } (RFC 5480 §2) around the X9.62 point.
-      tradPublic = createPublicKey({ key: Buffer.from(seq(algorithmId('1.2.840.10045.2.1', oid(t.curveOid)), bitString(tradPK))), format: 'der', type: 'spki' });
+      tradPublic = createPublicKey({
+        key: Buffer.from(seq(algorithmId('1.2.840.10045.2.1', oid(t.curveOid)), bitString(tradPK))),
+        format: 'der',
+        type: 'spki',
+      });
     }
   } catch (e) {
     throw new ShelflifeError('malformed', `${alg.name} public key: the ${t.id} component does not parse: ${(e as Error).message}`);
@@ -329,7 +367,8 @@ export interface VerifyResult {
 export function verifyPrehashed(key: PublicKey, phM: Uint8Array, signature: Uint8Array, ctx?: Uint8Array): VerifyResult {
   const alg = key.alg;
   const n = alg.mldsa.lengths.signature!;
-  if (signature.length <= n) return { valid: false, mldsa: false, traditional: false, reason: `${alg.name} signature is ${signature.length} bytes; the ML-DSA half alone is ${n}` };
+  if (signature.length <= n)
+    return { valid: false, mldsa: false, traditional: false, reason: `${alg.name} signature is ${signature.length} bytes; the ML-DSA half alone is ${n}` };
   const m = messageRepresentative(alg, phM, ctx);
   const mldsa = safe(() => alg.mldsa.verify(signature.subarray(0, n), m, key.mldsaPublic, { context: alg.label }));
   const traditional = safe(() => traditionalVerify(alg.traditional!, key.tradPublic!, m, signature.subarray(n)));
@@ -340,7 +379,9 @@ export function verify(key: PublicKey, message: Uint8Array, signature: Uint8Arra
   const alg = key.alg;
   if (!alg.traditional) {
     const ok = safe(() => alg.mldsa.verify(signature, message, key.mldsaPublic, { context: ctx ?? new Uint8Array(0) }));
-    return ok ? { valid: true, mldsa: true, traditional: null } : { valid: false, mldsa: false, traditional: null, reason: `the ${alg.mldsaId} signature does not verify` };
+    return ok
+      ? { valid: true, mldsa: true, traditional: null }
+      : { valid: false, mldsa: false, traditional: null, reason: `the ${alg.mldsaId} signature does not verify` };
   }
   return verifyPrehashed(key, prehash(alg, message), signature, ctx);
 }

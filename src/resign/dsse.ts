@@ -58,7 +58,11 @@ export function assembleBundle(alg: SignatureAlgorithm, cert: ParsedCert, payloa
     mediaType: BUNDLE_MEDIA_TYPE,
     algorithm: { name: alg.name, oid: alg.oid, id: alg.id },
     certificate: Buffer.from(cert.der).toString('base64'),
-    dsseEnvelope: { payloadType: DSSE_PAYLOAD_TYPE, payload: Buffer.from(payload).toString('base64'), signatures: [{ keyid: keyId(cert), sig: Buffer.from(sig).toString('base64') }] },
+    dsseEnvelope: {
+      payloadType: DSSE_PAYLOAD_TYPE,
+      payload: Buffer.from(payload).toString('base64'),
+      signatures: [{ keyid: keyId(cert), sig: Buffer.from(sig).toString('base64') }],
+    },
   };
   return `${JSON.stringify(bundle, null, 2)}\n`;
 }
@@ -84,7 +88,16 @@ export function parseBundle(bytes: Uint8Array, what: string): ParsedBundle {
     throw new ShelflifeError('malformed', `${what}: not a JSON bundle: ${(e as Error).message}`);
   }
   const env = b?.dsseEnvelope;
-  if (b?.mediaType !== BUNDLE_MEDIA_TYPE || typeof b.certificate !== 'string' || !env || env.payloadType !== DSSE_PAYLOAD_TYPE || typeof env.payload !== 'string' || !Array.isArray(env.signatures) || env.signatures.length !== 1 || typeof env.signatures[0]?.sig !== 'string') {
+  if (
+    b?.mediaType !== BUNDLE_MEDIA_TYPE ||
+    typeof b.certificate !== 'string' ||
+    !env ||
+    env.payloadType !== DSSE_PAYLOAD_TYPE ||
+    typeof env.payload !== 'string' ||
+    !Array.isArray(env.signatures) ||
+    env.signatures.length !== 1 ||
+    typeof env.signatures[0]?.sig !== 'string'
+  ) {
     throw new ShelflifeError('malformed', `${what}: not a ${BUNDLE_MEDIA_TYPE} bundle with one DSSE signature`);
   }
   const payload = Buffer.from(env.payload, 'base64');
@@ -95,7 +108,8 @@ export function parseBundle(bytes: Uint8Array, what: string): ParsedBundle {
     throw new ShelflifeError('malformed', `${what}: the DSSE payload is not JSON`);
   }
   const digest = statement?.subject?.[0]?.digest;
-  if (statement?._type !== STATEMENT_TYPE || !digest || typeof digest.sha256 !== 'string') throw new ShelflifeError('malformed', `${what}: the payload is not an in-toto Statement with a sha256 subject`);
+  if (statement?._type !== STATEMENT_TYPE || !digest || typeof digest.sha256 !== 'string')
+    throw new ShelflifeError('malformed', `${what}: the payload is not an in-toto Statement with a sha256 subject`);
   return {
     certificate: parseCertificate(Buffer.from(b.certificate, 'base64'), what),
     payload,
@@ -111,7 +125,9 @@ export interface BundleVerification extends VerifyResult {
 /** Verify with a given certificate's key (never the bundle's own certificate, unless the caller chose to trust it). */
 export function verifyBundle(bundle: ParsedBundle, cert: ParsedCert, digests: ArtifactDigests): BundleVerification {
   const r = verify(cert.publicKey, pae(DSSE_PAYLOAD_TYPE, bundle.payload), bundle.signature);
-  const digestMatches = bundle.subjectDigests.sha256 === digests.sha256 && (bundle.subjectDigests.sha512 === undefined || bundle.subjectDigests.sha512 === digests.sha512);
-  if (!digestMatches) return { ...r, valid: false, digestMatches, reason: 'the artifact digest does not match the signed statement: the artifact changed after signing' };
+  const digestMatches =
+    bundle.subjectDigests.sha256 === digests.sha256 && (bundle.subjectDigests.sha512 === undefined || bundle.subjectDigests.sha512 === digests.sha512);
+  if (!digestMatches)
+    return { ...r, valid: false, digestMatches, reason: 'the artifact digest does not match the signed statement: the artifact changed after signing' };
   return { ...r, digestMatches };
 }

@@ -59,7 +59,8 @@ export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
     const choice = parseDer(priv);
     if (choice.tag === 0x80) bytes = choice.content;
     else if (choice.tag === TAG.SEQUENCE) bytes = choice.child(0, 'seed').expect(TAG.OCTET_STRING, 'seed').content;
-    else throw new ShelflifeError('unsupported', `${what}: ${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`);
+    else
+      throw new ShelflifeError('unsupported', `${what}: ${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`);
     if (bytes.length !== 32) throw new ParseError(`${what}: ML-DSA seed is ${bytes.length} bytes, not 32`);
   }
   const key = privateKeyFromBytes(alg, bytes);
@@ -67,7 +68,8 @@ export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
   const pub = kids.find((k) => k.isContext(1));
   if (pub) {
     const stated = pub.content.subarray(1);
-    if (Buffer.compare(Buffer.from(stated), Buffer.from(key.publicKey.bytes)) !== 0) throw new ShelflifeError('malformed', `${what}: the publicKey in the key file does not match its private key`);
+    if (Buffer.compare(Buffer.from(stated), Buffer.from(key.publicKey.bytes)) !== 0)
+      throw new ShelflifeError('malformed', `${what}: the publicKey in the key file does not match its private key`);
   }
   return key;
 }
@@ -107,7 +109,8 @@ export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string):
   const [algNode, dataNode] = node.children();
   if (!algNode || !dataNode) throw new ParseError(`${what}: EncryptedPrivateKeyInfo needs an algorithm and data`);
   const schemeOid = algNode.child(0, 'algorithm').oid();
-  if (schemeOid !== OID.pbes2) throw new ShelflifeError('unsupported', `${what}: key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`);
+  if (schemeOid !== OID.pbes2)
+    throw new ShelflifeError('unsupported', `${what}: key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`);
   const [kdfNode, encNode] = algNode.child(1, 'PBES2-params').children();
   const kdfOid = kdfNode.child(0).oid();
   const kp = kdfNode.child(1, 'KDF parameters').children();
@@ -121,7 +124,8 @@ export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string):
     key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
   } else if (kdfOid === OID.pbkdf2) {
     const iterations = kp[1].int();
-    if (iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS) throw new ShelflifeError('unsupported', `${what}: PBKDF2 iteration count ${iterations} is out of range`);
+    if (iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS)
+      throw new ShelflifeError('unsupported', `${what}: PBKDF2 iteration count ${iterations} is out of range`);
     const prf = kp.find((k, i) => i >= 2 && k.tag === TAG.SEQUENCE);
     const prfOid = prf ? prf.child(0).oid() : '1.2.840.113549.2.7';
     const digest = { '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[prfOid];
@@ -174,7 +178,10 @@ export function decodeKeyFile(bytes: Uint8Array, passphrase: () => string, what:
   const encrypted = findPemBlocks(bytes, (l) => l === 'ENCRYPTED PRIVATE KEY')[0];
   if (encrypted) return decodePkcs8(decryptPkcs8(encrypted.der, passphrase(), what), what);
   if (findPemBlocks(bytes, (l) => l === 'PRIVATE KEY')[0]) {
-    throw new ShelflifeError('usage', `${what}: the private key is not encrypted; shelflife only uses keys encrypted at rest (re-run keygen, or encrypt it with \`openssl pkcs8 -topk8 -scrypt\`)`);
+    throw new ShelflifeError(
+      'usage',
+      `${what}: the private key is not encrypted; shelflife only uses keys encrypted at rest (re-run keygen, or encrypt it with \`openssl pkcs8 -topk8 -scrypt\`)`,
+    );
   }
   throw new ShelflifeError('malformed', `${what}: no ENCRYPTED PRIVATE KEY block`);
 }

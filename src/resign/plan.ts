@@ -65,11 +65,13 @@ export function parseSeverity(s: string): Severity {
 
 export function parseStatus(list: string[]): StatusFilter[] {
   const known: StatusFilter[] = ['vulnerable', 'weakened', 'resistant', 'hybrid', 'unknown', 'unsigned'];
-  return list.flatMap((x) => x.split(',')).map((x) => {
-    const v = x.trim().toLowerCase() as StatusFilter;
-    if (!known.includes(v)) throw new UsageError(`--status: "${x}" is not one of ${known.join(', ')}`);
-    return v;
-  });
+  return list
+    .flatMap((x) => x.split(','))
+    .map((x) => {
+      const v = x.trim().toLowerCase() as StatusFilter;
+      if (!known.includes(v)) throw new UsageError(`--status: "${x}" is not one of ${known.join(', ')}`);
+      return v;
+    });
 }
 
 /** Validate the parts of a scan document resign relies on; anything else in it is ignored. */
@@ -80,7 +82,8 @@ export function readScan(text: string, what: string): ScanResult {
   } catch (e) {
     throw new ShelflifeError('usage', `${what}: not JSON: ${(e as Error).message}`);
   }
-  if (doc?.schemaVersion !== '1' || !Array.isArray(doc.artifacts)) throw new ShelflifeError('usage', `${what}: not a shelflife scan (schemaVersion "1" with artifacts[]); run \`shelflife scan --format json\``);
+  if (doc?.schemaVersion !== '1' || !Array.isArray(doc.artifacts))
+    throw new ShelflifeError('usage', `${what}: not a shelflife scan (schemaVersion "1" with artifacts[]); run \`shelflife scan --format json\``);
   return doc;
 }
 
@@ -98,7 +101,8 @@ export function selects(a: ArtifactResult, sel: Selection): string | undefined {
   const why: string[] = [];
   const statuses = sel.status ?? DEFAULT_STATUS;
   const hits = (a.findings ?? []).filter((f) => statuses.includes(f.quantum?.status));
-  if (hits.length) why.push(`${hits.length} ${[...new Set(hits.map((f) => `${f.quantum.status} ${f.algorithm?.id}`))].join(', ')} finding${hits.length > 1 ? 's' : ''}`);
+  if (hits.length)
+    why.push(`${hits.length} ${[...new Set(hits.map((f) => `${f.quantum.status} ${f.algorithm?.id}`))].join(', ')} finding${hits.length > 1 ? 's' : ''}`);
   else if (statuses.includes('unsigned') && a.signed === false) why.push('unsigned');
   else return undefined;
   if (sel.minSeverity) {
@@ -129,7 +133,10 @@ export function makePlan(scan: ScanResult, sel: Selection, format: SignatureForm
     }
     if (!a.sha256 || !/^[0-9a-f]{64}$/.test(a.sha256)) {
       const sampled = !a.uri.startsWith('file://') && a.sha256 === null;
-      plan.refused.push({ uri: a.uri, reason: `the scan recorded no sha256 for it${sampled ? ' (the scan only sampled it: head and tail windows; rescan it with --digest full)' : ''}, so its bytes cannot be pinned` });
+      plan.refused.push({
+        uri: a.uri,
+        reason: `the scan recorded no sha256 for it${sampled ? ' (the scan only sampled it: head and tail windows; rescan it with --digest full)' : ''}, so its bytes cannot be pinned`,
+      });
       continue;
     }
     const writer = writerFor(a.uri);

@@ -77,7 +77,11 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
   const digests = await digestStream(item.writer.openArtifact(item.uri), ['SHA-256', phName, ...(format === 'dsse' ? (['SHA-512'] as const) : [])]);
   const sha256 = Buffer.from(digests.get('SHA-256')!).toString('hex');
   if (sha256 !== item.sha256) {
-    return { uri: item.uri, status: 'refused', reason: `its sha256 is now ${sha256}, the scan recorded ${item.sha256}: it changed since the scan; rescan before re-signing` };
+    return {
+      uri: item.uri,
+      status: 'refused',
+      reason: `its sha256 is now ${sha256}, the scan recorded ${item.sha256}: it changed since the scan; rescan before re-signing`,
+    };
   }
   const artifactDigests = { sha256, sha512: format === 'dsse' ? Buffer.from(digests.get('SHA-512')!).toString('hex') : '' };
   let target: SignatureLocation | undefined;
@@ -85,7 +89,8 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
     if (item.writer.listExisting) {
       // Signatures side by side (OCI referrers): skip when one is ours and valid, else add ours next to the others.
       for (const existing of await item.writer.listExisting(loc)) {
-        if (checkExisting(existing, format, cert, digests, artifactDigests, loc.uri).valid) return { uri: item.uri, status: 'skipped', location: loc.uri, reason: 'already carries a valid hybrid signature from this key' };
+        if (checkExisting(existing, format, cert, digests, artifactDigests, loc.uri).valid)
+          return { uri: item.uri, status: 'skipped', location: loc.uri, reason: 'already carries a valid hybrid signature from this key' };
       }
       target = loc;
       break;
@@ -99,7 +104,12 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
     const v = checkExisting(existing, format, cert, digests, artifactDigests, loc.uri);
     if (v.valid) return { uri: item.uri, status: 'skipped', location: loc.uri, reason: 'already carries a valid hybrid signature from this key' };
   }
-  if (!target) return { uri: item.uri, status: 'refused', reason: `every sidecar name is taken by a signature that is not ours (${item.locations.map((l) => l.uri).join(', ')}); left untouched` };
+  if (!target)
+    return {
+      uri: item.uri,
+      status: 'refused',
+      reason: `every sidecar name is taken by a signature that is not ours (${item.locations.map((l) => l.uri).join(', ')}); left untouched`,
+    };
   const now = options.now?.() ?? new Date();
   let bytes: Uint8Array;
   if (format === 'p7s') {
@@ -113,7 +123,14 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
   return { uri: item.uri, status: 'signed', location: target.uri, reason: item.why };
 }
 
-function checkExisting(existing: Uint8Array, format: SignatureFormat, cert: ParsedCert, digests: Map<DigestName, Uint8Array>, artifactDigests: ArtifactDigests, what: string): VerifyResult {
+function checkExisting(
+  existing: Uint8Array,
+  format: SignatureFormat,
+  cert: ParsedCert,
+  digests: Map<DigestName, Uint8Array>,
+  artifactDigests: ArtifactDigests,
+  what: string,
+): VerifyResult {
   const no: VerifyResult = { valid: false, mldsa: false, traditional: false };
   try {
     if (format === 'dsse') return verifyBundle(parseBundle(existing, what), cert, artifactDigests);
@@ -144,29 +161,54 @@ export interface ArtifactVerification extends VerifyResult {
  * Verify an artifact's bytes against a `.p7s` or JSON bundle. With `cert`, the signer must be that certificate;
  * without it, the certificate inside the signature is used and the result says so.
  */
-export async function verifyArtifact(open: () => AsyncIterable<Uint8Array>, signature: Uint8Array, cert: ParsedCert | undefined, what: string): Promise<ArtifactVerification> {
+export async function verifyArtifact(
+  open: () => AsyncIterable<Uint8Array>,
+  signature: Uint8Array,
+  cert: ParsedCert | undefined,
+  what: string,
+): Promise<ArtifactVerification> {
   const isJson = signature.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) === 0x7b;
   if (isJson) {
     const bundle = parseBundle(signature, what);
     const signerCert = cert ?? bundle.certificate;
     const d = await digestStream(open(), ['SHA-256', 'SHA-512']);
-    const r = verifyBundle(bundle, signerCert, { sha256: Buffer.from(d.get('SHA-256')!).toString('hex'), sha512: Buffer.from(d.get('SHA-512')!).toString('hex') });
+    const r = verifyBundle(bundle, signerCert, {
+      sha256: Buffer.from(d.get('SHA-256')!).toString('hex'),
+      sha512: Buffer.from(d.get('SHA-512')!).toString('hex'),
+    });
     return { ...r, algorithm: signerCert.publicKey.alg.name, signer: signerCert.subject, embeddedCertificate: !cert, otherSigners: [] };
   }
   const sd = parseSignedData(signature, what);
   if (sd.signers.length === 0) {
     throw new ShelflifeError('verify', `${what}: no ML-DSA or composite ML-DSA signer${sd.otherSigners.length ? ` (only ${sd.otherSigners.join(', ')})` : ''}`);
   }
-  const pick = cert ? sd.signers.map((s) => ({ s, c: cert })).filter((x) => signerMatches(x.s, x.c)) : sd.signers.flatMap((s) => sd.certificates.filter((c) => signerMatches(s, c)).map((c) => ({ s, c })));
+  const pick = cert
+    ? sd.signers.map((s) => ({ s, c: cert })).filter((x) => signerMatches(x.s, x.c))
+    : sd.signers.flatMap((s) => sd.certificates.filter((c) => signerMatches(s, c)).map((c) => ({ s, c })));
   if (pick.length === 0) {
-    throw new ShelflifeError('verify', cert ? `${what}: no signer in it matches the certificate ${cert.subject} (issuer and serial differ)` : `${what}: the signer's certificate is not in the signature; pass --cert`);
+    throw new ShelflifeError(
+      'verify',
+      cert
+        ? `${what}: no signer in it matches the certificate ${cert.subject} (issuer and serial differ)`
+        : `${what}: the signer's certificate is not in the signature; pass --cert`,
+    );
   }
   const { s, c } = pick[0];
   const rule = checkDigestRule(s);
-  if (rule) return { valid: false, mldsa: false, traditional: false, digestMatches: false, reason: rule, algorithm: s.alg.name, signer: c.subject, embeddedCertificate: !cert, otherSigners: sd.otherSigners };
+  if (rule)
+    return {
+      valid: false,
+      mldsa: false,
+      traditional: false,
+      digestMatches: false,
+      reason: rule,
+      algorithm: s.alg.name,
+      signer: c.subject,
+      embeddedCertificate: !cert,
+      otherSigners: sd.otherSigners,
+    };
   const d = await digestStream(open(), [s.digest]);
   const r = verifySigner(s, c, d.get(s.digest)!);
   const { signer: _signer, ...rest } = r;
   return { ...rest, algorithm: s.alg.name, signer: c.subject, embeddedCertificate: !cert, otherSigners: sd.otherSigners };
 }
-

@@ -54,9 +54,15 @@ export function parseRules<S extends z.ZodType>(text: string, file: string, sche
     if (issue.code === 'unrecognized_keys') {
       const keys = (issue as { keys: string[] }).keys;
       const parent = path.length === 0 ? doc.contents : doc.getIn(path, true);
-      const pair = isNode(parent) && 'items' in parent ? (parent.items as { key?: { value?: unknown; range?: [number, number, number] } }[]).find((p) => keys.includes(String(p.key?.value))) : undefined;
+      const pair =
+        isNode(parent) && 'items' in parent
+          ? (parent.items as { key?: { value?: unknown; range?: [number, number, number] } }[]).find((p) => keys.includes(String(p.key?.value)))
+          : undefined;
       if (pair?.key?.range) line = lineCounter.linePos(pair.key.range[0]).line;
-      throw new ShelflifeError('rules', `${file}:${line}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${path.length ? ` in ${path.join('.')}` : ''}`);
+      throw new ShelflifeError(
+        'rules',
+        `${file}:${line}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${path.length ? ` in ${path.join('.')}` : ''}`,
+      );
     }
     const where = path.length ? ` at ${path.join('.')}` : '';
     throw new ShelflifeError('rules', `${file}:${line}: ${issue.message}${where}`);

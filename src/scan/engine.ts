@@ -72,7 +72,11 @@ export class ScanEngine {
     }
     // A store that told us the digest gets it checked.
     if (ref.digest?.startsWith('sha256:') && res.sha256 && ref.digest !== `sha256:${res.sha256}`) {
-      res.errors.push({ code: 'malformed', message: `${ref.uri}: content digest sha256:${res.sha256} does not match the store's ${ref.digest}`, source: 'engine' });
+      res.errors.push({
+        code: 'malformed',
+        message: `${ref.uri}: content digest sha256:${res.sha256} does not match the store's ${ref.digest}`,
+        source: 'engine',
+      });
     }
     if (head && head.length > 0) await this.expand(ref, res, whole, head, depth, budget);
     if (ref.related) await this.applyRelated(ref, res);
@@ -81,7 +85,13 @@ export class ScanEngine {
   }
 
   /** Head and tail windows by range, nothing in between (see ArtifactRef.sample). */
-  private async readSample(ref: ArtifactRef, size: number, sample: { head: number; tail: number }, ctx: DetectContext, res: ArtifactResult): Promise<Uint8Array | undefined> {
+  private async readSample(
+    ref: ArtifactRef,
+    size: number,
+    sample: { head: number; tail: number },
+    ctx: DetectContext,
+    res: ArtifactResult,
+  ): Promise<Uint8Array | undefined> {
     try {
       const head = await ref.read!(0, sample.head);
       const tail = await ref.read!(size - sample.tail, size);
@@ -220,13 +230,21 @@ export class ScanEngine {
   }
 
   private readError(e: unknown, uri: string): ErrorEntry {
-    if (e instanceof ShelflifeError) return { code: e.code as ErrorEntry['code'], message: e.message.startsWith(uri) ? e.message : `${uri}: ${e.message}`, source: 'engine' };
+    if (e instanceof ShelflifeError)
+      return { code: e.code as ErrorEntry['code'], message: e.message.startsWith(uri) ? e.message : `${uri}: ${e.message}`, source: 'engine' };
     const code = (e as NodeJS.ErrnoException)?.code;
     return { code: 'io', message: `${uri}: read failed: ${code ? `${code}: ` : ''}${errorMessage(e)}`, source: 'engine' };
   }
 
   /** Open the artifact as a container, if it is one, and scan its members. */
-  private async expand(ref: ArtifactRef, res: ArtifactResult, whole: Uint8Array | undefined, head: Uint8Array, depth: number, budget: ExpansionBudget): Promise<void> {
+  private async expand(
+    ref: ArtifactRef,
+    res: ArtifactResult,
+    whole: Uint8Array | undefined,
+    head: Uint8Array,
+    depth: number,
+    budget: ExpansionBudget,
+  ): Promise<void> {
     const compression = sniffCompression(head);
     const handler = compression ? undefined : sniffContainer(head, ref.name);
     if (!compression && !handler) return;
@@ -235,9 +253,19 @@ export class ScanEngine {
       res.errors.push({ code: 'limit-depth', message: `${ref.uri}: container nested deeper than ${maxDepth}; not opened`, source: 'container' });
       return;
     }
-    const rawOpen = whole ? async function* () { yield whole; } : ref.reopenable ? () => ref.open() : undefined;
+    const rawOpen = whole
+      ? async function* () {
+          yield whole;
+        }
+      : ref.reopenable
+        ? () => ref.open()
+        : undefined;
     if (!rawOpen) {
-      res.errors.push({ code: 'limit-size', message: `${ref.uri}: container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`, source: 'container' });
+      res.errors.push({
+        code: 'limit-size',
+        message: `${ref.uri}: container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`,
+        source: 'container',
+      });
       return;
     }
     try {
@@ -272,7 +300,10 @@ export class ScanEngine {
       }
     } catch (e) {
       if (e instanceof LimitError || e instanceof ParseError || e instanceof ShelflifeError) {
-        res.errors.push({ ...toErrorEntry(e, 'container', { uri: ref.uri, baseOffset: 0 }), message: e.message.includes(ref.uri) ? e.message : `${ref.uri}: ${e.message}` });
+        res.errors.push({
+          ...toErrorEntry(e, 'container', { uri: ref.uri, baseOffset: 0 }),
+          message: e.message.includes(ref.uri) ? e.message : `${ref.uri}: ${e.message}`,
+        });
       } else {
         res.errors.push({ code: 'malformed', message: `${ref.uri}: cannot open as ${compression ?? handler?.kind}: ${errorMessage(e)}`, source: 'container' });
       }
@@ -282,7 +313,9 @@ export class ScanEngine {
   private async scanMember(container: ArtifactRef, m: Member, depth: number, budget: ExpansionBudget): Promise<void> {
     const uri = `${container.uri}!/${safeMemberPath(m.path)}`;
     if (m.problem?.code === 'path-traversal') {
-      this.results.find((r) => r.uri === container.uri)?.errors.push({ code: 'path-traversal', message: `${container.uri}: ${m.problem.message}`, source: 'container' });
+      this.results
+        .find((r) => r.uri === container.uri)
+        ?.errors.push({ code: 'path-traversal', message: `${container.uri}: ${m.problem.message}`, source: 'container' });
     }
     const stream = m.stream;
     const child: ArtifactRef = {
@@ -314,8 +347,18 @@ export class ScanEngine {
 
   private recordZipEncryption(res: ArtifactResult, scheme: string): void {
     const cat = catalogue();
-    const d = scheme.startsWith('AES-') && cat.data.algorithms[scheme] ? cat.byId(scheme, { mode: 'WinZip-AE' }) : cat.byId('Password', { name: 'ZipCrypto (PKWARE traditional)' });
-    res.findings.push({ kind: 'encrypted-data', format: 'zip', algorithm: d.algorithm, quantum: d.quantum, location: { path: 'zip entry' }, details: { scheme } });
+    const d =
+      scheme.startsWith('AES-') && cat.data.algorithms[scheme]
+        ? cat.byId(scheme, { mode: 'WinZip-AE' })
+        : cat.byId('Password', { name: 'ZipCrypto (PKWARE traditional)' });
+    res.findings.push({
+      kind: 'encrypted-data',
+      format: 'zip',
+      algorithm: d.algorithm,
+      quantum: d.quantum,
+      location: { path: 'zip entry' },
+      details: { scheme },
+    });
   }
 }
 

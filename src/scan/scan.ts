@@ -55,7 +55,14 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     const source = resolveSource(target, { include: options.include, exclude: options.exclude, ...(options.sourceOptions ?? {}) });
     for await (const item of source.walk()) {
       if (isProblem(item)) {
-        const res: ArtifactResult = { uri: item.uri, parent: null, sha256: null, size: 0, findings: [], errors: [{ code: item.code, message: item.message, source: 'source' }] };
+        const res: ArtifactResult = {
+          uri: item.uri,
+          parent: null,
+          sha256: null,
+          size: 0,
+          findings: [],
+          errors: [{ code: item.code, message: item.message, source: 'source' }],
+        };
         engine.results.push(res);
         options.onArtifact?.(res);
         continue;

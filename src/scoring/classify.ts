@@ -130,13 +130,18 @@ export function creationEvidence(a: ArtifactResult): Evidence[] {
   const out: Evidence[] = [];
   const ann = a.annotations ?? {};
   if (parseWhen(ann['shelflife.created']) !== undefined) out.push({ at: ann['shelflife.created'], source: 'annotation:shelflife.created' });
-  const sigTimes = a.findings.filter((f) => f.kind === 'signature' && parseWhen(f.created) !== undefined).sort((x, y) => parseWhen(x.created)! - parseWhen(y.created)!);
+  const sigTimes = a.findings
+    .filter((f) => f.kind === 'signature' && parseWhen(f.created) !== undefined)
+    .sort((x, y) => parseWhen(x.created)! - parseWhen(y.created)!);
   // The first signature is when the artifact was published; later ones are counter-signatures or re-signing.
   if (sigTimes[0]) out.push({ at: sigTimes[0].created!, source: `signature:${sigTimes[0].format}` });
   // An artifact cannot be signed before its newest certificate was issued: the latest notBefore is the best bound.
-  const certs = a.findings.filter((f) => f.kind === 'certificate' && parseWhen(f.notBefore) !== undefined).sort((x, y) => parseWhen(y.notBefore)! - parseWhen(x.notBefore)!);
+  const certs = a.findings
+    .filter((f) => f.kind === 'certificate' && parseWhen(f.notBefore) !== undefined)
+    .sort((x, y) => parseWhen(y.notBefore)! - parseWhen(x.notBefore)!);
   if (certs[0]) out.push({ at: certs[0].notBefore!, source: 'certificate:notBefore' });
-  if (parseWhen(ann['org.opencontainers.image.created']) !== undefined) out.push({ at: ann['org.opencontainers.image.created'], source: 'annotation:org.opencontainers.image.created' });
+  if (parseWhen(ann['org.opencontainers.image.created']) !== undefined)
+    out.push({ at: ann['org.opencontainers.image.created'], source: 'annotation:org.opencontainers.image.created' });
   if (parseWhen(a.modified) !== undefined) out.push({ at: a.modified!, source: 'mtime' });
   return out;
 }
@@ -233,7 +238,13 @@ export function classifyArtifact(a: ArtifactResult, parent: Classification | und
   return {
     class: cls,
     classSource,
-    params: { lifetime: years, secrecy: secrecy.value, migration: migration.value, harvest: harvest.value, signed: (over.signed ?? base.signed) && !classSource.startsWith('parent:') },
+    params: {
+      lifetime: years,
+      secrecy: secrecy.value,
+      migration: migration.value,
+      harvest: harvest.value,
+      signed: (over.signed ?? base.signed) && !classSource.startsWith('parent:'),
+    },
     lifetime: { years: round(years, 2), source: lifetimeSource },
     secrecySource: secrecy.source,
     migrationSource: migration.source,

@@ -114,7 +114,15 @@ export function missedDeadlines(f: Finding, use: ExposureUse, cls: string, neede
       const text = r.text.replaceAll('{alg}', f.algorithm.id).replaceAll('{hash}', f.algorithm.hash ?? 'its hash');
       // Rule texts either continue the policy's name ("disallows …") or stand alone ("RSA-1024 gives …").
       const clause = /^[a-z]/.test(text) ? `${p.short} ${text}` : text;
-      out.push({ policy: p.short, rule: r.id, action: r.action, ...(r.after !== undefined ? { after: r.after } : {}), score: r.score, text: `${p.short}: ${text}`, clause });
+      out.push({
+        policy: p.short,
+        rule: r.id,
+        action: r.action,
+        ...(r.after !== undefined ? { after: r.after } : {}),
+        score: r.score,
+        text: `${p.short}: ${text}`,
+        clause,
+      });
     }
   }
   return out;
@@ -150,7 +158,11 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
       migrationYears: round(input.migration, 4),
       horizon: round(horizon, 4),
       ...(median !== undefined && Number.isFinite(median)
-        ? { yearsToCrqc: round(median - now, 4), yearsToCrqcMeaning: timeline.crqcYear !== undefined ? 'scenario year' : 'median of the timeline', moscaExposed: remaining + input.migration > median - now }
+        ? {
+            yearsToCrqc: round(median - now, 4),
+            yearsToCrqcMeaning: timeline.crqcYear !== undefined ? 'scenario year' : 'median of the timeline',
+            moscaExposed: remaining + input.migration > median - now,
+          }
         : {}),
     });
   } else {
@@ -177,7 +189,13 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
   const policyScore = Math.max(0, ...deadlines.map((d) => d.score));
   const score = Math.min(100, Math.max(0, Math.round(Math.max(quantumScore, policyScore))));
   const severity = severityOf(score);
-  Object.assign(inputs, { probability: round(p, 4), quantumWeight: weight, quantumScore: round(quantumScore, 2), policyScore, deadlineRules: deadlines.map((d) => d.rule) });
+  Object.assign(inputs, {
+    probability: round(p, 4),
+    quantumWeight: weight,
+    quantumScore: round(quantumScore, 2),
+    policyScore,
+    deadlineRules: deadlines.map((d) => d.rule),
+  });
   return {
     score,
     severity,
@@ -188,9 +206,28 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
 }
 
 const FORMAT_LABEL: Record<string, string> = {
-  x509: 'X.509', cms: 'CMS', openpgp: 'OpenPGP', ssh: 'SSH', jws: 'JWS', jwe: 'JWE', jwk: 'JWK', sigstore: 'Sigstore', dsse: 'DSSE',
-  cosign: 'cosign', notation: 'Notation', authenticode: 'Authenticode', kmod: 'kernel-module', fit: 'FIT', avb: 'AVB', apk: 'APK',
-  jar: 'JAR', age: 'age', pkcs8: 'PKCS#8', pkcs12: 'PKCS#12', zip: 'ZIP', pem: 'PEM',
+  x509: 'X.509',
+  cms: 'CMS',
+  openpgp: 'OpenPGP',
+  ssh: 'SSH',
+  jws: 'JWS',
+  jwe: 'JWE',
+  jwk: 'JWK',
+  sigstore: 'Sigstore',
+  dsse: 'DSSE',
+  cosign: 'cosign',
+  notation: 'Notation',
+  authenticode: 'Authenticode',
+  kmod: 'kernel-module',
+  fit: 'FIT',
+  avb: 'AVB',
+  apk: 'APK',
+  jar: 'JAR',
+  age: 'age',
+  pkcs8: 'PKCS#8',
+  pkcs12: 'PKCS#12',
+  zip: 'ZIP',
+  pem: 'PEM',
 };
 
 /** `2041` for 1 January, else `2041-06`. */
@@ -211,7 +248,15 @@ function years(n: number): string {
 }
 
 /** One sentence a person can act on: what, until when, how likely, which deadline, what to do. */
-function explain(f: Finding, use: ExposureUse, input: FindingScoringInput, p: number, deadlines: MissedDeadline[], severity: Severity, inputs: Record<string, unknown>): string {
+function explain(
+  f: Finding,
+  use: ExposureUse,
+  input: FindingScoringInput,
+  p: number,
+  deadlines: MissedDeadline[],
+  severity: Severity,
+  inputs: Record<string, unknown>,
+): string {
   const alg = f.algorithm.id;
   // "X.509 certificate on certificate" says nothing: name the class only when it adds something.
   const sameThing = (input.artifactClass === 'certificate' && f.kind === 'certificate') || (input.artifactClass === 'key-material' && f.kind.endsWith('-key'));
@@ -222,16 +267,35 @@ function explain(f: Finding, use: ExposureUse, input: FindingScoringInput, p: nu
   const status = f.quantum.status;
   const urgency = severity === 'critical' || severity === 'high' ? 'now' : severity === 'medium' ? `within ${years(input.migration)}` : 'at the next release';
   if (status === 'resistant' || status === 'hybrid' || status === 'weakened') {
-    const why = status === 'hybrid' ? 'is hybrid and holds while its post-quantum part holds' : status === 'resistant' ? 'resists known quantum attacks' : "is only weakened by Grover's search, which does not make 128-bit and longer keys practical to find";
-    const fix = deadlines.length === 0 ? 'No quantum action needed.' : use === 'hndl' ? `Re-encrypt with ${cnsa ? 'ML-KEM-1024 and AES-256' : 'AES-256'} ${urgency}.` : `Move to ${cnsa ? 'ML-DSA-87' : 'a stronger signature'} ${urgency}.`;
+    const why =
+      status === 'hybrid'
+        ? 'is hybrid and holds while its post-quantum part holds'
+        : status === 'resistant'
+          ? 'resists known quantum attacks'
+          : "is only weakened by Grover's search, which does not make 128-bit and longer keys practical to find";
+    const fix =
+      deadlines.length === 0
+        ? 'No quantum action needed.'
+        : use === 'hndl'
+          ? `Re-encrypt with ${cnsa ? 'ML-KEM-1024 and AES-256' : 'AES-256'} ${urgency}.`
+          : `Move to ${cnsa ? 'ML-DSA-87' : 'a stronger signature'} ${urgency}.`;
     return `${what} ${why}${deadlineText}. ${fix}`;
   }
   const unknown = status === 'unknown' ? ' (unidentified algorithm, treated as quantum-vulnerable)' : '';
   if (use === 'forgery') {
     const end = inputs.inServiceUntil as number;
     const horizon = inputs.horizon as number;
-    const rec = cnsa ? (['firmware', 'bootloader', 'software-release'].includes(input.artifactClass) ? 'ML-DSA-87 or LMS/XMSS' : 'ML-DSA-87') : 'ML-DSA-65+ECDSA-P256';
-    const verb = f.kind === 'signature' ? `Re-sign with ${rec}` : f.kind === 'certificate' ? `Reissue the certificate with an ${rec} key` : `Replace the key with ${rec} and re-sign what it signs`;
+    const rec = cnsa
+      ? ['firmware', 'bootloader', 'software-release'].includes(input.artifactClass)
+        ? 'ML-DSA-87 or LMS/XMSS'
+        : 'ML-DSA-87'
+      : 'ML-DSA-65+ECDSA-P256';
+    const verb =
+      f.kind === 'signature'
+        ? `Re-sign with ${rec}`
+        : f.kind === 'certificate'
+          ? `Reissue the certificate with an ${rec} key`
+          : `Replace the key with ${rec} and re-sign what it signs`;
     const service = end <= input.now ? `retired since ${formatWhen(end)}` : `expected in service until ${formatWhen(end)}`;
     return `${what}${unknown} ${service}; ${pct(p)} chance a CRQC exists before ${formatWhen(horizon)} (${years(input.migration)} to migrate, ${input.timeline.name})${deadlineText}. ${verb} ${urgency}.`;
   }

@@ -13,7 +13,17 @@ import { scoreFinding } from './exposure.js';
 import { bundledScoringRules, loadPolicy, type Lifetimes, type Policy, type ScoringRules } from './rules.js';
 import { selectTimeline, yearFraction, type Timeline } from './timeline.js';
 
-export { scoreFinding, severityOf, exposureUse, missedDeadlines, policyMatches, SEVERITY_BANDS, type FindingScoringInput, type FindingExposure, type MissedDeadline } from './exposure.js';
+export {
+  scoreFinding,
+  severityOf,
+  exposureUse,
+  missedDeadlines,
+  policyMatches,
+  SEVERITY_BANDS,
+  type FindingScoringInput,
+  type FindingExposure,
+  type MissedDeadline,
+} from './exposure.js';
 export { classifyArtifact, creationEvidence, locationPath, type Classification } from './classify.js';
 export { fixedYearTimeline, selectTimeline, timelineFrom, yearFraction } from './timeline.js';
 export { bundledScoringRules, loadLifetimes, loadPolicies, loadPolicy, loadTimelines, parseDuration } from './rules.js';
@@ -82,7 +92,12 @@ export const DETACHED_SIGNATURE_SUFFIXES = ['.sig', '.asc', '.p7s', '.sign', '.m
 const vouches = (f: Finding) => f.kind === 'signature' || f.kind === 'certificate';
 
 /** Score a whole scan in place; returns it for chaining. */
-export function scoreScan(result: ScanResult, options: ScoringOptions = {}, setup: ScoringSetup = prepareScoring(options), classifications?: Map<string, Classification>): ScanResult {
+export function scoreScan(
+  result: ScanResult,
+  options: ScoringOptions = {},
+  setup: ScoringSetup = prepareScoring(options),
+  classifications?: Map<string, Classification>,
+): ScanResult {
   const byUri = new Map(result.artifacts.map((a) => [a.uri, a]));
   const copies = new Map<string, number>();
   for (const a of result.artifacts) if (a.sha256) copies.set(a.sha256, (copies.get(a.sha256) ?? 0) + 1);
@@ -153,7 +168,12 @@ function rollUp(a: ArtifactResult, c: Classification): Exposure {
   let worst: Finding | undefined;
   for (const f of a.findings) if (f.exposure && (!worst || f.exposure.score > worst.exposure!.score)) worst = f;
   if (!worst) {
-    return { score: 0, severity: 'none', explanation: `No signatures, certificates, keys or encrypted data found on this ${c.class}.`, inputs: { class: c.class, findings: 0 } };
+    return {
+      score: 0,
+      severity: 'none',
+      explanation: `No signatures, certificates, keys or encrypted data found on this ${c.class}.`,
+      inputs: { class: c.class, findings: 0 },
+    };
   }
   const w = worst.exposure!;
   return {
@@ -180,7 +200,8 @@ function decideSigned(a: ArtifactResult, c: Classification, byUri: Map<string, A
   if (!c.params.signed || !a.sha256) return;
   if (a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;
   // A container that is signed (by its own findings or a member's, e.g. a JAR's META-INF/*.RSA) covers its members.
-  for (let p = a.parent, hops = 0; p && hops < 64; p = byUri.get(p)?.parent ?? null, hops++) if (vouchedBelow.has(p) || byUri.get(p)?.findings.some(vouches)) return;
+  for (let p = a.parent, hops = 0; p && hops < 64; p = byUri.get(p)?.parent ?? null, hops++)
+    if (vouchedBelow.has(p) || byUri.get(p)?.findings.some(vouches)) return;
   for (const s of DETACHED_SIGNATURE_SUFFIXES) if (byUri.get(a.uri + s)?.findings.some(vouches)) return;
   a.signed = false;
   if (a.exposure && a.findings.length === 0) {

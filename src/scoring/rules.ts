@@ -52,7 +52,9 @@ export const ClassRule = z
     kinds: z.array(z.enum(['certificate', 'signature', 'public-key', 'private-key', 'encrypted-data'])).optional(),
   })
   .strict()
-  .refine((r) => r.paths || r.mediaTypes || r.annotations || r.formats || r.kinds, { message: 'a rule needs at least one of paths, mediaTypes, annotations, formats, kinds' });
+  .refine((r) => r.paths || r.mediaTypes || r.annotations || r.formats || r.kinds, {
+    message: 'a rule needs at least one of paths, mediaTypes, annotations, formats, kinds',
+  });
 export type ClassRule = z.infer<typeof ClassRule>;
 
 export const LifetimesSchema = z
@@ -85,8 +87,10 @@ export const TimelineEntry = z
     if (!!t.curve === (t.crqcYear !== undefined)) ctx.addIssue({ code: 'custom', message: 'a timeline needs exactly one of curve or crqcYear' });
     t.curve?.forEach((pt, i) => {
       const prev = t.curve![i - 1];
-      if (prev && pt.year <= prev.year) ctx.addIssue({ code: 'custom', path: ['curve', i, 'year'], message: `curve years must increase (${pt.year} after ${prev.year})` });
-      if (prev && pt.p < prev.p) ctx.addIssue({ code: 'custom', path: ['curve', i, 'p'], message: `a cumulative probability cannot fall (${pt.p} after ${prev.p})` });
+      if (prev && pt.year <= prev.year)
+        ctx.addIssue({ code: 'custom', path: ['curve', i, 'year'], message: `curve years must increase (${pt.year} after ${prev.year})` });
+      if (prev && pt.p < prev.p)
+        ctx.addIssue({ code: 'custom', path: ['curve', i, 'p'], message: `a cumulative probability cannot fall (${pt.p} after ${prev.p})` });
     });
   });
 export type TimelineEntry = z.infer<typeof TimelineEntry>;
@@ -164,7 +168,9 @@ export function loadPolicies(dir = join(bundledRulesDir(), 'policies')): Map<str
   const out = new Map<string, Policy>();
   let names: string[];
   try {
-    names = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    names = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch (e) {
     throw new ShelflifeError('rules', `${dir}: cannot read the policies directory (${(e as Error).message})`, { cause: e });
   }

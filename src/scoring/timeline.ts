@@ -76,7 +76,8 @@ export function fixedYearTimeline(year: number, name = `crqc-${year}`, title = `
 /** Pick a timeline by name from the bundled and user tables, or make a fixed-year one. */
 export function selectTimeline(tables: Timelines['timelines'][], opts: { name?: string; crqcYear?: number; defaultName: string }): Timeline {
   if (opts.crqcYear !== undefined) {
-    if (!Number.isInteger(opts.crqcYear) || opts.crqcYear < 1990 || opts.crqcYear > 2200) throw new UsageError(`--crqc-year must be a year from 1990 to 2200, not ${opts.crqcYear}`);
+    if (!Number.isInteger(opts.crqcYear) || opts.crqcYear < 1990 || opts.crqcYear > 2200)
+      throw new UsageError(`--crqc-year must be a year from 1990 to 2200, not ${opts.crqcYear}`);
     if (opts.name) throw new UsageError('--crqc-year and --timeline cannot be used together');
     return fixedYearTimeline(opts.crqcYear);
   }

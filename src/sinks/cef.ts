@@ -19,13 +19,18 @@ export function cefHeaderEscape(s: string): string {
 
 /** Extension value: backslash, equals sign and line breaks are escaped (pipes need no escape in extensions). */
 export function cefExtensionEscape(s: string): string {
-  return s.replace(/[\\=]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+  return s
+    .replace(/[\\=]/g, (c) => `\\${c}`)
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r');
 }
 
 export function toCef(e: SinkEvent): string {
   const f = e.finding;
   const classId = e.type === 'artifact' ? 'shelflife:artifact' : `shelflife:finding:${f!.kind}`;
-  const header = ['CEF:0', 'shelflife', 'shelflife', VERSION, classId, eventTitle(e), String(CEF_SEVERITY[e.exposure.severity])].map((h, i) => (i === 0 ? h : cefHeaderEscape(h)));
+  const header = ['CEF:0', 'shelflife', 'shelflife', VERSION, classId, eventTitle(e), String(CEF_SEVERITY[e.exposure.severity])].map((h, i) =>
+    i === 0 ? h : cefHeaderEscape(h),
+  );
   const ext: [string, string | number | undefined][] = [
     ['rt', Date.parse(e.time)],
     ['externalId', e.id],

@@ -49,20 +49,24 @@ export function parseSinkUrl(raw: string): ParsedSink {
     throw new UsageError(`--sink ${raw}: not a URL (expected syslog+tls://host:6514, hec+https://host:8088, elastic+https://host:9200/index …)`);
   }
   if (u.username || u.password) {
-    throw new UsageError(`--sink ${u.protocol}//${u.host}: credentials in the URL are refused (they end up in shell history and process lists); use --sink-token-env NAME or --sink-token-file PATH`);
+    throw new UsageError(
+      `--sink ${u.protocol}//${u.host}: credentials in the URL are refused (they end up in shell history and process lists); use --sink-token-env NAME or --sink-token-file PATH`,
+    );
   }
   const [kind, proto] = u.protocol.replace(/:$/, '').split('+') as [string, string | undefined];
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (!host) throw new UsageError(`--sink ${raw}: no host`);
   const label = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   if (kind === 'syslog') {
-    if (proto !== 'udp' && proto !== 'tcp' && proto !== 'tls') throw new UsageError(`--sink ${raw}: syslog needs a transport: syslog+udp://, syslog+tcp:// or syslog+tls://`);
+    if (proto !== 'udp' && proto !== 'tcp' && proto !== 'tls')
+      throw new UsageError(`--sink ${raw}: syslog needs a transport: syslog+udp://, syslog+tcp:// or syslog+tls://`);
     const port = u.port ? Number(u.port) : proto === 'tls' ? 6514 : 514;
     return { kind: 'syslog', protocol: proto, host, port, base: '', params: u.searchParams, label };
   }
   if (kind === 'hec' || kind === 'elastic') {
     if (proto !== 'https' && proto !== 'http') throw new UsageError(`--sink ${raw}: use ${kind}+https://`);
-    if (proto === 'http' && !isLoopbackHost(host)) throw new UsageError(`--sink ${raw}: plain HTTP would send the token in clear; use ${kind}+https:// (http is allowed only to loopback)`);
+    if (proto === 'http' && !isLoopbackHost(host))
+      throw new UsageError(`--sink ${raw}: plain HTTP would send the token in clear; use ${kind}+https:// (http is allowed only to loopback)`);
     const port = u.port ? Number(u.port) : kind === 'hec' ? 8088 : 9200;
     const hostPort = `${u.hostname}:${port}`;
     if (kind === 'elastic') {
@@ -70,8 +74,18 @@ export function parseSinkUrl(raw: string): ParsedSink {
       const index = parts.pop();
       if (!index) throw new UsageError(`--sink ${raw}: name the index: elastic+https://host:9200/<index>`);
       // Elasticsearch index names: lowercase, no \ / * ? " < > | space , #, not starting with - _ +.
-      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(decodeURIComponent(index))) throw new UsageError(`--sink ${raw}: "${index}" is not a valid Elasticsearch index name`);
-      return { kind, protocol: proto, host, port, base: `${proto}://${hostPort}${parts.length ? `/${parts.join('/')}` : ''}`, index: decodeURIComponent(index), params: u.searchParams, label };
+      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(decodeURIComponent(index)))
+        throw new UsageError(`--sink ${raw}: "${index}" is not a valid Elasticsearch index name`);
+      return {
+        kind,
+        protocol: proto,
+        host,
+        port,
+        base: `${proto}://${hostPort}${parts.length ? `/${parts.join('/')}` : ''}`,
+        index: decodeURIComponent(index),
+        params: u.searchParams,
+        label,
+      };
     }
     return { kind, protocol: proto, host, port, base: `${proto}://${hostPort}${u.pathname.replace(/\/+$/, '')}`, params: u.searchParams, label };
   }
@@ -118,8 +132,10 @@ export function validateSinkConfig(c: SinkConfig): ParsedSink {
   if (p.kind === 'elastic' && c.format === 'cef') throw new UsageError(`${p.label}: Elasticsearch takes documents: --sink-format json (ECS) or ocsf`);
   if (!!c.cert !== !!c.key) throw new UsageError('--sink-cert and --sink-key go together');
   if (p.kind === 'syslog' && p.protocol !== 'tls' && (c.ca || c.cert)) throw new UsageError(`${p.label}: --sink-ca/--sink-cert need syslog+tls://`);
-  if (p.kind === 'syslog' && (c.tokenEnv || c.tokenFile)) throw new UsageError(`${p.label}: syslog takes no token; authenticate with --sink-cert/--sink-key over syslog+tls://`);
-  if (p.kind === 'hec' && !c.tokenEnv && !c.tokenFile) throw new UsageError(`${p.label}: Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH`);
+  if (p.kind === 'syslog' && (c.tokenEnv || c.tokenFile))
+    throw new UsageError(`${p.label}: syslog takes no token; authenticate with --sink-cert/--sink-key over syslog+tls://`);
+  if (p.kind === 'hec' && !c.tokenEnv && !c.tokenFile)
+    throw new UsageError(`${p.label}: Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH`);
   return p;
 }
 
@@ -132,7 +148,17 @@ export function createTransport(c: SinkConfig, options: { ackPollMs?: number } =
     const token = readSecret(c, p.label);
     if (p.kind === 'hec') {
       const param = (k: string) => p.params.get(k) ?? undefined;
-      return new HecTransport({ base: p.base, token: token!, format, index: param('index'), source: param('source'), sourcetype: param('sourcetype'), ...tls, label: p.label, ...options });
+      return new HecTransport({
+        base: p.base,
+        token: token!,
+        format,
+        index: param('index'),
+        source: param('source'),
+        sourcetype: param('sourcetype'),
+        ...tls,
+        label: p.label,
+        ...options,
+      });
     }
     return new ElasticTransport({ base: p.base, index: p.index!, token, format, ...tls, label: p.label });
   } catch (e) {

@@ -52,7 +52,13 @@ class RetryBudgetSpent extends Error {}
 export async function deliverSpool(spool: SinkSpool, transport: SinkTransport, options: DeliveryOptions = {}): Promise<Omit<DeliveryReport, 'spooled'>> {
   const lock = spool.lock();
   if ('heldBy' in lock) {
-    return { sink: transport.label, delivered: 0, rejected: 0, pending: spool.pendingCount(), error: `another shelflife process (pid ${lock.heldBy}) is delivering to this sink; these events stay spooled for it or the next flush` };
+    return {
+      sink: transport.label,
+      delivered: 0,
+      rejected: 0,
+      pending: spool.pendingCount(),
+      error: `another shelflife process (pid ${lock.heldBy}) is delivering to this sink; these events stay spooled for it or the next flush`,
+    };
   }
   try {
     return await deliverLocked(spool, transport, options);
@@ -89,7 +95,9 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
       if (result.rejected.length) {
         spool.reject(result.rejected.map((r) => ({ line: batch[todo[r.index]].line, reason: r.reason })));
         rejected += result.rejected.length;
-        o.log?.(`${transport.label}: receiver refused ${result.rejected.length} event(s) (kept in ${join(spool.dir, 'rejected.ndjson')}): ${result.rejected[0].reason}`);
+        o.log?.(
+          `${transport.label}: receiver refused ${result.rejected.length} event(s) (kept in ${join(spool.dir, 'rejected.ndjson')}): ${result.rejected[0].reason}`,
+        );
       }
       const retry = result.retry.map((i) => todo[i]);
       delivered += todo.length - retry.length - result.rejected.length;
@@ -141,7 +149,8 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
     return { sink: transport.label, delivered, rejected, pending: 0 };
   } catch (e) {
     const pending = spool.pendingCount();
-    if (e instanceof RetryBudgetSpent) return { sink: transport.label, delivered, rejected, pending, error: `${e.message} (gave up after ${Math.round(o.retryForMs / 1000)} s)` };
+    if (e instanceof RetryBudgetSpent)
+      return { sink: transport.label, delivered, rejected, pending, error: `${e.message} (gave up after ${Math.round(o.retryForMs / 1000)} s)` };
     if (e instanceof ShelflifeError) return { sink: transport.label, delivered, rejected, pending, error: e.message };
     throw e;
   }
@@ -156,7 +165,13 @@ export function sinkSpoolFor(config: SinkConfig, root = defaultSpoolRoot()): Sin
 }
 
 /** The events of `result` for one sink: everything, or with onlyChanged only what changed since its baseline scan. */
-async function eventsFor(result: ScanResult, spool: SinkSpool, onlyChanged: boolean, inventory: Inventory | undefined, log?: (l: string) => void): Promise<Iterable<SinkEvent>> {
+async function eventsFor(
+  result: ScanResult,
+  spool: SinkSpool,
+  onlyChanged: boolean,
+  inventory: Inventory | undefined,
+  log?: (l: string) => void,
+): Promise<Iterable<SinkEvent>> {
   if (!onlyChanged) return eventsOfScan(result);
   // The baseline is the last scan handed to this sink: still spooled, or delivered. Diffing from an older delivered
   // scan would send the pending scan's changes twice.

@@ -85,9 +85,17 @@ export function toEcs(e: SinkEvent): Record<string, unknown> {
     shelflife: {
       type: e.type,
       scan: e.scan,
-      artifact: { class: e.artifact.class, copies: e.artifact.copies, parent: e.artifact.parent, lifetime_years: e.artifact.lifetimeYears, signed: e.artifact.signed },
+      artifact: {
+        class: e.artifact.class,
+        copies: e.artifact.copies,
+        parent: e.artifact.parent,
+        lifetime_years: e.artifact.lifetimeYears,
+        signed: e.artifact.signed,
+      },
       deadlines_missed: e.exposure.deadlinesMissed,
-      ...(f ? { finding: { kind: f.kind, format: f.format, algorithm: f.algorithm, quantum: f.quantum, location: f.location, fingerprint: f.fingerprint } } : {}),
+      ...(f
+        ? { finding: { kind: f.kind, format: f.format, algorithm: f.algorithm, quantum: f.quantum, location: f.location, fingerprint: f.fingerprint } }
+        : {}),
     },
   };
 }
@@ -120,7 +128,8 @@ export class ElasticTransport implements SinkTransport {
     if (this.o.token) headers.authorization = `ApiKey ${this.o.token}`;
     const res = await post(this.agent, `${this.o.base}/_bulk`, this.label, headers, body);
     if (isTransientStatus(res.status)) throw new TransientSinkError(`${this.label}: HTTP ${res.status}`, res.retryAfterMs);
-    if (res.status === 401 || res.status === 403) throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: check the API key (--sink-token-env/--sink-token-file); events stay spooled`);
+    if (res.status === 401 || res.status === 403)
+      throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: check the API key (--sink-token-env/--sink-token-file); events stay spooled`);
     if (res.status !== 200) throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
     let reply: { errors?: boolean; items?: Record<string, BulkItemResult>[] };
     try {

@@ -116,7 +116,11 @@ function findingOf(f: Finding): EventFinding {
     format: f.format,
     algorithm: { ...f.algorithm, id: clip(f.algorithm.id, 256), ...(f.algorithm.name ? { name: clip(f.algorithm.name, 256) } : {}) },
     quantum: f.quantum,
-    location: { ...f.location, ...(f.location.member ? { member: clip(f.location.member) } : {}), ...(f.location.path ? { path: clip(f.location.path, 1024) } : {}) },
+    location: {
+      ...f.location,
+      ...(f.location.member ? { member: clip(f.location.member) } : {}),
+      ...(f.location.path ? { path: clip(f.location.path, 1024) } : {}),
+    },
   };
   for (const k of ['subject', 'issuer', 'serial', 'notBefore', 'notAfter', 'fingerprint'] as const) {
     const v = clipOptional(f[k]);
@@ -175,7 +179,10 @@ export function* changedEventsOfScan(result: ScanResult, previous: ScanResult, d
   const now = new Map(result.artifacts.map((a) => [a.uri, a]));
   const before = new Map(previous.artifacts.map((a) => [a.uri, a]));
   const touched = new Map<string, EventChange>();
-  for (const [entries, change] of [[diff.newFindings, 'new'], [diff.changedFindings, 'changed']] as const) {
+  for (const [entries, change] of [
+    [diff.newFindings, 'new'],
+    [diff.changedFindings, 'changed'],
+  ] as const) {
     for (const e of entries) {
       const a = now.get(e.uri);
       if (!a) continue;

@@ -93,7 +93,8 @@ export class HecTransport implements SinkTransport {
     }
     const why = `HTTP ${res.status}${reply.text ? `: ${reply.text}` : ''}${reply.code !== undefined ? ` (code ${reply.code})` : ''}`;
     if (isTransientStatus(res.status)) throw new TransientSinkError(`${this.label}: ${why}`, res.retryAfterMs);
-    if (res.status === 401 || res.status === 403) throw new ShelflifeError('sink', `${this.label}: ${why}: check the token (--sink-token-env/--sink-token-file); events stay spooled`);
+    if (res.status === 401 || res.status === 403)
+      throw new ShelflifeError('sink', `${this.label}: ${why}: check the token (--sink-token-env/--sink-token-file); events stay spooled`);
     if (res.status === 400 && typeof reply['invalid-event-number'] === 'number') {
       // HEC indexes the events before the invalid one and drops the rest of the request: refuse that one, resend
       // those after it.
@@ -110,9 +111,15 @@ export class HecTransport implements SinkTransport {
     const deadline = Date.now() + ACK_TIMEOUT_MS;
     const poll = this.o.ackPollMs ?? ACK_POLL_MS;
     for (;;) {
-      const res = await post(this.agent, `${this.o.base}/services/collector/ack?channel=${this.channel}`, this.label, this.headers(), JSON.stringify({ acks: [ackId] }));
+      const res = await post(
+        this.agent,
+        `${this.o.base}/services/collector/ack?channel=${this.channel}`,
+        this.label,
+        this.headers(),
+        JSON.stringify({ acks: [ackId] }),
+      );
       if (res.status !== 200) throw new TransientSinkError(`${this.label}: ack query answered HTTP ${res.status}`, res.retryAfterMs);
-      let acks: Record<string, boolean> = {};
+      let acks: Record<string, boolean>;
       try {
         acks = (JSON.parse(res.body) as { acks?: Record<string, boolean> }).acks ?? {};
       } catch {

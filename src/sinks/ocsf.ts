@@ -90,7 +90,11 @@ export function toOcsf(e: SinkEvent): OcsfComplianceFinding {
       status: failed ? 'Fail' : 'Pass',
     },
     ...(failed
-      ? { remediation: { desc: 'Migrate to a post-quantum or hybrid algorithm before the deadlines named; signatures can be re-signed with hybrid ML-DSA (`shelflife resign`).' } }
+      ? {
+          remediation: {
+            desc: 'Migrate to a post-quantum or hybrid algorithm before the deadlines named; signatures can be re-signed with hybrid ML-DSA (`shelflife resign`).',
+          },
+        }
       : {}),
     resource: {
       uid: e.artifact.sha256 ? `sha256:${e.artifact.sha256}` : e.artifact.uri,
@@ -109,7 +113,19 @@ export function toOcsf(e: SinkEvent): OcsfComplianceFinding {
       deadlines_missed: e.exposure.deadlinesMissed,
       artifact_class: e.artifact.class ?? null,
       copies: e.artifact.copies ?? null,
-      ...(f ? { finding: { kind: f.kind, format: f.format, algorithm: f.algorithm, quantum: f.quantum, location: f.location, subject: f.subject ?? null, not_after: f.notAfter ?? null } } : {}),
+      ...(f
+        ? {
+            finding: {
+              kind: f.kind,
+              format: f.format,
+              algorithm: f.algorithm,
+              quantum: f.quantum,
+              location: f.location,
+              subject: f.subject ?? null,
+              not_after: f.notAfter ?? null,
+            },
+          }
+        : {}),
     },
   };
 }

@@ -12,7 +12,21 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ShelflifeError } from '../errors.js';
@@ -145,7 +159,8 @@ export class SinkSpool {
       let buf = '';
       for (const e of events) {
         const line = JSON.stringify(e);
-        if (Buffer.byteLength(line) > MAX_EVENT_BYTES) throw new ShelflifeError('sink', `${e.artifact.uri}: event ${e.id} is larger than ${MAX_EVENT_BYTES} bytes`);
+        if (Buffer.byteLength(line) > MAX_EVENT_BYTES)
+          throw new ShelflifeError('sink', `${e.artifact.uri}: event ${e.id} is larger than ${MAX_EVENT_BYTES} bytes`);
         buf += `${line}\n`;
         count++;
         if (buf.length >= WRITE_CHUNK) {
@@ -237,7 +252,8 @@ export class SinkSpool {
         }
         carry = Buffer.from(data.subarray(lineStart));
         carryStart = dataStart + lineStart;
-        if (carry.length > MAX_EVENT_BYTES * 2) throw new ShelflifeError('sink', `${path}: spool line longer than ${MAX_EVENT_BYTES * 2} bytes at byte ${carryStart}`);
+        if (carry.length > MAX_EVENT_BYTES * 2)
+          throw new ShelflifeError('sink', `${path}: spool line longer than ${MAX_EVENT_BYTES * 2} bytes at byte ${carryStart}`);
       }
     } finally {
       closeSync(fd);

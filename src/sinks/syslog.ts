@@ -122,7 +122,9 @@ export class SyslogTransport implements SinkTransport {
           rejected.push({ index: i, reason: `message of ${msg.length} bytes exceeds the UDP maximum of ${MAX_UDP_MESSAGE}` });
           continue;
         }
-        await new Promise<void>((resolve, reject) => sock.send(msg, this.o.port, this.o.host, (err) => (err ? reject(new TransientSinkError(`${this.label}: ${err.message}`)) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          sock.send(msg, this.o.port, this.o.host, (err) => (err ? reject(new TransientSinkError(`${this.label}: ${err.message}`)) : resolve())),
+        );
       }
     } finally {
       sock.close();
@@ -159,11 +161,14 @@ export class SyslogTransport implements SinkTransport {
       const onReady = () => {
         socket.write(payload, (err) => {
           if (err) return fail(err.message);
-          setTimeout(() => {
-            if (settled || sawEnd) return;
-            weEnded = true;
-            socket.end();
-          }, this.accepted ? 0 : (this.o.closeGraceMs ?? FIRST_BATCH_GRACE_MS));
+          setTimeout(
+            () => {
+              if (settled || sawEnd) return;
+              weEnded = true;
+              socket.end();
+            },
+            this.accepted ? 0 : (this.o.closeGraceMs ?? FIRST_BATCH_GRACE_MS),
+          );
         });
       };
       const { host, port } = this.o;

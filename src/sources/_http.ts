@@ -18,7 +18,7 @@ import { ExpansionBudget, checkRatio } from '../containers/types.js';
 import { LimitError, ShelflifeError } from '../errors.js';
 import xz from 'xz-decompress';
 import { isLoopback } from './oci/_http.js';
-import { describeNetError, errCode, isTransient, sleep } from './_net.js';
+import { describeNetError, isTransient, sleep } from './_net.js';
 
 /** Index documents (Release, Packages, repomd, primary, firmware.xml, SHA256SUMS) larger than this are refused. */
 export const MAX_INDEX_BYTES = 512 * 1024 * 1024;
@@ -79,7 +79,9 @@ export class HttpClient {
     const timeout = options.timeoutMs ?? 30_000;
     const base = { headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: timeout, keepAliveTimeout: 10_000, connections: options.perHost ?? 8 };
     const proxied = ['https_proxy', 'HTTPS_PROXY', 'http_proxy', 'HTTP_PROXY'].some((k) => process.env[k]);
-    this.dispatcher = proxied ? new EnvHttpProxyAgent({ ...base, ...(ca ? { connect: { ca }, requestTls: { ca } } : {}) }) : new Agent({ ...base, ...(ca ? { connect: { ca } } : {}) });
+    this.dispatcher = proxied
+      ? new EnvHttpProxyAgent({ ...base, ...(ca ? { connect: { ca }, requestTls: { ca } } : {}) })
+      : new Agent({ ...base, ...(ca ? { connect: { ca } } : {}) });
   }
 
   async close(): Promise<void> {
@@ -97,7 +99,13 @@ export class HttpClient {
    * GET with retries; the response is handed to `consume` while the host slot is held. Statuses in `accept` come back
    * instead of being thrown (404 for optional files).
    */
-  async request<T>(url: string, headers: Record<string, string>, consume: (res: Response, finalUrl: string) => Promise<T>, accept: number[] = [], method: 'GET' | 'HEAD' = 'GET'): Promise<T> {
+  async request<T>(
+    url: string,
+    headers: Record<string, string>,
+    consume: (res: Response, finalUrl: string) => Promise<T>,
+    accept: number[] = [],
+    method: 'GET' | 'HEAD' = 'GET',
+  ): Promise<T> {
     return this.limiter(url)(async () => {
       const retries = this.options.retries ?? 3;
       for (let attempt = 0; ; attempt++) {
@@ -146,7 +154,8 @@ export class HttpClient {
         await res.body?.cancel().catch(() => {});
         const next = new URL(loc, current);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new HttpError(`${url}: redirect to ${next.protocol} refused`);
-        if (new URL(current).protocol === 'https:' && next.protocol === 'http:' && !isLoopback(next.host)) throw new HttpError(`${url}: redirect from HTTPS to plain-HTTP ${next.origin} refused`);
+        if (new URL(current).protocol === 'https:' && next.protocol === 'http:' && !isLoopback(next.host))
+          throw new HttpError(`${url}: redirect from HTTPS to plain-HTTP ${next.origin} refused`);
         if (seen.has(next.href)) throw new HttpError(`${url}: redirect loop at ${next.href}`);
         seen.add(next.href);
         current = next.href;
@@ -214,7 +223,8 @@ export class HttpClient {
         const m = cr?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
         if (!m || Number(m[1]) !== start) throw new HttpError(`${url}: Content-Range "${cr}" does not answer bytes=${start}-${end - 1}`);
         const bytes = await this.readBody(res, end - start, url);
-        if (bytes.length < Math.min(end - start, Number(m[2]) - start + 1)) throw new HttpError(`${url}: truncated range response (${bytes.length} of ${end - start} bytes)`);
+        if (bytes.length < Math.min(end - start, Number(m[2]) - start + 1))
+          throw new HttpError(`${url}: truncated range response (${bytes.length} of ${end - start} bytes)`);
         return bytes;
       }
       // RFC 9110 §14.2: a server may ignore Range. Reading on would download the whole object: refuse instead.
@@ -266,7 +276,8 @@ export class HttpClient {
 export async function decompressIndex(bytes: Uint8Array, what: string, maxExpanded = MAX_INDEX_BYTES): Promise<Uint8Array> {
   const kind = sniffCompression(bytes.subarray(0, 8));
   if (!kind) {
-    if (bytes[0] === 0x42 && bytes[1] === 0x5a && bytes[2] === 0x68) throw new ShelflifeError('unsupported', `${what}: bzip2-compressed; no bzip2 decoder (use the .xz/.gz variant)`);
+    if (bytes[0] === 0x42 && bytes[1] === 0x5a && bytes[2] === 0x68)
+      throw new ShelflifeError('unsupported', `${what}: bzip2-compressed; no bzip2 decoder (use the .xz/.gz variant)`);
     return bytes;
   }
   if (kind === 'xz') return unxzBounded(bytes, what, maxExpanded);

@@ -16,11 +16,30 @@ import type { ArtifactRef, RelatedInfo } from './types.js';
 export const APT_RSA_CUTOFF = '2030-02-01';
 
 /** Hash names as the stores spell them → the ids DESIGN.md uses in `algorithm.hash`, weakest first. */
-export const HASH_STRENGTH: Record<string, number> = { MD5: 0, 'SHA-1': 1, 'SHA-224': 2, 'SHA-256': 3, 'SHA-384': 4, 'SHA-512': 5, 'SHA3-256': 3, 'SHA3-512': 5 };
+export const HASH_STRENGTH: Record<string, number> = {
+  MD5: 0,
+  'SHA-1': 1,
+  'SHA-224': 2,
+  'SHA-256': 3,
+  'SHA-384': 4,
+  'SHA-512': 5,
+  'SHA3-256': 3,
+  'SHA3-512': 5,
+};
 
 export function hashId(name: string): string | undefined {
   const n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const map: Record<string, string> = { md5: 'MD5', md5sum: 'MD5', sha1: 'SHA-1', sha: 'SHA-1', sha224: 'SHA-224', sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512', sha3256: 'SHA3-256' };
+  const map: Record<string, string> = {
+    md5: 'MD5',
+    md5sum: 'MD5',
+    sha1: 'SHA-1',
+    sha: 'SHA-1',
+    sha224: 'SHA-224',
+    sha256: 'SHA-256',
+    sha384: 'SHA-384',
+    sha512: 'SHA-512',
+    sha3256: 'SHA3-256',
+  };
   return map[n];
 }
 
@@ -74,7 +93,11 @@ export function checkSigningKeys(signatures: Finding[], keys: Finding[], now: Da
     });
     if (!key) continue;
     if (key.notAfter && Date.parse(key.notAfter) < now.getTime()) {
-      errors.push({ code: 'malformed', message: `${where}: signed by key ${issuer} which expired on ${key.notAfter.slice(0, 10)}; clients reject it`, source: 'source' });
+      errors.push({
+        code: 'malformed',
+        message: `${where}: signed by key ${issuer} which expired on ${key.notAfter.slice(0, 10)}; clients reject it`,
+        source: 'source',
+      });
     }
   }
   return errors;
@@ -167,7 +190,14 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
     reopenable: true,
     open: () => http.open(o.url),
     related: async () => {
-      const info: RelatedInfo = { findings: [...o.findings], errors: o.errors.map((e) => ({ code: e.code === 'remote' || e.code === 'malformed' || e.code === 'unsupported' || e.code === 'limit-size' ? e.code : 'malformed', message: e.message })), coverage: o.coverage };
+      const info: RelatedInfo = {
+        findings: [...o.findings],
+        errors: o.errors.map((e) => ({
+          code: e.code === 'remote' || e.code === 'malformed' || e.code === 'unsupported' || e.code === 'limit-size' ? e.code : 'malformed',
+          message: e.message,
+        })),
+        coverage: o.coverage,
+      };
       if (o.extra) {
         try {
           const x = await o.extra();

@@ -138,7 +138,8 @@ class AptSource implements Source {
     const u = new URL(url);
     const suite = options.suite ?? u.searchParams.get('suite') ?? undefined;
     u.search = '';
-    if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..')) throw new UsageError(`${target}: name the suite with --suite <name> (e.g. bookworm)`);
+    if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..'))
+      throw new UsageError(`${target}: name the suite with --suite <name> (e.g. bookworm)`);
     this.suite = suite;
     this.base = u.href.replace(/\/+$/, '');
     this.http = httpClientFrom(options);
@@ -189,15 +190,30 @@ class AptSource implements Source {
     const now = this.options.now ?? new Date();
     const releaseErrors: ErrorEntry[] = [...index.errors];
     const validUntil = release.get('Valid-Until');
-    if (validUntil && Date.parse(validUntil) < now.getTime()) releaseErrors.push({ code: 'malformed', message: `${index.url}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired`, source: 'source' });
+    if (validUntil && Date.parse(validUntil) < now.getTime())
+      releaseErrors.push({
+        code: 'malformed',
+        message: `${index.url}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired`,
+        source: 'source',
+      });
     const keyErrors = await this.keyErrors(index, now);
     releaseErrors.push(...keyErrors);
     const signed = index.signatures.length > 0;
-    if (!signed) releaseErrors.push({ code: 'unsupported', message: `${index.url}: the Release file carries no signature; everything it lists is index-unsigned`, source: 'source' });
+    if (!signed)
+      releaseErrors.push({
+        code: 'unsupported',
+        message: `${index.url}: the Release file carries no signature; everything it lists is index-unsigned`,
+        source: 'source',
+      });
     const origRelated = releaseRef.related;
     releaseRef.related = async () => {
       const base: RelatedInfo = origRelated ? await origRelated() : {};
-      return { ...base, coverage: signed ? 'signed' : 'unsigned', errors: releaseErrors.map((e) => ({ code: e.code as 'malformed', message: e.message })), annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) } };
+      return {
+        ...base,
+        coverage: signed ? 'signed' : 'unsigned',
+        errors: releaseErrors.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+        annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) },
+      };
     };
     yield releaseRef;
 
@@ -220,7 +236,8 @@ class AptSource implements Source {
 
   /** Keys for the expiry check: `--keyring` files the user gave (apt's own keyrings are not read). */
   private async keyErrors(index: SignedIndex, now: Date): Promise<ErrorEntry[]> {
-    const files = this.options.keyring === undefined ? [] : Array.isArray(this.options.keyring) ? (this.options.keyring as string[]) : [String(this.options.keyring)];
+    const files =
+      this.options.keyring === undefined ? [] : Array.isArray(this.options.keyring) ? (this.options.keyring as string[]) : [String(this.options.keyring)];
     if (!files.length || !index.signatures.length) return [];
     const { readFileSync } = await import('node:fs');
     const keys: Finding[] = [];
@@ -228,7 +245,14 @@ class AptSource implements Source {
     return checkSigningKeys(index.signatures, keys, now, index.url);
   }
 
-  private async *walkIndex(e: IndexEntry, index: SignedIndex, signed: boolean, byHash: boolean, keyErrors: ErrorEntry[], seenFiles: Set<string>): AsyncIterable<ArtifactRef | SourceProblem> {
+  private async *walkIndex(
+    e: IndexEntry,
+    index: SignedIndex,
+    signed: boolean,
+    byHash: boolean,
+    keyErrors: ErrorEntry[],
+    seenFiles: Set<string>,
+  ): AsyncIterable<ArtifactRef | SourceProblem> {
     const dists = `${this.base}/dists/${this.suite}`;
     const url = `${dists}/${e.path}`;
     const best = strongest(e.hashes)!;
@@ -237,7 +261,12 @@ class AptSource implements Source {
     // does (a mirror may publish by-hash for SHA256 only). Content-addressed names never change, so rescans of an
     // unchanged suite re-fetch nothing but the Release file (and the ETag cache answers that with a 304).
     const candidates = [
-      ...(byHash ? RELEASE_HASHES.filter(([, h]) => e.hashes.has(h) && h !== 'MD5').map(([, h, d]) => ({ url: `${dists}/${dir ? `${dir}/` : ''}by-hash/${d}/${e.hashes.get(h)}`, hash: h })) : []),
+      ...(byHash
+        ? RELEASE_HASHES.filter(([, h]) => e.hashes.has(h) && h !== 'MD5').map(([, h, d]) => ({
+            url: `${dists}/${dir ? `${dir}/` : ''}by-hash/${d}/${e.hashes.get(h)}`,
+            hash: h,
+          }))
+        : []),
       { url, hash: best[0] },
     ];
     const errors: ErrorEntry[] = [...keyErrors];
@@ -256,7 +285,9 @@ class AptSource implements Source {
       const want = e.hashes.get(used.hash)!;
       const got = digestOf(doc.bytes, used.hash);
       if (doc.bytes.length !== e.size || got !== want) {
-        throw new HttpError(`${used.url}: ${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`);
+        throw new HttpError(
+          `${used.url}: ${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`,
+        );
       }
       text = new TextDecoder().decode(await decompressIndex(doc.bytes, url));
     } catch (err) {
@@ -264,7 +295,16 @@ class AptSource implements Source {
     }
     const sha256 = e.hashes.get('SHA-256');
     yield listedRef(
-      { url, name: e.path, size: e.size, ...(sha256 ? { digest: `sha256:${sha256}` } : {}), annotations: { 'release.index': index.name, 'release.kind': 'apt-index' }, findings: chain, errors, coverage },
+      {
+        url,
+        name: e.path,
+        size: e.size,
+        ...(sha256 ? { digest: `sha256:${sha256}` } : {}),
+        annotations: { 'release.index': index.name, 'release.kind': 'apt-index' },
+        findings: chain,
+        errors,
+        coverage,
+      },
       this.http,
       'none',
     );
@@ -292,14 +332,24 @@ class AptSource implements Source {
       const size = Number(s.get('Size'));
       const pkgUrl = `${this.base}/${filename}`;
       const pkgErrors: ErrorEntry[] = [...keyErrors];
-      if (linkHash === 'MD5' || linkHash === 'SHA-1') pkgErrors.push({ code: 'malformed', message: `${pkgUrl}: ${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`, source: 'source' });
+      if (linkHash === 'MD5' || linkHash === 'SHA-1')
+        pkgErrors.push({
+          code: 'malformed',
+          message: `${pkgUrl}: ${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
+          source: 'source',
+        });
       yield listedRef(
         {
           url: pkgUrl,
           name: filename,
           ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
           ...(hashes.get('SHA-256') ? { digest: `sha256:${hashes.get('SHA-256')}` } : {}),
-          annotations: { 'release.index': `dists/${this.suite}/${e.path}`, 'apt.package': s.get('Package') ?? '', 'apt.version': s.get('Version') ?? '', 'apt.architecture': s.get('Architecture') ?? '' },
+          annotations: {
+            'release.index': `dists/${this.suite}/${e.path}`,
+            'apt.package': s.get('Package') ?? '',
+            'apt.version': s.get('Version') ?? '',
+            'apt.architecture': s.get('Architecture') ?? '',
+          },
           findings: chainFindings(index, [best[0], linkHash], true),
           errors: pkgErrors,
           coverage,
@@ -311,11 +361,23 @@ class AptSource implements Source {
     }
   }
 
-  private async *sourceFiles(s: Map<string, string>, e: IndexEntry, index: SignedIndex, signed: boolean, releaseHash: string, seenFiles: Set<string>): AsyncIterable<ArtifactRef> {
+  private async *sourceFiles(
+    s: Map<string, string>,
+    e: IndexEntry,
+    index: SignedIndex,
+    signed: boolean,
+    releaseHash: string,
+    seenFiles: Set<string>,
+  ): AsyncIterable<ArtifactRef> {
     const dir = s.get('Directory');
     if (!dir || dir.includes('..') || dir.startsWith('/')) return;
     const files = new Map<string, { size: number; hashes: Map<string, string> }>();
-    for (const [field, hash] of [['Checksums-Sha512', 'SHA-512'], ['Checksums-Sha256', 'SHA-256'], ['Checksums-Sha1', 'SHA-1'], ['Files', 'MD5']] as const) {
+    for (const [field, hash] of [
+      ['Checksums-Sha512', 'SHA-512'],
+      ['Checksums-Sha256', 'SHA-256'],
+      ['Checksums-Sha1', 'SHA-1'],
+      ['Files', 'MD5'],
+    ] as const) {
       for (const line of (s.get(field) ?? '').split('\n')) {
         const m = line.trim().match(/^([0-9a-f]+)\s+(\d+)\s+(\S+)$/i);
         if (!m || m[3].includes('/')) continue;
@@ -352,7 +414,11 @@ class AptSource implements Source {
     const doc = await this.http.get(url, { limit: MAX_EMBEDDED_SIGNATURE * 16 });
     if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
     const r = readSignatures(doc.bytes, name, url);
-    return { findings: r.signatures, errors: r.errors.map((e) => ({ code: 'malformed' as const, message: e.message })), ...(r.signatures.length ? { coverage: 'signed' as const } : {}) };
+    return {
+      findings: r.signatures,
+      errors: r.errors.map((e) => ({ code: 'malformed' as const, message: e.message })),
+      ...(r.signatures.length ? { coverage: 'signed' as const } : {}),
+    };
   }
 
   /**
@@ -363,13 +429,15 @@ class AptSource implements Source {
     const attached: ArtifactRef[] = [];
     let off = 8;
     const magic = await this.http.range(url, 0, Math.min(68, size));
-    if (new TextDecoder().decode(magic.subarray(0, 8)) !== '!<arch>\n') return { errors: [{ code: 'malformed', message: `${url}: not an ar archive (deb(5))` }] };
+    if (new TextDecoder().decode(magic.subarray(0, 8)) !== '!<arch>\n')
+      return { errors: [{ code: 'malformed', message: `${url}: not an ar archive (deb(5))` }] };
     let header = magic.subarray(8);
     for (let i = 0; i < MAX_AR_MEMBERS && off + 60 <= size; i++) {
       if (header.length < 60) header = await this.http.range(url, off, off + 60);
       const name = new TextDecoder().decode(header.subarray(0, 16)).trim().replace(/\/$/, '');
       const len = Number(new TextDecoder().decode(header.subarray(48, 58)).trim());
-      if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size) return { errors: [{ code: 'malformed', message: `${url}: ar member header at ${off} is damaged` }] };
+      if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size)
+        return { errors: [{ code: 'malformed', message: `${url}: ar member header at ${off} is damaged` }] };
       if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE) {
         attached.push(bytesRef(`${url}!/${name}`, name, await this.http.range(url, off + 60, off + 60 + len)));
       }

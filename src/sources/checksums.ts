@@ -17,7 +17,8 @@ import { chainFindings, fetchMode, listedRef, readSignatures, weaker, type Fetch
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
-const CHECKSUM_FILE = /^(SHA(1|224|256|384|512)SUMS|sha(1|224|256|384|512)sums|MD5SUMS|md5sums|CHECKSUMS|checksums(\.txt)?|[^/]*[._-](checksums|sha256sums|SHA256SUMS)(\.txt)?)$/;
+const CHECKSUM_FILE =
+  /^(SHA(1|224|256|384|512)SUMS|sha(1|224|256|384|512)sums|MD5SUMS|md5sums|CHECKSUMS|checksums(\.txt)?|[^/]*[._-](checksums|sha256sums|SHA256SUMS)(\.txt)?)$/;
 const CHECKSUM_SIGNATURE_SUFFIXES = ['.asc', '.gpg', '.sig', '.minisig', '.sigstore.json', '.sigstore'];
 const SIBLING_SUFFIXES = ['.sig', '.asc', '.minisig', '.intoto.jsonl', '.sigstore.json', '.sigstore', '.pem', '.cert'];
 const MAX_LISTING_ENTRIES = 100_000;
@@ -116,7 +117,16 @@ class ChecksumSource implements Source {
     // Without a listing, each sibling is an optional GET (404 = absent).
     const siblings = ['.sig', '.asc', '.minisig', '.sigstore.json', '.intoto.jsonl'].map((x) => name + x);
     yield listedRef(
-      { url, name, ...(size !== undefined ? { size } : {}), annotations: {}, findings: [], errors: [], coverage: 'unsigned', extra: () => this.siblingSignatures(siblings) },
+      {
+        url,
+        name,
+        ...(size !== undefined ? { size } : {}),
+        annotations: {},
+        findings: [],
+        errors: [],
+        coverage: 'unsigned',
+        extra: () => this.siblingSignatures(siblings),
+      },
       this.http,
       this.fetch,
     );
@@ -176,11 +186,18 @@ class ChecksumSource implements Source {
       }
       const signed = index.signatures.length > 0;
       const errs = [...index.errors];
-      if (!signed) errs.push({ code: 'unsupported', message: `${url}: no signature on this checksum file; the files it lists are index-unsigned`, source: 'source' });
+      if (!signed)
+        errs.push({ code: 'unsupported', message: `${url}: no signature on this checksum file; the files it lists are index-unsigned`, source: 'source' });
       const entries = parseChecksums(new TextDecoder().decode(bytes));
       if (entries.length === 0) errs.push({ code: 'malformed', message: `${url}: no checksum lines found`, source: 'source' });
       // The checksum file's own findings come from the engine's detectors (inline) and from `attached` (detached).
-      yield bytesRef(url, name, bytes, { related: async () => ({ attached, coverage: signed ? 'signed' : 'unsigned', errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })) }) });
+      yield bytesRef(url, name, bytes, {
+        related: async () => ({
+          attached,
+          coverage: signed ? 'signed' : 'unsigned',
+          errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+        }),
+      });
       for (const e of entries) {
         const prior = covered.get(e.name);
         // A file listed by several checksum files: keep the signed one, then the stronger hash.
@@ -190,13 +207,21 @@ class ChecksumSource implements Source {
       }
     }
     const names = new Set<string>([...covered.keys()]);
-    for (const n of listing ?? []) if (!consumed.has(n) && !SIBLING_SUFFIXES.some((s) => n.endsWith(s) && names.has(n.slice(0, -s.length))) && !CHECKSUM_FILE.test(n)) names.add(n);
+    for (const n of listing ?? [])
+      if (!consumed.has(n) && !SIBLING_SUFFIXES.some((s) => n.endsWith(s) && names.has(n.slice(0, -s.length))) && !CHECKSUM_FILE.test(n)) names.add(n);
     const sorted = [...names].sort();
     // HEADs for sizes run ahead of the walk, bounded by the client's per-host concurrency.
     const sizes = new Map<string, Promise<number | undefined>>();
     const sizeOf = (n: string) => {
       let p = sizes.get(n);
-      if (!p) sizes.set(n, (p = this.fetch === 'all' ? Promise.resolve(undefined) : this.http.size(this.dir + n.split('/').map(encodeURIComponent).join('/')).catch(() => undefined)));
+      if (!p)
+        sizes.set(
+          n,
+          (p =
+            this.fetch === 'all'
+              ? Promise.resolve(undefined)
+              : this.http.size(this.dir + n.split('/').map(encodeURIComponent).join('/')).catch(() => undefined)),
+        );
       return p;
     };
     for (let i = 0; i < Math.min(16, sorted.length); i++) void sizeOf(sorted[i]);
@@ -207,11 +232,17 @@ class ChecksumSource implements Source {
       const c = covered.get(n);
       const signedIndex = !!c && c.index.signatures.length > 0;
       const errors: ErrorEntry[] = [];
-      if (c && (c.hash === 'MD5' || c.hash === 'SHA-1')) errors.push({ code: 'malformed', message: `${url}: ${c.index.name} gives only ${c.hash} for this file; a collision-broken hash breaks the signed chain`, source: 'source' });
+      if (c && (c.hash === 'MD5' || c.hash === 'SHA-1'))
+        errors.push({
+          code: 'malformed',
+          message: `${url}: ${c.index.name} gives only ${c.hash} for this file; a collision-broken hash breaks the signed chain`,
+          source: 'source',
+        });
       const size = await sizeOf(n);
       if (size === undefined && this.fetch !== 'all') {
         // Without a size the engine would have to stream the file to learn anything: report it instead.
-        const why = listing && c && !listing.includes(n) ? `listed in ${c.index.name} but absent from the directory` : 'the server gives no size for it (HEAD); not read';
+        const why =
+          listing && c && !listing.includes(n) ? `listed in ${c.index.name} but absent from the directory` : 'the server gives no size for it (HEAD); not read';
         yield { uri: url, code: 'remote', message: `${url}: ${why}` };
         continue;
       }

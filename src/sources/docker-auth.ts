@@ -34,7 +34,10 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Keys docker writes for one host: `host`, `https://host`, `http://host`, with or without a `/v1/`-style path. */
 function keyMatches(key: string, host: string): boolean {
-  const k = key.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase();
+  const k = key
+    .replace(/^https?:\/\//, '')
+    .replace(/\/.*$/, '')
+    .toLowerCase();
   return k === host.toLowerCase();
 }
 

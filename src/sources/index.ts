@@ -58,7 +58,11 @@ export function resolveSource(target: string, options: SourceOptions = {}): Sour
   if (scheme === 'file') return new FsSource(fileURLToPath(target), options);
   const factory = SCHEMES[scheme];
   if (!factory) {
-    throw new UsageError(`${target}: unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES).map((s) => `, ${s}://`).join('')})`);
+    throw new UsageError(
+      `${target}: unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES)
+        .map((s) => `, ${s}://`)
+        .join('')})`,
+    );
   }
   return factory(target, options);
 }

@@ -25,7 +25,20 @@ const MAX_JCAT_JSON = 16 * 1024 * 1024;
 const MAX_RELEASES = 1_000_000;
 
 /** libjcat's JcatBlobKind (libjcat/jcat-common.h). */
-export const JCAT_BLOB_KIND: Record<number, string> = { 0: 'unknown', 1: 'sha256', 2: 'gpg', 3: 'pkcs7', 4: 'sha1', 5: 'bt-manifest', 6: 'bt-checkpoint', 7: 'bt-inclusion-proof', 8: 'bt-verifier', 9: 'ed25519', 10: 'sha512', 11: 'bt-logindex' };
+export const JCAT_BLOB_KIND: Record<number, string> = {
+  0: 'unknown',
+  1: 'sha256',
+  2: 'gpg',
+  3: 'pkcs7',
+  4: 'sha1',
+  5: 'bt-manifest',
+  6: 'bt-checkpoint',
+  7: 'bt-inclusion-proof',
+  8: 'bt-verifier',
+  9: 'ed25519',
+  10: 'sha512',
+  11: 'bt-logindex',
+};
 /** JcatBlobFlags: IS_UTF8 (1) means `Data` is text; otherwise base64. */
 const JCAT_FLAG_IS_UTF8 = 1;
 
@@ -70,7 +83,10 @@ export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob
     for (const b of item.Blobs.slice(0, 256)) {
       if (typeof b?.Kind !== 'number' || typeof b.Data !== 'string') continue;
       const text = (Number(b.Flags) & JCAT_FLAG_IS_UTF8) !== 0;
-      blobs.push({ kind: JCAT_BLOB_KIND[b.Kind] ?? `kind-${b.Kind}`, data: new Uint8Array(text ? Buffer.from(b.Data, 'utf8') : Buffer.from(b.Data, 'base64')) });
+      blobs.push({
+        kind: JCAT_BLOB_KIND[b.Kind] ?? `kind-${b.Kind}`,
+        data: new Uint8Array(text ? Buffer.from(b.Data, 'utf8') : Buffer.from(b.Data, 'base64')),
+      });
     }
     out.set(item.Id, blobs);
   }
@@ -85,7 +101,8 @@ export function jcatSignatures(blobs: JcatBlob[], uri: string, member: string): 
     const name = b.kind === 'pkcs7' ? `blob${i}.p7s` : b.kind === 'gpg' ? `blob${i}.asc` : undefined;
     if (!name) return;
     const r = readSignatures(b.data, name, uri);
-    for (const f of [...r.signatures, ...r.keys]) signatures.push({ ...f, location: { ...f.location, member, path: `${b.kind}[${i}]${f.location.path ? `/${f.location.path}` : ''}` } });
+    for (const f of [...r.signatures, ...r.keys])
+      signatures.push({ ...f, location: { ...f.location, member, path: `${b.kind}[${i}]${f.location.path ? `/${f.location.path}` : ''}` } });
     errors.push(...r.errors);
   });
   return { signatures, errors };
@@ -120,7 +137,13 @@ export function parseFirmwareXml(xml: string): LvfsRelease[] {
         if (h) checksums.set(h, k[2].toLowerCase());
       }
       const size = Number(body.match(/<size\s+type="download">(\d+)<\/size>/)?.[1] ?? NaN);
-      out.push({ component: id, version: r.attrs.match(/version="([^"]*)"/)?.[1], location: text(location.trim()), checksums, ...(Number.isSafeInteger(size) ? { size } : {}) });
+      out.push({
+        component: id,
+        version: r.attrs.match(/version="([^"]*)"/)?.[1],
+        location: text(location.trim()),
+        checksums,
+        ...(Number.isSafeInteger(size) ? { size } : {}),
+      });
     }
   }
   return out;
@@ -158,7 +181,12 @@ class LvfsSource implements Source {
           const blobs = items.get(name) ?? [...items.values()][0] ?? [];
           const sha256 = blobs.find((b) => b.kind === 'sha256');
           const got = createHash('sha256').update(metadata).digest('hex');
-          if (sha256 && Buffer.from(sha256.data).toString('utf8').trim().toLowerCase() !== got) index.errors.push({ code: 'malformed', message: `${this.url}.jcat: its SHA-256 of ${name} does not match the metadata (${got})`, source: 'source' });
+          if (sha256 && Buffer.from(sha256.data).toString('utf8').trim().toLowerCase() !== got)
+            index.errors.push({
+              code: 'malformed',
+              message: `${this.url}.jcat: its SHA-256 of ${name} does not match the metadata (${got})`,
+              source: 'source',
+            });
           const sig = jcatSignatures(blobs, `${this.url}.jcat`, `${name}.jcat`);
           index.signatures = sig.signatures.filter((f) => f.kind === 'signature');
           index.errors.push(...sig.errors);
@@ -173,16 +201,29 @@ class LvfsSource implements Source {
     }
     const signed = index.signatures.length > 0;
     const errs = [...index.errors];
-    if (!signed) errs.push({ code: 'unsupported', message: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned`, source: 'source' });
+    if (!signed)
+      errs.push({
+        code: 'unsupported',
+        message: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned`,
+        source: 'source',
+      });
     const findings = metadataFindings;
     let releases: LvfsRelease[] = [];
     try {
       releases = parseFirmwareXml(new TextDecoder().decode(await decompressIndex(metadata, this.url)));
     } catch (e) {
-      errs.push({ code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'malformed', message: `${this.url}: ${(e as Error).message}`, source: 'source' });
+      errs.push({
+        code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'malformed',
+        message: `${this.url}: ${(e as Error).message}`,
+        source: 'source',
+      });
     }
     yield bytesRef(this.url, name, metadata, {
-      related: async () => ({ findings, coverage: signed ? 'signed' : 'unsigned', errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })) }),
+      related: async () => ({
+        findings,
+        coverage: signed ? 'signed' : 'unsigned',
+        errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+      }),
     });
     const seen = new Set<string>();
     for (const r of releases) {
@@ -196,7 +237,12 @@ class LvfsSource implements Source {
       seen.add(url);
       const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
       const errors: ErrorEntry[] = [];
-      if (best === 'SHA-1' || best === 'MD5') errors.push({ code: 'malformed', message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`, source: 'source' });
+      if (best === 'SHA-1' || best === 'MD5')
+        errors.push({
+          code: 'malformed',
+          message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`,
+          source: 'source',
+        });
       const file = url.split('/').pop()!;
       yield listedRef(
         {
@@ -218,11 +264,20 @@ class LvfsSource implements Source {
 
   /** Fetch the cabinet (up to the cap), check it against the metadata, and read its inner .jcat. */
   private async cabinetSignatures(url: string, file: string, r: LvfsRelease): Promise<Partial<RelatedInfo>> {
-    if (r.size !== undefined && r.size > MAX_CABINET_FETCH) return { errors: [{ code: 'limit-size', message: `${url}: cabinet of ${r.size} bytes is above the ${MAX_CABINET_FETCH}-byte fetch cap; not opened (--fetch all reads it)` }] };
+    if (r.size !== undefined && r.size > MAX_CABINET_FETCH)
+      return {
+        errors: [
+          {
+            code: 'limit-size',
+            message: `${url}: cabinet of ${r.size} bytes is above the ${MAX_CABINET_FETCH}-byte fetch cap; not opened (--fetch all reads it)`,
+          },
+        ],
+      };
     const doc = await this.http.get(url, { limit: MAX_CABINET_FETCH });
     if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
     const sha = r.checksums.get('SHA-256');
-    if (sha && createHash('sha256').update(doc.bytes).digest('hex') !== sha) return { errors: [{ code: 'malformed', message: `${url}: cabinet SHA-256 does not match the metadata's ${sha}; not opened` }] };
+    if (sha && createHash('sha256').update(doc.bytes).digest('hex') !== sha)
+      return { errors: [{ code: 'malformed', message: `${url}: cabinet SHA-256 does not match the metadata's ${sha}; not opened` }] };
     const findings: Finding[] = [];
     const errors: RelatedInfo['errors'] = [];
     for (const m of cabinetFiles(doc.bytes, url)) {

@@ -8,7 +8,15 @@
  * `--digest none`, are read by range: a head and a tail window (ArtifactRef.sample), unless the head shows a container.
  * @module
  */
-import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import picomatch from 'picomatch';
 import { UsageError, errorMessage } from '../errors.js';
 import type { SourceOptions } from './index.js';
@@ -137,10 +145,26 @@ export class S3Source implements Source {
       let keyMarker: string | undefined;
       let versionMarker: string | undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const r = await this.client.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+        const r = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: bucket,
+            Prefix: prefix || undefined,
+            MaxKeys: this.options.pageSize,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
+        );
         for (const v of r.Versions ?? []) {
           if (v.Key === undefined) continue;
-          yield { key: v.Key, size: v.Size ?? 0, etag: v.ETag, modified: v.LastModified, versionId: v.VersionId, isLatest: v.IsLatest, storageClass: v.StorageClass };
+          yield {
+            key: v.Key,
+            size: v.Size ?? 0,
+            etag: v.ETag,
+            modified: v.LastModified,
+            versionId: v.VersionId,
+            isLatest: v.IsLatest,
+            storageClass: v.StorageClass,
+          };
         }
         for (const d of r.DeleteMarkers ?? []) {
           if (d.Key === undefined) continue;
@@ -155,7 +179,9 @@ export class S3Source implements Source {
     }
     let token: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const r = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, ContinuationToken: token }));
+      const r = await this.client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, ContinuationToken: token }),
+      );
       for (const o of r.Contents ?? []) {
         if (o.Key === undefined || o.Key.endsWith('/')) continue; // "folder" placeholders hold nothing
         yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, modified: o.LastModified, storageClass: o.StorageClass };
@@ -185,7 +211,16 @@ export class S3Source implements Source {
       // A delete marker has no bytes; it is listed so that "deleted" objects whose old versions remain are visible.
       annotations['s3.deleteMarker'] = 'true';
       const empty = new Uint8Array();
-      return { uri, name: o.key, size: 0, annotations, bytes: empty, reopenable: true, ...(o.modified ? { modified: o.modified.toISOString() } : {}), async *open() {} };
+      return {
+        uri,
+        name: o.key,
+        size: 0,
+        annotations,
+        bytes: empty,
+        reopenable: true,
+        ...(o.modified ? { modified: o.modified.toISOString() } : {}),
+        async *open() {},
+      };
     }
     const versionId = o.versionId && o.versionId !== 'null' ? o.versionId : undefined;
     // If-Match pins every read to the version listed: an object replaced mid-scan fails (412) instead of mixing bytes.

@@ -35,7 +35,9 @@ export function yumSource(target: string, options: SourceOptions): Source {
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 function unescapeXml(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) => (e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : XML_ENTITIES[e]));
+  return s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
+    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : XML_ENTITIES[e],
+  );
 }
 
 function attr(tag: string, name: string): string | undefined {
@@ -63,7 +65,12 @@ export function parseRepomd(xml: string): RepomdData[] {
     const size = body.match(/<size>\s*(\d+)\s*<\/size>/)?.[1];
     const href = loc ? attr(loc, 'href') : undefined;
     if (!href) continue;
-    out.push({ type, href, ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}), ...(size ? { size: Number(size) } : {}) });
+    out.push({
+      type,
+      href,
+      ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}),
+      ...(size ? { size: Number(size) } : {}),
+    });
   }
   return out;
 }
@@ -150,15 +157,30 @@ class YumSource implements Source {
         attached.push(bytesRef(`${repomdUrl}.asc`, 'repomd.xml.asc', asc.bytes));
         // The repository's published key (createrepo/OBS convention), for the expiry check only: trust is not implied.
         const key = await this.http.get(`${repomdUrl}.key`, { optional: true }).catch(() => undefined);
-        if (key) errors.push(...checkSigningKeys(index.signatures, readSignatures(key.bytes, 'repomd.xml.key.asc', `${repomdUrl}.key`).keys, this.options.now ?? new Date(), repomdUrl));
+        if (key)
+          errors.push(
+            ...checkSigningKeys(
+              index.signatures,
+              readSignatures(key.bytes, 'repomd.xml.key.asc', `${repomdUrl}.key`).keys,
+              this.options.now ?? new Date(),
+              repomdUrl,
+            ),
+          );
       }
     } catch (e) {
       yield { uri: repomdUrl, code: 'remote', message: (e as Error).message };
       return;
     }
     const signed = index.signatures.length > 0;
-    if (!signed) errors.push({ code: 'unsupported', message: `${repomdUrl}: no repomd.xml.asc signature; every package it lists is index-unsigned`, source: 'source' });
-    yield bytesRef(repomdUrl, 'repomd.xml', repomd, { related: async () => ({ attached, coverage: signed ? 'signed' : 'unsigned', errors: errors.map((e) => ({ code: e.code as 'malformed', message: e.message })) }) });
+    if (!signed)
+      errors.push({ code: 'unsupported', message: `${repomdUrl}: no repomd.xml.asc signature; every package it lists is index-unsigned`, source: 'source' });
+    yield bytesRef(repomdUrl, 'repomd.xml', repomd, {
+      related: async () => ({
+        attached,
+        coverage: signed ? 'signed' : 'unsigned',
+        errors: errors.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+      }),
+    });
 
     const keyErrors = errors.filter((e) => /expired/.test(e.message));
     const data = parseRepomd(new TextDecoder().decode(repomd));
@@ -176,10 +198,15 @@ class YumSource implements Source {
       const doc = await this.http.get(primaryUrl, { limit: MAX_COMPRESSED_INDEX_BYTES });
       if (!doc) throw new HttpError(`${primaryUrl}: HTTP 404`, 404);
       const got = createHash(nodeHash(primary.checksumType)).update(doc.bytes).digest('hex');
-      if (!primary.checksum || got !== primary.checksum) throw new HttpError(`${primaryUrl}: ${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`);
+      if (!primary.checksum || got !== primary.checksum)
+        throw new HttpError(`${primaryUrl}: ${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`);
       xml = new TextDecoder().decode(await decompressIndex(doc.bytes, primaryUrl));
     } catch (e) {
-      primaryErrors.push({ code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'remote', message: (e as Error).message, source: 'source' });
+      primaryErrors.push({
+        code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'remote',
+        message: (e as Error).message,
+        source: 'source',
+      });
     }
     const coverage = signed ? 'covered' : 'index-unsigned';
     yield listedRef(
@@ -203,7 +230,12 @@ class YumSource implements Source {
         const url = `${this.base}/${p.href}`;
         const linkHash = hashId(p.checksumType ?? '');
         const pkgErrors: ErrorEntry[] = [...keyErrors];
-        if (linkHash === 'MD5' || linkHash === 'SHA-1') pkgErrors.push({ code: 'malformed', message: `${url}: primary.xml identifies this package only by ${linkHash}; a collision-broken hash breaks the signed chain`, source: 'source' });
+        if (linkHash === 'MD5' || linkHash === 'SHA-1')
+          pkgErrors.push({
+            code: 'malformed',
+            message: `${url}: primary.xml identifies this package only by ${linkHash}; a collision-broken hash breaks the signed chain`,
+            source: 'source',
+          });
         const headerEnd = p.headerEnd;
         yield listedRef(
           {
@@ -211,7 +243,12 @@ class YumSource implements Source {
             name: p.href,
             ...(p.size !== undefined ? { size: p.size } : {}),
             ...(linkHash === 'SHA-256' && p.checksum ? { digest: `sha256:${p.checksum}` } : {}),
-            annotations: { 'release.index': primary.href, 'rpm.name': p.name, ...(p.version ? { 'rpm.version': p.version } : {}), ...(p.arch ? { 'rpm.arch': p.arch } : {}) },
+            annotations: {
+              'release.index': primary.href,
+              'rpm.name': p.name,
+              ...(p.version ? { 'rpm.version': p.version } : {}),
+              ...(p.arch ? { 'rpm.arch': p.arch } : {}),
+            },
             findings: chainFindings(index, [primaryHash, linkHash]),
             errors: pkgErrors,
             coverage,
@@ -228,8 +265,12 @@ class YumSource implements Source {
 
   /** ONE Range request: bytes 0..header-range end cover the lead, the signature header and the main header. */
   private async signatureHeader(url: string, name: string, headerEnd: number | undefined, size: number | undefined): Promise<Partial<RelatedInfo>> {
-    if (!headerEnd) return { errors: [{ code: 'unsupported', message: `${url}: primary.xml gives no rpm:header-range for this package; its signature header was not read` }] };
-    if (headerEnd > MAX_HEADER_RANGE || (size !== undefined && headerEnd > size)) return { errors: [{ code: 'limit-size', message: `${url}: header range end ${headerEnd} is implausible; not read` }] };
+    if (!headerEnd)
+      return {
+        errors: [{ code: 'unsupported', message: `${url}: primary.xml gives no rpm:header-range for this package; its signature header was not read` }],
+      };
+    if (headerEnd > MAX_HEADER_RANGE || (size !== undefined && headerEnd > size))
+      return { errors: [{ code: 'limit-size', message: `${url}: header range end ${headerEnd} is implausible; not read` }] };
     const bytes = await this.http.range(url, 0, headerEnd);
     const base = name.split('/').pop() ?? name;
     const r = runDetectors(bytes, { name: base, uri: url, size: size ?? bytes.length, baseOffset: 0, whole: false }, { only: new Set(['rpm']) });

@@ -6,7 +6,18 @@ export async function members(handler: ContainerHandler, bytes: Uint8Array, budg
   const out: { path: string; size?: number; bytes?: Uint8Array; problem?: string }[] = [];
   let error: (Error & { code?: string }) | undefined;
   try {
-    for await (const m of handler.members({ uri: 'file:///t/x', name: 'x', bytes, size: bytes.length, open: async function* () { yield bytes; } }, budget)) {
+    for await (const m of handler.members(
+      {
+        uri: 'file:///t/x',
+        name: 'x',
+        bytes,
+        size: bytes.length,
+        open: async function* () {
+          yield bytes;
+        },
+      },
+      budget,
+    )) {
       let data = m.bytes;
       if (!data && m.stream) {
         const parts: Uint8Array[] = [];

@@ -7,7 +7,8 @@ import { FIXTURES, findingsUnder, scanPaths, summary } from '../helpers/scan.js'
 import { members } from './_collect.js';
 
 const PKG = join(FIXTURES, 'packages');
-const hdr = (name: string, size: number) => Buffer.from(`${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(size).padEnd(10)}\`\n`);
+const hdr = (name: string, size: number) =>
+  Buffer.from(`${name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(size).padEnd(10)}\`\n`);
 const member = (name: string, data: Buffer) => Buffer.concat([hdr(name, data.length), data, data.length % 2 ? Buffer.from('\n') : Buffer.alloc(0)]);
 const ar = (...parts: Buffer[]) => new Uint8Array(Buffer.concat([Buffer.from('!<arch>\n'), ...parts]));
 
@@ -39,7 +40,16 @@ describe('ar container', () => {
 
   it('reads GNU long names (// table) and BSD #1/len names, and skips symbol tables', async () => {
     const names = Buffer.from('a-rather-long-member-name.pem/\n');
-    const r = await members(arHandler, ar(member('/', Buffer.from('symtab')), member('//', names), member('/0', Buffer.from('one')), member('#1/8', Buffer.from('bsd.name' + 'two')), member('short.txt/', Buffer.from('x'))));
+    const r = await members(
+      arHandler,
+      ar(
+        member('/', Buffer.from('symtab')),
+        member('//', names),
+        member('/0', Buffer.from('one')),
+        member('#1/8', Buffer.from('bsd.name' + 'two')),
+        member('short.txt/', Buffer.from('x')),
+      ),
+    );
     expect(r.error).toBeUndefined();
     expect(r.members.map((m) => [m.path, Buffer.from(m.bytes!).toString()])).toEqual([
       ['a-rather-long-member-name.pem', 'one'],

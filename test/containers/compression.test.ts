@@ -30,7 +30,9 @@ describe('compression', () => {
   });
 
   it('stops a bomb at the ratio limit', async () => {
-    await expect(drain(decompress('gzip', once(gz(Buffer.alloc(32 << 20))), new ExpansionBudget(), 'file:///bomb.gz'))).rejects.toThrow(/compression ratio above/);
+    await expect(drain(decompress('gzip', once(gz(Buffer.alloc(32 << 20))), new ExpansionBudget(), 'file:///bomb.gz'))).rejects.toThrow(
+      /compression ratio above/,
+    );
   });
 
   it('stops at the expansion budget', async () => {
@@ -42,7 +44,10 @@ describe('compression', () => {
   it('decompresses the next xz stream after one was abandoned mid-way (no process-wide lock left held)', async () => {
     await expect(drain(decompress('xz', once(xz(Buffer.alloc(32 << 20))), new ExpansionBudget(), 'file:///bomb.xz'))).rejects.toThrow(/compression ratio/);
     const small = xz(Buffer.from('hello, after the bomb\n'));
-    const n = await Promise.race([drain(decompress('xz', once(small), new ExpansionBudget(), 'file:///small.xz')), new Promise<number>((_, rej) => setTimeout(() => rej(new Error('xz hung')), 5000))]);
+    const n = await Promise.race([
+      drain(decompress('xz', once(small), new ExpansionBudget(), 'file:///small.xz')),
+      new Promise<number>((_, rej) => setTimeout(() => rej(new Error('xz hung')), 5000)),
+    ]);
     expect(n).toBe(22);
   });
 });

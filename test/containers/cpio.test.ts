@@ -75,9 +75,16 @@ describe('cpio container', () => {
   it("resolves rpm's stripped 07070X entries through the header, and refuses them elsewhere", async () => {
     const data = Buffer.from('payload!');
     const stripped = Buffer.concat([Buffer.from('07070X00000000'), Buffer.alloc(2), data, trailer]);
-    const input = { uri: 'file:///t/p', name: 'p', open: async function* () { yield new Uint8Array(stripped); } };
+    const input = {
+      uri: 'file:///t/p',
+      name: 'p',
+      open: async function* () {
+        yield new Uint8Array(stripped);
+      },
+    };
     const got: string[] = [];
-    for await (const m of cpioMembers(input, new ExpansionBudget(), (i) => (i === 0 ? { path: 'usr/bin/tool', size: data.length } : undefined))) got.push(`${m.path}=${Buffer.from(m.bytes!).toString()}`);
+    for await (const m of cpioMembers(input, new ExpansionBudget(), (i) => (i === 0 ? { path: 'usr/bin/tool', size: data.length } : undefined)))
+      got.push(`${m.path}=${Buffer.from(m.bytes!).toString()}`);
     expect(got).toEqual(['usr/bin/tool=payload!']);
     expect((await members(cpioHandler, new Uint8Array(stripped))).error?.message).toMatch(/outside an RPM payload/);
   });

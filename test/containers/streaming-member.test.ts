@@ -41,7 +41,16 @@ describe('streamed archive members', () => {
 
   it('hashes a member larger than the buffer limit and finds the member after it', async () => {
     const engine = new ScanEngine();
-    await engine.scan(bytesRef('file:///t.tar', 't.tar', tar([['big.bin', big], ['next.txt', small]])));
+    await engine.scan(
+      bytesRef(
+        'file:///t.tar',
+        't.tar',
+        tar([
+          ['big.bin', big],
+          ['next.txt', small],
+        ]),
+      ),
+    );
     const bigRes = engine.results.find((r) => r.uri.endsWith('!/big.bin'))!;
     expect(bigRes.sha256).toBe(createHash('sha256').update(big).digest('hex'));
     expect(bigRes.errors.map((e) => e.code)).toContain('malformed'); // the bad PEM block was seen inside the stream

@@ -43,7 +43,12 @@ describe('age detector', () => {
 
   it('post-quantum hybrid and unknown plugin stanzas', () => {
     const f = run('pq.age', header(`-> mlkem768x25519 ${'A'.repeat(20)}`, 'AAAA', '-> piv-p256 abcd', 'AAAA', '-> frobnicate x', ''));
-    expect(f.map((x) => `${x.algorithm.id}:${x.quantum.status}`)).toEqual(['ML-KEM-768+X25519:hybrid', 'ECDH-P256:vulnerable', 'unknown:unknown', 'ChaCha20-Poly1305:resistant']);
+    expect(f.map((x) => `${x.algorithm.id}:${x.quantum.status}`)).toEqual([
+      'ML-KEM-768+X25519:hybrid',
+      'ECDH-P256:vulnerable',
+      'unknown:unknown',
+      'ChaCha20-Poly1305:resistant',
+    ]);
   });
 
   it('malformed and truncated headers are errors that say what is wrong', () => {

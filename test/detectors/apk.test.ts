@@ -15,7 +15,10 @@ import { ctxFor, FIXTURES, summary } from '../helpers/scan.js';
 const path = (f: string) => join(FIXTURES, 'firmware', f);
 const read = (f: string) => new Uint8Array(readFileSync(path(f)));
 const detect = (name: string, b: Uint8Array) => runDetectors(b, ctxFor(name, b), { only: new Set(['apk']) });
-const FUZZ_INPUTS = (): [string, Uint8Array][] => [['a.apk', read('app-v1v2v3-ec.apk')], ['r.apk', read('app-v2-rsa.apk')]];
+const FUZZ_INPUTS = (): [string, Uint8Array][] => [
+  ['a.apk', read('app-v1v2v3-ec.apk')],
+  ['r.apk', read('app-v2-rsa.apk')],
+];
 const V3_ID = Buffer.from([0xc0, 0x68, 0x53, 0xf0]);
 const V31_ID = Buffer.from([0x61, 0xad, 0x93, 0x1b]);
 
@@ -58,7 +61,9 @@ describe('apk', () => {
   });
 
   it.runIf(hasApksigner())('agrees with apksigner verify --print-certs on the signer', () => {
-    const out = execFileSync('apksigner', ['verify', '--verbose', '--print-certs', '--min-sdk-version', '24', path('app-v2-rsa.apk')], { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+    const out = execFileSync('apksigner', ['verify', '--verbose', '--print-certs', '--min-sdk-version', '24', path('app-v2-rsa.apk')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
     const digest = out.match(/Signer #1 certificate SHA-256 digest: ([0-9a-f]+)/)![1];
     const key = out.match(/Signer #1 key size \(bits\): (\d+)/)![1];
     const r = detect('rsa.apk', read('app-v2-rsa.apk'));

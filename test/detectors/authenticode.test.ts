@@ -67,7 +67,10 @@ describe('authenticode', () => {
     const b = read('app-nested.efi');
     const all = runDetectors(b, ctxFor('app-nested.efi', b));
     const x509Only = runDetectors(b, ctxFor('app-nested.efi', b), { only: new Set(['x509']) });
-    const certOffsets = all.findings.filter((f) => f.kind === 'certificate').map((f) => f.location.offset).sort();
+    const certOffsets = all.findings
+      .filter((f) => f.kind === 'certificate')
+      .map((f) => f.location.offset)
+      .sort();
     expect(x509Only.findings.map((f) => f.location.offset).sort()).toEqual(certOffsets);
     expect(all.findings.filter((f) => f.kind === 'certificate').every((f) => f.format === 'authenticode')).toBe(true);
   });

@@ -14,7 +14,10 @@ import { ctxFor, FIXTURES, summary } from '../helpers/scan.js';
 
 const read = (f: string) => new Uint8Array(readFileSync(join(FIXTURES, 'firmware', f)));
 const detect = (name: string, b: Uint8Array) => runDetectors(b, ctxFor(name, b), { only: new Set(['avb']) });
-const FUZZ_INPUTS = (): [string, Uint8Array][] => [['vbmeta.img', read('vbmeta.img')], ['boot.img', read('boot-with-footer.img')]];
+const FUZZ_INPUTS = (): [string, Uint8Array][] => [
+  ['vbmeta.img', read('vbmeta.img')],
+  ['boot.img', read('boot-with-footer.img')],
+];
 
 describe('avb', () => {
   it('claims vbmeta by magic and partition images by name', () => {
@@ -45,7 +48,9 @@ describe('avb', () => {
     const bits = b.readUInt32BE(auxAt + keyOff);
     const n = b.subarray(auxAt + keyOff + 8, auxAt + keyOff + 8 + bits / 8);
     const key = createPublicKey({ key: { kty: 'RSA', n: n.toString('base64url'), e: 'AQAB' }, format: 'jwk' });
-    const ok = createVerify('sha256').update(Buffer.concat([b.subarray(0, 256), b.subarray(auxAt, auxAt + aux)])).verify(key, b.subarray(256 + sigOff, 256 + sigOff + sigSize));
+    const ok = createVerify('sha256')
+      .update(Buffer.concat([b.subarray(0, 256), b.subarray(auxAt, auxAt + aux)]))
+      .verify(key, b.subarray(256 + sigOff, 256 + sigOff + sigSize));
     expect(ok).toBe(true);
   });
 

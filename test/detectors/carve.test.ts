@@ -65,10 +65,14 @@ describe('carve detector', () => {
     const offsets = JSON.parse(readFileSync(join(PKG, 'firmware-keys.offsets.json'), 'utf8')) as Record<string, number>;
     fw[offsets['mincrypt-rsa2048'] + 4] ^= 0x01;
     fw[offsets['avb-rsa4096'] + 7] ^= 0x01;
-    expect(run(new Uint8Array(fw)).map((x) => x.details?.layout).sort()).toEqual(['length-prefixed', 'pkcs1', 'spki', 'spki']);
+    expect(
+      run(new Uint8Array(fw))
+        .map((x) => x.details?.layout)
+        .sort(),
+    ).toEqual(['length-prefixed', 'pkcs1', 'spki', 'spki']);
   });
 
-  it("leaves the keys inside an AVB vbmeta image to the avb detector", () => {
+  it('leaves the keys inside an AVB vbmeta image to the avb detector', () => {
     const f = detectAll('vbmeta.img', new Uint8Array(readFileSync(join(FIXTURES, 'firmware', 'vbmeta.img')))).findings;
     expect(f.filter((x) => x.kind === 'public-key').map((x) => x.format)).toEqual(['avb', 'avb']);
     expect(run(new Uint8Array(readFileSync(join(FIXTURES, 'firmware', 'vbmeta.img'))))).toEqual([]);

@@ -20,7 +20,17 @@ const cms = (rel: string) => {
   const r = detectCms(bytes, ctxFor(rel.split('/').pop()!, bytes));
   return { findings: r.findings, errors: r.errors ?? [] };
 };
-const pemDer = (rel: string) => parseDer(new Uint8Array(Buffer.from(readFileSync(join(PKI, rel), 'latin1').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')));
+const pemDer = (rel: string) =>
+  parseDer(
+    new Uint8Array(
+      Buffer.from(
+        readFileSync(join(PKI, rel), 'latin1')
+          .replace(/-----[^-]+-----/g, '')
+          .replace(/\s+/g, ''),
+        'base64',
+      ),
+    ),
+  );
 /** openssl's "Nov 28 18:25:16 2026 GMT" → ISO. */
 const opensslTime = (s: string) => new Date(Date.parse(s.replace(' GMT', ' UTC'))).toISOString();
 
@@ -36,7 +46,13 @@ describe('cms: SignedData', () => {
     expect(cert.location.offset).toBe(Buffer.from(bytes).indexOf(Buffer.from(der)));
     const sig = r.findings.find((f) => f.kind === 'signature')!;
     expect(sig.subject).toBe('CN=shelflife fixture rsa2048');
-    expect(sig.details).toMatchObject({ digestAlgorithm: 'SHA-256', signerCertificateIncluded: true, signedAttributes: true, detached: false, contentType: '1.2.840.113549.1.7.1' });
+    expect(sig.details).toMatchObject({
+      digestAlgorithm: 'SHA-256',
+      signerCertificateIncluded: true,
+      signedAttributes: true,
+      detached: false,
+      contentType: '1.2.840.113549.1.7.1',
+    });
     expect(sig.created).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 
@@ -53,7 +69,9 @@ describe('cms: SignedData', () => {
     expect(r.findings.every((f) => f.location.offset === 0)).toBe(true); // the BEGIN line
     const sig = r.findings.find((f) => f.kind === 'signature')!;
     expect(sig.details?.detached).toBe(true);
-    const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'PEM', '-in', join(PKI, 'cms/signed-detached-ec.pem')], { encoding: 'utf8' });
+    const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'PEM', '-in', join(PKI, 'cms/signed-detached-ec.pem')], {
+      encoding: 'utf8',
+    });
     expect(sig.created).toBe(opensslTime(printed.match(/signingTime[\s\S]*?UTCTIME:(.+)/)![1]));
     // The intermediate in the bag signed the leaf: the leaf's signature is sized by it.
     const leaf = r.findings.find((f) => f.subject === 'CN=fixture leaf')!;
@@ -72,7 +90,12 @@ describe('cms: SignedData', () => {
   it('says parameterKnown: false when the signer certificate is not in the message, and sizes it when the caller has it', () => {
     const bytes = read('cms/signed-nocerts.p7s');
     const [sig] = parseCms(bytes).findings;
-    expect([sig.algorithm.id, sig.algorithm.hash, sig.algorithm.parameterKnown, sig.details?.signerCertificateIncluded]).toEqual(['RSA', 'SHA-384', false, false]);
+    expect([sig.algorithm.id, sig.algorithm.hash, sig.algorithm.parameterKnown, sig.details?.signerCertificateIncluded]).toEqual([
+      'RSA',
+      'SHA-384',
+      false,
+      false,
+    ]);
     const signer = parseCertificate(pemDer('certs/rsa3072.crt'));
     const [sized] = parseCms(bytes, { extraCertificates: [signer] }).findings;
     expect([sized.algorithm.id, sized.algorithm.parameterKnown]).toEqual(['RSA-3072', undefined]);
@@ -92,7 +115,11 @@ describe('cms: SignedData', () => {
 
   it('reads an Ed25519 signer (RFC 8419, SHA-512 digest) and a certificates-only PKCS7 PEM', () => {
     expect(summary(cms('cms/signed-ed25519.p7s').findings)).toEqual(['certificate cms Ed25519', 'signature cms Ed25519/SHA-512']);
-    expect(summary(cms('cms/certs-only.p7b').findings)).toEqual(['certificate cms ECDSA-P256/SHA-256', 'certificate cms ECDSA-P384/SHA-384', 'certificate cms RSA-3072/SHA-384']);
+    expect(summary(cms('cms/certs-only.p7b').findings)).toEqual([
+      'certificate cms ECDSA-P256/SHA-256',
+      'certificate cms ECDSA-P384/SHA-384',
+      'certificate cms RSA-3072/SHA-384',
+    ]);
   });
 
   it('reads a countersignature (RFC 5652 §11.4) as a nested signature', () => {
@@ -138,8 +165,18 @@ describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
   it('reports RSA key transport (size unknown without the recipient certificate) and the content cipher', () => {
     const bytes = read('cms/enveloped-rsa.p7m');
     const [ktri, content] = parseCms(bytes).findings;
-    expect([ktri.kind, ktri.algorithm.id, ktri.algorithm.parameterKnown, ktri.details?.recipient]).toEqual(['encrypted-data', 'RSA', false, 'KeyTransRecipientInfo']);
-    expect([content.algorithm.id, content.algorithm.mode, content.quantum.status, content.details?.role]).toEqual(['AES-256', 'CBC', 'resistant', 'content-encryption']);
+    expect([ktri.kind, ktri.algorithm.id, ktri.algorithm.parameterKnown, ktri.details?.recipient]).toEqual([
+      'encrypted-data',
+      'RSA',
+      false,
+      'KeyTransRecipientInfo',
+    ]);
+    expect([content.algorithm.id, content.algorithm.mode, content.quantum.status, content.details?.role]).toEqual([
+      'AES-256',
+      'CBC',
+      'resistant',
+      'content-encryption',
+    ]);
     const recipient = parseCertificate(pemDer('certs/rsa3072.crt'));
     // Not the recipient (different issuer/serial): still unknown.
     expect(parseCms(bytes, { extraCertificates: [recipient] }).findings[0].algorithm.id).toBe('RSA');
@@ -149,7 +186,12 @@ describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
 
   it('reports ECDH with the curve of the originator point (parameters absent, RFC 5753) and the key wrap', () => {
     const [kari, content] = cms('cms/enveloped-ec.p7m').findings;
-    expect([kari.algorithm.id, kari.algorithm.hash, kari.details?.keyWrap, kari.details?.recipient]).toEqual(['ECDH-P256', 'SHA-1', 'AES-128/KW', 'KeyAgreeRecipientInfo']);
+    expect([kari.algorithm.id, kari.algorithm.hash, kari.details?.keyWrap, kari.details?.recipient]).toEqual([
+      'ECDH-P256',
+      'SHA-1',
+      'AES-128/KW',
+      'KeyAgreeRecipientInfo',
+    ]);
     expect(content.algorithm.id).toBe('AES-128');
   });
 
@@ -175,7 +217,13 @@ describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
     const r = parseCms(bytes);
     expect(r.errors).toEqual([]);
     const [kem, content] = r.findings;
-    expect([kem.algorithm.id, kem.quantum.status, kem.details?.recipient, kem.details?.kdf, kem.details?.keyWrap]).toEqual(['ML-KEM-768', 'resistant', 'KEMRecipientInfo', 'id-alg-hkdf-with-sha256', 'AES-256/KW']);
+    expect([kem.algorithm.id, kem.quantum.status, kem.details?.recipient, kem.details?.kdf, kem.details?.keyWrap]).toEqual([
+      'ML-KEM-768',
+      'resistant',
+      'KEMRecipientInfo',
+      'id-alg-hkdf-with-sha256',
+      'AES-256/KW',
+    ]);
     expect([content.algorithm.id, content.algorithm.mode]).toEqual(['AES-256', 'GCM']);
   });
 });
@@ -210,7 +258,10 @@ describe('cms: bad input and claims', () => {
       const m = new Uint8Array(base);
       m[i] ^= 0xa5;
       const r = detectAll('m.p7m', m);
-      expect(r.errors.filter((e) => e.code === 'detector-crash'), `byte ${i}`).toEqual([]);
+      expect(
+        r.errors.filter((e) => e.code === 'detector-crash'),
+        `byte ${i}`,
+      ).toEqual([]);
     }
   });
 

@@ -14,7 +14,15 @@ const read = (f: string) => new Uint8Array(readFileSync(join(PKG, f)));
 
 describe('debian detector', () => {
   it('claims archive and upload metadata by name, including apt list file names', () => {
-    for (const name of ['InRelease', 'dists/bookworm/Release', 'Release.gpg', 'x_1.0.dsc', 'x_1.0_amd64.changes', '_gpgorigin', 'deb.debian.org_debian_dists_bookworm_InRelease']) {
+    for (const name of [
+      'InRelease',
+      'dists/bookworm/Release',
+      'Release.gpg',
+      'x_1.0.dsc',
+      'x_1.0_amd64.changes',
+      '_gpgorigin',
+      'deb.debian.org_debian_dists_bookworm_InRelease',
+    ]) {
       expect(claims(debianDetector, new Uint8Array(8), { name, baseOffset: 0 }), name).toBe(true);
     }
     expect(claims(debianDetector, new Uint8Array(8), { name: 'Release.txt', baseOffset: 0 })).toBe(false);
@@ -72,10 +80,16 @@ describe('debian real world (Debian archive, at test time)', () => {
       const text = readFileSync(join(lists, f), 'latin1');
       const armor = text.slice(text.indexOf('-----BEGIN PGP SIGNATURE-----'));
       const packets = execFileSync('gpg', ['--list-packets'], { input: armor, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
-      const want = [...packets.matchAll(/:signature packet: algo (\d+)[\s\S]*?digest algo (\d+)/g)].map(([, a, h]) => `${{ '1': 'RSA', '22': 'Ed25519', '27': 'Ed25519' }[a] ?? `algo${a}`}/${{ '8': 'SHA-256', '10': 'SHA-512', '2': 'SHA-1' }[h] ?? `hash${h}`}`);
+      const want = [...packets.matchAll(/:signature packet: algo (\d+)[\s\S]*?digest algo (\d+)/g)].map(
+        ([, a, h]) =>
+          `${{ '1': 'RSA', '22': 'Ed25519', '27': 'Ed25519' }[a] ?? `algo${a}`}/${{ '8': 'SHA-256', '10': 'SHA-512', '2': 'SHA-1' }[h] ?? `hash${h}`}`,
+      );
       const r = detectAll(f, new Uint8Array(readFileSync(join(lists, f))));
       expect(r.findings.map((x) => `${x.algorithm.id}/${x.algorithm.hash}`).sort(), f).toEqual(want.sort());
-      expect(r.findings.every((x) => x.details?.debian === 'InRelease'), f).toBe(true);
+      expect(
+        r.findings.every((x) => x.details?.debian === 'InRelease'),
+        f,
+      ).toBe(true);
     }
   });
 
@@ -87,7 +101,10 @@ describe('debian real world (Debian archive, at test time)', () => {
       } catch (e) {
         requirePrerequisite(ctx, `apt-get download ca-certificates failed (${(e as Error).message.split('\n')[0]}): the real .deb check`);
       }
-      const deb = join(dir, readdirSync(dir).find((f) => f.endsWith('.deb'))!);
+      const deb = join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith('.deb'))!,
+      );
       // The Mozilla bundle; the package's docs/examples also hold a placeholder "Local_Root_CA.crt" that is no certificate.
       const listed = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' })
         .split('\n')

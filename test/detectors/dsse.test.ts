@@ -30,7 +30,10 @@ describe('dsse detector', () => {
     const ed = run('a.dsse.json', read('slsa02-ed25519.dsse.json'));
     expect(summary(ed.findings)).toEqual(['signature dsse unknown']);
     expect(ed.findings[0].details).toMatchObject({ signatureBytes: 64, algorithmFrom: expect.stringMatching(/not determinable/) });
-    expect(ed.annotations).toMatchObject({ 'slsa.builderId': 'https://cloudbuild.googleapis.com/GoogleHostedWorker@v0.3', 'intoto.predicateType': 'https://slsa.dev/provenance/v0.2' });
+    expect(ed.annotations).toMatchObject({
+      'slsa.builderId': 'https://cloudbuild.googleapis.com/GoogleHostedWorker@v0.3',
+      'intoto.predicateType': 'https://slsa.dev/provenance/v0.2',
+    });
     expect(summary(run('r.dsse.json', read('rsa.dsse.json')).findings)).toEqual(['signature dsse unknown']);
   });
 
@@ -47,7 +50,10 @@ describe('dsse detector', () => {
   it('ignores non-DSSE JSON and reports broken JSON', () => {
     expect(run('x.json', '{"payloadType": 3, "signatures": []}').findings).toEqual([]);
     expect(() => run('x.dsse.json', '{"payloadType": "a",')).toThrow(/not valid JSON/);
-    const bad = run('x.dsse.json', JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{nope').toString('base64'), signatures: [] }));
+    const bad = run(
+      'x.dsse.json',
+      JSON.stringify({ payloadType: 'application/vnd.in-toto+json', payload: Buffer.from('{nope').toString('base64'), signatures: [] }),
+    );
     expect(bad.annotations).toEqual({ 'intoto.error': 'payload is not valid JSON' });
   });
 });

@@ -46,14 +46,29 @@ describe('jar: signed JARs through the whole pipeline', () => {
 
 describe('jar: signature files, claims and bad blocks', () => {
   it('reads every digest algorithm a .SF header lists', () => {
-    const sf = new TextEncoder().encode('Signature-Version: 1.0\r\nCreated-By: 17.0.15 (Debian)\r\nSHA-256-Digest-Manifest: abc=\r\nSHA-384-Digest-Manifest-Main-Attributes: def=\r\n\r\nName: a.class\r\nSHA-1-Digest: x\r\n');
-    expect(detectJar(sf, ctxFor('META-INF/APP.SF', sf))).toEqual({ findings: [], annotations: { 'jar.sf.digest': 'SHA-256,SHA-384', 'jar.sf.createdBy': '17.0.15 (Debian)' } });
+    const sf = new TextEncoder().encode(
+      'Signature-Version: 1.0\r\nCreated-By: 17.0.15 (Debian)\r\nSHA-256-Digest-Manifest: abc=\r\nSHA-384-Digest-Manifest-Main-Attributes: def=\r\n\r\nName: a.class\r\nSHA-1-Digest: x\r\n',
+    );
+    expect(detectJar(sf, ctxFor('META-INF/APP.SF', sf))).toEqual({
+      findings: [],
+      annotations: { 'jar.sf.digest': 'SHA-256,SHA-384', 'jar.sf.createdBy': '17.0.15 (Debian)' },
+    });
   });
 
   it('claims META-INF signature blocks and signature files by name only', () => {
     const none = new Uint8Array(0);
     const named = (name: string) => claims(jarDetector, none, { name, baseOffset: 0 });
-    expect(['META-INF/CERT.RSA', 'META-INF/A.DSA', 'META-INF/KEY.EC', 'META-INF/SIG-ONE', 'META-INF/APP.SF', 'lib/x.jar!/META-INF/CERT.RSA', 'nested/META-INF/cert.rsa'].map(named)).toEqual([true, true, true, true, true, true, true]);
+    expect(
+      [
+        'META-INF/CERT.RSA',
+        'META-INF/A.DSA',
+        'META-INF/KEY.EC',
+        'META-INF/SIG-ONE',
+        'META-INF/APP.SF',
+        'lib/x.jar!/META-INF/CERT.RSA',
+        'nested/META-INF/cert.rsa',
+      ].map(named),
+    ).toEqual([true, true, true, true, true, true, true]);
     expect(['CERT.RSA', 'META-INF/MANIFEST.MF', 'META-INF/sub/CERT.RSA.bak', 'docs/META-INF.RSA'].map(named)).toEqual([false, false, false, false]);
   });
 
@@ -64,7 +79,12 @@ describe('jar: signature files, claims and bad blocks', () => {
     expect(r.errors.map((e) => [e.source, e.code])).toEqual([['jar', 'malformed']]);
     expect(r.errors[0].message).toMatch(/^file:\/\/\/test\/META-INF\/CERT\.RSA: jar: signature block is not CMS SignedData/);
     // A certificates-only PKCS#7 (no SignerInfo) in a signature-block slot is suspicious: say so.
-    const certsOnly = Buffer.from(readFileSync(join(PKI, 'cms/certs-only.p7b'), 'latin1').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const certsOnly = Buffer.from(
+      readFileSync(join(PKI, 'cms/certs-only.p7b'), 'latin1')
+        .replace(/-----[^-]+-----/g, '')
+        .replace(/\s+/g, ''),
+      'base64',
+    );
     const c = detectJar(new Uint8Array(certsOnly), ctxFor('META-INF/CERT.RSA', new Uint8Array(certsOnly)));
     expect(c.findings.filter((f) => f.kind === 'certificate')).toHaveLength(3);
     expect(c.errors?.map((e) => e.message)).toEqual([expect.stringMatching(/holds no SignerInfo/)]);

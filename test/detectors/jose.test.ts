@@ -41,7 +41,10 @@ describe('jose detector: JWS', () => {
     for (const [file, id, hash] of cases) {
       const { findings, errors } = jose(file);
       expect(errors, file).toEqual([]);
-      expect(findings.map((f) => [f.kind, f.format, f.algorithm.id, f.algorithm.hash]), file).toEqual([['signature', 'jws', id, hash]]);
+      expect(
+        findings.map((f) => [f.kind, f.format, f.algorithm.id, f.algorithm.hash]),
+        file,
+      ).toEqual([['signature', 'jws', id, hash]]);
     }
     expect(jose('ps384-jwk.jws').findings[0].details?.keyFrom).toBe('jwk');
     expect(jose('hs256.jwt').findings[0].quantum.status).toBe('resistant');
@@ -225,9 +228,11 @@ describe('jose detector: negative and malformed', () => {
   });
 
   it('never throws on mutated tokens and JSON documents', () => {
-    const inputs = ['x5c.jws', 'rsa-oaep-256.jwe', 'ecdh-es-a128kw.jwe', 'jwks.json', 'jwe-general.json', 'jws-general.json', 'secrets.jwks'].map((f) => read(f));
+    const inputs = ['x5c.jws', 'rsa-oaep-256.jwe', 'ecdh-es-a128kw.jwe', 'jwks.json', 'jwe-general.json', 'jws-general.json', 'secrets.jwks'].map((f) =>
+      read(f),
+    );
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 700; i++) {
       const b = Buffer.from(inputs[i % inputs.length]);
       const n = 1 + Math.floor(rand() * 4);
@@ -239,7 +244,9 @@ describe('jose detector: negative and malformed', () => {
 
   it('never throws when JSON members have the wrong types', () => {
     const junk = [null, 1, -1e308, true, [], {}, '', 'AAAA', [1, 'x'], { kty: 'EC' }];
-    const docs = ['jwks.json', 'jwe-general.json', 'jws-general.json', 'jws-flattened.json'].map((f) => JSON.parse(read(f).toString()) as Record<string, unknown>);
+    const docs = ['jwks.json', 'jwe-general.json', 'jws-general.json', 'jws-flattened.json'].map(
+      (f) => JSON.parse(read(f).toString()) as Record<string, unknown>,
+    );
     const members = (o: unknown): Record<string, unknown>[] =>
       typeof o !== 'object' || o === null ? [] : [o as Record<string, unknown>, ...Object.values(o).flatMap(members)];
     for (const doc of docs) {

@@ -22,10 +22,12 @@ const one = (rel: string) => {
 
 describe('keys: every encoding', () => {
   it('names RSA keys in PKCS#8, PKCS#1 and SPKI, PEM and DER', () => {
-    const got = ['keys/rsa-pkcs8.pem', 'keys/rsa-pkcs8.der', 'keys/rsa-pkcs1.key', 'keys/rsa-spki.pub', 'keys/rsa-spki.der', 'keys/rsa-pkcs1-public.pem'].map((f) => {
-      const k = one(f);
-      return `${k.kind} ${k.format} ${k.algorithm.id}`;
-    });
+    const got = ['keys/rsa-pkcs8.pem', 'keys/rsa-pkcs8.der', 'keys/rsa-pkcs1.key', 'keys/rsa-spki.pub', 'keys/rsa-spki.der', 'keys/rsa-pkcs1-public.pem'].map(
+      (f) => {
+        const k = one(f);
+        return `${k.kind} ${k.format} ${k.algorithm.id}`;
+      },
+    );
     expect(got).toEqual([
       'private-key pkcs8 RSA-2048',
       'private-key pkcs8 RSA-2048',
@@ -62,14 +64,11 @@ describe('keys: every encoding', () => {
   });
 
   it('names EC, Edwards, Montgomery and DSA keys', () => {
-    expect(['keys/ec-sec1.key', 'keys/ec-pkcs8.pem', 'keys/ec-spki.pem', 'keys/ed25519-pkcs8.pem', 'keys/x25519-spki.pem', 'keys/dsa-openssl.key'].map((f) => one(f).algorithm.id)).toEqual([
-      'ECDSA-P384',
-      'ECDSA-P384',
-      'ECDSA-P384',
-      'Ed25519',
-      'X25519',
-      'DSA-2048',
-    ]);
+    expect(
+      ['keys/ec-sec1.key', 'keys/ec-pkcs8.pem', 'keys/ec-spki.pem', 'keys/ed25519-pkcs8.pem', 'keys/x25519-spki.pem', 'keys/dsa-openssl.key'].map(
+        (f) => one(f).algorithm.id,
+      ),
+    ).toEqual(['ECDSA-P384', 'ECDSA-P384', 'ECDSA-P384', 'Ed25519', 'X25519', 'DSA-2048']);
   });
 
   it('names ML-DSA and ML-KEM keys, and tells the RFC 9881 private-key forms apart', () => {

@@ -15,7 +15,10 @@ import { pathToFileURL } from 'node:url';
 const path = (f: string) => join(FIXTURES, 'firmware', f);
 const read = (f: string) => new Uint8Array(readFileSync(path(f)));
 const detect = (name: string, b: Uint8Array) => runDetectors(b, ctxFor(name, b), { only: new Set(['kmod']) });
-const FUZZ_INPUTS = (): [string, Uint8Array][] => [['m.ko', read('rsa4096-sha256.ko')], ['l.ko', read('legacy-x509-id.ko')]];
+const FUZZ_INPUTS = (): [string, Uint8Array][] => [
+  ['m.ko', read('rsa4096-sha256.ko')],
+  ['l.ko', read('legacy-x509-id.ko')],
+];
 const TRAILER = '~Module signature appended~\n';
 
 describe('kmod', () => {

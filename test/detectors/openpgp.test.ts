@@ -41,11 +41,18 @@ function gpg(...args: string[]): string {
 }
 function gpgWithInput(input: string | undefined, ...args: string[]): string {
   const env = { ...process.env, GNUPGHOME: gnupgHome };
-  return execFileSync('gpg', ['--batch', '--no-tty', ...args], { env, encoding: 'utf8', input, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'ignore'] });
+  return execFileSync('gpg', ['--batch', '--no-tty', ...args], {
+    env,
+    encoding: 'utf8',
+    input,
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'ignore'],
+  });
 }
 /** `pub`/`sub` rows of `gpg --show-keys --with-colons`: size, algorithm, key id, created, expires, fingerprint. */
 function gpgKeys(file: string): { bits: number; algo: number; keyId: string; created: number; expires: number; fpr: string }[] {
-  const rows = gpg('--with-colons', '--show-keys', '--with-subkey-fingerprints', join(DIR, file)).split('\n').map((l) => l.split(':'));
+  const rows = gpg('--with-colons', '--show-keys', '--with-subkey-fingerprints', join(DIR, file))
+    .split('\n')
+    .map((l) => l.split(':'));
   const out: ReturnType<typeof gpgKeys> = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
@@ -62,7 +69,11 @@ function gpgSignatures(file: string): { algo: number; keyId: string; digest: num
   const cleartext = raw.includes('-----BEGIN PGP SIGNED MESSAGE-----');
   const block = cleartext ? raw.slice(raw.search(/^-----BEGIN PGP SIGNATURE-----/m)) : undefined;
   const text = block ? gpgWithInput(block, '--list-only', '--list-packets') : gpg('--list-only', '--list-packets', join(DIR, file));
-  return [...text.matchAll(/:signature packet: algo (\d+), keyid ([0-9A-F]+)\n\s+version \d+, created \d+, md5len \d+, sigclass 0x([0-9a-f]+)\n\s+digest algo (\d+)/g)].map((m) => ({
+  return [
+    ...text.matchAll(
+      /:signature packet: algo (\d+), keyid ([0-9A-F]+)\n\s+version \d+, created \d+, md5len \d+, sigclass 0x([0-9a-f]+)\n\s+digest algo (\d+)/g,
+    ),
+  ].map((m) => ({
     algo: Number(m[1]),
     keyId: m[2].toLowerCase(),
     sigclass: parseInt(m[3], 16),
@@ -74,7 +85,8 @@ const HASH: Record<number, string> = { 1: 'MD5', 2: 'SHA-1', 3: 'RIPEMD-160', 8:
 
 describe('openpgp: claims', () => {
   it('claims OpenPGP names, armor anywhere, plausible first octets and keyboxes; not other bytes', () => {
-    const c = (name: string, bytes: number[] | string) => claims(openpgpDetector, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : Uint8Array.from(bytes), { name, baseOffset: 0 });
+    const c = (name: string, bytes: number[] | string) =>
+      claims(openpgpDetector, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : Uint8Array.from(bytes), { name, baseOffset: 0 });
     expect(c('a.gpg', [0])).toBe(true);
     expect(c('SHA256SUMS.asc', [0])).toBe(true);
     expect(c('dists/bookworm/InRelease', [0])).toBe(true);
@@ -89,28 +101,41 @@ describe('openpgp: claims', () => {
 
 describe('openpgp: keys', () => {
   it('names RSA, DSA, ElGamal, ECDSA, ECDH, EdDSA and cv25519 keys exactly', () => {
-    expect(summary(detectFile('rsa2048.pub.asc').findings)).toEqual(['public-key openpgp RSA-2048', 'public-key openpgp RSA-2048', 'signature openpgp RSA-2048/SHA-256', 'signature openpgp RSA-2048/SHA-256']);
+    expect(summary(detectFile('rsa2048.pub.asc').findings)).toEqual([
+      'public-key openpgp RSA-2048',
+      'public-key openpgp RSA-2048',
+      'signature openpgp RSA-2048/SHA-256',
+      'signature openpgp RSA-2048/SHA-256',
+    ]);
     expect(ofKind(detectFile('dsa2048-elg2048.pub.asc').findings, 'public-key').map((f) => f.algorithm.id)).toEqual(['DSA-2048', 'ElGamal-2048']);
-    expect(ofKind(detectFile('brainpool.pub.asc').findings, 'public-key').map((f) => f.algorithm.id)).toEqual(['ECDSA-brainpoolP256r1', 'ECDH-brainpoolP384r1']);
+    expect(ofKind(detectFile('brainpool.pub.asc').findings, 'public-key').map((f) => f.algorithm.id)).toEqual([
+      'ECDSA-brainpoolP256r1',
+      'ECDH-brainpoolP384r1',
+    ]);
     expect(ofKind(detectFile('ed25519-cv25519.pub.asc').findings, 'public-key').map((f) => f.algorithm.id)).toEqual(['Ed25519', 'X25519']);
     expect(ofKind(detectFile('secp256k1.pub.pgp').findings, 'public-key').map((f) => f.algorithm.id)).toEqual(['ECDSA-secp256k1']);
   });
 
-  it.each(['rsa2048.pub.asc', 'rsa3072.pub.gpg', 'dsa2048-elg2048.pub.asc', 'p521.pub.asc', 'ed25519-cv25519.pub.asc', 'realworld/debian-archive-bookworm-automatic-rsa4096.gpg', 'realworld/debian-amd64-archive-2005-dsa1024-elg2048.gpg'])(
-    '%s: fingerprint, key id, size, creation and expiry agree with gpg',
-    (file) => {
-      const ours = ofKind(detectFile(file).findings, 'public-key');
-      const theirs = gpgKeys(file);
-      expect(ours.map((f) => f.fingerprint)).toEqual(theirs.map((k) => k.fpr));
-      expect(ours.map((f) => f.details?.keyId)).toEqual(theirs.map((k) => k.keyId));
-      expect(ours.map((f) => f.created)).toEqual(theirs.map((k) => new Date(k.created * 1000).toISOString()));
-      expect(ours.map((f) => f.notAfter ?? null)).toEqual(theirs.map((k) => (k.expires ? new Date(k.expires * 1000).toISOString() : null)));
-      for (const [i, k] of theirs.entries()) {
-        if ([1, 16, 17].includes(k.algo)) expect(ours[i].algorithm.id).toMatch(new RegExp(`-${k.bits}$`));
-      }
-      expect(ours.map((f) => f.details?.subkey)).toEqual(theirs.map((_, i) => i > 0));
-    },
-  );
+  it.each([
+    'rsa2048.pub.asc',
+    'rsa3072.pub.gpg',
+    'dsa2048-elg2048.pub.asc',
+    'p521.pub.asc',
+    'ed25519-cv25519.pub.asc',
+    'realworld/debian-archive-bookworm-automatic-rsa4096.gpg',
+    'realworld/debian-amd64-archive-2005-dsa1024-elg2048.gpg',
+  ])('%s: fingerprint, key id, size, creation and expiry agree with gpg', (file) => {
+    const ours = ofKind(detectFile(file).findings, 'public-key');
+    const theirs = gpgKeys(file);
+    expect(ours.map((f) => f.fingerprint)).toEqual(theirs.map((k) => k.fpr));
+    expect(ours.map((f) => f.details?.keyId)).toEqual(theirs.map((k) => k.keyId));
+    expect(ours.map((f) => f.created)).toEqual(theirs.map((k) => new Date(k.created * 1000).toISOString()));
+    expect(ours.map((f) => f.notAfter ?? null)).toEqual(theirs.map((k) => (k.expires ? new Date(k.expires * 1000).toISOString() : null)));
+    for (const [i, k] of theirs.entries()) {
+      if ([1, 16, 17].includes(k.algo)) expect(ours[i].algorithm.id).toMatch(new RegExp(`-${k.bits}$`));
+    }
+    expect(ours.map((f) => f.details?.subkey)).toEqual(theirs.map((_, i) => i > 0));
+  });
 
   it('reports the user ID as subject, and subkeys with their primary', () => {
     const [primary, sub] = ofKind(detectFile('realworld/debian-amd64-archive-2005-dsa1024-elg2048.gpg').findings, 'public-key');
@@ -147,7 +172,15 @@ describe('openpgp: keys', () => {
     expect(prot).toHaveLength(2);
     // gpg --list-packets: "iter+salt S2K, algo: 7, SHA1 protection, hash: 2" (algo 7 = AES-128, hash 2 = SHA-1).
     expect(gpg('--list-packets', join(DIR, 'rsa2048.sec.asc'))).toContain('iter+salt S2K, algo: 7, SHA1 protection, hash: 2');
-    expect(prot[0].details).toMatchObject({ secretKey: true, protected: true, s2kUsage: 'CFB, SHA-1 checksum', cipher: 'AES-128', s2k: 'iterated-salted', s2kHash: 'SHA-1', s2kCount: 65011712 });
+    expect(prot[0].details).toMatchObject({
+      secretKey: true,
+      protected: true,
+      s2kUsage: 'CFB, SHA-1 checksum',
+      cipher: 'AES-128',
+      s2k: 'iterated-salted',
+      s2kHash: 'SHA-1',
+      s2kCount: 65011712,
+    });
     const bare = ofKind(detectFile('ed25519-unprotected.sec.gpg').findings, 'private-key');
     expect(bare.map((k) => k.algorithm.id)).toEqual(['Ed25519', 'X25519']);
     expect(bare[0].details).toMatchObject({ protected: false, s2kUsage: 'none' });
@@ -157,7 +190,13 @@ describe('openpgp: keys', () => {
   });
 
   it('reads a v3 RSA key (RFC 4880 §5.5.2): MD5 fingerprint, key id from the modulus, validity days', () => {
-    const n = Uint8Array.from(createHash('sha512').update('n').digest().subarray(0, 64).map((b, i) => (i === 0 ? b | 0x80 : b))); // 512-bit
+    const n = Uint8Array.from(
+      createHash('sha512')
+        .update('n')
+        .digest()
+        .subarray(0, 64)
+        .map((b, i) => (i === 0 ? b | 0x80 : b)),
+    ); // 512-bit
     const e = Uint8Array.of(0x01, 0x00, 0x01);
     const body = [3, 0x30, 0, 0, 0, 0, 10, 1, 0x02, 0x00, ...n, 0x00, 17, ...e];
     const pkt = Uint8Array.from([0x99, body.length >> 8, body.length & 0xff, ...body]);
@@ -178,16 +217,21 @@ describe('openpgp: keys', () => {
 });
 
 describe('openpgp: signatures', () => {
-  it.each(['InRelease', 'realworld/bookworm-InRelease-excerpt.txt', 'detached-rsa-sha1.sig', 'detached-ed25519-text.sig', 'detached-p521.sig', 'realworld/bookworm-InRelease-signature.asc', 'realworld/debian-archive-2004-rsa1024.asc'])(
-    '%s: algorithm, issuer and hash agree with gpg --list-packets',
-    (file) => {
-      const ours = ofKind(detectFile(file).findings, 'signature');
-      const theirs = gpgSignatures(file);
-      expect(ours.length).toBe(theirs.length);
-      expect(ours.map((s) => s.details?.issuerKeyId)).toEqual(theirs.map((s) => s.keyId));
-      expect(ours.map((s) => s.algorithm.hash)).toEqual(theirs.map((s) => HASH[s.digest]));
-    },
-  );
+  it.each([
+    'InRelease',
+    'realworld/bookworm-InRelease-excerpt.txt',
+    'detached-rsa-sha1.sig',
+    'detached-ed25519-text.sig',
+    'detached-p521.sig',
+    'realworld/bookworm-InRelease-signature.asc',
+    'realworld/debian-archive-2004-rsa1024.asc',
+  ])('%s: algorithm, issuer and hash agree with gpg --list-packets', (file) => {
+    const ours = ofKind(detectFile(file).findings, 'signature');
+    const theirs = gpgSignatures(file);
+    expect(ours.length).toBe(theirs.length);
+    expect(ours.map((s) => s.details?.issuerKeyId)).toEqual(theirs.map((s) => s.keyId));
+    expect(ours.map((s) => s.algorithm.hash)).toEqual(theirs.map((s) => HASH[s.digest]));
+  });
 
   it('keeps weak hashes exact and reports the family when the issuing key is absent', () => {
     const [s] = detectFile('detached-rsa-sha1.sig').findings;
@@ -207,7 +251,10 @@ describe('openpgp: signatures', () => {
 
   it('infers a curve from signature sizes only where unambiguous', () => {
     expect(detectFile('detached-p521.sig').findings[0].algorithm).toMatchObject({ id: 'ECDSA-P521', hash: 'SHA-512' });
-    expect(detectFile('detached-ed25519-text.sig').findings[0]).toMatchObject({ algorithm: { id: 'Ed25519', hash: 'SHA-512' }, details: { signatureType: 'text' } });
+    expect(detectFile('detached-ed25519-text.sig').findings[0]).toMatchObject({
+      algorithm: { id: 'Ed25519', hash: 'SHA-512' },
+      details: { signatureType: 'text' },
+    });
     // 256-bit values fit P-256, brainpoolP256r1 and secp256k1 alike.
     expect(detectFile('clearsigned-p256.txt.asc').findings[0].algorithm).toMatchObject({ id: 'ECDSA', parameterKnown: false });
   });
@@ -231,8 +278,14 @@ describe('openpgp: signatures', () => {
   });
 
   it('names PQ signatures (composites and SLH-DSA) with their hash', () => {
-    expect(detectFile('realworld/draft-ietf-openpgp-pqc/v6-mldsa-87-sample-signature.asc').findings[0]).toMatchObject({ algorithm: { id: 'ML-DSA-87+Ed448', hash: 'SHA3-512' }, quantum: { status: 'hybrid' } });
-    expect(detectFile('realworld/draft-ietf-openpgp-pqc/v6-slhdsa-128s-sample-signature.asc').findings[0]).toMatchObject({ algorithm: { id: 'SLH-DSA-SHAKE-128s' }, quantum: { status: 'resistant' } });
+    expect(detectFile('realworld/draft-ietf-openpgp-pqc/v6-mldsa-87-sample-signature.asc').findings[0]).toMatchObject({
+      algorithm: { id: 'ML-DSA-87+Ed448', hash: 'SHA3-512' },
+      quantum: { status: 'hybrid' },
+    });
+    expect(detectFile('realworld/draft-ietf-openpgp-pqc/v6-slhdsa-128s-sample-signature.asc').findings[0]).toMatchObject({
+      algorithm: { id: 'SLH-DSA-SHAKE-128s' },
+      quantum: { status: 'resistant' },
+    });
   });
 
   it('reads a v3 signature with an MD5 hash', () => {
@@ -246,10 +299,17 @@ describe('openpgp: signatures', () => {
 describe('openpgp: messages', () => {
   it('reports a PKESK with its recipient and an encrypted-data packet with an unknown cipher', () => {
     const f = detectFile('to-rsa2048.gpg').findings;
-    expect(f[0]).toMatchObject({ kind: 'encrypted-data', algorithm: { id: 'RSA', parameterKnown: false }, details: { role: 'key-transport', recipientKeyId: gpgKeys('rsa2048.pub.asc')[1].keyId } });
+    expect(f[0]).toMatchObject({
+      kind: 'encrypted-data',
+      algorithm: { id: 'RSA', parameterKnown: false },
+      details: { role: 'key-transport', recipientKeyId: gpgKeys('rsa2048.pub.asc')[1].keyId },
+    });
     expect(f[1]).toMatchObject({ algorithm: { id: 'unknown' }, details: { packet: 'SEIPD', version: 1, cipherKnown: false, mode: 'CFB+MDC' } });
     // With the recipient's certificate in the same artifact the size is exact.
-    expect(ofKind(detectFile('cert-and-message.gpg').findings, 'encrypted-data')[0]).toMatchObject({ algorithm: { id: 'RSA-2048' }, details: { recipientInArtifact: true } });
+    expect(ofKind(detectFile('cert-and-message.gpg').findings, 'encrypted-data')[0]).toMatchObject({
+      algorithm: { id: 'RSA-2048' },
+      details: { recipientInArtifact: true },
+    });
   });
 
   it('infers X25519 and P-521 recipients from the ephemeral point', () => {
@@ -261,7 +321,11 @@ describe('openpgp: messages', () => {
     // gpg --list-packets: ":symkey enc packet: version 4, cipher 9, aead 0,s2k 3, hash 8".
     expect(gpg('--list-only', '--list-packets', join(DIR, 'passphrase-aes256.gpg'))).toContain('cipher 9, aead 0,s2k 3, hash 8');
     const [skesk, data] = detectFile('passphrase-aes256.gpg').findings;
-    expect(skesk).toMatchObject({ algorithm: { id: 'AES-256' }, quantum: { status: 'resistant' }, details: { passphrase: true, s2k: 'iterated-salted', s2kHash: 'SHA-256' } });
+    expect(skesk).toMatchObject({
+      algorithm: { id: 'AES-256' },
+      quantum: { status: 'resistant' },
+      details: { passphrase: true, s2k: 'iterated-salted', s2kHash: 'SHA-256' },
+    });
     expect(data).toMatchObject({ algorithm: { id: 'AES-256', mode: 'CFB+MDC' }, details: { sessionKeys: ['passphrase'] } });
     expect(summary(detectFile('passphrase-cast5.asc').findings)).toEqual(['encrypted-data openpgp CAST5', 'encrypted-data openpgp CAST5']);
     expect(summary(detectFile('passphrase-3des.gpg').findings)).toEqual(['encrypted-data openpgp 3DES', 'encrypted-data openpgp 3DES']);
@@ -269,7 +333,11 @@ describe('openpgp: messages', () => {
 
   it('reads a v6 PKESK to ML-KEM-768+X25519 and SEIPD v2 (AES-256, OCB)', () => {
     const [pkesk, data] = detectFile('realworld/draft-ietf-openpgp-pqc/v6-mldsa-65-sample-message.asc').findings;
-    expect(pkesk).toMatchObject({ algorithm: { id: 'ML-KEM-768+X25519' }, quantum: { status: 'hybrid' }, details: { version: 6, recipientFingerprint: expect.stringMatching(/^7dae8fbc/) } });
+    expect(pkesk).toMatchObject({
+      algorithm: { id: 'ML-KEM-768+X25519' },
+      quantum: { status: 'hybrid' },
+      details: { version: 6, recipientFingerprint: expect.stringMatching(/^7dae8fbc/) },
+    });
     expect(data).toMatchObject({ algorithm: { id: 'AES-256', mode: 'OCB' }, details: { packet: 'SEIPD', version: 2, chunkSize: 262144 } });
   });
 
@@ -301,7 +369,10 @@ describe('openpgp: compressed data', () => {
     expect(body.length - 512).toBeLessThan(192);
     expect(summary(detect('reframed.gpg', reframed).findings)).toEqual(['signature openpgp RSA/SHA-256']);
     const bad = Uint8Array.from([0xc2, 0xe9, ...new Uint8Array(512), 0]);
-    expect(parseOpenPgpPackets(bad, { uri: 'test:partial' }).errors[0]).toMatchObject({ code: 'malformed', message: expect.stringMatching(/partial length, allowed only for data packets/) });
+    expect(parseOpenPgpPackets(bad, { uri: 'test:partial' }).errors[0]).toMatchObject({
+      code: 'malformed',
+      message: expect.stringMatching(/partial length, allowed only for data packets/),
+    });
   });
 
   it('stops inflating at the byte cap and at the nesting limit', () => {
@@ -332,7 +403,13 @@ describe('openpgp: encodings', () => {
       for (let i = 0; i < line.length; i++) positions.push(at + i);
       at += line.length + 1;
     }
-    const decoded = Buffer.from(text.slice(text.indexOf('\n\n') + 2).split('\n=')[0].replace(/\s/g, ''), 'base64');
+    const decoded = Buffer.from(
+      text
+        .slice(text.indexOf('\n\n') + 2)
+        .split('\n=')[0]
+        .replace(/\s/g, ''),
+      'base64',
+    );
     const findings = detectFile('rsa2048.pub.asc').findings;
     for (const f of findings) {
       const k = findPacket(decoded, Number(f.location.path!.match(/packet\[(\d+)\]$/)![1]));
@@ -342,7 +419,10 @@ describe('openpgp: encodings', () => {
 
   it('reads armor indented in YAML', () => {
     const armored = new TextDecoder().decode(read('ed25519-cv25519.pub.asc'));
-    const yaml = `signing:\n  key: |\n${armored.split('\n').map((l) => `    ${l}`).join('\n')}\n`;
+    const yaml = `signing:\n  key: |\n${armored
+      .split('\n')
+      .map((l) => `    ${l}`)
+      .join('\n')}\n`;
     expect(summary(detect('config.yaml', yaml).findings)).toEqual(summary(detectFile('ed25519-cv25519.pub.asc').findings));
   });
 
@@ -375,7 +455,11 @@ describe('openpgp: encodings', () => {
 describe('openpgp: negative and malformed', () => {
   it('stays silent on bytes that only look like a packet header, and on armor words mid-line', () => {
     expect(detectFile('random-0x99.bin')).toEqual({ findings: [], errors: [], annotations: {} });
-    expect(detect('README.md', 'Paste the block that starts with -----BEGIN PGP PUBLIC KEY BLOCK----- here.\n')).toEqual({ findings: [], errors: [], annotations: {} });
+    expect(detect('README.md', 'Paste the block that starts with -----BEGIN PGP PUBLIC KEY BLOCK----- here.\n')).toEqual({
+      findings: [],
+      errors: [],
+      annotations: {},
+    });
     expect(detect('minisign.sig', 'untrusted comment: signature from minisign secret key\nRWQ=\n').errors).toEqual([]);
   });
 
@@ -480,7 +564,12 @@ function findPacket(buf: Uint8Array, index: number): number {
     } else {
       const lt = h & 3;
       hdr = 1 + [1, 2, 4][lt];
-      len = lt === 0 ? buf[pos + 1] : lt === 1 ? (buf[pos + 1] << 8) | buf[pos + 2] : (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4];
+      len =
+        lt === 0
+          ? buf[pos + 1]
+          : lt === 1
+            ? (buf[pos + 1] << 8) | buf[pos + 2]
+            : (buf[pos + 1] << 24) | (buf[pos + 2] << 16) | (buf[pos + 3] << 8) | buf[pos + 4];
     }
     pos += hdr + len;
   }

@@ -17,7 +17,9 @@ const p12 = (rel: string, bytes = read(rel)) => detectPkcs12(bytes, ctxFor(rel.s
 /** `openssl pkcs12 -info` lines: "MAC: sha256, Iteration 2048", "PKCS7 Encrypted data: PBES2, PBKDF2, AES-256-CBC, Iteration 2048, …". */
 function opensslInfo(rel: string, legacy = false): string {
   // openssl prints the MAC and bag lines on stderr.
-  const r = spawnSync('openssl', ['pkcs12', '-info', '-noout', ...(legacy ? ['-legacy'] : []), '-in', join(PKI, rel), '-passin', `pass:${PASS}`], { encoding: 'utf8' });
+  const r = spawnSync('openssl', ['pkcs12', '-info', '-noout', ...(legacy ? ['-legacy'] : []), '-in', join(PKI, rel), '-passin', `pass:${PASS}`], {
+    encoding: 'utf8',
+  });
   expect(r.status, r.stderr).toBe(0);
   return `${r.stdout}${r.stderr}`;
 }
@@ -63,8 +65,43 @@ describe('pkcs12: stores as written by the usual tools', () => {
   it('links a shrouded key to its plain certificate by localKeyId', () => {
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-p12-'));
     try {
-      execFileSync('openssl', ['req', '-x509', '-nodes', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-384', '-subj', '/CN=linked', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
-      execFileSync('openssl', ['pkcs12', '-export', '-certpbe', 'NONE', '-in', join(dir, 'c.pem'), '-inkey', join(dir, 'k.pem'), '-passout', `pass:${PASS}`, '-out', join(dir, 'x.p12')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-nodes',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-384',
+          '-subj',
+          '/CN=linked',
+          '-keyout',
+          join(dir, 'k.pem'),
+          '-out',
+          join(dir, 'c.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
+      execFileSync(
+        'openssl',
+        [
+          'pkcs12',
+          '-export',
+          '-certpbe',
+          'NONE',
+          '-in',
+          join(dir, 'c.pem'),
+          '-inkey',
+          join(dir, 'k.pem'),
+          '-passout',
+          `pass:${PASS}`,
+          '-out',
+          join(dir, 'x.p12'),
+        ],
+        { stdio: 'ignore' },
+      );
       const bytes = new Uint8Array(readFileSync(join(dir, 'x.p12')));
       const r = detectPkcs12(bytes, ctxFor('x.p12', bytes));
       const key = r.findings.find((f) => f.kind === 'private-key')!;
@@ -129,7 +166,10 @@ describe('pkcs12: bad input and claims', () => {
       const m = new Uint8Array(base);
       m[i] ^= 0x3c;
       const r = detectAll('m.p12', m);
-      expect(r.errors.filter((e) => e.code === 'detector-crash'), `byte ${i}`).toEqual([]);
+      expect(
+        r.errors.filter((e) => e.code === 'detector-crash'),
+        `byte ${i}`,
+      ).toEqual([]);
     }
   });
 });

@@ -15,7 +15,11 @@ const run = (name: string, body: string) => {
 describe('sigstore detector', () => {
   it('v0.1 bundle: certificate chain and a message signature named by the leaf key (Fulcio: ECDSA P-256)', () => {
     const r = run('b.sigstore.json', text('bundle-v0.1.sigstore.json'));
-    expect(summary(r.findings)).toEqual(['certificate sigstore ECDSA-P256/SHA-384', 'certificate sigstore ECDSA-P384/SHA-384', 'signature sigstore ECDSA-P256/SHA-256']);
+    expect(summary(r.findings)).toEqual([
+      'certificate sigstore ECDSA-P256/SHA-384',
+      'certificate sigstore ECDSA-P384/SHA-384',
+      'signature sigstore ECDSA-P256/SHA-256',
+    ]);
     const sig = r.findings.find((f) => f.kind === 'signature')!;
     expect(sig.details).toMatchObject({ algorithmFrom: 'signing certificate', signatureBytes: expect.any(Number) });
     expect(sig.subject).toMatch(/shelflife/);
@@ -23,7 +27,10 @@ describe('sigstore detector', () => {
   });
 
   it('v0.2 and v0.3 bundles with a DSSE envelope: signature from the certificate, provenance as annotations', () => {
-    for (const [f, version, certs] of [['bundle-v0.2.sigstore.json', '0.2', 2], ['bundle-v0.3.sigstore.json', '0.3', 1]] as const) {
+    for (const [f, version, certs] of [
+      ['bundle-v0.2.sigstore.json', '0.2', 2],
+      ['bundle-v0.3.sigstore.json', '0.3', 1],
+    ] as const) {
       const r = run('b.sigstore.json', text(f));
       expect(r.findings.filter((x) => x.kind === 'certificate')).toHaveLength(certs);
       const sig = r.findings.filter((x) => x.kind === 'signature');

@@ -65,7 +65,10 @@ describe('ssh detector: public keys', () => {
     ]) {
       const { findings, errors } = ssh(file);
       expect(errors, file).toEqual([]);
-      expect(findings.map((f) => [f.kind, f.format, f.algorithm.id]), file).toEqual([['public-key', 'ssh', id]]);
+      expect(
+        findings.map((f) => [f.kind, f.format, f.algorithm.id]),
+        file,
+      ).toEqual([['public-key', 'ssh', id]]);
       expect(findings[0].quantum.status).toBe('vulnerable');
       expect(findings[0].algorithm.hash, 'a key has no hash of its own').toBeUndefined();
       expect(findings[0].subject).toMatch(/@fixtures$/);
@@ -111,7 +114,11 @@ describe('ssh detector: public keys', () => {
     }
     try {
       dir = mkdtempSync(join(tmpdir(), 'shelflife-ssh-'));
-      for (const [t, b] of [['rsa', '2560'], ['ecdsa', '384'], ['ed25519', '']] as const) {
+      for (const [t, b] of [
+        ['rsa', '2560'],
+        ['ecdsa', '384'],
+        ['ed25519', ''],
+      ] as const) {
         const f = join(dir, t);
         execFileSync('ssh-keygen', ['-q', '-t', t, ...(b ? ['-b', b] : []), '-N', '', '-C', 'live', '-f', f]);
         const [bits, fp] = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${f}.pub`], { encoding: 'utf8' }).split(' ');
@@ -240,7 +247,15 @@ describe('ssh detector: SSHSIG', () => {
   });
 
   it('rejects a signature algorithm that does not fit the key', () => {
-    const sig = Buffer.concat([Buffer.from('SSHSIG'), u32(1), str(ed25519Blob()), str('file'), str(''), str('sha512'), str(Buffer.concat([str('rsa-sha2-512'), str(Buffer.alloc(64))]))]);
+    const sig = Buffer.concat([
+      Buffer.from('SSHSIG'),
+      u32(1),
+      str(ed25519Blob()),
+      str('file'),
+      str(''),
+      str('sha512'),
+      str(Buffer.concat([str('rsa-sha2-512'), str(Buffer.alloc(64))])),
+    ]);
     const text = `-----BEGIN SSH SIGNATURE-----\n${sig.toString('base64')}\n-----END SSH SIGNATURE-----\n`;
     const r = ssh('x.sig', text);
     expect(r.findings).toEqual([]);
@@ -271,7 +286,10 @@ describe('ssh detector: negative and malformed', () => {
     ] as const) {
       const r = ssh(file);
       expect(r.findings, file).toEqual([]);
-      expect(r.errors.map((e) => e.code), file).toEqual([code]);
+      expect(
+        r.errors.map((e) => e.code),
+        file,
+      ).toEqual([code]);
       expect(r.errors[0].message, file).toMatch(text);
       expect(r.errors[0].offset, file).toBe(0);
     }
@@ -296,7 +314,7 @@ describe('ssh detector: negative and malformed', () => {
   it('never throws on mutated key files', () => {
     const inputs = ['user-cert.pub', 'id_rsa_plain', 'id_ecdsa384_enc', 'message-rsa.txt.sig', 'known_hosts', 'rsa-2048.rfc4716.pub'].map((f) => read(f));
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 600; i++) {
       const b = Buffer.from(inputs[i % inputs.length]);
       const n = 1 + Math.floor(rand() * 4);

@@ -12,7 +12,11 @@ import { ctxFor, FIXTURES, summary } from '../helpers/scan.js';
 
 const read = (f: string) => new Uint8Array(readFileSync(join(FIXTURES, 'firmware', f)));
 const detect = (name: string, b: Uint8Array) => runDetectors(b, ctxFor(name, b), { only: new Set(['uefi-esl']) });
-const FUZZ_INPUTS = (): [string, Uint8Array][] => [['m.esl', read('db-mixed.esl')], ['m.auth', read('db.auth')], ['vars.fd', read('db-mixed.esl')]];
+const FUZZ_INPUTS = (): [string, Uint8Array][] => [
+  ['m.esl', read('db-mixed.esl')],
+  ['m.auth', read('db.auth')],
+  ['vars.fd', read('db-mixed.esl')],
+];
 
 describe('uefi-esl', () => {
   it('claims .esl/.auth by name and blobs holding an EFI_CERT_X509_GUID list header', () => {
@@ -51,7 +55,12 @@ describe('uefi-esl', () => {
     expect(sig.details).toMatchObject({ role: 'variable-authentication' });
     // Offsets are those of the DER in the file: the x509 carver finds the same two certificates there.
     const carved = runDetectors(read('db.auth'), ctxFor('db.auth', read('db.auth')), { only: new Set(['x509']) });
-    expect(carved.findings.map((f) => f.location.offset).sort()).toEqual(r.findings.filter((f) => f.kind === 'certificate').map((f) => f.location.offset).sort());
+    expect(carved.findings.map((f) => f.location.offset).sort()).toEqual(
+      r.findings
+        .filter((f) => f.kind === 'certificate')
+        .map((f) => f.location.offset)
+        .sort(),
+    );
   });
 
   it('carves lists out of a larger blob (a variable store) at their offsets', () => {
@@ -73,7 +82,12 @@ describe('uefi-esl', () => {
     const trailing = new Uint8Array([...read('dbx.esl'), 1, 2, 3]);
     expect(detect('t.esl', trailing).errors[0]).toMatchObject({ code: 'malformed', message: expect.stringMatching(/3 trailing bytes/) });
     // A random blob without list headers yields nothing and no error.
-    expect(detect('random.bin', new Uint8Array(1000).map((_, i) => (i * 131) & 0xff))).toMatchObject({ findings: [], errors: [] });
+    expect(
+      detect(
+        'random.bin',
+        new Uint8Array(1000).map((_, i) => (i * 131) & 0xff),
+      ),
+    ).toMatchObject({ findings: [], errors: [] });
   });
 
   it('never crashes on mutated inputs', () => {

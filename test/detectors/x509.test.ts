@@ -27,7 +27,14 @@ describe('x509: PEM and DER', () => {
     expect(errors).toEqual([]);
     expect(findings).toHaveLength(1);
     const f = findings[0];
-    expect([f.kind, f.format, f.algorithm.id, f.algorithm.hash, f.quantum.status, f.quantum.classicalBits]).toEqual(['certificate', 'x509', 'RSA-2048', 'SHA-256', 'vulnerable', 112]);
+    expect([f.kind, f.format, f.algorithm.id, f.algorithm.hash, f.quantum.status, f.quantum.classicalBits]).toEqual([
+      'certificate',
+      'x509',
+      'RSA-2048',
+      'SHA-256',
+      'vulnerable',
+      112,
+    ]);
     expect(f.subject).toBe('CN=shelflife fixture rsa2048');
     expect(f.location.offset).toBe(0);
     expect(f.fingerprint).toBe(createHash('sha256').update(der).digest('hex'));
@@ -41,7 +48,10 @@ describe('x509: PEM and DER', () => {
       const text = execFileSync('openssl', ['x509', '-in', join(PKI, file), '-noout', '-text', '-fingerprint', '-sha256', '-enddate'], { encoding: 'utf8' });
       const bits = Number(text.match(/Public-Key: \((\d+) bit\)/)![1]);
       expect(f.algorithm.id.endsWith(String(bits)) || (bits === 521 && f.algorithm.id === 'ECDSA-P521'), `${file}: ${f.algorithm.id} vs ${bits}`).toBe(true);
-      const fp = text.match(/sha256 Fingerprint=([0-9A-F:]+)/i)![1].replace(/:/g, '').toLowerCase();
+      const fp = text
+        .match(/sha256 Fingerprint=([0-9A-F:]+)/i)![1]
+        .replace(/:/g, '')
+        .toLowerCase();
       expect(f.fingerprint).toBe(fp);
       expect(new Date(f.notAfter!).getTime()).toBe(Date.parse(text.match(/notAfter=(.+)/)![1]));
     }
@@ -49,10 +59,20 @@ describe('x509: PEM and DER', () => {
 
   it('covers every named curve of the fixtures, Edwards keys and RSASSA-PSS', () => {
     const ids = Object.fromEntries(
-      ['ec-P-224', 'ec-P-256', 'ec-P-384', 'ec-P-521', 'ec-secp256k1', 'ec-brainpoolP256r1', 'ec-brainpoolP256t1', 'ec-brainpoolP384r1', 'ec-brainpoolP512r1', 'ed25519', 'ed448', 'rsapss'].map((n) => [
-        n,
-        x509(`${n}.pem`, read(`certs/${n}.pem`)).findings.map((f) => `${f.algorithm.id}${f.algorithm.hash ? `/${f.algorithm.hash}` : ''}`)[0],
-      ]),
+      [
+        'ec-P-224',
+        'ec-P-256',
+        'ec-P-384',
+        'ec-P-521',
+        'ec-secp256k1',
+        'ec-brainpoolP256r1',
+        'ec-brainpoolP256t1',
+        'ec-brainpoolP384r1',
+        'ec-brainpoolP512r1',
+        'ed25519',
+        'ed448',
+        'rsapss',
+      ].map((n) => [n, x509(`${n}.pem`, read(`certs/${n}.pem`)).findings.map((f) => `${f.algorithm.id}${f.algorithm.hash ? `/${f.algorithm.hash}` : ''}`)[0]]),
     );
     expect(ids).toEqual({
       'ec-P-224': 'ECDSA-P224/SHA-256',
@@ -85,7 +105,11 @@ describe('x509: PEM and DER', () => {
     expect(findings.map((f) => f.subject)).toEqual(['CN=fixture leaf', 'CN=fixture intermediate', 'CN=fixture root']);
     const sigIds = findings.map((f) => (f.details?.signatureAlgorithm as { id: string }).id);
     expect(sigIds).toEqual(['RSA-3072', 'ECDSA-P384', 'ECDSA-P384']); // leaf ← intermediate ← root ← root
-    expect(summary(x509('bundle.crt', read('certs/bundle.crt')).findings)).toEqual(['certificate x509 ECDSA-brainpoolP256r1/SHA-256', 'certificate x509 Ed25519', 'certificate x509 RSA-2048/SHA-256']);
+    expect(summary(x509('bundle.crt', read('certs/bundle.crt')).findings)).toEqual([
+      'certificate x509 ECDSA-brainpoolP256r1/SHA-256',
+      'certificate x509 Ed25519',
+      'certificate x509 RSA-2048/SHA-256',
+    ]);
   });
 
   it('carves a DER certificate at an odd offset out of random bytes', () => {
@@ -157,11 +181,17 @@ describe('x509: post-quantum and composite certificates', () => {
       const der = new Uint8Array(Buffer.from(t.x5c, 'base64'));
       const { findings, errors } = x509(`${t.tcId}.der`, der);
       expect(errors, t.tcId).toEqual([]);
-      expect(findings.map((f) => [f.algorithm.id, f.quantum.status]), t.tcId).toEqual([EXPECTED[t.tcId]]);
+      expect(
+        findings.map((f) => [f.algorithm.id, f.quantum.status]),
+        t.tcId,
+      ).toEqual([EXPECTED[t.tcId]]);
       // The same certificate buried in other bytes is found by the carver at its offset.
       const buried = new Uint8Array(der.length + 101);
       buried.set(der, 57);
-      expect(x509('blob.bin', buried).findings.map((f) => [f.algorithm.id, f.location.offset]), t.tcId).toEqual([[EXPECTED[t.tcId][0], 57]]);
+      expect(
+        x509('blob.bin', buried).findings.map((f) => [f.algorithm.id, f.location.offset]),
+        t.tcId,
+      ).toEqual([[EXPECTED[t.tcId][0], 57]]);
     }
   });
 });
@@ -171,7 +201,10 @@ describe('x509: bad input', () => {
     for (const file of ['bad/truncated.der', 'bad/wrong-length.der', 'bad/random.crt']) {
       const { findings, errors } = x509(file.split('/')[1], read(file));
       expect(findings, file).toEqual([]);
-      expect(errors.map((e) => e.code), file).toEqual(['malformed']);
+      expect(
+        errors.map((e) => e.code),
+        file,
+      ).toEqual(['malformed']);
       expect(errors[0].message).toContain(`file:///test/${file.split('/')[1]}: x509:`);
     }
   });
@@ -201,7 +234,10 @@ describe('x509: bad input', () => {
       const m = new Uint8Array(base);
       m[i] ^= 0x5a;
       const r = detectAll('m.der', m);
-      expect(r.errors.filter((e) => e.code === 'detector-crash'), `byte ${i}`).toEqual([]);
+      expect(
+        r.errors.filter((e) => e.code === 'detector-crash'),
+        `byte ${i}`,
+      ).toEqual([]);
     }
   });
 

@@ -90,7 +90,16 @@ export async function startFaultServer(root: string, tls?: { key: string; cert: 
       } finally {
         closeSync(fd);
       }
-      return send(206, { 'content-range': `bytes ${start}-${end}/${st.size}`, 'content-length': part.length, etag: `"${st.ino}-${st.size}-${st.mtimeMs}"`, 'accept-ranges': 'bytes' }, part);
+      return send(
+        206,
+        {
+          'content-range': `bytes ${start}-${end}/${st.size}`,
+          'content-length': part.length,
+          etag: `"${st.ino}-${st.size}-${st.mtimeMs}"`,
+          'accept-ranges': 'bytes',
+        },
+        part,
+      );
     }
     const body: Uint8Array = active && f.body ? f.body : readFileSync(file);
     const etag = `"${createHash('sha1').update(body).digest('hex')}"`;
@@ -114,7 +123,11 @@ export async function startFaultServer(root: string, tls?: { key: string; cert: 
       const start = Number(range[1]);
       const end = range[2] ? Math.min(Number(range[2]), body.length - 1) : body.length - 1;
       if (start >= body.length) return send(416, { 'content-range': `bytes */${body.length}` });
-      return send(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1, etag, 'accept-ranges': 'bytes' }, body.subarray(start, end + 1));
+      return send(
+        206,
+        { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1, etag, 'accept-ranges': 'bytes' },
+        body.subarray(start, end + 1),
+      );
     }
     return send(200, { 'content-length': body.length, etag, 'accept-ranges': 'bytes' }, body);
   };
@@ -141,15 +154,20 @@ export async function startFaultServer(root: string, tls?: { key: string; cert: 
 export function installLoopbackGuard(): { violations: string[]; uninstall(): void } {
   const violations: string[] = [];
   const original = net.Socket.prototype.connect;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   net.Socket.prototype.connect = function guarded(this: net.Socket, ...args: any[]) {
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
-    const host = typeof first === 'object' && first !== null ? (first.path ? '127.0.0.1' : (first.host ?? 'localhost')) : typeof args[1] === 'string' ? args[1] : 'localhost';
+    const host =
+      typeof first === 'object' && first !== null
+        ? first.path
+          ? '127.0.0.1'
+          : (first.host ?? 'localhost')
+        : typeof args[1] === 'string'
+          ? args[1]
+          : 'localhost';
     if (host !== '127.0.0.1') {
       violations.push(String(host));
       throw new Error(`test guard: connection to ${host} refused (only 127.0.0.1 is allowed)`);
     }
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return (original as any).apply(this, args);
   } as typeof original;
   return {

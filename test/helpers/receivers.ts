@@ -72,7 +72,13 @@ export async function startHecReceiver(o: { token: string; ack?: boolean; ackAft
   const failures: { status: number; body: unknown }[] = [];
   const pendingAcks = new Map<number, { polls: number; events: Record<string, unknown>[] }>();
   let nextAck = 0;
-  const r: Omit<HecReceiver, 'url' | 'close'> = { events: [], requests: [], ackQueries: 0, refuse: new Set(), failNext: (n, status, body) => failures.push(...Array.from({ length: n }, () => ({ status, body }))) };
+  const r: Omit<HecReceiver, 'url' | 'close'> = {
+    events: [],
+    requests: [],
+    ackQueries: 0,
+    refuse: new Set(),
+    failNext: (n, status, body) => failures.push(...Array.from({ length: n }, () => ({ status, body }))),
+  };
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://x');
@@ -118,7 +124,8 @@ export async function startHecReceiver(o: { token: string; ack?: boolean; ackAft
       } catch {
         return json(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i });
       }
-      if (ev.event === undefined || ev.event === null || ev.event === '') return json(res, 400, { text: 'Event field is required', code: 12, 'invalid-event-number': i });
+      if (ev.event === undefined || ev.event === null || ev.event === '')
+        return json(res, 400, { text: 'Event field is required', code: 12, 'invalid-event-number': i });
       if (typeof ev.time !== 'number') return json(res, 400, { text: 'Invalid data format', code: 6, 'invalid-event-number': i });
       const id = (ev.event as { id?: string; metadata?: { uid?: string } }).id ?? (ev.event as { metadata?: { uid?: string } }).metadata?.uid;
       if (id && r.refuse.has(id)) {
@@ -153,23 +160,34 @@ export interface BulkReceiver extends Receiver {
 
 export async function startBulkReceiver(o: { apiKey?: string; port?: number }): Promise<BulkReceiver> {
   const failures: number[] = [];
-  const r: Omit<BulkReceiver, 'url' | 'close'> = { docs: new Map(), requests: [], itemFailures: new Map(), failNext: (n, status) => failures.push(...Array.from({ length: n }, () => status)) };
+  const r: Omit<BulkReceiver, 'url' | 'close'> = {
+    docs: new Map(),
+    requests: [],
+    itemFailures: new Map(),
+    failNext: (n, status) => failures.push(...Array.from({ length: n }, () => status)),
+  };
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
     if (o.apiKey && req.headers.authorization !== `ApiKey ${o.apiKey}`) {
-      return json(res, 401, { error: { root_cause: [{ type: 'security_exception', reason: 'unable to authenticate' }], type: 'security_exception', reason: 'unable to authenticate' }, status: 401 });
+      return json(res, 401, {
+        error: { root_cause: [{ type: 'security_exception', reason: 'unable to authenticate' }], type: 'security_exception', reason: 'unable to authenticate' },
+        status: 401,
+      });
     }
     if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://x').pathname !== '/_bulk') return json(res, 404, { error: 'no handler', status: 404 });
     if (failures.length) return json(res, failures.shift()!, { error: { type: 'es_rejected_execution_exception', reason: 'rejected' }, status: 429 });
-    if (!String(req.headers['content-type']).startsWith('application/x-ndjson')) return json(res, 406, { error: 'Content-Type header [text/plain] is not supported', status: 406 });
+    if (!String(req.headers['content-type']).startsWith('application/x-ndjson'))
+      return json(res, 406, { error: 'Content-Type header [text/plain] is not supported', status: 406 });
     // The bulk request must end with a newline (Bulk API: "The final line of data must end with a newline").
-    if (!body.endsWith('\n')) return json(res, 400, { error: { type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]' }, status: 400 });
+    if (!body.endsWith('\n'))
+      return json(res, 400, { error: { type: 'illegal_argument_exception', reason: 'The bulk request must be terminated by a newline [\\n]' }, status: 400 });
     const lines = body.slice(0, -1).split('\n');
     const items: Record<string, unknown>[] = [];
     let errors = false;
     for (let i = 0; i < lines.length; i += 2) {
       const action = JSON.parse(lines[i]) as { create?: { _index?: string; _id?: string } };
-      if (!action.create?._index || !action.create._id || i + 1 >= lines.length) return json(res, 400, { error: { type: 'action_request_validation_exception', reason: `malformed action/metadata line [${i + 1}]` }, status: 400 });
+      if (!action.create?._index || !action.create._id || i + 1 >= lines.length)
+        return json(res, 400, { error: { type: 'action_request_validation_exception', reason: `malformed action/metadata line [${i + 1}]` }, status: 400 });
       const doc = JSON.parse(lines[i + 1]) as Record<string, unknown>;
       const { _index, _id } = action.create;
       const key = `${_index}/${_id}`;
@@ -180,10 +198,28 @@ export async function startBulkReceiver(o: { apiKey?: string; port?: number }): 
         items.push({ create: { _index, _id, status: fail.status, error: { type: fail.type, reason: `injected ${fail.type}` } } });
       } else if (r.docs.has(key)) {
         errors = true;
-        items.push({ create: { _index, _id, status: 409, error: { type: 'version_conflict_engine_exception', reason: `[${_id}]: version conflict, document already exists (current version [1])` } } });
+        items.push({
+          create: {
+            _index,
+            _id,
+            status: 409,
+            error: { type: 'version_conflict_engine_exception', reason: `[${_id}]: version conflict, document already exists (current version [1])` },
+          },
+        });
       } else {
         r.docs.set(key, doc);
-        items.push({ create: { _index, _id, _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: r.docs.size - 1, _primary_term: 1, status: 201 } });
+        items.push({
+          create: {
+            _index,
+            _id,
+            _version: 1,
+            result: 'created',
+            _shards: { total: 1, successful: 1, failed: 0 },
+            _seq_no: r.docs.size - 1,
+            _primary_term: 1,
+            status: 201,
+          },
+        });
       }
     }
     r.requests.push({ actions: items.length });

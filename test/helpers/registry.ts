@@ -39,7 +39,11 @@ export function makeCert(cn: string, alg: 'ec' | 'rsa' = 'ec'): TestCert {
   const dir = mkdtempSync(join(tmpdir(), 'shelflife-cert-'));
   try {
     const keyArgs = alg === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048'];
-    execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-days', '30', '-subj', `/CN=${cn}`, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', ...keyArgs, '-nodes', '-days', '30', '-subj', `/CN=${cn}`, '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem')],
+      { stdio: 'ignore' },
+    );
     const keyPem = readFileSync(join(dir, 'k.pem'), 'utf8');
     const certPem = readFileSync(join(dir, 'c.pem'), 'utf8');
     return { key: createPrivateKey(keyPem), keyPem, certPem, certDer: Buffer.from(certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64') };
@@ -59,7 +63,12 @@ export function tar(files: Record<string, string | Uint8Array>): Uint8Array {
     h.write('0000000\0', 108);
     h.write('0000000\0', 116);
     h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write(`${Math.floor(Date.UTC(2025, 0, 1) / 1000).toString(8).padStart(11, '0')}\0`, 136);
+    h.write(
+      `${Math.floor(Date.UTC(2025, 0, 1) / 1000)
+        .toString(8)
+        .padStart(11, '0')}\0`,
+      136,
+    );
     h.write('        ', 148);
     h.write('0', 156);
     h.write('ustar\0', 257);
@@ -82,18 +91,41 @@ export async function pushManifest(c: RegistryClient, repo: string, ref: string 
   const bytes = enc(JSON.stringify(doc));
   const mediaType = (doc as { mediaType: string }).mediaType;
   const digest = await c.pushManifest(repo, ref ?? digestOf(bytes), bytes, mediaType);
-  return { mediaType, digest, size: bytes.length, bytes, ...((doc as { artifactType?: string }).artifactType ? { artifactType: (doc as { artifactType: string }).artifactType } : {}) };
+  return {
+    mediaType,
+    digest,
+    size: bytes.length,
+    bytes,
+    ...((doc as { artifactType?: string }).artifactType ? { artifactType: (doc as { artifactType: string }).artifactType } : {}),
+  };
 }
 
 const EMPTY = enc('{}');
 
 /** An image: config + layers (tar+gzip by default). */
-export async function pushImage(c: RegistryClient, repo: string, tag: string, layers: { bytes: Uint8Array; mediaType?: string; annotations?: Record<string, string> }[], annotations: Record<string, string> = {}, os = 'linux', arch = 'amd64') {
+export async function pushImage(
+  c: RegistryClient,
+  repo: string,
+  tag: string,
+  layers: { bytes: Uint8Array; mediaType?: string; annotations?: Record<string, string> }[],
+  annotations: Record<string, string> = {},
+  os = 'linux',
+  arch = 'amd64',
+) {
   const config = enc(JSON.stringify({ architecture: arch, os, created: '2025-01-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: [] } }));
   const cfg = await pushBlob(c, repo, config, 'application/vnd.oci.image.config.v1+json');
   const ls: Descriptor[] = [];
-  for (const l of layers) ls.push(await pushBlob(c, repo, l.bytes, l.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip', l.annotations ? { annotations: l.annotations } : {}));
-  return pushManifest(c, repo, tag, { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: cfg, layers: ls, ...(Object.keys(annotations).length ? { annotations } : {}) });
+  for (const l of layers)
+    ls.push(
+      await pushBlob(c, repo, l.bytes, l.mediaType ?? 'application/vnd.oci.image.layer.v1.tar+gzip', l.annotations ? { annotations: l.annotations } : {}),
+    );
+  return pushManifest(c, repo, tag, {
+    schemaVersion: 2,
+    mediaType: MEDIA.ociManifest,
+    config: cfg,
+    layers: ls,
+    ...(Object.keys(annotations).length ? { annotations } : {}),
+  });
 }
 
 export async function pushIndex(c: RegistryClient, repo: string, tag: string, manifests: Descriptor[]) {
@@ -101,7 +133,15 @@ export async function pushIndex(c: RegistryClient, repo: string, tag: string, ma
 }
 
 /** An OCI 1.1 artifact (artifactType, empty config) with the given blobs. */
-export async function pushArtifact(c: RegistryClient, repo: string, tag: string | undefined, artifactType: string, blobs: { bytes: Uint8Array; mediaType: string; annotations?: Record<string, string> }[], subject?: Descriptor, annotations: Record<string, string> = {}) {
+export async function pushArtifact(
+  c: RegistryClient,
+  repo: string,
+  tag: string | undefined,
+  artifactType: string,
+  blobs: { bytes: Uint8Array; mediaType: string; annotations?: Record<string, string> }[],
+  subject?: Descriptor,
+  annotations: Record<string, string> = {},
+) {
   const cfg = await pushBlob(c, repo, EMPTY, MEDIA.emptyJson);
   const layers: Descriptor[] = [];
   for (const b of blobs) layers.push(await pushBlob(c, repo, b.bytes, b.mediaType, b.annotations ? { annotations: b.annotations } : {}));
@@ -120,7 +160,16 @@ const tagFor = (digest: string) => `sha256-${digest.slice(7)}`;
 
 /** cosign sign: simple-signing payload layer, signature + certificate (+ chain) annotations, tag `sha256-<hex>.sig`. */
 export async function cosignSign(c: RegistryClient, repo: string, host: string, subject: Descriptor, cert: TestCert, withCertificate = true) {
-  const payload = enc(JSON.stringify({ critical: { identity: { 'docker-reference': `${host}/${repo}` }, image: { 'docker-manifest-digest': subject.digest }, type: 'cosign container image signature' }, optional: null }));
+  const payload = enc(
+    JSON.stringify({
+      critical: {
+        identity: { 'docker-reference': `${host}/${repo}` },
+        image: { 'docker-manifest-digest': subject.digest },
+        type: 'cosign container image signature',
+      },
+      optional: null,
+    }),
+  );
   const signature = sign('sha256', payload, cert.key).toString('base64');
   const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': signature };
   if (withCertificate) {
@@ -135,13 +184,31 @@ export async function cosignSign(c: RegistryClient, repo: string, host: string, 
 
 /** cosign attest: a DSSE envelope of an in-toto statement, tag `sha256-<hex>.att`. */
 export async function cosignAttest(c: RegistryClient, repo: string, subject: Descriptor, cert: TestCert) {
-  const statement = JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject: [{ name: repo, digest: { sha256: subject.digest.slice(7) } }], predicateType: 'https://slsa.dev/provenance/v1', predicate: {} });
+  const statement = JSON.stringify({
+    _type: 'https://in-toto.io/Statement/v1',
+    subject: [{ name: repo, digest: { sha256: subject.digest.slice(7) } }],
+    predicateType: 'https://slsa.dev/provenance/v1',
+    predicate: {},
+  });
   const payloadType = 'application/vnd.in-toto+json';
   // DSSE PAE (DSSE spec "Protocol"): "DSSEv1" SP len(type) SP type SP len(body) SP body
   const pae = `DSSEv1 ${payloadType.length} ${payloadType} ${Buffer.byteLength(statement)} ${statement}`;
-  const envelope = enc(JSON.stringify({ payloadType, payload: Buffer.from(statement).toString('base64'), signatures: [{ keyid: '', sig: sign('sha256', Buffer.from(pae), cert.key).toString('base64') }] }));
-  const layer = await pushBlob(c, repo, envelope, MEDIA.dsse, { annotations: { predicateType: 'https://slsa.dev/provenance/v1', 'dev.sigstore.cosign/certificate': cert.certPem } });
-  const cfg = await pushBlob(c, repo, enc('{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'), 'application/vnd.oci.image.config.v1+json');
+  const envelope = enc(
+    JSON.stringify({
+      payloadType,
+      payload: Buffer.from(statement).toString('base64'),
+      signatures: [{ keyid: '', sig: sign('sha256', Buffer.from(pae), cert.key).toString('base64') }],
+    }),
+  );
+  const layer = await pushBlob(c, repo, envelope, MEDIA.dsse, {
+    annotations: { predicateType: 'https://slsa.dev/provenance/v1', 'dev.sigstore.cosign/certificate': cert.certPem },
+  });
+  const cfg = await pushBlob(
+    c,
+    repo,
+    enc('{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}'),
+    'application/vnd.oci.image.config.v1+json',
+  );
   return pushManifest(c, repo, `${tagFor(subject.digest)}.att`, { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: cfg, layers: [layer] });
 }
 
@@ -175,20 +242,47 @@ export async function notarySign(c: RegistryClient, repo: string, subject: Descr
   let bytes: Uint8Array;
   let mediaType: string;
   if (envelope === 'jws') {
-    const protectedHeader = Buffer.from(JSON.stringify({ alg: 'ES256', crit: ['io.cncf.notary.signingScheme'], cty: 'application/vnd.cncf.notary.payload.v1+json', 'io.cncf.notary.signingScheme': 'notary.x509', 'io.cncf.notary.signingTime': '2025-01-01T00:00:00Z' })).toString('base64url');
+    const protectedHeader = Buffer.from(
+      JSON.stringify({
+        alg: 'ES256',
+        crit: ['io.cncf.notary.signingScheme'],
+        cty: 'application/vnd.cncf.notary.payload.v1+json',
+        'io.cncf.notary.signingScheme': 'notary.x509',
+        'io.cncf.notary.signingTime': '2025-01-01T00:00:00Z',
+      }),
+    ).toString('base64url');
     const input = `${protectedHeader}.${payload.toString('base64url')}`;
     const sig = sign('sha256', Buffer.from(input), { key: cert.key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-    bytes = enc(JSON.stringify({ payload: payload.toString('base64url'), protected: protectedHeader, header: { x5c: [cert.certDer.toString('base64')], 'io.cncf.notary.signingAgent': 'shelflife-test' }, signature: sig }));
+    bytes = enc(
+      JSON.stringify({
+        payload: payload.toString('base64url'),
+        protected: protectedHeader,
+        header: { x5c: [cert.certDer.toString('base64')], 'io.cncf.notary.signingAgent': 'shelflife-test' },
+        signature: sig,
+      }),
+    );
     mediaType = MEDIA.jws;
   } else {
     // COSE_Sign1 (RFC 9052 §4.2): [protected {1: -7 (ES256), 3: cty}, unprotected {33: x5chain}, payload, signature]
-    const prot = cbor(new Map<number, unknown>([[1, -7], [3, 'application/vnd.cncf.notary.payload.v1+json']]));
+    const prot = cbor(
+      new Map<number, unknown>([
+        [1, -7],
+        [3, 'application/vnd.cncf.notary.payload.v1+json'],
+      ]),
+    );
     const toSign = cbor(['Signature1', new Uint8Array(prot), new Uint8Array(), new Uint8Array(payload)]);
     const sig = sign('sha256', toSign, { key: cert.key, dsaEncoding: 'ieee-p1363' });
-    bytes = new Uint8Array(cbor({ tag: 18, value: [new Uint8Array(prot), new Map<number, unknown>([[33, [new Uint8Array(cert.certDer)]]]), new Uint8Array(payload), new Uint8Array(sig)] }));
+    bytes = new Uint8Array(
+      cbor({
+        tag: 18,
+        value: [new Uint8Array(prot), new Map<number, unknown>([[33, [new Uint8Array(cert.certDer)]]]), new Uint8Array(payload), new Uint8Array(sig)],
+      }),
+    );
     mediaType = MEDIA.cose;
   }
-  const sigManifest = await pushArtifact(c, repo, undefined, MEDIA.notarySig, [{ bytes, mediaType }], subject, { 'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify([createHash('sha256').update(cert.certDer).digest('hex')]) });
+  const sigManifest = await pushArtifact(c, repo, undefined, MEDIA.notarySig, [{ bytes, mediaType }], subject, {
+    'io.cncf.notary.x509chain.thumbprint#S256': JSON.stringify([createHash('sha256').update(cert.certDer).digest('hex')]),
+  });
   await addToReferrersTag(c, repo, subject, sigManifest);
   return sigManifest;
 }
@@ -199,7 +293,10 @@ export async function sigstoreBundle(c: RegistryClient, repo: string, subject: D
   const bundle = {
     mediaType: type,
     verificationMaterial: { certificate: { rawBytes: cert.certDer.toString('base64') }, tlogEntries: [] },
-    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: Buffer.from(subject.digest.slice(7), 'hex').toString('base64') }, signature: sign('sha256', Buffer.from(subject.digest), cert.key).toString('base64') },
+    messageSignature: {
+      messageDigest: { algorithm: 'SHA2_256', digest: Buffer.from(subject.digest.slice(7), 'hex').toString('base64') },
+      signature: sign('sha256', Buffer.from(subject.digest), cert.key).toString('base64'),
+    },
   };
   const m = await pushArtifact(c, repo, undefined, type, [{ bytes: enc(JSON.stringify(bundle)), mediaType: type }], subject);
   await addToReferrersTag(c, repo, subject, m);
@@ -208,7 +305,12 @@ export async function sigstoreBundle(c: RegistryClient, repo: string, subject: D
 
 /** The referrers tag schema (distribution-spec v1.1 "Referrers Tag Schema"), as notation does: the production code. */
 export async function addToReferrersTag(c: RegistryClient, repo: string, subject: Descriptor, referrer: Descriptor) {
-  await addReferrerToTag(c, repo, subject.digest, { mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.size, ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}) });
+  await addReferrerToTag(c, repo, subject.digest, {
+    mediaType: referrer.mediaType,
+    digest: referrer.digest,
+    size: referrer.size,
+    ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}),
+  });
 }
 
 export function gz(b: Uint8Array): Uint8Array {

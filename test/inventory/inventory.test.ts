@@ -109,7 +109,19 @@ describe('inventory', () => {
     const file = join(dir, 'old.db');
     const old = new Kysely<InventoryTables>({ dialect: new SqliteDialect({ database: new Database(file) }) });
     expect(await migrate(old, 1)).toBe(1);
-    await old.insertInto('scans').values({ id: 'old-scan', started_at: '2025-01-01T00:00:00Z', finished_at: '2025-01-01T00:01:00Z', status: 'complete', targets: '["/x"]', tool_version: '0.0.1', rules_version: 'r1', stats: '{"artifacts":0,"bytes":0,"findings":0,"errors":0}' } as never).execute();
+    await old
+      .insertInto('scans')
+      .values({
+        id: 'old-scan',
+        started_at: '2025-01-01T00:00:00Z',
+        finished_at: '2025-01-01T00:01:00Z',
+        status: 'complete',
+        targets: '["/x"]',
+        tool_version: '0.0.1',
+        rules_version: 'r1',
+        stats: '{"artifacts":0,"bytes":0,"findings":0,"errors":0}',
+      } as never)
+      .execute();
     await old.destroy();
     const inv = await Inventory.open(file);
     expect(await inv.schemaVersion()).toBe(SCHEMA_VERSION);
@@ -157,7 +169,8 @@ describe('inventory', () => {
 
 describe('inventory CLI', () => {
   const BIN = join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js');
-  const run = (args: string[], db: string) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, SHELFLIFE_DB: db }, timeout: 120_000 });
+  const run = (args: string[], db: string) =>
+    spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, SHELFLIFE_DB: db }, timeout: 120_000 });
 
   it('scan records, where/diff/report/history read it back, diff exits 1 on new findings', () => {
     const w = workspace();

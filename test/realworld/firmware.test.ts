@@ -158,7 +158,10 @@ describe('realworld: Debian signed boot chain', () => {
     writeFileSync(blob, b.subarray(at + 8, at + len));
     const text = run('openssl', ['pkcs7', '-inform', 'DER', '-in', blob, '-print_certs', '-text', '-noout']);
     const theirs = [...text.matchAll(/Subject: (.+)\n[\s\S]*?Public-Key: \((\d+) bit\)/g)].map((m) => `${cn(m[1])} RSA-${m[2]}`).sort();
-    const mine = under(grub).findings.filter((x) => x.kind === 'certificate').map((x) => `${cn(x.subject!)} ${x.algorithm.id}`).sort();
+    const mine = under(grub)
+      .findings.filter((x) => x.kind === 'certificate')
+      .map((x) => `${cn(x.subject!)} ${x.algorithm.id}`)
+      .sort();
     expect(mine).toEqual(theirs);
   });
 
@@ -181,7 +184,10 @@ describe('realworld: Debian signed boot chain', () => {
       // modinfo prints the raw signature; an RSA signature is as long as the modulus.
       const lines = info.split('\n');
       const first = lines.findIndex((l) => l.startsWith('signature:'));
-      const sigText = [lines[first].slice('signature:'.length), ...lines.slice(first + 1).filter((_, i, rest) => rest.slice(0, i + 1).every((l) => /^\s/.test(l)))].join('');
+      const sigText = [
+        lines[first].slice('signature:'.length),
+        ...lines.slice(first + 1).filter((_, i, rest) => rest.slice(0, i + 1).every((l) => /^\s/.test(l))),
+      ].join('');
       const sigBytes = (sigText.match(/[0-9A-F]{2}/gi) ?? []).length;
       expect(s.algorithm.id, m).toBe(`RSA-${sigBytes * 8}`);
     }

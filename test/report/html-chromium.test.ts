@@ -42,7 +42,10 @@ describe.runIf(chromium)('HTML report in headless Chromium', () => {
 
   it('takes a full-page screenshot that is not blank', () => {
     const png = join(dir, 'report.png');
-    execFileSync(chromium!, [...args, `--screenshot=${png}`, '--window-size=1280,2200', '--hide-scrollbars', `file://${file}`], { timeout: 60_000, stdio: 'ignore' });
+    execFileSync(chromium!, [...args, `--screenshot=${png}`, '--window-size=1280,2200', '--hide-scrollbars', `file://${file}`], {
+      timeout: 60_000,
+      stdio: 'ignore',
+    });
     const bytes = readFileSync(png);
     expect(bytes.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(bytes.readUInt32BE(16)).toBe(1280); // IHDR width

@@ -54,7 +54,11 @@ describe('SARIF 2.1.0', () => {
     const log = JSON.parse(REPORTERS.sarif.render(sampleResult(), { cwd: '/srv' }));
     const validate = sarifValidator();
     expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
-    const results = log.runs[0].results as { ruleId: string; level: string; locations: { physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string }; region?: { byteOffset: number } } }[] }[];
+    const results = log.runs[0].results as {
+      ruleId: string;
+      level: string;
+      locations: { physicalLocation: { artifactLocation: { uri: string; uriBaseId?: string }; region?: { byteOffset: number } } }[];
+    }[];
     expect(results.find((r) => r.ruleId === 'shelflife/signature/vulnerable')?.level).toBe('error');
     expect(results.find((r) => r.ruleId === 'shelflife/private-key/vulnerable')?.level).toBe('warning');
     expect(results.find((r) => r.ruleId === 'shelflife/signature/hybrid')?.level).toBe('note');
@@ -77,7 +81,11 @@ describe('CycloneDX 1.6 CBOM', () => {
     const bom = JSON.parse(REPORTERS.cbom.render(sampleResult(), {}));
     const validate = cdxValidator();
     expect(validate(bom), JSON.stringify(validate.errors?.slice(0, 5))).toBe(true);
-    const comps = bom.components as { 'bom-ref': string; type: string; cryptoProperties?: { assetType: string; algorithmProperties?: { nistQuantumSecurityLevel: number; primitive: string } } }[];
+    const comps = bom.components as {
+      'bom-ref': string;
+      type: string;
+      cryptoProperties?: { assetType: string; algorithmProperties?: { nistQuantumSecurityLevel: number; primitive: string } };
+    }[];
     const alg = (id: string) => comps.find((c) => c['bom-ref'] === `crypto/algorithm/${id}`)?.cryptoProperties?.algorithmProperties;
     expect(alg('RSA-2048')).toMatchObject({ primitive: 'signature', nistQuantumSecurityLevel: 0 });
     expect(alg('ML-DSA-65+ECDSA-P256')?.nistQuantumSecurityLevel).toBe(3);

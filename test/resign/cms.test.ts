@@ -16,7 +16,10 @@ import { verifyArtifact } from '../../src/resign/resign.js';
 import { flip } from './_helpers.js';
 
 const artifact = new TextEncoder().encode('firmware image v1.2.3 '.repeat(100));
-const stream = (b: Uint8Array) => () => (async function* () { yield b; })();
+const stream = (b: Uint8Array) => () =>
+  (async function* () {
+    yield b;
+  })();
 
 function identity(name: string) {
   const key = generateKey(requireAlgorithm(name));
@@ -26,7 +29,9 @@ function identity(name: string) {
 
 function cmsFor(key: PrivateKey, cert: ReturnType<typeof identity>['cert'], bytes: Uint8Array): Uint8Array {
   const h = key.alg.prehash === 'SHA-256' ? 'sha256' : key.alg.prehash === 'SHA-512' ? 'sha512' : 'shake256';
-  const digest = createHash(h, h === 'shake256' ? { outputLength: 64 } : {}).update(bytes).digest();
+  const digest = createHash(h, h === 'shake256' ? { outputLength: 64 } : {})
+    .update(bytes)
+    .digest();
   return signDetached(key, cert, digest, { signingTime: new Date('2026-11-28T00:00:00Z') });
 }
 
@@ -118,7 +123,10 @@ describe('DSSE bundle', () => {
     expect(await verifyArtifact(stream(flip(artifact, 0)), Buffer.from(text), cert, 'b.json')).toMatchObject({ valid: false, digestMatches: false });
     const sig = Buffer.from(json.dsseEnvelope.signatures[0].sig, 'base64');
     const n = key.alg.mldsa.lengths.signature!;
-    for (const [at, half] of [[10, 'mldsa'], [n + 10, 'traditional']] as const) {
+    for (const [at, half] of [
+      [10, 'mldsa'],
+      [n + 10, 'traditional'],
+    ] as const) {
       const bad = structuredClone(json);
       bad.dsseEnvelope.signatures[0].sig = Buffer.from(flip(sig, at)).toString('base64');
       const r = verifyBundle(parseBundle(Buffer.from(JSON.stringify(bad)), 'b'), cert, digests);

@@ -24,7 +24,7 @@ describe('encrypted PKCS#8', () => {
     }
   });
 
-  it('writes PBES2 scrypt (N=2^14, r=8: within OpenSSL\'s default memory cap) + AES-256-CBC', () => {
+  it("writes PBES2 scrypt (N=2^14, r=8: within OpenSSL's default memory cap) + AES-256-CBC", () => {
     const key = generateKey(requireAlgorithm('mldsa65'));
     const dir = tempDir();
     writeFileSync(join(dir, 'k.pem'), encodeEncryptedKeyPem(key, 'pw'));

@@ -14,7 +14,10 @@ import { tempDir } from './_helpers.js';
 
 const probe = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { encoding: 'utf8' });
 const available = probe.status === 0;
-if (!available) console.warn(`\n*** SKIPPING pyca/cryptography cross-checks: python3 has no cryptography.hazmat.primitives.asymmetric.mldsa (${probe.stderr.trim().split('\n').pop()}) ***\n`);
+if (!available)
+  console.warn(
+    `\n*** SKIPPING pyca/cryptography cross-checks: python3 has no cryptography.hazmat.primitives.asymmetric.mldsa (${probe.stderr.trim().split('\n').pop()}) ***\n`,
+  );
 
 function py(script: string, input: object): Record<string, string> {
   const out = execFileSync('python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' });
@@ -82,7 +85,11 @@ describe.skipIf(!available)('pyca/cryptography cross-check', () => {
     const sig = sign(key, msg);
     const mPrime = messageRepresentative(key.alg, prehash(key.alg, msg));
     const half = sig.subarray(0, key.alg.mldsa.lengths.signature!);
-    const res = py(VERIFY, { level: '65', pk: B(key.publicKey.mldsaPublic), cases: { half: { sig: B(half), msg: B(mPrime), ctx: B(key.alg.label!) }, noLabel: { sig: B(half), msg: B(mPrime), ctx: '' } } });
+    const res = py(VERIFY, {
+      level: '65',
+      pk: B(key.publicKey.mldsaPublic),
+      cases: { half: { sig: B(half), msg: B(mPrime), ctx: B(key.alg.label!) }, noLabel: { sig: B(half), msg: B(mPrime), ctx: '' } },
+    });
     expect(res).toEqual({ half: 'ok', noLabel: 'invalid' });
   });
 

@@ -109,14 +109,26 @@ describe('resign OCI manifests (referrers, tag-schema fallback)', () => {
     const writer = new OciWriter({ backoffMs: 1 });
     try {
       // Asked directly (no plan), the writer still refuses a blob by name instead of signing it.
-      await expect((async () => {
-        for await (const _ of writer.openArtifact(keyBlobUri)) void _;
-      })()).rejects.toThrow(/a layer blob, not a manifest/);
+      await expect(
+        (async () => {
+          for await (const _ of writer.openArtifact(keyBlobUri)) void _;
+        })(),
+      ).rejects.toThrow(/a layer blob, not a manifest/);
       for (const subject of [plain, notarized]) {
         const refs = await listReferrers(client, repo, subject.digest, HYBRID_ARTIFACT_TYPE.p7s);
         expect(refs).toHaveLength(1);
-        const m = JSON.parse(new TextDecoder().decode((await client.getJsonDocument(`/v2/${repo}/manifests/${refs[0].digest}`, `repository:${repo}:pull`, MEDIA.ociManifest)).bytes));
-        expect(m).toMatchObject({ schemaVersion: 2, mediaType: MEDIA.ociManifest, artifactType: 'application/vnd.shelflife.hybrid-signature.v1+cms', config: { mediaType: MEDIA.emptyJson, size: 2 }, subject: { digest: subject.digest } });
+        const m = JSON.parse(
+          new TextDecoder().decode(
+            (await client.getJsonDocument(`/v2/${repo}/manifests/${refs[0].digest}`, `repository:${repo}:pull`, MEDIA.ociManifest)).bytes,
+          ),
+        );
+        expect(m).toMatchObject({
+          schemaVersion: 2,
+          mediaType: MEDIA.ociManifest,
+          artifactType: 'application/vnd.shelflife.hybrid-signature.v1+cms',
+          config: { mediaType: MEDIA.emptyJson, size: 2 },
+          subject: { digest: subject.digest },
+        });
         expect(m.layers).toHaveLength(1);
         expect(m.layers[0].mediaType).toBe(HYBRID_LAYER_MEDIA_TYPE.p7s);
         const sig = await client.blobBytes(repo, m.layers[0].digest);
@@ -129,7 +141,11 @@ describe('resign OCI manifests (referrers, tag-schema fallback)', () => {
         expect((await verifyArtifact(() => writer.openArtifact(uri(subject.digest)), bad, id.cert, 'flipped')).valid).toBe(false);
       }
       // The notation entry of the referrers tag index is still there, beside ours.
-      const tagIndex = JSON.parse(new TextDecoder().decode((await client.getJsonDocument(`/v2/${repo}/manifests/${referrersTag(notarized.digest)}`, `repository:${repo}:pull`, MEDIA.ociIndex)).bytes));
+      const tagIndex = JSON.parse(
+        new TextDecoder().decode(
+          (await client.getJsonDocument(`/v2/${repo}/manifests/${referrersTag(notarized.digest)}`, `repository:${repo}:pull`, MEDIA.ociIndex)).bytes,
+        ),
+      );
       expect(tagIndex.manifests.map((d: { digest: string }) => d.digest)).toContain(notation.digest);
       expect(tagIndex.manifests.map((d: { artifactType?: string }) => d.artifactType).sort()).toEqual([MEDIA.notarySig, HYBRID_ARTIFACT_TYPE.p7s].sort());
 
@@ -187,7 +203,12 @@ describe('resign S3 objects (sidecar objects, If-None-Match)', () => {
   };
 
   beforeAll(async () => {
-    client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     rsaPem = makeCert('old firmware key', 'rsa').certPem;
@@ -209,7 +230,9 @@ describe('resign S3 objects (sidecar objects, If-None-Match)', () => {
     await put('fw/c.pem', 'replaced after the scan');
     const id = identity();
     const plan = makePlan(first, { uriGlobs: ['**/*.pem*'] }, 'p7s');
-    expect(renderPlan(plan)).toContain(`where: ${s3Uri(bucket, 'fw/a.pem.p7s')} (s3 writer; if taken by another signature: ${s3Uri(bucket, 'fw/a.pem.hybrid.p7s')})`);
+    expect(renderPlan(plan)).toContain(
+      `where: ${s3Uri(bucket, 'fw/a.pem.p7s')} (s3 writer; if taken by another signature: ${s3Uri(bucket, 'fw/a.pem.hybrid.p7s')})`,
+    );
     const out = await resign(first, id, ['**/*.pem*']);
     expect(out[a]).toMatchObject({ status: 'signed', location: s3Uri(bucket, 'fw/a.pem.p7s') });
     expect(out[b]).toMatchObject({ status: 'signed', location: s3Uri(bucket, 'fw/b.pem.hybrid.p7s') });
@@ -217,7 +240,11 @@ describe('resign S3 objects (sidecar objects, If-None-Match)', () => {
     expect(new TextDecoder().decode(await get('fw/b.pem.p7s'))).toBe('original signature, not ours');
 
     const writer = new S3Writer({ client });
-    for (const [uri, key] of [[a, 'fw/a.pem.p7s'], [b, 'fw/b.pem.hybrid.p7s'], [c, 'fw/c.pem.p7s']]) {
+    for (const [uri, key] of [
+      [a, 'fw/a.pem.p7s'],
+      [b, 'fw/b.pem.hybrid.p7s'],
+      [c, 'fw/c.pem.p7s'],
+    ]) {
       const v = await verifyArtifact(() => writer.openArtifact(uri), await get(key), id.cert, key);
       expect(v, key).toMatchObject({ valid: true, mldsa: true, traditional: true });
     }

@@ -27,7 +27,9 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 function rsaCertPem(dir: string, name: string): string {
   const out = join(dir, name);
-  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-out', out, '-subj', `/CN=${name}`, '-days', '30'], { stdio: 'ignore' });
+  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-out', out, '-subj', `/CN=${name}`, '-days', '30'], {
+    stdio: 'ignore',
+  });
   return out;
 }
 
@@ -80,7 +82,10 @@ describe('selection', () => {
   });
 
   it('refuses artifacts without a sha256 and from stores without a writer', () => {
-    const doc = { schemaVersion: '1', artifacts: [artifact({ sha256: null, findings: [vulnerable()] }), artifact({ uri: 'gopher://x/y', findings: [vulnerable()] })] } as unknown as ScanResult;
+    const doc = {
+      schemaVersion: '1',
+      artifacts: [artifact({ sha256: null, findings: [vulnerable()] }), artifact({ uri: 'gopher://x/y', findings: [vulnerable()] })],
+    } as unknown as ScanResult;
     const plan = makePlan(doc, {}, 'p7s');
     expect(plan.items).toHaveLength(0);
     expect(plan.refused.map((r) => r.reason)).toEqual([expect.stringMatching(/no sha256/), expect.stringMatching(/no signature writer for gopher/)]);
@@ -107,7 +112,12 @@ describe('resign a tree', () => {
     writeFileSync(join(tree, 'other.pem'), cert);
     writeFileSync(join(tree, 'gone.pem'), cert);
     // An archive whose member path tries to climb out: its sidecar must stay next to the archive.
-    spawnSync('python3', ['-c', `import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\nd=open(sys.argv[2],'rb').read()\nfor n in ['certs/leaf.pem','../../evil.pem']:\n  i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i, io.BytesIO(d))\nt.close()`, join(tree, 'bundle.tar'), join(dir, 'leaf.pem')]);
+    spawnSync('python3', [
+      '-c',
+      `import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\nd=open(sys.argv[2],'rb').read()\nfor n in ['certs/leaf.pem','../../evil.pem']:\n  i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i, io.BytesIO(d))\nt.close()`,
+      join(tree, 'bundle.tar'),
+      join(dir, 'leaf.pem'),
+    ]);
     // An original signature already sits where our sidecar would go: it must be kept as is.
     writeFileSync(join(tree, 'other.pem.p7s'), 'original signature, not ours');
     const before = Object.fromEntries(readdirSync(tree).map((f) => [f, sha256(readFileSync(join(tree, f)))]));
@@ -122,7 +132,13 @@ describe('resign a tree', () => {
     const scanDoc = JSON.parse(readFileSync(scanFile, 'utf8')) as ScanResult;
     const plan = makePlan(scanDoc, {}, 'p7s');
     expect(plan.items.map((i) => i.uri).sort()).toEqual(
-      [`${fileUri(join(tree, 'bundle.tar'))}!/%2E%2E/%2E%2E/evil.pem`, `${fileUri(join(tree, 'bundle.tar'))}!/certs/leaf.pem`, fileUri(join(tree, 'fw.bin')), fileUri(join(tree, 'gone.pem')), fileUri(join(tree, 'other.pem'))].sort(),
+      [
+        `${fileUri(join(tree, 'bundle.tar'))}!/%2E%2E/%2E%2E/evil.pem`,
+        `${fileUri(join(tree, 'bundle.tar'))}!/certs/leaf.pem`,
+        fileUri(join(tree, 'fw.bin')),
+        fileUri(join(tree, 'gone.pem')),
+        fileUri(join(tree, 'other.pem')),
+      ].sort(),
     );
     const pool = new SignerPool(key, 2);
     try {
@@ -133,7 +149,10 @@ describe('resign a tree', () => {
       expect(byUri['gone.pem'].reason).toMatch(/changed since the scan/);
       expect(byUri['other.pem']).toMatchObject({ status: 'signed', location: fileUri(join(tree, 'other.pem.hybrid.p7s')) });
       expect(byUri['bundle.tar!/certs/leaf.pem']).toMatchObject({ status: 'signed', location: fileUri(join(tree, 'bundle.tar!certs%2Fleaf.pem.p7s')) });
-      expect(byUri['bundle.tar!/%2E%2E/%2E%2E/evil.pem']).toMatchObject({ status: 'signed', location: fileUri(join(tree, 'bundle.tar!%252E%252E%2F%252E%252E%2Fevil.pem.p7s')) });
+      expect(byUri['bundle.tar!/%2E%2E/%2E%2E/evil.pem']).toMatchObject({
+        status: 'signed',
+        location: fileUri(join(tree, 'bundle.tar!%252E%252E%2F%252E%252E%2Fevil.pem.p7s')),
+      });
 
       // Originals untouched (gone.pem was changed by the test itself), nothing written outside the tree.
       for (const [f, h] of Object.entries(before)) if (f !== 'gone.pem') expect(sha256(readFileSync(join(tree, f))), f).toBe(h);
@@ -187,10 +206,15 @@ describe('resign a tree', () => {
     writeFileSync(join(tree, 'fw.bin'), readFileSync(rsaCertPem(dir, 'c.pem')));
     const scanFile = join(dir, 'scan.json');
     await scanTo(tree, scanFile);
-    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], { cwd: REPO, env: { ...process.env, ...ENV }, encoding: 'utf8' });
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], { cwd: REPO, env: { ...process.env, ...ENV }, encoding: 'utf8' });
     const keys = join(dir, 'keys', 'release');
     expect(cli('keygen', '--out', keys).status).toBe(0);
-    const noPass = spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'resign', scanFile, '--key', keys], { cwd: REPO, env: { ...process.env, SHELFLIFE_KEY_PASSPHRASE: 'wrong' }, encoding: 'utf8' });
+    const noPass = spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'resign', scanFile, '--key', keys], {
+      cwd: REPO,
+      env: { ...process.env, SHELFLIFE_KEY_PASSPHRASE: 'wrong' },
+      encoding: 'utf8',
+    });
     expect(noPass.stderr).toMatch(/release\.key: wrong passphrase/);
     expect(cli('resign', scanFile, '--key', keys).status).toBe(0);
     const fw = join(tree, 'fw.bin');
@@ -201,7 +225,10 @@ describe('resign a tree', () => {
     // The signature OCTET STRING is the last field of the SignerInfo: ML-DSA-65 half (3309 bytes), then ECDSA.
     const signerInfo = parseDer(p7s).child(1).inner().children().at(-1)!.child(0);
     const sigStart = signerInfo.children().at(-1)!.contentStart;
-    for (const [at, half] of [[sigStart + 100, 'ML-DSA-65'], [sigStart + 3309 + 10, 'ECDSA-P256']] as const) {
+    for (const [at, half] of [
+      [sigStart + 100, 'ML-DSA-65'],
+      [sigStart + 3309 + 10, 'ECDSA-P256'],
+    ] as const) {
       const bad = join(dir, `bad-${half}.p7s`);
       writeFileSync(bad, flip(p7s, at));
       const r = cli('verify', fw, '--sig', bad, '--cert', `${keys}.crt`);
@@ -221,7 +248,12 @@ describe('resign a tree', () => {
     await scanTo(tree, scanFile);
     const keys = join(dir, 'release');
     keygen(keys);
-    const run = () => spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'resign', scanFile, '--key', keys, '--jobs', '1'], { cwd: REPO, env: { ...process.env, ...ENV }, stdio: 'ignore' });
+    const run = () =>
+      spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'resign', scanFile, '--key', keys, '--jobs', '1'], {
+        cwd: REPO,
+        env: { ...process.env, ...ENV },
+        stdio: 'ignore',
+      });
     const sidecars = () => readdirSync(tree).filter((f) => f.endsWith('.p7s'));
 
     const child = run();

@@ -4,7 +4,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseCertificate, isSelfSigned } from '../../src/resign/cert.js';
-import { DEFAULT_ALGORITHM, findAlgorithm, generateKey, privateKeyFromBytes, publicKeyFromBytes, requireAlgorithm, sign, signatureAlgorithms, verify } from '../../src/resign/composite.js';
+import {
+  DEFAULT_ALGORITHM,
+  findAlgorithm,
+  generateKey,
+  privateKeyFromBytes,
+  publicKeyFromBytes,
+  requireAlgorithm,
+  sign,
+  signatureAlgorithms,
+  verify,
+} from '../../src/resign/composite.js';
 import { decodePkcs8, encodePkcs8 } from '../../src/resign/keys.js';
 import { b64, flip, loadVectors } from './_helpers.js';
 

@@ -36,7 +36,7 @@ describe('classification', () => {
     ]);
   });
 
-  it('a member no rule matches takes its container\'s class; a member a rule matches keeps its own', () => {
+  it("a member no rule matches takes its container's class; a member a rule matches keeps its own", () => {
     const [outer, plain, key] = classify([
       artifact('file:///srv/firmware/image.tar', []),
       artifact('file:///srv/firmware/image.tar!/data/blob', [], { parent: 'file:///srv/firmware/image.tar' }),
@@ -48,7 +48,11 @@ describe('classification', () => {
   });
 
   it('annotations override class and lifetime; config targets override rules; flags-free config class overrides apply', () => {
-    const config = parseConfig('version: 1\nclasses:\n  software-release: { lifetime: 9y }\ntargets:\n  - { match: "fleet/**", class: bootloader, migration: 6y }\n', 'cfg.yaml', '/site');
+    const config = parseConfig(
+      'version: 1\nclasses:\n  software-release: { lifetime: 9y }\ntargets:\n  - { match: "fleet/**", class: bootloader, migration: 6y }\n',
+      'cfg.yaml',
+      '/site',
+    );
     const [ann, target, classOver] = classify(
       [
         artifact('file:///x/blob', [], { annotations: { 'shelflife.class': 'firmware', 'shelflife.lifetime': '12y' } }),
@@ -65,7 +69,11 @@ describe('classification', () => {
 
   it('creation time takes the best evidence and records it', () => {
     const [sig, cert, oci, mtime, none, future] = classify([
-      artifact('file:///a', [finding('signature', 'RSA-2048', { created: '2024-05-01T00:00:00Z' }), finding('certificate', 'RSA-2048', { notBefore: '2023-01-01T00:00:00Z' })], { modified: '2025-01-01T00:00:00Z' }),
+      artifact(
+        'file:///a',
+        [finding('signature', 'RSA-2048', { created: '2024-05-01T00:00:00Z' }), finding('certificate', 'RSA-2048', { notBefore: '2023-01-01T00:00:00Z' })],
+        { modified: '2025-01-01T00:00:00Z' },
+      ),
       artifact('file:///b', [finding('certificate', 'RSA-2048', { notBefore: '2023-01-01T00:00:00Z' })], { modified: '2025-01-01T00:00:00Z' }),
       artifact('file:///c', [], { annotations: { 'org.opencontainers.image.created': '2022-03-04T05:06:07Z' }, modified: '2025-01-01T00:00:00Z' }),
       artifact('file:///d', [], { modified: '2025-01-01T00:00:00Z' }),
@@ -82,7 +90,12 @@ describe('classification', () => {
   });
 
   it('ignores hostile dates and durations', () => {
-    const [a] = classify([artifact('file:///x/fw.rom', [finding('signature', 'RSA-2048', { created: 'not a date' })], { modified: '9999-99-99', annotations: { 'shelflife.lifetime': '1e308y', 'shelflife.copies': '-5' } })]);
+    const [a] = classify([
+      artifact('file:///x/fw.rom', [finding('signature', 'RSA-2048', { created: 'not a date' })], {
+        modified: '9999-99-99',
+        annotations: { 'shelflife.lifetime': '1e308y', 'shelflife.copies': '-5' },
+      }),
+    ]);
     expect(a.created?.source).toBe('assumed:now');
     expect(a.lifetime).toEqual({ years: 15, source: 'rule:firmware' });
     expect((a.findings[0].exposure!.inputs as { remainingYears: number }).remainingYears).toBe(15);
@@ -98,7 +111,12 @@ describe('classification', () => {
     ]);
     const copies = (a: ArtifactResult) => (a.findings[0].exposure!.inputs as { copies: number }).copies;
     expect([copies(one), copies(dupA), copies(dupB), copies(inv)]).toEqual([1, 2, 2, 5]);
-    const [retired] = classify([artifact('file:///srv/firmware/old.rom', [finding('signature', 'RSA-2048', { format: 'cms' })], { modified: '2020-01-01T00:00:00Z', retired: { at: '2024-01-01T00:00:00Z', reason: 'replaced' } })]);
+    const [retired] = classify([
+      artifact('file:///srv/firmware/old.rom', [finding('signature', 'RSA-2048', { format: 'cms' })], {
+        modified: '2020-01-01T00:00:00Z',
+        retired: { at: '2024-01-01T00:00:00Z', reason: 'replaced' },
+      }),
+    ]);
     expect(retired.lifetime).toEqual({ years: 4, source: 'retired' });
     expect(retired.findings[0].exposure?.explanation).toMatch(/retired since 2024/);
   });
@@ -147,7 +165,11 @@ describe('signed: false', () => {
 
   it('the artifact takes its worst finding and lists every deadline of its findings', () => {
     const [a] = classify([
-      artifact('file:///srv/firmware/fw.cap', [finding('signature', 'ML-DSA-65+ECDSA-P256', { format: 'cms' }), finding('signature', 'RSA-2048', { format: 'cms', hash: 'SHA-256' })], { modified: '2026-01-01T00:00:00Z' }),
+      artifact(
+        'file:///srv/firmware/fw.cap',
+        [finding('signature', 'ML-DSA-65+ECDSA-P256', { format: 'cms' }), finding('signature', 'RSA-2048', { format: 'cms', hash: 'SHA-256' })],
+        { modified: '2026-01-01T00:00:00Z' },
+      ),
     ]);
     expect(a.exposure?.score).toBe(80);
     expect(a.exposure?.severity).toBe('critical');

@@ -44,18 +44,47 @@ describe('scan scoring flags', () => {
     expect(weak.class).toBe('key-material');
     expect(weak.lifetime).toEqual({ years: 5, source: 'rule:key-material' });
     expect(weak.exposure?.severity).toBe('critical');
-    expect(weak.findings[0].exposure?.deadlinesMissed).toEqual(['NIST IR 8547: deprecates RSA-1024 after 2030', expect.stringMatching(/^Classical weakness: RSA-1024 gives less than 112-bit security/)]);
+    expect(weak.findings[0].exposure?.deadlinesMissed).toEqual([
+      'NIST IR 8547: deprecates RSA-1024 after 2030',
+      expect.stringMatching(/^Classical weakness: RSA-1024 gives less than 112-bit security/),
+    ]);
 
     expect((await run('scan', dir, '--format', 'json', '--no-progress', '-q', '--now', '2026-01-01', '--fail-on', 'critical')).code).toBe(1);
     // The EC key alone: 5 y + 2 y → 2033; gri-2025-high gives .15 + .34·2/5 = .286 → 29, low; P-256 misses no deadline.
-    expect((await run('scan', join(dir, 'keys', 'ec.key'), '--format', 'json', '--no-progress', '-q', '--now', '2026-01-01', '--fail-on', 'critical')).code).toBe(0);
+    expect(
+      (await run('scan', join(dir, 'keys', 'ec.key'), '--format', 'json', '--no-progress', '-q', '--now', '2026-01-01', '--fail-on', 'critical')).code,
+    ).toBe(0);
     expect((await run('scan', join(dir, 'keys', 'ec.key'), '--format', 'json', '--no-progress', '-q', '--now', '2026-01-01', '--fail-on', 'low')).code).toBe(1);
     // A CRQC from 2027 makes the EC key critical too.
-    expect((await run('scan', join(dir, 'keys', 'ec.key'), '--format', 'json', '--no-progress', '-q', '--now', '2026-01-01', '--crqc-year', '2027', '--fail-on', 'critical')).code).toBe(1);
+    expect(
+      (
+        await run(
+          'scan',
+          join(dir, 'keys', 'ec.key'),
+          '--format',
+          'json',
+          '--no-progress',
+          '-q',
+          '--now',
+          '2026-01-01',
+          '--crqc-year',
+          '2027',
+          '--fail-on',
+          'critical',
+        )
+      ).code,
+    ).toBe(1);
   });
 
   it('rejects bad flag values with a usage error', async () => {
-    for (const args of [['--now', 'yesterday'], ['--crqc-year', '20x0'], ['--timeline', 'gri-1999'], ['--policy', 'pci'], ['--fail-on', 'urgent'], ['--timeline', 'gri-2025-low', '--crqc-year', '2030']]) {
+    for (const args of [
+      ['--now', 'yesterday'],
+      ['--crqc-year', '20x0'],
+      ['--timeline', 'gri-1999'],
+      ['--policy', 'pci'],
+      ['--fail-on', 'urgent'],
+      ['--timeline', 'gri-2025-low', '--crqc-year', '2030'],
+    ]) {
       const r = await run('scan', dir, '--format', 'json', '--no-progress', ...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err).toMatch(/error/);
@@ -68,12 +97,14 @@ describe('explain', () => {
     const r = await run('explain', join(dir, 'keys', 'weak.key'), '--now', '2026-01-01', '--timeline', 'gri-2025-low');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^class {5}key-material {2}\(rule:key-material#\d+\)$/m);
-    expect(r.out).toMatch(/^timeline  gri-2025-low: /m);
-    expect(r.out).toMatch(/^EXPOSURE  critical \(85\/100\): /m);
+    expect(r.out).toMatch(/^timeline {2}gri-2025-low: /m);
+    expect(r.out).toMatch(/^EXPOSURE {2}critical \(85\/100\): /m);
     expect(r.out).toMatch(/^finding 1: private-key \S+ RSA-1024 \(vulnerable\)/m);
     // 5 y left + 2 y to migrate = 7 y, against the low curve's median (P = .5 in 2040.78): 14.78 y → not exposed.
     expect(r.out).toMatch(/^ {2}Mosca {6}7 y ≤ 14\.78 y to the CRQC \(median of the timeline\) → not exposed$/m);
-    expect(r.out).toMatch(/^ {2}deadlines  NIST IR 8547: deprecates RSA-1024 after 2030\n {13}Classical weakness: RSA-1024 gives less than 112-bit security today/m);
+    expect(r.out).toMatch(
+      /^ {2}deadlines {2}NIST IR 8547: deprecates RSA-1024 after 2030\n {13}Classical weakness: RSA-1024 gives less than 112-bit security today/m,
+    );
     expect(r.out).toMatch(/^ {2}score {6}85 = max\(quantum [\d.]+, policy 85\) → critical$/m);
   });
 
@@ -83,7 +114,7 @@ describe('explain', () => {
     writeFileSync(report, scanned.out);
     const r = await run('explain', join(dir, 'keys', 'ec.key'), '--report', report, '--now', '2026-01-01', '--crqc-year', '2030');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^timeline  crqc-2030: /m);
+    expect(r.out).toMatch(/^timeline {2}crqc-2030: /m);
     expect(r.out).toMatch(/^finding 1: private-key \S+ ECDSA-P256/m);
     const missing = await run('explain', join(dir, 'keys', 'nope.key'), '--report', report);
     expect(missing.code).toBe(2);

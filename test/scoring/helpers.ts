@@ -16,7 +16,13 @@ export function scanOf(artifacts: ArtifactResult[]): ScanResult {
   return {
     schemaVersion: '1',
     tool: { name: 'shelflife', version: 'test' },
-    scan: { id: 't', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:00Z', targets: [], stats: { artifacts: artifacts.length, bytes: 0, findings: 0, errors: 0 } },
+    scan: {
+      id: 't',
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:00Z',
+      targets: [],
+      stats: { artifacts: artifacts.length, bytes: 0, findings: 0, errors: 0 },
+    },
     artifacts,
   };
 }

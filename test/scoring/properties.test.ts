@@ -55,8 +55,16 @@ function input(b: Base, kind: FindingKind, id: string, over: Partial<FindingScor
   };
 }
 
-const signingPair = fc.record({ kind: fc.constantFrom<FindingKind>('signature', 'certificate', 'public-key', 'private-key'), vuln: fc.constantFrom(...VULNERABLE_SIGNING), safe: fc.constantFrom(...SAFE_SIGNING) });
-const kexPair = fc.record({ kind: fc.constantFrom<FindingKind>('public-key', 'private-key', 'certificate'), vuln: fc.constantFrom(...VULNERABLE_KEX), safe: fc.constantFrom(...SAFE_KEX) });
+const signingPair = fc.record({
+  kind: fc.constantFrom<FindingKind>('signature', 'certificate', 'public-key', 'private-key'),
+  vuln: fc.constantFrom(...VULNERABLE_SIGNING),
+  safe: fc.constantFrom(...SAFE_SIGNING),
+});
+const kexPair = fc.record({
+  kind: fc.constantFrom<FindingKind>('public-key', 'private-key', 'certificate'),
+  vuln: fc.constantFrom(...VULNERABLE_KEX),
+  safe: fc.constantFrom(...SAFE_KEX),
+});
 const encPair = fc.record({ kind: fc.constant<FindingKind>('encrypted-data'), vuln: fc.constantFrom(...VULNERABLE_ENC), safe: fc.constantFrom(...SAFE_ENC) });
 const anyPair = fc.oneof(signingPair, kexPair, encPair);
 
@@ -101,7 +109,9 @@ describe('scoring properties', () => {
     const high = TIMELINES.find((t) => t.name === 'gri-2025-high')!;
     fc.assert(
       fc.property(base, anyPair, (b, pair) => {
-        expect(scoreFinding(input(b, pair.kind, pair.vuln, { timeline: low })).score).toBeLessThanOrEqual(scoreFinding(input(b, pair.kind, pair.vuln, { timeline: high })).score);
+        expect(scoreFinding(input(b, pair.kind, pair.vuln, { timeline: low })).score).toBeLessThanOrEqual(
+          scoreFinding(input(b, pair.kind, pair.vuln, { timeline: high })).score,
+        );
       }),
       { numRuns: 300 },
     );

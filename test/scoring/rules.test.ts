@@ -25,7 +25,24 @@ describe('bundled scoring rules', () => {
   it('load and name the classes, timelines and policies the docs promise', () => {
     const r = bundledScoringRules();
     expect(Object.keys(r.lifetimes.classes).sort()).toEqual(
-      ['audit-record', 'backup', 'bootloader', 'certificate', 'checkpoint', 'container-image', 'database-snapshot', 'dataset-snapshot', 'embeddings', 'firmware', 'key-material', 'model-weights', 'os-image', 'other', 'software-release', 'training-data'].sort(),
+      [
+        'audit-record',
+        'backup',
+        'bootloader',
+        'certificate',
+        'checkpoint',
+        'container-image',
+        'database-snapshot',
+        'dataset-snapshot',
+        'embeddings',
+        'firmware',
+        'key-material',
+        'model-weights',
+        'os-image',
+        'other',
+        'software-release',
+        'training-data',
+      ].sort(),
     );
     expect(Object.keys(r.timelines.timelines)).toEqual(expect.arrayContaining(['gri-2024-low', 'gri-2024-high', 'gri-2025-low', 'gri-2025-high', 'crqc-2030']));
     expect([...r.policies.keys()].sort()).toEqual(['classical-weakness', 'cnsa-2.0', 'nist-ir-8547']);
@@ -71,7 +88,9 @@ describe('timelines.yaml errors', () => {
   it('a falling cumulative probability names its line', () => {
     const bad = text.replace('      - { year: 2036, p: 0.49 }', '      - { year: 2036, p: 0.09 }');
     const line = bad.split('\n').findIndex((l) => l.includes('p: 0.09')) + 1;
-    expect(failure(() => parseRules(bad, 'timelines.yaml', TimelinesSchema))).toMatch(new RegExp(`^timelines\\.yaml:${line}: a cumulative probability cannot fall`));
+    expect(failure(() => parseRules(bad, 'timelines.yaml', TimelinesSchema))).toMatch(
+      new RegExp(`^timelines\\.yaml:${line}: a cumulative probability cannot fall`),
+    );
   });
   it('a probability above 1, an unknown key and a timeline with both shapes are rejected', () => {
     expect(failure(() => parseRules(text.replace('p: 0.93', 'p: 1.93'), 'timelines.yaml', TimelinesSchema))).toMatch(/^timelines\.yaml:\d+: /);
@@ -112,18 +131,24 @@ describe('shelflife.config.yaml', () => {
     expect(config.targets.length).toBeGreaterThan(0);
   });
   it('unknown keys and bad values name the line', () => {
-    expect(failure(() => parseConfig('version: 1\ntargets:\n  - match: fw/**\n    lifetme: 20y\n'))).toMatch(/^shelflife\.config\.yaml:4: unknown key "lifetme"/);
+    expect(failure(() => parseConfig('version: 1\ntargets:\n  - match: fw/**\n    lifetme: 20y\n'))).toMatch(
+      /^shelflife\.config\.yaml:4: unknown key "lifetme"/,
+    );
     expect(failure(() => parseConfig('version: 1\nfailOn: urgent\n'))).toMatch(/^shelflife\.config\.yaml:2: /);
     expect(failure(() => parseConfig('version: 1\ntargets:\n  - match: fw/**\n    lifetime: 20 years\n'))).toMatch(/^shelflife\.config\.yaml:4: bad duration/);
   });
   it('a config naming an unknown class, timeline or policy is a usage error', () => {
     const now = new Date('2026-01-01T00:00:00Z');
-    expect(failure(() => prepareScoring({ now, config: parseConfig('version: 1\ntargets:\n  - { match: "x/**", class: firmwear }\n') }))).toMatch(/targets\[0\]\.class: unknown class "firmwear"/);
+    expect(failure(() => prepareScoring({ now, config: parseConfig('version: 1\ntargets:\n  - { match: "x/**", class: firmwear }\n') }))).toMatch(
+      /targets\[0\]\.class: unknown class "firmwear"/,
+    );
     expect(failure(() => prepareScoring({ now, config: parseConfig('version: 1\ntimeline: gri-2099\n') }))).toMatch(/unknown timeline "gri-2099"/);
     expect(failure(() => prepareScoring({ now, policies: ['pci'] }))).toMatch(/unknown policy "pci"/);
   });
   it('user timelines from the config can be selected', () => {
-    const config = parseConfig('version: 1\ntimeline: ours\ntimelines:\n  ours:\n    title: our red team\n    curve: [{ year: 2026, p: 0 }, { year: 2030, p: 1 }]\n');
+    const config = parseConfig(
+      'version: 1\ntimeline: ours\ntimelines:\n  ours:\n    title: our red team\n    curve: [{ year: 2026, p: 0 }, { year: 2030, p: 1 }]\n',
+    );
     const setup = prepareScoring({ config, now: new Date('2026-01-01T00:00:00Z') });
     expect(setup.timeline.name).toBe('ours');
     expect(setup.timeline.probabilityBy(2028)).toBe(0.5);

@@ -16,7 +16,15 @@ interface Case {
   extra?: Parameters<typeof artifact>[2];
   options?: { timeline?: string; crqcYear?: number; policies?: string[] };
   copies?: number;
-  expect: { class: string; lifetime?: { years: number; source: string }; probability: number; score: number; severity: string; deadlines: string[]; sentence?: RegExp };
+  expect: {
+    class: string;
+    lifetime?: { years: number; source: string };
+    probability: number;
+    score: number;
+    severity: string;
+    deadlines: string[];
+    sentence?: RegExp;
+  };
 }
 
 const IR = 'NIST IR 8547';
@@ -34,7 +42,8 @@ const CASES: Case[] = [
       score: 80,
       severity: 'critical',
       deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
-      sentence: /^RSA-2048 Authenticode signature on firmware expected in service until 2041; 80% chance a CRQC exists before 2044 \(3 years to migrate, gri-2025-high\); NIST IR 8547 disallows RSA-2048 after 2035 \(\+1 more\)\. Re-sign with ML-DSA-65\+ECDSA-P256 now\.$/,
+      sentence:
+        /^RSA-2048 Authenticode signature on firmware expected in service until 2041; 80% chance a CRQC exists before 2044 \(3 years to migrate, gri-2025-high\); NIST IR 8547 disallows RSA-2048 after 2035 \(\+1 more\)\. Re-sign with ML-DSA-65\+ECDSA-P256 now\.$/,
     },
   },
   {
@@ -44,7 +53,13 @@ const CASES: Case[] = [
     finding: finding('signature', 'RSA-2048', { format: 'authenticode', hash: 'SHA-256' }),
     extra: { modified: '2026-01-01T00:00:00Z' },
     options: { timeline: 'gri-2025-low' },
-    expect: { class: 'firmware', probability: 0.618, score: 62, severity: 'high', deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`] },
+    expect: {
+      class: 'firmware',
+      probability: 0.618,
+      score: 62,
+      severity: 'high',
+      deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
+    },
   },
   {
     // Horizon 2044 < CRQC 2045: P = 0; the IR 8547 disallowance (60) sets the score.
@@ -53,7 +68,13 @@ const CASES: Case[] = [
     finding: finding('signature', 'RSA-2048', { format: 'authenticode', hash: 'SHA-256' }),
     extra: { modified: '2026-01-01T00:00:00Z' },
     options: { crqcYear: 2045 },
-    expect: { class: 'firmware', probability: 0, score: 60, severity: 'high', deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`] },
+    expect: {
+      class: 'firmware',
+      probability: 0,
+      score: 60,
+      severity: 'high',
+      deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
+    },
   },
   {
     // Horizon 2044 ≥ CRQC 2044: P = 1.
@@ -62,7 +83,13 @@ const CASES: Case[] = [
     finding: finding('signature', 'RSA-2048', { format: 'authenticode', hash: 'SHA-256' }),
     extra: { modified: '2026-01-01T00:00:00Z' },
     options: { crqcYear: 2044 },
-    expect: { class: 'firmware', probability: 1, score: 100, severity: 'critical', deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`] },
+    expect: {
+      class: 'firmware',
+      probability: 1,
+      score: 100,
+      severity: 'critical',
+      deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
+    },
   },
   {
     // Created 2024 (mtime), 7 y → 2031; 5 y left + 1 → 2032; P = .15 + .34·1/5 = .218; P-256 is 128-bit: no deadline before 2031.
@@ -87,7 +114,13 @@ const CASES: Case[] = [
     uri: 'file:///backups-db/customers.sql.gz',
     finding: finding('encrypted-data', 'RSA-2048', { format: 'cms' }),
     extra: { modified: '2026-01-01T00:00:00Z' },
-    expect: { class: 'database-snapshot', probability: 0.4475, score: 60, severity: 'high', deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`] },
+    expect: {
+      class: 'database-snapshot',
+      probability: 0.4475,
+      score: 60,
+      severity: 'high',
+      deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
+    },
   },
   {
     // Same with 4 known copies: harvest 1 − .5⁴ = .9375 → .895 × .9375 = .8390625 → 84.
@@ -101,7 +134,8 @@ const CASES: Case[] = [
       score: 84,
       severity: 'critical',
       deadlines: [`${IR}: deprecates RSA-2048 after 2030`, `${IR}: disallows RSA-2048 after 2035`],
-      sentence: /must stay secret until 2051; 90% chance a CRQC exists by then \(gri-2025-high\) and 94% that one of 4 known copies was harvested.*migration cannot undo a copy already harvested\.$/,
+      sentence:
+        /must stay secret until 2051; 90% chance a CRQC exists by then \(gri-2025-high\) and 94% that one of 4 known copies was harvested.*migration cannot undo a copy already harvested\.$/,
     },
   },
   {
@@ -162,7 +196,13 @@ const CASES: Case[] = [
     uri: 'file:///mnt/backups/2020.bak',
     finding: finding('encrypted-data', '3DES', { format: 'pkcs8' }),
     extra: { modified: '2020-01-01T00:00:00Z' },
-    expect: { class: 'backup', probability: 0.414, score: 60, severity: 'high', deadlines: ['Classical weakness: 3DES is a retired cipher (64-bit block or broken keystream; SP 800-131A)'] },
+    expect: {
+      class: 'backup',
+      probability: 0.414,
+      score: 60,
+      severity: 'high',
+      deadlines: ['Classical weakness: 3DES is a retired cipher (64-bit block or broken keystream; SP 800-131A)'],
+    },
   },
   {
     // Created 2010, 15 y → retired 2025; 0 y left + 3 → 2029: P = .09; retired before any deadline.
@@ -170,7 +210,14 @@ const CASES: Case[] = [
     uri: 'file:///srv/firmware/legacy.rom',
     finding: finding('signature', 'RSA-2048', { format: 'cms', hash: 'SHA-256' }),
     extra: { modified: '2010-01-01T00:00:00Z' },
-    expect: { class: 'firmware', probability: 0.09, score: 9, severity: 'low', deadlines: [], sentence: /retired since 2025; 9% chance a CRQC exists before 2029/ },
+    expect: {
+      class: 'firmware',
+      probability: 0.09,
+      score: 9,
+      severity: 'low',
+      deadlines: [],
+      sentence: /retired since 2025; 9% chance a CRQC exists before 2029/,
+    },
   },
 ];
 

@@ -44,7 +44,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   dataDir = mkdtempSync(join(tmpdir(), 'shelflife-pg-'));
   chmodSync(dataDir, 0o700);
   chownSync(dataDir, uid, gid);
-  const asPostgres = (cmd: string, args: string[]) => (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
+  const asPostgres = (cmd: string, args: string[]) =>
+    (process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
   const [c1, a1] = asPostgres(initdb, ['-D', join(dataDir, 'data'), '-A', 'trust', '-U', 'shelflife', '--no-sync']);
   const init = spawnSync(c1, a1, { encoding: 'utf8' });
   if (init.status !== 0) {

@@ -109,7 +109,9 @@ function startTokenIssuer(port: number, key: KeyObject, certDer: Buffer, issuer:
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
     const auth = req.headers.authorization ?? '';
-    const [user, ...rest] = Buffer.from(auth.replace(/^Basic /, ''), 'base64').toString('utf8').split(':');
+    const [user, ...rest] = Buffer.from(auth.replace(/^Basic /, ''), 'base64')
+      .toString('utf8')
+      .split(':');
     if (!auth.startsWith('Basic ') || user !== REGISTRY_USER || rest.join(':') !== REGISTRY_PASSWORD) {
       res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Basic realm="token"' }).end('{"errors":[{"code":"UNAUTHORIZED"}]}');
       return;
@@ -120,12 +122,23 @@ function startTokenIssuer(port: number, key: KeyObject, certDer: Buffer, issuer:
     });
     const now = Math.floor(Date.now() / 1000);
     const header = { typ: 'JWT', alg: 'ES256', x5c: [certDer.toString('base64')] };
-    const claims = { iss: issuer, sub: user, aud: url.searchParams.get('service') ?? service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access };
+    const claims = {
+      iss: issuer,
+      sub: user,
+      aud: url.searchParams.get('service') ?? service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    };
     const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
     // JWS ES256 signatures are r||s (RFC 7518 §3.4), not DER.
     const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
     const token = `${input}.${b64u(sig)}`;
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }));
   });
   server.listen(port, '127.0.0.1');
   return server;
@@ -154,23 +167,68 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const [pa, pb, pt, pi, ps] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     // A private CA and a server certificate for 127.0.0.1 (subjectAltName IP), for the HTTPS registry.
     const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
-    ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=shelflife test private CA', '-keyout', 'ca.key', '-out', 'ca.crt');
+    ossl(
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=shelflife test private CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    );
     ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', 'srv.key', '-out', 'srv.csr');
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
     ossl('x509', '-req', '-in', 'srv.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'srv.crt');
     execFileSync('htpasswd', ['-Bbc', join(dir, 'htpasswd'), REGISTRY_USER, REGISTRY_PASSWORD], { stdio: 'ignore' });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=shelflife test token issuer', '-keyout', join(dir, 'token.key'), '-out', join(dir, 'token.crt')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=shelflife test token issuer',
+        '-keyout',
+        join(dir, 'token.key'),
+        '-out',
+        join(dir, 'token.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     const certDer = Buffer.from(readFileSync(join(dir, 'token.crt'), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64');
     const key = createPrivateKey(readFileSync(join(dir, 'token.key')));
     issuer = startTokenIssuer(pi, key, certDer, 'shelflife-test-issuer', 'shelflife-test');
     children.push(startRegistry(dir, 'anonymous', pa, ''));
     children.push(startRegistry(dir, 'basic', pb, `auth: { htpasswd: { realm: shelflife, path: ${JSON.stringify(join(dir, 'htpasswd'))} } }`));
     children.push(
-      startRegistry(dir, 'token', pt, `auth: { token: { realm: "http://127.0.0.1:${pi}/token", service: shelflife-test, issuer: shelflife-test-issuer, rootcertbundle: ${JSON.stringify(join(dir, 'token.crt'))} } }`),
+      startRegistry(
+        dir,
+        'token',
+        pt,
+        `auth: { token: { realm: "http://127.0.0.1:${pi}/token", service: shelflife-test, issuer: shelflife-test-issuer, rootcertbundle: ${JSON.stringify(join(dir, 'token.crt'))} } }`,
+      ),
     );
-    children.push(startRegistry(dir, 'tls', ps, '', `, tls: { certificate: ${JSON.stringify(join(dir, 'srv.crt'))}, key: ${JSON.stringify(join(dir, 'srv.key'))} }`));
+    children.push(
+      startRegistry(dir, 'tls', ps, '', `, tls: { certificate: ${JSON.stringify(join(dir, 'srv.crt'))}, key: ${JSON.stringify(join(dir, 'srv.key'))} }`),
+    );
     const urls = [pa, pb, pt, ps].map((p) => `127.0.0.1:${p}`);
-    await Promise.all(urls.map((u, i) => waitReady(`${i === 3 ? 'https' : 'http'}://${u}/v2/`, children[i], join(dir, `${['anonymous', 'basic', 'token', 'tls'][i]}.log`))));
+    await Promise.all(
+      urls.map((u, i) => waitReady(`${i === 3 ? 'https' : 'http'}://${u}/v2/`, children[i], join(dir, `${['anonymous', 'basic', 'token', 'tls'][i]}.log`))),
+    );
     Object.assign(info, { available: true, anonymous: urls[0], basic: urls[1], token: urls[2], tls: urls[3], tlsCa: join(dir, 'ca.crt') });
   } catch (e) {
     for (const c of children) c.kill();

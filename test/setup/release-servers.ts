@@ -11,7 +11,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { installLoopbackGuard, startFaultServer, type FaultServer } from '../helpers/http-faults.js';
 
-export const RELEASE_TOOLS = ['reprepro', 'apt-ftparchive', 'dpkg-deb', 'dpkg-source', 'ar', 'rpmbuild', 'rpmsign', 'createrepo_c', 'signify-openbsd', 'minisign', 'gpg', 'openssl', 'gcab', 'jcat-tool', 'xz', 'mkeficapsule'];
+export const RELEASE_TOOLS = [
+  'reprepro',
+  'apt-ftparchive',
+  'dpkg-deb',
+  'dpkg-source',
+  'ar',
+  'rpmbuild',
+  'rpmsign',
+  'createrepo_c',
+  'signify-openbsd',
+  'minisign',
+  'gpg',
+  'openssl',
+  'gcab',
+  'jcat-tool',
+  'xz',
+  'mkeficapsule',
+];
 
 export function missingReleaseTools(): string[] {
   return RELEASE_TOOLS.filter((t) => {
@@ -38,7 +55,23 @@ export async function startReleaseStores(): Promise<ReleaseStores> {
   execFileSync('bash', [join(import.meta.dirname, '..', '..', 'fixtures', 'gen', 'release-stores.sh'), root], { stdio: ['ignore', 'ignore', 'pipe'] });
   // Test CA and a server certificate for 127.0.0.1 (RFC 5280 §4.2.1.6 iPAddress SAN).
   const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=shelflife test CA']);
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=shelflife test CA',
+  ]);
   ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=127.0.0.1']);
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
   ssl(['x509', '-req', '-in', 'srv.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'srv.pem', '-days', '2', '-extfile', 'ext.cnf']);

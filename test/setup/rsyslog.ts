@@ -65,16 +65,64 @@ function openssl(args: string[], cwd: string): void {
 export function makeTestPki(dir: string): RsyslogPki {
   mkdirSync(dir, { recursive: true });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=shelflife test syslog CA', '-keyout', 'ca.key', '-out', 'ca.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=shelflife test syslog CA',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
   openssl(['req', '-x509', ...ec, '-days', '2', '-subj', '/CN=unrelated CA', '-keyout', 'other.key', '-out', 'other-ca.pem'], dir);
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', 'localhost'], ['client', 'shelflife test client']] as const) {
+  for (const [name, cn] of [
+    ['server', 'localhost'],
+    ['client', 'shelflife test client'],
+  ] as const) {
     openssl(['req', ...ec, '-subj', `/CN=${cn}`, '-keyout', `${name}.key`, '-out', `${name}.csr`], dir);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.pem`], dir);
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        `${name}.ext`,
+        '-out',
+        `${name}.pem`,
+      ],
+      dir,
+    );
   }
   const p = (f: string) => join(dir, f);
-  return { ca: p('ca.pem'), serverCert: p('server.pem'), serverKey: p('server.key'), clientCert: p('client.pem'), clientKey: p('client.key'), otherCa: p('other-ca.pem') };
+  return {
+    ca: p('ca.pem'),
+    serverCert: p('server.pem'),
+    serverKey: p('server.key'),
+    clientCert: p('client.pem'),
+    clientKey: p('client.key'),
+    otherCa: p('other-ca.pem'),
+  };
 }
 
 /**
@@ -158,13 +206,22 @@ export function readRsyslogLog(path: string): Record<(typeof RSYSLOG_LINE_FIELDS
       const parts = line.split('|');
       // MSG may itself contain '|': everything after the 7th separator belongs to it.
       const head = parts.slice(0, 7);
-      return Object.fromEntries([...head.map((v, i) => [RSYSLOG_LINE_FIELDS[i], v]), ['msg', parts.slice(7).join('|')]]) as Record<(typeof RSYSLOG_LINE_FIELDS)[number], string>;
+      return Object.fromEntries([...head.map((v, i) => [RSYSLOG_LINE_FIELDS[i], v]), ['msg', parts.slice(7).join('|')]]) as Record<
+        (typeof RSYSLOG_LINE_FIELDS)[number],
+        string
+      >;
     });
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const reason = rsyslogAvailable();
-  const empty = { dir: '', pki: { ca: '', serverCert: '', serverKey: '', clientCert: '', clientKey: '', otherCa: '' }, ports: { tcp: 0, tls: 0, mtls: 0, udp: 0 }, logs: { tcp: '', tls: '', mtls: '', udp: '' }, config: '' };
+  const empty = {
+    dir: '',
+    pki: { ca: '', serverCert: '', serverKey: '', clientCert: '', clientKey: '', otherCa: '' },
+    ports: { tcp: 0, tls: 0, mtls: 0, udp: 0 },
+    logs: { tcp: '', tls: '', mtls: '', udp: '' },
+    config: '',
+  };
   if (reason) {
     process.stderr.write(`\n*** test/setup/rsyslog.ts: SKIPPING syslog sink tests: ${reason}\n\n`);
     project.provide('rsyslog', { available: false, reason, ...empty });

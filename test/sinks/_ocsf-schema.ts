@@ -104,24 +104,32 @@ function checkValue(value: unknown, def: AttrDef, path: string, errors: string[]
   }
   const p = primitive(type);
   const ok =
-    p === 'json_t' ? value !== undefined
-    : p === 'string_t' ? typeof value === 'string'
-    : p === 'integer_t' || p === 'long_t' ? Number.isInteger(value)
-    : p === 'float_t' ? typeof value === 'number'
-    : p === 'boolean_t' ? typeof value === 'boolean'
-    : false;
+    p === 'json_t'
+      ? value !== undefined
+      : p === 'string_t'
+        ? typeof value === 'string'
+        : p === 'integer_t' || p === 'long_t'
+          ? Number.isInteger(value)
+          : p === 'float_t'
+            ? typeof value === 'number'
+            : p === 'boolean_t'
+              ? typeof value === 'boolean'
+              : false;
   if (!ok) errors.push(`${path}: ${JSON.stringify(value)} is not a ${type}`);
-  if (def.enum && !Object.prototype.hasOwnProperty.call(def.enum, String(value))) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${Object.keys(def.enum).join(', ')}`);
+  if (def.enum && !Object.prototype.hasOwnProperty.call(def.enum, String(value)))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${Object.keys(def.enum).join(', ')}`);
 }
 
 function validateObject(o: Record<string, unknown>, def: Def, path: string, errors: string[]): void {
-  for (const [k, a] of Object.entries(def.attributes)) if (a.requirement === 'required' && o[k] === undefined) errors.push(`${path}.${k}: required by ${def.name}`);
+  for (const [k, a] of Object.entries(def.attributes))
+    if (a.requirement === 'required' && o[k] === undefined) errors.push(`${path}.${k}: required by ${def.name}`);
   for (const [k, v] of Object.entries(o)) {
     const a = def.attributes[k];
     if (!a) errors.push(`${path}.${k}: not an attribute of ${def.name}`);
     else checkValue(v, a, `${path}.${k}`, errors);
   }
-  if (def.constraints?.at_least_one && !def.constraints.at_least_one.some((k) => o[k] !== undefined)) errors.push(`${path}: ${def.name} needs at least one of ${def.constraints.at_least_one.join(', ')}`);
+  if (def.constraints?.at_least_one && !def.constraints.at_least_one.some((k) => o[k] !== undefined))
+    errors.push(`${path}: ${def.name} needs at least one of ${def.constraints.at_least_one.join(', ')}`);
 }
 
 /** Every problem with `event` as an OCSF v1.2.0 Compliance Finding; empty when it validates. */
@@ -135,8 +143,13 @@ export function validateComplianceFinding(event: Record<string, unknown>): strin
   if (event.category_uid !== category.uid) errors.push(`$.category_uid: ${event.category_uid} is not ${category.uid}`);
   if (event.type_uid !== classUid * 100 + Number(event.activity_id)) errors.push(`$.type_uid: ${event.type_uid} is not class_uid·100 + activity_id`);
   const caption = (attr: string, id: unknown) => def.attributes[attr].enum?.[String(id)]?.caption;
-  for (const [name, id] of [['activity_name', 'activity_id'], ['severity', 'severity_id'], ['status', 'status_id']] as const) {
-    if (event[name] !== undefined && event[name] !== caption(id, event[id])) errors.push(`$.${name}: "${event[name]}" is not the caption of ${id} ${event[id]} ("${caption(id, event[id])}")`);
+  for (const [name, id] of [
+    ['activity_name', 'activity_id'],
+    ['severity', 'severity_id'],
+    ['status', 'status_id'],
+  ] as const) {
+    if (event[name] !== undefined && event[name] !== caption(id, event[id]))
+      errors.push(`$.${name}: "${event[name]}" is not the caption of ${id} ${event[id]} ("${caption(id, event[id])}")`);
   }
   if (event.class_name !== undefined && event.class_name !== def.caption) errors.push(`$.class_name: not "${def.caption}"`);
   if (event.category_name !== undefined && event.category_name !== category.caption) errors.push(`$.category_name: not "${category.caption}"`);

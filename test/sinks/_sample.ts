@@ -17,7 +17,12 @@ export function sampleFinding(i: number, severity: 'critical' | 'high' | 'medium
     notBefore: '2024-01-01T00:00:00.000Z',
     notAfter: '2040-01-01T00:00:00.000Z',
     fingerprint: `fp${i}`,
-    exposure: { score: 72.5, severity, explanation: `forgeable before retirement; ${HOSTILE}`, deadlinesMissed: ['NIST IR 8547: disallows RSA-2048 after 2035', 'CNSA 2.0: software signing by 2030'] },
+    exposure: {
+      score: 72.5,
+      severity,
+      explanation: `forgeable before retirement; ${HOSTILE}`,
+      deadlinesMissed: ['NIST IR 8547: disallows RSA-2048 after 2035', 'CNSA 2.0: software signing by 2030'],
+    },
   };
 }
 
@@ -31,7 +36,12 @@ export function sampleArtifact(i: number, findings: Finding[]): ArtifactResult {
     class: 'firmware',
     lifetime: { years: 15, source: 'rule:firmware' },
     copies: 3,
-    exposure: { score: 72.5, severity: 'high', explanation: 'firmware signed with RSA-2048 lives past 2035', deadlinesMissed: ['NIST IR 8547: disallows RSA-2048 after 2035'] },
+    exposure: {
+      score: 72.5,
+      severity: 'high',
+      explanation: 'firmware signed with RSA-2048 lives past 2035',
+      deadlinesMissed: ['NIST IR 8547: disallows RSA-2048 after 2035'],
+    },
     findings,
     errors: [],
   };
@@ -39,11 +49,22 @@ export function sampleArtifact(i: number, findings: Finding[]): ArtifactResult {
 
 /** `artifacts` artifacts with `perArtifact` findings each: artifacts·(perArtifact + 1) events. */
 export function sampleScan(artifacts: number, perArtifact = 1, id: string = randomUUID()): ScanResult {
-  const arts = Array.from({ length: artifacts }, (_, i) => sampleArtifact(i, Array.from({ length: perArtifact }, (_, j) => sampleFinding(i * 1000 + j))));
+  const arts = Array.from({ length: artifacts }, (_, i) =>
+    sampleArtifact(
+      i,
+      Array.from({ length: perArtifact }, (_, j) => sampleFinding(i * 1000 + j)),
+    ),
+  );
   return {
     schemaVersion: '1',
     tool: { name: 'shelflife', version: '0.1.0' },
-    scan: { id, startedAt: '2026-11-28T10:00:00.000Z', finishedAt: '2026-11-28T10:05:00.000Z', targets: ['/srv/fw'], stats: { artifacts, bytes: 0, findings: artifacts * perArtifact, errors: 0 } },
+    scan: {
+      id,
+      startedAt: '2026-11-28T10:00:00.000Z',
+      finishedAt: '2026-11-28T10:05:00.000Z',
+      targets: ['/srv/fw'],
+      stats: { artifacts, bytes: 0, findings: artifacts * perArtifact, errors: 0 },
+    },
     artifacts: arts,
   };
 }

@@ -77,7 +77,27 @@ describe('shelflife scan --sink / sinks', () => {
     const port = await freePort();
     const env = { SHELFLIFE_TEST_TOKEN: 'hec-token-value-123' };
     const url = `hec+http://127.0.0.1:${port}`;
-    const r = await run(['scan', join(FIXTURES, 'pki', 'certs'), '-f', 'json', '-o', join(w.dir, 'out.json'), '--db', w.db, '--sink', url, '--sink-token-env', 'SHELFLIFE_TEST_TOKEN', '--sink-spool', w.spool, '--sink-retry-for', '0'], env);
+    const r = await run(
+      [
+        'scan',
+        join(FIXTURES, 'pki', 'certs'),
+        '-f',
+        'json',
+        '-o',
+        join(w.dir, 'out.json'),
+        '--db',
+        w.db,
+        '--sink',
+        url,
+        '--sink-token-env',
+        'SHELFLIFE_TEST_TOKEN',
+        '--sink-spool',
+        w.spool,
+        '--sink-retry-for',
+        '0',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/delivery incomplete: .*ECONNREFUSED/);
     expect(r.stderr).toMatch(/event\(s\) stay spooled; run `shelflife sinks flush`/);
@@ -106,7 +126,18 @@ describe('shelflife scan --sink / sinks', () => {
 
   it('a missing token is a usage error before anything is scanned', async () => {
     const w = workspace();
-    const r = await run(['scan', join(FIXTURES, 'pki', 'certs'), '--db', w.db, '--sink', 'hec+https://splunk.example:8088', '--sink-token-env', 'SHELFLIFE_NOT_SET_ANYWHERE', '--sink-spool', w.spool]);
+    const r = await run([
+      'scan',
+      join(FIXTURES, 'pki', 'certs'),
+      '--db',
+      w.db,
+      '--sink',
+      'hec+https://splunk.example:8088',
+      '--sink-token-env',
+      'SHELFLIFE_NOT_SET_ANYWHERE',
+      '--sink-spool',
+      w.spool,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/environment variable SHELFLIFE_NOT_SET_ANYWHERE \(--sink-token-env\) is not set/);
     expect(r.stdout).toBe('');

@@ -79,7 +79,11 @@ describe('event ids', () => {
 
   it('carry score, severity, explanation, URI, class, deadlines and copies', () => {
     const [e] = eventsOfScan(sampleScan(1));
-    expect(e).toMatchObject({ type: 'finding', artifact: { uri: 'file:///srv/fw/image-0.bin', class: 'firmware', copies: 3 }, exposure: { score: 72.5, severity: 'high' } });
+    expect(e).toMatchObject({
+      type: 'finding',
+      artifact: { uri: 'file:///srv/fw/image-0.bin', class: 'firmware', copies: 3 },
+      exposure: { score: 72.5, severity: 'high' },
+    });
     expect(e.exposure.deadlinesMissed).toHaveLength(2);
   });
 
@@ -104,7 +108,11 @@ describe('HEC and ECS shapes', () => {
     const d = toEcs(e) as Record<string, any>;
     expect(d['@timestamp']).toBe(e.time);
     expect(d.event).toMatchObject({ id: e.id, kind: 'state', category: ['vulnerability'], risk_score: 72.5, severity: 73 });
-    expect(d.file).toMatchObject({ path: e.artifact.uri, hash: { sha256: e.artifact.sha256 }, x509: { not_after: '2040-01-01T00:00:00.000Z', subject: { distinguished_name: e.finding!.subject } } });
+    expect(d.file).toMatchObject({
+      path: e.artifact.uri,
+      hash: { sha256: e.artifact.sha256 },
+      x509: { not_after: '2040-01-01T00:00:00.000Z', subject: { distinguished_name: e.finding!.subject } },
+    });
     expect(d.vulnerability).toMatchObject({ severity: 'high', score: { base: 72.5 } });
     expect(d.shelflife).toMatchObject({ artifact: { copies: 3, class: 'firmware' } });
   });

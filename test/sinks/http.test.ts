@@ -25,7 +25,10 @@ describe('Splunk HEC', () => {
     open.push(hec);
     process.env.SHELFLIFE_TEST_HEC_TOKEN = TOKEN;
     const scan = sampleScan(1200, 1);
-    const [r] = await spoolAndDeliver(scan, [{ url: `hec+${hec.url}?index=security`, tokenEnv: 'SHELFLIFE_TEST_HEC_TOKEN' }], { spoolRoot: spoolRoot(), ...fast });
+    const [r] = await spoolAndDeliver(scan, [{ url: `hec+${hec.url}?index=security`, tokenEnv: 'SHELFLIFE_TEST_HEC_TOKEN' }], {
+      spoolRoot: spoolRoot(),
+      ...fast,
+    });
     expect(r).toMatchObject({ spooled: 2400, delivered: 2400, pending: 0 });
     expect(hec.requests.map((q) => q.events)).toEqual([1000, 1000, 400]);
     expect(new Set(hec.requests.map((q) => q.channel)).size).toBe(1);
@@ -59,7 +62,10 @@ describe('Splunk HEC', () => {
     expect(r).toMatchObject({ delivered: 9, rejected: 1, pending: 0 });
     expect(hec.events.map((e) => (e.event as { id: string }).id)).toEqual(events.filter((_, i) => i !== 3).map((e) => e.id));
     const [sink] = listSpooledSinks(root);
-    expect(JSON.parse(readFileSync(join(sink.dir, 'rejected.ndjson'), 'utf8'))).toMatchObject({ reason: 'HTTP 400: Invalid data format (code 6)', event: { id: events[3].id } });
+    expect(JSON.parse(readFileSync(join(sink.dir, 'rejected.ndjson'), 'utf8'))).toMatchObject({
+      reason: 'HTTP 400: Invalid data format (code 6)',
+      event: { id: events[3].id },
+    });
   });
 
   it('a wrong token keeps everything spooled and never shows the token', async () => {
@@ -87,7 +93,10 @@ describe('Elasticsearch _bulk', () => {
     open.push(es);
     process.env.SHELFLIFE_TEST_HEC_TOKEN = 'a2V5OnNlY3JldA==';
     const scan = sampleScan(600, 1);
-    const [r] = await spoolAndDeliver(scan, [{ url: `elastic+${es.url}/shelflife-findings`, tokenEnv: 'SHELFLIFE_TEST_HEC_TOKEN' }], { spoolRoot: spoolRoot(), ...fast });
+    const [r] = await spoolAndDeliver(scan, [{ url: `elastic+${es.url}/shelflife-findings`, tokenEnv: 'SHELFLIFE_TEST_HEC_TOKEN' }], {
+      spoolRoot: spoolRoot(),
+      ...fast,
+    });
     expect(r).toMatchObject({ delivered: 1200, pending: 0 });
     expect(es.requests.map((q) => q.actions)).toEqual([1000, 200]);
     const [e] = eventsOfScan(scan);

@@ -30,7 +30,11 @@ async function waitFor<T>(f: () => T, ok: (v: T) => boolean, ms = 15_000): Promi
 function idsIn(log: string, scanId: string): string[] {
   return readRsyslogLog(log)
     .filter((l) => l.msg.includes(scanId))
-    .map((l) => (l.msg.startsWith('CEF:') ? parseCef(l.msg).extension.externalId : (JSON.parse(l.msg) as { id?: string; metadata?: { uid: string } }).id ?? (JSON.parse(l.msg) as { metadata: { uid: string } }).metadata.uid));
+    .map((l) =>
+      l.msg.startsWith('CEF:')
+        ? parseCef(l.msg).extension.externalId
+        : ((JSON.parse(l.msg) as { id?: string; metadata?: { uid: string } }).id ?? (JSON.parse(l.msg) as { metadata: { uid: string } }).metadata.uid),
+    );
 }
 
 describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
@@ -38,7 +42,10 @@ describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
     const scan = sampleScan(100, 2);
     const [r] = await spoolAndDeliver(scan, [{ url: `syslog+tcp://127.0.0.1:${rs.ports.tcp}` }], { spoolRoot: spoolRoot(), ...fast });
     expect(r).toMatchObject({ spooled: 300, delivered: 300, pending: 0 });
-    const ids = await waitFor(() => idsIn(rs.logs.tcp, scan.scan.id), (v) => v.length >= 300);
+    const ids = await waitFor(
+      () => idsIn(rs.logs.tcp, scan.scan.id),
+      (v) => v.length >= 300,
+    );
     expect(new Set(ids)).toEqual(new Set([...eventsOfScan(scan)].map((e) => e.id)));
     expect(ids).toHaveLength(300);
     const line = readRsyslogLog(rs.logs.tcp).find((l) => l.msg.includes(scan.scan.id) && l.msgid === 'finding')!;
@@ -60,7 +67,10 @@ describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
     sinkSpoolFor({ url, ca: rs.pki.ca }, root);
     const [ok] = await flushSinks({ spoolRoot: root, ...fast });
     expect(ok).toMatchObject({ delivered: 40, pending: 0 });
-    const ids = await waitFor(() => idsIn(rs.logs.tls, scan.scan.id), (v) => v.length >= 40);
+    const ids = await waitFor(
+      () => idsIn(rs.logs.tls, scan.scan.id),
+      (v) => v.length >= 40,
+    );
     expect(new Set(ids).size).toBe(40);
   });
 
@@ -69,18 +79,36 @@ describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
     const scan = sampleScan(5, 1);
     const [without] = await spoolAndDeliver(scan, [{ url, ca: rs.pki.ca }], { spoolRoot: spoolRoot(), ...fast, retryForMs: 300 });
     expect(without.pending).toBe(10);
-    const [withCert] = await spoolAndDeliver(scan, [{ url, ca: rs.pki.ca, cert: rs.pki.clientCert, key: rs.pki.clientKey }], { spoolRoot: spoolRoot(), ...fast });
+    const [withCert] = await spoolAndDeliver(scan, [{ url, ca: rs.pki.ca, cert: rs.pki.clientCert, key: rs.pki.clientKey }], {
+      spoolRoot: spoolRoot(),
+      ...fast,
+    });
     expect(withCert).toMatchObject({ delivered: 10, pending: 0 });
-    expect(await waitFor(() => idsIn(rs.logs.mtls, scan.scan.id), (v) => v.length >= 10)).toHaveLength(10);
+    expect(
+      await waitFor(
+        () => idsIn(rs.logs.mtls, scan.scan.id),
+        (v) => v.length >= 10,
+      ),
+    ).toHaveLength(10);
   });
 
   it('UDP and the JSON and OCSF formats', async () => {
     const scan = sampleScan(10, 1);
     await spoolAndDeliver(scan, [{ url: `syslog+udp://127.0.0.1:${rs.ports.udp}`, format: 'json' }], { spoolRoot: spoolRoot(), ...fast });
-    expect(new Set(await waitFor(() => idsIn(rs.logs.udp, scan.scan.id), (v) => v.length >= 20)).size).toBe(20);
+    expect(
+      new Set(
+        await waitFor(
+          () => idsIn(rs.logs.udp, scan.scan.id),
+          (v) => v.length >= 20,
+        ),
+      ).size,
+    ).toBe(20);
     const o = sampleScan(3, 1);
     await spoolAndDeliver(o, [{ url: `syslog+tcp://127.0.0.1:${rs.ports.tcp}`, format: 'ocsf' }], { spoolRoot: spoolRoot(), ...fast });
-    const lines = await waitFor(() => readRsyslogLog(rs.logs.tcp).filter((l) => l.msg.includes(o.scan.id)), (v) => v.length >= 6);
+    const lines = await waitFor(
+      () => readRsyslogLog(rs.logs.tcp).filter((l) => l.msg.includes(o.scan.id)),
+      (v) => v.length >= 6,
+    );
     expect(JSON.parse(lines[0].msg)).toMatchObject({ class_uid: 2003, metadata: { correlation_uid: o.scan.id } });
   });
 
@@ -97,7 +125,11 @@ describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
       const transport = createTransport({ url, ca: info.pki.ca });
       const delivery = deliverSpool(spool, transport, fast);
       // Kill once part of the stream has landed, keep it down a moment, start it again on the same ports.
-      const seen = await waitFor(() => readRsyslogLog(info.logs.tls).length, (n) => n > 1000, 30_000);
+      const seen = await waitFor(
+        () => readRsyslogLog(info.logs.tls).length,
+        (n) => n > 1000,
+        30_000,
+      );
       expect(seen).toBeLessThan(total);
       await stopRsyslog(current);
       await new Promise((r) => setTimeout(r, 700));
@@ -105,7 +137,11 @@ describe.runIf(rs.available)('syslog sinks (rsyslog)', () => {
       const report = await delivery;
       await transport.close();
       expect(report).toMatchObject({ delivered: total, pending: 0 });
-      const ids = await waitFor(() => idsIn(info.logs.tls, scan.scan.id), (v) => new Set(v).size >= total, 30_000);
+      const ids = await waitFor(
+        () => idsIn(info.logs.tls, scan.scan.id),
+        (v) => new Set(v).size >= total,
+        30_000,
+      );
       const unique = new Set(ids);
       expect(unique).toEqual(new Set([...eventsOfScan(scan)].map((e) => e.id)));
       // At-least-once: anything twice comes from batches re-sent after the restart (at most the two in flight).

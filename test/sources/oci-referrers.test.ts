@@ -51,7 +51,8 @@ describe('oci referrers API (recorded response in front of a real registry)', ()
   beforeAll(async () => {
     const c = new RegistryClient(reg.anonymous);
     for (const b of Object.values(rec.blobs)) await c.pushBlob(rec.repository, Buffer.from(b, 'base64'));
-    for (const [digest, m] of Object.entries(rec.manifests)) await c.pushManifest(rec.repository, digest === rec.subject ? 'v1' : digest, Buffer.from(m.body, 'base64'), m.mediaType);
+    for (const [digest, m] of Object.entries(rec.manifests))
+      await c.pushManifest(rec.repository, digest === rec.subject ? 'v1' : digest, Buffer.from(m.body, 'base64'), m.mediaType);
     front = await startFront(reg.anonymous, log);
   });
   afterAll(() => {
@@ -67,10 +68,16 @@ describe('oci referrers API (recorded response in front of a real registry)', ()
     expect(img.signed).toBe(true);
     expect(img.annotations?.['oci.signatures']).toBe('notation,sigstore');
     expect(img.annotations?.['org.opencontainers.image.created']).toBe('2025-06-01T00:00:00Z');
-    expect(img.findings.filter((f) => f.location.member?.endsWith('signature.cose')).map((f) => `${f.kind} ${f.algorithm.id}`)).toEqual(['certificate ECDSA-P256']);
+    expect(img.findings.filter((f) => f.location.member?.endsWith('signature.cose')).map((f) => `${f.kind} ${f.algorithm.id}`)).toEqual([
+      'certificate ECDSA-P256',
+    ]);
     const paths = log.map((l) => l.replace(/sha256[:-][0-9a-f]{64}/g, 'D'));
     // 429 then the retried manifest; the referrers endpoint answered, so no `sha256-<hex>` tag-schema lookup.
-    expect(paths.slice(0, 3)).toEqual([`GET /v2/${rec.repository}/manifests/D`, `GET /v2/${rec.repository}/manifests/D`, `GET /v2/${rec.repository}/referrers/D`]);
+    expect(paths.slice(0, 3)).toEqual([
+      `GET /v2/${rec.repository}/manifests/D`,
+      `GET /v2/${rec.repository}/manifests/D`,
+      `GET /v2/${rec.repository}/referrers/D`,
+    ]);
     expect(log.some((l) => /\/manifests\/sha256-[0-9a-f]{64}$/.test(l))).toBe(false);
   });
 });

@@ -6,7 +6,19 @@ import type { ArtifactResult, ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { RegistryClient, nextLink, parseChallenge } from '../../src/sources/oci/_http.js';
 import { classifyBlob, parseOciTarget } from '../../src/sources/oci/index.js';
-import { cosignAttest, cosignSign, gz, makeCert, notarySign, pushArtifact, pushImage, pushIndex, sigstoreBundle, tar, type TestCert } from '../helpers/registry.js';
+import {
+  cosignAttest,
+  cosignSign,
+  gz,
+  makeCert,
+  notarySign,
+  pushArtifact,
+  pushImage,
+  pushIndex,
+  sigstoreBundle,
+  tar,
+  type TestCert,
+} from '../helpers/registry.js';
 
 const reg = inject('registry');
 if (!reg.available) process.stderr.write(`\n*** test/sources/oci.test.ts: registry unavailable (${reg.reason}); the registry tests below will fail\n`);
@@ -19,7 +31,12 @@ function art(r: ScanResult, pred: (a: ArtifactResult) => boolean): ArtifactResul
 
 async function scanOci(target: string, extra: Record<string, unknown> = {}, requests?: string[]) {
   // scoring: false — these tests check what the source found; the scoring helper re-decides `signed` from findings.
-  return scan({ targets: [target], concurrency: 2, scoring: false, sourceOptions: { backoffMs: 1, ...(requests ? { onRequest: (m: string, u: string) => requests.push(`${m} ${new URL(u).pathname}`) } : {}), ...extra } });
+  return scan({
+    targets: [target],
+    concurrency: 2,
+    scoring: false,
+    sourceOptions: { backoffMs: 1, ...(requests ? { onRequest: (m: string, u: string) => requests.push(`${m} ${new URL(u).pathname}`) } : {}), ...extra },
+  });
 }
 
 describe('oci target parsing', () => {
@@ -30,10 +47,10 @@ describe('oci target parsing', () => {
     expect(parseOciTarget(`oci://h/a@${d}`)).toEqual({ host: 'h', repo: 'a', digest: d });
     expect(parseOciTarget('oci://h:5000')).toEqual({ host: 'h:5000' });
   });
-  it('rejects bad names with the reason', () => {
+  it('rejects bad names with the reason', async () => {
     expect(() => parseOciTarget('oci://h/UPPER')).toThrow(/not a valid repository name/);
     expect(() => parseOciTarget('oci://h/a@sha256:zz')).toThrow(/not a sha256 digest/);
-    expect(() => scan({ targets: ['oci://h:5000'] })).rejects.toThrow(/--all-repositories/);
+    await expect(scan({ targets: ['oci://h:5000'] })).rejects.toThrow(/--all-repositories/);
   });
   it('parses challenges and Link headers', () => {
     expect(parseChallenge('Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"')).toEqual({
@@ -44,7 +61,11 @@ describe('oci target parsing', () => {
     expect(nextLink('<https://x/y>; rel="prev"', 'http://h/')).toBeUndefined();
   });
   it('classifies blobs by media type', () => {
-    const d = (mediaType: string, title?: string) => ({ mediaType, digest: `sha256:${'0'.repeat(64)}`, ...(title ? { annotations: { 'org.opencontainers.image.title': title } } : {}) });
+    const d = (mediaType: string, title?: string) => ({
+      mediaType,
+      digest: `sha256:${'0'.repeat(64)}`,
+      ...(title ? { annotations: { 'org.opencontainers.image.title': title } } : {}),
+    });
     expect(classifyBlob(d('application/vnd.oci.image.layer.v1.tar+zstd'))).toBe('layer');
     expect(classifyBlob(d('application/vnd.oci.image.layer.v1.tar+gzip+encrypted'))).toBe('encrypted-layer');
     expect(classifyBlob(d('application/x-pem-file'))).toBe('key');
@@ -67,7 +88,10 @@ describe('oci against a real registry (anonymous)', () => {
     cert = makeCert('shelflife cosign test');
     const inner = makeCert('inside the layer', 'rsa');
     const layer = gz(tar({ 'etc/ssl/certs/app.pem': inner.certPem, 'usr/bin/app': 'binary' }));
-    const img = await pushImage(client, 'app', 'v1', [{ bytes: layer }], { 'org.opencontainers.image.created': '2024-05-01T00:00:00Z', 'shelflife.class': 'container-image' });
+    const img = await pushImage(client, 'app', 'v1', [{ bytes: layer }], {
+      'org.opencontainers.image.created': '2024-05-01T00:00:00Z',
+      'shelflife.class': 'container-image',
+    });
     signed = img;
     layerDigest = (JSON.parse(new TextDecoder().decode(img.bytes)) as { layers: { digest: string }[] }).layers[0].digest;
     await cosignSign(client, 'app', host, img, cert);
@@ -87,7 +111,9 @@ describe('oci against a real registry (anonymous)', () => {
     await notarySign(client, 'notary', n, cert, 'cose');
     await sigstoreBundle(client, 'notary', n, cert);
     // An OCI 1.1 artifact holding key material: scanned directly.
-    await pushArtifact(client, 'keys', 'v1', 'application/vnd.example.keys.v1', [{ bytes: new TextEncoder().encode(cert.certPem), mediaType: 'application/x-pem-file', annotations: { 'org.opencontainers.image.title': 'signer.pem' } }]);
+    await pushArtifact(client, 'keys', 'v1', 'application/vnd.example.keys.v1', [
+      { bytes: new TextEncoder().encode(cert.certPem), mediaType: 'application/x-pem-file', annotations: { 'org.opencontainers.image.title': 'signer.pem' } },
+    ]);
   });
 
   it('reports cosign signatures on the image they sign, and an unsigned image as unsigned', async () => {
@@ -204,7 +230,9 @@ describe('oci over HTTPS with a private CA', () => {
     expect(ok.artifacts.map((a) => a.uri)).toEqual([`oci://${host}/tls/app@${img.digest}`]);
     expect(ok.artifacts[0].errors).toEqual([]);
     const untrusted = await scanOci(`oci://${host}/tls/app`);
-    expect(untrusted.artifacts[0].errors[0].message).toMatch(new RegExp(`^oci://${host}/tls/app: https://${host}/v2/tls/app/tags/list\\?n=1000: GET failed: .*(SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify))`));
+    expect(untrusted.artifacts[0].errors[0].message).toMatch(
+      new RegExp(`^oci://${host}/tls/app: https://${host}/v2/tls/app/tags/list\\?n=1000: GET failed: .*(SELF_SIGNED|UNABLE_TO_VERIFY|unable to (get|verify))`),
+    );
   });
 });
 
@@ -229,7 +257,9 @@ describe('oci auth', () => {
       expect(a.signed).toBe(true);
       expect(a.errors).toEqual([]);
       const anon = await scanOci(`oci://${host}/private/app`, { dockerConfig: join(dir, 'missing.json') });
-      expect(anon.artifacts[0].errors[0].message).toMatch(kind === 'basic' ? /requires authentication and no credentials were found/ : /token request .* HTTP 401/);
+      expect(anon.artifacts[0].errors[0].message).toMatch(
+        kind === 'basic' ? /requires authentication and no credentials were found/ : /token request .* HTTP 401/,
+      );
       const wrong = await scanOci(`oci://${host}/private/app`, { dockerConfig: config(host, 'wrong') });
       expect(wrong.artifacts[0].errors[0].message).toMatch(/HTTP 401/);
     });

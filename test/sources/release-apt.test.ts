@@ -3,13 +3,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-apt');
-
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanApt(target: string, options: Record<string, unknown>): Promise<Map<string, ArtifactResult>> {
@@ -37,12 +36,23 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     // Oracle: gpg --list-packets names the same signers and algorithms (22 = EdDSA, 1 = RSA).
     const text = readFileSync(join(s.root, 'apt/reprepro/dists/bookworm/InRelease'), 'utf8');
     const block = text.slice(text.indexOf('-----BEGIN PGP SIGNATURE-----'));
-    const packets = execFileSync('gpg', ['--batch', '--list-packets'], { input: block, env: { ...process.env, GNUPGHOME: mkdtempSync(join(tmpdir(), 'g-')) }, stdio: ['pipe', 'pipe', 'ignore'] }).toString();
+    const packets = execFileSync('gpg', ['--batch', '--list-packets'], {
+      input: block,
+      env: { ...process.env, GNUPGHOME: mkdtempSync(join(tmpdir(), 'g-')) },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    }).toString();
     const algos = [...packets.matchAll(/:signature packet: algo (\d+), keyid ([0-9A-F]+)/g)].map((m) => [m[1], m[2].toLowerCase()]);
     expect(algos.map((a) => a[0]).sort()).toEqual(['1', '22']);
     const sigs = inrelease.findings.filter((f) => f.kind === 'signature');
     expect(sigs.map((f) => f.algorithm.family).sort()).toEqual(['EdDSA', 'RSA']);
-    for (const [, keyid] of algos) expect(sigs.some((f) => String(f.details?.issuerFingerprint ?? f.issuer).toLowerCase().endsWith(keyid))).toBe(true);
+    for (const [, keyid] of algos)
+      expect(
+        sigs.some((f) =>
+          String(f.details?.issuerFingerprint ?? f.issuer)
+            .toLowerCase()
+            .endsWith(keyid),
+        ),
+      ).toBe(true);
     // Oracle: gpgv verifies the same file with the archive keyring.
     expect(spawnSync('gpgv', ['--keyring', join(s.root, 'keys/archive.gpg'), join(s.root, 'apt/reprepro/dists/bookworm/InRelease')]).status).toBe(0);
 
@@ -50,7 +60,10 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
       const a = arts.get(`/apt/reprepro/pool/main/h/${name}/${name}_1.0-1_amd64.deb`)!;
       expect(a.coverage).toBe('covered');
       expect(a.sha256).toBe(sha256File(join(s.root, `apt/reprepro/pool/main/h/${name}/${name}_1.0-1_amd64.deb`)));
-      expect(a.findings.map((f) => `${f.algorithm.family}@${f.location.member}`).sort()).toEqual(['EdDSA@dists/bookworm/InRelease', 'RSA@dists/bookworm/InRelease']);
+      expect(a.findings.map((f) => `${f.algorithm.family}@${f.location.member}`).sort()).toEqual([
+        'EdDSA@dists/bookworm/InRelease',
+        'RSA@dists/bookworm/InRelease',
+      ]);
       expect(a.annotations?.['apt.package']).toBe(name);
       expect(a.errors).toEqual([]);
     }
@@ -62,7 +75,10 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
   it('fetches Packages by hash, agrees with apt-get update, and marks an unsigned suite index-unsigned', async () => {
     const before = s.http.requests.length;
     const arts = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'stable' });
-    const fetched = s.http.requests.slice(before).filter((r) => r.status === 200).map((r) => r.path);
+    const fetched = s.http.requests
+      .slice(before)
+      .filter((r) => r.status === 200)
+      .map((r) => r.path);
     expect(fetched.some((p) => /\/by-hash\/SHA256\/[0-9a-f]{64}$/.test(p))).toBe(true);
     expect(fetched.some((p) => p.endsWith('/Packages.xz'))).toBe(false);
     expect(arts.get('/apt/ftparchive/pool/main/hello-a_1.0-1_amd64.deb')?.coverage).toBe('covered');
@@ -76,7 +92,12 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
 
     const unsigned = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'unsigned' });
     expect(unsigned.get('/apt/ftparchive/dists/unsigned/Release')?.coverage).toBe('unsigned');
-    expect(unsigned.get('/apt/ftparchive/dists/unsigned/Release')?.errors.map((e) => e.message).join()).toMatch(/carries no signature/);
+    expect(
+      unsigned
+        .get('/apt/ftparchive/dists/unsigned/Release')
+        ?.errors.map((e) => e.message)
+        .join(),
+    ).toMatch(/carries no signature/);
     const pkg = unsigned.get('/apt/ftparchive/pool/main/hello-a_1.0-1_amd64.deb')!;
     expect(pkg.coverage).toBe('index-unsigned');
     expect(pkg.findings).toEqual([]);
@@ -87,7 +108,17 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     const aptUpdate = (suite: string) => {
       writeFileSync(join(d, `${suite}.list`), `deb [signed-by=${join(s.root, 'keys/archive.gpg')}] ${s.http.url}/apt/ftparchive ${suite} main\n`);
       const o = (k: string, v: string) => ['-o', `${k}=${v}`];
-      return run('apt-get', ['update', ...o('Dir::Etc::sourcelist', join(d, `${suite}.list`)), ...o('Dir::Etc::sourceparts', '-'), ...o('Dir::State::Lists', d), ...o('Dir::Cache', d), ...o('Dir::State::status', '/dev/null'), ...o('APT::Sandbox::User', 'root'), ...o('Debug::NoLocking', '1'), ...o('Acquire::Languages', 'none')]);
+      return run('apt-get', [
+        'update',
+        ...o('Dir::Etc::sourcelist', join(d, `${suite}.list`)),
+        ...o('Dir::Etc::sourceparts', '-'),
+        ...o('Dir::State::Lists', d),
+        ...o('Dir::Cache', d),
+        ...o('Dir::State::status', '/dev/null'),
+        ...o('APT::Sandbox::User', 'root'),
+        ...o('Debug::NoLocking', '1'),
+        ...o('Acquire::Languages', 'none'),
+      ]);
     };
     expect((await aptUpdate('stable')).status).toBe(0);
     const refused = await aptUpdate('unsigned');
@@ -111,7 +142,12 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     const signedDeb = h.get('/apt/ftparchive/pool/main/hello-c_1.0-1_amd64.deb')!;
     expect(signedDeb.coverage).toBe('signed');
     expect(signedDeb.findings.filter((f) => f.location.member === '_gpgorigin').map((f) => `${f.format}:${f.algorithm.id}`)).toEqual(['openpgp:Ed25519']);
-    expect(s.http.requests.slice(before).filter((r) => r.path.endsWith('hello-c_1.0-1_amd64.deb')).every((r) => r.status === 206 && r.range)).toBe(true);
+    expect(
+      s.http.requests
+        .slice(before)
+        .filter((r) => r.path.endsWith('hello-c_1.0-1_amd64.deb'))
+        .every((r) => r.status === 206 && r.range),
+    ).toBe(true);
 
     const all = await scan({ targets: [`apt+${s.http.url}/apt/ftparchive`], sourceOptions: { suite: 'stable', fetch: 'all' }, scoring: false });
     const whole = all.artifacts.find((a) => a.uri.endsWith('/pool/main/hello-a_1.0-1_amd64.deb'))!;
@@ -122,12 +158,19 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
   });
 
   it('reports a key that has expired (gpgv: EXPKEYSIG) on the Release and on what it covers', async () => {
-    const gv = spawnSync('gpgv', ['--status-fd', '1', '--keyring', join(s.root, 'keys/expired.gpg'), join(s.root, 'apt/expired/dists/stable/InRelease')], { encoding: 'utf8' });
+    const gv = spawnSync('gpgv', ['--status-fd', '1', '--keyring', join(s.root, 'keys/expired.gpg'), join(s.root, 'apt/expired/dists/stable/InRelease')], {
+      encoding: 'utf8',
+    });
     expect(gv.stdout).toMatch(/EXPKEYSIG/);
     const arts = await scanApt(`apt+${s.http.url}/apt/expired`, { suite: 'stable', keyring: [join(s.root, 'keys/expired.gpg')] });
     const rel = arts.get('/apt/expired/dists/stable/InRelease')!;
     expect(rel.errors.map((e) => e.message).join('\n')).toMatch(/expired on 2020-01-02/);
-    expect(arts.get('/apt/expired/pool/main/hello-a_1.0-1_amd64.deb')!.errors.map((e) => e.message).join('\n')).toMatch(/expired/);
+    expect(
+      arts
+        .get('/apt/expired/pool/main/hello-a_1.0-1_amd64.deb')!
+        .errors.map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/expired/);
   });
 
   it('faults: a decompression bomb as Packages.xz, a by-hash mismatch, 500s, 429 + Retry-After: clear errors, the scan goes on', async () => {
@@ -147,7 +190,10 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
     execFileSync('mkdir', ['-p', bombDir]);
     execFileSync('sh', ['-c', `head -c 67108864 /dev/zero | xz -9 > ${bombDir}/Packages.xz`]);
     const bomb = readFileSync(join(bombDir, 'Packages.xz'));
-    writeFileSync(join(s.root, 'apt/bomb/dists/stable/Release'), `Suite: stable\nSHA256:\n ${createHash('sha256').update(bomb).digest('hex')} ${bomb.length} main/binary-amd64/Packages.xz\n`);
+    writeFileSync(
+      join(s.root, 'apt/bomb/dists/stable/Release'),
+      `Suite: stable\nSHA256:\n ${createHash('sha256').update(bomb).digest('hex')} ${bomb.length} main/binary-amd64/Packages.xz\n`,
+    );
     arts = await scanApt(`apt+${s.http.url}/apt/bomb`, { suite: 'stable' });
     const idx = arts.get('/apt/bomb/dists/stable/main/binary-amd64/Packages.xz')!;
     expect(idx.errors[0].code).toBe('limit-size');
@@ -168,7 +214,14 @@ describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
   });
 
   it('without InRelease: Release + Release.gpg (gpgv agrees), packages covered the same way', async () => {
-    expect(spawnSync('gpgv', ['--keyring', join(s.root, 'keys/archive.gpg'), join(s.root, 'apt/ftparchive/dists/stable/Release.gpg'), join(s.root, 'apt/ftparchive/dists/stable/Release')]).status).toBe(0);
+    expect(
+      spawnSync('gpgv', [
+        '--keyring',
+        join(s.root, 'keys/archive.gpg'),
+        join(s.root, 'apt/ftparchive/dists/stable/Release.gpg'),
+        join(s.root, 'apt/ftparchive/dists/stable/Release'),
+      ]).status,
+    ).toBe(0);
     s.http.faults.set('/apt/ftparchive/dists/stable/InRelease', { status: 404 });
     const arts = await scanApt(`apt+${s.http.url}/apt/ftparchive`, { suite: 'stable' });
     s.http.faults.clear();

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import type { Finding } from '../../src/model.js';
@@ -13,10 +13,13 @@ import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s, guard } = useReleaseStores('release-checksums');
 
-
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanDir(target: string, options: Record<string, unknown> = {}, scoring = false): Promise<Map<string, ArtifactResult>> {
-  const r = await scan({ targets: [target], sourceOptions: { backoffMs: 5, timeoutMs: 1500, ...options }, ...(scoring ? { now: () => new Date('2026-01-01T00:00:00Z') } : { scoring: false }) });
+  const r = await scan({
+    targets: [target],
+    sourceOptions: { backoffMs: 5, timeoutMs: 1500, ...options },
+    ...(scoring ? { now: () => new Date('2026-01-01T00:00:00Z') } : { scoring: false }),
+  });
   return new Map(r.artifacts.map((a) => [strip(a.uri), a]));
 }
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -30,12 +33,20 @@ describe('checksum file parsing', () => {
       { name: 'c.bin', hash: 'SHA-256', hex },
       { name: 'old.bin', hash: 'MD5', hex: 'b'.repeat(32) },
     ]);
-    expect(parseListing('<a href="../">..</a><a href="x.bin">x</a><a href="sub/">s</a><a href="https://evil/">e</a><a href="/abs">a</a><a href="?C=N">s</a>')).toEqual(['x.bin']);
+    expect(
+      parseListing('<a href="../">..</a><a href="x.bin">x</a><a href="sub/">s</a><a href="https://evil/">e</a><a href="/abs">a</a><a href="?C=N">s</a>'),
+    ).toEqual(['x.bin']);
   });
 });
 
 describe('chain of custody', () => {
-  const sig = (family: string, id: string, hash: string): Finding => ({ kind: 'signature', format: 'openpgp', algorithm: { id, family, hash }, quantum: { status: 'vulnerable', classicalBits: 112, nistLevel: null }, location: { offset: 0 } });
+  const sig = (family: string, id: string, hash: string): Finding => ({
+    kind: 'signature',
+    format: 'openpgp',
+    algorithm: { id, family, hash },
+    quantum: { status: 'vulnerable', classicalBits: 112, nistLevel: null },
+    location: { offset: 0 },
+  });
   const index = { url: 'u', name: 'dists/x/InRelease', signatures: [sig('RSA', 'RSA-2048', 'SHA-512'), sig('EdDSA', 'Ed25519', 'SHA-256')], errors: [] };
   it("takes the weakest hash on the way down, and notes apt's RSA cutoff", () => {
     const weak = chainFindings(index, ['SHA-256', 'MD5'], true);
@@ -53,7 +64,15 @@ describe('chain of custody', () => {
 describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)', () => {
   it('signify: SHA256SUMS.sig covers what it lists, a .minisig sibling signs its file, an unlisted file is unsigned', async () => {
     // Oracle: signify-openbsd -V accepts the checksum file with the release key.
-    const v = spawnSync('signify-openbsd', ['-V', '-p', join(s.root, 'keys/signify.pub'), '-x', join(s.root, 'sums/signify/SHA256SUMS.sig'), '-m', join(s.root, 'sums/signify/SHA256SUMS')]);
+    const v = spawnSync('signify-openbsd', [
+      '-V',
+      '-p',
+      join(s.root, 'keys/signify.pub'),
+      '-x',
+      join(s.root, 'sums/signify/SHA256SUMS.sig'),
+      '-m',
+      join(s.root, 'sums/signify/SHA256SUMS'),
+    ]);
     expect(v.status).toBe(0);
     const before = s.https.requests.length;
     const arts = await scanDir(`${s.https.url}/sums/signify/`, { ca: s.caFile });
@@ -71,7 +90,10 @@ describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)',
     expect(extra.coverage).toBe('unsigned');
     expect(extra.sha256).toBeNull();
     // Nothing but the listing, the checksum file, its signature, the sibling and HEADs.
-    const gets = s.https.requests.slice(before).filter((r) => r.method === 'GET').map((r) => r.path);
+    const gets = s.https.requests
+      .slice(before)
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.path);
     expect(gets.sort()).toEqual(['/sums/signify/', '/sums/signify/SHA256SUMS', '/sums/signify/SHA256SUMS.sig', '/sums/signify/fw-b.bin.minisig']);
   });
 
@@ -121,8 +143,18 @@ describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)',
     s.http.faults.set('/sums/signify/fw-b.bin.minisig', { redirectLoop: true });
     s.http.faults.set('/sums/signify/SHA256SUMS.sig', { status: 503 });
     arts = await scanDir(`${s.http.url}/sums/signify/`);
-    expect(arts.get('/sums/signify/fw-b.bin')!.errors.map((e) => e.message).join()).toMatch(/redirect loop/);
-    expect(arts.get('/sums/signify/SHA256SUMS')!.errors.map((e) => e.message).join()).toMatch(/HTTP 503/);
+    expect(
+      arts
+        .get('/sums/signify/fw-b.bin')!
+        .errors.map((e) => e.message)
+        .join(),
+    ).toMatch(/redirect loop/);
+    expect(
+      arts
+        .get('/sums/signify/SHA256SUMS')!
+        .errors.map((e) => e.message)
+        .join(),
+    ).toMatch(/HTTP 503/);
     // With its signature unreadable the list is unsigned, and says so.
     expect(arts.get('/sums/signify/fw-a.bin')!.coverage).toBe('index-unsigned');
     s.http.faults.clear();
@@ -142,7 +174,11 @@ describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)',
   it('the real binary: --fetch, --ca, coverage in the JSON report', async () => {
     const bin = join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js');
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [bin, 'scan', `${s.https.url}/sums/signify/`, '--ca', s.caFile, '--fetch', 'none', '--format', 'json', '--no-progress', '--no-db'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+      const c = spawn(
+        process.execPath,
+        [bin, 'scan', `${s.https.url}/sums/signify/`, '--ca', s.caFile, '--fetch', 'none', '--format', 'json', '--no-progress', '--no-db'],
+        { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 },
+      );
       let stdout = '';
       let stderr = '';
       c.stdout.on('data', (d) => (stdout += d));

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cabinetFiles, parseCabinet } from '../../src/containers/cab.js';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
@@ -12,7 +12,6 @@ import { parseJcat } from '../../src/sources/lvfs.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-lvfs', ['gcab', 'jcat-tool']);
-
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanLvfs(target: string, options: Record<string, unknown> = {}): Promise<Map<string, ArtifactResult>> {
@@ -56,18 +55,30 @@ describe.runIf(missing.length === 0)('LVFS-style firmware remotes', () => {
     const arts = await scanLvfs(`lvfs+${s.http.url}/lvfs/firmware.xml.gz`);
     const md = arts.get('/lvfs/firmware.xml.gz')!;
     expect(md.coverage).toBe('signed');
-    expect(md.findings.filter((f) => f.kind === 'signature').map((f) => `${f.format}:${f.algorithm.family}`).sort()).toEqual(['cms:RSA', 'openpgp:EdDSA']);
+    expect(
+      md.findings
+        .filter((f) => f.kind === 'signature')
+        .map((f) => `${f.format}:${f.algorithm.family}`)
+        .sort(),
+    ).toEqual(['cms:RSA', 'openpgp:EdDSA']);
     expect(md.findings.some((f) => f.kind === 'certificate' && f.algorithm.id === 'RSA-3072')).toBe(true);
     const signedCab = arts.get('/lvfs/downloads/signed-1.0.cab')!;
     expect(signedCab.coverage).toBe('signed');
-    expect(signedCab.sha256).toBe(createHash('sha256').update(readFileSync(join(s.root, 'lvfs/downloads/signed-1.0.cab'))).digest('hex'));
+    expect(signedCab.sha256).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(s.root, 'lvfs/downloads/signed-1.0.cab')))
+        .digest('hex'),
+    );
     expect(signedCab.findings.some((f) => f.location.member === 'signed-1.0.cab!/firmware.jcat' && f.format === 'cms' && f.kind === 'signature')).toBe(true);
     expect(signedCab.findings.some((f) => f.location.member === 'firmware.xml.gz')).toBe(true);
     expect(signedCab.annotations?.['lvfs.component']).toBe('test.device.firmware');
     const bare = arts.get('/lvfs/downloads/bare-2.0.cab')!;
     expect(bare.coverage).toBe('covered');
     expect(bare.errors).toEqual([]);
-    const gets = s.http.requests.slice(before).map((r) => r.path).sort();
+    const gets = s.http.requests
+      .slice(before)
+      .map((r) => r.path)
+      .sort();
     expect(gets).toEqual(['/lvfs/downloads/bare-2.0.cab', '/lvfs/downloads/signed-1.0.cab', '/lvfs/firmware.xml.gz', '/lvfs/firmware.xml.gz.jcat']);
     // the metadata really is what the jcat's checksum blob says
     expect(gunzipSync(readFileSync(join(s.root, 'lvfs/firmware.xml.gz'))).toString()).toMatch(/signed-1\.0\.cab/);
@@ -98,7 +109,10 @@ describe.runIf(missing.length === 0)('LVFS-style firmware remotes', () => {
 
   it('--fetch all hands the cabinet to the engine, which opens it as a container', async () => {
     const r = await scan({ targets: [`lvfs+${s.http.url}/lvfs/firmware.xml.gz`], sourceOptions: { fetch: 'all' }, scoring: false });
-    const members = r.artifacts.filter((a) => a.parent?.endsWith('/signed-1.0.cab')).map((a) => a.uri.split('!/')[1]).sort();
+    const members = r.artifacts
+      .filter((a) => a.parent?.endsWith('/signed-1.0.cab'))
+      .map((a) => a.uri.split('!/')[1])
+      .sort();
     expect(members).toEqual(['firmware.bin', 'firmware.jcat', 'firmware.metainfo.xml']);
     // firmware.bin is a signed UEFI capsule: its signer's certificate is found inside the opened cabinet.
     const capsule = r.artifacts.find((a) => a.uri.endsWith('/signed-1.0.cab!/firmware.bin'))!;

@@ -24,7 +24,15 @@ describe('release index parsers on hostile input', () => {
   it('never throw anything but a ShelflifeError on random text', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 2000 }), (t) => {
-        for (const f of [() => parseStanzas(t), () => cleartextPayload(t), () => [...parsePrimary(t)], () => parseRepomd(t), () => parseFirmwareXml(t), () => parseChecksums(t), () => parseListing(t)]) {
+        for (const f of [
+          () => parseStanzas(t),
+          () => cleartextPayload(t),
+          () => [...parsePrimary(t)],
+          () => parseRepomd(t),
+          () => parseFirmwareXml(t),
+          () => parseChecksums(t),
+          () => parseListing(t),
+        ]) {
           try {
             f();
           } catch (e) {
@@ -49,7 +57,10 @@ describe('release index parsers on hostile input', () => {
   });
 
   it('xmlBlocks does not take <packages> for <package>, and handles empty elements', () => {
-    expect([...xmlBlocks('<packages n="1"><package type="rpm"><name>a</name></package><package/></packages>', 'package')].map((b) => b.body)).toEqual(['<name>a</name>', '']);
+    expect([...xmlBlocks('<packages n="1"><package type="rpm"><name>a</name></package><package/></packages>', 'package')].map((b) => b.body)).toEqual([
+      '<name>a</name>',
+      '',
+    ]);
   });
 
   it('an xz bomb stopped by the ratio cap does not leave later xz decompressions waiting (xz-decompress mutex)', async () => {
@@ -65,10 +76,19 @@ describe('release index parsers on hostile input', () => {
   it('jcat: gzip bombs, non-JSON and missing items are clear errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'jcat-'));
     execFileSync('sh', ['-c', `head -c 33554432 /dev/zero | gzip -9 > ${join(dir, 'bomb.jcat')}`]);
-    expect(() => parseJcat(new Uint8Array(readFileSync(join(dir, 'bomb.jcat'))), 'bomb.jcat')).toThrow(/bomb\.jcat: not a gzip-compressed jcat file|jcat is not JSON/);
+    expect(() => parseJcat(new Uint8Array(readFileSync(join(dir, 'bomb.jcat'))), 'bomb.jcat')).toThrow(
+      /bomb\.jcat: not a gzip-compressed jcat file|jcat is not JSON/,
+    );
     expect(() => parseJcat(new Uint8Array(Buffer.from('{"x":1}')), 'x.jcat')).toThrow(/no Items/);
-    writeFileSync(join(dir, 'ok.json'), JSON.stringify({ JcatVersionMajor: 0, Items: [{ Id: 'a', Blobs: [{ Kind: 3, Flags: 1, Data: 'x' }, { Kind: 'bad' }] }] }));
-    expect(parseJcat(new Uint8Array(readFileSync(join(dir, 'ok.json'))), 'ok').get('a')?.map((b) => b.kind)).toEqual(['pkcs7']);
+    writeFileSync(
+      join(dir, 'ok.json'),
+      JSON.stringify({ JcatVersionMajor: 0, Items: [{ Id: 'a', Blobs: [{ Kind: 3, Flags: 1, Data: 'x' }, { Kind: 'bad' }] }] }),
+    );
+    expect(
+      parseJcat(new Uint8Array(readFileSync(join(dir, 'ok.json'))), 'ok')
+        .get('a')
+        ?.map((b) => b.kind),
+    ).toEqual(['pkcs7']);
   });
 
   it('cabinets: random mutations of a real gcab cabinet never throw past cabinetFiles except typed errors', () => {

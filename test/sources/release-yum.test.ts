@@ -3,13 +3,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-yum');
-
 
 const strip = (u: string) => u.replace(/^https?:\/\/127\.0\.0\.1:\d+/, '');
 async function scanYum(target: string, options: Record<string, unknown> = {}): Promise<Map<string, ArtifactResult>> {
@@ -39,7 +38,10 @@ describe.runIf(missing.length === 0)('yum/dnf repositories over HTTP(S)', () => 
     const db = mkdtempSync(join(tmpdir(), 'rpmdb-'));
     for (const k of ['rsa.asc', 'ed25519.asc']) execFileSync('rpmkeys', ['--dbpath', db, '--import', join(s.root, 'keys', k)]);
     const ends = headerEnds('yum/signed');
-    for (const [name, want] of [['tool-rsa', /Header V4 RSA\/SHA512 Signature, key ID [0-9a-f]+: OK/], ['tool-eddsa', /Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]+: OK/]] as const) {
+    for (const [name, want] of [
+      ['tool-rsa', /Header V4 RSA\/SHA512 Signature, key ID [0-9a-f]+: OK/],
+      ['tool-eddsa', /Header V4 EdDSA\/SHA256 Signature, key ID [0-9a-f]+: OK/],
+    ] as const) {
       const file = join(s.root, 'yum/signed/Packages', `${name}-1.0-1.noarch.rpm`);
       expect(execFileSync('rpmkeys', ['--dbpath', db, '-Kv', file]).toString()).toMatch(want);
       const a = arts.get(`/yum/signed/Packages/${name}-1.0-1.noarch.rpm`)!;
@@ -59,7 +61,12 @@ describe.runIf(missing.length === 0)('yum/dnf repositories over HTTP(S)', () => 
   it('an unsigned repomd.xml: the repository index is unsigned, packages with their own signature stay signed', async () => {
     const arts = await scanYum(`yum+${s.http.url}/yum/unsigned/`);
     expect(arts.get('/yum/unsigned/repodata/repomd.xml')!.coverage).toBe('unsigned');
-    expect(arts.get('/yum/unsigned/repodata/repomd.xml')!.errors.map((e) => e.message).join()).toMatch(/no repomd\.xml\.asc/);
+    expect(
+      arts
+        .get('/yum/unsigned/repodata/repomd.xml')!
+        .errors.map((e) => e.message)
+        .join(),
+    ).toMatch(/no repomd\.xml\.asc/);
     const rpm = arts.get('/yum/unsigned/Packages/tool-rsa-1.0-1.noarch.rpm')!;
     expect(rpm.coverage).toBe('signed');
     expect(rpm.findings.every((f) => f.location.member === 'rpm signature header')).toBe(true);

@@ -42,15 +42,25 @@ describe('s3 against a real S3-compatible server (moto)', () => {
   let client: S3Client;
   let cert: ReturnType<typeof makeCert>;
   let bigSize = 0;
-  const put = (Key: string, Body: Uint8Array | string, extra: Record<string, unknown> = {}) => client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ...extra }));
+  const put = (Key: string, Body: Uint8Array | string, extra: Record<string, unknown> = {}) =>
+    client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ...extra }));
 
   beforeAll(async () => {
-    client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    client = new S3Client({
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     cert = makeCert('s3 object signer');
     const rsa = makeCert('old release key', 'rsa');
-    await put('prod/signer.pem', cert.certPem, { Metadata: { 'sig-alg': 'ecdsa-p256', 'shelflife.lifetime': '15y' }, Tagging: 'shelflife.class=firmware&team=platform', ContentType: 'application/x-pem-file' });
+    await put('prod/signer.pem', cert.certPem, {
+      Metadata: { 'sig-alg': 'ecdsa-p256', 'shelflife.lifetime': '15y' },
+      Tagging: 'shelflife.class=firmware&team=platform',
+      ContentType: 'application/x-pem-file',
+    });
     // Version 1 of a key holds an RSA certificate; version 2 replaces it with the EC one.
     await put('prod/release.crt', rsa.certPem);
     await put('prod/release.crt', cert.certPem);
@@ -68,9 +78,12 @@ describe('s3 against a real S3-compatible server (moto)', () => {
 
   it('lists a prefix, reads objects, records ETag, metadata and tags', async () => {
     const r = await scan({ targets: [`s3://${bucket}/prod/`], sourceOptions: { endpoint: s3.endpoint } });
-    expect(r.artifacts.map((a) => a.uri).filter((u) => !u.includes('!/')).sort()).toEqual(
-      ['bundle.tar.gz', 'firmware.bin', 'release.crt', 'signer.pem'].map((k) => `s3://${bucket}/prod/${k}`),
-    );
+    expect(
+      r.artifacts
+        .map((a) => a.uri)
+        .filter((u) => !u.includes('!/'))
+        .sort(),
+    ).toEqual(['bundle.tar.gz', 'firmware.bin', 'release.crt', 'signer.pem'].map((k) => `s3://${bucket}/prod/${k}`));
     const signer = art(r, `s3://${bucket}/prod/signer.pem`);
     expect(signer.findings.map((f) => `${f.kind} ${f.algorithm.id}`)).toEqual(['certificate ECDSA-P256']);
     expect(signer.annotations).toMatchObject({
@@ -133,10 +146,23 @@ describe('s3 against a real S3-compatible server (moto)', () => {
     // The real binary, configured only through the SDK's standard environment variables.
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-s3-cli-'));
     try {
-      execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js'), 'scan', `s3://${bucket}/prod/signer.pem`, '-f', 'json', '-o', join(dir, 'out.json'), '-q'], {
-        env: { ...process.env, ...env, AWS_ENDPOINT_URL_S3: s3.endpoint },
-        timeout: 60_000,
-      });
+      execFileSync(
+        process.execPath,
+        [
+          join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js'),
+          'scan',
+          `s3://${bucket}/prod/signer.pem`,
+          '-f',
+          'json',
+          '-o',
+          join(dir, 'out.json'),
+          '-q',
+        ],
+        {
+          env: { ...process.env, ...env, AWS_ENDPOINT_URL_S3: s3.endpoint },
+          timeout: 60_000,
+        },
+      );
       const out = JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')) as ScanResult;
       expect(out.artifacts.map((a) => `${a.uri} ${a.findings.map((f) => f.algorithm.id)}`)).toEqual([`s3://${bucket}/prod/signer.pem ECDSA-P256`]);
     } finally {

@@ -5,7 +5,20 @@
  * leaves the final name absent or complete; a leftover temp from a killed run is swept by the next write.
  * @module
  */
-import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants, existsSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  constants,
+  existsSync,
+} from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -53,7 +66,9 @@ export function parseFileUri(uri: string): FileTarget {
  * archive's directory, whatever it holds (`../../etc/passwd` → `fw.tar!..%2F..%2Fetc%2Fpasswd.p7s`).
  */
 export function memberSidecarName(archive: string, members: string[], suffix: string): string {
-  const chain = members.map((m) => m.replace(/[^A-Za-z0-9._~-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''))).join('!');
+  const chain = members
+    .map((m) => m.replace(/[^A-Za-z0-9._~-]/g, (c) => [...Buffer.from(c, 'utf8')].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')))
+    .join('!');
   return `${basename(archive)}!${chain}${suffix}`;
 }
 
@@ -63,7 +78,11 @@ function sidecarPaths(target: FileTarget, format: SignatureFormat): string[] {
   const base = target.members.length ? memberSidecarName(target.path, target.members, '') : basename(target.path);
   const names = [`${base}${suffix}`, `${base}.hybrid${suffix === '.p7s' ? '.p7s' : '-2.json'}`];
   return names.map((n) => {
-    if (Buffer.byteLength(n) > MAX_NAME_BYTES) throw new ShelflifeError('resign', `${target.path}: the sidecar name for member ${target.members.join('!/')} would exceed ${MAX_NAME_BYTES} bytes; not signed`);
+    if (Buffer.byteLength(n) > MAX_NAME_BYTES)
+      throw new ShelflifeError(
+        'resign',
+        `${target.path}: the sidecar name for member ${target.members.join('!/')} would exceed ${MAX_NAME_BYTES} bytes; not signed`,
+      );
     const p = join(dir, n);
     // Defence in depth: the sidecar is always a direct child of the artifact's directory.
     if (dirname(p) !== dir || basename(p) !== n) throw new ShelflifeError('path-traversal', `${target.path}: refusing sidecar name ${JSON.stringify(n)}`);
@@ -246,16 +265,35 @@ async function* memberStream(uri: string, target: FileTarget): AsyncIterable<Uin
     let size = 0;
     for await (const c of memberChunks(input, wanted, budget, uri)) {
       size += c.length;
-      if (size > MEMBER_BUFFER_LIMIT) throw new ShelflifeError('limit-size', `${uri}: member ${wanted} is larger than ${MEMBER_BUFFER_LIMIT} bytes and cannot be opened as a container`);
+      if (size > MEMBER_BUFFER_LIMIT)
+        throw new ShelflifeError('limit-size', `${uri}: member ${wanted} is larger than ${MEMBER_BUFFER_LIMIT} bytes and cannot be opened as a container`);
       chunks.push(c);
     }
     const bytes = new Uint8Array(Buffer.concat(chunks));
-    input = { uri: `${input.uri}!/${wanted}`, name: wanted, size: bytes.length, bytes, open: async function* () { yield bytes; }, read: async (s, e) => bytes.subarray(s, e) };
+    input = {
+      uri: `${input.uri}!/${wanted}`,
+      name: wanted,
+      size: bytes.length,
+      bytes,
+      open: async function* () {
+        yield bytes;
+      },
+      read: async (s, e) => bytes.subarray(s, e),
+    };
   }
 }
 
 function inMemory(uri: string, name: string, bytes: Uint8Array): ContainerInput {
-  return { uri, name, size: bytes.length, bytes, open: async function* () { yield bytes; }, read: async (s, e) => bytes.subarray(s, e) };
+  return {
+    uri,
+    name,
+    size: bytes.length,
+    bytes,
+    open: async function* () {
+      yield bytes;
+    },
+    read: async (s, e) => bytes.subarray(s, e),
+  };
 }
 
 /** The chunks of one member. A generator, so a streaming handler (tar) stays open while the member is consumed. */

@@ -138,11 +138,13 @@ export class OciWriter implements SignatureWriter {
     if (!r || r.status === 404) {
       const blob = await c.request(`/v2/${t.repo}/blobs/${t.digest}`, { method: 'HEAD', scope: pullScope(t.repo), accept: [404] });
       await blob.body?.cancel().catch(() => {});
-      if (blob.status === 200) throw new ShelflifeError('resign', `${uri}: a layer blob, not a manifest: a referrer's subject must be a manifest; sign the manifest that lists it`);
+      if (blob.status === 200)
+        throw new ShelflifeError('resign', `${uri}: a layer blob, not a manifest: a referrer's subject must be a manifest; sign the manifest that lists it`);
       if (failure) throw failure;
       throw new ShelflifeError('resign', `${uri}: manifest not found in the registry (deleted since the scan?)`);
     }
-    if (sha256(r.bytes) !== t.digest) throw new ShelflifeError('resign', `${uri}: the registry served a manifest whose digest is ${sha256(r.bytes)}; not signed`);
+    if (sha256(r.bytes) !== t.digest)
+      throw new ShelflifeError('resign', `${uri}: the registry served a manifest whose digest is ${sha256(r.bytes)}; not signed`);
     let mediaType = r.mediaType;
     try {
       const doc = JSON.parse(new TextDecoder().decode(r.bytes)) as { mediaType?: unknown };
@@ -213,7 +215,14 @@ export class OciWriter implements SignatureWriter {
         mediaType: MEDIA.ociManifest,
         artifactType: HYBRID_ARTIFACT_TYPE[a.format],
         config: EMPTY_DESCRIPTOR,
-        layers: [{ mediaType: HYBRID_LAYER_MEDIA_TYPE[a.format], digest: layerDigest, size: bytes.length, annotations: { 'org.opencontainers.image.title': LAYER_TITLE[a.format] } }],
+        layers: [
+          {
+            mediaType: HYBRID_LAYER_MEDIA_TYPE[a.format],
+            digest: layerDigest,
+            size: bytes.length,
+            annotations: { 'org.opencontainers.image.title': LAYER_TITLE[a.format] },
+          },
+        ],
         subject: { mediaType: subject.mediaType, digest: a.digest, size: subject.size },
         annotations: { 'org.opencontainers.image.created': new Date().toISOString() },
       };

@@ -72,7 +72,8 @@ export class S3Writer implements SignatureWriter {
     const suffix = SIDECAR_SUFFIX[format];
     const keys = [`${a.key}${suffix}`, `${a.key}.hybrid${suffix === '.p7s' ? '.p7s' : '-2.json'}`];
     return keys.map((key) => {
-      if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new ShelflifeError('resign', `${uri}: the sidecar key would exceed S3's ${MAX_KEY_BYTES}-byte limit; not signed`);
+      if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+        throw new ShelflifeError('resign', `${uri}: the sidecar key would exceed S3's ${MAX_KEY_BYTES}-byte limit; not signed`);
       const address: S3Address = { bucket: a.bucket, key, format };
       return { uri: s3Uri(a.bucket, key), address: JSON.stringify(address) };
     });
@@ -121,7 +122,9 @@ export class S3Writer implements SignatureWriter {
   async write(location: SignatureLocation, bytes: Uint8Array): Promise<void> {
     const a = JSON.parse(location.address) as S3Address;
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: a.bucket, Key: a.key, Body: bytes, ContentType: SIDECAR_CONTENT_TYPE[a.format], IfNoneMatch: '*' }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: a.bucket, Key: a.key, Body: bytes, ContentType: SIDECAR_CONTENT_TYPE[a.format], IfNoneMatch: '*' }),
+      );
     } catch (e) {
       const status = httpStatus(e);
       // 412: the key exists; 409: a concurrent conditional write to the same key is in flight (S3 docs).

@@ -153,7 +153,8 @@ export class RegistryClient {
     readonly host: string,
     private readonly options: RegistryClientOptions = {},
   ) {
-    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(host)) throw new ShelflifeError('usage', `oci://${host}: not a registry host[:port]`);
+    if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(host))
+      throw new ShelflifeError('usage', `oci://${host}: not a registry host[:port]`);
     this.scheme = options.plainHttp ? 'http' : 'https';
     const ca = options.caFiles?.length ? options.caFiles.map((f) => readFileSync(f, 'utf8')) : undefined;
     // A private CA is added to, not in place of, Node's bundled roots.
@@ -231,7 +232,8 @@ export class RegistryClient {
       if (res.status >= 300 && res.status < 400 && res.headers.get('location') && (method === 'GET' || method === 'HEAD')) {
         await res.body?.cancel().catch(() => {});
         const next = new URL(res.headers.get('location')!, current);
-        if (next.protocol === 'http:' && !this.options.plainHttp && !isLoopback(next.host)) throw new RegistryError(`${current}: redirect to plain-HTTP ${next.origin} refused (use --plain-http)`);
+        if (next.protocol === 'http:' && !this.options.plainHttp && !isLoopback(next.host))
+          throw new RegistryError(`${current}: redirect to plain-HTTP ${next.origin} refused (use --plain-http)`);
         current = next.href;
         continue;
       }
@@ -256,19 +258,30 @@ export class RegistryClient {
     const ch = header ? parseChallenge(header) : undefined;
     const cred = await this.creds();
     if (!ch || ch.scheme === 'basic') {
-      if (!cred?.username || cred.password === undefined) throw new RegistryError(`${url}: the registry requires authentication and no credentials were found for ${this.host} (docker login, or ~/.docker/config.json)`, 401);
-      if (this.scheme === 'http' && !isLoopback(this.host) && !this.options.plainHttp) throw new RegistryError(`${url}: refusing to send a password over plain HTTP`);
+      if (!cred?.username || cred.password === undefined)
+        throw new RegistryError(
+          `${url}: the registry requires authentication and no credentials were found for ${this.host} (docker login, or ~/.docker/config.json)`,
+          401,
+        );
+      if (this.scheme === 'http' && !isLoopback(this.host) && !this.options.plainHttp)
+        throw new RegistryError(`${url}: refusing to send a password over plain HTTP`);
       this.basic = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
       return;
     }
     if (ch.scheme !== 'bearer' || !ch.params.realm) throw new RegistryError(`${url}: unsupported authentication challenge "${header}"`, 401);
     const realm = new URL(ch.params.realm, url);
-    if (realm.protocol === 'http:' && cred && !isLoopback(realm.host) && !this.options.plainHttp) throw new RegistryError(`${url}: token realm ${realm.origin} is plain HTTP; refusing to send credentials`);
+    if (realm.protocol === 'http:' && cred && !isLoopback(realm.host) && !this.options.plainHttp)
+      throw new RegistryError(`${url}: token realm ${realm.origin} is plain HTTP; refusing to send credentials`);
     const want = scope ?? ch.params.scope;
     let res: Response;
     if (cred?.identityToken) {
       // OAuth2 refresh-token grant (Docker token spec, "oauth.md"): what credential helpers return as `<token>`.
-      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, service: ch.params.service ?? '', client_id: 'shelflife' });
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: cred.identityToken,
+        service: ch.params.service ?? '',
+        client_id: 'shelflife',
+      });
       if (want) form.set('scope', want);
       res = await this.tokenRequest(realm.href, 'POST', { 'content-type': 'application/x-www-form-urlencoded' }, new TextEncoder().encode(form.toString()));
     } else {
@@ -280,7 +293,10 @@ export class RegistryClient {
     }
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
-      throw new RegistryError(`${url}: token request to ${realm.origin}${realm.pathname} → HTTP ${res.status}${res.status === 401 ? ' (bad or missing credentials)' : ''}`, res.status);
+      throw new RegistryError(
+        `${url}: token request to ${realm.origin}${realm.pathname} → HTTP ${res.status}${res.status === 401 ? ' (bad or missing credentials)' : ''}`,
+        res.status,
+      );
     }
     let body: { token?: unknown; access_token?: unknown };
     try {
@@ -299,7 +315,11 @@ export class RegistryClient {
     return fetch(url, { method, headers: { 'user-agent': 'shelflife', ...headers }, body, dispatcher: this.dispatcher });
   }
 
-  async getJsonDocument(path: string, scope: string, accept = 'application/json'): Promise<{ bytes: Uint8Array; mediaType?: string; digest?: string; status: number }> {
+  async getJsonDocument(
+    path: string,
+    scope: string,
+    accept = 'application/json',
+  ): Promise<{ bytes: Uint8Array; mediaType?: string; digest?: string; status: number }> {
     const res = await this.request(path, { scope, headers: { accept }, accept: [404] });
     if (res.status === 404) {
       await res.body?.cancel().catch(() => {});
@@ -401,14 +421,24 @@ export class RegistryClient {
     const put = new URL(loc, this.baseUrl);
     put.searchParams.set('digest', digest);
     // The registry reads a form-encoded body as a form: the Content-Type must be octet-stream.
-    const res = await this.request(put.href, { method: 'PUT', scope, body: bytes, headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) } });
+    const res = await this.request(put.href, {
+      method: 'PUT',
+      scope,
+      body: bytes,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) },
+    });
     await res.body?.cancel().catch(() => {});
     return digest;
   }
 
   /** PUT a manifest under a tag or its digest. Returns the digest; `subject` is what an OCI 1.1 registry indexes for referrers. */
   async pushManifest(repo: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
-    const res = await this.request(`/v2/${repo}/manifests/${reference}`, { method: 'PUT', scope: pushScope(repo), body: bytes, headers: { 'content-type': mediaType } });
+    const res = await this.request(`/v2/${repo}/manifests/${reference}`, {
+      method: 'PUT',
+      scope: pushScope(repo),
+      body: bytes,
+      headers: { 'content-type': mediaType },
+    });
     await res.body?.cancel().catch(() => {});
     return res.headers.get('docker-content-digest') ?? `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   }
@@ -438,12 +468,8 @@ function summariseErrors(text: string): string {
   return text ? ` (${text.slice(0, 200).replace(/\s+/g, ' ')})` : '';
 }
 
-
 function isTlsOrConnectError(e: unknown): boolean {
   const code = errCode(e) ?? '';
   // Only "this is not TLS" (a plain-HTTP server answering a ClientHello), never a certificate failure.
   return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || code === 'ECONNRESET' || /wrong version number/i.test(describeNetError(e));
 }
-
-
-

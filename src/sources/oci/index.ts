@@ -151,7 +151,13 @@ function isIndex(mediaType: string, doc: ManifestDoc): boolean {
 
 function validDescriptor(d: unknown): d is Descriptor {
   const x = d as Descriptor;
-  return !!x && typeof x === 'object' && typeof x.digest === 'string' && DIGEST_RE.test(x.digest) && (x.size === undefined || (Number.isSafeInteger(x.size) && x.size >= 0));
+  return (
+    !!x &&
+    typeof x === 'object' &&
+    typeof x.digest === 'string' &&
+    DIGEST_RE.test(x.digest) &&
+    (x.size === undefined || (Number.isSafeInteger(x.size) && x.size >= 0))
+  );
 }
 
 function cleanAnnotations(a: unknown, prefix = ''): Record<string, string> {
@@ -175,7 +181,11 @@ export function classifyBlob(d: Descriptor): LayerKind {
   if (/image\.layer\.v1\.tar|rootfs\.diff\.tar|\.layer\.v1\.tar/.test(mt)) return 'layer';
   if (mt === MEDIA.simpleSigning || mt === MEDIA.jws || mt === MEDIA.cose || mt.startsWith('application/vnd.dev.sigstore.bundle')) return 'signature';
   if (mt === MEDIA.inToto || mt === MEDIA.dsse || mt.includes('in-toto')) return 'attestation';
-  if (/pkix|x509|x-pem|pkcs8|pkcs7|pkcs12|x-pkcs|pgp-keys|pgp-signature|jwk|jwks|x-ssh|ssh-key|certificate/.test(mt) || /\.(pem|crt|cer|der|key|p12|pfx|asc|gpg|jwk|pub)$/.test(title)) return 'key';
+  if (
+    /pkix|x509|x-pem|pkcs8|pkcs7|pkcs12|x-pkcs|pgp-keys|pgp-signature|jwk|jwks|x-ssh|ssh-key|certificate/.test(mt) ||
+    /\.(pem|crt|cer|der|key|p12|pfx|asc|gpg|jwk|pub)$/.test(title)
+  )
+    return 'key';
   if (/model|gguf|safetensors|onnx|ollama|weights?\b/.test(mt) || /\.(gguf|safetensors|onnx|pt|pth|ckpt|bin|h5|keras|tflite|pb)$/.test(title)) return 'model';
   return 'other';
 }
@@ -199,7 +209,8 @@ export class OciSource implements Source {
     private readonly options: OciSourceOptions = {},
   ) {
     this.t = parseOciTarget(target);
-    if (!this.t.repo && !options.allRepositories) throw new UsageError(`${target}: no repository named; add /<repository>, or --all-repositories to scan the registry's catalog`);
+    if (!this.t.repo && !options.allRepositories)
+      throw new UsageError(`${target}: no repository named; add /<repository>, or --all-repositories to scan the registry's catalog`);
     const cas = options.registryCa === undefined ? [] : Array.isArray(options.registryCa) ? options.registryCa : [options.registryCa];
     this.client = new RegistryClient(this.t.host, {
       plainHttp: options.plainHttp,
@@ -227,7 +238,11 @@ export class OciSource implements Source {
     try {
       for await (const repo of repos) {
         if (typeof repo !== 'string' || !REPO_RE.test(repo)) {
-          yield { uri: `oci://${this.t.host}`, code: 'remote', message: `oci://${this.t.host}: catalog lists an invalid repository name ${JSON.stringify(String(repo)).slice(0, 100)}; skipped` };
+          yield {
+            uri: `oci://${this.t.host}`,
+            code: 'remote',
+            message: `oci://${this.t.host}: catalog lists an invalid repository name ${JSON.stringify(String(repo)).slice(0, 100)}; skipped`,
+          };
           continue;
         }
         yield* this.walkRepo(repo);
@@ -244,7 +259,8 @@ export class OciSource implements Source {
       p = (async () => {
         const s = new Set<string>();
         try {
-          for await (const t of this.client.paginate<string>(`/v2/${repo}/tags/list?n=${this.pageSize}`, pullScope(repo), 'tags')) if (typeof t === 'string' && TAG_RE.test(t)) s.add(t);
+          for await (const t of this.client.paginate<string>(`/v2/${repo}/tags/list?n=${this.pageSize}`, pullScope(repo), 'tags'))
+            if (typeof t === 'string' && TAG_RE.test(t)) s.add(t);
         } catch (e) {
           if (e instanceof RegistryError && e.status === 404) return null;
           throw e;
@@ -260,7 +276,8 @@ export class OciSource implements Source {
     const r = await this.client.getJsonDocument(`/v2/${repo}/manifests/${reference}`, pullScope(repo), MANIFEST_ACCEPT);
     if (r.status === 404) return undefined;
     const digest = sha256(r.bytes);
-    if (DIGEST_RE.test(reference) && digest !== reference) throw new RegistryError(`${this.uri(repo, reference)}: manifest content digest ${digest} does not match`);
+    if (DIGEST_RE.test(reference) && digest !== reference)
+      throw new RegistryError(`${this.uri(repo, reference)}: manifest content digest ${digest} does not match`);
     let doc: ManifestDoc;
     try {
       doc = JSON.parse(new TextDecoder().decode(r.bytes)) as ManifestDoc;
@@ -297,7 +314,11 @@ export class OciSource implements Source {
     const entries = [...wanted];
     const ahead: (Promise<{ m?: Fetched; e?: unknown }> | undefined)[] = [];
     const prefetch = (i: number) => {
-      if (i < entries.length && !ahead[i]) ahead[i] = this.fetchManifest(repo, entries[i][0]).then((m) => ({ m }), (e: unknown) => ({ e }));
+      if (i < entries.length && !ahead[i])
+        ahead[i] = this.fetchManifest(repo, entries[i][0]).then(
+          (m) => ({ m }),
+          (e: unknown) => ({ e }),
+        );
     };
     for (let i = 0; i < entries.length; i++) {
       for (let j = i; j < i + MANIFEST_PREFETCH; j++) prefetch(j);
@@ -313,7 +334,11 @@ export class OciSource implements Source {
         continue;
       }
       if (!m) {
-        yield { uri: `${repoUri}:${reference}`, code: 'remote', message: `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}: manifest not found` };
+        yield {
+          uri: `${repoUri}:${reference}`,
+          code: 'remote',
+          message: `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}: manifest not found`,
+        };
         continue;
       }
       const prior = seen.get(m.digest);
@@ -326,7 +351,15 @@ export class OciSource implements Source {
     }
   }
 
-  private async *walkManifest(repo: string, m: Fetched, tags: string[], parent: string | undefined, inherited: Record<string, string>, depth: number, seen: Map<string, ArtifactRef>): AsyncIterable<ArtifactRef | SourceProblem> {
+  private async *walkManifest(
+    repo: string,
+    m: Fetched,
+    tags: string[],
+    parent: string | undefined,
+    inherited: Record<string, string>,
+    depth: number,
+    seen: Map<string, ArtifactRef>,
+  ): AsyncIterable<ArtifactRef | SourceProblem> {
     const uri = this.uri(repo, m.digest);
     const index = isIndex(m.mediaType, m.doc);
     const annotations: Record<string, string> = {
@@ -364,7 +397,8 @@ export class OciSource implements Source {
 
     if (index) {
       const children = Array.isArray(m.doc.manifests) ? m.doc.manifests : [];
-      if (children.length > MAX_INDEX_CHILDREN) yield { uri, code: 'remote', message: `${uri}: index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} are read` };
+      if (children.length > MAX_INDEX_CHILDREN)
+        yield { uri, code: 'remote', message: `${uri}: index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} are read` };
       if (depth >= MAX_INDEX_DEPTH) {
         yield { uri, code: 'remote', message: `${uri}: indexes nested deeper than ${MAX_INDEX_DEPTH}; not followed` };
         return;
@@ -388,7 +422,15 @@ export class OciSource implements Source {
         }
         const p = d.platform;
         const platform = p && typeof p.os === 'string' ? [p.os, p.architecture, p.variant].filter((x) => typeof x === 'string').join('/') : undefined;
-        yield* this.walkManifest(repo, child, [], uri, { ...cleanAnnotations(d.annotations), ...(platform ? { 'oci.platform': platform } : {}) }, depth + 1, seen);
+        yield* this.walkManifest(
+          repo,
+          child,
+          [],
+          uri,
+          { ...cleanAnnotations(d.annotations), ...(platform ? { 'oci.platform': platform } : {}) },
+          depth + 1,
+          seen,
+        );
       }
       return;
     }
@@ -476,11 +518,16 @@ export class OciSource implements Source {
         errors.push({ code: 'remote', message: prefixed(this.uri(repo, d.digest), e) });
         return undefined;
       });
-      if (m) await this.collectSignature(repo, m, d.artifactType ?? m.doc.artifactType ?? m.doc.config?.mediaType, `referrer ${m.digest}`, attached, kinds, errors);
+      if (m)
+        await this.collectSignature(repo, m, d.artifactType ?? m.doc.artifactType ?? m.doc.config?.mediaType, `referrer ${m.digest}`, attached, kinds, errors);
     }
-    if (referrers.length > MAX_REFERRERS) errors.push({ code: 'limit-size', message: `${subjectUri}: ${referrers.length} referrers; only the first ${MAX_REFERRERS} read` });
+    if (referrers.length > MAX_REFERRERS)
+      errors.push({ code: 'limit-size', message: `${subjectUri}: ${referrers.length} referrers; only the first ${MAX_REFERRERS} read` });
     // Cosign's own tag convention (also used next to the referrers API by cosign ≤ 2).
-    for (const [suffix, type] of [['sig', MEDIA.cosignSig], ['att', MEDIA.dsse]] as const) {
+    for (const [suffix, type] of [
+      ['sig', MEDIA.cosignSig],
+      ['att', MEDIA.dsse],
+    ] as const) {
       const tag = `sha256-${hex}.${suffix}`;
       if (!tags.has(tag)) continue;
       const m = await this.fetchManifest(repo, tag).catch((e) => {
@@ -511,7 +558,15 @@ export class OciSource implements Source {
   }
 
   /** One referrer / signature manifest: fetch the blobs that hold signature material, note what kind it is. */
-  private async collectSignature(repo: string, m: Fetched, artifactType: string | undefined, label: string, attached: ArtifactRef[], kinds: { signatures: Set<string>; attestations: Set<string>; other: Set<string> }, errors: NonNullable<RelatedInfo['errors']>): Promise<void> {
+  private async collectSignature(
+    repo: string,
+    m: Fetched,
+    artifactType: string | undefined,
+    label: string,
+    attached: ArtifactRef[],
+    kinds: { signatures: Set<string>; attestations: Set<string>; other: Set<string> },
+    errors: NonNullable<RelatedInfo['errors']>,
+  ): Promise<void> {
     const type = (artifactType ?? '').toLowerCase();
     const layers = (Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : []).filter(validDescriptor).slice(0, 64);
     let kindOfManifest: string | undefined;
@@ -526,14 +581,21 @@ export class OciSource implements Source {
     }
     for (const [i, l] of layers.entries()) {
       const lk = classifyBlob(l);
-      const interesting = lk === 'signature' || lk === 'attestation' || lk === 'key' || (kindOfManifest !== undefined && lk === 'other' && l.mediaType !== MEDIA.emptyJson);
+      const interesting =
+        lk === 'signature' || lk === 'attestation' || lk === 'key' || (kindOfManifest !== undefined && lk === 'other' && l.mediaType !== MEDIA.emptyJson);
       const base = `${label}/layers[${i}]`;
       if (interesting) {
         const held = attached.reduce((n, a) => n + (a.bytes?.length ?? 0), 0);
         if (l.size !== undefined && l.size > MAX_DOCUMENT_BYTES) {
-          errors.push({ code: 'limit-size', message: `${this.uri(repo, l.digest)}: signature blob of ${l.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read` });
+          errors.push({
+            code: 'limit-size',
+            message: `${this.uri(repo, l.digest)}: signature blob of ${l.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read`,
+          });
         } else if (held + (l.size ?? MAX_DOCUMENT_BYTES) > MAX_ATTACHED_BYTES) {
-          errors.push({ code: 'limit-size', message: `${this.uri(repo, l.digest)}: more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read` });
+          errors.push({
+            code: 'limit-size',
+            message: `${this.uri(repo, l.digest)}: more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read`,
+          });
         } else {
           try {
             const bytes = await this.client.blobBytes(repo, l.digest);
@@ -548,8 +610,10 @@ export class OciSource implements Source {
       const cert = ann[COSIGN_ANNOTATION.certificate];
       const chain = ann[COSIGN_ANNOTATION.chain];
       const sigUri = `${this.uri(repo, m.digest)}#layers[${i}]`;
-      if (typeof cert === 'string' && cert.length < MAX_ANNOTATION_CHARS * 8) attached.push(memRef(`${sigUri}/certificate`, `${base}/certificate.pem`, new TextEncoder().encode(cert)));
-      if (typeof chain === 'string' && chain.length < MAX_ANNOTATION_CHARS * 32) attached.push(memRef(`${sigUri}/chain`, `${base}/chain.pem`, new TextEncoder().encode(chain)));
+      if (typeof cert === 'string' && cert.length < MAX_ANNOTATION_CHARS * 8)
+        attached.push(memRef(`${sigUri}/certificate`, `${base}/certificate.pem`, new TextEncoder().encode(cert)));
+      if (typeof chain === 'string' && chain.length < MAX_ANNOTATION_CHARS * 32)
+        attached.push(memRef(`${sigUri}/chain`, `${base}/chain.pem`, new TextEncoder().encode(chain)));
       if (kindOfManifest === 'cosign' && typeof ann[COSIGN_ANNOTATION.signature] === 'string') kinds.signatures.add('cosign');
     }
     if (kindOfManifest === 'notation' && layers.length) kinds.signatures.add('notation');

@@ -31,7 +31,15 @@ export function referrersTag(subjectDigest: string): string {
 
 function validEntry(d: unknown): d is ReferrerDescriptor {
   const x = d as ReferrerDescriptor;
-  return !!x && typeof x === 'object' && typeof x.digest === 'string' && DIGEST_RE.test(x.digest) && typeof x.mediaType === 'string' && Number.isSafeInteger(x.size) && x.size >= 0;
+  return (
+    !!x &&
+    typeof x === 'object' &&
+    typeof x.digest === 'string' &&
+    DIGEST_RE.test(x.digest) &&
+    typeof x.mediaType === 'string' &&
+    Number.isSafeInteger(x.size) &&
+    x.size >= 0
+  );
 }
 
 interface IndexDoc {
@@ -82,9 +90,21 @@ export async function listReferrers(client: RegistryClient, repo: string, subjec
  * `sha256-<hex>` referrers tag (spec "Pushing Manifests with Subject": without the header the client falls back to the
  * tag schema). Returns the manifest's descriptor.
  */
-export async function pushReferrer(client: RegistryClient, repo: string, subjectDigest: string, manifest: Uint8Array, mediaType: string, artifactType: string): Promise<ReferrerDescriptor> {
+export async function pushReferrer(
+  client: RegistryClient,
+  repo: string,
+  subjectDigest: string,
+  manifest: Uint8Array,
+  mediaType: string,
+  artifactType: string,
+): Promise<ReferrerDescriptor> {
   const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
-  const res = await client.request(`/v2/${repo}/manifests/${digest}`, { method: 'PUT', scope: pushScope(repo), body: manifest, headers: { 'content-type': mediaType } });
+  const res = await client.request(`/v2/${repo}/manifests/${digest}`, {
+    method: 'PUT',
+    scope: pushScope(repo),
+    body: manifest,
+    headers: { 'content-type': mediaType },
+  });
   await res.body?.cancel().catch(() => {});
   const descriptor: ReferrerDescriptor = { mediaType, digest, size: manifest.length, artifactType };
   if (res.headers.get('oci-subject') !== subjectDigest) await addToReferrersTag(client, repo, subjectDigest, descriptor);
@@ -107,7 +127,13 @@ export async function addToReferrersTag(client: RegistryClient, repo: string, su
     const seen = doc.manifests.filter(validEntry).map((d) => d.digest);
     if (seen.includes(referrer.digest)) return;
     doc.mediaType ??= OCI_INDEX;
-    doc.manifests.push({ mediaType: referrer.mediaType, digest: referrer.digest, size: referrer.size, ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}), ...(referrer.annotations ? { annotations: referrer.annotations } : {}) });
+    doc.manifests.push({
+      mediaType: referrer.mediaType,
+      digest: referrer.digest,
+      size: referrer.size,
+      ...(referrer.artifactType ? { artifactType: referrer.artifactType } : {}),
+      ...(referrer.annotations ? { annotations: referrer.annotations } : {}),
+    });
     const body = new TextEncoder().encode(JSON.stringify(doc));
     const headers: Record<string, string> = { 'content-type': OCI_INDEX, ...(current?.etag ? { 'if-match': current.etag } : {}) };
     const res = await client.request(`/v2/${repo}/manifests/${tag}`, { method: 'PUT', scope: pushScope(repo), body, headers, accept: [412] });
@@ -117,7 +143,9 @@ export async function addToReferrersTag(client: RegistryClient, repo: string, su
     const now = new Set(after?.doc.manifests.filter(validEntry).map((d) => d.digest));
     if (now.has(referrer.digest) && seen.every((d) => now.has(d))) return;
   }
-  throw new RegistryError(`${what}: the referrers tag kept changing under a concurrent writer; ${referrer.digest} not listed after ${TAG_UPDATE_ATTEMPTS} attempts (rerun)`);
+  throw new RegistryError(
+    `${what}: the referrers tag kept changing under a concurrent writer; ${referrer.digest} not listed after ${TAG_UPDATE_ATTEMPTS} attempts (rerun)`,
+  );
 }
 
 async function readTagIndex(client: RegistryClient, repo: string, tag: string, what: string): Promise<{ doc: IndexDoc; etag?: string } | undefined> {

@@ -1,0 +1,52 @@
+/**
+ * shelflife's import boundaries (docs/DEVELOPING.md "Layout"), as one ESLint rule:
+ * - a file may import `_`-prefixed (folder-private) modules only from its own folder or an ancestor folder's,
+ *   never from a sibling or cousin folder: shared code gets a public module instead;
+ * - `src/sources/**` and `src/sinks/**` import no detector (sources yield bytes, the engine detects);
+ * - nothing outside `src/cli/` imports `src/cli/` (the CLI is the top of the flow).
+ */
+import { dirname, relative, resolve, sep } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const SRC = resolve(ROOT, 'src');
+
+function inside(dir, file) {
+  const r = relative(dir, file);
+  return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..');
+}
+
+/** @type {import('eslint').Rule.RuleModule} */
+export const boundaries = {
+  meta: { type: 'problem', docs: { description: 'shelflife import boundaries' }, schema: [] },
+  create(context) {
+    const file = resolve(context.filename);
+    const fromDir = dirname(file);
+    function check(node, spec) {
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const target = resolve(fromDir, spec);
+      const targetDir = dirname(target);
+      const base = target.slice(targetDir.length + 1);
+      if (base.startsWith('_') && !inside(targetDir, fromDir)) {
+        context.report({ node, message: `'${spec}' is private to ${relative(ROOT, targetDir)}/ (a leading _): import a public module instead` });
+      }
+      if (!inside(SRC, file)) return;
+      const fromRel = relative(SRC, file).split(sep);
+      const toRel = relative(SRC, target).split(sep);
+      if ((fromRel[0] === 'sources' || fromRel[0] === 'sinks') && toRel[0] === 'detectors') {
+        context.report({
+          node,
+          message: `src/${fromRel[0]} must not import a detector ('${spec}'): sources and sinks move bytes and events; the engine detects`,
+        });
+      }
+      if (fromRel[0] !== 'cli' && toRel[0] === 'cli') {
+        context.report({ node, message: `nothing outside src/cli imports the CLI ('${spec}'): move what is shared into the library` });
+      }
+    }
+    return {
+      ImportDeclaration: (node) => check(node.source, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node.source, node.source.value),
+      ExportAllDeclaration: (node) => check(node.source, node.source.value),
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
+    };
+  },
+};
