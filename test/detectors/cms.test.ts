@@ -11,6 +11,7 @@ import { encodeOid, parseDer } from '../../src/asn1/der.js';
 import { cmsDetector, detectCms, parseCms } from '../../src/detectors/cms.js';
 import { claims } from '../../src/detectors/index.js';
 import { parseCertificate } from '../../src/detectors/_pkix.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { ctxFor, detectAll, FIXTURES, summary } from '../helpers/scan.js';
 
 const PKI = join(FIXTURES, 'pki');
@@ -32,6 +33,7 @@ const pemDer = (rel: string) =>
     ),
   );
 /** openssl's "Nov 28 18:25:16 2026 GMT" → ISO. */
+const OPENSSL_MISSING = needPrograms('the openssl cms/ts cross-checks', 'openssl');
 const opensslTime = (s: string) => new Date(Date.parse(s.replace(' GMT', ' UTC'))).toISOString();
 
 describe('cms: SignedData', () => {
@@ -62,20 +64,26 @@ describe('cms: SignedData', () => {
     expect(summary(r.findings)).toEqual(['certificate cms RSA-2048/SHA-256', 'signature cms RSA-2048/SHA-256']);
   });
 
-  it('reads PEM (label CMS), detached, with the signing time openssl prints', () => {
+  it('reads PEM (label CMS), detached', () => {
     const r = cms('cms/signed-detached-ec.pem');
     expect(r.errors).toEqual([]);
     expect(summary(r.findings)).toEqual(['certificate cms ECDSA-P256/SHA-256', 'certificate cms RSA-3072/SHA-384', 'signature cms ECDSA-P256/SHA-256']);
     expect(r.findings.every((f) => f.location.offset === 0)).toBe(true); // the BEGIN line
     const sig = r.findings.find((f) => f.kind === 'signature')!;
     expect(sig.details?.detached).toBe(true);
+    expect(sig.created).toMatch(/^\d{4}-\d\d-\d\dT/);
+    // The intermediate in the bag signed the leaf: the leaf's signature is sized by it.
+    const leaf = r.findings.find((f) => f.subject === 'CN=fixture leaf')!;
+    expect((leaf.details?.signatureAlgorithm as { id: string }).id).toBe('RSA-3072');
+  });
+
+  it('the signing time is the one openssl cms -print shows', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const sig = cms('cms/signed-detached-ec.pem').findings.find((f) => f.kind === 'signature')!;
     const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'PEM', '-in', join(PKI, 'cms/signed-detached-ec.pem')], {
       encoding: 'utf8',
     });
     expect(sig.created).toBe(opensslTime(printed.match(/signingTime[\s\S]*?UTCTIME:(.+)/)![1]));
-    // The intermediate in the bag signed the leaf: the leaf's signature is sized by it.
-    const leaf = r.findings.find((f) => f.subject === 'CN=fixture leaf')!;
-    expect((leaf.details?.signatureAlgorithm as { id: string }).id).toBe('RSA-3072');
   });
 
   it('reads BER with indefinite lengths (openssl cms -stream)', () => {
@@ -143,6 +151,12 @@ describe('cms: SignedData', () => {
     const r = cms('cms/timestamp-token.tst');
     const sig = r.findings.find((f) => f.kind === 'signature')!;
     expect(sig.details).toMatchObject({ timestampToken: true, contentType: '1.2.840.113549.1.9.16.1.4' });
+    expect(sig.created).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('the timestamp genTime is the one openssl ts -reply -text shows', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const sig = cms('cms/timestamp-token.tst').findings.find((f) => f.kind === 'signature')!;
     const text = execFileSync('openssl', ['ts', '-reply', '-in', join(PKI, 'cms/timestamp-token.tst'), '-token_in', '-text'], { encoding: 'utf8' });
     expect(sig.created).toBe(opensslTime(text.match(/Time stamp: (.+)/)![1]));
   });

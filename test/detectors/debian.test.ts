@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { claims } from '../../src/detectors/index.js';
 import { debianDetector, hashLists } from '../../src/detectors/debian.js';
 import { detectAll, FIXTURES, findingsUnder, scanPaths, summary } from '../helpers/scan.js';
-import { requirePrerequisite } from '../helpers/prerequisites.js';
+import { aptDownload, needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 
 const PKG = join(FIXTURES, 'packages');
 const read = (f: string) => new Uint8Array(readFileSync(join(PKG, f)));
@@ -75,7 +75,8 @@ describe('debian real world (Debian archive, at test time)', () => {
   const lists = '/var/lib/apt/lists';
   it("the local apt lists' InRelease: same signatures as gpg --list-packets", async (ctx) => {
     const files = existsSync(lists) ? readdirSync(lists).filter((f) => f.endsWith('_InRelease')) : [];
-    requirePrerequisite(ctx, files.length === 0 && 'no InRelease under /var/lib/apt/lists (run apt-get update): the real-world InRelease check');
+    requirePrerequisite(ctx, files.length === 0 && 'the real-world InRelease check: no InRelease under /var/lib/apt/lists (run apt-get update)');
+    requirePrerequisite(ctx, needPrograms('the real-world InRelease check', 'gpg'));
     for (const f of files) {
       const text = readFileSync(join(lists, f), 'latin1');
       const armor = text.slice(text.indexOf('-----BEGIN PGP SIGNATURE-----'));
@@ -96,11 +97,7 @@ describe('debian real world (Debian archive, at test time)', () => {
   it('apt-get download ca-certificates: every .crt dpkg-deb lists is found as a certificate', async (ctx) => {
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-apt-'));
     try {
-      try {
-        execFileSync('apt-get', ['download', '-q', 'ca-certificates'], { cwd: dir, stdio: 'ignore', timeout: 60_000 });
-      } catch (e) {
-        requirePrerequisite(ctx, `apt-get download ca-certificates failed (${(e as Error).message.split('\n')[0]}): the real .deb check`);
-      }
+      requirePrerequisite(ctx, aptDownload('the real ca-certificates .deb check', ['ca-certificates'], dir));
       const deb = join(
         dir,
         readdirSync(dir).find((f) => f.endsWith('.deb'))!,

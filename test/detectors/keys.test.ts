@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectKeys } from '../../src/detectors/keys.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { ctxFor, FIXTURES } from '../helpers/scan.js';
 
 const PKI = join(FIXTURES, 'pki');
@@ -38,7 +39,8 @@ describe('keys: every encoding', () => {
     ]);
   });
 
-  it('agrees with openssl on the RSA modulus size', () => {
+  it('agrees with openssl on the RSA modulus size', (ctx) => {
+    requirePrerequisite(ctx, needPrograms('the openssl pkey cross-check', 'openssl'));
     const text = execFileSync('openssl', ['pkey', '-in', join(PKI, 'keys/rsa-pkcs8.pem'), '-noout', '-text'], { encoding: 'utf8' });
     expect(one('keys/rsa-pkcs8.pem').algorithm.id).toBe(`RSA-${text.match(/Private-Key: \((\d+) bit/)![1]}`);
   });

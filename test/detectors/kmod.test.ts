@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { claims, runDetectors } from '../../src/detectors/index.js';
 import { kmodDetector } from '../../src/detectors/kmod.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { ctxFor, FIXTURES, findingsUnder, scanPaths, summary } from '../helpers/scan.js';
 import { pathToFileURL } from 'node:url';
 
@@ -39,7 +40,8 @@ describe('kmod', () => {
     expect(r.annotations).toMatchObject({ 'kmod.signed': 'true', 'kmod.id_type': 'PKCS#7' });
   });
 
-  it('the sid serial is what openssl cms prints for the SignerInfo', () => {
+  it('the sid serial is what openssl cms prints for the SignerInfo', (ctx) => {
+    requirePrerequisite(ctx, needPrograms('the openssl cms cross-check', 'openssl'));
     const r = detect('rsa4096-sha256.ko', read('rsa4096-sha256.ko'));
     const printed = execFileSync('openssl', ['cms', '-cmsout', '-print', '-inform', 'DER'], { input: sigBytes(read('rsa4096-sha256.ko')) }).toString();
     const serialHex = BigInt(`0x${r.findings[0].serial}`).toString(16).toUpperCase();

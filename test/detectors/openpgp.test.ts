@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { claims, runDetectors } from '../../src/detectors/index.js';
 import { openpgpDetector, parseOpenPgpPackets } from '../../src/detectors/openpgp.js';
 import type { DetectContext, Finding } from '../../src/model.js';
+import { needPrograms, requirePrerequisite, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { ctxFor, FIXTURES, summary } from '../helpers/scan.js';
 
 const DIR = join(FIXTURES, 'openpgp');
@@ -27,6 +28,7 @@ const detectFile = (f: string) => detect(f.split('/').pop()!, read(f));
 const ofKind = (fs: Finding[], kind: Finding['kind']) => fs.filter((f) => f.kind === kind);
 
 // gpg, isolated in a throw-away home; --list-only never asks for a passphrase or a secret key.
+const GPG_MISSING = needPrograms('the gpg cross-checks', 'gpg');
 const gnupgHome = mkdtempSync(join(tmpdir(), 'shelflife-openpgp-test-'));
 afterAll(() => {
   try {
@@ -116,25 +118,38 @@ describe('openpgp: keys', () => {
     expect(ofKind(detectFile('secp256k1.pub.pgp').findings, 'public-key').map((f) => f.algorithm.id)).toEqual(['ECDSA-secp256k1']);
   });
 
-  it.each([
-    'rsa2048.pub.asc',
-    'rsa3072.pub.gpg',
-    'dsa2048-elg2048.pub.asc',
-    'p521.pub.asc',
-    'ed25519-cv25519.pub.asc',
-    'realworld/debian-archive-bookworm-automatic-rsa4096.gpg',
-    'realworld/debian-amd64-archive-2005-dsa1024-elg2048.gpg',
-  ])('%s: fingerprint, key id, size, creation and expiry agree with gpg', (file) => {
-    const ours = ofKind(detectFile(file).findings, 'public-key');
-    const theirs = gpgKeys(file);
-    expect(ours.map((f) => f.fingerprint)).toEqual(theirs.map((k) => k.fpr));
-    expect(ours.map((f) => f.details?.keyId)).toEqual(theirs.map((k) => k.keyId));
-    expect(ours.map((f) => f.created)).toEqual(theirs.map((k) => new Date(k.created * 1000).toISOString()));
-    expect(ours.map((f) => f.notAfter ?? null)).toEqual(theirs.map((k) => (k.expires ? new Date(k.expires * 1000).toISOString() : null)));
-    for (const [i, k] of theirs.entries()) {
-      if ([1, 16, 17].includes(k.algo)) expect(ours[i].algorithm.id).toMatch(new RegExp(`-${k.bits}$`));
-    }
-    expect(ours.map((f) => f.details?.subkey)).toEqual(theirs.map((_, i) => i > 0));
+  describe('cross-checked with gpg', () => {
+    requirePrerequisiteForAll(GPG_MISSING);
+    it.each([
+      'rsa2048.pub.asc',
+      'rsa3072.pub.gpg',
+      'dsa2048-elg2048.pub.asc',
+      'p521.pub.asc',
+      'ed25519-cv25519.pub.asc',
+      'realworld/debian-archive-bookworm-automatic-rsa4096.gpg',
+      'realworld/debian-amd64-archive-2005-dsa1024-elg2048.gpg',
+    ])('%s: fingerprint, key id, size, creation and expiry agree with gpg', (file) => {
+      const ours = ofKind(detectFile(file).findings, 'public-key');
+      const theirs = gpgKeys(file);
+      expect(ours.map((f) => f.fingerprint)).toEqual(theirs.map((k) => k.fpr));
+      expect(ours.map((f) => f.details?.keyId)).toEqual(theirs.map((k) => k.keyId));
+      expect(ours.map((f) => f.created)).toEqual(theirs.map((k) => new Date(k.created * 1000).toISOString()));
+      expect(ours.map((f) => f.notAfter ?? null)).toEqual(theirs.map((k) => (k.expires ? new Date(k.expires * 1000).toISOString() : null)));
+      for (const [i, k] of theirs.entries()) {
+        if ([1, 16, 17].includes(k.algo)) expect(ours[i].algorithm.id).toMatch(new RegExp(`-${k.bits}$`));
+      }
+      expect(ours.map((f) => f.details?.subkey)).toEqual(theirs.map((_, i) => i > 0));
+    });
+
+    it('secret-key protection: gpg --list-packets shows the S2K we report', () => {
+      // "iter+salt S2K, algo: 7, SHA1 protection, hash: 2" (algo 7 = AES-128, hash 2 = SHA-1).
+      expect(gpg('--list-packets', join(DIR, 'rsa2048.sec.asc'))).toContain('iter+salt S2K, algo: 7, SHA1 protection, hash: 2');
+      expect(ofKind(detectFile('rsa2048.sec.asc').findings, 'private-key')[0].details).toMatchObject({
+        cipher: 'AES-128',
+        s2k: 'iterated-salted',
+        s2kHash: 'SHA-1',
+      });
+    });
   });
 
   it('reports the user ID as subject, and subkeys with their primary', () => {
@@ -170,8 +185,6 @@ describe('openpgp: keys', () => {
   it('reports secret keys with their protection, and says when they are unprotected', () => {
     const prot = ofKind(detectFile('rsa2048.sec.asc').findings, 'private-key');
     expect(prot).toHaveLength(2);
-    // gpg --list-packets: "iter+salt S2K, algo: 7, SHA1 protection, hash: 2" (algo 7 = AES-128, hash 2 = SHA-1).
-    expect(gpg('--list-packets', join(DIR, 'rsa2048.sec.asc'))).toContain('iter+salt S2K, algo: 7, SHA1 protection, hash: 2');
     expect(prot[0].details).toMatchObject({
       secretKey: true,
       protected: true,
@@ -217,20 +230,23 @@ describe('openpgp: keys', () => {
 });
 
 describe('openpgp: signatures', () => {
-  it.each([
-    'InRelease',
-    'realworld/bookworm-InRelease-excerpt.txt',
-    'detached-rsa-sha1.sig',
-    'detached-ed25519-text.sig',
-    'detached-p521.sig',
-    'realworld/bookworm-InRelease-signature.asc',
-    'realworld/debian-archive-2004-rsa1024.asc',
-  ])('%s: algorithm, issuer and hash agree with gpg --list-packets', (file) => {
-    const ours = ofKind(detectFile(file).findings, 'signature');
-    const theirs = gpgSignatures(file);
-    expect(ours.length).toBe(theirs.length);
-    expect(ours.map((s) => s.details?.issuerKeyId)).toEqual(theirs.map((s) => s.keyId));
-    expect(ours.map((s) => s.algorithm.hash)).toEqual(theirs.map((s) => HASH[s.digest]));
+  describe('cross-checked with gpg', () => {
+    requirePrerequisiteForAll(GPG_MISSING);
+    it.each([
+      'InRelease',
+      'realworld/bookworm-InRelease-excerpt.txt',
+      'detached-rsa-sha1.sig',
+      'detached-ed25519-text.sig',
+      'detached-p521.sig',
+      'realworld/bookworm-InRelease-signature.asc',
+      'realworld/debian-archive-2004-rsa1024.asc',
+    ])('%s: algorithm, issuer and hash agree with gpg --list-packets', (file) => {
+      const ours = ofKind(detectFile(file).findings, 'signature');
+      const theirs = gpgSignatures(file);
+      expect(ours.length).toBe(theirs.length);
+      expect(ours.map((s) => s.details?.issuerKeyId)).toEqual(theirs.map((s) => s.keyId));
+      expect(ours.map((s) => s.algorithm.hash)).toEqual(theirs.map((s) => HASH[s.digest]));
+    });
   });
 
   it('keeps weak hashes exact and reports the family when the issuing key is absent', () => {
@@ -302,7 +318,8 @@ describe('openpgp: messages', () => {
     expect(f[0]).toMatchObject({
       kind: 'encrypted-data',
       algorithm: { id: 'RSA', parameterKnown: false },
-      details: { role: 'key-transport', recipientKeyId: gpgKeys('rsa2048.pub.asc')[1].keyId },
+      // The encryption subkey's id, as we read it from the certificate (checked against gpg above).
+      details: { role: 'key-transport', recipientKeyId: ofKind(detectFile('rsa2048.pub.asc').findings, 'public-key')[1].details?.keyId },
     });
     expect(f[1]).toMatchObject({ algorithm: { id: 'unknown' }, details: { packet: 'SEIPD', version: 1, cipherKnown: false, mode: 'CFB+MDC' } });
     // With the recipient's certificate in the same artifact the size is exact.
@@ -317,9 +334,17 @@ describe('openpgp: messages', () => {
     expect(detectFile('to-p521.pgp').findings[0].algorithm.id).toBe('ECDH-P521');
   });
 
-  it('names the passphrase cipher and S2K (SKESK v4) and carries it to the encrypted data', () => {
-    // gpg --list-packets: ":symkey enc packet: version 4, cipher 9, aead 0,s2k 3, hash 8".
+  it('SKESK: gpg --list-packets shows the cipher and S2K we report', (ctx) => {
+    requirePrerequisite(ctx, GPG_MISSING);
+    // ":symkey enc packet: version 4, cipher 9, aead 0,s2k 3, hash 8" (cipher 9 = AES-256, s2k 3 = iterated-salted, hash 8 = SHA-256).
     expect(gpg('--list-only', '--list-packets', join(DIR, 'passphrase-aes256.gpg'))).toContain('cipher 9, aead 0,s2k 3, hash 8');
+    expect(detectFile('passphrase-aes256.gpg').findings[0]).toMatchObject({
+      algorithm: { id: 'AES-256' },
+      details: { s2k: 'iterated-salted', s2kHash: 'SHA-256' },
+    });
+  });
+
+  it('names the passphrase cipher and S2K (SKESK v4) and carries it to the encrypted data', () => {
     const [skesk, data] = detectFile('passphrase-aes256.gpg').findings;
     expect(skesk).toMatchObject({
       algorithm: { id: 'AES-256' },

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeOid } from '../../src/asn1/der.js';
 import { claims } from '../../src/detectors/index.js';
 import { detectPkcs12, pkcs12Detector } from '../../src/detectors/pkcs12.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { ctxFor, detectAll, FIXTURES, summary } from '../helpers/scan.js';
 
 const PKI = join(FIXTURES, 'pki');
@@ -24,11 +25,30 @@ function opensslInfo(rel: string, legacy = false): string {
   return `${r.stdout}${r.stderr}`;
 }
 
+const OPENSSL_MISSING = needPrograms('the openssl pkcs12 cross-checks', 'openssl');
+
 describe('pkcs12: stores as written by the usual tools', () => {
-  it('OpenSSL 3 default: PBES2/PBKDF2/AES-256-CBC for certificates and key, HMAC-SHA-256 MAC (as openssl -info says)', () => {
+  it('OpenSSL 3 default: PBES2/PBKDF2/AES-256-CBC for certificates and key, HMAC-SHA-256 MAC', () => {
     const r = p12('pkcs12/openssl-default.p12');
     expect(r.errors).toEqual([]);
     expect(summary(r.findings)).toEqual(['encrypted-data pkcs12 AES-256', 'private-key pkcs12 AES-256']);
+    expect(r.annotations?.['pkcs12.mac']).toBe('HMAC-SHA-256');
+    expect(r.findings.find((f) => f.kind === 'encrypted-data')!.details).toMatchObject({
+      scheme: 'PBES2',
+      kdf: 'PBKDF2',
+      prf: 'hmacWithSHA256',
+      structure: 'EncryptedData',
+    });
+    expect(r.findings.find((f) => f.kind === 'private-key')!.details).toMatchObject({
+      encrypted: true,
+      friendlyName: 'fixture',
+      mac: { algorithm: 'HMAC-SHA-256' },
+    });
+  });
+
+  it('OpenSSL 3 default: the MAC, PBES2 parameters and iteration counts are what openssl pkcs12 -info says', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const r = p12('pkcs12/openssl-default.p12');
     const info = opensslInfo('pkcs12/openssl-default.p12');
     const [, macHash, macIter] = info.match(/MAC: (\w+), Iteration (\d+)/)!;
     expect(r.annotations).toEqual({ 'pkcs12.mac': `HMAC-${macHash.toUpperCase().replace('SHA', 'SHA-')}`, 'pkcs12.macIterations': macIter });
@@ -44,6 +64,13 @@ describe('pkcs12: stores as written by the usual tools', () => {
     const r = p12('pkcs12/openssl-legacy.pfx');
     expect(summary(r.findings)).toEqual(['encrypted-data pkcs12 RC2-40/SHA-1', 'private-key pkcs12 3DES/SHA-1']);
     expect(r.annotations?.['pkcs12.mac']).toBe('HMAC-SHA-1');
+    expect(r.findings[0].details).toMatchObject({ scheme: 'pbewithSHAAnd40BitRC2-CBC' });
+    expect(r.findings[0].quantum.status).toBe('weakened');
+  });
+
+  it('-legacy: the RC2-40 iteration count is what openssl pkcs12 -info says', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const r = p12('pkcs12/openssl-legacy.pfx');
     const info = opensslInfo('pkcs12/openssl-legacy.pfx', true);
     const [, iter] = info.match(/pbeWithSHA1And40BitRC2-CBC, Iteration (\d+)/)!;
     expect(r.findings[0].details).toMatchObject({ scheme: 'pbewithSHAAnd40BitRC2-CBC', iterations: Number(iter) });
@@ -62,7 +89,8 @@ describe('pkcs12: stores as written by the usual tools', () => {
     expect(summary(detectAll('unencrypted.p12', bytes).findings)).toEqual(summary(r.findings));
   });
 
-  it('links a shrouded key to its plain certificate by localKeyId', () => {
+  it('links a shrouded key to its plain certificate by localKeyId (a store made by openssl here)', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-p12-'));
     try {
       execFileSync(

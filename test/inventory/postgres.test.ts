@@ -6,12 +6,13 @@ import { describe, expect, inject, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { SCHEMA_VERSION } from '../../src/inventory/schema.js';
 import { scan } from '../../src/scan/scan.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { FIXTURES } from '../helpers/scan.js';
 
-const url = inject('postgresUrl');
-if (!url) console.warn('\n*** SKIPPING PostgreSQL inventory tests: no PostgreSQL server (see test/setup/postgres.ts) ***\n');
+const { url, reason } = inject('postgres');
 
-describe.runIf(url)('inventory on PostgreSQL', () => {
+describe('inventory on PostgreSQL', () => {
+  requirePrerequisiteForAll(!url && (reason ?? 'the PostgreSQL inventory tests: no server (test/setup/postgres.ts)'));
   it('records two scans from two "scanners", finds copies across them, and diffs', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-pgtree-'));
     mkdirSync(join(dir, 'a'));

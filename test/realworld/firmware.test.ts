@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { requirePrerequisite } from '../helpers/prerequisites.js';
+import { aptDownload, needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import type { ArtifactResult, Finding, ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 
@@ -25,10 +25,6 @@ const files: { efi: string[]; vmlinuz?: string; modules: string[]; vars: string[
 
 function run(cmd: string, args: string[], opts: { cwd?: string; input?: Buffer } = {}): string {
   return execFileSync(cmd, args, { cwd: opts.cwd, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 }).toString();
-}
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
 
 function walk(dir: string, out: string[] = []): string[] {
@@ -47,11 +43,14 @@ beforeAll(async () => {
   mkdirSync(debs);
   mkdirSync(root);
   try {
+    const noApt = needPrograms('realworld/firmware', 'apt-cache', 'tar');
+    if (noApt) throw new Error(noApt);
     // The signed kernel: the cloud flavour is a third of the size of the generic one and signed the same way.
     const depends = run('apt-cache', ['depends', 'linux-image-cloud-amd64']);
     const kernel = depends.match(/Depends: (linux-image-[\w.+-]+-cloud-amd64)/)?.[1];
     if (!kernel) throw new Error('apt-cache cannot resolve linux-image-cloud-amd64');
-    run('apt-get', ['download', ...PACKAGES, kernel], { cwd: debs });
+    const failed = aptDownload('realworld/firmware', [...PACKAGES, kernel], debs);
+    if (failed) throw new Error(failed);
     for (const deb of readdirSync(debs)) {
       const path = join(debs, deb);
       if (deb.startsWith('linux-image-')) {
@@ -66,8 +65,7 @@ beforeAll(async () => {
       }
     }
   } catch (e) {
-    unavailable = `apt-get download of the Debian boot chain failed (${(e as Error).message.split('\n')[0]})`;
-    console.warn(`\n*** realworld/firmware: SKIPPING: ${unavailable} ***\n`);
+    unavailable = `realworld/firmware: the Debian boot chain could not be fetched (${(e as Error).message.split('\n')[0]})`;
     return;
   }
   for (const f of walk(root)) {
@@ -97,8 +95,7 @@ function cn(subject: string): string {
 
 const skipUnless = (ctx: TestContext, tools: string[] = []) => {
   requirePrerequisite(ctx, unavailable);
-  const missing = tools.filter((t) => !have(t));
-  requirePrerequisite(ctx, missing.length > 0 && `realworld/firmware: ${missing.join(', ')} not installed (see .ci/apt-packages.txt)`);
+  requirePrerequisite(ctx, needPrograms('realworld/firmware', ...tools));
 };
 
 describe('realworld: Debian signed boot chain', () => {

@@ -1,27 +1,20 @@
 /**
  * The HTML report in a real headless Chromium (Debian `chromium`): it loads from a file with no network, renders
- * its charts, and a screenshot is taken. Skips loudly only when Chromium is not installed (CI installs it).
+ * its charts, and a screenshot is taken. Not run (loudly) without Chromium outside CI; CI installs it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPORTERS } from '../../src/report/index.js';
+import { findProgram, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { sampleResult } from './sample.js';
 
-function findChromium(): string | undefined {
-  for (const bin of ['chromium', 'chromium-browser', 'google-chrome']) {
-    const r = spawnSync('which', [bin], { encoding: 'utf8' });
-    if (r.status === 0) return r.stdout.trim();
-  }
-  return undefined;
-}
+const chromium = ['chromium', 'chromium-browser', 'google-chrome'].map(findProgram).find(Boolean);
 
-const chromium = findChromium();
-if (!chromium) console.warn('\n*** SKIPPING the Chromium HTML report test: no chromium binary (apt-get install chromium) ***\n');
-
-describe.runIf(chromium)('HTML report in headless Chromium', () => {
+describe('HTML report in headless Chromium', () => {
+  requirePrerequisiteForAll(!chromium && 'the HTML report in headless Chromium: chromium not installed (apt-get install chromium)');
   const dir = mkdtempSync(join(tmpdir(), 'shelflife-html-'));
   const file = join(dir, 'report.html');
   const history = [

@@ -1,11 +1,11 @@
 /** Shared helpers for the resign tests: the draft's vectors, temp dirs, and the CLI run in-process or as a child. */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const REPO = join(import.meta.dirname, '..', '..');
-/** draft-ietf-lamps-pq-composite-sigs test vectors, vendored by the workspace next to the repository. */
-export const VECTORS = join(REPO, '..', 'shared', 'vectors', 'composite-sigs', 'testvectors.json');
+/** draft-ietf-lamps-pq-composite-sigs test vectors, vendored in the repository (source and licence in the README there). */
+export const VECTORS = join(REPO, 'test', 'vendor', 'composite-sigs', 'testvectors.json');
 
 export interface VectorCase {
   tcId: string;
@@ -17,11 +17,7 @@ export interface VectorCase {
   sWithContext: string;
 }
 
-export function loadVectors(): { m: Buffer; ctx: Buffer; tests: VectorCase[] } | undefined {
-  if (!existsSync(VECTORS)) {
-    console.warn(`\n*** SKIPPING composite-sigs vector tests: ${VECTORS} is absent ***\n`);
-    return undefined;
-  }
+export function loadVectors(): { m: Buffer; ctx: Buffer; tests: VectorCase[] } {
   const d = JSON.parse(readFileSync(VECTORS, 'utf8'));
   return { m: Buffer.from(d.m, 'base64'), ctx: Buffer.from(d.ctx, 'base64'), tests: d.tests };
 }

@@ -8,7 +8,10 @@ import { certificationRequest, isSelfSigned, parseCertificate, selfSignedCertifi
 import { generateKey, requireAlgorithm, verify } from '../../src/resign/composite.js';
 import { algorithmId, integer, octets, seq } from '../../src/resign/_der-writer.js';
 import { decodeKeyFile, decryptPkcs8, encodeEncryptedKeyPem, encodePkcs8, pem, readPassphrase } from '../../src/resign/keys.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { tempDir } from './_helpers.js';
+
+const OPENSSL_MISSING = needPrograms('the openssl cross-checks', 'openssl');
 
 const CHEAP = { scrypt: { N: 1 << 10, r: 8, p: 1 } };
 
@@ -24,7 +27,8 @@ describe('encrypted PKCS#8', () => {
     }
   });
 
-  it("writes PBES2 scrypt (N=2^14, r=8: within OpenSSL's default memory cap) + AES-256-CBC", () => {
+  it("writes PBES2 scrypt (N=2^14, r=8: within OpenSSL's default memory cap) + AES-256-CBC, as openssl asn1parse reads it", (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
     const key = generateKey(requireAlgorithm('mldsa65'));
     const dir = tempDir();
     writeFileSync(join(dir, 'k.pem'), encodeEncryptedKeyPem(key, 'pw'));
@@ -70,6 +74,12 @@ describe('certificates and CSRs', () => {
     // AlgorithmIdentifier = SEQUENCE { OID } only (composite draft; RFC 9881 §2).
     const sigAlg = parseDer(der).child(1);
     expect(sigAlg.children()).toHaveLength(1);
+  });
+
+  it('self-signed composite certificate: openssl x509 reads the key usage and validity', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const key = generateKey(requireAlgorithm('mldsa65-ecdsa-p256'));
+    const der = selfSignedCertificate(key, { subject: 'release', days: 30, now: new Date('2026-01-01T00:00:00Z') });
     const text = execFileSync('openssl', ['x509', '-inform', 'DER', '-noout', '-text'], { input: der, encoding: 'utf8' });
     expect(text).toMatch(/Key Usage: critical\s+Digital Signature\s/);
     expect(text).toMatch(/Not After : Jan 31 00:00:00 2026 GMT/);
@@ -81,6 +91,11 @@ describe('certificates and CSRs', () => {
     const [info, sigAlg, sig] = parseDer(der).children();
     expect(sigAlg.child(0).oid()).toBe(key.alg.oid);
     expect(verify(key.publicKey, info.encoded, sig.bits()).valid).toBe(true);
+  });
+
+  it('CSR: openssl req reads the subject', (ctx) => {
+    requirePrerequisite(ctx, OPENSSL_MISSING);
+    const der = certificationRequest(generateKey(requireAlgorithm('mldsa87-ecdsa-p384')), 'release');
     const text = execFileSync('openssl', ['req', '-inform', 'DER', '-noout', '-text'], { input: der, encoding: 'utf8' });
     expect(text).toMatch(/Subject: CN ?= ?release/);
   });

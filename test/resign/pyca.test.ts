@@ -10,14 +10,21 @@ import { describe, expect, it } from 'vitest';
 import { selfSignedCertificate } from '../../src/resign/cert.js';
 import { generateKey, messageRepresentative, prehash, publicKeyFromBytes, requireAlgorithm, sign, verify } from '../../src/resign/composite.js';
 import { decodeKeyFile, encodeEncryptedKeyPem } from '../../src/resign/keys.js';
+import { needPrograms, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { tempDir } from './_helpers.js';
 
-const probe = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { encoding: 'utf8' });
-const available = probe.status === 0;
-if (!available)
-  console.warn(
-    `\n*** SKIPPING pyca/cryptography cross-checks: python3 has no cryptography.hazmat.primitives.asymmetric.mldsa (${probe.stderr.trim().split('\n').pop()}) ***\n`,
-  );
+/** Why the cross-check cannot run here: no python3, or a pyca/cryptography without ML-DSA (it needs ≥ 45 on OpenSSL ≥ 3.5). */
+function pycaMissing(): string | false {
+  const noPython = needPrograms('the pyca/cryptography cross-checks', 'python3');
+  if (noPython) return noPython;
+  const probe = spawnSync('python3', ['-c', 'from cryptography.hazmat.primitives.asymmetric import mldsa'], { encoding: 'utf8', timeout: 30_000 });
+  if (probe.status === 0) return false;
+  const why = String(probe.stderr ?? probe.error?.message ?? '')
+    .trim()
+    .split('\n')
+    .pop();
+  return `the pyca/cryptography cross-checks: python3 has no cryptography.hazmat.primitives.asymmetric.mldsa (${why})`;
+}
 
 function py(script: string, input: object): Record<string, string> {
   const out = execFileSync('python3', ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' });
@@ -59,7 +66,8 @@ print(json.dumps({
 
 const B = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
-describe.skipIf(!available)('pyca/cryptography cross-check', () => {
+describe('pyca/cryptography cross-check', () => {
+  requirePrerequisiteForAll(pycaMissing());
   it('pyca verifies our pure ML-DSA signatures (with and without context) and rejects a tampered one', () => {
     for (const level of ['44', '65', '87']) {
       const key = generateKey(requireAlgorithm(`mldsa${level}`));

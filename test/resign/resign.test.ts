@@ -20,16 +20,18 @@ import { runResign, verifyArtifact } from '../../src/resign/resign.js';
 import { FsWriter, memberSidecarName } from '../../src/resign/writers/fs.js';
 import { scan } from '../../src/scan/scan.js';
 import { fileUri } from '../../src/sources/fs.js';
+import { FIXTURES } from '../helpers/scan.js';
+import { tar } from '../helpers/registry.js';
 import { CLI_ENTRY, REPO, flip, tempDir } from './_helpers.js';
 
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
+/** A quantum-vulnerable RSA-2048 certificate as PEM (fixtures/pki/certs/rsa2048.der, made by fixtures/gen/pki.sh). */
 function rsaCertPem(dir: string, name: string): string {
+  const b64 = readFileSync(join(FIXTURES, 'pki', 'certs', 'rsa2048.der')).toString('base64');
   const out = join(dir, name);
-  spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '/dev/null', '-out', out, '-subj', `/CN=${name}`, '-days', '30'], {
-    stdio: 'ignore',
-  });
+  writeFileSync(out, `-----BEGIN CERTIFICATE-----\n${b64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`);
   return out;
 }
 
@@ -112,12 +114,7 @@ describe('resign a tree', () => {
     writeFileSync(join(tree, 'other.pem'), cert);
     writeFileSync(join(tree, 'gone.pem'), cert);
     // An archive whose member path tries to climb out: its sidecar must stay next to the archive.
-    spawnSync('python3', [
-      '-c',
-      `import tarfile,io,sys\nt=tarfile.open(sys.argv[1],'w')\nd=open(sys.argv[2],'rb').read()\nfor n in ['certs/leaf.pem','../../evil.pem']:\n  i=tarfile.TarInfo(n); i.size=len(d); t.addfile(i, io.BytesIO(d))\nt.close()`,
-      join(tree, 'bundle.tar'),
-      join(dir, 'leaf.pem'),
-    ]);
+    writeFileSync(join(tree, 'bundle.tar'), tar({ 'certs/leaf.pem': cert, '../../evil.pem': cert }));
     // An original signature already sits where our sidecar would go: it must be kept as is.
     writeFileSync(join(tree, 'other.pem.p7s'), 'original signature, not ours');
     const before = Object.fromEntries(readdirSync(tree).map((f) => [f, sha256(readFileSync(join(tree, f)))]));

@@ -2,7 +2,8 @@
  * Vitest global setup: three real CNCF distribution registries (Debian's `docker-registry` 2.8) on 127.0.0.1 —
  * anonymous, htpasswd basic auth, and token auth backed by a small local token issuer (Docker token spec: ES256
  * JWTs with an `x5c` header chaining to the registry's `rootcertbundle`). Tests push their own content through the
- * registry API (test/helpers/registry.ts). Skips loudly when the program is missing.
+ * registry API (test/helpers/registry.ts). When the programs are missing or the registry does not start, it provides
+ * `available: false` with the reason, and the tests go through requirePrerequisite (test/helpers/prerequisites.ts).
  * @module
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { connect, createServer as netServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { missingPrograms } from '../helpers/prerequisites.js';
 
 export interface RegistryInfo {
   available: boolean;
@@ -146,17 +148,10 @@ function startTokenIssuer(port: number, key: KeyObject, certDer: Buffer, issuer:
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const info: RegistryInfo = { available: false, anonymous: '', basic: '', token: '', tls: '', tlsCa: '', user: REGISTRY_USER, password: REGISTRY_PASSWORD };
-  const have = (p: string) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${p}`], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!have('docker-registry') || !have('htpasswd') || !have('openssl')) {
-    info.reason = 'docker-registry, htpasswd (apache2-utils) or openssl is not installed: apt-get install -y docker-registry apache2-utils openssl';
-    process.stderr.write(`\n*** test/setup/registry.ts: SKIPPING registry tests: ${info.reason}\n\n`);
+  const missing = missingPrograms('docker-registry', 'htpasswd', 'openssl');
+  if (missing.length) {
+    info.reason = `the OCI registry tests: ${missing.join(', ')} not installed (apt-get install docker-registry apache2-utils openssl)`;
+    process.stderr.write(`\n*** test/setup/registry.ts: no registry started: ${info.reason}\n\n`);
     project.provide('registry', info);
     return async () => {};
   }
@@ -231,9 +226,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
     Object.assign(info, { available: true, anonymous: urls[0], basic: urls[1], token: urls[2], tls: urls[3], tlsCa: join(dir, 'ca.crt') });
   } catch (e) {
+    // Installed but not startable (a broken package, a port taken): the tests say so through requirePrerequisite,
+    // failing in CI, instead of the whole run dying here.
     for (const c of children) c.kill();
     issuer?.close();
-    throw e;
+    rmSync(dir, { recursive: true, force: true });
+    info.reason = `the OCI registry tests: the registry did not start: ${(e as Error).message.split('\n')[0]}`;
+    process.stderr.write(`\n*** test/setup/registry.ts: ${info.reason}\n\n`);
+    project.provide('registry', info);
+    return async () => {};
   }
   project.provide('registry', info);
   return async () => {

@@ -4,11 +4,12 @@
  * HTTPS fault server on 127.0.0.1 (the HTTPS one with a test CA made here with openssl).
  * @module
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { missingPrograms, needPrograms } from '../helpers/prerequisites.js';
 import { installLoopbackGuard, startFaultServer, type FaultServer } from '../helpers/http-faults.js';
 
 export const RELEASE_TOOLS = [
@@ -31,14 +32,7 @@ export const RELEASE_TOOLS = [
 ];
 
 export function missingReleaseTools(): string[] {
-  return RELEASE_TOOLS.filter((t) => {
-    try {
-      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
-      return false;
-    } catch {
-      return true;
-    }
-  });
+  return missingPrograms(...RELEASE_TOOLS);
 }
 
 export interface ReleaseStores {
@@ -95,17 +89,16 @@ export async function startReleaseStores(): Promise<ReleaseStores> {
  * fails the file if anything but 127.0.0.1 was contacted, and the check that the Debian tools are there (in CI their
  * absence fails the file; elsewhere its tests are left out, loudly). `stores` is filled in before the first test.
  */
-export function useReleaseStores(label: string, extraTools: string[] = []): { missing: string[]; stores: ReleaseStores; guard: { violations: string[] } } {
-  const missing = [...missingReleaseTools(), ...extraTools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0)];
-  if (missing.length) {
-    if (process.env.CI) throw new Error(`[${label}] prerequisite missing in CI: ${missing.join(', ')} (.ci/run installs them)`);
-    console.warn(`\n*** [${label}] NOT RUN (outside CI only): missing tools ${missing.join(', ')} (install .ci/apt-packages.txt) ***\n`);
-  }
+export function useReleaseStores(
+  label: string,
+  extraTools: string[] = [],
+): { missing: string | false; stores: ReleaseStores; guard: { violations: string[] } } {
+  const missing = needPrograms(`[${label}] the release-store tests`, ...new Set([...RELEASE_TOOLS, ...extraTools]));
   const stores = {} as ReleaseStores;
   let installed: ReturnType<typeof installLoopbackGuard> | undefined;
   const guard = { violations: [] as string[] };
   beforeAll(async () => {
-    if (missing.length) return;
+    if (missing) return;
     Object.assign(stores, await startReleaseStores());
     installed = installLoopbackGuard();
     guard.violations = installed.violations;

@@ -4,7 +4,8 @@
  * server cert from a test CA made here with openssl), a TLS listener that requires a client certificate
  * (x509/certvalid), and imudp; each writes to its own file through omfile with a template that exposes the parsed
  * RFC 5424 header. The main queue is Direct: a message read from the socket is written before the next is read, so
- * what the receiver has read is what is in the file. Skips loudly when rsyslogd is not installed.
+ * what the receiver has read is what is in the file. When rsyslogd is missing or does not start, it provides
+ * `available: false` with the reason, and the tests go through requirePrerequisite (test/helpers/prerequisites.ts).
  * @module
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +14,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { needPrograms } from '../helpers/prerequisites.js';
 import { freePort } from './registry.js';
 
 export interface RsyslogPki {
@@ -45,14 +47,11 @@ declare module 'vitest' {
 export const RSYSLOG_LINE_FIELDS = ['version', 'app', 'procid', 'msgid', 'hostname', 'pri', 'sd', 'msg'] as const;
 
 export function rsyslogAvailable(): string | undefined {
-  try {
-    execFileSync('rsyslogd', ['-v'], { stdio: 'ignore' });
-  } catch {
-    return 'rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)';
-  }
+  const missing = needPrograms('the syslog sink tests', 'rsyslogd', 'openssl');
+  if (missing) return `${missing} (the syslog receiver is rsyslog with rsyslog-gnutls)`;
   const libDirs = ['/usr/lib/rsyslog', ...readdirSync('/usr/lib').map((d) => join('/usr/lib', d, 'rsyslog'))];
   if (!libDirs.some((d) => existsSync(join(d, 'lmnsd_gtls.so')))) {
-    return 'rsyslog-gnutls is not installed (apt-get install rsyslog-gnutls)';
+    return 'the syslog sink tests: rsyslog-gnutls is not installed (apt-get install rsyslog-gnutls)';
   }
   return undefined;
 }
@@ -222,14 +221,22 @@ export default async function setup(project: TestProject): Promise<() => Promise
     logs: { tcp: '', tls: '', mtls: '', udp: '' },
     config: '',
   };
-  if (reason) {
-    process.stderr.write(`\n*** test/setup/rsyslog.ts: SKIPPING syslog sink tests: ${reason}\n\n`);
-    project.provide('rsyslog', { available: false, reason, ...empty });
+  const unavailable = (why: string) => {
+    process.stderr.write(`\n*** test/setup/rsyslog.ts: no syslog receiver started: ${why}\n\n`);
+    project.provide('rsyslog', { available: false, reason: why, ...empty });
     return async () => {};
-  }
+  };
+  if (reason) return unavailable(reason);
   const dir = mkdtempSync(join(tmpdir(), 'shelflife-rsyslog-'));
-  const info = await writeRsyslogConfig(dir, makeTestPki(join(dir, 'pki')));
-  const child = await startRsyslog(info);
+  let info: Awaited<ReturnType<typeof writeRsyslogConfig>>;
+  let child: ChildProcess;
+  try {
+    info = await writeRsyslogConfig(dir, makeTestPki(join(dir, 'pki')));
+    child = await startRsyslog(info);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    return unavailable(`the syslog sink tests: rsyslogd did not start: ${(e as Error).message.split('\n')[0]}`);
+  }
   project.provide('rsyslog', { available: true, ...info });
   return async () => {
     await stopRsyslog(child);

@@ -1,10 +1,12 @@
 /**
  * Vitest global setup: an S3-compatible server (moto, from the image's python3) on 127.0.0.1. Tests create their own
- * buckets (unique names) and may `POST /moto-api/reset`. Skips loudly when moto cannot be run.
+ * buckets (unique names) and may `POST /moto-api/reset`. When moto cannot be run it provides `available: false` with
+ * the reason, and the tests go through requirePrerequisite (test/helpers/prerequisites.ts).
  * @module
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { findProgram } from '../helpers/prerequisites.js';
 import { freePort } from './registry.js';
 
 export interface S3Info {
@@ -44,16 +46,25 @@ export async function startMoto(port: number): Promise<ChildProcess> {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const info: S3Info = { available: false, endpoint: '' };
-  try {
-    execFileSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' });
-  } catch {
-    info.reason = 'python3 with moto is not available (pip install "moto[server]")';
-    process.stderr.write(`\n*** test/setup/s3.ts: SKIPPING S3 tests: ${info.reason}\n\n`);
+  const unavailable = (reason: string) => {
+    info.reason = `the S3 tests: ${reason}`;
+    process.stderr.write(`\n*** test/setup/s3.ts: no S3 server started: ${info.reason}\n\n`);
     project.provide('s3', info);
     return async () => {};
+  };
+  if (!findProgram('python3')) return unavailable('python3 not installed (the S3 server is moto: python3 -m pip install "moto[server]")');
+  try {
+    execFileSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore', timeout: 30_000 });
+  } catch {
+    return unavailable('python3 has no moto (python3 -m pip install "moto[server]")');
   }
   const port = await freePort();
-  const child = await startMoto(port);
+  let child: ChildProcess;
+  try {
+    child = await startMoto(port);
+  } catch (e) {
+    return unavailable(`moto did not start: ${(e as Error).message.split('\n')[0]}`);
+  }
   info.available = true;
   info.endpoint = `http://127.0.0.1:${port}`;
   project.provide('s3', info);

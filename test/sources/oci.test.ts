@@ -19,9 +19,10 @@ import {
   tar,
   type TestCert,
 } from '../helpers/registry.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 
 const reg = inject('registry');
-if (!reg.available) process.stderr.write(`\n*** test/sources/oci.test.ts: registry unavailable (${reg.reason}); the registry tests below will fail\n`);
+const REGISTRY_MISSING = !reg.available && reg.reason;
 
 function art(r: ScanResult, pred: (a: ArtifactResult) => boolean): ArtifactResult {
   const a = r.artifacts.find(pred);
@@ -82,8 +83,10 @@ describe('oci against a real registry (anonymous)', () => {
   let layerDigest: string;
   let index: Awaited<ReturnType<typeof pushIndex>>;
   const host = reg.anonymous;
+  requirePrerequisiteForAll(REGISTRY_MISSING);
 
   beforeAll(async () => {
+    if (REGISTRY_MISSING) return;
     client = new RegistryClient(host);
     cert = makeCert('shelflife cosign test');
     const inner = makeCert('inside the layer', 'rsa');
@@ -222,6 +225,7 @@ describe('oci against a real registry (anonymous)', () => {
 });
 
 describe('oci over HTTPS with a private CA', () => {
+  requirePrerequisiteForAll(REGISTRY_MISSING);
   it('refuses an untrusted certificate, and trusts it with --registry-ca', async () => {
     const host = reg.tls;
     const client = new RegistryClient(host, { caFiles: [reg.tlsCa] });
@@ -237,6 +241,7 @@ describe('oci over HTTPS with a private CA', () => {
 });
 
 describe('oci auth', () => {
+  requirePrerequisiteForAll(REGISTRY_MISSING);
   const dir = mkdtempSync(join(tmpdir(), 'shelflife-docker-'));
   const config = (host: string, password: string) => {
     const p = join(dir, `${host.replace(/\W/g, '_')}-${password.length}.json`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-apt');
@@ -27,7 +28,8 @@ function run(cmd: string, args: string[]): Promise<{ status: number | null; stdo
 }
 const sha256File = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 
-describe.runIf(missing.length === 0)('apt repositories over HTTP(S)', () => {
+describe('apt repositories over HTTP(S)', () => {
+  requirePrerequisiteForAll(missing);
   it('reprepro over HTTPS with a private CA: every InRelease signature, each package covered and identified by the index digest, no package fetched', async () => {
     const before = s.https.requests.length;
     const arts = await scanApt(`apt+${s.https.url}/apt/reprepro`, { suite: 'bookworm', ca: s.caFile });

@@ -9,6 +9,7 @@ import type { Finding } from '../../src/model.js';
 import { HttpClient } from '../../src/sources/_http.js';
 import { APT_RSA_CUTOFF, chainFindings, weaker } from '../../src/sources/_release.js';
 import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s, guard } = useReleaseStores('release-checksums');
@@ -61,7 +62,8 @@ describe('chain of custody', () => {
   });
 });
 
-describe.runIf(missing.length === 0)('signed checksum directories over HTTP(S)', () => {
+describe('signed checksum directories over HTTP(S)', () => {
+  requirePrerequisiteForAll(missing);
   it('signify: SHA256SUMS.sig covers what it lists, a .minisig sibling signs its file, an unlisted file is unsigned', async () => {
     // Oracle: signify-openbsd -V accepts the checksum file with the release key.
     const v = spawnSync('signify-openbsd', [

@@ -9,6 +9,8 @@ import { cabinetFiles, parseCabinet } from '../../src/containers/cab.js';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { parseJcat } from '../../src/sources/lvfs.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
+import { FIXTURES } from '../helpers/scan.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-lvfs', ['gcab', 'jcat-tool']);
@@ -22,10 +24,8 @@ async function scanLvfs(target: string, options: Record<string, unknown> = {}): 
 describe('MS-CAB parsing', () => {
   it('rejects damaged cabinets with a clear error and bounded work', () => {
     expect(() => parseCabinet(new Uint8Array(10))).toThrow(/not a cabinet/);
-    const dir = mkdtempSync(join(tmpdir(), 'cab-'));
-    writeFileSync(join(dir, 'a.bin'), 'x'.repeat(100_000));
-    execFileSync('gcab', ['-c', '-z', join(dir, 'a.cab'), 'a.bin'], { cwd: dir });
-    const cab = new Uint8Array(readFileSync(join(dir, 'a.cab')));
+    // gcab -c -z of a.bin = 100,000 × 'x' (fixtures/release-stores/cabinets/README.md).
+    const cab = new Uint8Array(readFileSync(join(FIXTURES, 'release-stores', 'cabinets', 'one-file.cab')));
     expect(cabinetFiles(cab, 'a.cab')[0].bytes!.length).toBe(100_000);
     // Cut the data short: the member is reported as malformed/truncated, nothing throws past cabinetFiles.
     const cut = cab.slice(0, cab.length - 40);
@@ -39,7 +39,8 @@ describe('MS-CAB parsing', () => {
   });
 });
 
-describe.runIf(missing.length === 0)('LVFS-style firmware remotes', () => {
+describe('LVFS-style firmware remotes', () => {
+  requirePrerequisiteForAll(missing);
   it('firmware.xml.gz + .jcat: PKCS#7 (as openssl cms names it) and GPG blobs; cabinets opened for their inner .jcat', async () => {
     // Oracle: jcat-tool info lists the blob kinds; openssl cms -cmsout -print names the PKCS#7 signature algorithm.
     const info = execFileSync('jcat-tool', ['info', join(s.root, 'lvfs/firmware.xml.gz.jcat')]).toString();

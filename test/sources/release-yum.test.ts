@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
+import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-yum');
@@ -26,7 +27,8 @@ function headerEnds(repo: string): Map<string, number> {
   return out;
 }
 
-describe.runIf(missing.length === 0)('yum/dnf repositories over HTTP(S)', () => {
+describe('yum/dnf repositories over HTTP(S)', () => {
+  requirePrerequisiteForAll(missing);
   it('reads each RPM signature header with ONE Range request and names what rpmkeys -Kv names', async () => {
     const before = s.https.requests.length;
     const arts = await scanYum(`yum+${s.https.url}/yum/signed/`, { ca: s.caFile });

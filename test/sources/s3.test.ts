@@ -7,10 +7,12 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ArtifactResult, ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { parseS3Target, s3Uri, sampleWindow } from '../../src/sources/s3.js';
+import { needPrograms, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { gz, makeCert, tar } from '../helpers/registry.js';
 
 const s3 = inject('s3');
-if (!s3.available) process.stderr.write(`\n*** test/sources/s3.test.ts: S3 server unavailable (${s3.reason}); the S3 tests below will fail\n`);
+// The objects hold certificates made with openssl (test/helpers/registry.ts makeCert).
+const S3_MISSING = (!s3.available && s3.reason) || needPrograms('the S3 tests', 'openssl');
 
 const env = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 Object.assign(process.env, env);
@@ -45,7 +47,10 @@ describe('s3 against a real S3-compatible server (moto)', () => {
   const put = (Key: string, Body: Uint8Array | string, extra: Record<string, unknown> = {}) =>
     client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ...extra }));
 
+  requirePrerequisiteForAll(S3_MISSING);
+
   beforeAll(async () => {
+    if (S3_MISSING) return;
     client = new S3Client({
       endpoint: s3.endpoint,
       forcePathStyle: true,
