@@ -35,3 +35,13 @@ export const MAX_TEXT_PARSE_BYTES = 16 * 1024 * 1024;
 /** OpenPGP compressed data packets: bytes inflated per artifact (all packets together), and nesting followed. */
 export const MAX_OPENPGP_INFLATED_BYTES = 16 * 1024 * 1024;
 export const MAX_OPENPGP_NESTING = 4;
+/**
+ * OpenPGP partial body lengths (RFC 9580 §4.2.1.4): chunks followed in one packet, and the bytes of one packet kept
+ * (a longer literal or encrypted body keeps its head, which is all that is read of it).
+ */
+export const MAX_OPENPGP_PARTIAL_CHUNKS = 65_536;
+export const MAX_OPENPGP_PACKET_BYTES = 16 * 1024 * 1024;
+
+/** Rules, policy and config files (YAML): largest file read, and most alias expansions (a "billion laughs" guard). */
+export const MAX_RULES_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_YAML_ALIASES = 100;

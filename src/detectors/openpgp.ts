@@ -12,7 +12,14 @@ import { constants as zlibConstants, inflateRawSync, inflateSync } from 'node:zl
 import { decodeOid, unsignedBitLength } from '../asn1/der.js';
 import { catalogue, type CatalogueEntry, type Described } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
-import { MAX_OBJECTS_PER_ARTIFACT, MAX_OPENPGP_INFLATED_BYTES, MAX_OPENPGP_NESTING, MAX_TEXT_PARSE_BYTES } from '../limits.js';
+import {
+  MAX_OBJECTS_PER_ARTIFACT,
+  MAX_OPENPGP_INFLATED_BYTES,
+  MAX_OPENPGP_NESTING,
+  MAX_OPENPGP_PACKET_BYTES,
+  MAX_OPENPGP_PARTIAL_CHUNKS,
+  MAX_TEXT_PARSE_BYTES,
+} from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind, FindingLocation } from '../model.js';
 import type { Detector, DetectResult } from './types.js';
 
@@ -173,8 +180,10 @@ interface Packet {
   /** Offset of the packet header in its sequence. */
   offset: number;
   body: Uint8Array;
-  /** The body was cut short by the end of a window (only for data packets when that is allowed). */
+  /** The body was cut short by the end of a window (only for data packets when that is allowed), or by `capped`. */
   cut?: boolean;
+  /** The body's real length when it was longer than MAX_OPENPGP_PACKET_BYTES and only its head was kept. */
+  capped?: number;
 }
 
 /** Where a packet sequence came from, to turn in-sequence offsets into artifact locations. */
@@ -244,27 +253,75 @@ function readPackets(buf: Uint8Array, allowCut: boolean): { packets: Packet[]; p
     }
     // Partial body lengths (§4.2.1.4): chunks until one with a definite length; the first is at least 512 octets.
     if (len < 512) return fail('malformed', `first partial body chunk of packet tag ${tag} at offset ${start} is ${len} octets (< 512)`, start);
-    const chunks: Uint8Array[] = [];
-    for (;;) {
-      if (pos + len > buf.length) {
-        if (allowCut) {
-          chunks.push(buf.subarray(pos));
-          packets.push({ tag, offset: start, body: concatChunks(chunks), cut: true });
-          return { packets };
-        }
-        return fail('truncated', `partial body of packet tag ${tag} at offset ${start} runs past the end of the data`, start);
-      }
-      chunks.push(buf.subarray(pos, pos + len));
-      pos += len;
-      if (!partial) break;
-      const l = readNewLength(buf, pos);
-      if (!l) return fail('truncated', `partial body of packet tag ${tag} at offset ${start} ends without a final chunk`, start);
-      ({ len, partial } = l);
-      pos += l.size;
-    }
-    packets.push({ tag, offset: start, body: concatChunks(chunks) });
+    const body = readPartialBody(buf, pos, len, tag, start, allowCut);
+    if ('problem' in body) return { packets, problem: body.problem };
+    packets.push({ tag, offset: start, body: body.body, ...(body.cut ? { cut: true } : {}), ...(body.capped ? { capped: body.capped } : {}) });
+    if (body.end === undefined) return { packets };
+    pos = body.end;
   }
   return { packets };
+}
+
+/**
+ * The body of a packet sent in partial lengths (§4.2.1.4), read in two passes so that memory is one buffer of at most
+ * MAX_OPENPGP_PACKET_BYTES whatever the chunking: the first pass walks the chunk headers (at most
+ * MAX_OPENPGP_PARTIAL_CHUNKS of them: after the first 512 octets a chunk may be a single octet, so 30 MB of one-octet
+ * chunks would otherwise be 30 million views), the second copies the chunks' bytes. `end` is where the next packet
+ * starts, undefined when the body runs to the end of `buf` (a window cut, allowed only with `allowCut`).
+ */
+function readPartialBody(
+  buf: Uint8Array,
+  first: number,
+  firstLen: number,
+  tag: number,
+  start: number,
+  allowCut: boolean,
+): { body: Uint8Array; end?: number; cut?: boolean; capped?: number } | { problem: Problem } {
+  const spans: number[] = []; // [from, to) pairs, flattened
+  let pos = first;
+  let len = firstLen;
+  let partial = true;
+  let end: number | undefined;
+  for (;;) {
+    if (spans.length / 2 >= MAX_OPENPGP_PARTIAL_CHUNKS)
+      return {
+        problem: {
+          code: 'limit-entries',
+          message: `partial body of packet tag ${tag} at offset ${start} has more than ${MAX_OPENPGP_PARTIAL_CHUNKS} chunks; the rest is not read`,
+          offset: start,
+        },
+      };
+    if (pos + len > buf.length) {
+      if (!allowCut)
+        return { problem: { code: 'truncated', message: `partial body of packet tag ${tag} at offset ${start} runs past the end of the data`, offset: start } };
+      spans.push(pos, buf.length);
+      break;
+    }
+    spans.push(pos, pos + len);
+    pos += len;
+    if (!partial) {
+      end = pos;
+      break;
+    }
+    const l = readNewLength(buf, pos);
+    if (!l)
+      return { problem: { code: 'truncated', message: `partial body of packet tag ${tag} at offset ${start} ends without a final chunk`, offset: start } };
+    ({ len, partial } = l);
+    pos += l.size;
+  }
+  let total = 0;
+  for (let i = 0; i < spans.length; i += 2) total += spans[i + 1] - spans[i];
+  const keep = Math.min(total, MAX_OPENPGP_PACKET_BYTES);
+  const capped = keep < total ? total : undefined;
+  const cut = end === undefined || capped !== undefined;
+  if (spans.length === 2) return { body: buf.subarray(spans[0], spans[0] + keep), end, cut, capped };
+  const body = new Uint8Array(keep);
+  for (let i = 0, k = 0; i < spans.length && k < keep; i += 2) {
+    const n = Math.min(spans[i + 1] - spans[i], keep - k);
+    body.set(buf.subarray(spans[i], spans[i] + n), k);
+    k += n;
+  }
+  return { body, end, cut, capped };
 }
 
 function readNewLength(buf: Uint8Array, p: number): { len: number; partial: boolean; size: number } | undefined {
@@ -274,10 +331,6 @@ function readNewLength(buf: Uint8Array, p: number): { len: number; partial: bool
   if (o < 224) return p + 1 < buf.length ? { len: ((o - 192) << 8) + buf[p + 1] + 192, partial: false, size: 2 } : undefined;
   if (o === 255) return p + 4 < buf.length ? { len: readU32(buf, p + 1), partial: false, size: 5 } : undefined;
   return { len: 1 << (o & 0x1f), partial: true, size: 1 };
-}
-
-function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  return chunks.length === 1 ? chunks[0] : new Uint8Array(Buffer.concat(chunks));
 }
 
 // ───────────────────────────── field readers ─────────────────────────────
@@ -643,6 +696,12 @@ class WalkState {
       this.error('unsupported', `${what}: BZip2-compressed data is not decompressed; packets inside it are not inspected`, origin.at(p.offset));
       return true;
     }
+    if (p.capped !== undefined)
+      this.error(
+        'limit-size',
+        `${what}: compressed data of ${p.capped} bytes in partial lengths; only the first ${MAX_OPENPGP_PACKET_BYTES} are inflated`,
+        origin.at(p.offset),
+      );
     const raw = p.body.subarray(1);
     const budget = MAX_OPENPGP_INFLATED_BYTES - this.inflated;
     let inner: Uint8Array;

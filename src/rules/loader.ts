@@ -4,12 +4,13 @@
  * is a silent downgrade.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ShelflifeError } from '../errors.js';
+import { MAX_RULES_FILE_BYTES, MAX_YAML_ALIASES } from '../limits.js';
 
 /** The bundled rules/ directory (works from src/ under vitest and from dist/src/ after the build). */
 export function bundledRulesDir(): string {
@@ -35,7 +36,7 @@ export function parseRules<S extends z.ZodType>(text: string, file: string, sche
     const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
     throw new ShelflifeError('rules', `${file}:${line}: ${e.message.split('\n')[0]}`);
   }
-  const data = doc.toJS({ maxAliasCount: 100 });
+  const data = toData(doc, file);
   const result = schema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -70,12 +71,43 @@ export function parseRules<S extends z.ZodType>(text: string, file: string, sche
   return result.data;
 }
 
-export function loadRulesFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
-  let text: string;
+/**
+ * The document as plain data, with aliases expanded at most MAX_YAML_ALIASES times: a "billion laughs" file (aliases
+ * of aliases, each level multiplying the size) is refused as a bad file instead of exhausting memory. yaml reports it
+ * as a ReferenceError; anything else it throws is not about the file and goes on up.
+ */
+function toData(doc: Document, file: string): unknown {
   try {
-    text = readFileSync(file, 'utf8');
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
-    throw new ShelflifeError('rules', `${file}: cannot read (${(e as Error).message})`, { cause: e });
+    if (e instanceof ReferenceError && /alias/i.test(e.message))
+      throw new ShelflifeError('rules', `${file}: aliases expand past ${MAX_YAML_ALIASES} nodes (a YAML alias bomb?); not loaded`, { cause: e });
+    throw e;
   }
-  return parseRules(text, file, schema);
+}
+
+export function loadRulesFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
+  return parseRules(readBounded(file), file, schema);
+}
+
+/**
+ * A rules or config file is a few KB: read at most MAX_RULES_FILE_BYTES + 1 bytes, whatever the file is (a FIFO from
+ * `--config <(…)` is fine, `/dev/zero` is not), and refuse a larger one before the parser sees it.
+ */
+function readBounded(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const buf = Buffer.allocUnsafe(MAX_RULES_FILE_BYTES + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
+    if (n > MAX_RULES_FILE_BYTES)
+      throw new ShelflifeError('rules', `${file}: larger than the ${MAX_RULES_FILE_BYTES}-byte limit for a rules or config file; not loaded`);
+    return buf.toString('utf8', 0, n);
+  } catch (e) {
+    if (e instanceof ShelflifeError) throw e;
+    throw new ShelflifeError('rules', `${file}: cannot read (${(e as Error).message})`, { cause: e });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
