@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseOpenPgpPackets } from '../../src/detectors/openpgp.js';
 import { MAX_OPENPGP_PACKET_BYTES, MAX_OPENPGP_PARTIAL_CHUNKS } from '../../src/limits.js';
-import { requirePrerequisite } from '../helpers/prerequisites.js';
+import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 
 const LITERAL = 0xc0 | 11; // new-format header, tag 11 (Literal Data)
 const COMPRESSED = 0xc0 | 8;
@@ -71,7 +71,7 @@ describe('OpenPGP partial body lengths', () => {
   });
 
   it('still reads what gpg writes in partial lengths (a message from a pipe)', (t) => {
-    requirePrerequisite(t, spawnSync('gpg', ['--version']).error && 'gpg not installed (it writes the partial lengths read here)');
+    requirePrerequisite(t, needPrograms('gpg writes the partial lengths read here', 'gpg'));
     const home = spawnSync('mktemp', ['-d'], { encoding: 'utf8' }).stdout.trim();
     const data = Buffer.alloc(200_000, 0x41);
     // --store (no encryption, no compression) of stdin: a literal data packet in partial lengths.
