@@ -28,6 +28,7 @@ const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['resign'], load: () => import('./resign-command.js').then((m) => m.registerResign) },
   { names: ['verify'], load: () => import('./verify-command.js').then((m) => m.registerVerify) },
   { names: ['sinks'], load: () => import('./sinks-command.js').then((m) => m.registerSinks) },
+  { names: ['provenance'], load: () => import('./provenance-command.js').then((m) => m.registerProvenance) },
 ];
 
 /** The registrars a command line needs: the named command's, or all of them (help, unknown commands). */
