@@ -34,7 +34,11 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 function common(cmd: Command): Command {
   return cmd
     .option('--trust <file>', 'trust.yaml: trusted keys, certificates, Sigstore identities, and who may approve')
-    .option('--evidence <path>', 'attestations kept outside the model: a file or a directory of DSSE envelopes, *.intoto.jsonl, Sigstore bundles (repeatable)', collect)
+    .option(
+      '--evidence <path>',
+      'attestations kept outside the model: a file or a directory of DSSE envelopes, *.intoto.jsonl, Sigstore bundles (repeatable)',
+      collect,
+    )
     .option('--ignore <path>', 'a path inside the model to leave out of its bytes, like model_signing --ignore-paths (repeatable)', collect)
     .option('--signature <file>', 'the model signature (default: model.sig in the model directory or beside the model file)')
     .option('--db <path>', 'inventory (SQLite file or postgres:// URL) for copies and retirement')
@@ -44,10 +48,14 @@ function common(cmd: Command): Command {
 export function registerProvenance(program: Command): void {
   const cmd = program
     .command('provenance')
-    .description("answer for a model: lineage, last evaluation, approval, integrity since signing, retirement, copies, quantum exposure")
+    .description('answer for a model: lineage, last evaluation, approval, integrity since signing, retirement, copies, quantum exposure')
     .argument('[model]', 'a model directory or a single model file')
     .addOption(new Option('--format <format>', 'output format').choices([...PROVENANCE_FORMATS]))
-    .option('--require <list>', `exit 1 unless these hold (comma-separated or repeated): integrity, approved, signed, lineage, evaluation, not-retired, quantum-safe`, collect)
+    .option(
+      '--require <list>',
+      `exit 1 unless these hold (comma-separated or repeated): integrity, approved, signed, lineage, evaluation, not-retired, quantum-safe`,
+      collect,
+    )
     .option('-o, --output <file>', 'write the answer to a file instead of stdout');
   common(cmd).action(async (model: string | undefined, opts: ProvenanceCliOptions) => {
     if (!model) throw new UsageError('provenance: name a model directory or file (or use `provenance serve`)');
@@ -97,10 +105,8 @@ async function inventoryLookup(db: string): Promise<InventoryLookup> {
   const inv = await Inventory.open(db);
   // The CLI runs one answer per process: the inventory closes when the process ends.
   process.once('beforeExit', () => void inv.close());
-  return {
-    locations: async (sha256) => (await inv.where(sha256)).locations.map((l) => l.uri),
-    retirement: async (sha256) => (await inv.retirements([sha256])).get(sha256),
-  };
+  const { inventoryLookup: lookup } = await import('../provenance/inventory-lookup.js');
+  return lookup(inv);
 }
 
 export async function runProvenance(model: string, opts: ProvenanceCliOptions): Promise<number> {

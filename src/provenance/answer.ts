@@ -169,7 +169,10 @@ export async function answerProvenance(target: string, options: ProvenanceOption
   const serialization = signature?.manifest.serialization ?? DEFAULT_SERIALIZATION;
   const extraIgnores = [...(options.ignore ?? []), HYBRID_MODEL_SIGNATURE];
   const hashed = await hashModel(tree, serialization, extraIgnores);
-  const sha256Root = serialization.method === 'files' && serialization.hashType === 'sha256' ? hashed.rootDigest : (await hashModel(tree, DEFAULT_SERIALIZATION, extraIgnores)).rootDigest;
+  const sha256Root =
+    serialization.method === 'files' && serialization.hashType === 'sha256'
+      ? hashed.rootDigest
+      : (await hashModel(tree, DEFAULT_SERIALIZATION, extraIgnores)).rootDigest;
   const check = signature ? checkSignatureOf(signature, trust) : undefined;
   const comparison = signature ? compareManifests(signature.manifest, hashed) : undefined;
 
@@ -185,7 +188,13 @@ export async function answerProvenance(target: string, options: ProvenanceOption
       const same = s.statement.subjects[0]?.digest.sha256 === signature.manifest.rootDigest && s.statement.predicateType === signature.statement.predicateType;
       const status = same ? s.check.status : 'failed';
       const reason = same ? s.check.reason : 'its statement is not the one model.sig signs (different root digest)';
-      cosignatures.push({ uri, status, ...(s.check.signer ? { signer: s.check.signer } : {}), ...(s.check.algorithm ? { algorithm: s.check.algorithm.algorithm.id } : {}), reason });
+      cosignatures.push({
+        uri,
+        status,
+        ...(s.check.signer ? { signer: s.check.signer } : {}),
+        ...(s.check.algorithm ? { algorithm: s.check.algorithm.algorithm.id } : {}),
+        reason,
+      });
       if (same && status === 'verified') hybridVerified = s.check;
     }
   }
@@ -235,7 +244,12 @@ export async function answerProvenance(target: string, options: ProvenanceOption
   };
 }
 
-async function readSignature(path: string | undefined, file: ModelFile | undefined, problems: ProvenanceAnswer['problems'], uri: string): Promise<Uint8Array | undefined> {
+async function readSignature(
+  path: string | undefined,
+  file: ModelFile | undefined,
+  problems: ProvenanceAnswer['problems'],
+  uri: string,
+): Promise<Uint8Array | undefined> {
   try {
     if (file) return await file.readSmall(METADATA_LIMIT);
     if (!path) return undefined;
@@ -299,7 +313,12 @@ function integrityAnswer(
     signature: sigSummary(check),
     evidence: [
       { uri: sigUri, kind: 'model-signature', grade: gradeOf(check), detail: check.reason },
-      ...cosignatures.map((c) => ({ uri: c.uri, kind: 'hybrid-signature', grade: c.status === 'verified' ? ('signed-verified' as const) : c.status === 'failed' ? ('absent' as const) : ('signed' as const), detail: c.reason })),
+      ...cosignatures.map((c) => ({
+        uri: c.uri,
+        kind: 'hybrid-signature',
+        grade: c.status === 'verified' ? ('signed-verified' as const) : c.status === 'failed' ? ('absent' as const) : ('signed' as const),
+        detail: c.reason,
+      })),
     ],
   };
 }
@@ -379,7 +398,8 @@ async function readDeclared(tree: ModelTree, problems: ProvenanceAnswer['problem
         if (m.runId) out.refs.lineage.push({ uri, kind: 'mlflow-mlmodel', grade: 'declared' });
       } else if (base === 'Kitfile') {
         const k = readKitfile(Buffer.from(await f.readSmall(METADATA_LIMIT)).toString('utf8'), uri);
-        for (const d of k.datasets) out.lineage.push({ name: d.name ?? d.path, ...(d.path ? { uri: d.path } : {}), relation: 'dataset', grade: 'declared', from: uri });
+        for (const d of k.datasets)
+          out.lineage.push({ name: d.name ?? d.path, ...(d.path ? { uri: d.path } : {}), relation: 'dataset', grade: 'declared', from: uri });
         if (k.datasets.length) out.refs.lineage.push({ uri, kind: 'kitfile', grade: 'declared' });
       } else if (/\.(gguf|safetensors|onnx)$/i.test(base) && weights < MAX_WEIGHT_FILES_READ) {
         weights++;
@@ -389,13 +409,21 @@ async function readDeclared(tree: ModelTree, problems: ProvenanceAnswer['problem
         } else if (/\.safetensors$/i.test(base)) {
           const md = await readSafetensorsMetadata(readAt, f.size, uri);
           const keys = Object.entries(md ?? {}).filter(([k]) => /base_?model|parent|dataset|source/i.test(k));
-          for (const [k, v] of keys) out.lineage.push({ name: v, relation: /dataset/i.test(k) ? 'dataset' : 'parent', grade: 'declared', from: `${uri} (__metadata__.${k})` });
+          for (const [k, v] of keys)
+            out.lineage.push({ name: v, relation: /dataset/i.test(k) ? 'dataset' : 'parent', grade: 'declared', from: `${uri} (__metadata__.${k})` });
           if (keys.length) out.refs.lineage.push({ uri, kind: 'safetensors-metadata', grade: 'declared' });
         } else {
           const md = await readOnnxMetadata(readAt, f.size, uri);
           const keys = Object.entries(md.metadataProps).filter(([k]) => /base_?model|parent|dataset|source/i.test(k));
-          for (const [k, v] of keys) out.lineage.push({ name: v, relation: /dataset/i.test(k) ? 'dataset' : 'parent', grade: 'declared', from: `${uri} (metadata_props.${k})` });
-          if (md.producerName) out.lineage.push({ name: `${md.producerName}${md.producerVersion ? ` ${md.producerVersion}` : ''}`, relation: 'source', grade: 'declared', from: `${uri} (producer_name)` });
+          for (const [k, v] of keys)
+            out.lineage.push({ name: v, relation: /dataset/i.test(k) ? 'dataset' : 'parent', grade: 'declared', from: `${uri} (metadata_props.${k})` });
+          if (md.producerName)
+            out.lineage.push({
+              name: `${md.producerName}${md.producerVersion ? ` ${md.producerVersion}` : ''}`,
+              relation: 'source',
+              grade: 'declared',
+              from: `${uri} (producer_name)`,
+            });
           if (keys.length || md.producerName) out.refs.lineage.push({ uri, kind: 'onnx-metadata', grade: 'declared' });
         }
       }
@@ -468,7 +496,10 @@ function lineageAnswer(matched: { s: EvidenceStatement; match: Match }[], declar
     }
     for (const d of p.resolvedDependencies) {
       const dep: Dependency = { ...(d.name ? { name: d.name } : {}), ...(d.uri ? { uri: d.uri } : {}), digest: d.digest, grade: g, from: s.uri };
-      (/dataset|data\b|corpus/i.test(`${d.name ?? ''} ${d.uri ?? ''}`) ? datasets : parents).push({ ...dep, relation: /dataset|data\b|corpus/i.test(`${d.name ?? ''} ${d.uri ?? ''}`) ? 'dataset' : 'parent' });
+      (/dataset|data\b|corpus/i.test(`${d.name ?? ''} ${d.uri ?? ''}`) ? datasets : parents).push({
+        ...dep,
+        relation: /dataset|data\b|corpus/i.test(`${d.name ?? ''} ${d.uri ?? ''}`) ? 'dataset' : 'parent',
+      });
     }
   }
   for (const d of declared.lineage) (d.relation === 'dataset' ? datasets : parents).push(d);
@@ -487,10 +518,21 @@ function evaluationAnswer(matched: { s: EvidenceStatement; match: Match }[], dec
     const g = gradeOf(s.check);
     evidence.push(ref(s, 'test-result', match));
     // The predicate has no time: only a verified transparency-log entry dates it.
-    const time = s.check.status === 'verified' ? s.check.time?.at : undefined;
+    const time = s.check.status === 'verified' ? s.check.time : undefined;
     for (const c of t.configuration)
-      benchmarks.push({ ...(c.name ? { name: c.name } : {}), ...(c.uri ? { uri: c.uri } : {}), digest: c.digest, ...(t.result ? { result: t.result } : {}), grade: g, from: s.uri });
-    const cand = { ...(time ? { time, source: 'transparency-log' } : {}), ...(t.result ? { result: t.result } : {}), grade: g };
+      benchmarks.push({
+        ...(c.name ? { name: c.name } : {}),
+        ...(c.uri ? { uri: c.uri } : {}),
+        digest: c.digest,
+        ...(t.result ? { result: t.result } : {}),
+        grade: g,
+        from: s.uri,
+      });
+    const cand = {
+      ...(time ? { time: time.at, source: time.source === 'rfc3161' ? `RFC 3161 timestamp (${time.authority})` : 'transparency log' } : {}),
+      ...(t.result ? { result: t.result } : {}),
+      grade: g,
+    };
     if (!latest || GRADES.indexOf(g) > GRADES.indexOf(latest.grade) || (g === latest.grade && (time ?? '') > (latest.time ?? ''))) latest = cand;
   }
   benchmarks.push(...declared.benchmarks);
@@ -534,11 +576,21 @@ function approvalAnswer(matched: { s: EvidenceStatement; match: Match }[], retir
       continue;
     }
     if (!p.approver) {
-      decision ??= { grade: 'signed-verified', approved: 'unknown', ...common, reason: `${s.uri}: signed by "${p.name}", which may not approve (approver: false in --trust)` };
+      decision ??= {
+        grade: 'signed-verified',
+        approved: 'unknown',
+        ...common,
+        reason: `${s.uri}: signed by "${p.name}", which may not approve (approver: false in --trust)`,
+      };
       continue;
     }
     if (p.verifiers && (!verifier || !p.verifiers.includes(verifier))) {
-      decision ??= { grade: 'signed-verified', approved: 'unknown', ...common, reason: `${s.uri}: "${p.name}" may approve only for verifiers ${p.verifiers.join(', ')}, not ${verifier ?? '(none)'}` };
+      decision ??= {
+        grade: 'signed-verified',
+        approved: 'unknown',
+        ...common,
+        reason: `${s.uri}: "${p.name}" may approve only for verifiers ${p.verifiers.join(', ')}, not ${verifier ?? '(none)'}`,
+      };
       continue;
     }
     const passed = v ? v.verificationResult === 'PASSED' : r!.properties.some((x) => /APPROVED/.test(x) && !/NOT_APPROVED|UNAPPROVED/.test(x));
@@ -562,9 +614,20 @@ async function retiredAnswer(inv: InventoryLookup | undefined, hashed: HashedMod
   if (!inv) return { grade: 'absent', retired: false, evidence: [] };
   for (const [path, d] of hashed.fileSha256) {
     const r = await inv.retirement(d);
-    if (r) return { grade: 'declared', retired: true, at: r.at, reason: r.reason, evidence: [{ uri: `sha256:${d}`, kind: 'inventory-retirement', grade: 'declared', detail: `retire recorded for ${path}` }] };
+    if (r)
+      return {
+        grade: 'declared',
+        retired: true,
+        at: r.at,
+        reason: r.reason,
+        evidence: [{ uri: `sha256:${d}`, kind: 'inventory-retirement', grade: 'declared', detail: `retire recorded for ${path}` }],
+      };
   }
-  return { grade: 'declared', retired: false, evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'no retirement recorded for any file of the model' }] };
+  return {
+    grade: 'declared',
+    retired: false,
+    evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'no retirement recorded for any file of the model' }],
+  };
 }
 
 /** Copies: places the inventory has seen holding every file of the model with the same bytes. */
@@ -583,7 +646,12 @@ async function copiesAnswer(inv: InventoryLookup | undefined, hashed: HashedMode
     if (!common.size) break;
   }
   const locations = [...(common?.keys() ?? [])].sort();
-  return { grade: 'declared', count: locations.length, locations, evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'locations holding every file of the model' }] };
+  return {
+    grade: 'declared',
+    count: locations.length,
+    locations,
+    evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'locations holding every file of the model' }],
+  };
 }
 
 function quantumAnswer(
@@ -612,7 +680,15 @@ function quantumAnswer(
     }
   if (!findings.length) return { grade: 'absent', signatures: [], evidence: [] };
   // Score as the model itself: the model-weights class and its lifetime (rules/lifetimes.yaml).
-  const artifact: ArtifactResult = { uri: tree.uri, parent: null, sha256: null, size: 0, annotations: { 'shelflife.class': 'model-weights' }, findings, errors: [] };
+  const artifact: ArtifactResult = {
+    uri: tree.uri,
+    parent: null,
+    sha256: null,
+    size: 0,
+    annotations: { 'shelflife.class': 'model-weights' },
+    findings,
+    errors: [],
+  };
   scoreArtifact(artifact, undefined, prepareScoring({ ...options.scoring, ...(options.now ? { now: options.now } : {}) }));
   const signatures: SignatureExposure[] = findings.map((f, i) => ({
     from: sigs[i].from,
@@ -624,7 +700,10 @@ function quantumAnswer(
     ...(f.exposure ? { exposure: f.exposure } : {}),
   }));
   const order = ['none', 'low', 'medium', 'high', 'critical'];
-  const worst = signatures.reduce<string | undefined>((w, s) => (s.exposure && (!w || order.indexOf(s.exposure.severity) > order.indexOf(w)) ? s.exposure.severity : w), undefined);
+  const worst = signatures.reduce<string | undefined>(
+    (w, s) => (s.exposure && (!w || order.indexOf(s.exposure.severity) > order.indexOf(w)) ? s.exposure.severity : w),
+    undefined,
+  );
   return {
     grade: best(sigs.map((s) => gradeOf(s.check))),
     ...(worst ? { worst } : {}),

@@ -71,7 +71,8 @@ export async function loadEvidence(paths: readonly string[], trust: Trust): Prom
     out.statements.push(...r.statements);
     out.problems.push(...r.problems);
   }
-  if (files.length > MAX_EVIDENCE_FILES) out.problems.push({ uri: fileUri(resolve(paths[0])), message: `more than ${MAX_EVIDENCE_FILES} files; the rest were not read` });
+  if (files.length > MAX_EVIDENCE_FILES)
+    out.problems.push({ uri: fileUri(resolve(paths[0])), message: `more than ${MAX_EVIDENCE_FILES} files; the rest were not read` });
   return out;
 }
 

@@ -75,7 +75,8 @@ export function parseStatement(env: DsseEnvelope, what: string): Statement {
   if (!st || typeof st._type !== 'string' || !STATEMENT_TYPES.includes(st._type))
     throw new ParseError(`${what}: the payload is not an in-toto Statement (v1 or v0.1)`);
   if (typeof st.predicateType !== 'string') throw new ParseError(`${what}: the statement has no predicateType`);
-  if (!Array.isArray(st.subject) || st.subject.length > MAX_SUBJECTS) throw new ParseError(`${what}: the statement's subject is not a list (at most ${MAX_SUBJECTS})`);
+  if (!Array.isArray(st.subject) || st.subject.length > MAX_SUBJECTS)
+    throw new ParseError(`${what}: the statement's subject is not a list (at most ${MAX_SUBJECTS})`);
   return {
     type: st._type,
     subjects: st.subject.map((s, i) => readDescriptor(s, `${what}: subject[${i}]`)),

@@ -86,13 +86,10 @@ function localFile(full: string, path: string, size: number, mtimeMs: number): M
     size,
     mtimeMs,
     open: (start = 0, end = size) =>
-      end <= start
-        ? (async function* () {})()
-        : (createReadStream(full, { start, end: end - 1, highWaterMark: READ_CHUNK }) as AsyncIterable<Uint8Array>),
+      end <= start ? (async function* () {})() : (createReadStream(full, { start, end: end - 1, highWaterMark: READ_CHUNK }) as AsyncIterable<Uint8Array>),
     readSmall: async (limit) => {
       if (size > limit) throw new ShelflifeError('limit-size', `${fileUri(full)}: larger than ${limit} bytes; not read as metadata`);
       return new Uint8Array(await readFile(full));
     },
   };
 }
-

@@ -101,8 +101,7 @@ export function manifestOf(st: Statement, what: string): ModelManifest {
   });
   // The root digest covers the resources in the order the signer wrote them (the verifier hashes them in that order).
   const recomputed = rootDigest(resources.map((r) => r.digest));
-  if (recomputed !== root)
-    throw new ParseError(`${what}: the statement is inconsistent: its root digest is ${root}, its resources hash to ${recomputed}`);
+  if (recomputed !== root) throw new ParseError(`${what}: the statement is inconsistent: its root digest is ${root}, its resources hash to ${recomputed}`);
   return { name: subject.name ?? '', rootDigest: root, resources, serialization, predicateType: st.predicateType, legacy: false };
 }
 

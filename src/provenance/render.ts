@@ -51,7 +51,12 @@ export function summaryRows(a: ProvenanceAnswer): Row[] {
   const datasets = a.lineage.datasets.map((p) => p.name ?? p.uri ?? '?');
   const benches = a.evaluation.benchmarks.map((b) => `${b.name ?? b.uri ?? '?'}${b.result !== undefined ? `=${b.result}` : ''}`);
   return [
-    { question: 'subject', grade: a.subject.grade, answer: `${a.subject.digest} (${a.subject.source}, ${a.subject.files.length} files)`, evidence: ev(a.subject.evidence) },
+    {
+      question: 'subject',
+      grade: a.subject.grade,
+      answer: `${a.subject.digest} (${a.subject.source}, ${a.subject.files.length} files)`,
+      evidence: ev(a.subject.evidence),
+    },
     {
       question: 'integrity',
       grade: i.grade,
@@ -64,20 +69,47 @@ export function summaryRows(a: ProvenanceAnswer): Row[] {
     {
       question: 'lineage',
       grade: a.lineage.grade,
-      answer: [a.lineage.builder ? `built by ${a.lineage.builder}` : '', parents.length ? `parents: ${parents.join(', ')}` : '', datasets.length ? `datasets: ${datasets.join(', ')}` : '']
-        .filter(Boolean)
-        .join('; ') || 'unknown',
+      answer:
+        [
+          a.lineage.builder ? `built by ${a.lineage.builder}` : '',
+          parents.length ? `parents: ${parents.join(', ')}` : '',
+          datasets.length ? `datasets: ${datasets.join(', ')}` : '',
+        ]
+          .filter(Boolean)
+          .join('; ') || 'unknown',
       evidence: ev(a.lineage.evidence),
     },
     {
       question: 'evaluation',
       grade: a.evaluation.grade,
-      answer: [a.evaluation.time ? `last ${a.evaluation.time}` : 'time unknown', a.evaluation.result ?? '', benches.length ? `benchmarks: ${benches.join(', ')}` : ''].filter(Boolean).join('; '),
+      answer: [
+        a.evaluation.time ? `last ${a.evaluation.time}` : 'time unknown',
+        a.evaluation.result ?? '',
+        benches.length ? `benchmarks: ${benches.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; '),
       evidence: ev(a.evaluation.evidence),
     },
-    { question: 'approval', grade: a.approval.grade, answer: `${a.approval.approved === true ? 'approved' : a.approval.approved === false ? 'NOT approved' : 'unknown'}: ${a.approval.reason}`, evidence: ev(a.approval.evidence) },
-    { question: 'retired', grade: a.retired.grade, answer: a.retired.retired ? `retired ${a.retired.at}: ${a.retired.reason}` : a.retired.grade === 'absent' ? 'unknown (no inventory)' : 'no', evidence: ev(a.retired.evidence) },
-    { question: 'copies', grade: a.copies.grade, answer: a.copies.grade === 'absent' ? 'unknown (no inventory)' : `${a.copies.count}${a.copies.locations.length ? `: ${a.copies.locations.join(', ')}` : ''}`, evidence: ev(a.copies.evidence) },
+    {
+      question: 'approval',
+      grade: a.approval.grade,
+      answer: `${a.approval.approved === true ? 'approved' : a.approval.approved === false ? 'NOT approved' : 'unknown'}: ${a.approval.reason}`,
+      evidence: ev(a.approval.evidence),
+    },
+    {
+      question: 'retired',
+      grade: a.retired.grade,
+      answer: a.retired.retired ? `retired ${a.retired.at}: ${a.retired.reason}` : a.retired.grade === 'absent' ? 'unknown (no inventory)' : 'no',
+      evidence: ev(a.retired.evidence),
+    },
+    {
+      question: 'copies',
+      grade: a.copies.grade,
+      answer:
+        a.copies.grade === 'absent' ? 'unknown (no inventory)' : `${a.copies.count}${a.copies.locations.length ? `: ${a.copies.locations.join(', ')}` : ''}`,
+      evidence: ev(a.copies.evidence),
+    },
     {
       question: 'quantum',
       grade: a.quantum.grade,
@@ -122,9 +154,14 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&
 
 function renderHtml(a: ProvenanceAnswer): string {
   const rows = summaryRows(a)
-    .map((r) => `<tr><th>${esc(r.question)}</th><td class="g-${esc(r.grade)}">${esc(r.grade)}</td><td>${esc(r.answer)}</td><td>${r.evidence.map((e) => `<code>${esc(e)}</code>`).join('<br>')}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><th>${esc(r.question)}</th><td class="g-${esc(r.grade)}">${esc(r.grade)}</td><td>${esc(r.answer)}</td><td>${r.evidence.map((e) => `<code>${esc(e)}</code>`).join('<br>')}</td></tr>`,
+    )
     .join('\n');
-  const problems = a.problems.length ? `<h2>Problems</h2><ul>${a.problems.map((p) => `<li><code>${esc(p.uri)}</code>: ${esc(p.message)}</li>`).join('')}</ul>` : '';
+  const problems = a.problems.length
+    ? `<h2>Problems</h2><ul>${a.problems.map((p) => `<li><code>${esc(p.uri)}</code>: ${esc(p.message)}</li>`).join('')}</ul>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>Provenance of ${esc(a.model)}</title>

@@ -91,7 +91,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, current: () => 
     res.setHeader('allow', 'GET, HEAD');
     return send(405, 'text/plain; charset=utf-8', 'read-only: GET or HEAD\n');
   }
-  if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding']) return send(413, 'text/plain; charset=utf-8', 'no request body accepted\n');
+  if (Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'])
+    return send(413, 'text/plain; charset=utf-8', 'no request body accepted\n');
   const url = new URL(req.url ?? '/', 'http://localhost');
   if (url.pathname === '/healthz') return send(200, 'text/plain; charset=utf-8', 'ok\n');
   if (url.pathname !== '/provenance') return send(404, 'text/plain; charset=utf-8', 'GET /provenance\n');

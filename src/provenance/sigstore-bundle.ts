@@ -28,7 +28,8 @@ export interface SigstoreBundle {
   /** Rekor `integratedTime` of each entry (ISO-8601), when present. Trusted only after verification. */
   tlogTimes: string[];
   tlogEntries: number;
-  rfc3161Timestamps: number;
+  /** RFC 3161 timestamp tokens (DER) over the signature; trusted only once checked (verify.ts). */
+  rfc3161Timestamps: Uint8Array[];
   dsseEnvelope?: Record<string, unknown>;
   messageSignature?: Record<string, unknown>;
   /** The parsed JSON, for the Sigstore libraries. */
@@ -36,7 +37,12 @@ export interface SigstoreBundle {
 }
 
 export function isSigstoreBundle(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { mediaType?: unknown }).mediaType === 'string' && MEDIA_TYPE.test((v as { mediaType: string }).mediaType);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { mediaType?: unknown }).mediaType === 'string' &&
+    MEDIA_TYPE.test((v as { mediaType: string }).mediaType)
+  );
 }
 
 export function parseSigstoreBundle(bytes: Uint8Array | Record<string, unknown>, what: string): SigstoreBundle {
@@ -67,7 +73,8 @@ export function parseSigstoreBundle(bytes: Uint8Array | Record<string, unknown>,
     if (Number.isSafeInteger(secs) && secs > 0) tlogTimes.push(new Date(secs * 1000).toISOString());
   }
   const tsd = asObject(vm.timestampVerificationData);
-  const rfc3161 = tsd && Array.isArray(tsd.rfc3161Timestamps) ? tsd.rfc3161Timestamps.length : 0;
+  const tokens = tsd && Array.isArray(tsd.rfc3161Timestamps) ? tsd.rfc3161Timestamps.slice(0, MAX_TLOG_ENTRIES) : [];
+  const rfc3161 = tokens.map((t, i) => decodeBase64(asObject(t)?.signedTimestamp, `${what}: rfc3161Timestamps[${i}].signedTimestamp`));
   const dsse = asObject(json.dsseEnvelope);
   const message = asObject(json.messageSignature);
   if (!dsse && !message) throw new ParseError(`${what}: the bundle has neither a dsseEnvelope nor a messageSignature`);

@@ -12,6 +12,9 @@
  *     roots: keys/ca-cert.pem
  *   - name: hybrid-release
  *     certificate: keys/release.crt
+ * timestampAuthorities:      # RFC 3161 time-stamping authorities whose tokens date a signature (test results
+ *   - name: corp-tsa         # carry no time of their own)
+ *     certificate: keys/tsa.crt
  * sigstore:                  # Sigstore identities, verified offline against a trusted root
  *   trustedRoot: trusted_root.json
  *   identities:
@@ -45,12 +48,11 @@ const TrustSchema = z
           .refine((c) => !!c.roots !== !!c.certificate, { message: 'give either roots or certificate' }),
       )
       .default([]),
+    timestampAuthorities: z.array(z.object({ name: z.string().min(1), certificate: z.string().min(1) }).strict()).default([]),
     sigstore: z
       .object({
         trustedRoot: z.string().min(1),
-        identities: z
-          .array(z.object({ name: z.string().min(1), subject: z.string().min(1), issuer: z.string().min(1), ...Approval }).strict())
-          .default([]),
+        identities: z.array(z.object({ name: z.string().min(1), subject: z.string().min(1), issuer: z.string().min(1), ...Approval }).strict()).default([]),
       })
       .strict()
       .optional(),
@@ -84,14 +86,20 @@ export interface TrustedIdentity extends Principal {
   issuer: string;
 }
 
+export interface TrustedTimestampAuthority {
+  name: string;
+  certificate: X509Certificate;
+}
+
 export interface Trust {
   file: string;
   keys: TrustedKey[];
   certificates: TrustedCertificates[];
+  timestampAuthorities: TrustedTimestampAuthority[];
   sigstore?: { trustedRoot: Record<string, unknown>; identities: TrustedIdentity[] };
 }
 
-export const NO_TRUST: Trust = { file: '(none)', keys: [], certificates: [] };
+export const NO_TRUST: Trust = { file: '(no --trust)', keys: [], certificates: [], timestampAuthorities: [] };
 
 export function loadTrust(path: string): Trust {
   let text: string;
@@ -147,6 +155,15 @@ export function loadTrust(path: string): Trust {
     if (!blocks.length) throw new ShelflifeError('config', `${path}: ${field}: ${c.roots} holds no PEM certificate`);
     return { kind: 'certificate', name: c.name, roots: blocks.map((b) => new X509Certificate(b)), ...approval(c) };
   });
+  const timestampAuthorities: TrustedTimestampAuthority[] = t.timestampAuthorities.map((a) => {
+    const field = `timestampAuthorities[${a.name}]`;
+    try {
+      return { name: a.name, certificate: new X509Certificate(read(a.certificate, field)) };
+    } catch (e) {
+      if (e instanceof ShelflifeError) throw e;
+      throw new ShelflifeError('config', `${path}: ${field}: ${a.certificate} is not a certificate: ${(e as Error).message}`);
+    }
+  });
   let sigstore: Trust['sigstore'];
   if (t.sigstore) {
     let root: unknown;
@@ -163,5 +180,5 @@ export function loadTrust(path: string): Trust {
       identities: t.sigstore.identities.map((i) => ({ kind: 'sigstore', name: i.name, subject: i.subject, issuer: i.issuer, ...approval(i) })),
     };
   }
-  return { file: path, keys, certificates, ...(sigstore ? { sigstore } : {}) };
+  return { file: path, keys, certificates, timestampAuthorities, ...(sigstore ? { sigstore } : {}) };
 }

@@ -37,7 +37,7 @@ export interface SignatureCheck {
   method: 'key' | 'certificate' | 'sigstore' | 'hybrid';
   reason: string;
   /** When it was signed, from a verified transparency-log entry (statements such as test-result carry no time). */
-  time?: { at: string; source: 'transparency-log' };
+  time?: { at: string; source: 'transparency-log' | 'rfc3161'; authority?: string };
 }
 
 export interface SignedDocument {
@@ -50,18 +50,33 @@ export interface SignedDocument {
 }
 
 const CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
+// The Sigstore libraries are CommonJS and loaded only when a document needs them.
+const require = createRequire(import.meta.url);
 
 export function checkSignature(doc: SignedDocument, trust: Trust): SignatureCheck {
+  const check = checkSignatureOnly(doc, trust);
+  // A signature that verifies (trusted or not) is dated by a trusted RFC 3161 timestamp over its bytes.
+  if (!check.time && doc.bundle?.rfc3161Timestamps.length && (check.status === 'verified' || check.status === 'untrusted')) {
+    const t = timestampOf(doc, trust);
+    if (t) return { ...check, time: t };
+  }
+  return check;
+}
+
+function checkSignatureOnly(doc: SignedDocument, trust: Trust): SignatureCheck {
   if (doc.hybridCertificate) return checkHybrid(doc, doc.hybridCertificate, trust);
   const material = doc.bundle?.material;
   // Sigstore: a certificate with transparency-log entries.
-  if (doc.bundle && material?.kind === 'certificate' && doc.bundle.tlogEntries > 0) return checkSigstore(doc, doc.bundle, trust);
+  // Sigstore: a (Fulcio) certificate with transparency-log entries; bundles v0.1/v0.2 carry it as a one-element chain.
+  if (doc.bundle && (material?.kind === 'certificate' || material?.kind === 'certificate-chain') && doc.bundle.tlogEntries > 0)
+    return checkSigstore(doc, doc.bundle, trust);
   const messages = signedMessages(doc);
   for (const k of trust.keys) {
-    if (messages.some((m) => verifyWithKey(k.key, m.message, m.signature, m.hash))) return ok('key', k, describeKey(k.key), `verifies with trusted key "${k.name}"`);
+    if (messages.some((m) => verifyWithKey(k.key, m.message, m.signature, m.hash)))
+      return ok('key', k, describeKey(k.key), `verifies with trusted key "${k.name}"`);
   }
   let leaf: X509Certificate | undefined;
-  let chain: X509Certificate[] = [];
+  let chain: X509Certificate[];
   if (material?.kind === 'certificate-chain' || material?.kind === 'certificate') {
     const ders = material.kind === 'certificate' ? [material.certificate] : material.certificates;
     try {
@@ -77,8 +92,19 @@ export function checkSignature(doc: SignedDocument, trust: Trust): SignatureChec
       const usage = signingUsage(leaf);
       if (!usage.ok) return { status: 'failed', method: 'certificate', signer: leaf.subject, reason: usage.reason };
       if (!messages.some((m) => verifyWithKey(leaf!.publicKey, m.message, m.signature, m.hash)))
-        return { status: 'failed', method: 'certificate', signer: leaf.subject, reason: `the signature does not verify with the certificate chained to "${c.name}"` };
-      return ok('certificate', c, describeKey(leaf.publicKey), `certificate ${oneLine(leaf.subject)} chains to trusted roots "${c.name}"`, oneLine(leaf.subject));
+        return {
+          status: 'failed',
+          method: 'certificate',
+          signer: leaf.subject,
+          reason: `the signature does not verify with the certificate chained to "${c.name}"`,
+        };
+      return ok(
+        'certificate',
+        c,
+        describeKey(leaf.publicKey),
+        `certificate ${oneLine(leaf.subject)} chains to trusted roots "${c.name}"`,
+        oneLine(leaf.subject),
+      );
     }
   }
   // Not trusted: say whether it verifies with its own material.
@@ -103,7 +129,13 @@ export function checkSignature(doc: SignedDocument, trust: Trust): SignatureChec
   const signer = leaf ? oneLine(leaf.subject) : `embedded ${describeKey(own).algorithm.id} key`;
   if (!messages.some((m) => verifyWithKey(own!, m.message, m.signature, m.hash)))
     return { status: 'failed', method, signer, algorithm: describeKey(own), reason: 'the signature does not verify with the key or certificate it carries' };
-  return { status: 'untrusted', method, signer, algorithm: describeKey(own), reason: `verifies with its own ${leaf ? 'certificate' : 'key'}, whose signer is not in ${trust.file}` };
+  return {
+    status: 'untrusted',
+    method,
+    signer,
+    algorithm: describeKey(own),
+    reason: `verifies with its own ${leaf ? 'certificate' : 'key'}, whose signer is not in ${trust.file}`,
+  };
 }
 
 function ok(method: SignatureCheck['method'], principal: Principal, algorithm: Described, reason: string, signer?: string): SignatureCheck {
@@ -227,8 +259,8 @@ function keyUsageBits(cert: X509Certificate): number | undefined {
   return undefined;
 }
 
-function oneLine(subject: string): string {
-  return subject.replace(/\n/g, ', ');
+function oneLine(subject: string | undefined): string {
+  return (subject ?? '').replace(/\n/g, ', ') || '(empty subject)';
 }
 
 function checkHybrid(doc: SignedDocument, cert: ParsedCert, trust: Trust): SignatureCheck {
@@ -236,17 +268,68 @@ function checkHybrid(doc: SignedDocument, cert: ParsedCert, trust: Trust): Signa
   const algorithm = catalogue().byId(cert.publicKey.alg.id);
   const sigs = doc.envelope.signatures.map((s) => compositeVerify(cert.publicKey, message, s.sig));
   const good = sigs.find((r) => r.valid);
-  if (!good)
-    return { status: 'failed', method: 'hybrid', signer: cert.subject, algorithm, reason: sigs[0]?.reason ?? 'the hybrid signature does not verify' };
+  if (!good) return { status: 'failed', method: 'hybrid', signer: cert.subject, algorithm, reason: sigs[0]?.reason ?? 'the hybrid signature does not verify' };
   const pinned = trust.certificates.find((c) => c.pinned && Buffer.from(c.pinned.der).equals(Buffer.from(cert.der)));
   if (pinned) return ok('hybrid', pinned, algorithm, `${cert.publicKey.alg.id}: both halves verify with pinned certificate "${pinned.name}"`, cert.subject);
-  return { status: 'untrusted', method: 'hybrid', signer: cert.subject, algorithm, reason: `verifies with its own certificate ${cert.subject}, which is not pinned in ${trust.file}` };
+  return {
+    status: 'untrusted',
+    method: 'hybrid',
+    signer: cert.subject,
+    algorithm,
+    reason: `verifies with its own certificate ${cert.subject}, which is not pinned in ${trust.file}`,
+  };
+}
+
+/**
+ * The time of the first RFC 3161 token (RFC 3161 §2.4.2 TSTInfo genTime) that verifies over a signature of the
+ * envelope with a trusted time-stamping authority: the token's message imprint is the signature's digest (as
+ * Sigstore timestamps a signature), its SignedData verifies with the authority's certificate, whose serial and
+ * issuer it names, and the time falls within that certificate's validity.
+ */
+function timestampOf(doc: SignedDocument, trust: Trust): SignatureCheck['time'] | undefined {
+  const { RFC3161Timestamp } = require('@sigstore/core') as typeof import('@sigstore/core');
+  for (const token of doc.bundle?.rfc3161Timestamps ?? []) {
+    // Sigstore's signedTimestamp is the whole TimeStampResp (RFC 3161 §2.4.2); @sigstore/core reads it lazily and a
+    // hostile token throws from its getters, so every read is inside the try.
+    let ts: InstanceType<typeof RFC3161Timestamp>;
+    let at: Date;
+    let serial: Buffer;
+    try {
+      ts = RFC3161Timestamp.parse(Buffer.from(token));
+      at = ts.signingTime;
+      serial = ts.signerSerialNumber;
+    } catch {
+      continue; // an unreadable token dates nothing
+    }
+    for (const a of trust.timestampAuthorities) {
+      const cert = a.certificate;
+      if (!serialEquals(serial, cert)) continue;
+      if (at.getTime() < new Date(cert.validFrom).getTime() || at.getTime() > new Date(cert.validTo).getTime()) continue;
+      for (const s of doc.envelope.signatures) {
+        try {
+          ts.verify(Buffer.from(s.sig), cert.publicKey);
+          return { at: at.toISOString(), source: 'rfc3161', authority: a.name };
+        } catch {
+          // not over this signature, or not this authority's: try the next
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
+function serialEquals(serial: Buffer, cert: X509Certificate): boolean {
+  const strip = (b: Buffer) => {
+    let i = 0;
+    while (i < b.length - 1 && b[i] === 0) i++;
+    return b.subarray(i);
+  };
+  return strip(Buffer.from(serial)).equals(strip(Buffer.from(cert.serialNumber.length % 2 ? `0${cert.serialNumber}` : cert.serialNumber, 'hex')));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sigstore (offline): @sigstore/verify with the user's trusted root.
 
-const require = createRequire(import.meta.url);
 type SigstoreVerify = typeof import('@sigstore/verify');
 type SigstoreBundleLib = typeof import('@sigstore/bundle');
 type ProtobufSpecs = typeof import('@sigstore/protobuf-specs');
@@ -265,7 +348,8 @@ function sigstoreLibs() {
 function checkSigstore(doc: SignedDocument, bundle: SigstoreBundle, trust: Trust): SignatureCheck {
   let leaf: X509Certificate;
   try {
-    leaf = new X509Certificate(Buffer.from((bundle.material as { certificate: Uint8Array }).certificate));
+    const m = bundle.material;
+    leaf = new X509Certificate(Buffer.from(m.kind === 'certificate' ? m.certificate : m.kind === 'certificate-chain' ? m.certificates[0] : new Uint8Array(0)));
   } catch (e) {
     return { status: 'failed', method: 'sigstore', reason: `the signing certificate is not readable: ${errorMessage(e)}` };
   }
@@ -275,7 +359,13 @@ function checkSigstore(doc: SignedDocument, bundle: SigstoreBundle, trust: Trust
   if (!trust.sigstore) {
     const verifies = signedMessages(doc).some((m) => verifyWithKey(leaf.publicKey, m.message, m.signature));
     return verifies
-      ? { status: 'untrusted', method: 'sigstore', signer: san, algorithm, reason: `Sigstore-signed by ${san}; no Sigstore trusted root in ${trust.file}, so not verified offline` }
+      ? {
+          status: 'untrusted',
+          method: 'sigstore',
+          signer: san,
+          algorithm,
+          reason: `Sigstore-signed by ${san}; no Sigstore trusted root in ${trust.file}, so not verified offline`,
+        }
       : { status: 'failed', method: 'sigstore', signer: san, algorithm, reason: 'the signature does not verify with its Fulcio certificate' };
   }
   const { verify, bundle: lib, specs } = sigstoreLibs();
@@ -301,6 +391,14 @@ function checkSigstore(doc: SignedDocument, bundle: SigstoreBundle, trust: Trust
   const issuer = signer.identity?.extensions?.issuer ?? '';
   const who = `${subject} (issuer ${issuer})`;
   const id = trust.sigstore.identities.find((i) => i.subject === subject && i.issuer === issuer);
-  if (!id) return { status: 'untrusted', method: 'sigstore', signer: who, algorithm, reason: `Sigstore-verified, but ${who} is not an identity in ${trust.file}`, ...(time ? { time } : {}) };
+  if (!id)
+    return {
+      status: 'untrusted',
+      method: 'sigstore',
+      signer: who,
+      algorithm,
+      reason: `Sigstore-verified, but ${who} is not an identity in ${trust.file}`,
+      ...(time ? { time } : {}),
+    };
   return { ...ok('sigstore', id, algorithm, `Sigstore-verified identity "${id.name}"`, who), ...(time ? { time } : {}) };
 }
