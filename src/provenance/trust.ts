@@ -29,11 +29,11 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ShelflifeError } from '../errors.js';
 import type { ParsedCert } from '../resign/cert.js';
 import { loadCertificate } from '../resign/keyfiles.js';
+import { loadRulesFile } from '../rules/loader.js';
 
 const Approval = { approver: z.boolean().default(false), verifiers: z.array(z.string()).optional() };
 
@@ -102,23 +102,8 @@ export interface Trust {
 export const NO_TRUST: Trust = { file: '(no --trust)', keys: [], certificates: [], timestampAuthorities: [] };
 
 export function loadTrust(path: string): Trust {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ShelflifeError('usage', `${path}: cannot read the trust file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text, { maxAliasCount: 100 });
-  } catch (e) {
-    throw new ShelflifeError('config', `${path}: not YAML: ${(e as Error).message}`);
-  }
-  const r = TrustSchema.safeParse(doc ?? {});
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new ShelflifeError('config', `${path}: ${i.path.join('.') || '(top)'}: ${i.message}`);
-  }
+  // The one bounded, line-accurate YAML loader (alias bombs and oversized files refused; unknown keys named).
+  const t = loadRulesFile(path, TrustSchema);
   const base = dirname(resolve(path));
   const read = (p: string, field: string) => {
     try {
@@ -127,7 +112,6 @@ export function loadTrust(path: string): Trust {
       throw new ShelflifeError('config', `${path}: ${field}: cannot read ${p}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   };
-  const t = r.data;
   const approval = (x: { approver: boolean; verifiers?: string[] }) => ({ approver: x.approver, ...(x.verifiers ? { verifiers: x.verifiers } : {}) });
   const keys: TrustedKey[] = t.keys.map((k) => {
     let key: KeyObject;

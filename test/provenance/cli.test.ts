@@ -52,7 +52,7 @@ describe('shelflife provenance (CLI)', () => {
     writeFileSync(join(d, 't.yaml'), 'keys: [{name: k}]\n');
     const bad = run(['provenance', HF, '--trust', join(d, 't.yaml')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/t\.yaml: keys\.0\.publicKey/);
+    expect(bad.stderr).toMatch(/t\.yaml:1: .* at keys\.0\.publicKey/);
   });
 
   it('md and html render every question, escaped', () => {
