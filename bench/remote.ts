@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { scan } from '../src/scan/scan.js';
-import { RegistryClient } from '../src/sources/oci/_http.js';
+import { RegistryClient } from '../src/oci/registry.js';
 import { cosignSign, gz, makeCert, pushImage, tar } from '../test/helpers/registry.js';
 import { freePort } from '../test/setup/registry.js';
 import { startMoto } from '../test/setup/s3.js';

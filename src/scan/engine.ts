@@ -13,8 +13,9 @@ import { catalogue } from '../catalogue/index.js';
 import { dedupeKey, runDetectors, toErrorEntry } from '../detectors/index.js';
 import { LimitError, ParseError, ShelflifeError, errorMessage } from '../errors.js';
 import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
-import type { ArtifactResult, DetectContext, ErrorEntry } from '../model.js';
+import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
 import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
+import { vouch } from './vouching.js';
 
 export interface EngineOptions {
   detectors?: { only?: Set<string>; skip?: Set<string> };
@@ -23,6 +24,8 @@ export interface EngineOptions {
   /** Overrides for tests and benchmarks. */
   wholeReadLimit?: number;
   maxDepth?: number;
+  /** The scan's clock (signing-key expiry in release stores). */
+  now?: Date;
 }
 
 const HEAD = 4096;
@@ -30,6 +33,8 @@ const HEAD = 4096;
 export class ScanEngine {
   readonly results: ArtifactResult[] = [];
   bytesRead = 0;
+  /** Findings in objects several artifacts share (a release index's signatures), detected once. */
+  private readonly shared = new WeakMap<ArtifactRef, Finding[]>();
 
   constructor(private readonly options: EngineOptions = {}) {}
 
@@ -120,8 +125,6 @@ export class ScanEngine {
     }
     if (info.annotations && Object.keys(info.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...info.annotations };
     if (info.signed !== undefined) res.signed = info.signed;
-    if (info.coverage) res.coverage = info.coverage;
-    if (info.findings?.length) res.findings.push(...info.findings);
     for (const e of info.errors ?? []) res.errors.push({ ...e, source: 'source' });
     for (const att of info.attached ?? []) {
       if (!att.bytes) continue;
@@ -135,7 +138,28 @@ export class ScanEngine {
       this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
       res.errors.push(...sub.errors);
+      if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
     }
+    // Release stores: coverage from the signatures found on the artifact and on the index that lists it.
+    if (info.vouching) {
+      const own = res.findings.filter((f) => f.kind === 'signature');
+      const v = vouch(info.vouching, own, (r) => this.detectShared(r), this.options.now ?? new Date(), ref.uri);
+      res.coverage = v.coverage;
+      res.findings.push(...v.findings);
+      res.errors.push(...v.errors);
+    }
+  }
+
+  /** Findings in an in-memory object shared by many artifacts, detected once per scan. */
+  private detectShared(ref: ArtifactRef): Finding[] {
+    let f = this.shared.get(ref);
+    if (!f) {
+      const sub: ArtifactResult = { uri: ref.uri, parent: null, sha256: null, size: 0, findings: [], errors: [] };
+      if (ref.bytes) this.detect(ref.bytes, { name: ref.name, uri: ref.uri, size: ref.bytes.length, baseOffset: 0, whole: true }, sub);
+      f = sub.findings;
+      this.shared.set(ref, f);
+    }
+    return f;
   }
 
   /** Will the engine open this artifact as a container? Then only container-aware detectors read its raw bytes. */

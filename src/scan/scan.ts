@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { ArtifactResult, ScanResult } from '../model.js';
+import { redactUrl } from '../net/secrets.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
-import { isProblem } from '../sources/types.js';
+import { isProblem, type Source, type SourceProblem } from '../sources/types.js';
 import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
 import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -43,48 +44,56 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   // Resolve timelines, policies and config before reading anything, so a bad flag fails fast.
   const scoring = options.scoring === false ? undefined : { now: new Date(startedAt), ...options.scoring };
   const scoringSetup = scoring ? prepareScoring(scoring) : undefined;
-  const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact });
+  const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact, now: new Date(startedAt) });
   const limit = pLimit(options.concurrency ?? 4);
   const pending: Promise<void>[] = [];
   const inventory = options.inventory;
+  // Passwords written into target URLs are used by the sources for their requests, and appear nowhere else.
+  const targets = options.targets.map(redactUrl);
   // A narrowed detector selection sees less than a full scan recorded: such scans neither reuse nor are reused blindly.
   const incremental = !!inventory && !options.full && !options.detectors;
-  if (incremental) await inventory.prepareIncremental(options.targets);
+  if (incremental) await inventory.prepareIncremental(targets);
   let reused = 0;
-  for (const target of options.targets) {
-    const source = resolveSource(target, { include: options.include, exclude: options.exclude, ...(options.sourceOptions ?? {}) });
-    for await (const item of source.walk()) {
-      if (isProblem(item)) {
-        const res: ArtifactResult = {
-          uri: item.uri,
-          parent: null,
-          sha256: null,
-          size: 0,
-          findings: [],
-          errors: [{ code: item.code, message: item.message, source: 'source' }],
-        };
-        engine.results.push(res);
-        options.onArtifact?.(res);
-        continue;
-      }
-      const previous = incremental ? inventory.reuse(item) : undefined;
-      if (previous) {
-        reused += previous.length;
-        for (const r of previous) {
-          engine.results.push(r);
-          options.onArtifact?.(r);
+  const sources: Source[] = [];
+  // The same artifact seen twice (an object listed twice, a layer two tags share) is one artifact; what a source could
+  // not read is recorded on the artifact of that URI when there is one, never as a second artifact under its URI.
+  const yielded = new Set<string>();
+  const problems: SourceProblem[] = [];
+  try {
+    for (const target of options.targets) {
+      const source = resolveSource(target, { include: options.include, exclude: options.exclude, ...(options.sourceOptions ?? {}) });
+      sources.push(source);
+      for await (const item of source.walk()) {
+        if (isProblem(item)) {
+          problems.push(item);
+          continue;
         }
-        continue;
-      }
-      pending.push(limit(() => engine.scan(item)));
-      // Bound the queue so a huge tree does not pile up promises faster than they drain.
-      if (pending.length >= 1024) {
-        await Promise.all(pending);
-        pending.length = 0;
+        if (yielded.has(item.uri)) continue;
+        yielded.add(item.uri);
+        const previous = incremental ? inventory.reuse(item) : undefined;
+        if (previous) {
+          reused += previous.length;
+          for (const r of previous) {
+            engine.results.push(r);
+            options.onArtifact?.(r);
+          }
+          continue;
+        }
+        pending.push(limit(() => engine.scan(item)));
+        // Bound the queue so a huge tree does not pile up promises faster than they drain.
+        if (pending.length >= 1024) {
+          await Promise.all(pending);
+          pending.length = 0;
+        }
       }
     }
+    await Promise.all(pending);
+  } finally {
+    // Sources hold connections until every artifact they yielded has been read (related material included).
+    await Promise.allSettled(pending);
+    for (const s of sources) await s.close();
   }
-  await Promise.all(pending);
+  recordProblems(engine.results, problems, options.onArtifact);
   const artifacts = engine.results.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   const stats = {
     artifacts: artifacts.length,
@@ -96,11 +105,34 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   const result: ScanResult = {
     schemaVersion: '1',
     tool: { name: 'shelflife', version: VERSION },
-    scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets: options.targets, stats },
+    scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets, stats },
     artifacts,
   };
   if (inventory) await inventory.annotate(result);
   if (scoring && scoringSetup) scoreScan(result, scoring, scoringSetup);
   if (inventory) await inventory.recordScan(result, { partial: !!options.detectors });
   return result;
+}
+
+/**
+ * Source problems go on the artifact of their URI when the scan has one (merged per URI otherwise), so a warning never
+ * takes the URI of a real artifact and no URI is recorded twice.
+ */
+function recordProblems(results: ArtifactResult[], problems: SourceProblem[], onArtifact?: (a: ArtifactResult) => void): void {
+  if (!problems.length) return;
+  const byUri = new Map(results.map((r) => [r.uri, r]));
+  const added: ArtifactResult[] = [];
+  for (const p of problems) {
+    const error = { code: p.code, message: p.message, source: 'source' };
+    const existing = byUri.get(p.uri);
+    if (existing) {
+      if (!existing.errors.some((e) => e.message === p.message)) existing.errors.push(error);
+      continue;
+    }
+    const res: ArtifactResult = { uri: p.uri, parent: null, sha256: null, size: 0, findings: [], errors: [error] };
+    byUri.set(p.uri, res);
+    results.push(res);
+    added.push(res);
+  }
+  for (const r of added) onArtifact?.(r);
 }

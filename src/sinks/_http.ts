@@ -1,71 +1,60 @@
 /**
- * Shared HTTP plumbing for the HEC and Elastic sinks: one undici Agent with TLS verification always on (optional CA
- * and client certificate), bounded response bodies, and status codes sorted into transient and permanent.
+ * HTTP for the HEC and Elastic sinks, on the one HTTP layer (src/net/http.ts): TLS verification always on (the
+ * sink's own CA when given, and an optional client certificate), no redirects followed (a receiver that redirects is
+ * misconfigured, and the token must not travel), an idle timeout and a deadline per request, bounded response bodies
+ * with the token cut out of them (a receiver that echoes the token in an error must not get it printed), and status
+ * codes sorted into transient and permanent. Delivery retries are the spool's (src/sinks/deliver.ts), not this layer's.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { Agent, fetch } from 'undici';
+import { HttpClient, HttpError } from '../net/http.js';
+import { redactSecrets } from '../net/secrets.js';
 import { TransientSinkError } from './transport.js';
 
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 60_000;
 
-export function httpAgent(o: { caFile?: string; certFile?: string; keyFile?: string }): Agent {
-  return new Agent({
-    connect: {
-      rejectUnauthorized: true,
-      ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
-      ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
-      ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
-    },
-    headersTimeout: REQUEST_TIMEOUT_MS,
-    bodyTimeout: REQUEST_TIMEOUT_MS,
+export function sinkHttp(o: { caFile?: string; certFile?: string; keyFile?: string }): HttpClient {
+  return new HttpClient({
+    ...(o.caFile ? { ca: o.caFile, caReplacesRoots: true } : {}),
+    ...(o.certFile && o.keyFile ? { clientCert: { cert: o.certFile, key: o.keyFile } } : {}),
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    deadlineMs: REQUEST_TIMEOUT_MS,
+    retries: 0,
   });
 }
 
 export interface HttpAnswer {
   status: number;
+  /** The response body, with the request's secrets removed. */
   body: string;
   retryAfterMs?: number;
 }
 
 /** RFC 9110 §10.2.3: Retry-After is delay-seconds or an HTTP date. */
-function retryAfter(v: string | null): number | undefined {
+function retryAfter(v: string | undefined): number | undefined {
   if (!v) return undefined;
   if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, 60_000);
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : Math.max(0, Math.min(t - Date.now(), 60_000));
 }
 
-export async function post(agent: Agent, url: string, label: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> {
-  let res;
+/** POST once; network failures are transient (the events stay spooled), `secrets` never appear in the answer. */
+export async function post(
+  http: HttpClient,
+  url: string,
+  label: string,
+  headers: Record<string, string>,
+  body: string,
+  secrets: readonly (string | undefined)[] = [],
+): Promise<HttpAnswer> {
   try {
-    res = await fetch(url, { method: 'POST', headers, body, dispatcher: agent, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const res = await http.send(url, { method: 'POST', headers, body, redirect: 'manual' });
+    const bytes = await res.bytes(MAX_RESPONSE_BYTES);
+    return { status: res.status, body: redactSecrets(Buffer.from(bytes).toString('utf8'), secrets), retryAfterMs: retryAfter(res.headers['retry-after']) };
   } catch (e) {
-    const cause = (e as { cause?: Error }).cause;
-    throw new TransientSinkError(`${label}: ${cause?.message ?? (e as Error).message}`);
+    if (!(e instanceof HttpError)) throw e;
+    throw new TransientSinkError(`${label}: ${redactSecrets(e.message.replace(/^\S+: /, ''), secrets)}`);
   }
-  const reader = res.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  if (reader) {
-    for (;;) {
-      let r;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        throw new TransientSinkError(`${label}: response interrupted: ${(e as Error).message}`);
-      }
-      if (r.done) break;
-      total += r.value.length;
-      if (total > MAX_RESPONSE_BYTES) {
-        await reader.cancel();
-        throw new TransientSinkError(`${label}: response larger than ${MAX_RESPONSE_BYTES} bytes`);
-      }
-      chunks.push(r.value);
-    }
-  }
-  return { status: res.status, body: Buffer.concat(chunks).toString('utf8'), retryAfterMs: retryAfter(res.headers.get('retry-after')) };
 }
 
 /** 408, 429 and 5xx are worth retrying; other 4xx are not (the request itself is wrong). */

@@ -8,14 +8,14 @@
  * `shelflife.*`. Auth: `Authorization: ApiKey <base64 id:key>` from --sink-token-env/--sink-token-file.
  * @module
  */
-import type { Agent } from 'undici';
+import type { HttpClient } from '../net/http.js';
 import { ShelflifeError } from '../errors.js';
 import type { Severity } from '../model.js';
 import { VERSION } from '../version.js';
 import { eventTitle, type SinkEvent } from './event.js';
 import { toOcsf } from './ocsf.js';
 import type { SpooledEvent } from './spool.js';
-import { httpAgent, isTransientStatus, post } from './_http.js';
+import { isTransientStatus, post, sinkHttp } from './_http.js';
 import { ALL_DELIVERED, type BatchResult, type SinkFormat, type SinkTransport, TransientSinkError } from './transport.js';
 
 const ECS_SEVERITY: Record<Severity, number> = { none: 0, low: 21, medium: 47, high: 73, critical: 99 };
@@ -108,10 +108,10 @@ interface BulkItemResult {
 export class ElasticTransport implements SinkTransport {
   readonly maxBatchEvents = 1000;
   readonly maxBatchBytes = 5 * 1024 * 1024;
-  private readonly agent: Agent;
+  private readonly http: HttpClient;
 
   constructor(private readonly o: ElasticOptions) {
-    this.agent = httpAgent(o);
+    this.http = sinkHttp(o);
   }
 
   get label(): string {
@@ -126,7 +126,7 @@ export class ElasticTransport implements SinkTransport {
     }
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
     if (this.o.token) headers.authorization = `ApiKey ${this.o.token}`;
-    const res = await post(this.agent, `${this.o.base}/_bulk`, this.label, headers, body);
+    const res = await post(this.http, `${this.o.base}/_bulk`, this.label, headers, body, [this.o.token]);
     if (isTransientStatus(res.status)) throw new TransientSinkError(`${this.label}: HTTP ${res.status}`, res.retryAfterMs);
     if (res.status === 401 || res.status === 403)
       throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: check the API key (--sink-token-env/--sink-token-file); events stay spooled`);
@@ -154,6 +154,6 @@ export class ElasticTransport implements SinkTransport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.http.close();
   }
 }

@@ -12,13 +12,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Agent } from 'undici';
+import type { HttpClient } from '../net/http.js';
 import { ShelflifeError } from '../errors.js';
 import { toCef } from './cef.js';
 import type { SinkEvent } from './event.js';
 import { toOcsf } from './ocsf.js';
 import type { SpooledEvent } from './spool.js';
-import { httpAgent, isTransientStatus, post } from './_http.js';
+import { isTransientStatus, post, sinkHttp } from './_http.js';
 import { ALL_DELIVERED, type BatchResult, type SinkFormat, type SinkTransport, TransientSinkError } from './transport.js';
 
 const ACK_POLL_MS = 250;
@@ -63,11 +63,11 @@ export class HecTransport implements SinkTransport {
   readonly maxBatchEvents = 1000;
   /** Splunk's default max_content_length is 800 MB; stay far below it and below proxies' limits. */
   readonly maxBatchBytes = 5 * 1024 * 1024;
-  private readonly agent: Agent;
+  private readonly http: HttpClient;
   private readonly channel = randomUUID();
 
   constructor(private readonly o: HecOptions) {
-    this.agent = httpAgent(o);
+    this.http = sinkHttp(o);
   }
 
   get label(): string {
@@ -80,7 +80,7 @@ export class HecTransport implements SinkTransport {
 
   async send(batch: SpooledEvent[]): Promise<BatchResult> {
     const body = batch.map((b) => JSON.stringify(hecEvent(b.event, this.o))).join('\n');
-    const res = await post(this.agent, `${this.o.base}/services/collector/event`, this.label, this.headers(), body);
+    const res = await post(this.http, `${this.o.base}/services/collector/event`, this.label, this.headers(), body, [this.o.token]);
     let reply: HecReply = {};
     try {
       reply = JSON.parse(res.body) as HecReply;
@@ -112,11 +112,12 @@ export class HecTransport implements SinkTransport {
     const poll = this.o.ackPollMs ?? ACK_POLL_MS;
     for (;;) {
       const res = await post(
-        this.agent,
+        this.http,
         `${this.o.base}/services/collector/ack?channel=${this.channel}`,
         this.label,
         this.headers(),
         JSON.stringify({ acks: [ackId] }),
+        [this.o.token],
       );
       if (res.status !== 200) throw new TransientSinkError(`${this.label}: ack query answered HTTP ${res.status}`, res.retryAfterMs);
       let acks: Record<string, boolean>;
@@ -133,6 +134,6 @@ export class HecTransport implements SinkTransport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.http.close();
   }
 }

@@ -1,125 +1,35 @@
 /**
- * What the release-store sources (apt, yum, checksum directories, LVFS) share: reading the signatures on an index
- * through the detectors (never guessing from file names), the chain of custody from a signed index down to each
- * artifact it lists, and the coverage each artifact ends with (`signed` | `covered` | `unsigned` | `index-unsigned`).
- * The chain's signatures are reported as findings on every covered artifact (location.member names the index), and
- * the weakest hash on the chain replaces the signature's own when it is weaker, so the scoring policies that flag
- * collision-broken hashes (rules/policies/classical-weakness.yaml) apply to an MD5/SHA-1-only list as they should.
+ * What the release-store sources (apt, yum, checksum directories, LVFS) share: one option type, the client they
+ * read through, and the shape of what they yield. Sources fetch bytes and say what vouches for each artifact (the
+ * index that lists it and where that index's signatures are: `RelatedInfo.vouching`); the engine runs the detectors
+ * and decides coverage (src/scan/vouching.ts), so nothing here parses a signature or guesses one from a file name.
  * @module
  */
-import { runDetectors } from '../detectors/index.js';
-import type { ArtifactCoverage, ErrorEntry, Finding } from '../model.js';
-import type { HttpClient } from './_http.js';
-import type { ArtifactRef, RelatedInfo } from './types.js';
+import { ShelflifeError } from '../errors.js';
+import { HttpClient, type NetOptions } from '../net/http.js';
+import { splitUserinfo } from '../net/secrets.js';
+import type { SourceOptions } from './index.js';
+import type { ErrorCode } from '../model.js';
+import type { ArtifactRef, IndexChain, RelatedInfo } from './types.js';
 
-/** apt refuses RSA keys below 3072 bits from this date (apt 2.9.x/3.0 "weak key" policy, Debian trixie release notes). */
-export const APT_RSA_CUTOFF = '2030-02-01';
-
-/** Hash names as the stores spell them → the ids DESIGN.md uses in `algorithm.hash`, weakest first. */
-export const HASH_STRENGTH: Record<string, number> = {
-  MD5: 0,
-  'SHA-1': 1,
-  'SHA-224': 2,
-  'SHA-256': 3,
-  'SHA-384': 4,
-  'SHA-512': 5,
-  'SHA3-256': 3,
-  'SHA3-512': 5,
-};
-
-export function hashId(name: string): string | undefined {
-  const n = name.toLowerCase().replace(/[^a-z0-9]/g, '');
-  const map: Record<string, string> = {
-    md5: 'MD5',
-    md5sum: 'MD5',
-    sha1: 'SHA-1',
-    sha: 'SHA-1',
-    sha224: 'SHA-224',
-    sha256: 'SHA-256',
-    sha384: 'SHA-384',
-    sha512: 'SHA-512',
-    sha3256: 'SHA3-256',
-  };
-  return map[n];
+/** Options of every release-store source: the network settings plus what each store needs. */
+export interface ReleaseSourceOptions extends SourceOptions, NetOptions {
+  /** What to read of the objects an index lists (`--fetch`). */
+  fetch?: FetchMode;
+  /** apt: the suite (`dists/<suite>`). */
+  suite?: string;
+  /** apt: keyring files whose keys' expiry is checked against the Release signatures (`--keyring`). */
+  keyring?: string | string[];
+  /** A client shared across sources (tests, benchmarks); otherwise each source makes and closes its own. */
+  http?: HttpClient;
 }
 
-/** The weaker of two hashes (undefined counts as unknown and loses to nothing). */
-export function weaker(a: string | undefined, b: string | undefined): string | undefined {
-  if (!a) return b;
-  if (!b) return a;
-  return (HASH_STRENGTH[a] ?? 0) <= (HASH_STRENGTH[b] ?? 0) ? a : b;
-}
-
-/** An index file with whatever signed it. */
-export interface SignedIndex {
-  /** URL of the index (the signed file itself). */
-  url: string;
-  /** Its path relative to the store root, for `location.member`. */
-  name: string;
-  /** Signature findings on it (inline or detached), as the detectors report them. */
-  signatures: Finding[];
-  /** Key findings on keys the store publishes or the user gave (expiry, size). */
-  errors: ErrorEntry[];
-  /** The strongest hash the index offers for what it lists (the weakest link is computed per artifact). */
-}
-
-/**
- * Run the detectors on a signature (or a cleartext-signed index) and keep the signature findings. `name` drives the
- * detectors' name claims (`InRelease`, `repomd.xml.asc`, `SHA256SUMS.sig`, `x.minisig`, `x.sigstore.json`).
- */
-export function readSignatures(bytes: Uint8Array, name: string, uri: string): { signatures: Finding[]; keys: Finding[]; errors: ErrorEntry[] } {
-  const base = name.split('/').pop() ?? name;
-  const r = runDetectors(bytes, { name: base, uri, size: bytes.length, baseOffset: 0, whole: true });
-  return {
-    signatures: r.findings.filter((f) => f.kind === 'signature'),
-    keys: r.findings.filter((f) => f.kind === 'public-key' || f.kind === 'certificate'),
-    errors: r.errors,
-  };
-}
-
-/**
- * Check signatures against the keys a store publishes (or the user gave): an expired signing key is an error on
- * everything it covers (RFC 9580 §5.2.3.13: a key is not valid after its expiration time); an RSA key below 3072 bits
- * gets the apt cutoff noted.
- */
-export function checkSigningKeys(signatures: Finding[], keys: Finding[], now: Date, where: string): ErrorEntry[] {
-  const errors: ErrorEntry[] = [];
-  for (const s of signatures) {
-    const issuer = String(s.details?.issuerFingerprint ?? s.issuer ?? s.details?.issuerKeyId ?? '').toLowerCase();
-    if (!issuer) continue;
-    const key = keys.find((k) => {
-      const fp = String(k.fingerprint ?? '').toLowerCase();
-      return fp && (fp === issuer || fp.endsWith(issuer));
-    });
-    if (!key) continue;
-    if (key.notAfter && Date.parse(key.notAfter) < now.getTime()) {
-      errors.push({
-        code: 'malformed',
-        message: `${where}: signed by key ${issuer} which expired on ${key.notAfter.slice(0, 10)}; clients reject it`,
-        source: 'source',
-      });
-    }
-  }
-  return errors;
-}
-
-/**
- * The findings a covered artifact carries: each chain signature, located at the index that signs it, with the
- * weakest hash on the way down (signature digest, index → sub-index hash, sub-index → artifact hash).
- */
-export function chainFindings(index: SignedIndex, linkHashes: (string | undefined)[], apt = false): Finding[] {
-  const linkWeakest = linkHashes.reduce<string | undefined>((w, h) => weaker(w, h), undefined);
-  return index.signatures.map((s) => {
-    const own = s.algorithm.hash;
-    const weakest = weaker(own, linkWeakest);
-    const details: Record<string, unknown> = { ...(s.details ?? {}), coverage: 'covered', index: index.name };
-    if (weakest && weakest !== own) details.chainHash = weakest;
-    if (apt && s.algorithm.family === 'RSA') {
-      const bits = Number(s.algorithm.id.replace(/^RSA-/, ''));
-      if (Number.isFinite(bits) && bits < 3072) details.aptRefusesFrom = APT_RSA_CUTOFF;
-    }
-    return { ...s, algorithm: { ...s.algorithm, ...(weakest ? { hash: weakest } : {}) }, location: { ...s.location, member: index.name }, details };
-  });
+/** A release source's client and base URL: a password in the URL goes to that origin's requests only, never into a URI. */
+export function releaseClient(url: string, options: ReleaseSourceOptions): { url: string; http: HttpClient; owned: boolean } {
+  const split = splitUserinfo(url);
+  const http = options.http ?? new HttpClient(options);
+  if (split.authorization) http.authorize(new URL(split.url).origin, split.authorization);
+  return { url: split.url, http, owned: !options.http };
 }
 
 /**
@@ -168,17 +78,16 @@ export interface ListedObject {
   /** `sha256:<hex>` when the index gives one: the artifact's identity without downloading it. */
   digest?: string;
   annotations: Record<string, string>;
-  /** Findings the chain gives it; errors to report on it. */
-  findings: Finding[];
-  errors: ErrorEntry[];
-  coverage: ArtifactCoverage;
-  /** Reads that fetch a signature header etc. (`--fetch headers`): they may add findings and change coverage. */
+  errors: NonNullable<RelatedInfo['errors']>;
+  /** The indexes that list it, preferred first; absent: nothing vouches for it but its own signatures. */
+  chains?: IndexChain[];
+  /** Reads that fetch signature material (`--fetch headers`: a header range, sibling signatures) for the engine. */
   extra?: () => Promise<Partial<RelatedInfo>>;
 }
 
 /**
  * An artifact the store lists. With `fetch: 'all'` its bytes are streamed (the engine checks them against `digest`);
- * otherwise nothing is read from it except what `extra` fetches (a header range), and the index's digest identifies it.
+ * otherwise nothing is read from it except what `extra` fetches, and the index's digest identifies it.
  */
 export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): ArtifactRef {
   const ref: ArtifactRef = {
@@ -190,24 +99,16 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
     reopenable: true,
     open: () => http.open(o.url),
     related: async () => {
-      const info: RelatedInfo = {
-        findings: [...o.findings],
-        errors: o.errors.map((e) => ({
-          code: e.code === 'remote' || e.code === 'malformed' || e.code === 'unsupported' || e.code === 'limit-size' ? e.code : 'malformed',
-          message: e.message,
-        })),
-        coverage: o.coverage,
-      };
+      const info: RelatedInfo = { errors: [...o.errors], vouching: o.chains ? { chains: o.chains } : {} };
       if (o.extra) {
         try {
           const x = await o.extra();
-          if (x.findings) info.findings!.push(...x.findings);
           if (x.attached) info.attached = x.attached;
           if (x.errors) info.errors!.push(...x.errors);
-          if (x.coverage) info.coverage = x.coverage;
           if (x.annotations) info.annotations = x.annotations;
         } catch (e) {
-          info.errors!.push({ code: 'remote', message: (e as Error).message.startsWith(o.url) ? (e as Error).message : `${o.url}: ${(e as Error).message}` });
+          // A failed signature read leaves what the index says in place; the failure is reported on the artifact.
+          info.errors!.push(errorEntry(e, o.url));
         }
       }
       return info;
@@ -219,4 +120,34 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
     ref.read = async (start, end) => (end <= start ? new Uint8Array() : http.range(o.url, start, end));
   }
   return ref;
+}
+
+export function prefixed(url: string, message: string): string {
+  return message.startsWith(url) ? message : `${url}: ${message}`;
+}
+
+const ENTRY_CODES: readonly string[] = [
+  'malformed',
+  'truncated',
+  'unsupported',
+  'io',
+  'limit-depth',
+  'limit-entries',
+  'limit-expanded-bytes',
+  'limit-ratio',
+  'limit-size',
+  'remote',
+];
+
+function isEntryCode(c: string): c is ErrorCode {
+  return ENTRY_CODES.includes(c);
+}
+
+/**
+ * A failure while reading an index or a signature, as the error entry it becomes on the artifact: a ShelflifeError
+ * keeps its code (a limit stays a limit); anything else is a bug and is rethrown.
+ */
+export function errorEntry(e: unknown, url: string): { code: ErrorCode; message: string } {
+  if (!(e instanceof ShelflifeError)) throw e;
+  return { code: isEntryCode(e.code) ? e.code : 'remote', message: prefixed(url, e.message) };
 }

@@ -9,12 +9,14 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { LimitError, UsageError } from '../errors.js';
-import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, checkSigningKeys, fetchMode, listedRef, readSignatures, type FetchMode, type SignedIndex } from './_release.js';
+import { HttpError, asList, type HttpClient } from '../net/http.js';
+import { inflate } from '../net/inflate.js';
+import { redactUrl } from '../net/secrets.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import type { SourceOptions } from './index.js';
-import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 /** Release hash fields, strongest first. */
 const RELEASE_HASHES: [field: string, hash: string, byHashDir: string][] = [
@@ -34,19 +36,11 @@ const MAX_STANZAS = 2_000_000;
 /** ar members read when looking for embedded signatures (debian-binary, control, data, then _gpg*). */
 const MAX_AR_MEMBERS = 8;
 const MAX_EMBEDDED_SIGNATURE = 64 * 1024;
-
-export interface AptSourceOptions extends SourceOptions {
-  suite?: string;
-  fetch?: FetchMode;
-  ca?: string | string[];
-  http?: HttpClient;
-  backoffMs?: number;
-  timeoutMs?: number;
-  now?: Date;
-}
+/** Release files and compressed Packages/Sources indexes larger than this are refused. */
+const MAX_INDEX_BYTES = 128 * 1024 * 1024;
 
 export function aptSource(target: string, options: SourceOptions): Source {
-  return new AptSource(target, options as AptSourceOptions);
+  return new AptSource(target, options as ReleaseSourceOptions);
 }
 
 /** Deb822 stanzas (RFC 822-like: `Field: value`, continuation lines start with a space). */
@@ -57,7 +51,7 @@ export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, strin
   for (const line of text.split('\n')) {
     if (line.trim() === '') {
       if (cur.size) out.push(cur);
-      if (out.length > max) throw new LimitError('limit-entries', `more than ${max} stanzas`);
+      if (out.length > max) throw new LimitError('limit-entries', `more than ${max} stanzas; the rest were not read`);
       cur = new Map();
       last = '';
       continue;
@@ -124,99 +118,85 @@ function digestOf(bytes: Uint8Array, hash: string): string {
 }
 
 class AptSource implements Source {
+  readonly target: string;
   private readonly base: string;
   private readonly suite: string;
   private readonly http: HttpClient;
+  private readonly owned: boolean;
   private readonly fetch: FetchMode;
 
   constructor(
-    readonly target: string,
-    private readonly options: AptSourceOptions,
+    target: string,
+    private readonly options: ReleaseSourceOptions,
   ) {
+    this.target = redactUrl(target);
     const url = target.replace(/^apt\+/i, '');
-    if (!/^https?:\/\//i.test(url)) throw new UsageError(`${target}: an apt target is apt+https://host/path (the directory holding dists/ and pool/)`);
-    const u = new URL(url);
+    if (!/^https?:\/\//i.test(url)) throw new UsageError(`${this.target}: an apt target is apt+https://host/path (the directory holding dists/ and pool/)`);
+    const c = releaseClient(url, options);
+    const u = new URL(c.url);
     const suite = options.suite ?? u.searchParams.get('suite') ?? undefined;
     u.search = '';
     if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..'))
-      throw new UsageError(`${target}: name the suite with --suite <name> (e.g. bookworm)`);
+      throw new UsageError(`${this.target}: name the suite with --suite <name> (e.g. bookworm)`);
     this.suite = suite;
     this.base = u.href.replace(/\/+$/, '');
-    this.http = httpClientFrom(options);
+    this.http = c.http;
+    this.owned = c.owned;
     this.fetch = fetchMode(options.fetch, 'none');
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
-    // The client stays open: the engine fetches signature headers and siblings (related()) after the walk ends.
-    // undici unrefs idle sockets, so an unclosed client does not hold the process.
-    yield* this.walkSuite();
+  async close(): Promise<void> {
+    if (this.owned) await this.http.close();
   }
 
-  private async *walkSuite(): AsyncIterable<ArtifactRef | SourceProblem> {
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     const dists = `${this.base}/dists/${this.suite}`;
     let releaseText: string;
     let releaseRef: ArtifactRef;
-    const index: SignedIndex = { url: '', name: '', signatures: [], errors: [] };
+    let indexName: string;
+    // The objects holding the Release signatures: InRelease itself (cleartext-signed), or Release.gpg.
+    const signatures: ArtifactRef[] = [];
     try {
-      const inrelease = await this.http.get(`${dists}/InRelease`, { optional: true });
+      const inrelease = await this.http.get(`${dists}/InRelease`, { optional: true, limit: MAX_INDEX_BYTES });
       if (inrelease) {
-        const sig = readSignatures(inrelease.bytes, 'InRelease', inrelease.url);
-        Object.assign(index, { url: `${dists}/InRelease`, name: `dists/${this.suite}/InRelease`, signatures: sig.signatures });
-        index.errors.push(...sig.errors);
+        indexName = `dists/${this.suite}/InRelease`;
         releaseText = cleartextPayload(new TextDecoder().decode(inrelease.bytes));
-        releaseRef = bytesRef(index.url, 'InRelease', inrelease.bytes, { etag: inrelease.etag });
+        releaseRef = bytesRef(`${dists}/InRelease`, 'InRelease', inrelease.bytes, { etag: inrelease.etag });
+        signatures.push(releaseRef);
       } else {
-        const release = await this.http.get(`${dists}/Release`, { limit: MAX_COMPRESSED_INDEX_BYTES });
+        const release = await this.http.get(`${dists}/Release`, { limit: MAX_INDEX_BYTES, optional: true });
         if (!release) throw new HttpError(`${dists}/Release: not found (nor InRelease): is ${this.suite} a suite of ${this.base}?`, 404);
         const gpg = await this.http.get(`${dists}/Release.gpg`, { optional: true });
         releaseText = new TextDecoder().decode(release.bytes);
-        Object.assign(index, { url: `${dists}/Release`, name: `dists/${this.suite}/Release` });
-        const attached: ArtifactRef[] = [];
-        if (gpg) {
-          const sig = readSignatures(gpg.bytes, 'Release.gpg', gpg.url);
-          index.signatures = sig.signatures;
-          index.errors.push(...sig.errors);
-          attached.push(bytesRef(`${dists}/Release.gpg`, 'Release.gpg', gpg.bytes));
-        }
-        releaseRef = bytesRef(index.url, 'Release', release.bytes, { etag: release.etag, related: async () => ({ attached }) });
+        indexName = `dists/${this.suite}/Release`;
+        if (gpg) signatures.push(bytesRef(`${dists}/Release.gpg`, 'Release.gpg', gpg.bytes));
+        releaseRef = bytesRef(`${dists}/Release`, 'Release', release.bytes, { etag: release.etag });
       }
     } catch (e) {
-      yield { uri: `${dists}/InRelease`, code: 'remote', message: (e as Error).message };
+      yield { uri: `${dists}/InRelease`, ...errorEntry(e, `${dists}/InRelease`) };
       return;
     }
+    const releaseUrl = releaseRef.uri;
     // A Release file is one paragraph: only the first is read (no limit error for trailing junk).
     const stanzas = parseStanzas(releaseText.split(/\n[ \t]*\r?\n/, 1)[0] ?? '', 1);
     const release = stanzas[0] ?? new Map<string, string>();
-    const now = this.options.now ?? new Date();
-    const releaseErrors: ErrorEntry[] = [...index.errors];
+    const now = this.options.now instanceof Date ? this.options.now : new Date();
+    const releaseErrors: NonNullable<RelatedInfo['errors']> = [];
     const validUntil = release.get('Valid-Until');
     if (validUntil && Date.parse(validUntil) < now.getTime())
-      releaseErrors.push({
-        code: 'malformed',
-        message: `${index.url}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired`,
-        source: 'source',
-      });
-    const keyErrors = await this.keyErrors(index, now);
-    releaseErrors.push(...keyErrors);
-    const signed = index.signatures.length > 0;
-    if (!signed)
-      releaseErrors.push({
-        code: 'unsupported',
-        message: `${index.url}: the Release file carries no signature; everything it lists is index-unsigned`,
-        source: 'source',
-      });
-    const origRelated = releaseRef.related;
-    releaseRef.related = async () => {
-      const base: RelatedInfo = origRelated ? await origRelated() : {};
-      return {
-        ...base,
-        coverage: signed ? 'signed' : 'unsigned',
-        errors: releaseErrors.map((e) => ({ code: e.code as 'malformed', message: e.message })),
-        annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) },
-      };
-    };
+      releaseErrors.push({ code: 'malformed', message: `${releaseUrl}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired` });
+    // `--keyring` files the user gave, for the signing keys' expiry (apt's own keyrings are not read).
+    const keys = asList(this.options.keyring).map((f) => bytesRef(`file://${f}`, f.endsWith('.asc') ? 'key.asc' : 'key.gpg', new Uint8Array(readFileSync(f))));
+    const detached = signatures.filter((r) => r !== releaseRef);
+    releaseRef.related = async () => ({
+      attached: detached,
+      errors: releaseErrors,
+      vouching: { keys, unsigned: `${releaseUrl}: the Release file carries no signature; everything it lists is index-unsigned` },
+      annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) },
+    });
     yield releaseRef;
 
+    const chain = (hashes: (string | undefined)[]): IndexChain => ({ index: indexName, signatures, keys, hashes, apt: true });
     const entries = releaseEntries(release);
     const byHash = /^yes$/i.test(release.get('Acquire-By-Hash') ?? '');
     // One variant per index: xz, then gz, then uncompressed (bzip2 has no decoder here).
@@ -230,27 +210,14 @@ class AptSource implements Source {
     }
     const seenFiles = new Set<string>();
     for (const e of [...chosen.values()].sort((a, b) => (a.path < b.path ? -1 : 1))) {
-      yield* this.walkIndex(e, index, signed, byHash, keyErrors, seenFiles);
+      yield* this.walkIndex(e, chain, byHash, seenFiles);
     }
-  }
-
-  /** Keys for the expiry check: `--keyring` files the user gave (apt's own keyrings are not read). */
-  private async keyErrors(index: SignedIndex, now: Date): Promise<ErrorEntry[]> {
-    const files =
-      this.options.keyring === undefined ? [] : Array.isArray(this.options.keyring) ? (this.options.keyring as string[]) : [String(this.options.keyring)];
-    if (!files.length || !index.signatures.length) return [];
-    const { readFileSync } = await import('node:fs');
-    const keys: Finding[] = [];
-    for (const f of files) keys.push(...readSignatures(new Uint8Array(readFileSync(f)), f.endsWith('.asc') ? 'key.asc' : 'key.gpg', `file://${f}`).keys);
-    return checkSigningKeys(index.signatures, keys, now, index.url);
   }
 
   private async *walkIndex(
     e: IndexEntry,
-    index: SignedIndex,
-    signed: boolean,
+    chain: (hashes: (string | undefined)[]) => IndexChain,
     byHash: boolean,
-    keyErrors: ErrorEntry[],
     seenFiles: Set<string>,
   ): AsyncIterable<ArtifactRef | SourceProblem> {
     const dists = `${this.base}/dists/${this.suite}`;
@@ -269,19 +236,17 @@ class AptSource implements Source {
         : []),
       { url, hash: best[0] },
     ];
-    const errors: ErrorEntry[] = [...keyErrors];
-    const coverage = signed ? 'covered' : 'index-unsigned';
-    const chain = chainFindings(index, [best[0]], true);
+    const errors: NonNullable<RelatedInfo['errors']> = [];
     let text: string | undefined;
     try {
       let doc;
       let used = candidates[0];
       for (const c of candidates) {
         used = c;
-        doc = await this.http.get(c.url, { limit: MAX_COMPRESSED_INDEX_BYTES, optional: c !== candidates[candidates.length - 1] });
+        doc = await this.http.get(c.url, { limit: MAX_INDEX_BYTES, optional: true });
         if (doc) break;
       }
-      if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
+      if (!doc) throw new HttpError(`${url}: HTTP 404 (not found)`, 404);
       const want = e.hashes.get(used.hash)!;
       const got = digestOf(doc.bytes, used.hash);
       if (doc.bytes.length !== e.size || got !== want) {
@@ -289,9 +254,9 @@ class AptSource implements Source {
           `${used.url}: ${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`,
         );
       }
-      text = new TextDecoder().decode(await decompressIndex(doc.bytes, url));
+      text = new TextDecoder().decode(await inflate(doc.bytes, url));
     } catch (err) {
-      errors.push({ code: (err as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'remote', message: (err as Error).message, source: 'source' });
+      errors.push(errorEntry(err, url));
     }
     const sha256 = e.hashes.get('SHA-256');
     yield listedRef(
@@ -300,10 +265,9 @@ class AptSource implements Source {
         name: e.path,
         size: e.size,
         ...(sha256 ? { digest: `sha256:${sha256}` } : {}),
-        annotations: { 'release.index': index.name, 'release.kind': 'apt-index' },
-        findings: chain,
+        annotations: { 'release.index': chain([]).index, 'release.kind': 'apt-index' },
         errors,
-        coverage,
+        chains: [chain([best[0]])],
       },
       this.http,
       'none',
@@ -313,13 +277,13 @@ class AptSource implements Source {
     try {
       stanzas = parseStanzas(text);
     } catch (err) {
-      yield { uri: url, code: 'unsupported', message: `${url}: ${(err as Error).message}` };
+      yield { uri: url, ...errorEntry(err, url) };
       return;
     }
     const isSources = /source\/Sources$/.test(e.path.replace(/\.(xz|gz)$/, ''));
     for (const s of stanzas) {
       if (isSources) {
-        yield* this.sourceFiles(s, e, index, signed, best[0], seenFiles);
+        yield* this.sourceFiles(s, e, chain, best[0], seenFiles);
         continue;
       }
       const filename = s.get('Filename');
@@ -331,12 +295,11 @@ class AptSource implements Source {
       const linkHash = PACKAGE_HASHES.map(([, h]) => h).find((h) => hashes.has(h));
       const size = Number(s.get('Size'));
       const pkgUrl = `${this.base}/${filename}`;
-      const pkgErrors: ErrorEntry[] = [...keyErrors];
+      const pkgErrors: NonNullable<RelatedInfo['errors']> = [];
       if (linkHash === 'MD5' || linkHash === 'SHA-1')
         pkgErrors.push({
           code: 'malformed',
           message: `${pkgUrl}: ${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
-          source: 'source',
         });
       yield listedRef(
         {
@@ -350,9 +313,8 @@ class AptSource implements Source {
             'apt.version': s.get('Version') ?? '',
             'apt.architecture': s.get('Architecture') ?? '',
           },
-          findings: chainFindings(index, [best[0], linkHash], true),
           errors: pkgErrors,
-          coverage,
+          chains: [chain([best[0], linkHash])],
           ...(this.fetch === 'headers' && filename.endsWith('.deb') ? { extra: () => this.embeddedSignatures(pkgUrl, size) } : {}),
         },
         this.http,
@@ -364,8 +326,7 @@ class AptSource implements Source {
   private async *sourceFiles(
     s: Map<string, string>,
     e: IndexEntry,
-    index: SignedIndex,
-    signed: boolean,
+    chain: (hashes: (string | undefined)[]) => IndexChain,
     releaseHash: string,
     seenFiles: Set<string>,
   ): AsyncIterable<ArtifactRef> {
@@ -398,32 +359,19 @@ class AptSource implements Source {
           size: f.size,
           ...(f.hashes.get('SHA-256') ? { digest: `sha256:${f.hashes.get('SHA-256')}` } : {}),
           annotations: { 'release.index': `dists/${this.suite}/${e.path}`, 'apt.source': s.get('Package') ?? '', 'apt.version': s.get('Version') ?? '' },
-          findings: chainFindings(index, [releaseHash, linkHash], true),
           errors: [],
-          coverage: signed ? 'covered' : 'index-unsigned',
-          // A .dsc is itself (clear)signed by its uploader: with --fetch headers it is small enough to read whole.
-          ...(this.fetch === 'headers' && name.endsWith('.dsc') ? { extra: () => this.dscSignature(`${this.base}/${path}`, name) } : {}),
+          chains: [chain([releaseHash, linkHash])],
         },
         this.http,
-        this.fetch === 'headers' ? 'none' : this.fetch,
+        // A .dsc is itself (clear)signed by its uploader: with --fetch headers it is small enough to read whole.
+        this.fetch === 'headers' ? (name.endsWith('.dsc') ? 'all' : 'none') : this.fetch,
       );
     }
   }
 
-  private async dscSignature(url: string, name: string): Promise<Partial<RelatedInfo>> {
-    const doc = await this.http.get(url, { limit: MAX_EMBEDDED_SIGNATURE * 16 });
-    if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
-    const r = readSignatures(doc.bytes, name, url);
-    return {
-      findings: r.signatures,
-      errors: r.errors.map((e) => ({ code: 'malformed' as const, message: e.message })),
-      ...(r.signatures.length ? { coverage: 'signed' as const } : {}),
-    };
-  }
-
   /**
    * debsig-verify (`_gpgorigin`) and dpkg-sig (`_gpgbuilder`) signatures are ar members of the .deb (deb(5)): walk the
-   * 60-byte ar member headers by range and fetch only the `_gpg*` members.
+   * 60-byte ar member headers by range and fetch only the `_gpg*` members, for the engine to read.
    */
   private async embeddedSignatures(url: string, size: number): Promise<Partial<RelatedInfo>> {
     const attached: ArtifactRef[] = [];
@@ -438,12 +386,11 @@ class AptSource implements Source {
       const len = Number(new TextDecoder().decode(header.subarray(48, 58)).trim());
       if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size)
         return { errors: [{ code: 'malformed', message: `${url}: ar member header at ${off} is damaged` }] };
-      if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE) {
+      if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE)
         attached.push(bytesRef(`${url}!/${name}`, name, await this.http.range(url, off + 60, off + 60 + len)));
-      }
       off += 60 + len + (len % 2);
       header = new Uint8Array();
     }
-    return attached.length ? { attached, coverage: 'signed' } : {};
+    return attached.length ? { attached } : {};
   }
 }

@@ -11,11 +11,12 @@
  * @module
  */
 import { UsageError } from '../errors.js';
-import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, httpClientFrom, HttpError, MAX_SMALL_DOCUMENT_BYTES } from './_http.js';
-import { chainFindings, fetchMode, listedRef, readSignatures, weaker, type FetchMode, type SignedIndex } from './_release.js';
+import { MAX_SMALL_DOCUMENT_BYTES, type HttpClient } from '../net/http.js';
+import { redactUrl } from '../net/secrets.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { weaker } from './hashes.js';
 import type { SourceOptions } from './index.js';
-import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 const CHECKSUM_FILE =
   /^(SHA(1|224|256|384|512)SUMS|sha(1|224|256|384|512)sums|MD5SUMS|md5sums|CHECKSUMS|checksums(\.txt)?|[^/]*[._-](checksums|sha256sums|SHA256SUMS)(\.txt)?)$/;
@@ -24,16 +25,8 @@ const SIBLING_SUFFIXES = ['.sig', '.asc', '.minisig', '.intoto.jsonl', '.sigstor
 const MAX_LISTING_ENTRIES = 100_000;
 const HEX_HASH: Record<number, string> = { 32: 'MD5', 40: 'SHA-1', 56: 'SHA-224', 64: 'SHA-256', 96: 'SHA-384', 128: 'SHA-512' };
 
-export interface ChecksumSourceOptions extends SourceOptions {
-  fetch?: FetchMode;
-  ca?: string | string[];
-  http?: HttpClient;
-  backoffMs?: number;
-  timeoutMs?: number;
-}
-
 export function checksumSource(target: string, options: SourceOptions): Source {
-  return new ChecksumSource(target, options as ChecksumSourceOptions);
+  return new ChecksumSource(target, options as ReleaseSourceOptions);
 }
 
 /** hrefs of an HTML directory listing (Apache/nginx/lighttpd autoindex, python http.server): same directory only. */
@@ -72,19 +65,26 @@ export function parseChecksums(text: string): { name: string; hash: string; hex:
   return out;
 }
 
+/** A checksum file and where its signatures are (itself, when cleartext-signed, and its detached signature files). */
+interface ChecksumIndex {
+  name: string;
+  signatures: ArtifactRef[];
+}
+
 class ChecksumSource implements Source {
+  readonly target: string;
   private readonly dir: string;
   private readonly file?: string;
   private readonly single?: string;
   private readonly http: HttpClient;
+  private readonly owned: boolean;
   private readonly fetch: FetchMode;
 
-  constructor(
-    readonly target: string,
-    options: ChecksumSourceOptions,
-  ) {
-    if (!/^https?:\/\//i.test(target)) throw new UsageError(`${target}: not an http(s) URL`);
-    const u = new URL(target);
+  constructor(target: string, options: ReleaseSourceOptions) {
+    this.target = redactUrl(target);
+    if (!/^https?:\/\//i.test(target)) throw new UsageError(`${this.target}: not an http(s) URL`);
+    const c = releaseClient(target, options);
+    const u = new URL(c.url);
     u.search = '';
     u.hash = '';
     const last = u.pathname.split('/').pop() ?? '';
@@ -97,42 +97,40 @@ class ChecksumSource implements Source {
       this.single = last;
       this.dir = u.href.slice(0, u.href.length - last.length);
     } else this.dir = `${u.href}/`; // `…/24.10.1`: a directory without its trailing slash
-    this.http = httpClientFrom(options);
+    this.http = c.http;
+    this.owned = c.owned;
     this.fetch = fetchMode(options.fetch, 'none');
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
-    // The client stays open: the engine fetches signature headers and siblings (related()) after the walk ends.
-    // undici unrefs idle sockets, so an unclosed client does not hold the process.
-    yield* this.walkDir();
+  async close(): Promise<void> {
+    if (this.owned) await this.http.close();
   }
 
   private async *walkSingle(name: string): AsyncIterable<ArtifactRef | SourceProblem> {
     const url = this.dir + encodeURIComponent(name);
-    const size = this.fetch === 'all' ? undefined : await this.http.size(url).catch(() => undefined);
-    if (size === undefined && this.fetch !== 'all') {
-      yield { uri: url, code: 'remote', message: `${url}: not found, or the server gives no size for it (HEAD); not read` };
-      return;
+    let size: number | undefined;
+    if (this.fetch !== 'all') {
+      try {
+        size = await this.http.size(url);
+      } catch (e) {
+        yield { uri: url, ...errorEntry(e, url) };
+        return;
+      }
+      if (size === undefined) {
+        yield { uri: url, code: 'remote', message: `${url}: not found, or the server gives no size for it (HEAD); not read` };
+        return;
+      }
     }
     // Without a listing, each sibling is an optional GET (404 = absent).
     const siblings = ['.sig', '.asc', '.minisig', '.sigstore.json', '.intoto.jsonl'].map((x) => name + x);
     yield listedRef(
-      {
-        url,
-        name,
-        ...(size !== undefined ? { size } : {}),
-        annotations: {},
-        findings: [],
-        errors: [],
-        coverage: 'unsigned',
-        extra: () => this.siblingSignatures(siblings),
-      },
+      { url, name, ...(size !== undefined ? { size } : {}), annotations: {}, errors: [], extra: () => this.siblingSignatures(siblings) },
       this.http,
       this.fetch,
     );
   }
 
-  private async *walkDir(): AsyncIterable<ArtifactRef | SourceProblem> {
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     if (this.single) {
       yield* this.walkSingle(this.single);
       return;
@@ -141,105 +139,104 @@ class ChecksumSource implements Source {
     if (!this.file) {
       try {
         const doc = await this.http.get(this.dir, { limit: MAX_SMALL_DOCUMENT_BYTES });
-        if (!doc) throw new HttpError(`${this.dir}: HTTP 404`, 404);
-        listing = parseListing(new TextDecoder().decode(doc.bytes));
+        listing = parseListing(new TextDecoder().decode(doc!.bytes));
       } catch (e) {
-        yield { uri: this.dir, code: 'remote', message: (e as Error).message };
+        yield { uri: this.dir, ...errorEntry(e, this.dir) };
         return;
       }
     }
     const present = (name: string) => !listing || listing.includes(name);
     const checksumFiles = this.file ? [this.file] : listing!.filter((n) => CHECKSUM_FILE.test(n));
-    const covered = new Map<string, { index: SignedIndex; hash: string; hex: string }>();
-    const unsignedCovered = new Set<string>();
+    // file → every checksum file listing it, the strongest hash first (the first one found signed vouches).
+    const covered = new Map<string, { index: ChecksumIndex; hash: string; hex: string }[]>();
     const consumed = new Set<string>(checksumFiles);
+    // Which checksum files carry a signature is the detectors' call (the engine's): each file is vouched for by the
+    // strongest listing that names it, the verdict (covered or index-unsigned) follows from what is found there.
     for (const name of checksumFiles) {
       const url = this.dir + encodeURIComponent(name);
       let bytes: Uint8Array;
       try {
-        const doc = await this.http.get(url, { limit: MAX_SMALL_DOCUMENT_BYTES * 4 });
-        if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
-        bytes = doc.bytes;
+        bytes = (await this.http.get(url, { limit: MAX_SMALL_DOCUMENT_BYTES * 4 }))!.bytes;
       } catch (e) {
-        yield { uri: url, code: 'remote', message: (e as Error).message };
+        yield { uri: url, ...errorEntry(e, url) };
         continue;
       }
-      const index: SignedIndex = { url, name, signatures: [], errors: [] };
+      const self = bytesRef(url, name, bytes);
+      // A cleartext-signed checksum file (Ubuntu's old style, Alpine) signs itself.
+      const index: ChecksumIndex = { name, signatures: [self] };
       const attached: ArtifactRef[] = [];
-      // A cleartext-signed checksum file (Ubuntu's old SHA256SUMS.gpg style inline, Alpine) signs itself.
-      const inline = readSignatures(bytes, name, url);
-      index.signatures.push(...inline.signatures);
+      const errs: NonNullable<RelatedInfo['errors']> = [];
       for (const suffix of CHECKSUM_SIGNATURE_SUFFIXES) {
         const sigName = name + suffix;
         if (!present(sigName)) continue;
         consumed.add(sigName);
+        const sigUrl = this.dir + encodeURIComponent(sigName);
         try {
-          const sig = await this.http.get(this.dir + encodeURIComponent(sigName), { optional: true });
+          const sig = await this.http.get(sigUrl, { optional: true });
           if (!sig) continue;
-          const r = readSignatures(sig.bytes, sigName, this.dir + sigName);
-          index.signatures.push(...r.signatures);
-          index.errors.push(...r.errors);
-          attached.push(bytesRef(this.dir + encodeURIComponent(sigName), sigName, sig.bytes));
+          const ref = bytesRef(sigUrl, sigName, sig.bytes);
+          attached.push(ref);
+          index.signatures.push(ref);
         } catch (e) {
-          index.errors.push({ code: 'remote', message: (e as Error).message, source: 'source' });
+          errs.push(errorEntry(e, sigUrl));
         }
       }
-      const signed = index.signatures.length > 0;
-      const errs = [...index.errors];
-      if (!signed)
-        errs.push({ code: 'unsupported', message: `${url}: no signature on this checksum file; the files it lists are index-unsigned`, source: 'source' });
       const entries = parseChecksums(new TextDecoder().decode(bytes));
-      if (entries.length === 0) errs.push({ code: 'malformed', message: `${url}: no checksum lines found`, source: 'source' });
-      // The checksum file's own findings come from the engine's detectors (inline) and from `attached` (detached).
-      yield bytesRef(url, name, bytes, {
-        related: async () => ({
-          attached,
-          coverage: signed ? 'signed' : 'unsigned',
-          errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })),
-        }),
+      if (entries.length === 0) errs.push({ code: 'malformed', message: `${url}: no checksum lines found` });
+      self.related = async () => ({
+        attached,
+        errors: errs,
+        vouching: { unsigned: `${url}: no signature on this checksum file; the files it lists are index-unsigned` },
       });
+      yield self;
       for (const e of entries) {
-        const prior = covered.get(e.name);
-        // A file listed by several checksum files: keep the signed one, then the stronger hash.
-        if (signed && (!prior || weaker(prior.hash, e.hash) === prior.hash)) covered.set(e.name, { index, hash: e.hash, hex: e.hex });
-        else if (!signed && !prior) unsignedCovered.add(e.name);
-        if (!signed && !prior && !covered.has(e.name)) covered.set(e.name, { index, hash: e.hash, hex: e.hex });
+        const list = covered.get(e.name) ?? [];
+        if (!list.length) covered.set(e.name, list);
+        list.push({ index, hash: e.hash, hex: e.hex });
+        list.sort((a, b) => (a.hash === b.hash ? 0 : weaker(a.hash, b.hash) === a.hash ? 1 : -1));
       }
     }
     const names = new Set<string>([...covered.keys()]);
     for (const n of listing ?? [])
       if (!consumed.has(n) && !SIBLING_SUFFIXES.some((s) => n.endsWith(s) && names.has(n.slice(0, -s.length))) && !CHECKSUM_FILE.test(n)) names.add(n);
     const sorted = [...names].sort();
-    // HEADs for sizes run ahead of the walk, bounded by the client's per-host concurrency.
-    const sizes = new Map<string, Promise<number | undefined>>();
+    const urlOf = (n: string) => this.dir + n.split('/').map(encodeURIComponent).join('/');
+    // HEADs for sizes run ahead of the walk, bounded by the client's connections per host.
+    const sizes = new Map<string, Promise<{ size?: number; error?: unknown }>>();
     const sizeOf = (n: string) => {
       let p = sizes.get(n);
-      if (!p)
-        sizes.set(
-          n,
-          (p =
-            this.fetch === 'all'
-              ? Promise.resolve(undefined)
-              : this.http.size(this.dir + n.split('/').map(encodeURIComponent).join('/')).catch(() => undefined)),
-        );
+      if (!p) {
+        p =
+          this.fetch === 'all'
+            ? Promise.resolve({})
+            : this.http.size(urlOf(n)).then(
+                (size) => ({ size }),
+                (error: unknown) => ({ error }),
+              );
+        sizes.set(n, p);
+      }
       return p;
     };
     for (let i = 0; i < Math.min(16, sorted.length); i++) void sizeOf(sorted[i]);
     for (let i = 0; i < sorted.length; i++) {
       if (i + 16 < sorted.length) void sizeOf(sorted[i + 16]);
       const n = sorted[i];
-      const url = this.dir + n.split('/').map(encodeURIComponent).join('/');
-      const c = covered.get(n);
-      const signedIndex = !!c && c.index.signatures.length > 0;
-      const errors: ErrorEntry[] = [];
+      const url = urlOf(n);
+      const listings = covered.get(n) ?? [];
+      const c = listings[0];
+      const errors: NonNullable<RelatedInfo['errors']> = [];
       if (c && (c.hash === 'MD5' || c.hash === 'SHA-1'))
         errors.push({
           code: 'malformed',
           message: `${url}: ${c.index.name} gives only ${c.hash} for this file; a collision-broken hash breaks the signed chain`,
-          source: 'source',
         });
-      const size = await sizeOf(n);
-      if (size === undefined && this.fetch !== 'all') {
+      const got = await sizeOf(n);
+      sizes.delete(n);
+      if (got.error !== undefined) {
+        yield { uri: url, ...errorEntry(got.error, url) };
+        continue;
+      }
+      if (got.size === undefined && this.fetch !== 'all') {
         // Without a size the engine would have to stream the file to learn anything: report it instead.
         const why =
           listing && c && !listing.includes(n) ? `listed in ${c.index.name} but absent from the directory` : 'the server gives no size for it (HEAD); not read';
@@ -247,17 +244,16 @@ class ChecksumSource implements Source {
         continue;
       }
       const siblings = SIBLING_SUFFIXES.map((s) => n + s).filter((s) => listing?.includes(s));
-      const findings: Finding[] = c && signedIndex ? chainFindings(c.index, [c.hash]) : [];
+      const chains: IndexChain[] = listings.map((l) => ({ index: l.index.name, signatures: l.index.signatures, hashes: [l.hash] }));
       yield listedRef(
         {
           url,
           name: n,
-          ...(size !== undefined ? { size } : {}),
+          ...(got.size !== undefined ? { size: got.size } : {}),
           ...(c?.hash === 'SHA-256' ? { digest: `sha256:${c.hex}` } : {}),
           annotations: c ? { 'release.index': c.index.name } : {},
-          findings,
           errors,
-          coverage: c ? (signedIndex ? 'covered' : 'index-unsigned') : 'unsigned',
+          ...(chains.length ? { chains } : {}),
           ...(siblings.length ? { extra: () => this.siblingSignatures(siblings) } : {}),
         },
         this.http,
@@ -266,22 +262,19 @@ class ChecksumSource implements Source {
     }
   }
 
-  /** Per-file detached signatures and attestations: the file is `signed` when any of them holds a signature. */
+  /** Per-file detached signatures and attestations, for the engine: the file is `signed` when any holds a signature. */
   private async siblingSignatures(siblings: string[]): Promise<Partial<RelatedInfo>> {
-    const findings: Finding[] = [];
-    const errors: RelatedInfo['errors'] = [];
+    const attached: ArtifactRef[] = [];
+    const errors: NonNullable<RelatedInfo['errors']> = [];
     for (const s of siblings) {
       const sigUrl = this.dir + s.split('/').map(encodeURIComponent).join('/');
       try {
         const doc = await this.http.get(sigUrl, { optional: true });
-        if (!doc) continue;
-        const r = readSignatures(doc.bytes, s, sigUrl);
-        for (const f of [...r.signatures, ...r.keys]) findings.push({ ...f, location: { ...f.location, member: s } });
-        for (const e of r.errors) errors.push({ code: 'malformed', message: e.message });
+        if (doc) attached.push(bytesRef(sigUrl, s, doc.bytes));
       } catch (e) {
-        errors.push({ code: 'remote', message: (e as Error).message });
+        errors.push(errorEntry(e, sigUrl));
       }
     }
-    return { findings, errors, ...(findings.some((f) => f.kind === 'signature') ? { coverage: 'signed' as const } : {}) };
+    return { attached, errors };
   }
 }

@@ -56,6 +56,9 @@ export class FsSource implements Source {
     private readonly options: FsSourceOptions = {},
   ) {}
 
+  /** Nothing held open between reads. */
+  async close(): Promise<void> {}
+
   async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     const root = resolve(this.target);
     let st;

@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
+import { redactUrl } from '../net/secrets.js';
 import { FsSource } from './fs.js';
 import type { Source } from './types.js';
 
@@ -21,16 +22,23 @@ export type SourceFactory = (target: string, options: SourceOptions) => Source;
  * which a scan of local files should neither load nor hold in memory.
  */
 function lazy(load: () => Promise<SourceFactory>): SourceFactory {
-  return (target, options) => ({
-    target,
-    async *walk() {
-      const factory = await load();
-      yield* factory(target, options).walk();
-    },
-  });
+  return (target, options) => {
+    let inner: Source | undefined;
+    return {
+      target: redactUrl(target),
+      async *walk() {
+        const factory = await load();
+        inner = factory(target, options);
+        yield* inner.walk();
+      },
+      async close() {
+        await inner?.close();
+      },
+    };
+  };
 }
 
-const oci = lazy(async () => (await import('./oci/index.js')).ociSource);
+const oci = lazy(async () => (await import('./oci.js')).ociSource);
 const s3 = lazy(async () => (await import('./s3.js')).s3Source);
 const apt = lazy(async () => (await import('./apt.js')).aptSource);
 const yum = lazy(async () => (await import('./yum.js')).yumSource);
@@ -59,7 +67,7 @@ export function resolveSource(target: string, options: SourceOptions = {}): Sour
   const factory = SCHEMES[scheme];
   if (!factory) {
     throw new UsageError(
-      `${target}: unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES)
+      `${redactUrl(target)}: unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES)
         .map((s) => `, ${s}://`)
         .join('')})`,
     );

@@ -12,17 +12,21 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { cabinetFiles } from '../containers/cab.js';
-import { UsageError } from '../errors.js';
-import type { ErrorEntry, Finding } from '../model.js';
-import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, MAX_SMALL_DOCUMENT_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
+import { ShelflifeError, UsageError } from '../errors.js';
+import { MAX_SMALL_DOCUMENT_BYTES, type HttpClient } from '../net/http.js';
+import { inflate } from '../net/inflate.js';
+import { redactUrl } from '../net/secrets.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, xmlBlocks, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { hashId } from './hashes.js';
 import type { SourceOptions } from './index.js';
-import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 /** Cabinets larger than this are not fetched by default (firmware cabinets are mostly well under it). */
 export const MAX_CABINET_FETCH = 64 * 1024 * 1024;
 const MAX_JCAT_JSON = 16 * 1024 * 1024;
 const MAX_RELEASES = 1_000_000;
+/** Metadata (compressed) larger than this is refused. */
+const MAX_METADATA_BYTES = 128 * 1024 * 1024;
 
 /** libjcat's JcatBlobKind (libjcat/jcat-common.h). */
 export const JCAT_BLOB_KIND: Record<number, string> = {
@@ -42,16 +46,8 @@ export const JCAT_BLOB_KIND: Record<number, string> = {
 /** JcatBlobFlags: IS_UTF8 (1) means `Data` is text; otherwise base64. */
 const JCAT_FLAG_IS_UTF8 = 1;
 
-export interface LvfsSourceOptions extends SourceOptions {
-  fetch?: FetchMode;
-  ca?: string | string[];
-  http?: HttpClient;
-  backoffMs?: number;
-  timeoutMs?: number;
-}
-
 export function lvfsSource(target: string, options: SourceOptions): Source {
-  return new LvfsSource(target, options as LvfsSourceOptions);
+  return new LvfsSource(target, options as ReleaseSourceOptions);
 }
 
 export interface JcatBlob {
@@ -66,17 +62,17 @@ export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob
     try {
       json = gunzipSync(bytes, { maxOutputLength: MAX_JCAT_JSON });
     } catch (e) {
-      throw new HttpError(`${what}: not a gzip-compressed jcat file: ${(e as Error).message}`);
+      throw new ShelflifeError('malformed', `${what}: not a gzip-compressed jcat file: ${(e as Error).message}`);
     }
   }
   let doc: { Items?: { Id?: unknown; Blobs?: { Kind?: unknown; Flags?: unknown; Data?: unknown }[] }[] };
   try {
     doc = JSON.parse(Buffer.from(json).toString('utf8'));
   } catch {
-    throw new HttpError(`${what}: jcat is not JSON`);
+    throw new ShelflifeError('malformed', `${what}: jcat is not JSON`);
   }
   const out = new Map<string, JcatBlob[]>();
-  if (!Array.isArray(doc?.Items)) throw new HttpError(`${what}: jcat has no Items`);
+  if (!Array.isArray(doc?.Items)) throw new ShelflifeError('malformed', `${what}: jcat has no Items`);
   for (const item of doc.Items.slice(0, 10_000)) {
     if (typeof item?.Id !== 'string' || !Array.isArray(item.Blobs)) continue;
     const blobs: JcatBlob[] = [];
@@ -93,19 +89,12 @@ export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob
   return out;
 }
 
-/** Signature findings from the blobs of one jcat item: PKCS#7 through the CMS detector, GPG through OpenPGP. */
-export function jcatSignatures(blobs: JcatBlob[], uri: string, member: string): { signatures: Finding[]; errors: ErrorEntry[] } {
-  const signatures: Finding[] = [];
-  const errors: ErrorEntry[] = [];
-  blobs.forEach((b, i) => {
-    const name = b.kind === 'pkcs7' ? `blob${i}.p7s` : b.kind === 'gpg' ? `blob${i}.asc` : undefined;
-    if (!name) return;
-    const r = readSignatures(b.data, name, uri);
-    for (const f of [...r.signatures, ...r.keys])
-      signatures.push({ ...f, location: { ...f.location, member, path: `${b.kind}[${i}]${f.location.path ? `/${f.location.path}` : ''}` } });
-    errors.push(...r.errors);
-  });
-  return { signatures, errors };
+/**
+ * The signature blobs of one jcat item as objects for the engine (PKCS#7 through the CMS detector, GPG through
+ * OpenPGP: both claim them by their bytes); `member` names them in findings.
+ */
+export function jcatObjects(blobs: JcatBlob[], uri: string, member: string): ArtifactRef[] {
+  return blobs.flatMap((b, i) => (b.kind === 'pkcs7' || b.kind === 'gpg' ? [bytesRef(`${uri}#${b.kind}[${i}]`, member, b.data)] : []));
 }
 
 function text(x: string): string {
@@ -150,30 +139,34 @@ export function parseFirmwareXml(xml: string): LvfsRelease[] {
 }
 
 class LvfsSource implements Source {
+  readonly target: string;
   private readonly url: string;
   private readonly http: HttpClient;
+  private readonly owned: boolean;
   private readonly fetch: FetchMode;
 
-  constructor(
-    readonly target: string,
-    options: LvfsSourceOptions,
-  ) {
-    this.url = target.replace(/^lvfs\+/i, '');
-    if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);
-    this.http = httpClientFrom(options);
+  constructor(target: string, options: ReleaseSourceOptions) {
+    this.target = redactUrl(target);
+    const c = releaseClient(target.replace(/^lvfs\+/i, ''), options);
+    this.url = c.url;
+    if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${this.target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);
+    this.http = c.http;
+    this.owned = c.owned;
     this.fetch = fetchMode(options.fetch, 'headers');
+  }
+
+  async close(): Promise<void> {
+    if (this.owned) await this.http.close();
   }
 
   async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     const name = new URL(this.url).pathname.split('/').pop()!;
     let metadata: Uint8Array;
-    const index: SignedIndex = { url: this.url, name, signatures: [], errors: [] };
-    // The engine has no jcat detector: the blobs' findings are handed over directly.
-    let metadataFindings: Finding[] = [];
+    // The metadata's signatures: the PKCS#7 and GPG blobs of its .jcat (the engine reads them).
+    const signatures: ArtifactRef[] = [];
+    const errs: NonNullable<RelatedInfo['errors']> = [];
     try {
-      const doc = await this.http.get(this.url, { limit: MAX_COMPRESSED_INDEX_BYTES });
-      if (!doc) throw new HttpError(`${this.url}: HTTP 404`, 404);
-      metadata = doc.bytes;
+      metadata = (await this.http.get(this.url, { limit: MAX_METADATA_BYTES }))!.bytes;
       const jcat = await this.http.get(`${this.url}.jcat`, { optional: true, limit: MAX_SMALL_DOCUMENT_BYTES });
       if (jcat) {
         try {
@@ -182,47 +175,27 @@ class LvfsSource implements Source {
           const sha256 = blobs.find((b) => b.kind === 'sha256');
           const got = createHash('sha256').update(metadata).digest('hex');
           if (sha256 && Buffer.from(sha256.data).toString('utf8').trim().toLowerCase() !== got)
-            index.errors.push({
-              code: 'malformed',
-              message: `${this.url}.jcat: its SHA-256 of ${name} does not match the metadata (${got})`,
-              source: 'source',
-            });
-          const sig = jcatSignatures(blobs, `${this.url}.jcat`, `${name}.jcat`);
-          index.signatures = sig.signatures.filter((f) => f.kind === 'signature');
-          index.errors.push(...sig.errors);
-          metadataFindings = sig.signatures;
+            errs.push({ code: 'malformed', message: `${this.url}.jcat: its SHA-256 of ${name} does not match the metadata (${got})` });
+          signatures.push(...jcatObjects(blobs, `${this.url}.jcat`, `${name}.jcat`));
         } catch (e) {
-          index.errors.push({ code: 'malformed', message: (e as Error).message, source: 'source' });
+          errs.push(errorEntry(e, `${this.url}.jcat`));
         }
       }
     } catch (e) {
-      yield { uri: this.url, code: 'remote', message: (e as Error).message };
+      yield { uri: this.url, ...errorEntry(e, this.url) };
       return;
     }
-    const signed = index.signatures.length > 0;
-    const errs = [...index.errors];
-    if (!signed)
-      errs.push({
-        code: 'unsupported',
-        message: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned`,
-        source: 'source',
-      });
-    const findings = metadataFindings;
     let releases: LvfsRelease[] = [];
     try {
-      releases = parseFirmwareXml(new TextDecoder().decode(await decompressIndex(metadata, this.url)));
+      releases = parseFirmwareXml(new TextDecoder().decode(await inflate(metadata, this.url)));
     } catch (e) {
-      errs.push({
-        code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'malformed',
-        message: `${this.url}: ${(e as Error).message}`,
-        source: 'source',
-      });
+      errs.push(errorEntry(e, this.url));
     }
     yield bytesRef(this.url, name, metadata, {
       related: async () => ({
-        findings,
-        coverage: signed ? 'signed' : 'unsigned',
-        errors: errs.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+        attached: signatures,
+        errors: errs,
+        vouching: { unsigned: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned` },
       }),
     });
     const seen = new Set<string>();
@@ -231,19 +204,16 @@ class LvfsSource implements Source {
       try {
         url = new URL(r.location, this.url).href;
       } catch {
-        continue;
+        continue; // a location that is not a URL names nothing to scan
       }
       if (!/^https?:/.test(url) || seen.has(url)) continue;
       seen.add(url);
       const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
-      const errors: ErrorEntry[] = [];
+      const errors: NonNullable<RelatedInfo['errors']> = [];
       if (best === 'SHA-1' || best === 'MD5')
-        errors.push({
-          code: 'malformed',
-          message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`,
-          source: 'source',
-        });
+        errors.push({ code: 'malformed', message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain` });
       const file = url.split('/').pop()!;
+      const chain: IndexChain = { index: name, signatures, hashes: [best] };
       yield listedRef(
         {
           url,
@@ -251,9 +221,8 @@ class LvfsSource implements Source {
           ...(r.size !== undefined ? { size: r.size } : {}),
           ...(r.checksums.get('SHA-256') ? { digest: `sha256:${r.checksums.get('SHA-256')}` } : {}),
           annotations: { 'release.index': name, 'lvfs.component': r.component, ...(r.version ? { 'lvfs.version': r.version } : {}) },
-          findings: signed ? chainFindings(index, [best]) : [],
           errors,
-          coverage: signed ? 'covered' : 'index-unsigned',
+          chains: [chain],
           ...(this.fetch === 'headers' ? { extra: () => this.cabinetSignatures(url, file, r) } : {}),
         },
         this.http,
@@ -262,7 +231,7 @@ class LvfsSource implements Source {
     }
   }
 
-  /** Fetch the cabinet (up to the cap), check it against the metadata, and read its inner .jcat. */
+  /** Fetch the cabinet (up to the cap), check it against the metadata, and hand its inner .jcat's blobs to the engine. */
   private async cabinetSignatures(url: string, file: string, r: LvfsRelease): Promise<Partial<RelatedInfo>> {
     if (r.size !== undefined && r.size > MAX_CABINET_FETCH)
       return {
@@ -273,13 +242,12 @@ class LvfsSource implements Source {
           },
         ],
       };
-    const doc = await this.http.get(url, { limit: MAX_CABINET_FETCH });
-    if (!doc) throw new HttpError(`${url}: HTTP 404`, 404);
+    const doc = (await this.http.get(url, { limit: MAX_CABINET_FETCH }))!;
     const sha = r.checksums.get('SHA-256');
     if (sha && createHash('sha256').update(doc.bytes).digest('hex') !== sha)
       return { errors: [{ code: 'malformed', message: `${url}: cabinet SHA-256 does not match the metadata's ${sha}; not opened` }] };
-    const findings: Finding[] = [];
-    const errors: RelatedInfo['errors'] = [];
+    const attached: ArtifactRef[] = [];
+    const errors: NonNullable<RelatedInfo['errors']> = [];
     for (const m of cabinetFiles(doc.bytes, url)) {
       if (!m.name.endsWith('.jcat')) continue;
       if (!m.bytes) {
@@ -287,15 +255,11 @@ class LvfsSource implements Source {
         continue;
       }
       try {
-        for (const [, blobs] of parseJcat(m.bytes, `${url}!/${m.name}`)) {
-          const sig = jcatSignatures(blobs, `${url}!/${m.name}`, `${file}!/${m.name}`);
-          findings.push(...sig.signatures);
-          for (const e of sig.errors) errors.push({ code: 'malformed', message: e.message });
-        }
+        for (const [, blobs] of parseJcat(m.bytes, `${url}!/${m.name}`)) attached.push(...jcatObjects(blobs, `${url}!/${m.name}`, `${file}!/${m.name}`));
       } catch (e) {
-        errors.push({ code: 'malformed', message: (e as Error).message });
+        errors.push(errorEntry(e, `${url}!/${m.name}`));
       }
     }
-    return { findings, errors, ...(findings.some((f) => f.kind === 'signature') ? { coverage: 'signed' as const } : {}) };
+    return { attached, errors };
   }
 }

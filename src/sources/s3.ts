@@ -122,6 +122,11 @@ export class S3Source implements Source {
     if (inc || exc) this.match = (k) => (!inc || inc(k)) && !exc?.(k);
   }
 
+  /** The client is ours unless the caller passed one (tests, benchmarks). */
+  async close(): Promise<void> {
+    if (!this.options.s3Client) this.client.destroy();
+  }
+
   async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     try {
       for await (const o of this.list()) {

@@ -3,7 +3,7 @@
  * interface so that scanning can never modify a store.
  * @module
  */
-import type { ArtifactCoverage, Finding } from '../model.js';
+import type { ErrorCode } from '../model.js';
 
 export interface ArtifactRef {
   uri: string;
@@ -35,7 +35,7 @@ export interface ArtifactRef {
   related?(): Promise<RelatedInfo>;
 }
 
-/** What a source knows about an artifact besides its bytes. */
+/** What a source knows about an artifact besides its bytes. Sources yield bytes; the engine runs the detectors. */
 export interface RelatedInfo {
   /**
    * In-memory objects that belong to this artifact (its signatures, attestations, attached certificates). They are run
@@ -45,23 +45,61 @@ export interface RelatedInfo {
   /** Set by sources that can tell: true when a signature for this artifact was found, false when none was. */
   signed?: boolean;
   annotations?: Record<string, string>;
-  errors?: { code: 'remote' | 'malformed' | 'unsupported' | 'limit-size'; message: string }[];
-  /** Release stores: how the artifact is vouched for, and the findings its index chain gives it (src/sources/_release.ts). */
-  coverage?: ArtifactCoverage;
-  findings?: Finding[];
+  errors?: { code: ErrorCode; message: string }[];
+  /** Release stores: what vouches for the artifact; the engine decides its coverage from what the detectors find. */
+  vouching?: Vouching;
+}
+
+/**
+ * How a release-store artifact may be vouched for (docs/release-stores.md). The engine (src/scan/vouching.ts) sets
+ * `coverage`: `signed` when the artifact's own bytes or its `attached` objects hold a signature; else `covered` when
+ * an index listing it is signed (that index's signatures become findings on the artifact), `index-unsigned` when none
+ * is; `unsigned` when no index lists it.
+ */
+export interface Vouching {
+  /**
+   * The indexes that list this artifact, in order of preference (the strongest hash first): the first one found
+   * signed vouches for it.
+   */
+  chains?: IndexChain[];
+  /** Keys the store publishes or the user gave, checked against the artifact's own signatures (an index's). */
+  keys?: ArtifactRef[];
+  /** Recorded (`unsupported`) when the artifact carries no signature of its own (an index: what it lists is then index-unsigned). */
+  unsigned?: string;
+}
+
+export interface IndexChain {
+  /** The index's path in the store: `location.member` of the findings it gives. */
+  index: string;
+  /**
+   * Where the index's signatures are: the inline-signed index itself and/or its detached signature files. The same
+   * objects are shared by everything the index lists, and the engine detects them once.
+   */
+  signatures: ArtifactRef[];
+  /** Keys the store publishes or the user gave, for the expiry check of the index's signatures. */
+  keys?: ArtifactRef[];
+  /** Hash names on the way down (index → sub-index → artifact): the weakest replaces a stronger signature hash. */
+  hashes: (string | undefined)[];
+  /** apt refuses RSA keys below 3072 bits from a cutoff date: noted on the chain's findings. */
+  apt?: boolean;
 }
 
 /** A location a source could not read: reported as an artifact with an error, and the walk goes on. */
 export interface SourceProblem {
   uri: string;
-  code: 'io' | 'path-traversal' | 'remote' | 'unsupported';
+  code: ErrorCode;
   message: string;
 }
 
 export interface Source {
-  /** The target as the user wrote it. */
+  /** The target as the user wrote it, without any password it carried (src/net/secrets.ts). */
   readonly target: string;
   walk(): AsyncIterable<ArtifactRef | SourceProblem>;
+  /**
+   * Release connections and other resources. Called once every artifact the walk yielded has been scanned (the
+   * engine reads bytes and related material after the walk has moved on), also when the scan fails.
+   */
+  close(): Promise<void>;
 }
 
 export function isProblem(x: ArtifactRef | SourceProblem): x is SourceProblem {

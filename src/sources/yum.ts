@@ -8,29 +8,23 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { runDetectors } from '../detectors/index.js';
 import { LimitError, UsageError } from '../errors.js';
-import type { ErrorEntry } from '../model.js';
-import { HttpClient, httpClientFrom, HttpError, MAX_COMPRESSED_INDEX_BYTES, decompressIndex } from './_http.js';
-import { chainFindings, checkSigningKeys, fetchMode, hashId, listedRef, readSignatures, xmlBlocks, type FetchMode, type SignedIndex } from './_release.js';
+import { HttpError, type HttpClient } from '../net/http.js';
+import { inflate } from '../net/inflate.js';
+import { redactUrl } from '../net/secrets.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, xmlBlocks, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { hashId } from './hashes.js';
 import type { SourceOptions } from './index.js';
-import { bytesRef, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 /** A signature + main header larger than this is not read (rpm's own header limits are far lower in practice). */
 const MAX_HEADER_RANGE = 32 * 1024 * 1024;
 const MAX_PACKAGES = 2_000_000;
-
-export interface YumSourceOptions extends SourceOptions {
-  fetch?: FetchMode;
-  ca?: string | string[];
-  http?: HttpClient;
-  backoffMs?: number;
-  timeoutMs?: number;
-  now?: Date;
-}
+/** repomd.xml and compressed primary metadata larger than this are refused. */
+const MAX_INDEX_BYTES = 128 * 1024 * 1024;
 
 export function yumSource(target: string, options: SourceOptions): Source {
-  return new YumSource(target, options as YumSourceOptions);
+  return new YumSource(target, options as ReleaseSourceOptions);
 }
 
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -90,7 +84,7 @@ export interface PrimaryPackage {
 export function* parsePrimary(xml: string, max = MAX_PACKAGES): Iterable<PrimaryPackage> {
   let n = 0;
   for (const m of xmlBlocks(xml, 'package')) {
-    if (++n > max) throw new LimitError('limit-entries', `primary.xml lists more than ${max} packages`);
+    if (++n > max) throw new LimitError('limit-entries', `primary.xml lists more than ${max} packages; the rest were not read`);
     const b = m.body;
     const loc = b.match(/<location\s[^>]*>/)?.[0];
     const href = loc ? attr(loc, 'href') : undefined;
@@ -118,107 +112,84 @@ function nodeHash(type: string | undefined): string {
 }
 
 class YumSource implements Source {
+  readonly target: string;
   private readonly base: string;
   private readonly http: HttpClient;
+  private readonly owned: boolean;
   private readonly fetch: FetchMode;
 
-  constructor(
-    readonly target: string,
-    private readonly options: YumSourceOptions,
-  ) {
-    const url = target.replace(/^(yum|dnf)\+/i, '');
-    if (!/^https?:\/\//i.test(url)) throw new UsageError(`${target}: a yum target is yum+https://host/path/ (the directory holding repodata/)`);
-    this.base = url.replace(/\/+$/, '').replace(/\/repodata(\/repomd\.xml)?$/, '');
-    this.http = httpClientFrom(options);
+  constructor(target: string, options: ReleaseSourceOptions) {
+    const c = releaseClient(target.replace(/^(yum|dnf)\+/i, ''), options);
+    this.target = redactUrl(target);
+    if (!/^https?:\/\//i.test(c.url)) throw new UsageError(`${this.target}: a yum target is yum+https://host/path/ (the directory holding repodata/)`);
+    this.base = c.url.replace(/\/+$/, '').replace(/\/repodata(\/repomd\.xml)?$/, '');
+    this.http = c.http;
+    this.owned = c.owned;
     this.fetch = fetchMode(options.fetch, 'headers');
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
-    // The client stays open: the engine fetches signature headers and siblings (related()) after the walk ends.
-    // undici unrefs idle sockets, so an unclosed client does not hold the process.
-    yield* this.walkRepo();
+  async close(): Promise<void> {
+    if (this.owned) await this.http.close();
   }
 
-  private async *walkRepo(): AsyncIterable<ArtifactRef | SourceProblem> {
+  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
     const repomdUrl = `${this.base}/repodata/repomd.xml`;
-    const index: SignedIndex = { url: repomdUrl, name: 'repodata/repomd.xml', signatures: [], errors: [] };
     let repomd: Uint8Array;
     const attached: ArtifactRef[] = [];
-    const errors: ErrorEntry[] = [];
+    const keys: ArtifactRef[] = [];
     try {
-      const doc = await this.http.get(repomdUrl, { limit: MAX_COMPRESSED_INDEX_BYTES });
+      const doc = await this.http.get(repomdUrl, { limit: MAX_INDEX_BYTES, optional: true });
       if (!doc) throw new HttpError(`${repomdUrl}: not found: is ${this.base} a yum repository?`, 404);
       repomd = doc.bytes;
       const asc = await this.http.get(`${repomdUrl}.asc`, { optional: true });
       if (asc) {
-        const sig = readSignatures(asc.bytes, 'repomd.xml.asc', `${repomdUrl}.asc`);
-        index.signatures = sig.signatures;
-        errors.push(...sig.errors);
         attached.push(bytesRef(`${repomdUrl}.asc`, 'repomd.xml.asc', asc.bytes));
         // The repository's published key (createrepo/OBS convention), for the expiry check only: trust is not implied.
-        const key = await this.http.get(`${repomdUrl}.key`, { optional: true }).catch(() => undefined);
-        if (key)
-          errors.push(
-            ...checkSigningKeys(
-              index.signatures,
-              readSignatures(key.bytes, 'repomd.xml.key.asc', `${repomdUrl}.key`).keys,
-              this.options.now ?? new Date(),
-              repomdUrl,
-            ),
-          );
+        const key = await this.http.get(`${repomdUrl}.key`, { optional: true });
+        if (key) keys.push(bytesRef(`${repomdUrl}.key`, 'repomd.xml.key.asc', key.bytes));
       }
     } catch (e) {
-      yield { uri: repomdUrl, code: 'remote', message: (e as Error).message };
+      yield { uri: repomdUrl, ...errorEntry(e, repomdUrl) };
       return;
     }
-    const signed = index.signatures.length > 0;
-    if (!signed)
-      errors.push({ code: 'unsupported', message: `${repomdUrl}: no repomd.xml.asc signature; every package it lists is index-unsigned`, source: 'source' });
     yield bytesRef(repomdUrl, 'repomd.xml', repomd, {
       related: async () => ({
         attached,
-        coverage: signed ? 'signed' : 'unsigned',
-        errors: errors.map((e) => ({ code: e.code as 'malformed', message: e.message })),
+        vouching: { keys, unsigned: `${repomdUrl}: no repomd.xml.asc signature; every package it lists is index-unsigned` },
       }),
     });
+    // Everything repomd lists is covered by repomd's signature (the same objects for every package: detected once).
+    const chain = (hashes: (string | undefined)[]): IndexChain => ({ index: 'repodata/repomd.xml', signatures: attached, keys, hashes });
 
-    const keyErrors = errors.filter((e) => /expired/.test(e.message));
     const data = parseRepomd(new TextDecoder().decode(repomd));
     const primary = data.find((d) => d.type === 'primary');
     if (!primary) {
-      yield { uri: repomdUrl, code: 'remote', message: `${repomdUrl}: lists no primary metadata` };
+      yield { uri: repomdUrl, code: 'malformed', message: `${repomdUrl}: lists no primary metadata` };
       return;
     }
     const primaryUrl = `${this.base}/${primary.href}`;
     const primaryHash = hashId(primary.checksumType ?? '');
-    const primaryErrors: ErrorEntry[] = [...keyErrors];
+    const primaryErrors: NonNullable<RelatedInfo['errors']> = [];
     let xml: string | undefined;
     try {
-      if (primary.href.includes('..')) throw new HttpError(`${primaryUrl}: location escapes the repository`);
-      const doc = await this.http.get(primaryUrl, { limit: MAX_COMPRESSED_INDEX_BYTES });
-      if (!doc) throw new HttpError(`${primaryUrl}: HTTP 404`, 404);
-      const got = createHash(nodeHash(primary.checksumType)).update(doc.bytes).digest('hex');
+      if (primary.href.includes('..') || /^[a-z]+:/i.test(primary.href)) throw new HttpError(`${primaryUrl}: location escapes the repository`);
+      const doc = await this.http.get(primaryUrl, { limit: MAX_INDEX_BYTES });
+      const got = createHash(nodeHash(primary.checksumType)).update(doc!.bytes).digest('hex');
       if (!primary.checksum || got !== primary.checksum)
         throw new HttpError(`${primaryUrl}: ${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`);
-      xml = new TextDecoder().decode(await decompressIndex(doc.bytes, primaryUrl));
+      xml = new TextDecoder().decode(await inflate(doc!.bytes, primaryUrl));
     } catch (e) {
-      primaryErrors.push({
-        code: (e as { code?: string }).code?.startsWith('limit-') ? 'limit-size' : 'remote',
-        message: (e as Error).message,
-        source: 'source',
-      });
+      primaryErrors.push(errorEntry(e, primaryUrl));
     }
-    const coverage = signed ? 'covered' : 'index-unsigned';
     yield listedRef(
       {
         url: primaryUrl,
         name: primary.href,
         ...(primary.size !== undefined ? { size: primary.size } : {}),
         ...(primaryHash === 'SHA-256' ? { digest: `sha256:${primary.checksum}` } : {}),
-        annotations: { 'release.index': index.name, 'release.kind': 'yum-primary' },
-        findings: chainFindings(index, [primaryHash]),
+        annotations: { 'release.index': 'repodata/repomd.xml', 'release.kind': 'yum-primary' },
         errors: primaryErrors,
-        coverage,
+        chains: [chain([primaryHash])],
       },
       this.http,
       'none',
@@ -229,12 +200,11 @@ class YumSource implements Source {
         if (p.href.includes('..') || /^[a-z]+:/i.test(p.href)) continue;
         const url = `${this.base}/${p.href}`;
         const linkHash = hashId(p.checksumType ?? '');
-        const pkgErrors: ErrorEntry[] = [...keyErrors];
+        const pkgErrors: NonNullable<RelatedInfo['errors']> = [];
         if (linkHash === 'MD5' || linkHash === 'SHA-1')
           pkgErrors.push({
             code: 'malformed',
             message: `${url}: primary.xml identifies this package only by ${linkHash}; a collision-broken hash breaks the signed chain`,
-            source: 'source',
           });
         const headerEnd = p.headerEnd;
         yield listedRef(
@@ -249,22 +219,24 @@ class YumSource implements Source {
               ...(p.version ? { 'rpm.version': p.version } : {}),
               ...(p.arch ? { 'rpm.arch': p.arch } : {}),
             },
-            findings: chainFindings(index, [primaryHash, linkHash]),
             errors: pkgErrors,
-            coverage,
-            ...(this.fetch === 'headers' ? { extra: () => this.signatureHeader(url, p.href, headerEnd, p.size) } : {}),
+            chains: [chain([primaryHash, linkHash])],
+            ...(this.fetch === 'headers' ? { extra: () => this.signatureHeader(url, headerEnd, p.size) } : {}),
           },
           this.http,
           this.fetch,
         );
       }
     } catch (e) {
-      yield { uri: primaryUrl, code: 'remote', message: `${primaryUrl}: ${(e as Error).message}` };
+      yield { uri: primaryUrl, ...errorEntry(e, primaryUrl) };
     }
   }
 
-  /** ONE Range request: bytes 0..header-range end cover the lead, the signature header and the main header. */
-  private async signatureHeader(url: string, name: string, headerEnd: number | undefined, size: number | undefined): Promise<Partial<RelatedInfo>> {
+  /**
+   * ONE Range request: bytes 0..header-range end cover the lead, the signature header and the main header; the engine
+   * reads its signature tags with the rpm detector (`attached`).
+   */
+  private async signatureHeader(url: string, headerEnd: number | undefined, size: number | undefined): Promise<Partial<RelatedInfo>> {
     if (!headerEnd)
       return {
         errors: [{ code: 'unsupported', message: `${url}: primary.xml gives no rpm:header-range for this package; its signature header was not read` }],
@@ -272,15 +244,6 @@ class YumSource implements Source {
     if (headerEnd > MAX_HEADER_RANGE || (size !== undefined && headerEnd > size))
       return { errors: [{ code: 'limit-size', message: `${url}: header range end ${headerEnd} is implausible; not read` }] };
     const bytes = await this.http.range(url, 0, headerEnd);
-    const base = name.split('/').pop() ?? name;
-    const r = runDetectors(bytes, { name: base, uri: url, size: size ?? bytes.length, baseOffset: 0, whole: false }, { only: new Set(['rpm']) });
-    const findings = r.findings.map((f) => ({ ...f, location: { ...f.location, member: 'rpm signature header' } }));
-    const own = findings.some((f) => f.kind === 'signature');
-    return {
-      findings,
-      errors: r.errors.map((e) => ({ code: e.code === 'truncated' || e.code === 'unsupported' ? 'malformed' : 'malformed', message: e.message })),
-      ...(own ? { coverage: 'signed' as const } : {}),
-      ...(Object.keys(r.annotations).length ? { annotations: r.annotations } : {}),
-    };
+    return { attached: [bytesRef(`${url}#header`, 'rpm signature header', bytes)] };
   }
 }

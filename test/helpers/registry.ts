@@ -11,9 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { RegistryClient } from '../../src/sources/oci/_http.js';
-import { MEDIA } from '../../src/sources/oci/index.js';
-import { addToReferrersTag as addReferrerToTag } from '../../src/sources/oci/referrers.js';
+import { RegistryClient } from '../../src/oci/registry.js';
+import { MEDIA } from '../../src/oci/reference.js';
+import { addToReferrersTag as addReferrerToTag } from '../../src/oci/referrers.js';
 
 export interface Descriptor {
   mediaType: string;

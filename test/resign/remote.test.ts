@@ -18,9 +18,9 @@ import { runResign, verifyArtifact, type ResignOutcome } from '../../src/resign/
 import { HYBRID_ARTIFACT_TYPE, HYBRID_LAYER_MEDIA_TYPE, OciWriter } from '../../src/resign/writers/oci.js';
 import { S3Writer } from '../../src/resign/writers/s3.js';
 import { scan } from '../../src/scan/scan.js';
-import { RegistryClient } from '../../src/sources/oci/_http.js';
-import { MEDIA } from '../../src/sources/oci/index.js';
-import { listReferrers, referrersTag } from '../../src/sources/oci/referrers.js';
+import { RegistryClient } from '../../src/oci/registry.js';
+import { MEDIA } from '../../src/oci/reference.js';
+import { listReferrers, referrersTag } from '../../src/oci/referrers.js';
 import { s3Uri } from '../../src/sources/s3.js';
 import { needPrograms, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { gz, makeCert, notarySign, pushImage, tar } from '../helpers/registry.js';
@@ -186,7 +186,7 @@ describe('resign OCI manifests (referrers, tag-schema fallback)', () => {
     const doc = clone(first);
     art(doc, uri(img.digest)).sha256 = 'f'.repeat(64);
     const del = await client.request(`/v2/${repo}/manifests/${gone.digest}`, { method: 'DELETE', scope: `repository:${repo}:pull,push,delete` });
-    await del.body?.cancel();
+    await del.discard();
     const out = await resign(doc, identity());
     expect(out[uri(img.digest)]).toMatchObject({ status: 'refused' });
     expect(out[uri(img.digest)].reason).toMatch(/changed since the scan/);

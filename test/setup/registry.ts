@@ -22,6 +22,8 @@ export interface RegistryInfo {
   anonymous: string;
   basic: string;
   token: string;
+  /** host:port of the token issuer the `token` registry names as its realm (another origin than the registry). */
+  tokenIssuer: string;
   /** HTTPS registry whose certificate chains to `tlsCa` (a private CA), for --registry-ca. */
   tls: string;
   tlsCa: string;
@@ -147,7 +149,17 @@ function startTokenIssuer(port: number, key: KeyObject, certDer: Buffer, issuer:
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const info: RegistryInfo = { available: false, anonymous: '', basic: '', token: '', tls: '', tlsCa: '', user: REGISTRY_USER, password: REGISTRY_PASSWORD };
+  const info: RegistryInfo = {
+    available: false,
+    anonymous: '',
+    basic: '',
+    token: '',
+    tokenIssuer: '',
+    tls: '',
+    tlsCa: '',
+    user: REGISTRY_USER,
+    password: REGISTRY_PASSWORD,
+  };
   const missing = missingPrograms('docker-registry', 'htpasswd', 'openssl');
   if (missing.length) {
     info.reason = `the OCI registry tests: ${missing.join(', ')} not installed (apt-get install docker-registry apache2-utils openssl)`;
@@ -224,7 +236,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(
       urls.map((u, i) => waitReady(`${i === 3 ? 'https' : 'http'}://${u}/v2/`, children[i], join(dir, `${['anonymous', 'basic', 'token', 'tls'][i]}.log`))),
     );
-    Object.assign(info, { available: true, anonymous: urls[0], basic: urls[1], token: urls[2], tls: urls[3], tlsCa: join(dir, 'ca.crt') });
+    Object.assign(info, {
+      available: true,
+      anonymous: urls[0],
+      basic: urls[1],
+      token: urls[2],
+      tokenIssuer: `127.0.0.1:${pi}`,
+      tls: urls[3],
+      tlsCa: join(dir, 'ca.crt'),
+    });
   } catch (e) {
     // Installed but not startable (a broken package, a port taken): the tests say so through requirePrerequisite,
     // failing in CI, instead of the whole run dying here.

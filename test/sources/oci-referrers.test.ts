@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { scan } from '../../src/scan/scan.js';
-import { RegistryClient } from '../../src/sources/oci/_http.js';
+import { RegistryClient } from '../../src/oci/registry.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { FIXTURES } from '../helpers/scan.js';
 

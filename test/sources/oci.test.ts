@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ArtifactResult, ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
-import { RegistryClient, nextLink, parseChallenge } from '../../src/sources/oci/_http.js';
-import { classifyBlob, parseOciTarget } from '../../src/sources/oci/index.js';
+import { RegistryClient, nextLink, parseChallenge } from '../../src/oci/registry.js';
+import { parseOciTarget } from '../../src/oci/reference.js';
+import { classifyBlob } from '../../src/sources/oci.js';
 import {
   cosignAttest,
   cosignSign,
@@ -157,8 +158,8 @@ describe('oci against a real registry (anonymous)', () => {
       'GET /v2/app/referrers/D', // 404 on registry 2.8 → tag schema
       'GET /v2/app/tags/list',
       'GET /v2/app/manifests/D', // .sig
-      'GET /v2/app/blobs/D', // simple-signing payload
       'GET /v2/app/manifests/D', // .att
+      'GET /v2/app/blobs/D', // simple-signing payload
       'GET /v2/app/blobs/D', // DSSE envelope
     ]);
   });
@@ -228,7 +229,7 @@ describe('oci over HTTPS with a private CA', () => {
   requirePrerequisiteForAll(REGISTRY_MISSING);
   it('refuses an untrusted certificate, and trusts it with --registry-ca', async () => {
     const host = reg.tls;
-    const client = new RegistryClient(host, { caFiles: [reg.tlsCa] });
+    const client = new RegistryClient(host, { ca: [reg.tlsCa] });
     const img = await pushImage(client, 'tls/app', 'v1', [{ bytes: gz(tar({ a: 'a' })) }]);
     const ok = await scanOci(`oci://${host}/tls/app`, { registryCa: reg.tlsCa });
     expect(ok.artifacts.map((a) => a.uri)).toEqual([`oci://${host}/tls/app@${img.digest}`]);
@@ -253,19 +254,21 @@ describe('oci auth', () => {
     it(`${kind}: pushes and scans with credentials from a docker config.json; fails clearly without`, async () => {
       const host = reg[kind];
       const cfg = config(host, reg.password);
-      const { dockerCredentials } = await import('../../src/sources/docker-auth.js');
-      const client = new RegistryClient(host, { credentials: () => dockerCredentials(host, { configPath: cfg }) });
+      const { dockerCredentials } = await import('../../src/oci/docker-auth.js');
+      // The token registry names a realm on another origin (its issuer): the user lets it have the credentials.
+      const authHosts = kind === 'token' ? [reg.tokenIssuer] : [];
+      const client = new RegistryClient(host, { credentials: () => dockerCredentials(host, { configPath: cfg }), authHosts });
       const img = await pushImage(client, 'private/app', 'v1', [{ bytes: gz(tar({ a: 'a' })) }]);
       await cosignSign(client, 'private/app', host, img, makeCert('auth'));
-      const ok = await scanOci(`oci://${host}/private/app`, { dockerConfig: cfg });
+      const ok = await scanOci(`oci://${host}/private/app`, { dockerConfig: cfg, authHosts });
       const a = art(ok, (x) => x.uri === `oci://${host}/private/app@${img.digest}`);
       expect(a.signed).toBe(true);
       expect(a.errors).toEqual([]);
-      const anon = await scanOci(`oci://${host}/private/app`, { dockerConfig: join(dir, 'missing.json') });
+      const anon = await scanOci(`oci://${host}/private/app`, { dockerConfig: join(dir, 'missing.json'), authHosts });
       expect(anon.artifacts[0].errors[0].message).toMatch(
         kind === 'basic' ? /requires authentication and no credentials were found/ : /token request .* HTTP 401/,
       );
-      const wrong = await scanOci(`oci://${host}/private/app`, { dockerConfig: config(host, 'wrong') });
+      const wrong = await scanOci(`oci://${host}/private/app`, { dockerConfig: config(host, 'wrong'), authHosts });
       expect(wrong.artifacts[0].errors[0].message).toMatch(/HTTP 401/);
     });
   }

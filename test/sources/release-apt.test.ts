@@ -198,7 +198,7 @@ describe('apt repositories over HTTP(S)', () => {
     );
     arts = await scanApt(`apt+${s.http.url}/apt/bomb`, { suite: 'stable' });
     const idx = arts.get('/apt/bomb/dists/stable/main/binary-amd64/Packages.xz')!;
-    expect(idx.errors[0].code).toBe('limit-size');
+    expect(idx.errors[0].code).toBe('limit-ratio');
     expect(idx.errors[0].message).toMatch(/compression ratio/);
     expect(arts.get('/apt/bomb/dists/stable/Release')!.coverage).toBe('unsigned');
 

@@ -17,10 +17,11 @@
 import { createHash } from 'node:crypto';
 import { ShelflifeError, errorMessage } from '../../errors.js';
 import type { ArtifactResult } from '../../model.js';
-import { dockerCredentials } from '../../sources/docker-auth.js';
-import { MANIFEST_ACCEPT, RegistryClient, RegistryError, pullScope } from '../../sources/oci/_http.js';
-import { MEDIA, parseOciTarget } from '../../sources/oci/index.js';
-import { listReferrers, pushReferrer } from '../../sources/oci/referrers.js';
+import type { NetOptions } from '../../net/http.js';
+import { dockerCredentials } from '../../oci/docker-auth.js';
+import { MANIFEST_ACCEPT, MEDIA, parseOciTarget, pullScope } from '../../oci/reference.js';
+import { listReferrers, pushReferrer } from '../../oci/referrers.js';
+import { RegistryClient, RegistryError } from '../../oci/registry.js';
 import { MAX_SIDECAR_BYTES, type SignatureFormat, type SignatureLocation, type SignatureWriter } from './types.js';
 
 /** `artifactType` of the referrer manifest, per signature format. */
@@ -49,13 +50,14 @@ const EMPTY_DESCRIPTOR = {
   data: 'e30=',
 };
 
-export interface OciWriterOptions {
+export interface OciWriterOptions extends NetOptions {
   /** Allow plain HTTP to a non-loopback registry. */
   plainHttp?: boolean;
   registryCa?: string[];
+  /** Token-realm hosts besides the registry that may receive its credentials (`--registry-auth-host`). */
+  authHosts?: string | string[];
   /** docker config.json to read credentials from instead of $DOCKER_CONFIG / ~/.docker. */
   dockerConfig?: string;
-  backoffMs?: number;
 }
 
 interface OciAddress {
@@ -100,11 +102,11 @@ export class OciWriter implements SignatureWriter {
   private client(host: string): RegistryClient {
     let c = this.clients.get(host);
     if (!c) {
+      const { registryCa, ...rest } = this.options;
       c = new RegistryClient(host, {
-        plainHttp: this.options.plainHttp,
-        caFiles: this.options.registryCa ?? [],
+        ...rest,
+        ca: [...(typeof rest.ca === 'string' ? [rest.ca] : (rest.ca ?? [])), ...(registryCa ?? [])],
         credentials: () => dockerCredentials(host, this.options.dockerConfig ? { configPath: this.options.dockerConfig } : {}),
-        backoffMs: this.options.backoffMs,
       });
       this.clients.set(host, c);
     }
@@ -137,7 +139,7 @@ export class OciWriter implements SignatureWriter {
     }
     if (!r || r.status === 404) {
       const blob = await c.request(`/v2/${t.repo}/blobs/${t.digest}`, { method: 'HEAD', scope: pullScope(t.repo), accept: [404] });
-      await blob.body?.cancel().catch(() => {});
+      await blob.discard();
       if (blob.status === 200)
         throw new ShelflifeError('resign', `${uri}: a layer blob, not a manifest: a referrer's subject must be a manifest; sign the manifest that lists it`);
       if (failure) throw failure;

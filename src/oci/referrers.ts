@@ -1,16 +1,16 @@
 /**
  * The write side of OCI referrers (distribution-spec v1.1 "Pushing Manifests with Subject", "Listing Referrers",
  * "Referrers Tag Schema" and "Unavailable Referrers API"): attach an artifact manifest to a subject, and list what is
- * attached. Used by the re-signer (src/resign/writers/oci.ts) and by the test helpers that lay out cosign/notation
- * signatures the way those tools do.
+ * attached. Used by the scanner (src/sources/oci.ts), the re-signer (src/resign/writers/oci.ts) and the test helpers
+ * that lay out cosign/notation signatures the way those tools do.
  * @module
  */
 import { createHash } from 'node:crypto';
-import { errorMessage } from '../../errors.js';
-import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError, pullScope, pushScope, readBounded } from './_http.js';
+import { errorMessage } from '../errors.js';
+import { DIGEST_RE, MEDIA, pullScope, pushScope } from './reference.js';
+import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from './registry.js';
 
-const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+const OCI_INDEX = MEDIA.ociIndex;
 /** Entries read from one referrers list: a hostile registry cannot make a client walk more. */
 export const MAX_REFERRER_ENTRIES = 4096;
 /** Read-modify-write rounds on the referrers tag before giving up (a concurrent writer keeps replacing it). */
@@ -105,9 +105,9 @@ export async function pushReferrer(
     body: manifest,
     headers: { 'content-type': mediaType },
   });
-  await res.body?.cancel().catch(() => {});
+  await res.discard();
   const descriptor: ReferrerDescriptor = { mediaType, digest, size: manifest.length, artifactType };
-  if (res.headers.get('oci-subject') !== subjectDigest) await addToReferrersTag(client, repo, subjectDigest, descriptor);
+  if (res.headers['oci-subject'] !== subjectDigest) await addToReferrersTag(client, repo, subjectDigest, descriptor);
   return descriptor;
 }
 
@@ -137,7 +137,7 @@ export async function addToReferrersTag(client: RegistryClient, repo: string, su
     const body = new TextEncoder().encode(JSON.stringify(doc));
     const headers: Record<string, string> = { 'content-type': OCI_INDEX, ...(current?.etag ? { 'if-match': current.etag } : {}) };
     const res = await client.request(`/v2/${repo}/manifests/${tag}`, { method: 'PUT', scope: pushScope(repo), body, headers, accept: [412] });
-    await res.body?.cancel().catch(() => {});
+    await res.discard();
     if (res.status === 412) continue;
     const after = await readTagIndex(client, repo, tag, what);
     const now = new Set(after?.doc.manifests.filter(validEntry).map((d) => d.digest));
@@ -151,12 +151,17 @@ export async function addToReferrersTag(client: RegistryClient, repo: string, su
 async function readTagIndex(client: RegistryClient, repo: string, tag: string, what: string): Promise<{ doc: IndexDoc; etag?: string } | undefined> {
   const res = await client.request(`/v2/${repo}/manifests/${tag}`, { scope: pushScope(repo), headers: { accept: OCI_INDEX }, accept: [404] });
   if (res.status === 404) {
-    await res.body?.cancel().catch(() => {});
+    await res.discard();
     return undefined;
   }
-  const bytes = await readBounded(res, MAX_DOCUMENT_BYTES, what);
+  let bytes: Uint8Array;
+  try {
+    bytes = await res.bytes(MAX_DOCUMENT_BYTES);
+  } catch (e) {
+    throw new RegistryError(`${what}: ${errorMessage(e)}`, undefined, { cause: e });
+  }
   // A tag of that name holding something other than an index is not ours to replace (spec: report a failure).
-  const ct = res.headers.get('content-type')?.split(';')[0].trim();
+  const ct = res.headers['content-type']?.split(';')[0].trim();
   if (ct && ct !== OCI_INDEX) throw new RegistryError(`${what}: holds a ${ct}, not an OCI index; not overwritten`);
-  return { doc: parseIndex(bytes, what), etag: res.headers.get('etag') ?? undefined };
+  return { doc: parseIndex(bytes, what), etag: res.headers.etag };
 }

@@ -13,38 +13,14 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { UsageError, errorMessage } from '../../errors.js';
-import type { SourceOptions } from '../index.js';
-import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from '../types.js';
-import { dockerCredentials } from '../docker-auth.js';
-import { MANIFEST_ACCEPT, MAX_DOCUMENT_BYTES, RegistryClient, RegistryError, pullScope } from './_http.js';
-
-export const MEDIA = {
-  ociIndex: 'application/vnd.oci.image.index.v1+json',
-  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
-  ociArtifact: 'application/vnd.oci.artifact.manifest.v1+json',
-  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  cosignSig: 'application/vnd.dev.cosign.artifact.sig.v1+json',
-  simpleSigning: 'application/vnd.dev.cosign.simplesigning.v1+json',
-  notarySig: 'application/vnd.cncf.notary.signature',
-  jws: 'application/jose+json',
-  cose: 'application/cose',
-  inToto: 'application/vnd.in-toto+json',
-  dsse: 'application/vnd.dsse.envelope.v1+json',
-  emptyJson: 'application/vnd.oci.empty.v1+json',
-  /** shelflife's hybrid (composite ML-DSA) signatures, attached by `shelflife resign` (docs/resign.md). */
-  shelflifeHybridCms: 'application/vnd.shelflife.hybrid-signature.v1+cms',
-  shelflifeHybridJson: 'application/vnd.shelflife.hybrid-signature.v1+json',
-} as const;
-
-/** Cosign's annotation names (sigstore/cosign `pkg/oci/static`). */
-export const COSIGN_ANNOTATION = {
-  signature: 'dev.cosignproject.cosign/signature',
-  certificate: 'dev.sigstore.cosign/certificate',
-  chain: 'dev.sigstore.cosign/chain',
-  bundle: 'dev.sigstore.cosign/bundle',
-} as const;
+import { UsageError, errorMessage } from '../errors.js';
+import { asList, type NetOptions } from '../net/http.js';
+import { splitUserinfo } from '../net/secrets.js';
+import { dockerCredentials, type RegistryCredential } from '../oci/docker-auth.js';
+import { COSIGN_ANNOTATION, DIGEST_RE, MANIFEST_ACCEPT, MEDIA, REPO_RE, TAG_RE, ociUri, parseOciTarget, pullScope, type OciTarget } from '../oci/reference.js';
+import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
+import type { SourceOptions } from './index.js';
+import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
 
 const MAX_INDEX_CHILDREN = 1024;
 const MANIFEST_PREFETCH = 8;
@@ -53,6 +29,8 @@ const MAX_REFERRERS = 256;
 /** Signature material read for one subject, across all its referrers: a hostile registry cannot make us hold more. */
 const MAX_ATTACHED_BYTES = 32 * 1024 * 1024;
 const MAX_LAYERS = 4096;
+/** Layers of one signature manifest read for signature material. */
+const MAX_SIGNATURE_LAYERS = 64;
 const MAX_ANNOTATIONS = 256;
 const MAX_ANNOTATION_CHARS = 8192;
 /** Model/large blobs above this are sampled (head/tail) unless `--digest full`. */
@@ -61,58 +39,25 @@ const SAMPLE_WINDOW = 1024 * 1024;
 /** Key and certificate blobs are read whole up to this size. */
 const KEY_BLOB_LIMIT = 4 * 1024 * 1024;
 
-export interface OciSourceOptions extends SourceOptions {
+export interface OciSourceOptions extends SourceOptions, NetOptions {
   allRepositories?: boolean;
   layers?: boolean;
+  /** Allow plain HTTP to a non-loopback registry. */
   plainHttp?: boolean;
+  /** `--registry-ca`: PEM files of private CAs for the registry (added to Node's roots, like `ca`). */
   registryCa?: string[] | string;
+  /** `--registry-auth-host`: token-realm hosts besides the registry that may receive its credentials. */
+  authHosts?: string | string[];
   digest?: 'full' | 'none' | 'auto';
   /** docker config.json to read instead of $DOCKER_CONFIG / ~/.docker (tests). */
   dockerConfig?: string;
-  /** Tests and the benchmark: observe every request / the client. */
-  onRequest?: (method: string, url: string) => void;
+  /** Tests and the benchmark: observe the client. */
   onClient?: (client: RegistryClient) => void;
-  backoffMs?: number;
   /** `n` for catalog and tag-list pages (tests exercise pagination with small pages). */
   pageSize?: number;
 }
 
-export interface OciTarget {
-  host: string;
-  repo?: string;
-  tag?: string;
-  digest?: string;
-}
-
-const REPO_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 const SIG_TAG_RE = /^sha256-([0-9a-f]{64})(?:\.(sig|att|sbom))?$/;
-
-/** Parse `oci://host[:port][/repo[:tag|@sha256:hex]]` (distribution reference grammar, lower-case repository). */
-export function parseOciTarget(target: string): OciTarget {
-  const m = target.match(/^oci:\/\/([^/]+)(?:\/(.*))?$/i);
-  if (!m) throw new UsageError(`${target}: not an oci:// URI`);
-  const host = m[1];
-  let rest = (m[2] ?? '').replace(/\/+$/, '');
-  if (!rest) return { host };
-  let digest: string | undefined;
-  let tag: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new UsageError(`${target}: "${digest}" is not a sha256 digest (sha256:<64 hex>)`);
-  }
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new UsageError(`${target}: "${tag}" is not a valid tag`);
-  }
-  if (!REPO_RE.test(rest) || rest.length > 255) throw new UsageError(`${target}: "${rest}" is not a valid repository name (lower case, / separated)`);
-  return { host, repo: rest, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
-}
 
 interface Descriptor {
   mediaType?: string;
@@ -198,28 +143,45 @@ function layerName(d: Descriptor, i: number): string {
   return `layers[${i}]${ext}`;
 }
 
+/** What a subject's referrers and signature tags say, without the blob bytes (cached per subject; bytes are not). */
+interface SignatureSummary {
+  kinds: { signatures: Set<string>; attestations: Set<string>; other: Set<string> };
+  /** Blobs holding signature material, and in-memory objects (cosign certificates in annotations). */
+  blobs: { uri: string; name: string; digest: string; mediaType?: string; size?: number }[];
+  inline: { uri: string; name: string; text: string }[];
+  errors: NonNullable<RelatedInfo['errors']>;
+  /** False when a listing that could hold signatures could not be read: `signed: false` would be a guess. */
+  complete: boolean;
+}
+
 export class OciSource implements Source {
+  readonly target: string;
   private readonly t: OciTarget;
   private readonly client: RegistryClient;
   private readonly tagLists = new Map<string, Promise<Set<string> | null>>();
-  private readonly relatedCache = new Map<string, Promise<RelatedInfo>>();
+  private readonly summaries = new Map<string, Promise<SignatureSummary>>();
 
   constructor(
-    readonly target: string,
+    target: string,
     private readonly options: OciSourceOptions = {},
   ) {
-    this.t = parseOciTarget(target);
+    // `oci://user:pass@host/…`: the password is used for this registry's requests and appears nowhere else.
+    const { url, authorization } = splitUserinfo(target);
+    this.target = url;
+    this.t = parseOciTarget(url);
     if (!this.t.repo && !options.allRepositories)
-      throw new UsageError(`${target}: no repository named; add /<repository>, or --all-repositories to scan the registry's catalog`);
-    const cas = options.registryCa === undefined ? [] : Array.isArray(options.registryCa) ? options.registryCa : [options.registryCa];
+      throw new UsageError(`${url}: no repository named; add /<repository>, or --all-repositories to scan the registry's catalog`);
+    const fromUri = authorization ? userinfoCredential(authorization) : undefined;
     this.client = new RegistryClient(this.t.host, {
-      plainHttp: options.plainHttp,
-      caFiles: cas,
-      credentials: () => dockerCredentials(this.t.host, options.dockerConfig ? { configPath: options.dockerConfig } : {}),
-      onRequest: options.onRequest,
-      backoffMs: options.backoffMs,
+      ...options,
+      ca: [...asList(options.ca), ...asList(options.registryCa)],
+      credentials: fromUri ? async () => fromUri : () => dockerCredentials(this.t.host, options.dockerConfig ? { configPath: options.dockerConfig } : {}),
     });
     options.onClient?.(this.client);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
   }
 
   private get pageSize(): number {
@@ -228,7 +190,7 @@ export class OciSource implements Source {
   }
 
   private uri(repo: string, digest: string): string {
-    return `oci://${this.t.host}/${repo}@${digest}`;
+    return ociUri(this.t.host, repo, digest);
   }
 
   async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
@@ -252,7 +214,7 @@ export class OciSource implements Source {
     }
   }
 
-  /** The repository's tags; null when the repository is unknown (404). */
+  /** The repository's tags; null when the repository is unknown (404). Other failures are thrown to the caller. */
   private tags(repo: string): Promise<Set<string> | null> {
     let p = this.tagLists.get(repo);
     if (!p) {
@@ -309,7 +271,9 @@ export class OciSource implements Source {
       }
       for (const tag of [...tags].sort()) if (!SIG_TAG_RE.test(tag)) wanted.set(tag, [tag]);
     }
-    const seen = new Map<string, ArtifactRef>();
+    // digest → the annotations of the artifact yielded for it: several tags naming one manifest make one artifact.
+    // Only these small records are kept for the walk, never manifest bytes.
+    const seen = new Map<string, Record<string, string>>();
     // Manifests are fetched a few ahead of the one being yielded (in order), so the walk is not one round trip per tag.
     const entries = [...wanted];
     const ahead: (Promise<{ m?: Fetched; e?: unknown }> | undefined)[] = [];
@@ -325,26 +289,20 @@ export class OciSource implements Source {
       const [reference, tags] = entries[i];
       const got = await ahead[i]!;
       ahead[i] = undefined;
-      let m: Fetched | undefined;
-      try {
-        if (got.e !== undefined) throw got.e;
-        m = got.m;
-      } catch (e) {
-        yield { uri: `${repoUri}:${reference}`, code: 'remote', message: prefixed(`${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`, e) };
+      const refUri = `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
+      if (got.e !== undefined) {
+        yield { uri: refUri, code: 'remote', message: prefixed(refUri, got.e) };
         continue;
       }
+      const m = got.m;
       if (!m) {
-        yield {
-          uri: `${repoUri}:${reference}`,
-          code: 'remote',
-          message: `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}: manifest not found`,
-        };
+        yield { uri: refUri, code: 'remote', message: `${refUri}: manifest not found` };
         continue;
       }
       const prior = seen.get(m.digest);
       if (prior) {
-        // Several tags, one manifest: one artifact, every tag named.
-        prior.annotations['oci.tags'] = [...prior.annotations['oci.tags'].split(','), ...tags].join(',').slice(0, MAX_ANNOTATION_CHARS);
+        // Several tags, one manifest: one artifact, every tag named (for an artifact not yet scanned).
+        prior['oci.tags'] = [...(prior['oci.tags'] ?? '').split(',').filter(Boolean), ...tags].join(',').slice(0, MAX_ANNOTATION_CHARS);
         continue;
       }
       yield* this.walkManifest(repo, m, tags, undefined, {}, 0, seen);
@@ -358,7 +316,7 @@ export class OciSource implements Source {
     parent: string | undefined,
     inherited: Record<string, string>,
     depth: number,
-    seen: Map<string, ArtifactRef>,
+    seen: Map<string, Record<string, string>>,
   ): AsyncIterable<ArtifactRef | SourceProblem> {
     const uri = this.uri(repo, m.digest);
     const index = isIndex(m.mediaType, m.doc);
@@ -372,52 +330,67 @@ export class OciSource implements Source {
       ...(m.doc.subject && validDescriptor(m.doc.subject) ? { 'oci.subject': m.doc.subject.digest } : {}),
     };
     if (!tags.length) delete annotations['oci.tags'];
-    const layers = (Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : []).slice(0, MAX_LAYERS);
+    // What is wrong with the manifest itself is reported on it (never as a second artifact under its URI).
+    const problems: NonNullable<RelatedInfo['errors']> = [];
+    const listed = Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : [];
+    if (listed.length > MAX_LAYERS)
+      problems.push({ code: 'limit-entries', message: `${uri}: lists ${listed.length} layers; only the first ${MAX_LAYERS} were read (limit)` });
+    const layers = listed.slice(0, MAX_LAYERS);
     const encrypted = layers.filter((l) => validDescriptor(l) && classifyBlob(l) === 'encrypted-layer').length;
     if (encrypted) annotations['oci.encryptedLayers'] = String(encrypted);
-    const ref: ArtifactRef = {
+    const children = index && Array.isArray(m.doc.manifests) ? m.doc.manifests : [];
+    if (children.length > MAX_INDEX_CHILDREN)
+      problems.push({
+        code: 'limit-entries',
+        message: `${uri}: index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} were read (limit)`,
+      });
+    if (index && children.length && depth >= MAX_INDEX_DEPTH)
+      problems.push({ code: 'limit-depth', message: `${uri}: indexes nested deeper than ${MAX_INDEX_DEPTH}; its manifests were not read (limit)` });
+    if (!index)
+      layers.forEach((d, i) => {
+        if (!validDescriptor(d)) problems.push({ code: 'malformed', message: `${uri}: layers[${i}] has no valid sha256 digest; skipped` });
+      });
+    seen.set(m.digest, annotations);
+    const bytes = m.bytes;
+    yield {
       uri,
       name: `${repo}@${m.digest}`,
-      size: m.bytes.length,
+      size: bytes.length,
       digest: m.digest,
       mediaType: m.mediaType,
       annotations,
-      bytes: m.bytes,
+      bytes,
       reopenable: true,
       ...(parent ? { parent } : {}),
       async *open() {
-        yield m.bytes;
+        yield bytes;
       },
-      read: async (s, e) => m.bytes.subarray(s, Math.min(e, m.bytes.length)),
+      read: async (s, e) => bytes.subarray(s, Math.min(e, bytes.length)),
       // A signature manifest pushed without a subject is still someone's signature: it is not itself "unsigned".
-      related: () => this.relatedWithParent(repo, m.digest, parent),
+      related: async () => {
+        const info = await this.related(repo, m.digest, parent);
+        return { ...info, errors: [...problems, ...(info.errors ?? [])] };
+      },
     };
-    seen.set(m.digest, ref);
-    yield ref;
 
     if (index) {
-      const children = Array.isArray(m.doc.manifests) ? m.doc.manifests : [];
-      if (children.length > MAX_INDEX_CHILDREN)
-        yield { uri, code: 'remote', message: `${uri}: index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} are read` };
-      if (depth >= MAX_INDEX_DEPTH) {
-        yield { uri, code: 'remote', message: `${uri}: indexes nested deeper than ${MAX_INDEX_DEPTH}; not followed` };
-        return;
-      }
+      if (depth >= MAX_INDEX_DEPTH) return;
       for (const d of children.slice(0, MAX_INDEX_CHILDREN)) {
         if (!validDescriptor(d)) {
-          yield { uri, code: 'remote', message: `${uri}: index entry without a valid sha256 digest; skipped` };
+          problems.push({ code: 'malformed', message: `${uri}: index entry without a valid sha256 digest; skipped` });
           continue;
         }
         if (seen.has(d.digest)) continue;
+        const childUri = this.uri(repo, d.digest);
         let child: Fetched | undefined;
         try {
           child = await this.fetchManifest(repo, d.digest);
         } catch (e) {
-          yield { uri: this.uri(repo, d.digest), code: 'remote', message: prefixed(this.uri(repo, d.digest), e) };
+          yield { uri: childUri, code: 'remote', message: prefixed(childUri, e) };
           continue;
         }
         if (!child) {
-          yield { uri: this.uri(repo, d.digest), code: 'remote', message: `${this.uri(repo, d.digest)}: listed in ${uri} but not found` };
+          yield { uri: childUri, code: 'remote', message: `${childUri}: listed in ${uri} but not found` };
           continue;
         }
         const p = d.platform;
@@ -436,10 +409,7 @@ export class OciSource implements Source {
     }
 
     for (const [i, d] of layers.entries()) {
-      if (!validDescriptor(d)) {
-        yield { uri, code: 'remote', message: `${uri}: layers[${i}] has no valid sha256 digest; skipped` };
-        continue;
-      }
+      if (!validDescriptor(d)) continue;
       const kind = classifyBlob(d);
       if (kind === 'key' || kind === 'model' || (kind === 'layer' && this.options.layers)) yield this.blobRef(repo, d, i, uri, kind);
     }
@@ -459,70 +429,125 @@ export class OciSource implements Source {
       annotations: { ...cleanAnnotations(d.annotations), 'oci.repository': repo, 'oci.blob': kind },
       parent,
       reopenable: true,
-      open: () => (kind === 'key' ? oneChunk(client.blobBytes(repo, d.digest, KEY_BLOB_LIMIT)) : client.blob(repo, d.digest)),
+      // Every open is held to the descriptor (size, digest): a second GET answered with other bytes is an error.
+      open: () => (kind === 'key' ? oneChunk(client.blobBytes(repo, d.digest, KEY_BLOB_LIMIT)) : client.blob(repo, d.digest, size)),
       read: (s, e) => client.blobRange(repo, d.digest, s, e),
       ...(sampled ? { sample: { head: SAMPLE_WINDOW, tail: SAMPLE_WINDOW } } : {}),
     };
   }
 
   /**
-   * A platform manifest reached through a signed index is covered by the index's signature (the index names it by
-   * digest), so it is not reported as unsigned.
+   * Signature material for a manifest: its own referrers and cosign tags, fetched now (the bytes are handed to the
+   * engine and not kept). A platform manifest reached through a signed index is covered by the index's signature
+   * (the index names it by digest), so it is not reported as unsigned.
    */
-  private async relatedWithParent(repo: string, digest: string, parent: string | undefined): Promise<RelatedInfo> {
-    const own = await this.cachedRelated(repo, digest);
-    if (own.signed || !parent) return own;
-    const parentDigest = parent.slice(parent.lastIndexOf('@') + 1);
-    const p = await this.cachedRelated(repo, parentDigest);
-    return p.signed ? { ...own, signed: true, annotations: { ...own.annotations, 'oci.signedVia': parent } } : own;
+  private async related(repo: string, digest: string, parent: string | undefined): Promise<RelatedInfo> {
+    const own = await this.summary(repo, digest);
+    const attached: ArtifactRef[] = [];
+    const errors = [...own.errors];
+    let held = 0;
+    for (const o of own.inline) attached.push(memRef(o.uri, o.name, new TextEncoder().encode(o.text)));
+    for (const b of own.blobs) {
+      if (b.size !== undefined && b.size > MAX_DOCUMENT_BYTES) {
+        errors.push({ code: 'limit-size', message: `${b.uri}: signature blob of ${b.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read (limit)` });
+        continue;
+      }
+      if (held + (b.size ?? MAX_DOCUMENT_BYTES) > MAX_ATTACHED_BYTES) {
+        errors.push({ code: 'limit-size', message: `${b.uri}: more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read (limit)` });
+        continue;
+      }
+      try {
+        const bytes = await this.client.blobBytes(repo, b.digest);
+        held += bytes.length;
+        attached.push(memRef(b.uri, b.name, bytes, b.digest, b.mediaType));
+      } catch (e) {
+        errors.push({ code: 'remote', message: prefixed(b.uri, e) });
+      }
+    }
+    const annotations: Record<string, string> = {};
+    if (own.kinds.signatures.size) annotations['oci.signatures'] = [...own.kinds.signatures].sort().join(',');
+    if (own.kinds.attestations.size) annotations['oci.attestations'] = [...own.kinds.attestations].sort().join(',');
+    if (own.kinds.other.size) annotations['oci.referrers.other'] = [...own.kinds.other].sort().join(',').slice(0, 1024);
+    let signed: boolean | undefined = own.kinds.signatures.size > 0 ? true : own.complete ? false : undefined;
+    if (!signed && parent) {
+      const p = await this.summary(repo, parent.slice(parent.lastIndexOf('@') + 1));
+      if (p.kinds.signatures.size > 0) {
+        signed = true;
+        annotations['oci.signedVia'] = parent;
+      }
+    }
+    return { attached, annotations, errors, ...(signed !== undefined ? { signed } : {}) };
   }
 
-  private cachedRelated(repo: string, digest: string): Promise<RelatedInfo> {
+  private summary(repo: string, digest: string): Promise<SignatureSummary> {
     const key = `${repo}@${digest}`;
-    let p = this.relatedCache.get(key);
+    let p = this.summaries.get(key);
     if (!p) {
-      p = this.related(repo, digest);
-      this.relatedCache.set(key, p);
+      p = this.summarise(repo, digest);
+      this.summaries.set(key, p);
     }
     return p;
   }
 
-  /** Referrers of `digest` (API, else tag schema) plus cosign's `.sig`/`.att` tags → signature material on the subject. */
-  private async related(repo: string, digest: string): Promise<RelatedInfo> {
-    const attached: ArtifactRef[] = [];
-    const errors: NonNullable<RelatedInfo['errors']> = [];
-    const kinds = { signatures: new Set<string>(), attestations: new Set<string>(), other: new Set<string>() };
+  /** Referrers of `digest` (API, else tag schema) plus cosign's `.sig`/`.att` tags: what signs it, and where the bytes are. */
+  private async summarise(repo: string, digest: string): Promise<SignatureSummary> {
+    const out: SignatureSummary = {
+      kinds: { signatures: new Set(), attestations: new Set(), other: new Set() },
+      blobs: [],
+      inline: [],
+      errors: [],
+      complete: true,
+    };
     const subjectUri = this.uri(repo, digest);
     const referrers: Descriptor[] = [];
     if (!this.client.referrersUnsupported) {
-      const r = await this.client.getJsonDocument(`/v2/${repo}/referrers/${digest}`, pullScope(repo), MEDIA.ociIndex);
-      // Spec v1.1 "Listing Referrers": a registry with the API answers 200 (an empty index when there are none);
-      // a 404 means no API, and clients fall back to the tag schema. Remembered per registry.
-      if (r.status === 404) this.client.referrersUnsupported = true;
-      else referrers.push(...this.indexEntries(r.bytes, `${subjectUri} referrers`, errors));
+      try {
+        const r = await this.client.getJsonDocument(`/v2/${repo}/referrers/${digest}`, pullScope(repo), MEDIA.ociIndex);
+        // Spec v1.1 "Listing Referrers": a registry with the API answers 200 (an empty index when there are none);
+        // a 404 means no API, and clients fall back to the tag schema. Remembered per registry.
+        if (r.status === 404) this.client.referrersUnsupported = true;
+        else referrers.push(...this.indexEntries(r.bytes, `${subjectUri} referrers`, out.errors));
+      } catch (e) {
+        out.complete = false;
+        out.errors.push({ code: 'remote', message: prefixed(`${subjectUri} (referrers)`, e) });
+      }
     }
     const hex = digest.slice(7);
-    const tags = (await this.tags(repo).catch(() => null)) ?? new Set<string>();
-    if (this.client.referrersUnsupported && tags.has(`sha256-${hex}`)) {
-      const idx = await this.fetchManifest(repo, `sha256-${hex}`).catch((e) => {
-        errors.push({ code: 'remote', message: prefixed(`${subjectUri} (referrers tag sha256-${hex})`, e) });
-        return undefined;
+    let tags: Set<string>;
+    try {
+      tags = (await this.tags(repo)) ?? new Set<string>();
+    } catch (e) {
+      // Without the tag list the tag-schema signatures cannot be looked for: say so, and do not call it unsigned.
+      out.complete = false;
+      out.errors.push({
+        code: 'remote',
+        message: `${subjectUri}: the tag list could not be read, so signatures kept under tags were not looked for: ${errorMessage(e)}`,
       });
-      if (idx) referrers.push(...this.indexEntries(idx.bytes, `${subjectUri} referrers tag`, errors));
+      tags = new Set<string>();
+    }
+    if (this.client.referrersUnsupported && tags.has(`sha256-${hex}`)) {
+      try {
+        const idx = await this.fetchManifest(repo, `sha256-${hex}`);
+        if (idx) referrers.push(...this.indexEntries(idx.bytes, `${subjectUri} referrers tag`, out.errors));
+      } catch (e) {
+        out.complete = false;
+        out.errors.push({ code: 'remote', message: prefixed(`${subjectUri} (referrers tag sha256-${hex})`, e) });
+      }
     }
     const handled = new Set<string>();
+    if (referrers.length > MAX_REFERRERS)
+      out.errors.push({ code: 'limit-entries', message: `${subjectUri}: ${referrers.length} referrers; only the first ${MAX_REFERRERS} were read (limit)` });
     for (const d of referrers.slice(0, MAX_REFERRERS)) {
       if (handled.has(d.digest)) continue;
       handled.add(d.digest);
-      const m = await this.fetchManifest(repo, d.digest).catch((e) => {
-        errors.push({ code: 'remote', message: prefixed(this.uri(repo, d.digest), e) });
-        return undefined;
-      });
-      if (m)
-        await this.collectSignature(repo, m, d.artifactType ?? m.doc.artifactType ?? m.doc.config?.mediaType, `referrer ${m.digest}`, attached, kinds, errors);
+      try {
+        const m = await this.fetchManifest(repo, d.digest);
+        if (m) this.collectSignature(repo, m, d.artifactType ?? m.doc.artifactType ?? m.doc.config?.mediaType, `referrer ${m.digest}`, out);
+      } catch (e) {
+        out.complete = false;
+        out.errors.push({ code: 'remote', message: prefixed(this.uri(repo, d.digest), e) });
+      }
     }
-    if (referrers.length > MAX_REFERRERS)
-      errors.push({ code: 'limit-size', message: `${subjectUri}: ${referrers.length} referrers; only the first ${MAX_REFERRERS} read` });
     // Cosign's own tag convention (also used next to the referrers API by cosign ≤ 2).
     for (const [suffix, type] of [
       ['sig', MEDIA.cosignSig],
@@ -530,26 +555,24 @@ export class OciSource implements Source {
     ] as const) {
       const tag = `sha256-${hex}.${suffix}`;
       if (!tags.has(tag)) continue;
-      const m = await this.fetchManifest(repo, tag).catch((e) => {
-        errors.push({ code: 'remote', message: prefixed(`oci://${this.t.host}/${repo}:${tag}`, e) });
-        return undefined;
-      });
-      if (m && !handled.has(m.digest)) {
-        handled.add(m.digest);
-        await this.collectSignature(repo, m, m.doc.artifactType ?? type, tag, attached, kinds, errors);
+      try {
+        const m = await this.fetchManifest(repo, tag);
+        if (m && !handled.has(m.digest)) {
+          handled.add(m.digest);
+          this.collectSignature(repo, m, m.doc.artifactType ?? type, tag, out);
+        }
+      } catch (e) {
+        out.complete = false;
+        out.errors.push({ code: 'remote', message: prefixed(`oci://${this.t.host}/${repo}:${tag}`, e) });
       }
     }
-    const annotations: Record<string, string> = {};
-    if (kinds.signatures.size) annotations['oci.signatures'] = [...kinds.signatures].sort().join(',');
-    if (kinds.attestations.size) annotations['oci.attestations'] = [...kinds.attestations].sort().join(',');
-    if (kinds.other.size) annotations['oci.referrers.other'] = [...kinds.other].sort().join(',').slice(0, 1024);
-    return { attached, annotations, errors, signed: kinds.signatures.size > 0 };
+    return out;
   }
 
   private indexEntries(bytes: Uint8Array, what: string, errors: NonNullable<RelatedInfo['errors']>): Descriptor[] {
     try {
       const doc = JSON.parse(new TextDecoder().decode(bytes)) as ManifestDoc;
-      if (!Array.isArray(doc.manifests)) throw new Error('no "manifests" list');
+      if (!Array.isArray(doc?.manifests)) throw new Error('no "manifests" list');
       return doc.manifests.filter(validDescriptor);
     } catch (e) {
       errors.push({ code: 'malformed', message: `${what}: not an OCI index: ${errorMessage(e)}` });
@@ -557,69 +580,52 @@ export class OciSource implements Source {
     }
   }
 
-  /** One referrer / signature manifest: fetch the blobs that hold signature material, note what kind it is. */
-  private async collectSignature(
-    repo: string,
-    m: Fetched,
-    artifactType: string | undefined,
-    label: string,
-    attached: ArtifactRef[],
-    kinds: { signatures: Set<string>; attestations: Set<string>; other: Set<string> },
-    errors: NonNullable<RelatedInfo['errors']>,
-  ): Promise<void> {
+  /** One referrer / signature manifest: note the blobs that hold signature material, and what kind it is. */
+  private collectSignature(repo: string, m: Fetched, artifactType: string | undefined, label: string, out: SignatureSummary): void {
     const type = (artifactType ?? '').toLowerCase();
-    const layers = (Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : []).filter(validDescriptor).slice(0, 64);
+    const all = (Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : []).filter(validDescriptor);
+    if (all.length > MAX_SIGNATURE_LAYERS)
+      out.errors.push({
+        code: 'limit-entries',
+        message: `${this.uri(repo, m.digest)}: signature manifest lists ${all.length} layers; only the first ${MAX_SIGNATURE_LAYERS} were read (limit)`,
+      });
+    const layers = all.slice(0, MAX_SIGNATURE_LAYERS);
     let kindOfManifest: string | undefined;
     if (type === MEDIA.notarySig) kindOfManifest = 'notation';
     else if (type === MEDIA.cosignSig || layers.some((l) => l.mediaType === MEDIA.simpleSigning)) kindOfManifest = 'cosign';
     else if (type.startsWith('application/vnd.dev.sigstore.bundle')) kindOfManifest = 'sigstore';
     else if (type === MEDIA.shelflifeHybridCms || type === MEDIA.shelflifeHybridJson) kindOfManifest = 'shelflife-hybrid';
     else if (type === MEDIA.inToto || type === MEDIA.dsse || type.includes('in-toto') || type.includes('slsa')) kindOfManifest = 'in-toto';
-    if (!kindOfManifest) {
-      if (type) kinds.other.add(type.slice(0, 128));
-      // Not signature material (an SBOM, a scan report): only key/certificate blobs in it are read.
-    }
+    // Not signature material (an SBOM, a scan report): only key/certificate blobs in it are read.
+    if (!kindOfManifest && type) out.kinds.other.add(type.slice(0, 128));
     for (const [i, l] of layers.entries()) {
       const lk = classifyBlob(l);
       const interesting =
         lk === 'signature' || lk === 'attestation' || lk === 'key' || (kindOfManifest !== undefined && lk === 'other' && l.mediaType !== MEDIA.emptyJson);
       const base = `${label}/layers[${i}]`;
-      if (interesting) {
-        const held = attached.reduce((n, a) => n + (a.bytes?.length ?? 0), 0);
-        if (l.size !== undefined && l.size > MAX_DOCUMENT_BYTES) {
-          errors.push({
-            code: 'limit-size',
-            message: `${this.uri(repo, l.digest)}: signature blob of ${l.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read`,
-          });
-        } else if (held + (l.size ?? MAX_DOCUMENT_BYTES) > MAX_ATTACHED_BYTES) {
-          errors.push({
-            code: 'limit-size',
-            message: `${this.uri(repo, l.digest)}: more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read`,
-          });
-        } else {
-          try {
-            const bytes = await this.client.blobBytes(repo, l.digest);
-            attached.push(memRef(this.uri(repo, l.digest), `${base}/${attachedName(l, kindOfManifest)}`, bytes, l.digest, l.mediaType));
-          } catch (e) {
-            errors.push({ code: 'remote', message: prefixed(this.uri(repo, l.digest), e) });
-          }
-        }
-      }
+      if (interesting)
+        out.blobs.push({
+          uri: this.uri(repo, l.digest),
+          name: `${base}/${attachedName(l, kindOfManifest)}`,
+          digest: l.digest,
+          mediaType: l.mediaType,
+          size: l.size,
+        });
       // Cosign keeps the signature and the Fulcio certificate (and chain) in the layer's annotations.
       const ann = l.annotations ?? {};
       const cert = ann[COSIGN_ANNOTATION.certificate];
       const chain = ann[COSIGN_ANNOTATION.chain];
       const sigUri = `${this.uri(repo, m.digest)}#layers[${i}]`;
       if (typeof cert === 'string' && cert.length < MAX_ANNOTATION_CHARS * 8)
-        attached.push(memRef(`${sigUri}/certificate`, `${base}/certificate.pem`, new TextEncoder().encode(cert)));
+        out.inline.push({ uri: `${sigUri}/certificate`, name: `${base}/certificate.pem`, text: cert });
       if (typeof chain === 'string' && chain.length < MAX_ANNOTATION_CHARS * 32)
-        attached.push(memRef(`${sigUri}/chain`, `${base}/chain.pem`, new TextEncoder().encode(chain)));
-      if (kindOfManifest === 'cosign' && typeof ann[COSIGN_ANNOTATION.signature] === 'string') kinds.signatures.add('cosign');
+        out.inline.push({ uri: `${sigUri}/chain`, name: `${base}/chain.pem`, text: chain });
+      if (kindOfManifest === 'cosign' && typeof ann[COSIGN_ANNOTATION.signature] === 'string') out.kinds.signatures.add('cosign');
     }
-    if (kindOfManifest === 'notation' && layers.length) kinds.signatures.add('notation');
-    if (kindOfManifest === 'sigstore' && layers.length) kinds.signatures.add('sigstore');
-    if (kindOfManifest === 'shelflife-hybrid' && layers.length) kinds.signatures.add('shelflife-hybrid');
-    if (kindOfManifest === 'in-toto' && layers.length) kinds.attestations.add('in-toto');
+    if (kindOfManifest === 'notation' && layers.length) out.kinds.signatures.add('notation');
+    if (kindOfManifest === 'sigstore' && layers.length) out.kinds.signatures.add('sigstore');
+    if (kindOfManifest === 'shelflife-hybrid' && layers.length) out.kinds.signatures.add('shelflife-hybrid');
+    if (kindOfManifest === 'in-toto' && layers.length) out.kinds.attestations.add('in-toto');
   }
 }
 
@@ -653,8 +659,16 @@ async function* oneChunk(p: Promise<Uint8Array>): AsyncIterable<Uint8Array> {
   yield await p;
 }
 
+/** `Basic base64(user:pass)` from a target's userinfo → the credential the registry client answers challenges with. */
+function userinfoCredential(authorization: string): RegistryCredential {
+  const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  return { username: i < 0 ? decoded : decoded.slice(0, i), password: i < 0 ? '' : decoded.slice(i + 1), source: 'the target URI' };
+}
+
 function prefixed(uri: string, e: unknown): string {
-  return `${uri}: ${errorMessage(e)}`;
+  const m = errorMessage(e);
+  return m.startsWith(uri) ? m : `${uri}: ${m}`;
 }
 
 export function ociSource(target: string, options: SourceOptions): OciSource {

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dockerConfigPath, dockerCredentials } from '../../src/sources/docker-auth.js';
+import { dockerConfigPath, dockerCredentials } from '../../src/oci/docker-auth.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'shelflife-dockercfg-'));
 function config(obj: unknown): string {
