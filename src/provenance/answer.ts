@@ -143,8 +143,8 @@ export interface ProvenanceOptions {
   now?: Date;
 }
 
-/** Sidecar names of hybrid re-signatures of model.sig's statement (resign, docs/provenance.md). */
-export const HYBRID_MODEL_SIGNATURE = `${MODEL_SIGNATURE_FILE}.hybrid.json`;
+/** Sidecar names of hybrid re-signatures of model.sig's statement (resign: the DSSE sidecar and its alternate). */
+export const HYBRID_MODEL_SIGNATURES = [`${MODEL_SIGNATURE_FILE}.hybrid.json`, `${MODEL_SIGNATURE_FILE}.hybrid-2.json`];
 const DEFAULT_SERIALIZATION: Serialization = { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] };
 const METADATA_LIMIT = 16 * 1024 * 1024;
 const MAX_WEIGHT_FILES_READ = 64;
@@ -167,7 +167,7 @@ export async function answerProvenance(target: string, options: ProvenanceOption
     }
   }
   const serialization = signature?.manifest.serialization ?? DEFAULT_SERIALIZATION;
-  const extraIgnores = [...(options.ignore ?? []), HYBRID_MODEL_SIGNATURE];
+  const extraIgnores = [...(options.ignore ?? []), ...HYBRID_MODEL_SIGNATURES];
   const hashed = await hashModel(tree, serialization, extraIgnores);
   const sha256Root =
     serialization.method === 'files' && serialization.hashType === 'sha256'
@@ -179,13 +179,14 @@ export async function answerProvenance(target: string, options: ProvenanceOption
   // Hybrid re-signatures of the same statement beside model.sig (resign keeps the chain across the migration).
   const cosignatures: ProvenanceAnswer['integrity']['cosignatures'] = [];
   let hybridVerified: SignatureCheck | undefined;
-  const hybridFile = tree.single ? undefined : tree.files.find((f) => f.path === HYBRID_MODEL_SIGNATURE);
-  if (hybridFile && signature) {
-    const uri = `${tree.uri}${HYBRID_MODEL_SIGNATURE}`;
+  const hybridFiles = tree.single ? [] : tree.files.filter((f) => HYBRID_MODEL_SIGNATURES.includes(f.path));
+  for (const hybridFile of signature ? hybridFiles : []) {
+    const uri = `${tree.uri}${hybridFile.path}`;
     const r = readEvidenceDocument(await hybridFile.readSmall(METADATA_LIMIT), uri, trust);
     for (const p of r.problems) problems.push(p);
     for (const s of r.statements) {
-      const same = s.statement.subjects[0]?.digest.sha256 === signature.manifest.rootDigest && s.statement.predicateType === signature.statement.predicateType;
+      const same =
+        s.statement.subjects[0]?.digest.sha256 === signature!.manifest.rootDigest && s.statement.predicateType === signature!.statement.predicateType;
       const status = same ? s.check.status : 'failed';
       const reason = same ? s.check.reason : 'its statement is not the one model.sig signs (different root digest)';
       cosignatures.push({

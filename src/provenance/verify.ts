@@ -16,6 +16,7 @@ import { createPublicKey, verify as nodeVerify, X509Certificate, type KeyObject 
 import { createRequire } from 'node:module';
 import { parseDer, TAG, type DerNode } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
+import { describeSignatureShape } from '../detectors/dsse.js';
 import { errorMessage } from '../errors.js';
 import type { ParsedCert } from '../resign/cert.js';
 import { verify as compositeVerify } from '../resign/composite.js';
@@ -119,9 +120,12 @@ function checkSignatureOnly(doc: SignedDocument, trust: Trust): SignatureCheck {
   const method = leaf ? 'certificate' : 'key';
   if (!own) {
     const hint = material?.kind === 'public-key' ? material.hint : undefined;
+    // The algorithm is what the signature's shape alone reveals (a DER ECDSA signature: ECDSA, curve unknown).
+    const shape = doc.envelope.signatures.map((x) => describeSignatureShape(x.sig)).find((d) => d !== undefined);
     return {
       status: 'unverifiable',
       method,
+      ...(shape ? { algorithm: shape.described } : {}),
       ...(hint ? { signer: `key ${hint}` } : {}),
       reason: `signed with a key${hint ? ` (hint ${hint.slice(0, 24)})` : ''} that no trusted key in ${trust.file} matches`,
     };

@@ -11,6 +11,7 @@ import type { ParsedCert } from './cert.js';
 import { assembleSignedData, checkDigestRule, cmsDigest, parseSignedData, signedAttributes, signerMatches, verifySigner } from './cms.js';
 import { type PreHash, type PrivateKey, type VerifyResult } from './composite.js';
 import { assembleBundle, DSSE_PAYLOAD_TYPE, pae, parseBundle, statementPayload, verifyBundle, type ArtifactDigests } from './dsse.js';
+import { isModelSignatureUri, resignModelSignature } from './model-signature.js';
 import type { Plan, PlanItem } from './plan.js';
 import type { SignerPool } from './pool.js';
 import type { SignatureFormat, SignatureLocation } from './writers/types.js';
@@ -72,6 +73,8 @@ export async function runResign(plan: Plan, options: ResignOptions): Promise<Res
 }
 
 async function resignOne(item: PlanItem, options: ResignOptions): Promise<ResignOutcome> {
+  // A model's OpenSSF Model Signing signature: re-sign its statement, so the model keeps one identity (root digest).
+  if (isModelSignatureUri(item.uri)) return resignModelSignature(item, options);
   const { key, cert, format } = options;
   const phName = cmsDigest(key.alg);
   const digests = await digestStream(item.writer.openArtifact(item.uri), ['SHA-256', phName, ...(format === 'dsse' ? (['SHA-512'] as const) : [])]);
