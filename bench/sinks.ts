@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deliverSpool, sinkSpoolFor } from '../src/sinks/deliver.js';
-import { findingEvent, type SinkEvent } from '../src/sinks/event.js';
+import { findingEvent, type SinkEvent } from '../src/report/event.js';
 import { createTransport } from '../src/sinks/config.js';
 import type { ScanResult } from '../src/model.js';
 import { privateRsyslog, stopRsyslog } from '../test/setup/rsyslog.js';
-import { sampleArtifact, sampleFinding } from '../test/sinks/_sample.js';
+import { sampleArtifact, sampleFinding } from '../test/helpers/sample-scan.js';
 
 const EVENTS = Number(process.env.BENCH_SINK_EVENTS ?? 100_000);
 

@@ -16,7 +16,7 @@ import { EXIT } from './exit.js';
 import { addInventoryFlags, openScanInventory } from './inventory-commands.js';
 import { addScoringFlags, scoringFromFlags, type ScoringCliOptions } from './scoring-flags.js';
 import { addSinkFlags, deliverToSinks, sinkConfigsFromFlags } from './sinks-command.js';
-import type { SinkFormat } from '../sinks/transport.js';
+import type { EventFormat } from '../report/event.js';
 
 export interface ScanCliOptions extends ScoringCliOptions {
   format?: string;
@@ -40,7 +40,7 @@ export interface ScanCliOptions extends ScoringCliOptions {
   db?: string | boolean;
   full?: boolean;
   sink?: string[];
-  sinkFormat?: SinkFormat;
+  sinkFormat?: EventFormat;
   sinkTokenEnv?: string;
   sinkTokenFile?: string;
   sinkCa?: string;

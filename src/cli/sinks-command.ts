@@ -12,12 +12,13 @@ import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
 // The sink implementations (TLS, HTTP clients, spool) load only when a sink is used: `scan` without --sink never pays.
 import type { DeliveryReport } from '../sinks/deliver.js';
-import { SINK_FORMATS, type SinkConfig, type SinkFormat } from '../sinks/transport.js';
+import { EVENT_FORMATS, type EventFormat } from '../report/event.js';
+import type { SinkConfig } from '../sinks/transport.js';
 import { EXIT } from './exit.js';
 
 export interface SinkCliOptions {
   sink?: string[];
-  sinkFormat?: SinkFormat;
+  sinkFormat?: EventFormat;
   sinkTokenEnv?: string;
   sinkTokenFile?: string;
   sinkCa?: string;
@@ -41,7 +42,7 @@ export function addSinkFlags(cmd: Command): void {
       collect,
     )
     .addOption(
-      new Option('--sink-format <format>', 'event format for --sink (default: cef for syslog, json for HEC, ECS json for Elastic)').choices([...SINK_FORMATS]),
+      new Option('--sink-format <format>', 'event format for --sink (default: cef for syslog, json for HEC, ECS json for Elastic)').choices([...EVENT_FORMATS]),
     )
     .option('--sink-token-env <name>', 'read the sink token (HEC token, Elastic API key) from this environment variable')
     .option('--sink-token-file <path>', 'read the sink token from this file')

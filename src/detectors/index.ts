@@ -6,6 +6,7 @@
  */
 import picomatch from 'picomatch';
 import { ParseError, ShelflifeError, errorMessage } from '../errors.js';
+import { findingKey } from '../identity.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { ageDetector } from './age.js';
 import { apkDetector } from './apk.js';
@@ -181,7 +182,7 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
     const result: DetectResult = Array.isArray(out) ? { findings: out } : out;
     for (const f of result.findings) {
       if (f.location.offset !== undefined) f.location.offset += ctx.baseOffset;
-      const key = dedupeKey(f);
+      const key = findingKey(f);
       if (seen.has(key)) continue;
       seen.add(key);
       findings.push(f);
@@ -192,13 +193,6 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
     Object.assign(annotations, result.annotations ?? {});
   }
   return { findings, errors, annotations };
-}
-
-/** The identity of a finding for de-duplication across detectors and overlapping windows. */
-export function dedupeKey(f: Finding): string {
-  // Offset first: the same certificate reached by two detectors (CMS walker, x509 carver) shares offset + fingerprint.
-  const where = f.location.offset !== undefined ? `@${f.location.offset}` : (f.location.path ?? '');
-  return [f.kind, where, f.location.member ?? '', f.algorithm.id, f.fingerprint ?? f.subject ?? ''].join('|');
 }
 
 export function toErrorEntry(e: unknown, source: string, ctx: Pick<DetectContext, 'uri' | 'baseOffset'>): ErrorEntry {

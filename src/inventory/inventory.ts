@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
 import { ShelflifeError } from '../errors.js';
+import { findingKey } from '../identity.js';
 import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import type { ArtifactRef } from '../sources/types.js';
@@ -70,20 +71,6 @@ function storeOf(uri: string): string {
 function storedRecord(a: ArtifactResult): ArtifactResult {
   const strip = <T extends { exposure?: { inputs?: unknown } }>(x: T): T => (x.exposure?.inputs ? { ...x, exposure: { ...x.exposure, inputs: undefined } } : x);
   return { ...strip(a), findings: a.findings.map(strip) };
-}
-
-/** A finding's identity across scans: the same object at the same place in the same artifact. */
-export function findingKey(f: Finding): string {
-  return [
-    f.kind,
-    f.format,
-    f.algorithm.id,
-    f.algorithm.hash ?? '',
-    f.location.offset ?? '',
-    f.location.path ?? '',
-    f.location.member ?? '',
-    f.fingerprint ?? f.subject ?? '',
-  ].join('|');
 }
 
 function topOf(uri: string): string {

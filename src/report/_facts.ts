@@ -1,9 +1,9 @@
 /**
  * Facts every report format shares, computed once from the scan model: rule identity of a finding, its severity
- * (from scoring when present, else from the quantum status), a one-line description, and a stable fingerprint.
+ * (from scoring when present, else from the quantum status) and a one-line description. A finding's stable id is
+ * `findingId` (src/identity.ts).
  * @module
  */
-import { createHash } from 'node:crypto';
 import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
 
@@ -44,17 +44,6 @@ export function describeFinding(f: Finding): string {
   ];
   const who = f.subject ? ` (${f.subject})` : '';
   return `${alg} ${f.format} ${what}${who}: ${RULE_TEXT[f.quantum.status]}`;
-}
-
-/** Stable across scans: same artifact bytes + same finding identity → same id (dashboards de-duplicate on it). */
-export function findingFingerprint(a: ArtifactResult, f: Finding): string {
-  return createHash('sha256')
-    .update(
-      [a.sha256 ?? a.uri, f.kind, f.format, f.algorithm.id, f.algorithm.hash ?? '', f.location.offset ?? '', f.location.path ?? '', f.fingerprint ?? ''].join(
-        '\0',
-      ),
-    )
-    .digest('hex');
 }
 
 export interface Totals {

@@ -7,7 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { relative, sep } from 'node:path';
 import type { Finding, Severity } from '../model.js';
-import { describeFinding, findingFingerprint, RULE_TEXT, ruleId, severityOf } from './_facts.js';
+import { findingId } from '../identity.js';
+import { describeFinding, RULE_TEXT, ruleId, severityOf } from './_facts.js';
 import type { Reporter } from './index.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', none: 'none' };
@@ -42,7 +43,8 @@ export const sarifReporter: Reporter = {
               ...(f.location.path || f.location.member ? { message: { text: [f.location.member, f.location.path].filter(Boolean).join(' ') } } : {}),
             },
           ],
-          partialFingerprints: { 'shelflifeFinding/v1': findingFingerprint(a, f) },
+          // The finding's identity across scans and stores, the same as OCSF finding_info.uid (src/identity.ts).
+          partialFingerprints: { 'shelflifeFinding/v1': findingId(a, f) },
           properties: {
             algorithm: f.algorithm.id,
             ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}),

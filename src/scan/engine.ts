@@ -10,7 +10,8 @@ import { decompress, decompressedName, sniffCompression } from '../containers/co
 import { ExpansionBudget, sniffContainer, type ContainerInput, type Member } from '../containers/index.js';
 import { safeMemberPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
-import { dedupeKey, runDetectors, toErrorEntry } from '../detectors/index.js';
+import { runDetectors, toErrorEntry } from '../detectors/index.js';
+import { findingKey } from '../identity.js';
 import { LimitError, ParseError, ShelflifeError, errorMessage } from '../errors.js';
 import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
@@ -172,7 +173,7 @@ export class ScanEngine {
   private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>, container = false): void {
     const r = runDetectors(bytes, ctx, { ...this.options.detectors, container });
     for (const f of r.findings) {
-      const key = dedupeKey(f);
+      const key = findingKey(f);
       if (seen) {
         if (seen.has(key)) continue;
         seen.add(key);

@@ -14,11 +14,9 @@ import { ShelflifeError, UsageError } from '../errors.js';
 import { ElasticTransport } from './elastic.js';
 import { HecTransport } from './hec.js';
 import { SyslogTransport, type SyslogProtocol } from './syslog.js';
-import type { SinkConfig, SinkFormat, SinkTransport } from './transport.js';
+import { EVENT_FORMATS, type EventFormat } from '../report/event.js';
+import type { SinkConfig, SinkTransport } from './transport.js';
 
-import { SINK_FORMATS } from './transport.js';
-
-export { SINK_FORMATS };
 const MAX_TOKEN_BYTES = 8192;
 
 export type SinkKind = 'syslog' | 'hec' | 'elastic';
@@ -99,7 +97,7 @@ export function sinkSpoolName(url: string): string {
   return `${p.kind}-${p.protocol}-${p.host.replace(/[^A-Za-z0-9.-]/g, '_')}-${p.port}-${digest}`;
 }
 
-export function defaultFormat(kind: SinkKind): SinkFormat {
+export function defaultFormat(kind: SinkKind): EventFormat {
   return kind === 'syslog' ? 'cef' : 'json';
 }
 
@@ -128,7 +126,7 @@ export function readSecret(c: Pick<SinkConfig, 'tokenEnv' | 'tokenFile'>, label:
 
 export function validateSinkConfig(c: SinkConfig): ParsedSink {
   const p = parseSinkUrl(c.url);
-  if (c.format && !SINK_FORMATS.includes(c.format)) throw new UsageError(`--sink-format ${c.format}: expected one of ${SINK_FORMATS.join(', ')}`);
+  if (c.format && !EVENT_FORMATS.includes(c.format)) throw new UsageError(`--sink-format ${c.format}: expected one of ${EVENT_FORMATS.join(', ')}`);
   if (p.kind === 'elastic' && c.format === 'cef') throw new UsageError(`${p.label}: Elasticsearch takes documents: --sink-format json (ECS) or ocsf`);
   if (!!c.cert !== !!c.key) throw new UsageError('--sink-cert and --sink-key go together');
   if (p.kind === 'syslog' && p.protocol !== 'tls' && (c.ca || c.cert)) throw new UsageError(`${p.label}: --sink-ca/--sink-cert need syslog+tls://`);

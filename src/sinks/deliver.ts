@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ShelflifeError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
-import { changedEventsOfScan, eventsOfScan, type SinkEvent } from './event.js';
+import { changedEventsOfScan, eventsOfScan, type SinkEvent } from '../report/event.js';
 import { createTransport, sinkSpoolName, validateSinkConfig } from './config.js';
 import { defaultSpoolRoot, SinkSpool, type SpooledEvent, writeFileDurably } from './spool.js';
 import { type SinkConfig, type SinkTransport, TransientSinkError } from './transport.js';

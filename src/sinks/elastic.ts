@@ -4,100 +4,30 @@
  * event, a trailing newline. `create` with `_id` = the event id makes delivery idempotent: a re-sent event answers
  * 409 (version_conflict_engine_exception), which means it is already there. Per-item results: 429/5xx items are
  * re-sent (only those), other 4xx items (mapping errors) are refused for good and kept in the spool's
- * rejected.ndjson. Documents use ECS field names (Elastic Common Schema 8.x) where they exist, the rest under
- * `shelflife.*`. Auth: `Authorization: ApiKey <base64 id:key>` from --sink-token-env/--sink-token-file.
+ * rejected.ndjson. Documents are ECS (src/report/ecs.ts) or OCSF (src/report/ocsf.ts). Auth:
+ * `Authorization: ApiKey <base64 id:key>` from --sink-token-env/--sink-token-file.
  * @module
  */
 import type { HttpClient } from '../net/http.js';
 import { ShelflifeError } from '../errors.js';
-import type { Severity } from '../model.js';
-import { VERSION } from '../version.js';
-import { eventTitle, type SinkEvent } from './event.js';
-import { toOcsf } from './ocsf.js';
+import { toEcs } from '../report/ecs.js';
+import type { EventFormat } from '../report/event.js';
+import { toOcsf } from '../report/ocsf.js';
 import type { SpooledEvent } from './spool.js';
 import { isTransientStatus, post, sinkHttp } from './_http.js';
-import { ALL_DELIVERED, type BatchResult, type SinkFormat, type SinkTransport, TransientSinkError } from './transport.js';
-
-const ECS_SEVERITY: Record<Severity, number> = { none: 0, low: 21, medium: 47, high: 73, critical: 99 };
+import { ALL_DELIVERED, type BatchResult, type SinkTransport, TransientSinkError } from './transport.js';
 
 export interface ElasticOptions {
   /** https://host:9200 (path prefix allowed) */
   base: string;
   index: string;
   token?: string;
-  format: SinkFormat;
+  /** `ocsf` indexes OCSF documents; `json` (the default) ECS documents. */
+  format: EventFormat;
   caFile?: string;
   certFile?: string;
   keyFile?: string;
   label: string;
-}
-
-/** The ECS document for an event (ECS 8.x field reference: event.*, file.*, vulnerability.*, x509.*). */
-export function toEcs(e: SinkEvent): Record<string, unknown> {
-  const f = e.finding;
-  const isCert = f?.kind === 'certificate';
-  return {
-    '@timestamp': e.time,
-    message: eventTitle(e),
-    ecs: { version: '8.11.0' },
-    event: {
-      id: e.id,
-      kind: 'state',
-      category: ['vulnerability'],
-      type: ['info'],
-      dataset: `shelflife.${e.type}`,
-      module: 'shelflife',
-      provider: 'shelflife',
-      severity: ECS_SEVERITY[e.exposure.severity],
-      risk_score: e.exposure.score,
-      reason: e.exposure.explanation,
-      ...(e.change ? { action: e.change } : {}),
-    },
-    file: {
-      path: e.artifact.uri,
-      size: e.artifact.size,
-      ...(e.artifact.sha256 ? { hash: { sha256: e.artifact.sha256 } } : {}),
-      ...(e.artifact.mediaType ? { mime_type: e.artifact.mediaType } : {}),
-      ...(isCert
-        ? {
-            x509: {
-              public_key_algorithm: f.algorithm.family,
-              signature_algorithm: f.algorithm.name ?? f.algorithm.id,
-              ...(f.subject ? { subject: { distinguished_name: f.subject } } : {}),
-              ...(f.issuer ? { issuer: { distinguished_name: f.issuer } } : {}),
-              ...(f.serial ? { serial_number: f.serial } : {}),
-              ...(f.notBefore ? { not_before: f.notBefore } : {}),
-              ...(f.notAfter ? { not_after: f.notAfter } : {}),
-            },
-          }
-        : {}),
-    },
-    vulnerability: {
-      category: ['cryptography'],
-      classification: 'quantum-vulnerable cryptography',
-      description: e.exposure.explanation,
-      severity: e.exposure.severity,
-      score: { base: e.exposure.score },
-      scanner: { vendor: 'shelflife' },
-      ...(f ? { id: f.key } : {}),
-    },
-    observer: { vendor: 'shelflife', product: 'shelflife', version: VERSION, type: 'scanner' },
-    shelflife: {
-      type: e.type,
-      scan: e.scan,
-      artifact: {
-        class: e.artifact.class,
-        copies: e.artifact.copies,
-        parent: e.artifact.parent,
-        lifetime_years: e.artifact.lifetimeYears,
-        signed: e.artifact.signed,
-      },
-      deadlines_missed: e.exposure.deadlinesMissed,
-      ...(f
-        ? { finding: { kind: f.kind, format: f.format, algorithm: f.algorithm, quantum: f.quantum, location: f.location, fingerprint: f.fingerprint } }
-        : {}),
-    },
-  };
 }
 
 interface BulkItemResult {

@@ -14,12 +14,11 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { HttpClient } from '../net/http.js';
 import { ShelflifeError } from '../errors.js';
-import { toCef } from './cef.js';
-import type { SinkEvent } from './event.js';
-import { toOcsf } from './ocsf.js';
+import type { EventFormat, SinkEvent } from '../report/event.js';
+import { encodeEvent } from '../report/event-format.js';
 import type { SpooledEvent } from './spool.js';
 import { isTransientStatus, post, sinkHttp } from './_http.js';
-import { ALL_DELIVERED, type BatchResult, type SinkFormat, type SinkTransport, TransientSinkError } from './transport.js';
+import { ALL_DELIVERED, type BatchResult, type SinkTransport, TransientSinkError } from './transport.js';
 
 const ACK_POLL_MS = 250;
 const ACK_TIMEOUT_MS = 120_000;
@@ -28,7 +27,7 @@ export interface HecOptions {
   /** https://host:8088 (path prefix allowed), without the shelflife scheme prefix. */
   base: string;
   token: string;
-  format: SinkFormat;
+  format: EventFormat;
   index?: string;
   source?: string;
   sourcetype?: string;
@@ -48,7 +47,7 @@ export function hecEvent(e: SinkEvent, o: Pick<HecOptions, 'format' | 'index' | 
     source: o.source ?? 'shelflife',
     sourcetype: o.sourcetype ?? (o.format === 'ocsf' ? 'ocsf:compliance_finding' : o.format === 'cef' ? 'cef' : `shelflife:${e.type}`),
     ...(o.index ? { index: o.index } : {}),
-    event: o.format === 'ocsf' ? toOcsf(e) : o.format === 'cef' ? toCef(e) : e,
+    event: encodeEvent(e, o.format),
   };
 }
 

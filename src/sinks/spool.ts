@@ -30,7 +30,10 @@ import {
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ShelflifeError } from '../errors.js';
-import { MAX_EVENT_BYTES, type SinkEvent } from './event.js';
+import type { SinkEvent } from '../report/event.js';
+
+/** Longest serialized event accepted into the spool (a hostile artifact cannot make one event unbounded). */
+export const MAX_EVENT_BYTES = 64 * 1024;
 
 export function defaultSpoolRoot(): string {
   if (process.env.SHELFLIFE_SPOOL) return process.env.SHELFLIFE_SPOOL;

@@ -17,11 +17,10 @@ import { hostname } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import type { Severity } from '../model.js';
 import { VERSION } from '../version.js';
-import { toCef } from './cef.js';
-import type { SinkEvent } from './event.js';
-import { toOcsf } from './ocsf.js';
+import type { EventFormat, SinkEvent } from '../report/event.js';
+import { eventText } from '../report/event-format.js';
 import type { SpooledEvent } from './spool.js';
-import { ALL_DELIVERED, type BatchResult, type SinkFormat, type SinkTransport, TransientSinkError } from './transport.js';
+import { ALL_DELIVERED, type BatchResult, type SinkTransport, TransientSinkError } from './transport.js';
 
 /** RFC 5424 §6.2.1: facility 10 = security/authorization messages. */
 const FACILITY = 10;
@@ -43,7 +42,7 @@ export interface SyslogOptions {
   protocol: SyslogProtocol;
   host: string;
   port: number;
-  format: SinkFormat;
+  format: EventFormat;
   caFile?: string;
   certFile?: string;
   keyFile?: string;
@@ -60,20 +59,15 @@ function syslogHostname(): string {
 const HOST = syslogHostname();
 const PROCID = String(process.pid);
 
-export function renderBody(e: SinkEvent, format: SinkFormat): string {
-  if (format === 'cef') return toCef(e);
-  return JSON.stringify(format === 'ocsf' ? toOcsf(e) : e);
-}
-
 /**
  * RFC 5424 §6: <PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG. The SD element is the IANA
  * registered `origin` (§7.2) naming the software. MSG is sent without a BOM: CEF consumers do not expect one.
  */
-export function toSyslog(e: SinkEvent, format: SinkFormat): string {
+export function toSyslog(e: SinkEvent, format: EventFormat): string {
   const pri = FACILITY * 8 + SYSLOG_SEVERITY[e.exposure.severity];
   const t = new Date(Date.parse(e.time));
   const timestamp = Number.isNaN(t.getTime()) ? '-' : t.toISOString();
-  return `<${pri}>1 ${timestamp} ${HOST} shelflife ${PROCID} ${e.type} [origin software="shelflife" swVersion="${VERSION}"] ${renderBody(e, format)}`;
+  return `<${pri}>1 ${timestamp} ${HOST} shelflife ${PROCID} ${e.type} [origin software="shelflife" swVersion="${VERSION}"] ${eventText(e, format)}`;
 }
 
 /** RFC 6587 §3.4.1 octet counting: MSG-LEN SP SYSLOG-MSG, the length in octets. */

@@ -2,14 +2,13 @@
  * What every sink transport implements, and the sink configuration they are built from.
  * @module
  */
+import type { EventFormat } from '../report/event.js';
 import type { SpooledEvent } from './spool.js';
-
-export type SinkFormat = 'cef' | 'ocsf' | 'json';
 
 /** Everything needed to reach a sink again (saved in the spool as sink.json): never a secret, only where it lives. */
 export interface SinkConfig {
   url: string;
-  format?: SinkFormat;
+  format?: EventFormat;
   tokenEnv?: string;
   tokenFile?: string;
   ca?: string;
@@ -47,6 +46,3 @@ export interface SinkTransport {
 }
 
 export const ALL_DELIVERED: BatchResult = Object.freeze({ retry: [], rejected: [] }) as BatchResult;
-
-/** Event formats a sink can send (the `--sink-format` choices). */
-export const SINK_FORMATS: readonly SinkFormat[] = ['cef', 'ocsf', 'json'];

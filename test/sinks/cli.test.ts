@@ -4,13 +4,13 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { parseCef } from '../../src/sinks/cef.js';
+import { parseCef } from '../../src/report/cef.js';
 import { startHecReceiver } from '../helpers/receivers.js';
 import { freePort } from '../setup/registry.js';
 import { readRsyslogLog } from '../setup/rsyslog.js';
 import { requirePrerequisite } from '../helpers/prerequisites.js';
 import { FIXTURES } from '../helpers/scan.js';
-import { validateComplianceFinding } from './_ocsf-schema.js';
+import { validateComplianceFinding } from '../helpers/ocsf-schema.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'shelflife.js');

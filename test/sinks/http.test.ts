@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spoolAndDeliver, flushSinks, listSpooledSinks } from '../../src/sinks/deliver.js';
-import { eventsOfScan } from '../../src/sinks/event.js';
+import { eventsOfScan } from '../../src/report/event.js';
 import { parseSinkUrl } from '../../src/sinks/config.js';
 import { startBulkReceiver, startHecReceiver, type Receiver } from '../helpers/receivers.js';
-import { sampleScan } from './_sample.js';
-import { validateComplianceFinding } from './_ocsf-schema.js';
+import { sampleScan } from '../helpers/sample-scan.js';
+import { validateComplianceFinding } from '../helpers/ocsf-schema.js';
 
 const TOKEN = 'b2a4c0de-1111-2222-3333-444455556666';
 const spoolRoot = () => mkdtempSync(join(tmpdir(), 'shelflife-sinks-'));

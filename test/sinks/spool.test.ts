@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventsOfScan } from '../../src/sinks/event.js';
+import { eventsOfScan } from '../../src/report/event.js';
 import { SinkSpool } from '../../src/sinks/spool.js';
-import { sampleScan } from './_sample.js';
+import { sampleScan } from '../helpers/sample-scan.js';
 
 const fresh = () => SinkSpool.open(join(mkdtempSync(join(tmpdir(), 'shelflife-spool-')), 'sink'));
 

@@ -6,13 +6,13 @@ import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCef } from '../../src/sinks/cef.js';
+import { parseCef } from '../../src/report/cef.js';
 import { deliverSpool, flushSinks, sinkSpoolFor, spoolAndDeliver } from '../../src/sinks/deliver.js';
-import { eventsOfScan } from '../../src/sinks/event.js';
+import { eventsOfScan } from '../../src/report/event.js';
 import { createTransport } from '../../src/sinks/config.js';
 import { privateRsyslog, readRsyslogLog, startRsyslog, stopRsyslog } from '../setup/rsyslog.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
-import { sampleScan } from './_sample.js';
+import { sampleScan } from '../helpers/sample-scan.js';
 
 const rs = inject('rsyslog');
 const spoolRoot = () => mkdtempSync(join(tmpdir(), 'shelflife-sinks-'));

@@ -1,11 +1,10 @@
+/** The event model (stable ids, bounded fields) and the event formats rendered from it: CEF and ECS (OCSF in ocsf.test.ts). */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cefExtensionEscape, cefHeaderEscape, parseCef, toCef } from '../../src/sinks/cef.js';
-import { eventsOfScan } from '../../src/sinks/event.js';
-import { octetFrame, toSyslog } from '../../src/sinks/syslog.js';
-import { toEcs } from '../../src/sinks/elastic.js';
-import { hecEvent } from '../../src/sinks/hec.js';
-import { HOSTILE, sampleScan } from './_sample.js';
+import { cefExtensionEscape, cefHeaderEscape, parseCef, toCef } from '../../src/report/cef.js';
+import { toEcs } from '../../src/report/ecs.js';
+import { eventsOfScan } from '../../src/report/event.js';
+import { HOSTILE, sampleScan } from '../helpers/sample-scan.js';
 
 describe('CEF:0', () => {
   it('escapes backslash and pipe in header fields, and turns line breaks into spaces', () => {
@@ -52,19 +51,6 @@ describe('CEF:0', () => {
   });
 });
 
-describe('RFC 5424 and RFC 6587 framing', () => {
-  it('builds PRI, version, timestamp, app, msgid and the origin SD element', () => {
-    const [e] = eventsOfScan(sampleScan(1));
-    const msg = toSyslog(e, 'cef');
-    // facility 10 (security/authorization) × 8 + severity 3 (error) for "high"
-    expect(msg).toMatch(/^<83>1 2026-11-28T10:05:00\.000Z \S+ shelflife \d+ finding \[origin software="shelflife" swVersion="[^"]+"\] CEF:0\|/);
-  });
-
-  it('counts octets, not characters', () => {
-    expect(octetFrame('é|x')).toBe('4 é|x');
-  });
-});
-
 describe('event ids', () => {
   it('are stable for the same scan and differ across scans and findings', () => {
     const s = sampleScan(3, 2, 'scan-a');
@@ -95,14 +81,7 @@ describe('event ids', () => {
   });
 });
 
-describe('HEC and ECS shapes', () => {
-  it('HEC events carry time in epoch seconds, source, sourcetype and the event', () => {
-    const [e] = eventsOfScan(sampleScan(1));
-    const h = hecEvent(e, { format: 'json', index: 'sec' });
-    expect(h).toMatchObject({ time: Date.parse(e.time) / 1000, source: 'shelflife', sourcetype: 'shelflife:finding', index: 'sec', event: { id: e.id } });
-    expect(hecEvent(e, { format: 'ocsf' })).toMatchObject({ sourcetype: 'ocsf:compliance_finding', event: { class_uid: 2003 } });
-  });
-
+describe('ECS documents', () => {
   it('ECS documents use ECS field names', () => {
     const [e] = eventsOfScan(sampleScan(1));
     const d = toEcs(e) as Record<string, any>;

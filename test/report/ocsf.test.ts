@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { REPORTERS } from '../../src/report/index.js';
-import { changedEventsOfScan, eventsOfScan } from '../../src/sinks/event.js';
-import { toOcsf } from '../../src/sinks/ocsf.js';
+import { changedEventsOfScan, eventsOfScan } from '../../src/report/event.js';
+import { toOcsf } from '../../src/report/ocsf.js';
 import { scan } from '../../src/scan/scan.js';
 import { FIXTURES } from '../helpers/scan.js';
-import { sampleScan } from './_sample.js';
-import { validateComplianceFinding } from './_ocsf-schema.js';
+import { sampleScan } from '../helpers/sample-scan.js';
+import { validateComplianceFinding } from '../helpers/ocsf-schema.js';
 
 describe('OCSF 1.2.0 Compliance Finding', () => {
   it('every event of a real scan validates against the vendored class definition', async () => {

@@ -1,17 +1,24 @@
 /**
- * The SIEM event model: one event per finding and one per artifact summary, each with a stable id so that a SIEM
- * can deduplicate what at-least-once delivery may send twice. Every wire format (OCSF, CEF, HEC, ECS) is rendered
- * from this one shape (DESIGN.md "Report / sinks": formats are plug-ins over the same scan model).
+ * The event model: one event per finding and one per artifact summary, each with a stable id so that a SIEM can
+ * deduplicate what at-least-once delivery may send twice. It is a format like the reports beside it: `--format ocsf`
+ * writes it to a file, and the SIEM sinks (src/sinks/) carry it in one of the event formats below (OCSF, CEF, the
+ * event as JSON; ECS for Elasticsearch), all rendered from this one shape (docs/architecture.md "Report and sinks").
  * @module
  */
 import { createHash } from 'node:crypto';
-import { findingKey, type ScanDiff } from '../inventory/inventory.js';
+import { findingId, findingKey } from '../identity.js';
+import type { ScanDiff } from '../inventory/inventory.js';
 import type { Algorithm, ArtifactResult, Finding, FindingKind, Quantum, ScanResult, Severity } from '../model.js';
 
 /** Longest string field carried in an event (explanations, subjects, URIs); longer values are cut with "…". */
 export const MAX_EVENT_FIELD = 4096;
-/** Longest serialized event accepted into the spool (a hostile artifact cannot make one event unbounded). */
-export const MAX_EVENT_BYTES = 64 * 1024;
+
+/**
+ * How a sink carries events (`--sink-format`): `cef` (ArcSight CEF), `ocsf` (OCSF 1.2.0 Compliance Finding) or `json`
+ * (this event model as is; Elasticsearch indexes it as an ECS document).
+ */
+export type EventFormat = 'cef' | 'ocsf' | 'json';
+export const EVENT_FORMATS: readonly EventFormat[] = ['cef', 'ocsf', 'json'];
 
 /** What happened to a finding since the last delivered scan (only with `--only-changed`). */
 export type EventChange = 'new' | 'changed' | 'resolved';
@@ -33,7 +40,7 @@ export interface EventArtifact {
 }
 
 export interface EventFinding {
-  /** The finding's identity across scans (inventory `findingKey`). */
+  /** The finding's identity within its artifact, across scans (`findingKey`, src/identity.ts). */
   key: string;
   kind: FindingKind;
   format: string;
@@ -53,6 +60,11 @@ export interface SinkEvent {
   v: 1;
   /** sha256 hex of (artifact digest, finding identity, scan id, change): the same input always yields the same id. */
   id: string;
+  /**
+   * What the event is about, the same in every scan: the finding's `findingId` (src/identity.ts, also SARIF's
+   * partialFingerprint), or for an artifact summary a digest of the artifact's bytes (its URI when unreadable).
+   */
+  subjectId: string;
   type: 'finding' | 'artifact';
   change?: EventChange;
   /** When the scan finished (ISO-8601): the event time. */
@@ -134,6 +146,7 @@ export function findingEvent(result: ScanResult, a: ArtifactResult, f: Finding, 
   return {
     v: 1,
     id: eventId(a, `finding:${findingKey(f)}`, result.scan.id, change),
+    subjectId: findingId(a, f),
     type: 'finding',
     ...(change ? { change } : {}),
     time: result.scan.finishedAt,
@@ -148,6 +161,9 @@ export function artifactEvent(result: ScanResult, a: ArtifactResult, change?: Ev
   return {
     v: 1,
     id: eventId(a, 'artifact', result.scan.id, change),
+    subjectId: createHash('sha256')
+      .update(`shelflife-artifact/1\0${a.sha256 ? `sha256:${a.sha256}` : a.uri}`)
+      .digest('hex'),
     type: 'artifact',
     ...(change ? { change } : {}),
     time: result.scan.finishedAt,
