@@ -1,15 +1,21 @@
 /**
- * shelflife.config.yaml: scoring defaults, user timelines and policies, class parameter overrides and per-target
- * overrides. Read through the one rules loader (src/rules/loader.ts), so unknown keys and bad values are rejected
- * with the file and line. Command-line flags win over the file.
+ * shelflife.config.yaml: what a scheduled scan does (targets, reading options, inventory, reports, credentials by
+ * reference), scoring defaults, user timelines and policies, class parameter overrides and per-target overrides. Read
+ * through the one rules loader (src/rules/loader.ts), so unknown keys and bad values are rejected with the file and
+ * line. `configureScan` turns a config into the options of `scan()`: `shelflife scan --config` is that call with the
+ * command line's values winning, so a library user gets exactly what the CLI does.
  * @module
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { ShelflifeError } from './errors.js';
+import { UsageError } from './errors.js';
+import type { Severity } from './model.js';
+import { isReportFormat, REPORTERS, type ReportFormat } from './report/index.js';
 import { loadRulesFile, parseRules } from './rules/loader.js';
-import type { TargetOverride } from './scoring/classify.js';
-import { Duration, TimelineEntry, type ClassParams } from './scoring/rules.js';
+import type { ScanOptions } from './scan/scan.js';
+import type { ScoringConfig, ScoringOptions } from './scoring/index.js';
+import { Duration, TimelineEntry } from './scoring/rules.js';
+import type { SourceOptions } from './sources/index.js';
 
 const SeverityName = z.enum(['critical', 'high', 'medium', 'low', 'none']);
 
@@ -45,7 +51,17 @@ const ScanSection = z
     /** Inventory: a SQLite path (relative to this file) or a postgres:// URL. */
     db: z.string().min(1).optional(),
     outputs: z
-      .array(z.object({ format: z.string().min(1), path: z.string().min(1) }).strict())
+      .array(
+        z
+          .object({
+            format: z.string().refine(isReportFormat, {
+              error: (iss) => `unknown format "${String(iss.input)}" (known: ${Object.keys(REPORTERS).join(', ')})`,
+            }),
+            /** `{date}` (the scan's end, YYYY-MM-DD) and `{scan}` (its id) are filled in. */
+            path: z.string().min(1),
+          })
+          .strict(),
+      )
       .max(32)
       .optional(),
     /** Remote-store reading options, as the scan flags of the same names. */
@@ -87,17 +103,9 @@ export const ConfigSchema = z
   })
   .strict();
 
-export interface ShelflifeConfig {
-  file?: string;
-  baseDir: string;
-  timeline?: string;
-  crqcYear?: number;
-  policies?: string[];
-  policyFiles: string[];
-  failOn?: z.infer<typeof SeverityName>;
-  timelines: Record<string, TimelineEntry>;
-  classes: Record<string, Partial<ClassParams>>;
-  targets: TargetOverride[];
+/** A loaded config: what scoring takes from it (ScoringConfig), plus `failOn` and the `scan:` section. */
+export interface ShelflifeConfig extends ScoringConfig {
+  failOn?: Severity;
   /** The `scan:` section, with relative paths resolved against the config file's directory. */
   scan?: ScanConfig;
 }
@@ -150,15 +158,89 @@ export function parseConfig(text: string, file = 'shelflife.config.yaml', baseDi
   return fromParsed(parseRules(text, file, ConfigSchema), file, baseDir);
 }
 
-/** Check names the config refers to against the loaded class table; errors name the config file. */
-export function checkConfigClasses(config: ShelflifeConfig, classes: Record<string, unknown>): void {
-  const where = config.file ?? 'shelflife.config.yaml';
-  for (const c of Object.keys(config.classes)) {
-    if (!Object.prototype.hasOwnProperty.call(classes, c))
-      throw new ShelflifeError('config', `${where}: classes.${c}: unknown class (known: ${Object.keys(classes).join(', ')})`);
-  }
-  config.targets.forEach((t, i) => {
-    if (t.class && !Object.prototype.hasOwnProperty.call(classes, t.class))
-      throw new ShelflifeError('config', `${where}: targets[${i}].class: unknown class "${t.class}" (known: ${Object.keys(classes).join(', ')})`);
-  });
+/** What the caller asks for beyond the config (the command line's values): every value given wins over the config. */
+export interface ScanRequest {
+  targets?: string[];
+  include?: string[];
+  exclude?: string[];
+  concurrency?: number;
+  detectors?: ScanOptions['detectors'];
+  /** Remote-store options; merged over the config's `scan.remote`, key by key. */
+  sourceOptions?: SourceOptions;
+  /** Scoring options (`--now`, `--timeline` …); the config's scoring settings fill in the rest. `false`: no scoring. */
+  scoring?: ScoringOptions | false;
+  now?: () => Date;
+  /** Inventory: a SQLite path or postgres:// URL. */
+  db?: string;
+  failOn?: Severity;
+}
+
+/** A scan as the config and the request describe it, ready to run. */
+export interface ConfiguredScan {
+  /** For `scan()`; add `inventory` (open `db`), `onArtifact` and `full` as needed. */
+  options: ScanOptions;
+  /** The inventory to record the scan in: the request's, else the config's `scan.db`. */
+  db?: string;
+  /** Reports to write once the scan is done (`writeReports`, src/report/write.ts). */
+  outputs: { format: ReportFormat; path: string }[];
+  failOn?: Severity;
+  /**
+   * Environment variables the config's credential references set (`DOCKER_CONFIG`, `AWS_PROFILE`,
+   * `AWS_ENDPOINT_URL_S3`): only those the environment does not already set. The standard clients (docker credential
+   * lookup, the AWS SDK) read them, in scan and in resign alike; set them before scanning, as the CLI does.
+   */
+  env: Record<string, string>;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+
+/**
+ * Turn a config (or none) and a request into the options of `scan()`. Targets come from the request, else from the
+ * config's `scan.targets`; none at all is a usage error. The config's scoring settings apply unless scoring is off.
+ */
+export function configureScan(config: ShelflifeConfig | undefined, request: ScanRequest = {}, env: NodeJS.ProcessEnv = process.env): ConfiguredScan {
+  const planned = config?.scan;
+  const targets = request.targets?.length ? request.targets : (planned?.targets ?? []);
+  if (!targets.length) throw new UsageError('no targets: name paths or URIs, or give a config whose scan.targets lists them (--config)');
+  const concurrency = request.concurrency ?? planned?.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('concurrency must be a whole number from 1 to 256');
+  const remote = planned?.remote ?? {};
+  const sourceOptions: SourceOptions = {
+    ...(remote.allRepositories ? { allRepositories: true } : {}),
+    ...(remote.versions ? { versions: true } : {}),
+    ...(remote.layers ? { layers: true } : {}),
+    ...(remote.digest ? { digest: remote.digest } : {}),
+    ...Object.fromEntries(Object.entries(request.sourceOptions ?? {}).filter(([, v]) => v !== undefined)),
+  };
+  const include = request.include ?? planned?.include;
+  const exclude = request.exclude ?? planned?.exclude;
+  const scoring: ScanOptions['scoring'] = request.scoring === false ? false : { ...(config ? { config } : {}), ...request.scoring };
+  const options: ScanOptions = {
+    targets,
+    ...(include ? { include } : {}),
+    ...(exclude ? { exclude } : {}),
+    concurrency,
+    ...(request.detectors ? { detectors: request.detectors } : {}),
+    sourceOptions,
+    scoring,
+    ...(request.now ? { now: request.now } : {}),
+  };
+  const db = request.db ?? planned?.db;
+  const failOn = request.failOn ?? config?.failOn;
+  return {
+    options,
+    ...(db ? { db } : {}),
+    outputs: (planned?.outputs ?? []).filter((o): o is { format: ReportFormat; path: string } => isReportFormat(o.format)),
+    ...(failOn ? { failOn } : {}),
+    env: credentialEnvironment(planned?.credentials, env),
+  };
+}
+
+/** The standard clients' variables for the config's credential references, where `env` does not set them already. */
+function credentialEnvironment(c: ScanConfig['credentials'], env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (c?.dockerConfig && !env.DOCKER_CONFIG) out.DOCKER_CONFIG = c.dockerConfig;
+  if (c?.awsProfile && !env.AWS_PROFILE) out.AWS_PROFILE = c.awsProfile;
+  if (c?.awsEndpointUrlS3 && !env.AWS_ENDPOINT_URL_S3) out.AWS_ENDPOINT_URL_S3 = c.awsEndpointUrlS3;
+  return out;
 }

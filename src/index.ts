@@ -4,11 +4,13 @@
  */
 export { scan, type ScanOptions } from './scan/scan.js';
 export { scoreScan, prepareScoring, scoreFinding, type ScoringOptions } from './scoring/index.js';
-export { loadConfig, parseConfig, type ShelflifeConfig } from './config.js';
+export { configureScan, loadConfig, parseConfig, type ConfiguredScan, type ScanRequest, type ShelflifeConfig } from './config.js';
 export { ScanEngine } from './scan/engine.js';
 export { catalogue, loadCatalogue, Catalogue } from './catalogue/index.js';
 export { DETECTORS, runDetectors } from './detectors/index.js';
-export { REPORTERS } from './report/index.js';
+export { REPORTERS, type RenderOptions, type Reporter, type ReportFormat } from './report/index.js';
+export { writeReports, type ReportOutput } from './report/write.js';
+export { findingId, findingKey } from './identity.js';
 export { resolveSource, SCHEMES } from './sources/index.js';
 export { ShelflifeError, ParseError, LimitError, UsageError } from './errors.js';
 export * from './model.js';

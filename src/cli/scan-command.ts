@@ -5,11 +5,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
+import { configureScan } from '../config.js';
 import { UsageError } from '../errors.js';
 import { DETECTORS } from '../detectors/index.js';
 import type { ScanResult } from '../model.js';
 import { isReportFormat, REPORTERS } from '../report/index.js';
 import { formatBytes } from '../report/table.js';
+import { writeReports } from '../report/write.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
 import { reaches } from '../scoring/index.js';
 import { EXIT } from './exit.js';
@@ -93,22 +95,6 @@ export function registerScan(program: Command): void {
   addSinkFlags(cmd);
 }
 
-/** Point the standard clients at credentials the config names, unless the environment already does. */
-function applyCredentialReferences(c: { dockerConfig?: string; awsProfile?: string; awsEndpointUrlS3?: string } | undefined): void {
-  if (!c) return;
-  if (c.dockerConfig && !process.env.DOCKER_CONFIG) process.env.DOCKER_CONFIG = c.dockerConfig;
-  if (c.awsProfile && !process.env.AWS_PROFILE) process.env.AWS_PROFILE = c.awsProfile;
-  if (c.awsEndpointUrlS3 && !process.env.AWS_ENDPOINT_URL_S3) process.env.AWS_ENDPOINT_URL_S3 = c.awsEndpointUrlS3;
-}
-
-/** Write one of the config's outputs; `{date}` and `{scan}` in the path become the scan's date and id. */
-function writePlannedOutput(result: ScanResult, out: { format: string; path: string }): void {
-  if (!isReportFormat(out.format)) return; // checked before the scan
-  const path = out.path.replaceAll('{date}', result.scan.finishedAt.slice(0, 10)).replaceAll('{scan}', result.scan.id);
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, REPORTERS[out.format].render(result, { cwd: process.cwd(), color: false }));
-}
-
 export function parseDetectorSelection(spec: string | undefined): ScanOptions['detectors'] {
   if (!spec) return undefined;
   const known = new Set(DETECTORS.map((d) => d.format));
@@ -129,19 +115,35 @@ export function parseDetectorSelection(spec: string | undefined): ScanOptions['d
 export async function runScanCommand(targets: string[], opts: ScanCliOptions): Promise<number> {
   const format = opts.format ?? (process.stdout.isTTY && !opts.output ? 'table' : 'json');
   if (!isReportFormat(format)) throw new UsageError(`unknown format "${format}"`);
-  const concurrency = Number(opts.concurrency ?? 4);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
-  const { scoring, failOn, now } = scoringFromFlags(opts);
-  // A scheduled job is one command: the config's scan section supplies what the flags leave out.
-  const planned = scoring.config?.scan;
-  if (!targets.length) targets = planned?.targets ?? [];
-  if (!targets.length) throw new UsageError('no targets: name paths or URIs, or give --config with scan.targets');
-  applyCredentialReferences(planned?.credentials);
-  if (opts.db === undefined && planned?.db) opts.db = planned.db;
-  for (const out of planned?.outputs ?? []) {
-    if (!isReportFormat(out.format))
-      throw new UsageError(`${opts.config}: scan.outputs: unknown format "${out.format}" (known: ${Object.keys(REPORTERS).join(', ')})`);
-  }
+  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
+    throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
+  const { scoring, config, failOn, now } = scoringFromFlags(opts);
+  // The config → scan options mapping is the library's (src/config.ts): the flags are the request, and win.
+  const job = configureScan(config, {
+    targets,
+    include: opts.include,
+    exclude: opts.exclude,
+    concurrency,
+    detectors: parseDetectorSelection(opts.detectors),
+    sourceOptions: {
+      allRepositories: opts.allRepositories,
+      versions: opts.versions,
+      layers: opts.layers,
+      digest: opts.digest,
+      plainHttp: opts.plainHttp,
+      ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}),
+      suite: opts.suite,
+      fetch: opts.fetch,
+      ...(opts.ca?.length ? { ca: opts.ca } : {}),
+      ...(opts.keyring?.length ? { keyring: opts.keyring } : {}),
+    },
+    scoring,
+    ...(now ? { now: () => now } : {}),
+    ...(typeof opts.db === 'string' ? { db: opts.db } : {}),
+    failOn,
+  });
+  Object.assign(process.env, job.env);
   const showProgress = opts.progress !== false && !opts.quiet && process.stderr.isTTY;
   let count = 0;
   let lastDraw = 0;
@@ -156,31 +158,8 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
       }
     : undefined;
   const sinks = await sinkConfigsFromFlags(opts);
-  const inventory = await openScanInventory(opts);
-  const result: ScanResult = await scan({
-    inventory,
-    full: opts.full,
-    targets,
-    include: opts.include ?? planned?.include,
-    exclude: opts.exclude ?? planned?.exclude,
-    concurrency: opts.concurrency === undefined && planned?.concurrency ? planned.concurrency : concurrency,
-    detectors: parseDetectorSelection(opts.detectors),
-    onArtifact,
-    scoring,
-    ...(now ? { now: () => now } : {}),
-    sourceOptions: {
-      ...(opts.allRepositories || planned?.remote?.allRepositories ? { allRepositories: true } : {}),
-      ...(opts.versions || planned?.remote?.versions ? { versions: true } : {}),
-      ...(opts.layers || planned?.remote?.layers ? { layers: true } : {}),
-      ...(opts.digest || planned?.remote?.digest ? { digest: opts.digest ?? planned?.remote?.digest } : {}),
-      ...(opts.plainHttp ? { plainHttp: true } : {}),
-      ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}),
-      ...(opts.suite ? { suite: opts.suite } : {}),
-      ...(opts.fetch ? { fetch: opts.fetch } : {}),
-      ...(opts.ca?.length ? { ca: opts.ca } : {}),
-      ...(opts.keyring?.length ? { keyring: opts.keyring } : {}),
-    },
-  });
+  const inventory = await openScanInventory({ db: opts.db === false ? false : job.db });
+  const result: ScanResult = await scan({ ...job.options, inventory, full: opts.full, onArtifact });
   if (showProgress) process.stderr.write('\r\x1b[K');
   const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
   if (opts.output) {
@@ -193,7 +172,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   } else if (!opts.quiet) {
     process.stdout.write(text);
   }
-  for (const out of planned?.outputs ?? []) writePlannedOutput(result, out);
+  writeReports(result, job.outputs, { cwd: process.cwd() });
   // The result is final (scored, recorded in the inventory): spool durably, then deliver (src/sinks/deliver.ts).
   let sinkCode: number = EXIT.OK;
   try {
@@ -201,6 +180,6 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   } finally {
     await inventory?.close();
   }
-  if (failOn && reaches(result, failOn)) return EXIT.FINDINGS;
+  if (job.failOn && reaches(result, job.failOn)) return EXIT.FINDINGS;
   return sinkCode;
 }

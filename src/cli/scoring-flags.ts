@@ -4,7 +4,7 @@
  * @module
  */
 import { type Command, Option } from 'commander';
-import { loadConfig } from '../config.js';
+import { loadConfig, type ShelflifeConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../model.js';
 import type { ScoringOptions } from '../scoring/index.js';
@@ -46,7 +46,8 @@ export function parseNow(text: string): Date {
   return d;
 }
 
-export function scoringFromFlags(opts: ScoringCliOptions): { scoring: ScoringOptions; failOn?: Severity; now?: Date } {
+/** The scoring options the flags give, with the config they name (its settings apply where no flag is given). */
+export function scoringFromFlags(opts: ScoringCliOptions): { scoring: ScoringOptions; config?: ShelflifeConfig; failOn?: Severity; now?: Date } {
   const now = opts.now !== undefined ? parseNow(opts.now) : undefined;
   let crqcYear: number | undefined;
   if (opts.crqcYear !== undefined) {
@@ -55,7 +56,7 @@ export function scoringFromFlags(opts: ScoringCliOptions): { scoring: ScoringOpt
       throw new UsageError(`--crqc-year must be a year from 1990 to 2200, not "${opts.crqcYear}"`);
   }
   const config = opts.config ? loadConfig(opts.config) : undefined;
-  const failOn = (opts.failOn ?? config?.failOn) as Severity | undefined;
+  const failOn = opts.failOn as Severity | undefined;
   if (failOn !== undefined && !SEVERITIES.includes(failOn)) throw new UsageError(`--fail-on must be one of ${SEVERITIES.join(', ')}`);
   return {
     scoring: {
@@ -65,6 +66,7 @@ export function scoringFromFlags(opts: ScoringCliOptions): { scoring: ScoringOpt
       ...(opts.policy?.length ? { policies: opts.policy } : {}),
       ...(config ? { config } : {}),
     },
+    ...(config ? { config } : {}),
     ...(failOn ? { failOn } : {}),
     ...(now ? { now } : {}),
   };

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ArtifactResult, Finding } from '../model.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 
 type Primitive = 'signature' | 'pke' | 'kem' | 'key-agree' | 'block-cipher' | 'ae' | 'stream-cipher' | 'mac' | 'other' | 'unknown';
 

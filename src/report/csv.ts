@@ -5,7 +5,7 @@
  * @module
  */
 import { severityOf } from './_facts.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 
 const COLUMNS = [
   'artifact_uri',

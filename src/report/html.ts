@@ -8,7 +8,7 @@
 import type { ArtifactResult, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import { rankedFindings, severityOf, totals, worse } from './_facts.js';
-import type { Reporter, RenderOptions } from './index.js';
+import type { Reporter, RenderOptions } from './types.js';
 import { displayUri, formatBytes } from './table.js';
 
 const COLORS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#f59f00', low: '#1c7ed6', none: '#2b8a3e' };

@@ -2,7 +2,7 @@
  * The schema-versioned JSON inventory (DESIGN.md "Scan output contract"; schema/scan-output.schema.json).
  * @module
  */
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 
 export const jsonReporter: Reporter = {
   id: 'json',

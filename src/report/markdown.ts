@@ -3,7 +3,7 @@
  * @module
  */
 import { describeFinding, rankedFindings, severityOf, totals } from './_facts.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 import { displayUri } from './table.js';
 
 /** Table cells: pipes and newlines would break the row; backticks and angle brackets could inject markup. */

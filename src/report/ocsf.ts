@@ -11,7 +11,7 @@
 import type { Severity } from '../model.js';
 import { VERSION } from '../version.js';
 import { eventsOfScan, eventTitle, type SinkEvent } from './event.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 
 export const OCSF_VERSION = '1.2.0';
 export const OCSF_CLASS_UID = 2003;

@@ -9,7 +9,7 @@ import { relative, sep } from 'node:path';
 import type { Finding, Severity } from '../model.js';
 import { findingId } from '../identity.js';
 import { describeFinding, RULE_TEXT, ruleId, severityOf } from './_facts.js';
-import type { Reporter } from './index.js';
+import type { Reporter } from './types.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', none: 'none' };
 /** GitHub code scanning reads `security-severity` (0–10) on rules. */

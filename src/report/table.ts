@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
 import { SEVERITIES } from '../model.js';
-import type { Reporter, RenderOptions } from './index.js';
+import type { Reporter, RenderOptions } from './types.js';
 
 const STATUS_COLOR: Record<string, string> = { vulnerable: '31', weakened: '33', resistant: '32', hybrid: '36', unknown: '35' };
 const SEVERITY_COLOR: Record<string, string> = { critical: '1;31', high: '31', medium: '33', low: '36', none: '32' };

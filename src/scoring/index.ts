@@ -4,13 +4,12 @@
  * `lifetime`, `created`, `signed` and `exposure` fields in place.
  * @module
  */
-import { checkConfigClasses, type ShelflifeConfig } from '../config.js';
-import { UsageError } from '../errors.js';
+import { ShelflifeError, UsageError } from '../errors.js';
 import type { ArtifactResult, Exposure, Finding, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
-import { classifyArtifact, type Classification } from './classify.js';
+import { classifyArtifact, type Classification, type TargetOverride } from './classify.js';
 import { scoreFinding } from './exposure.js';
-import { bundledScoringRules, loadPolicy, type Lifetimes, type Policy, type ScoringRules } from './rules.js';
+import { bundledScoringRules, loadPolicy, type ClassParams, type Lifetimes, type Policy, type ScoringRules, type TimelineEntry } from './rules.js';
 import { selectTimeline, yearFraction, type Timeline } from './timeline.js';
 
 export {
@@ -31,6 +30,26 @@ export { bundledScoringRules, loadLifetimes, loadPolicies, loadPolicy, loadTimel
 /** Policies applied when none is chosen (the classical-weakness policy is `always` and applies regardless). */
 export const DEFAULT_POLICIES = ['nist-ir-8547'];
 
+/**
+ * What scoring takes from a configuration (shelflife.config.yaml, read by src/config.ts, whose `ShelflifeConfig` is
+ * one): defaults, user timelines and policies, class parameter overrides and per-target overrides. Scoring defines
+ * what it needs and the config module fills it in, so scoring never imports the config module.
+ */
+export interface ScoringConfig {
+  /** The file it came from, for messages. */
+  file?: string;
+  /** Relative target globs are resolved against this directory (the config file's). */
+  baseDir: string;
+  timeline?: string;
+  crqcYear?: number;
+  policies?: string[];
+  /** Extra policy files (same schema as rules/policies/*.yaml), absolute paths. */
+  policyFiles: string[];
+  timelines: Record<string, TimelineEntry>;
+  classes: Record<string, Partial<ClassParams>>;
+  targets: TargetOverride[];
+}
+
 export interface ScoringOptions {
   /** The clock (`--now`). */
   now?: Date;
@@ -40,7 +59,7 @@ export interface ScoringOptions {
   crqcYear?: number;
   /** `--policy <name>` (repeatable): replaces the defaults. */
   policies?: string[];
-  config?: ShelflifeConfig;
+  config?: ScoringConfig;
   /** Rules to use instead of the bundled ones (tests). */
   rules?: ScoringRules;
   /** Known copies of an artifact beyond this scan (the inventory), by sha256. */
@@ -53,7 +72,20 @@ export interface ScoringSetup {
   timeline: Timeline;
   policies: Policy[];
   lifetimes: Lifetimes;
-  config?: ShelflifeConfig;
+  config?: ScoringConfig;
+}
+
+/** Check the class names a config refers to against the class table; errors name the config file. */
+export function checkConfigClasses(config: ScoringConfig, classes: Record<string, unknown>): void {
+  const where = config.file ?? 'shelflife.config.yaml';
+  const known = () => Object.keys(classes).join(', ');
+  for (const c of Object.keys(config.classes)) {
+    if (!Object.prototype.hasOwnProperty.call(classes, c)) throw new ShelflifeError('config', `${where}: classes.${c}: unknown class (known: ${known()})`);
+  }
+  config.targets.forEach((t, i) => {
+    if (t.class && !Object.prototype.hasOwnProperty.call(classes, t.class))
+      throw new ShelflifeError('config', `${where}: targets[${i}].class: unknown class "${t.class}" (known: ${known()})`);
+  });
 }
 
 /** Resolve options + config + rules into what scoring needs; usage errors name the flag or file. */
