@@ -21,6 +21,8 @@ interface CommonOptions {
   signature?: string;
   db?: string;
   now?: string;
+  plainHttp?: boolean;
+  registryCa?: string[];
 }
 
 interface ProvenanceCliOptions extends CommonOptions {
@@ -42,14 +44,16 @@ function common(cmd: Command): Command {
     .option('--ignore <path>', 'a path inside the model to leave out of its bytes, like model_signing --ignore-paths (repeatable)', collect)
     .option('--signature <file>', 'the model signature (default: model.sig in the model directory or beside the model file)')
     .option('--db <path>', 'inventory (SQLite file or postgres:// URL) for copies and retirement')
-    .option('--now <date>', 'the clock for quantum exposure scoring');
+    .option('--now <date>', 'the clock for quantum exposure scoring')
+    .option('--plain-http', 'oci://: allow plain HTTP to a non-loopback registry')
+    .option('--registry-ca <pem>', 'oci://: trust this CA certificate file for the registry (repeatable)', collect);
 }
 
 export function registerProvenance(program: Command): void {
   const cmd = program
     .command('provenance')
     .description('answer for a model: lineage, last evaluation, approval, integrity since signing, retirement, copies, quantum exposure')
-    .argument('[model]', 'a model directory or a single model file')
+    .argument('[model]', 'a model directory or file, oci://host/repo:tag|@sha256:… (ModelPack, KitOps, Docker model), or s3://bucket/prefix/')
     .addOption(new Option('--format <format>', 'output format').choices([...PROVENANCE_FORMATS]))
     .option(
       '--require <list>',
@@ -95,6 +99,9 @@ async function libraryOptions(opts: CommonOptions): Promise<ProvenanceOptions> {
     ...(opts.evidence?.length ? { evidence: opts.evidence } : {}),
     ...(opts.ignore?.length ? { ignore: opts.ignore } : {}),
     ...(opts.signature ? { signature: opts.signature } : {}),
+    ...(opts.plainHttp || opts.registryCa?.length
+      ? { remote: { ...(opts.plainHttp ? { plainHttp: true } : {}), ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}) } }
+      : {}),
     ...(opts.db ? { inventory: await inventoryLookup(opts.db) } : {}),
     ...(now ? { now } : {}),
   };

@@ -13,17 +13,16 @@
  * Statements about the model match by digest only (root digest, or one file's SHA-256), never by name.
  * @module
  */
-import { readFile, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { catalogue } from '../catalogue/index.js';
-import { errorMessage, ShelflifeError } from '../errors.js';
+import { ShelflifeError } from '../errors.js';
 import type { ArtifactResult, Exposure, Finding } from '../model.js';
-import { fileUri } from '../sources/fs.js';
 import { prepareScoring, scoreArtifact, type ScoringOptions } from '../scoring/index.js';
 import { loadEvidence, readEvidenceDocument, type EvidenceStatement } from './evidence.js';
 import { compareManifests, hashModel, type HashedModel } from './integrity.js';
 import { readSlsaProvenance, readSvr, readTestResult, readVsa, SLSA_PROVENANCE_V1, SLSA_VSA_V1, SVR_V02, TEST_RESULT_V01 } from './intoto.js';
-import { readModelTree, type ModelFile, type ModelTree } from './model-files.js';
+import type { ModelFile, ModelTree } from './model-files.js';
+import { openModelSource, type ModelSource } from './model-source.js';
 import {
   readEvalResults,
   readGgufMetadata,
@@ -138,6 +137,8 @@ export interface ProvenanceOptions {
   ignore?: string[];
   /** The model signature (default: model.sig in the model directory, or beside a single-file model). */
   signature?: string;
+  /** Options for remote stores (oci://, s3://): registry CA, plain HTTP, S3 endpoint … */
+  remote?: Record<string, unknown>;
   inventory?: InventoryLookup;
   scoring?: ScoringOptions;
   now?: Date;
@@ -150,17 +151,27 @@ const METADATA_LIMIT = 16 * 1024 * 1024;
 const MAX_WEIGHT_FILES_READ = 64;
 
 export async function answerProvenance(target: string, options: ProvenanceOptions = {}): Promise<ProvenanceAnswer> {
+  const source = await openModelSource(target, {
+    ...(options.signature ? { signature: options.signature } : {}),
+    ...(options.remote ? { remote: options.remote } : {}),
+  });
+  try {
+    return await answerFor(source, options);
+  } finally {
+    await source.close();
+  }
+}
+
+/** The answer for a model some source opened (a directory, an OCI artifact, an S3 prefix). */
+export async function answerFor(source: ModelSource, options: ProvenanceOptions = {}): Promise<ProvenanceAnswer> {
   const trust = options.trust ?? NO_TRUST;
-  const tree = await readModelTree(target);
-  const problems: ProvenanceAnswer['problems'] = [];
-  const sigPath = options.signature ? resolve(options.signature) : join(tree.dir, MODEL_SIGNATURE_FILE);
-  const sigUri = fileUri(sigPath);
+  const tree = source.tree;
+  const problems: ProvenanceAnswer['problems'] = [...source.problems];
+  const sigUri = source.signature?.uri ?? source.signatureUri;
   let signature: ModelSignature | undefined;
-  const sigFile = options.signature ? undefined : tree.single ? undefined : tree.files.find((f) => f.path === MODEL_SIGNATURE_FILE);
-  const sigBytes = await readSignature(options.signature ?? (tree.single ? sigPath : undefined), sigFile, problems, sigUri);
-  if (sigBytes) {
+  if (source.signature) {
     try {
-      signature = parseModelSignature(sigBytes, sigUri);
+      signature = parseModelSignature(source.signature.bytes, sigUri);
     } catch (e) {
       if (!(e instanceof ShelflifeError)) throw e;
       problems.push({ uri: sigUri, message: stripUri(e.message, sigUri) });
@@ -202,16 +213,27 @@ export async function answerProvenance(target: string, options: ProvenanceOption
 
   // Identity digests of the model now: the root (signature's serialization and plain SHA-256 files) and each file.
   const roots = new Set([hashed.rootDigest, sha256Root]);
+  const identities = new Set(source.identities);
   const fileDigests = new Map<string, string>();
   for (const [path, d] of hashed.fileSha256) fileDigests.set(d, path);
 
   const evidence = options.evidence?.length ? await loadEvidence(options.evidence, trust) : { statements: [], problems: [] };
+  // What the store keeps beside the model (referrers, sidecars) counts like --evidence.
+  for (const d of source.evidence) {
+    const r = readEvidenceDocument(d.bytes, d.uri, trust);
+    evidence.statements.push(...r.statements);
+    evidence.problems.push(...r.problems);
+  }
   problems.push(...evidence.problems);
   const matched = evidence.statements
-    .map((s) => ({ s, match: matchSubject(s, roots, fileDigests, tree.single) }))
+    .map((s) => ({ s, match: matchSubject(s, roots, identities, fileDigests, tree.single) }))
     .filter((x): x is { s: EvidenceStatement; match: Match } => x.match !== undefined);
 
   const declared = await readDeclared(tree, problems);
+  for (const d of source.declared) {
+    declared.lineage.push({ ...(d.name ? { name: d.name } : {}), ...(d.uri ? { uri: d.uri } : {}), relation: d.relation, grade: 'declared', from: d.from });
+    if (!declared.refs.lineage.some((r) => r.uri === d.from)) declared.refs.lineage.push({ uri: d.from, kind: 'store-config', grade: 'declared' });
+  }
   const integrity = integrityAnswer(signature, check, comparison, hashed, hybridVerified, cosignatures, tree, sigUri);
   const subject: ProvenanceAnswer['subject'] = {
     digest: `sha256:${signature?.manifest.rootDigest ?? sha256Root}`,
@@ -243,28 +265,6 @@ export async function answerProvenance(target: string, options: ProvenanceOption
     quantum,
     problems,
   };
-}
-
-async function readSignature(
-  path: string | undefined,
-  file: ModelFile | undefined,
-  problems: ProvenanceAnswer['problems'],
-  uri: string,
-): Promise<Uint8Array | undefined> {
-  try {
-    if (file) return await file.readSmall(METADATA_LIMIT);
-    if (!path) return undefined;
-    const s = await stat(path).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return undefined;
-      throw e;
-    });
-    if (!s) return undefined;
-    if (s.size > METADATA_LIMIT) throw new ShelflifeError('limit-size', `larger than ${METADATA_LIMIT} bytes; not a model signature`);
-    return new Uint8Array(await readFile(path));
-  } catch (e) {
-    problems.push({ uri, message: `cannot read the signature: ${errorMessage(e)}` });
-    return undefined;
-  }
 }
 
 function checkSignatureOf(sig: ModelSignature, trust: Trust): SignatureCheck {
@@ -340,11 +340,14 @@ interface Match {
   detail: string;
 }
 
-function matchSubject(s: EvidenceStatement, roots: Set<string>, files: Map<string, string>, single: boolean): Match | undefined {
+function matchSubject(s: EvidenceStatement, roots: Set<string>, identities: Set<string>, files: Map<string, string>, single: boolean): Match | undefined {
   for (const subj of s.statement.subjects) {
     const d = subj.digest.sha256;
     if (!d) continue;
     if (roots.has(d)) return { by: 'root', detail: `subject sha256:${d.slice(0, 16)}… is the model's root digest` };
+    // The digest that names the model in its store (an OCI manifest digest) names these bytes too: the registry
+    // holds the manifest to its digest, and the manifest holds every layer to its digest.
+    if (identities.has(d)) return { by: 'root', detail: `subject sha256:${d.slice(0, 16)}… is the model's manifest digest` };
     const f = files.get(d);
     // A single-file model's one file is the model; in a directory a file digest speaks for that file only.
     if (f) return { by: single ? 'root' : 'file', detail: `subject sha256:${d.slice(0, 16)}… is ${single ? 'the model file' : `the file ${f}`}` };
@@ -365,7 +368,7 @@ interface Declared {
 
 async function readDeclared(tree: ModelTree, problems: ProvenanceAnswer['problems']): Promise<Declared> {
   const out: Declared = { lineage: [], benchmarks: [], evalTimes: [], refs: { lineage: [], evaluation: [] } };
-  const uriOf = (f: ModelFile) => (tree.single ? tree.uri : `${tree.uri}${f.path.split('/').map(encodeURIComponent).join('/')}`);
+  const uriOf = (f: ModelFile) => f.uri ?? (tree.single ? tree.uri : `${tree.uri}${f.path.split('/').map(encodeURIComponent).join('/')}`);
   let weights = 0;
   for (const f of tree.files) {
     const name = tree.single ? tree.name : f.path;

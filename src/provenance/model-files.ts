@@ -22,6 +22,8 @@ export interface ModelFile {
   size: number;
   /** mtime in ms, for change detection (`provenance serve`). */
   mtimeMs: number;
+  /** Where the file is when it is not `<model uri><path>` (an OCI layer, an S3 object). */
+  uri?: string;
   /** The bytes in [start, end), streamed. */
   open(start?: number, end?: number): AsyncIterable<Uint8Array>;
   /** Small files whole (cards, configs); refuses above `limit`. */
