@@ -28,6 +28,20 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       'no-control-regex': 'off',
       '@typescript-eslint/no-this-alias': 'off',
+      // Errors as data (docs/DEVELOPING.md "Errors"): the subject goes in `uri`, never in front of the message; usage
+      // errors are made one way.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='ShelflifeError'][arguments.0.value='usage']",
+          message: "Make usage errors with new UsageError(message, { uri }), not new ShelflifeError('usage', …).",
+        },
+        {
+          selector:
+            ":matches(NewExpression > TemplateLiteral.arguments, Property[key.name='message'] > TemplateLiteral.value)[quasis.0.value.raw=''][quasis.1.value.raw=/^: /]:matches([expressions.0.name=/(uri|url|Uri|Url)$/], [expressions.0.property.name=/(uri|url|Uri|Url)$/])",
+          message: 'An error message is the reason alone: pass the URI as { uri } (ShelflifeError) or the `uri` field (ErrorEntry).',
+        },
+      ],
     },
   },
   {

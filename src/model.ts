@@ -72,27 +72,42 @@ export interface Finding {
   exposure?: Exposure;
 }
 
+/**
+ * An error recorded on an artifact: data, not a sentence. `message` is the reason alone (it never starts with a URI);
+ * people see it through `renderError` (src/errors.ts) as `<uri>: <message>`.
+ */
 export interface ErrorEntry {
   code: ErrorCode;
+  /** The reason alone. */
   message: string;
-  /** Which detector or container produced it. */
+  /**
+   * The object the error is about when it is not the artifact it is recorded on (an attached signature, a member
+   * recorded on its container, a location a source could not read). Absent: the artifact itself.
+   */
+  uri?: string;
+  /** Which detector, container or stage produced it (`x509`, `container`, `engine`, `source`). */
   source?: string;
+  /** Byte offset in the artifact where the parser gave up, when known. */
   offset?: number;
 }
 
-export type ErrorCode =
-  | 'malformed'
-  | 'truncated'
-  | 'unsupported'
-  | 'io'
-  | 'limit-depth'
-  | 'limit-entries'
-  | 'limit-expanded-bytes'
-  | 'limit-ratio'
-  | 'limit-size'
-  | 'path-traversal'
-  | 'detector-crash'
-  | 'remote';
+/** Every code an ErrorEntry can carry: the one closed list (`isErrorCode` checks against it). */
+export const ERROR_CODES = [
+  'malformed',
+  'truncated',
+  'unsupported',
+  'io',
+  'limit-depth',
+  'limit-entries',
+  'limit-expanded-bytes',
+  'limit-ratio',
+  'limit-size',
+  'path-traversal',
+  'detector-crash',
+  'remote',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** How an artifact in a release store is vouched for (docs/release-stores.md). */
 export type ArtifactCoverage = 'signed' | 'covered' | 'unsigned' | 'index-unsigned';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../src/model.js';
 import { FIXTURES, scanPaths } from './helpers/scan.js';
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schema', 'scan-output.schema.json'), 'utf8'));
@@ -22,6 +23,21 @@ describe('scan output schema', () => {
     expect(validate.errors ?? [], 'schema errors').toEqual([]);
     expect(ok).toBe(true);
     expect(result.artifacts.length).toBeGreaterThan(10);
+  });
+
+  it('lists exactly the error codes the model has', () => {
+    expect(schema.$defs.error.properties.code.enum).toEqual([...ERROR_CODES]);
+  });
+
+  it('records errors as data: the reason alone, the URI in its own field', async () => {
+    const result = await scanPaths(FIXTURES);
+    const errors = result.artifacts.flatMap((a) => a.errors.map((e) => ({ artifact: a.uri, ...e })));
+    expect(errors.length).toBeGreaterThan(5);
+    for (const e of errors) {
+      expect(e.message.startsWith(e.artifact), e.message).toBe(false);
+      expect(e.message).not.toMatch(/^[a-z0-9+]+:\/\//);
+      if (e.uri !== undefined) expect(e.uri).not.toBe(e.artifact);
+    }
   });
 
   it('rejects output that breaks the contract', () => {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { ShelflifeError, UsageError } from '../errors.js';
+import { renderError, UsageError } from '../errors.js';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
 import { scan } from '../scan/scan.js';
 import { prepareScoring, scoreScan, type Classification, type ScoringSetup } from '../scoring/index.js';
@@ -80,7 +80,7 @@ export async function runExplainCommand(input: string, opts: ExplainCliOptions):
       .slice(0, 10)
       .map((x) => `  ${x.uri}`)
       .join('\n');
-    throw new ShelflifeError('usage', `${uri}: not found in ${opts.report ?? target}${near ? `; artifacts there include:\n${near}` : ''}`);
+    throw new UsageError(`not found in ${opts.report ?? target}${near ? `; artifacts there include:\n${near}` : ''}`, { uri });
   }
   return renderExplanation(a, classifications.get(a.uri)!, setup);
 }
@@ -114,7 +114,7 @@ export function renderExplanation(a: ArtifactResult, c: Classification, setup: S
   });
   if (a.errors.length) {
     L.push('');
-    for (const e of a.errors) L.push(`error [${e.code}]: ${e.message}`);
+    for (const e of a.errors) L.push(`error [${e.code}]: ${renderError(e, a.uri)}`);
   }
   return `${L.join('\n')}\n`;
 }

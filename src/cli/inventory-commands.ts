@@ -13,7 +13,7 @@ const openInventory = async (path: string): Promise<Inventory> => (await import(
 import { SEVERITIES, type Severity } from '../model.js';
 import { REPORTERS, isReportFormat } from '../report/index.js';
 import { displayUri } from '../report/table.js';
-import { UsageError } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 
 const dbOption = () =>
   new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
@@ -170,7 +170,7 @@ export async function openScanInventory(opts: { db?: string | boolean }): Promis
     return await openInventory(path);
   } catch (e) {
     process.stderr.write(
-      `shelflife: warning: inventory unavailable, this scan is not recorded: ${(e as Error).message}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`,
+      `shelflife: warning: inventory unavailable, this scan is not recorded: ${errorMessage(e)}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`,
     );
     return undefined;
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, CommanderError } from 'commander';
-import { ShelflifeError, UsageError } from '../errors.js';
+import { renderError, ShelflifeError, UsageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { EXIT } from './exit.js';
 
@@ -66,12 +66,12 @@ export function reportError(e: unknown): number {
     return EXIT.USAGE; // commander already printed the message
   }
   if (e instanceof UsageError || (e instanceof ShelflifeError && (e.code === 'usage' || e.code === 'config' || e.code === 'rules'))) {
-    process.stderr.write(`shelflife: error: ${e.message}\n`);
+    process.stderr.write(`shelflife: error: ${renderError(e)}\n`);
     if (e instanceof ShelflifeError && e.code === 'rules') process.stderr.write('shelflife: hint: fix the rule file at the line named above\n');
     return EXIT.USAGE;
   }
   if (e instanceof ShelflifeError) {
-    process.stderr.write(`shelflife: error: ${e.message}\n`);
+    process.stderr.write(`shelflife: error: ${renderError(e)}\n`);
     return EXIT.FINDINGS;
   }
   process.stderr.write(`shelflife: error: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -62,7 +62,7 @@ export async function runResignCommand(scanPath: string, opts: ResignCliOptions)
   try {
     text = readFileSync(scanPath, 'utf8');
   } catch (e) {
-    throw new UsageError(`${scanPath}: cannot read the scan: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read the scan: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { uri: scanPath });
   }
   const plan = makePlan(readScan(text, scanPath), selectionFrom(opts), opts.signature ?? 'p7s');
   if (opts.dryRun) {

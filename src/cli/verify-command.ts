@@ -36,8 +36,8 @@ export async function runVerifyCommand(artifact: string, opts: VerifyCliOptions)
   const uri = artifact.startsWith('file://') ? artifact : fileUri(resolve(artifact));
   const writer = new FsWriter();
   const sigPath = opts.sig ?? writer.locate(uri, 'p7s')[0].address;
-  if (!existsSync(sigPath)) throw new UsageError(`${sigPath}: no such signature file (pass --sig)`);
-  if (statSync(sigPath).size > MAX_SIDECAR_BYTES) throw new UsageError(`${sigPath}: larger than ${MAX_SIDECAR_BYTES} bytes; not a shelflife signature`);
+  if (!existsSync(sigPath)) throw new UsageError('no such signature file (pass --sig)', { uri: sigPath });
+  if (statSync(sigPath).size > MAX_SIDECAR_BYTES) throw new UsageError(`larger than ${MAX_SIDECAR_BYTES} bytes; not a shelflife signature`, { uri: sigPath });
   const signature = readFileSync(sigPath);
   const cert = opts.cert ? loadCertificate(opts.cert) : undefined;
   const r = await verifyArtifact(() => writer.openArtifact(uri), signature, cert, sigPath);

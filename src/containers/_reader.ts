@@ -3,7 +3,7 @@
  * container parsers (tar, ar, cpio) so that members can be handed on as streams and memory stays flat.
  * @module
  */
-import { ParseError } from '../errors.js';
+import { LimitError, ParseError } from '../errors.js';
 import { MEMBER_BUFFER_LIMIT } from '../limits.js';
 import type { Member } from './types.js';
 export class ChunkReader {
@@ -76,12 +76,12 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-export async function collect(source: AsyncIterable<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+export async function collect(source: AsyncIterable<Uint8Array>, limit: number, uri: string): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const c of source) {
     n += c.length;
-    if (n > limit) throw new RangeError(`${what}: more than ${limit} bytes`);
+    if (n > limit) throw new LimitError('limit-size', `more than ${limit} bytes`, { uri });
     parts.push(c);
   }
   return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
@@ -95,7 +95,7 @@ export async function collect(source: AsyncIterable<Uint8Array>, limit: number, 
  */
 export async function* emitMember(r: ChunkReader, base: Member, size: number, pad: number, uri: string, what: string): AsyncGenerator<Member> {
   const at = r.position;
-  const truncated = (got: number) => new ParseError(`${uri}: ${what} truncated (${got} of ${size} bytes)`, at, 'truncated');
+  const truncated = (got: number) => new ParseError(`${what} truncated (${got} of ${size} bytes)`, at, 'truncated', { uri });
   if (size <= MEMBER_BUFFER_LIMIT) {
     const bytes = await collect(r.take(size), size, uri);
     if (bytes.length < size) throw truncated(bytes.length);

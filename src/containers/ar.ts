@@ -31,16 +31,17 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
   const r = new ChunkReader(input.open());
   try {
     const magic = await r.read(8);
-    if (Buffer.from(magic).toString('latin1') !== GLOBAL_MAGIC) throw new ParseError(`${input.uri}: not an ar archive`, 0);
+    if (Buffer.from(magic).toString('latin1') !== GLOBAL_MAGIC) throw new ParseError('not an ar archive', 0, 'malformed', { uri: input.uri });
     let longNames: Uint8Array | undefined;
     for (;;) {
       const at = r.position;
       const h = await r.read(HEADER);
       if (h.length === 0) return;
-      if (h.length < HEADER) throw new ParseError(`${input.uri}: truncated ar member header at offset ${at}`, at, 'truncated');
-      if (h[58] !== 0x60 || h[59] !== 0x0a) throw new ParseError(`${input.uri}: bad ar member header at offset ${at} (no "\`\\n" terminator)`, at);
+      if (h.length < HEADER) throw new ParseError(`truncated ar member header at offset ${at}`, at, 'truncated', { uri: input.uri });
+      if (h[58] !== 0x60 || h[59] !== 0x0a)
+        throw new ParseError(`bad ar member header at offset ${at} (no "\`\\n" terminator)`, at, 'malformed', { uri: input.uri });
       const sizeText = field(h, 48, 10);
-      if (!/^\d+$/.test(sizeText)) throw new ParseError(`${input.uri}: bad ar member size "${sizeText}" at offset ${at}`, at);
+      if (!/^\d+$/.test(sizeText)) throw new ParseError(`bad ar member size "${sizeText}" at offset ${at}`, at, 'malformed', { uri: input.uri });
       let size = Number(sizeText);
       const pad = size % 2; // members are aligned to 2 bytes (a "\n" pad byte)
       let name = field(h, 0, 16);
@@ -51,24 +52,25 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
         continue;
       }
       if (name === '//') {
-        if (size > MAX_NAME_TABLE) throw new ParseError(`${input.uri}: ar long-name table of ${size} bytes is too large`, at);
+        if (size > MAX_NAME_TABLE) throw new ParseError(`ar long-name table of ${size} bytes is too large`, at, 'malformed', { uri: input.uri });
         longNames = await r.read(size);
-        if (longNames.length < size) throw new ParseError(`${input.uri}: truncated ar long-name table`, at, 'truncated');
+        if (longNames.length < size) throw new ParseError('truncated ar long-name table', at, 'truncated', { uri: input.uri });
         await r.discard(pad);
         continue;
       }
       if (/^#1\/\d+$/.test(name)) {
         // BSD: the name is the first <len> bytes of the member data.
         const n = Number(name.slice(3));
-        if (n > size || n > 4096) throw new ParseError(`${input.uri}: bad BSD ar name length ${n} at offset ${at}`, at);
+        if (n > size || n > 4096) throw new ParseError(`bad BSD ar name length ${n} at offset ${at}`, at, 'malformed', { uri: input.uri });
         const nb = await r.read(n);
-        if (nb.length < n) throw new ParseError(`${input.uri}: truncated ar member name at offset ${at}`, at, 'truncated');
+        if (nb.length < n) throw new ParseError(`truncated ar member name at offset ${at}`, at, 'truncated', { uri: input.uri });
         name = Buffer.from(nb).toString('utf8').replace(/\0+$/, '');
         size -= n;
       } else if (/^\/\d+$/.test(name)) {
         // GNU: "/<offset>" into the "//" table, names end with "/\n".
         const off = Number(name.slice(1));
-        if (!longNames || off >= longNames.length) throw new ParseError(`${input.uri}: ar long name reference ${name} without a name table`, at);
+        if (!longNames || off >= longNames.length)
+          throw new ParseError(`ar long name reference ${name} without a name table`, at, 'malformed', { uri: input.uri });
         let end = longNames.indexOf(0x0a, off);
         if (end < 0) end = longNames.length;
         name = Buffer.from(longNames.subarray(off, end)).toString('utf8').replace(/\/$/, '');
@@ -95,5 +97,5 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
 }
 
 async function skipExactly(r: ChunkReader, n: number, uri: string, at: number): Promise<void> {
-  if ((await r.discard(n)) < n) throw new ParseError(`${uri}: ar member at offset ${at} is truncated`, at, 'truncated');
+  if ((await r.discard(n)) < n) throw new ParseError(`ar member at offset ${at} is truncated`, at, 'truncated', { uri });
 }

@@ -102,14 +102,15 @@ export function parseCabinet(bytes: Uint8Array): Cabinet {
 }
 
 /** The uncompressed stream of one folder, block by block ([MS-CAB] §2.4 CFDATA; MSZIP per [MS-MCI]). */
-export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budget: ExpansionBudget | undefined, what: string): Uint8Array {
+export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budget: ExpansionBudget | undefined, uri: string): Uint8Array {
   const f = cab.folders[index];
-  if (!f) throw new ParseError(`${what}: no folder ${index}`, 0);
+  if (!f) throw new ParseError(`no folder ${index}`, 0, 'malformed', { uri });
   if (f.compression !== 0 && f.compression !== 1)
     throw new ParseError(
-      `${what}: folder ${index} uses ${['none', 'MSZIP', 'Quantum', 'LZX'][f.compression] ?? `compression ${f.compression}`}, which is not supported`,
+      `folder ${index} uses ${['none', 'MSZIP', 'Quantum', 'LZX'][f.compression] ?? `compression ${f.compression}`}, which is not supported`,
       f.dataOffset,
       'unsupported',
+      { uri },
     );
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Uint8Array[] = [];
@@ -118,29 +119,29 @@ export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budge
   let window: Uint8Array = new Uint8Array(0);
   let p = f.dataOffset;
   for (let b = 0; b < f.blocks; b++) {
-    if (p + 8 > bytes.length) throw new ParseError(`${what}: truncated CFDATA ${b} of folder ${index}`, p, 'truncated');
+    if (p + 8 > bytes.length) throw new ParseError(`truncated CFDATA ${b} of folder ${index}`, p, 'truncated', { uri });
     const cbData = dv.getUint16(p + 4, true);
     const cbUncomp = dv.getUint16(p + 6, true);
     const start = p + 8 + cab.dataReserve;
-    if (start + cbData > bytes.length) throw new ParseError(`${what}: CFDATA ${b} of folder ${index} runs past the end`, p, 'truncated');
-    if (cbUncomp > MAX_BLOCK_OUTPUT) throw new ParseError(`${what}: CFDATA ${b} claims ${cbUncomp} bytes of output (at most 32768)`, p);
+    if (start + cbData > bytes.length) throw new ParseError(`CFDATA ${b} of folder ${index} runs past the end`, p, 'truncated', { uri });
+    if (cbUncomp > MAX_BLOCK_OUTPUT) throw new ParseError(`CFDATA ${b} claims ${cbUncomp} bytes of output (at most 32768)`, p, 'malformed', { uri });
     const data = bytes.subarray(start, start + cbData);
     let block: Uint8Array;
     if (f.compression === 0) block = data;
     else {
-      if (data[0] !== 0x43 || data[1] !== 0x4b) throw new ParseError(`${what}: MSZIP block ${b} has no "CK" signature`, start);
+      if (data[0] !== 0x43 || data[1] !== 0x4b) throw new ParseError(`MSZIP block ${b} has no "CK" signature`, start, 'malformed', { uri });
       try {
         block = new Uint8Array(inflateRawSync(data.subarray(2), { ...(window.length ? { dictionary: window } : {}), maxOutputLength: MAX_BLOCK_OUTPUT }));
       } catch (e) {
-        throw new ParseError(`${what}: MSZIP block ${b} does not inflate: ${(e as Error).message}`, start);
+        throw new ParseError(`MSZIP block ${b} does not inflate: ${(e as Error).message}`, start, 'malformed', { uri });
       }
       window = block.length >= MSZIP_WINDOW ? block.subarray(block.length - MSZIP_WINDOW) : concatBytes(window, block).subarray(-MSZIP_WINDOW);
     }
-    if (block.length !== cbUncomp) throw new ParseError(`${what}: CFDATA ${b} gave ${block.length} bytes, ${cbUncomp} declared`, p);
+    if (block.length !== cbUncomp) throw new ParseError(`CFDATA ${b} gave ${block.length} bytes, ${cbUncomp} declared`, p, 'malformed', { uri });
     total += block.length;
     compressed += cbData;
-    budget?.addExpanded(block.length, what);
-    checkRatio(total, compressed, what);
+    budget?.addExpanded(block.length, uri);
+    checkRatio(total, compressed, uri);
     out.push(block);
     p = start + cbData;
   }
@@ -159,16 +160,16 @@ function concatBytes(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Every file of a cabinet held in memory, with its bytes. */
-export function cabinetFiles(bytes: Uint8Array, what: string, budget?: ExpansionBudget): { name: string; bytes?: Uint8Array; problem?: Member['problem'] }[] {
+export function cabinetFiles(bytes: Uint8Array, uri: string, budget?: ExpansionBudget): { name: string; bytes?: Uint8Array; problem?: Member['problem'] }[] {
   const cab = parseCabinet(bytes);
   const streams = new Map<number, Uint8Array | Error>();
   const out: { name: string; bytes?: Uint8Array; problem?: Member['problem'] }[] = [];
   for (const file of cab.files) {
-    budget?.addEntry(what);
+    budget?.addEntry(uri);
     let s = streams.get(file.folder);
     if (!s) {
       try {
-        s = readFolder(bytes, cab, file.folder, budget, what);
+        s = readFolder(bytes, cab, file.folder, budget, uri);
       } catch (e) {
         if (e instanceof LimitError) throw e;
         s = e as Error;
@@ -176,11 +177,11 @@ export function cabinetFiles(bytes: Uint8Array, what: string, budget?: Expansion
       streams.set(file.folder, s);
     }
     if (s instanceof Error) {
-      out.push({ name: file.name, problem: { code: (s as ParseError).code === 'unsupported' ? 'unsupported' : 'malformed', message: s.message } });
+      out.push({ name: file.name, problem: { code: s instanceof ParseError && s.code === 'unsupported' ? 'unsupported' : 'malformed', message: s.message } });
       continue;
     }
     if (file.offset + file.size > s.length) {
-      out.push({ name: file.name, problem: { code: 'malformed', message: `${what}: ${file.name} runs past its folder's data` } });
+      out.push({ name: file.name, problem: { code: 'malformed', message: "runs past its folder's data" } });
       continue;
     }
     out.push({ name: file.name, bytes: s.subarray(file.offset, file.offset + file.size) });
@@ -188,13 +189,13 @@ export function cabinetFiles(bytes: Uint8Array, what: string, budget?: Expansion
   return out;
 }
 
-async function collect(input: { bytes?: Uint8Array; open(): AsyncIterable<Uint8Array> }, what: string): Promise<Uint8Array> {
+async function collect(input: { bytes?: Uint8Array; open(): AsyncIterable<Uint8Array> }, uri: string): Promise<Uint8Array> {
   if (input.bytes) return input.bytes;
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const c of input.open()) {
     n += c.length;
-    if (n > MAX_CABINET_BYTES) throw new LimitError('limit-size', `${what}: cabinet larger than ${MAX_CABINET_BYTES} bytes; not opened`);
+    if (n > MAX_CABINET_BYTES) throw new LimitError('limit-size', `cabinet larger than ${MAX_CABINET_BYTES} bytes; not opened`, { uri });
     parts.push(c);
   }
   return concatBytes(...parts);

@@ -28,7 +28,7 @@ export function decompressedName(name: string): string {
 }
 
 /** Decompress `source`, counting every expanded byte against the budget and checking the ratio as it goes. */
-export async function* decompress(kind: Compression, source: AsyncIterable<Uint8Array>, budget: ExpansionBudget, what: string): AsyncIterable<Uint8Array> {
+export async function* decompress(kind: Compression, source: AsyncIterable<Uint8Array>, budget: ExpansionBudget, uri: string): AsyncIterable<Uint8Array> {
   let compressed = 0;
   let expanded = 0;
   const counted = (async function* () {
@@ -40,8 +40,8 @@ export async function* decompress(kind: Compression, source: AsyncIterable<Uint8
   const inner = kind === 'gzip' ? gunzip(counted) : kind === 'xz' ? unxz(counted) : unzstd(counted);
   for await (const out of inner) {
     expanded += out.length;
-    budget.addExpanded(out.length, what);
-    checkRatio(expanded, compressed, what);
+    budget.addExpanded(out.length, uri);
+    checkRatio(expanded, compressed, uri);
     yield out;
   }
 }

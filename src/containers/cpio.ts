@@ -31,13 +31,13 @@ export type StrippedResolver = (index: number) => { path: string; size: number }
 
 function hex(b: Uint8Array, start: number, len: number, what: string, uri: string, at: number): number {
   const s = Buffer.from(b.subarray(start, start + len)).toString('latin1');
-  if (!/^[0-9A-Fa-f]+$/.test(s)) throw new ParseError(`${uri}: bad cpio ${what} field "${s}" at offset ${at}`, at);
+  if (!/^[0-9A-Fa-f]+$/.test(s)) throw new ParseError(`bad cpio ${what} field "${s}" at offset ${at}`, at, 'malformed', { uri });
   return parseInt(s, 16);
 }
 
 function octal(b: Uint8Array, start: number, len: number, what: string, uri: string, at: number): number {
   const s = Buffer.from(b.subarray(start, start + len)).toString('latin1');
-  if (!/^[0-7]+$/.test(s)) throw new ParseError(`${uri}: bad cpio ${what} field "${s}" at offset ${at}`, at);
+  if (!/^[0-7]+$/.test(s)) throw new ParseError(`bad cpio ${what} field "${s}" at offset ${at}`, at, 'malformed', { uri });
   return parseInt(s, 8);
 }
 
@@ -49,26 +49,27 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
     for (;;) {
       const at = r.position;
       const magicBytes = await r.read(6);
-      if (magicBytes.length === 0) throw new ParseError(`${input.uri}: cpio archive ends without a TRAILER!!! entry`, at, 'truncated');
-      if (magicBytes.length < 6) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
+      if (magicBytes.length === 0) throw new ParseError('cpio archive ends without a TRAILER!!! entry', at, 'truncated', { uri: input.uri });
+      if (magicBytes.length < 6) throw new ParseError(`truncated cpio header at offset ${at}`, at, 'truncated', { uri: input.uri });
       const magic = Buffer.from(magicBytes).toString('latin1');
       let name: string;
       let size: number;
       let mode: number;
       let mtime = 0;
       if (magic === '07070X') {
-        if (!stripped) throw new ParseError(`${input.uri}: rpm stripped cpio entry outside an RPM payload at offset ${at}`, at);
+        if (!stripped) throw new ParseError(`rpm stripped cpio entry outside an RPM payload at offset ${at}`, at, 'malformed', { uri: input.uri });
         const h = await r.read(8);
-        if (h.length < 8) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
+        if (h.length < 8) throw new ParseError(`truncated cpio header at offset ${at}`, at, 'truncated', { uri: input.uri });
         const index = hex(h, 0, 8, 'file index', input.uri, at);
         await r.discard(pad4(14));
         const file = stripped(index);
-        if (!file) throw new ParseError(`${input.uri}: stripped cpio entry refers to file index ${index}, which the RPM header does not list`, at);
+        if (!file)
+          throw new ParseError(`stripped cpio entry refers to file index ${index}, which the RPM header does not list`, at, 'malformed', { uri: input.uri });
         ({ path: name, size } = file);
         mode = S_IFREG;
       } else if (magic === '070701' || magic === '070702') {
         const h = await r.read(NEWC_HEADER - 6);
-        if (h.length < NEWC_HEADER - 6) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
+        if (h.length < NEWC_HEADER - 6) throw new ParseError(`truncated cpio header at offset ${at}`, at, 'truncated', { uri: input.uri });
         // Fields after the magic, 8 hex digits each: ino mode uid gid nlink mtime filesize devmajor devminor
         // rdevmajor rdevminor namesize check.
         mode = hex(h, 8, 8, 'mode', input.uri, at);
@@ -79,7 +80,7 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         await r.discard(pad4(NEWC_HEADER + namesize));
       } else if (magic === '070707') {
         const h = await r.read(ODC_HEADER - 6);
-        if (h.length < ODC_HEADER - 6) throw new ParseError(`${input.uri}: truncated cpio header at offset ${at}`, at, 'truncated');
+        if (h.length < ODC_HEADER - 6) throw new ParseError(`truncated cpio header at offset ${at}`, at, 'truncated', { uri: input.uri });
         // dev ino mode uid gid nlink rdev (6 octal digits each), mtime (11), namesize (6), filesize (11); no padding.
         mode = octal(h, 12, 6, 'mode', input.uri, at);
         mtime = octal(h, 42, 11, 'mtime', input.uri, at);
@@ -87,13 +88,13 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         size = octal(h, 59, 11, 'filesize', input.uri, at);
         name = await readName(r, namesize, input.uri, at);
       } else {
-        throw new ParseError(`${input.uri}: bad cpio magic "${magic.replace(/[^\x20-\x7e]/g, '?')}" at offset ${at}`, at);
+        throw new ParseError(`bad cpio magic "${magic.replace(/[^\x20-\x7e]/g, '?')}" at offset ${at}`, at, 'malformed', { uri: input.uri });
       }
       const dataPad = magic === '070707' ? 0 : pad4(size);
       if (name === 'TRAILER!!!') return;
       if ((mode & S_IFMT) !== S_IFREG || size === 0) {
         // Directories, symlinks (their target is the data), devices, and hard-link entries without data.
-        if ((await r.discard(size + dataPad)) < size) throw new ParseError(`${input.uri}: cpio entry ${name} truncated`, at, 'truncated');
+        if ((await r.discard(size + dataPad)) < size) throw new ParseError(`cpio entry ${name} truncated`, at, 'truncated', { uri: input.uri });
         continue;
       }
       budget.addEntry(input.uri);
@@ -115,8 +116,8 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
 }
 
 async function readName(r: ChunkReader, namesize: number, uri: string, at: number): Promise<string> {
-  if (namesize < 1 || namesize > MAX_NAME) throw new ParseError(`${uri}: bad cpio name size ${namesize} at offset ${at}`, at);
+  if (namesize < 1 || namesize > MAX_NAME) throw new ParseError(`bad cpio name size ${namesize} at offset ${at}`, at, 'malformed', { uri });
   const nb = await r.read(namesize);
-  if (nb.length < namesize) throw new ParseError(`${uri}: truncated cpio name at offset ${at}`, at, 'truncated');
+  if (nb.length < namesize) throw new ParseError(`truncated cpio name at offset ${at}`, at, 'truncated', { uri });
   return Buffer.from(nb.subarray(0, nb[namesize - 1] === 0 ? namesize - 1 : namesize)).toString('utf8');
 }

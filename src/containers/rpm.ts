@@ -22,23 +22,23 @@ export const rpmHandler: ContainerHandler = {
 async function readHeader(r: ChunkReader, uri: string, what: string): Promise<RpmHeader> {
   const at = r.position;
   const intro = await r.read(16);
-  const size = rpmHeaderSize(intro, at, `${uri}: ${what}`);
-  if (size > MEMBER_BUFFER_LIMIT) throw new ParseError(`${uri}: ${what} of ${size} bytes is too large`, at);
+  const size = rpmHeaderSize(intro, at, what);
+  if (size > MEMBER_BUFFER_LIMIT) throw new ParseError(`${what} of ${size} bytes is too large`, at, 'malformed', { uri });
   const rest = await r.read(size - 16);
-  if (rest.length < size - 16) throw new ParseError(`${uri}: ${what} at offset ${at} is truncated`, at, 'truncated');
-  return parseRpmHeader(concat(intro, rest), 0, `${uri}: ${what}`);
+  if (rest.length < size - 16) throw new ParseError(`${what} at offset ${at} is truncated`, at, 'truncated', { uri });
+  return parseRpmHeader(concat(intro, rest), 0, what);
 }
 
 async function* rpmMembers(input: ContainerInput, budget: ExpansionBudget): AsyncIterable<Member> {
   const r = new ChunkReader(input.open());
   try {
     const lead = await r.read(RPM_LEAD_SIZE);
-    if (lead.length < RPM_LEAD_SIZE) throw new ParseError(`${input.uri}: truncated RPM lead`, 0, 'truncated');
+    if (lead.length < RPM_LEAD_SIZE) throw new ParseError('truncated RPM lead', 0, 'truncated', { uri: input.uri });
     const signature = await readHeader(r, input.uri, 'signature header');
     await r.discard((8 - ((signature.end + RPM_LEAD_SIZE) % 8)) % 8);
     const header = await readHeader(r, input.uri, 'main header');
     const format = rpmStrings(header, 1124)?.[0]?.value ?? 'cpio';
-    if (format !== 'cpio') throw new ParseError(`${input.uri}: RPM payload format "${format}" is not supported`, r.position, 'unsupported');
+    if (format !== 'cpio') throw new ParseError(`RPM payload format "${format}" is not supported`, r.position, 'unsupported', { uri: input.uri });
     const payloadAt = r.position;
     const head = await r.read(8);
     if (head.length === 0) return; // a header-only package (e.g. rpm --nopayload): nothing to open
@@ -52,9 +52,10 @@ async function* rpmMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
       const claimed = rpmStrings(header, 1125)?.[0]?.value ?? 'unknown';
       const seen = cpioHead.startsWith('BZh') ? 'bzip2' : head[0] === 0x5d && head[1] === 0x00 ? 'lzma' : undefined;
       throw new ParseError(
-        `${input.uri}: RPM payload at offset ${payloadAt} is ${seen ? `${seen}-compressed, which is not supported` : `in an unrecognised encoding (the header says "${claimed}")`}`,
+        `RPM payload at offset ${payloadAt} is ${seen ? `${seen}-compressed, which is not supported` : `in an unrecognised encoding (the header says "${claimed}")`}`,
         payloadAt,
         'unsupported',
+        { uri: input.uri },
       );
     }
     const stream = compression ? decompress(compression, raw, budget, input.uri) : raw;
@@ -64,7 +65,9 @@ async function* rpmMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         yield* stream;
       } catch (e) {
         if (e instanceof ShelflifeError) throw e;
-        throw new ParseError(`${input.uri}: RPM payload at offset ${payloadAt} (${compression ?? 'uncompressed'}) is corrupt: ${errorMessage(e)}`, payloadAt);
+        throw new ParseError(`RPM payload at offset ${payloadAt} (${compression ?? 'uncompressed'}) is corrupt: ${errorMessage(e)}`, payloadAt, 'malformed', {
+          uri: input.uri,
+        });
       }
     })();
     const payload: ContainerInput = { uri: input.uri, name: `${input.name}.cpio`, open: () => guarded };

@@ -74,15 +74,16 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     for (;;) {
       const h = await r.read(BLOCK);
       if (h.length === 0) return;
-      if (h.length < BLOCK) throw new ParseError(`${input.uri}: truncated tar header at offset ${r.position - h.length}`, r.position - h.length, 'truncated');
+      if (h.length < BLOCK)
+        throw new ParseError(`truncated tar header at offset ${r.position - h.length}`, r.position - h.length, 'truncated', { uri: input.uri });
       if (h.every((b) => b === 0)) return; // end-of-archive marker
-      if (!validHeader(h)) throw new ParseError(`${input.uri}: bad tar header checksum at offset ${r.position - BLOCK}`, r.position - BLOCK);
+      if (!validHeader(h)) throw new ParseError(`bad tar header checksum at offset ${r.position - BLOCK}`, r.position - BLOCK, 'malformed', { uri: input.uri });
       const size = parseSize(h.subarray(124, 136));
-      if (size === undefined) throw new ParseError(`${input.uri}: bad tar size field at offset ${r.position - BLOCK}`, r.position - BLOCK);
+      if (size === undefined) throw new ParseError(`bad tar size field at offset ${r.position - BLOCK}`, r.position - BLOCK, 'malformed', { uri: input.uri });
       const type = String.fromCharCode(h[156] || 0x30);
       const padded = Math.ceil(size / BLOCK) * BLOCK;
       if (type === 'L' || type === 'x' || type === 'g') {
-        if (size > 1024 * 1024) throw new ParseError(`${input.uri}: oversized tar extended header (${size} bytes)`, r.position);
+        if (size > 1024 * 1024) throw new ParseError(`oversized tar extended header (${size} bytes)`, r.position, 'malformed', { uri: input.uri });
         const data = await r.read(size);
         await r.discard(padded - size);
         if (type === 'L') longName = cstring(data);

@@ -53,14 +53,14 @@ export class ExpansionBudget {
 
   addEntry(container: string): void {
     if (++this.entries > this.maxEntries) {
-      throw new LimitError('limit-entries', `${container}: more than ${this.maxEntries} members; the rest were not read`);
+      throw new LimitError('limit-entries', `more than ${this.maxEntries} members; the rest were not read`, { uri: container });
     }
   }
 
   addExpanded(n: number, container: string): void {
     this.expanded += n;
     if (this.expanded > this.maxExpanded) {
-      throw new LimitError('limit-expanded-bytes', `${container}: expanded past ${this.maxExpanded} bytes; the rest was not read`);
+      throw new LimitError('limit-expanded-bytes', `expanded past ${this.maxExpanded} bytes; the rest was not read`, { uri: container });
     }
   }
 }
@@ -70,7 +70,8 @@ export function checkRatio(expanded: number, compressed: number, container: stri
   if (expanded > RATIO_GRACE_BYTES && expanded > compressed * MAX_COMPRESSION_RATIO) {
     throw new LimitError(
       'limit-ratio',
-      `${container}: compression ratio above ${MAX_COMPRESSION_RATIO}:1 (${expanded} bytes from ${compressed}); treated as a bomb and not read further`,
+      `compression ratio above ${MAX_COMPRESSION_RATIO}:1 (${expanded} bytes from ${compressed}); treated as a bomb and not read further`,
+      { uri: container },
     );
   }
 }

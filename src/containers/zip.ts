@@ -43,7 +43,7 @@ function rangeReader(input: ContainerInput): RangeRead {
     return async (s, e) => b.subarray(s, Math.min(e, b.length));
   }
   if (input.read) return input.read;
-  throw new LimitError('limit-size', `${input.uri}: zip needs random access and is too large to hold in memory; not opened`);
+  throw new LimitError('limit-size', 'zip needs random access and is too large to hold in memory; not opened', { uri: input.uri });
 }
 
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -64,9 +64,9 @@ export async function readCentralDirectory(
       break;
     }
   }
-  if (eocd < 0) throw new ParseError(`${uri}: no zip end-of-central-directory record`, size);
+  if (eocd < 0) throw new ParseError('no zip end-of-central-directory record', size, 'malformed', { uri });
   const e = dv(tail.subarray(eocd));
-  if (e.getUint32(0, true) !== EOCD_SIG) throw new ParseError(`${uri}: bad zip end record`, size - tailLen + eocd);
+  if (e.getUint32(0, true) !== EOCD_SIG) throw new ParseError('bad zip end record', size - tailLen + eocd, 'malformed', { uri });
   let total = e.getUint16(10, true);
   let cdSize = e.getUint32(12, true);
   let cdOffset = e.getUint32(16, true);
@@ -77,7 +77,7 @@ export async function readCentralDirectory(
     if (loc.length === 20 && dv(loc).getUint32(0, true) === ZIP64_LOCATOR_SIG) {
       const z64off = Number(dv(loc).getBigUint64(8, true));
       const z = await read(z64off, z64off + 56);
-      if (z.length < 56 || dv(z).getUint32(0, true) !== ZIP64_EOCD_SIG) throw new ParseError(`${uri}: bad ZIP64 end record`, z64off);
+      if (z.length < 56 || dv(z).getUint32(0, true) !== ZIP64_EOCD_SIG) throw new ParseError('bad ZIP64 end record', z64off, 'malformed', { uri });
       total = Number(dv(z).getBigUint64(32, true));
       cdSize = Number(dv(z).getBigUint64(40, true));
       cdOffset = Number(dv(z).getBigUint64(48, true));
@@ -85,14 +85,15 @@ export async function readCentralDirectory(
   }
   // Data prepended to the archive (self-extractors) shifts every offset by the same amount.
   const shift = Math.max(0, eocdAbs - (cdOffset + cdSize));
-  if (total > maxEntries) throw new LimitError('limit-entries', `${uri}: zip declares ${total} entries, more than the limit of ${maxEntries}`);
-  if (cdSize > 64 * 1024 * 1024) throw new LimitError('limit-size', `${uri}: zip central directory of ${cdSize} bytes`);
+  if (total > maxEntries) throw new LimitError('limit-entries', `zip declares ${total} entries, more than the limit of ${maxEntries}`, { uri });
+  if (cdSize > 64 * 1024 * 1024) throw new LimitError('limit-size', `zip central directory of ${cdSize} bytes`, { uri });
   const cd = await read(cdOffset + shift, cdOffset + shift + cdSize);
   const entries: ZipEntry[] = [];
   let p = 0;
   const v = dv(cd);
   while (p + 46 <= cd.length && entries.length < total) {
-    if (v.getUint32(p, true) !== CEN_SIG) throw new ParseError(`${uri}: bad central directory entry at offset ${cdOffset + shift + p}`, cdOffset + shift + p);
+    if (v.getUint32(p, true) !== CEN_SIG)
+      throw new ParseError(`bad central directory entry at offset ${cdOffset + shift + p}`, cdOffset + shift + p, 'malformed', { uri });
     const flags = v.getUint16(p + 8, true);
     const method = v.getUint16(p + 10, true);
     const time = v.getUint16(p + 12, true);
@@ -103,7 +104,7 @@ export async function readCentralDirectory(
     const extraLen = v.getUint16(p + 30, true);
     const commentLen = v.getUint16(p + 32, true);
     let localOffset = v.getUint32(p + 42, true);
-    if (p + 46 + nameLen + extraLen > cd.length) throw new ParseError(`${uri}: truncated central directory`, cdOffset + shift + p, 'truncated');
+    if (p + 46 + nameLen + extraLen > cd.length) throw new ParseError('truncated central directory', cdOffset + shift + p, 'truncated', { uri });
     const nameBytes = cd.subarray(p + 46, p + 46 + nameLen);
     const name = new TextDecoder(flags & 0x800 ? 'utf-8' : 'latin1').decode(nameBytes);
     const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
@@ -155,7 +156,7 @@ function dosTime(date: number, time: number): string | undefined {
 async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): AsyncIterable<Member> {
   const read = rangeReader(input);
   const size = input.size ?? input.bytes?.length;
-  if (size === undefined) throw new LimitError('limit-size', `${input.uri}: zip of unknown size; not opened`);
+  if (size === undefined) throw new LimitError('limit-size', 'zip of unknown size; not opened', { uri: input.uri });
   const { entries } = await readCentralDirectory(read, size, input.uri, budget.maxEntries - budget.entries);
   for (const entry of entries) {
     if (entry.name.endsWith('/')) continue;
@@ -190,7 +191,8 @@ async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     if (entry.size > RATIO_GRACE_BYTES && entry.size > entry.compressedSize * MAX_COMPRESSION_RATIO) {
       throw new LimitError(
         'limit-ratio',
-        `${input.uri}: member ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} (ratio above ${MAX_COMPRESSION_RATIO}:1); treated as a bomb, archive not read further`,
+        `member ${entry.name} declares ${entry.size} bytes from ${entry.compressedSize} (ratio above ${MAX_COMPRESSION_RATIO}:1); treated as a bomb, archive not read further`,
+        { uri: input.uri },
       );
     }
     if (entry.compressedSize <= MEMBER_BUFFER_LIMIT && entry.size <= MEMBER_BUFFER_LIMIT) {

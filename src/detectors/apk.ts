@@ -120,9 +120,7 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   if (cdOffset < 0 || cdOffset > eocd) {
     return {
       findings: [],
-      errors: [
-        { code: 'limit-size', message: `${ctx.uri}: apk: central directory at ${cdOffset + ctx.baseOffset} is outside the bytes held in memory`, offset: eocd },
-      ],
+      errors: [{ code: 'limit-size', message: `central directory at ${cdOffset + ctx.baseOffset} is outside the bytes held in memory`, offset: eocd }],
     };
   }
   if (cdOffset < 32 || !buf.subarray(cdOffset - 16, cdOffset).equals(BLOCK_MAGIC)) {
@@ -151,11 +149,11 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     if (scheme) {
       schemes.push(scheme);
       try {
-        readScheme(new Slice(bytes, valueAt, valueEnd, `${scheme} block`), scheme, findings, errors, ctx);
+        readScheme(new Slice(bytes, valueAt, valueEnd, `${scheme} block`), scheme, findings, errors);
       } catch (e) {
         errors.push({
           code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-          message: `${ctx.uri}: apk: ${scheme} block at offset ${valueAt}: ${errorMessage(e)}`,
+          message: `${scheme} block at offset ${valueAt}: ${errorMessage(e)}`,
           offset: valueAt,
         });
       }
@@ -169,7 +167,7 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   return { findings, errors, annotations };
 }
 
-function readScheme(block: Slice, scheme: string, findings: Finding[], errors: ErrorEntry[], ctx: DetectContext): void {
+function readScheme(block: Slice, scheme: string, findings: Finding[], errors: ErrorEntry[]): void {
   const signers = block.prefixed(`${scheme} signers`);
   let i = 0;
   for (const signer of signers.items(`${scheme} signer`)) {
@@ -179,7 +177,7 @@ function readScheme(block: Slice, scheme: string, findings: Finding[], errors: E
     } catch (e) {
       errors.push({
         code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-        message: `${ctx.uri}: apk: ${path} at offset ${signer.pos}: ${errorMessage(e)}`,
+        message: `${path} at offset ${signer.pos}: ${errorMessage(e)}`,
         offset: signer.pos,
       });
     }

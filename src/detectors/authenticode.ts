@@ -107,7 +107,7 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
       errors: [
         {
           code: 'limit-size',
-          message: `${ctx.uri}: authenticode: certificate table at 0x${tableOffset.toString(16)} lies beyond the bytes held in memory`,
+          message: `certificate table at 0x${tableOffset.toString(16)} lies beyond the bytes held in memory`,
           offset: tableOffset,
         },
       ],
@@ -122,7 +122,7 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
   // each entry starting on an 8-byte boundary relative to the table.
   for (let off = tableOffset; off + 8 <= end; entry++) {
     if (entry >= MAX_WIN_CERTIFICATES) {
-      errors.push({ code: 'limit-entries', message: `${ctx.uri}: authenticode: more than ${MAX_WIN_CERTIFICATES} WIN_CERTIFICATE entries`, offset: off });
+      errors.push({ code: 'limit-entries', message: `more than ${MAX_WIN_CERTIFICATES} WIN_CERTIFICATE entries`, offset: off });
       break;
     }
     const length = view.getUint32(off, true);
@@ -131,7 +131,7 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
     if (length < 8 || off + length > end) {
       errors.push({
         code: length < 8 ? 'malformed' : 'truncated',
-        message: `${ctx.uri}: authenticode: WIN_CERTIFICATE ${entry} at 0x${off.toString(16)} has dwLength ${length}, table ends at 0x${end.toString(16)}`,
+        message: `WIN_CERTIFICATE ${entry} at 0x${off.toString(16)} has dwLength ${length}, table ends at 0x${end.toString(16)}`,
         offset: off,
       });
       break;
@@ -140,7 +140,7 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
     if (type !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
       errors.push({
         code: 'unsupported',
-        message: `${ctx.uri}: authenticode: ${path} has certificate type ${WIN_CERT_TYPE[type] ?? `0x${type.toString(16)}`}`,
+        message: `${path} has certificate type ${WIN_CERT_TYPE[type] ?? `0x${type.toString(16)}`}`,
         offset: off,
       });
     } else {
@@ -161,11 +161,11 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
           }
           findings.push(f);
         }
-        for (const e of cms.errors) errors.push({ ...e, message: `${ctx.uri}: authenticode: ${path}: ${e.message}` });
+        for (const e of cms.errors) errors.push({ ...e, message: `${path}: ${e.message}` });
       } catch (e) {
         errors.push({
           code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-          message: `${ctx.uri}: authenticode: ${path} at 0x${off.toString(16)}: ${errorMessage(e)}`,
+          message: `${path} at 0x${off.toString(16)}: ${errorMessage(e)}`,
           offset: off,
         });
       }

@@ -76,7 +76,7 @@ export function detectAvb(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     if (rel < 0 || rel + size > bytes.length) {
       return {
         findings,
-        errors: [{ code: 'limit-size', message: `${ctx.uri}: avb: vbmeta at ${offset} lies outside the bytes held in memory`, offset: f }],
+        errors: [{ code: 'limit-size', message: `vbmeta at ${offset} lies outside the bytes held in memory`, offset: f }],
         annotations,
       };
     }
@@ -145,7 +145,7 @@ function readVbmeta(bytes: Uint8Array, at: number, ctx: DetectContext, findings:
     if (key && key.bits !== alg.bits) {
       errors.push({
         code: 'malformed',
-        message: `${ctx.uri}: avb: algorithm ${alg.name} but the embedded key has ${key.bits} bits`,
+        message: `algorithm ${alg.name} but the embedded key has ${key.bits} bits`,
         offset: auxAt + keyOffset,
       });
     }
@@ -196,7 +196,7 @@ function readDescriptors(
     const tag = Number(view.getBigUint64(p));
     const following = view.getBigUint64(p + 8);
     if (following > BigInt(end - p - 16)) {
-      errors.push({ code: 'truncated', message: `${ctx.uri}: avb: descriptor ${n} at offset ${p} claims ${following} bytes`, offset: p });
+      errors.push({ code: 'truncated', message: `descriptor ${n} at offset ${p} claims ${following} bytes`, offset: p });
       return;
     }
     const body = p + 16;
@@ -221,7 +221,7 @@ function readDescriptors(
       const keyLen = view.getUint32(body + 8);
       const nameAt = body + 76;
       if (nameAt + nameLen + keyLen > bodyEnd) {
-        errors.push({ code: 'truncated', message: `${ctx.uri}: avb: chain partition descriptor at offset ${p} overruns itself`, offset: p });
+        errors.push({ code: 'truncated', message: `chain partition descriptor at offset ${p} overruns itself`, offset: p });
       } else {
         const partition = latin(nameAt, nameAt + nameLen);
         try {
@@ -230,7 +230,7 @@ function readDescriptors(
             keyFinding(key.described, nameAt + nameLen, `descriptors[${n}].chainPartition`, key.fingerprint, { partition, role: 'chained partition key' }),
           );
         } catch (e) {
-          errors.push({ code: 'malformed', message: `${ctx.uri}: avb: chain partition ${partition}: ${(e as Error).message}`, offset: nameAt + nameLen });
+          errors.push({ code: 'malformed', message: `chain partition ${partition}: ${(e as Error).message}`, offset: nameAt + nameLen });
         }
       }
     }

@@ -620,13 +620,13 @@ export function detectCms(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   const blocks = findPemBlocks(bytes, (l) => PEM_LABELS.has(l));
   for (const block of blocks) {
     if (block.error) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: cms: ${block.error} at offset ${block.offset}`, offset: block.offset });
+      errors.push({ code: 'malformed', message: `${block.error} at offset ${block.offset}`, offset: block.offset });
       continue;
     }
     try {
       const r = parseCms(parseDer(block.der, true), { fixedOffset: block.offset });
       findings.push(...r.findings);
-      errors.push(...r.errors.map((e) => ({ ...e, message: `${ctx.uri}: cms: PEM block at offset ${block.offset}: ${e.message}` })));
+      errors.push(...r.errors.map((e) => ({ ...e, message: `PEM block at offset ${block.offset}: ${e.message}` })));
     } catch (e) {
       errors.push(toEntry(e, ctx, `PEM block at offset ${block.offset}`, block.offset));
     }
@@ -635,18 +635,18 @@ export function detectCms(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     try {
       const r = parseCms(bytes);
       findings.push(...r.findings);
-      errors.push(...r.errors.map((e) => ({ ...e, message: `${ctx.uri}: cms: ${e.message}` })));
+      errors.push(...r.errors);
     } catch (e) {
       errors.push(toEntry(e, ctx, 'ContentInfo', 0));
     }
   } else if (blocks.length === 0 && ctx.whole && bytes.length > 0) {
-    errors.push({ code: 'malformed', message: `${ctx.uri}: cms: named like CMS/PKCS#7 but is neither DER nor PEM` });
+    errors.push({ code: 'malformed', message: 'named like CMS/PKCS#7 but is neither DER nor PEM' });
   }
   return { findings, errors };
 }
 
 function toEntry(e: unknown, ctx: DetectContext, what: string, offset: number): ErrorEntry {
-  const code = e instanceof ParseError ? (e.code as ErrorEntry['code']) : 'malformed';
+  const code = e instanceof ParseError ? e.code : 'malformed';
   const at = e instanceof ParseError && e.offset !== undefined ? e.offset : offset;
-  return { code, message: `${ctx.uri}: cms: ${what}: ${errorMessage(e)}`, offset: at };
+  return { code, message: `${what}: ${errorMessage(e)}`, offset: at };
 }

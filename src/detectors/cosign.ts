@@ -47,7 +47,7 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
             leaf ??= cert;
             findings.push(certificateFinding(cert, 'cosign', doc.offset, 'cert'));
           } catch (e) {
-            errors.push({ code: 'malformed', message: `${ctx.uri}: cosign: cert is not a certificate: ${(e as Error).message}`, offset: doc.offset });
+            errors.push({ code: 'malformed', message: `cert is not a certificate: ${(e as Error).message}`, offset: doc.offset });
           }
         }
       }

@@ -5,7 +5,7 @@
  * @module
  */
 import picomatch from 'picomatch';
-import { ParseError, ShelflifeError, errorMessage } from '../errors.js';
+import { errorMessage, toErrorEntry } from '../errors.js';
 import { findingKey } from '../identity.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { ageDetector } from './age.js';
@@ -176,7 +176,14 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
     try {
       out = detector.detect(bytes, ctx);
     } catch (e) {
-      errors.push(toErrorEntry(e, detector.format, ctx));
+      // Anything but a ShelflifeError is a bug in the detector, still contained: the scan goes on and the entry says so.
+      errors.push(
+        toErrorEntry(
+          e,
+          { uri: ctx.uri, source: detector.format, baseOffset: ctx.baseOffset },
+          { code: 'detector-crash', message: `internal error: ${errorMessage(e)}` },
+        ),
+      );
       continue;
     }
     const result: DetectResult = Array.isArray(out) ? { findings: out } : out;
@@ -193,18 +200,4 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
     Object.assign(annotations, result.annotations ?? {});
   }
   return { findings, errors, annotations };
-}
-
-export function toErrorEntry(e: unknown, source: string, ctx: Pick<DetectContext, 'uri' | 'baseOffset'>): ErrorEntry {
-  if (e instanceof ParseError) {
-    return {
-      code: e.code as ErrorEntry['code'],
-      message: `${ctx.uri}: ${source}: ${e.message}`,
-      source,
-      ...(e.offset !== undefined ? { offset: e.offset + ctx.baseOffset } : {}),
-    };
-  }
-  if (e instanceof ShelflifeError) return { code: e.code as ErrorEntry['code'], message: `${ctx.uri}: ${source}: ${e.message}`, source };
-  // Anything else is a bug in the detector, still contained: the scan goes on and the error says so.
-  return { code: 'detector-crash', message: `${ctx.uri}: ${source}: internal error: ${errorMessage(e)}`, source };
 }

@@ -27,9 +27,9 @@ export function detectJar(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   if (!isJarSignatureBlock(ctx.name) || ctx.baseOffset !== 0) return { findings: [] };
   try {
     const r = parseCms(bytes, { format: 'jar' });
-    const errors: ErrorEntry[] = r.errors.map((e) => ({ ...e, message: `${ctx.uri}: jar: ${e.message}` }));
+    const errors: ErrorEntry[] = [...r.errors];
     if (!r.findings.some((f) => f.kind === 'signature')) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: jar: signature block holds no SignerInfo` });
+      errors.push({ code: 'malformed', message: 'signature block holds no SignerInfo' });
     }
     return { findings: r.findings, errors };
   } catch (e) {

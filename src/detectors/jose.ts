@@ -39,11 +39,10 @@ class Collector {
   fail(where: Where, what: string, e: unknown): void {
     // Only bad input is recorded here; anything else is a bug and goes to the registry as a detector crash.
     if (!(e instanceof ParseError)) throw e;
-    const code = e.code as 'malformed' | 'truncated' | 'unsupported';
     const at = where.offset !== undefined ? `offset ${where.offset}` : where.path;
     this.errors.push({
-      code,
-      message: `${this.ctx.uri}: jose: ${what} at ${at}: ${(e as Error).message}`,
+      code: e.code,
+      message: `${what} at ${at}: ${e.message}`,
       ...(where.offset !== undefined ? { offset: where.offset } : {}),
     });
   }

@@ -42,7 +42,7 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   for (const block of blocks) {
     const encoding = PEM_LABELS[block.label];
     if (block.error) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: keys: ${block.error} at offset ${block.offset}`, offset: block.offset });
+      errors.push({ code: 'malformed', message: `${block.error} at offset ${block.offset}`, offset: block.offset });
       continue;
     }
     try {
@@ -54,7 +54,7 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
       findings.push(parseKey(parseDer(block.der, true), encoding, block.offset));
     } catch (e) {
       const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-      errors.push({ code, message: `${ctx.uri}: keys: ${block.label} at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      errors.push({ code, message: `${block.label} at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
     }
   }
   // Binary DER key file: the whole artifact is one key structure.

@@ -74,7 +74,7 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     }
     return {
       findings: cms.findings,
-      errors: cms.errors.map((e) => ({ ...e, message: `${ctx.uri}: kmod: ${e.message}` })),
+      errors: cms.errors,
       annotations,
     };
   }

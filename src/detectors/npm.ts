@@ -106,7 +106,7 @@ function detectNpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       } catch (e) {
         errors.push({
           code: 'malformed',
-          message: `${ctx.uri}: npm: keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${(e as Error).message}`,
+          message: `keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${(e as Error).message}`,
           offset: doc.offset,
         });
       }

@@ -132,13 +132,13 @@ export function detectOpenPgp(bytes: Uint8Array, ctx: DetectContext): DetectResu
   }
   if (ctx.baseOffset !== 0) return { findings: [] };
   if (OPENPGP_NAME.test(ctx.name) && bytes.length > 0) {
-    const why = probe.errors[0]?.message.replace(`${ctx.uri}: openpgp: `, '') ?? 'no OpenPGP packet at offset 0';
+    const why = probe.errors[0]?.message ?? 'no OpenPGP packet at offset 0';
     return {
       findings: [],
       errors: [
         {
           code: probe.errors[0]?.code ?? 'malformed',
-          message: `${ctx.uri}: openpgp: named like OpenPGP data but does not parse: ${why}`,
+          message: `named like OpenPGP data but does not parse: ${why}`,
           offset: probe.errors[0]?.offset ?? 0,
         },
       ],
@@ -556,7 +556,7 @@ class WalkState {
   constructor(readonly uri: string) {}
 
   error(code: ErrorEntry['code'], message: string, offset?: number): void {
-    this.errors.push({ code, message: `${this.uri}: openpgp: ${message}`, ...(offset !== undefined ? { offset } : {}) });
+    this.errors.push({ code, message, ...(offset !== undefined ? { offset } : {}) });
   }
 
   /**
@@ -660,10 +660,10 @@ class WalkState {
       } catch (e) {
         if (!(e instanceof ParseError)) throw e;
         if (strict) {
-          this.error(e.code as ErrorEntry['code'], e.message, origin.at(p.offset));
+          this.error(e.code, e.message, origin.at(p.offset));
           return this.rollback(mark);
         }
-        this.error(e.code as ErrorEntry['code'], e.message, origin.at(p.offset));
+        this.error(e.code, e.message, origin.at(p.offset));
       }
     }
     if (problem) this.error(problem.code, problem.message, origin.at(problem.offset));

@@ -319,7 +319,7 @@ export function detectPkcs12(bytes: Uint8Array, ctx: DetectContext): DetectResul
   const r = parsePkcs12(node);
   return {
     findings: r.findings,
-    errors: r.errors.map((e) => ({ ...e, message: `${ctx.uri}: pkcs12: ${e.message}` })),
+    errors: r.errors,
     ...(r.mac ? { annotations: { 'pkcs12.mac': r.mac.algorithm, 'pkcs12.macIterations': String(r.mac.iterations) } } : {}),
   };
 }

@@ -151,7 +151,7 @@ function detectRpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       for (const s of rpmStrings(signature, tag) ?? []) {
         const b64 = s.value.trim();
         if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
-          errors.push({ code: 'malformed', message: `${ctx.uri}: rpm: OPENPGP tag value at offset ${s.offset} is not base64`, offset: s.offset });
+          errors.push({ code: 'malformed', message: `OPENPGP tag value at offset ${s.offset} is not base64`, offset: s.offset });
           continue;
         }
         values.push({ packet: new Uint8Array(Buffer.from(b64, 'base64')), offset: s.offset });
@@ -166,7 +166,7 @@ function detectRpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       if (got.length === 0) {
         errors.push({
           code: 'malformed',
-          message: `${ctx.uri}: rpm: ${tagName} tag at offset ${v.offset} holds no parseable OpenPGP signature`,
+          message: `${tagName} tag at offset ${v.offset} holds no parseable OpenPGP signature`,
           offset: v.offset,
         });
       }

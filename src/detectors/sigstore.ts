@@ -57,7 +57,7 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         leaf ??= cert;
         findings.push(certificateFinding(cert, 'sigstore', at, c.path));
       } catch (e) {
-        errors.push({ code: 'malformed', message: `${ctx.uri}: sigstore: ${c.path} is not a certificate: ${(e as Error).message}`, offset: at });
+        errors.push({ code: 'malformed', message: `${c.path} is not a certificate: ${(e as Error).message}`, offset: at });
       }
     }
     const hint = isObject(vm.publicKey) ? str(vm.publicKey.hint) : undefined;
@@ -76,7 +76,7 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       findings.push(...r.findings);
       Object.assign(annotations, r.annotations);
     } else {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: sigstore: bundle has neither messageSignature nor dsseEnvelope`, offset: doc.offset });
+      errors.push({ code: 'malformed', message: 'bundle has neither messageSignature nor dsseEnvelope', offset: doc.offset });
     }
   }
   return { findings, errors, annotations };
@@ -130,7 +130,7 @@ function trustedRoot(
           const cert = parseCertificate(parseDer(base64Bytes(isObject(c) ? str(c.rawBytes) : undefined) ?? new Uint8Array(0)));
           findings.push(certificateFinding(cert, 'sigstore', locate(isObject(c) ? str(c.rawBytes) : undefined, offset), path));
         } catch (e) {
-          errors.push({ code: 'malformed', message: `${ctx.uri}: sigstore: ${path} is not a certificate: ${(e as Error).message}`, offset });
+          errors.push({ code: 'malformed', message: `${path} is not a certificate: ${(e as Error).message}`, offset });
         }
       });
     });
@@ -155,7 +155,7 @@ function trustedRoot(
           details: { log: str(log.baseUrl), keyDetails: str(log.publicKey.keyDetails) },
         });
       } catch (e) {
-        errors.push({ code: 'malformed', message: `${ctx.uri}: sigstore: ${path} is not a SubjectPublicKeyInfo: ${(e as Error).message}`, offset });
+        errors.push({ code: 'malformed', message: `${path} is not a SubjectPublicKeyInfo: ${(e as Error).message}`, offset });
       }
     });
   }

@@ -375,8 +375,7 @@ export function detectSsh(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   const fail = (e: unknown, offset: number, what: string): void => {
     // Only bad input is recorded here; anything else is a bug and goes to the registry as a detector crash.
     if (!(e instanceof ParseError)) throw e;
-    const code = e.code as 'malformed' | 'truncated' | 'unsupported';
-    errors.push({ code, message: `${ctx.uri}: ssh: ${what} at offset ${offset}: ${(e as Error).message}`, offset });
+    errors.push({ code: e.code, message: `${what} at offset ${offset}: ${e.message}`, offset });
   };
   scanPemObjects(bytes, ctx, findings, errors, fail);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
@@ -391,7 +390,7 @@ function scanPemObjects(bytes: Uint8Array, ctx: DetectContext, findings: Finding
   for (const block of findPemBlocks(bytes, (l) => l === 'OPENSSH PRIVATE KEY' || l === 'SSH SIGNATURE')) {
     const what = block.label === 'SSH SIGNATURE' ? 'SSH signature' : 'OpenSSH private key';
     if (block.error) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: ssh: ${block.error} at offset ${block.offset}`, offset: block.offset });
+      errors.push({ code: 'malformed', message: `${block.error} at offset ${block.offset}`, offset: block.offset });
       continue;
     }
     try {
@@ -637,7 +636,7 @@ function scanLineKeys(text: string, ctx: DetectContext, findings: Finding[], err
     const details: Record<string, unknown> = {};
     if (key.type !== labelType) {
       // The blob decides; the label is what a careless edit changes. OpenSSH itself rejects such a line.
-      errors.push({ code: 'malformed', message: `${ctx.uri}: ssh: key at offset ${offset}: label says ${labelType}, blob says ${key.type}`, offset });
+      errors.push({ code: 'malformed', message: `key at offset ${offset}: label says ${labelType}, blob says ${key.type}`, offset });
       details.labelType = labelType;
     }
     // What precedes the key on its line says which file format it is in; a line longer than that is not one.

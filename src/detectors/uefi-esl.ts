@@ -91,7 +91,7 @@ export function detectUefiEsl(bytes: Uint8Array, ctx: DetectContext): DetectResu
     if (end < bytes.length && errors.length === 0) {
       errors.push({
         code: 'malformed',
-        message: `${ctx.uri}: uefi-esl: ${bytes.length - end} trailing bytes after the signature lists at offset ${end}`,
+        message: `${bytes.length - end} trailing bytes after the signature lists at offset ${end}`,
         offset: end,
       });
     }
@@ -152,9 +152,9 @@ function readAuthHeader(bytes: Uint8Array, ctx: DetectContext, findings: Finding
       }
       findings.push(f);
     }
-    for (const e of cms.errors) errors.push({ ...e, message: `${ctx.uri}: uefi-esl: authentication: ${e.message}` });
+    for (const e of cms.errors) errors.push({ ...e, message: `authentication: ${e.message}` });
   } catch (e) {
-    errors.push({ code: 'malformed', message: `${ctx.uri}: uefi-esl: PKCS#7 in EFI_VARIABLE_AUTHENTICATION_2: ${errorMessage(e)}`, offset: 40 });
+    errors.push({ code: 'malformed', message: `PKCS#7 in EFI_VARIABLE_AUTHENTICATION_2: ${errorMessage(e)}`, offset: 40 });
   }
   return end;
 }
@@ -208,7 +208,7 @@ function walkChain(bytes: Uint8Array, at: number, ctx: DetectContext, findings: 
     if (sigSize <= 16 || listSize < ESL_HEADER + headerSize || off + listSize > bytes.length || (listSize - ESL_HEADER - headerSize) % sigSize !== 0) {
       errors.push({
         code: off + listSize > bytes.length ? 'truncated' : 'malformed',
-        message: `${ctx.uri}: uefi-esl: EFI_SIGNATURE_LIST at offset ${off}: SignatureListSize ${listSize}, SignatureHeaderSize ${headerSize}, SignatureSize ${sigSize} do not fit the ${bytes.length - off} bytes left`,
+        message: `EFI_SIGNATURE_LIST at offset ${off}: SignatureListSize ${listSize}, SignatureHeaderSize ${headerSize}, SignatureSize ${sigSize} do not fit the ${bytes.length - off} bytes left`,
         offset: off,
       });
       return bytes.length;
@@ -231,7 +231,7 @@ function walkChain(bytes: Uint8Array, at: number, ctx: DetectContext, findings: 
           f.details = { ...f.details, ...details };
           findings.push(f);
         } catch (err) {
-          errors.push({ code: 'malformed', message: `${ctx.uri}: uefi-esl: ${path} (EFI_CERT_X509) at offset ${data}: ${errorMessage(err)}`, offset: data });
+          errors.push({ code: 'malformed', message: `${path} (EFI_CERT_X509) at offset ${data}: ${errorMessage(err)}`, offset: data });
         }
       } else if (t.kind === 'rsa2048') {
         // EFI_CERT_RSA2048: a 2048-bit modulus, big-endian; the exponent is 65537 by definition.

@@ -30,7 +30,7 @@ export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   const found: { cert: ParsedCertificate; offset: number }[] = [];
   for (const block of findPemBlocks(bytes, (l) => CERT_LABELS.has(l))) {
     if (block.error) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: x509: ${block.error} at offset ${block.offset}`, offset: block.offset });
+      errors.push({ code: 'malformed', message: `${block.error} at offset ${block.offset}`, offset: block.offset });
       continue;
     }
     try {
@@ -39,7 +39,7 @@ export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult 
       found.push({ cert: parseCertificate(node), offset: block.offset });
     } catch (e) {
       const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-      errors.push({ code, message: `${ctx.uri}: x509: PEM certificate at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      errors.push({ code, message: `PEM certificate at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
     }
   }
   found.push(...carveCertificates(bytes, ctx));
@@ -51,7 +51,7 @@ export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     const certName = /\.(crt|cer)$/i.test(ctx.name);
     const derName = /\.der$/i.test(ctx.name);
     if (certName || (derName && (looksLikeCertificate(bytes) || !parsesAsDer(bytes)))) {
-      errors.push({ code: 'malformed', message: `${ctx.uri}: x509: named like a certificate but holds no parseable certificate` });
+      errors.push({ code: 'malformed', message: 'named like a certificate but holds no parseable certificate' });
     }
   }
   return { findings, errors };

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
-import { ShelflifeError } from '../errors.js';
+import { ShelflifeError, UsageError } from '../errors.js';
 import { findingKey } from '../identity.js';
 import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
@@ -100,7 +100,7 @@ export class Inventory {
     let inv: Inventory;
     if (/^postgres(ql)?:\/\//.test(target)) {
       const pg = await import('pg').catch(() => {
-        throw new ShelflifeError('inventory', `${target}: PostgreSQL inventories need the "pg" package (npm install pg)`);
+        throw new ShelflifeError('inventory', 'PostgreSQL inventories need the "pg" package (npm install pg)', { uri: target });
       });
       const Pool =
         (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ??
@@ -122,7 +122,7 @@ export class Inventory {
         sqlite.pragma('busy_timeout = 10000');
         sqlite.pragma('foreign_keys = ON');
       } catch (e) {
-        throw new ShelflifeError('inventory', `${target}: cannot open the inventory database: ${(e as Error).message}`, { cause: e });
+        throw new ShelflifeError('inventory', `cannot open the inventory database: ${(e as Error).message}`, { uri: target, cause: e });
       }
       inv = new Inventory(new Kysely<InventoryTables>({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite', target);
     }
@@ -130,7 +130,7 @@ export class Inventory {
       await migrate(inv.db);
     } catch (e) {
       await inv.close();
-      throw new ShelflifeError('inventory', `${target}: ${(e as Error).message}`, { cause: e });
+      throw new ShelflifeError('inventory', `${(e as Error).message}`, { uri: target, cause: e });
     }
     return inv;
   }
@@ -420,7 +420,7 @@ export class Inventory {
     let digest = query.replace(/^sha256:/, '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(digest)) {
       const loc = await this.db.selectFrom('locations').select('sha256').where('uri', '=', query).executeTakeFirst();
-      if (!loc?.sha256) throw new ShelflifeError('usage', `${query}: not a sha256 digest, and no location with that URI is in the inventory`);
+      if (!loc?.sha256) throw new UsageError('not a sha256 digest, and no location with that URI is in the inventory', { uri: query });
       digest = loc.sha256;
     }
     const rows = await this.db.selectFrom('locations').selectAll().where('sha256', '=', digest).orderBy('uri').execute();
@@ -443,8 +443,8 @@ export class Inventory {
 
   async retire(sha256: string, reason: string, at: string): Promise<boolean> {
     const digest = sha256.replace(/^sha256:/, '').toLowerCase();
-    if (!/^[0-9a-f]{64}$/.test(digest)) throw new ShelflifeError('usage', `retire: "${sha256}" is not a sha256 digest`);
-    if (!reason.trim()) throw new ShelflifeError('usage', 'retire: --reason is required (say why, for the audit trail)');
+    if (!/^[0-9a-f]{64}$/.test(digest)) throw new UsageError(`retire: "${sha256}" is not a sha256 digest`);
+    if (!reason.trim()) throw new UsageError('retire: --reason is required (say why, for the audit trail)');
     const r = await this.db.updateTable('artifacts').set({ retired_at: at, retired_reason: reason }).where('sha256', '=', digest).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
   }
@@ -464,11 +464,11 @@ export class Inventory {
   /** A scan id from an id, an id prefix, an ISO date (the last scan finished before it), or 'latest'/'previous'. */
   async resolveScan(ref: string | undefined, fallback: 'latest' | 'previous' = 'latest'): Promise<string> {
     const all = await this.scans(10_000);
-    if (!all.length) throw new ShelflifeError('usage', 'the inventory holds no scans yet (run `shelflife scan` first)');
+    if (!all.length) throw new UsageError('the inventory holds no scans yet (run `shelflife scan` first)');
     const want = ref ?? fallback;
     if (want === 'latest') return all[all.length - 1].id;
     if (want === 'previous') {
-      if (all.length < 2) throw new ShelflifeError('usage', 'the inventory holds only one scan: nothing to compare with');
+      if (all.length < 2) throw new UsageError('the inventory holds only one scan: nothing to compare with');
       return all[all.length - 2].id;
     }
     const byId = all.filter((s) => s.id === want || s.id.startsWith(want));
@@ -477,15 +477,15 @@ export class Inventory {
       const t = Date.parse(want);
       const before = all.filter((s) => Date.parse(s.finishedAt) <= t);
       if (before.length) return before[before.length - 1].id;
-      throw new ShelflifeError('usage', `no scan finished before ${want}`);
+      throw new UsageError(`no scan finished before ${want}`);
     }
-    throw new ShelflifeError('usage', byId.length > 1 ? `scan id "${want}" is ambiguous` : `no scan "${want}" in the inventory`);
+    throw new UsageError(byId.length > 1 ? `scan id "${want}" is ambiguous` : `no scan "${want}" in the inventory`);
   }
 
   /** Rebuild a recorded scan as a ScanResult (for `report --scan`). */
   async loadScan(id: string): Promise<ScanResult> {
     const s = await this.db.selectFrom('scans').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!s) throw new ShelflifeError('usage', `no scan "${id}" in the inventory`);
+    if (!s) throw new UsageError(`no scan "${id}" in the inventory`);
     const obs = await this.observationsOf([id]);
     return {
       schemaVersion: '1',

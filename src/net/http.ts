@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
-import { ShelflifeError } from '../errors.js';
+import { type ErrorDetails, ShelflifeError, UsageError } from '../errors.js';
 import { blockedAddress, guardedLookup, hostAllowed, isLoopback } from './address.js';
 import { redactUrl, redactUrlsIn } from './secrets.js';
 
@@ -92,12 +92,11 @@ export interface HttpClientOptions extends NetOptions {
 }
 
 export class HttpError extends ShelflifeError {
-  constructor(
-    message: string,
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super('remote', redactUrlsIn(message), options);
+  readonly status?: number;
+  /** `uri` is the URL asked for; it and the message are stored with any userinfo password redacted. */
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}) {
+    super('remote', redactUrlsIn(message), { ...details, ...(details.uri !== undefined ? { uri: redactUrl(details.uri) } : {}) });
+    this.status = details.status;
   }
 }
 
@@ -141,7 +140,7 @@ function caBundle(files: string[], replace: boolean): string[] | undefined {
     try {
       return readFileSync(f, 'utf8');
     } catch (e) {
-      throw new ShelflifeError('usage', `CA file ${f}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`, { cause: e });
+      throw new UsageError(`CA file: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`, { uri: f, cause: e });
     }
   });
   return replace ? pems : [...rootCertificates, ...pems];
@@ -216,7 +215,7 @@ export class HttpClient {
     try {
       current = new URL(url);
     } catch {
-      throw new HttpError(`${shown}: not a URL`);
+      throw new HttpError('not a URL', { uri: shown });
     }
     const start = current;
     const signal = AbortSignal.timeout(this.deadlineMs);
@@ -240,15 +239,15 @@ export class HttpClient {
       const location = r.headers.location;
       if (r.statusCode >= 300 && r.statusCode < 400 && r.statusCode !== 304 && location && o.redirect !== 'manual' && (method === 'GET' || method === 'HEAD')) {
         await dump(r);
-        if (hop >= MAX_REDIRECTS) throw new HttpError(`${shown}: more than ${MAX_REDIRECTS} redirects`);
+        if (hop >= MAX_REDIRECTS) throw new HttpError(`more than ${MAX_REDIRECTS} redirects`, { uri: shown });
         let next: URL;
         try {
           next = new URL(String(location), current);
         } catch {
-          throw new HttpError(`${shown}: redirect to an invalid URL`);
+          throw new HttpError('redirect to an invalid URL', { uri: shown });
         }
         this.checkRedirect(current, next, shown);
-        if (seen.has(next.href)) throw new HttpError(`${shown}: redirect loop at ${redactUrl(next.href)}`);
+        if (seen.has(next.href)) throw new HttpError(`redirect loop at ${redactUrl(next.href)}`, { uri: shown });
         seen.add(next.href);
         current = next;
         continue;
@@ -271,7 +270,7 @@ export class HttpClient {
     }
     if (res.status === 304) {
       await res.discard();
-      if (!cached) throw new HttpError(`${redactUrl(url)}: 304 Not Modified without a cached copy`, 304);
+      if (!cached) throw new HttpError('304 Not Modified without a cached copy', { uri: redactUrl(url), status: 304 });
       this.stats.notModified++;
       return { url: res.url, bytes: cached.bytes, etag: cached.etag };
     }
@@ -307,17 +306,20 @@ export class HttpClient {
       await res.discard();
       await expectOk(res, url);
       // RFC 9110 §14.2: a server may ignore Range. Reading on would download the whole object: refuse instead.
-      throw new HttpError(`${shown}: the server ignored the Range request (HTTP ${res.status} instead of 206); not downloading the whole file`, res.status);
+      throw new HttpError(`the server ignored the Range request (HTTP ${res.status} instead of 206); not downloading the whole file`, {
+        uri: shown,
+        status: res.status,
+      });
     }
     const cr = res.headers['content-range'];
     const m = cr?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
     if (!m || Number(m[1]) !== start || Number(m[2]) > end - 1) {
       await res.discard();
-      throw new HttpError(`${shown}: Content-Range "${cr}" does not answer bytes=${start}-${end - 1}`);
+      throw new HttpError(`Content-Range "${cr}" does not answer bytes=${start}-${end - 1}`, { uri: shown });
     }
     const bytes = await res.bytes(end - start);
     if (bytes.length !== Number(m[2]) - start + 1)
-      throw new HttpError(`${shown}: range response of ${bytes.length} bytes does not match its Content-Range "${cr}"`);
+      throw new HttpError(`range response of ${bytes.length} bytes does not match its Content-Range "${cr}"`, { uri: shown });
     return bytes;
   }
 
@@ -394,26 +396,26 @@ export class HttpClient {
 
   /** IP literals are checked here; names are checked on every address DNS gives, at connect time (address.ts). */
   private checkTarget(u: URL, shown: string): void {
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HttpError(`${shown}: ${u.protocol} URLs are not fetched`);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new HttpError(`${u.protocol} URLs are not fetched`, { uri: shown });
     const why = blockedAddress(u.hostname);
-    if (why) throw new HttpError(`${shown}: ${redactUrl(u.href)} is ${why}; never fetched`);
+    if (why) throw new HttpError(`${redactUrl(u.href)} is ${why}; never fetched`, { uri: shown });
   }
 
   private checkRedirect(from: URL, to: URL, shown: string): void {
-    if (to.protocol !== 'http:' && to.protocol !== 'https:') throw new HttpError(`${shown}: redirect to ${to.protocol} refused`);
+    if (to.protocol !== 'http:' && to.protocol !== 'https:') throw new HttpError(`redirect to ${to.protocol} refused`, { uri: shown });
     if (from.protocol === 'https:' && to.protocol === 'http:' && !isLoopback(to.host))
-      throw new HttpError(`${shown}: redirect from HTTPS to plain-HTTP ${to.origin} refused`);
+      throw new HttpError(`redirect from HTTPS to plain-HTTP ${to.origin} refused`, { uri: shown });
     if (!hostAllowed(to.host, from.host, this.follow))
       throw new HttpError(
-        `${shown}: redirect to ${to.host} refused: redirects stay on ${from.hostname} unless --follow-redirects names the other host (--follow-redirects ${to.hostname})`,
+        `redirect to ${to.host} refused: redirects stay on ${from.hostname} unless --follow-redirects names the other host (--follow-redirects ${to.hostname})`,
+        { uri: shown },
       );
   }
 
   private failure(e: unknown, shown: string, method: string, signal: AbortSignal): HttpError {
     if (e instanceof HttpError) return e;
-    if (signal.aborted)
-      return new HttpError(`${shown}: ${method} not finished within the ${seconds(this.deadlineMs)} deadline (--deadline)`, undefined, { cause: e });
-    return new HttpError(`${shown}: ${method} failed: ${describeNetError(e, this.timeoutMs)}`, undefined, { cause: e });
+    if (signal.aborted) return new HttpError(`${method} not finished within the ${seconds(this.deadlineMs)} deadline (--deadline)`, { uri: shown, cause: e });
+    return new HttpError(`${method} failed: ${describeNetError(e, this.timeoutMs)}`, { uri: shown, cause: e });
   }
 
   private response(r: Dispatcher.ResponseData, url: string, shown: string, signal: AbortSignal, head: boolean): HttpResponse {
@@ -428,7 +430,7 @@ export class HttpClient {
     const self = this;
     let used = false;
     const body = (): AsyncIterable<Uint8Array> => {
-      if (used) throw new HttpError(`${shown}: response body read twice`);
+      if (used) throw new HttpError('response body read twice', { uri: shown });
       used = true;
       return (async function* () {
         let n = 0;
@@ -444,7 +446,7 @@ export class HttpClient {
           if (!r.body.destroyed) r.body.destroy();
         }
         // undici ends a body cut short by a closed connection without an error when there is no length to check.
-        if (Number.isFinite(declared) && n !== declared) throw new HttpError(`${shown}: truncated body (${n} of ${declared} bytes)`);
+        if (Number.isFinite(declared) && n !== declared) throw new HttpError(`truncated body (${n} of ${declared} bytes)`, { uri: shown });
       })();
     };
     return {
@@ -456,13 +458,13 @@ export class HttpClient {
       bytes: async (limit: number) => {
         if (declared > limit) {
           await dump(r);
-          throw new HttpError(`${shown}: ${declared} bytes is more than the ${limit}-byte limit`);
+          throw new HttpError(`${declared} bytes is more than the ${limit}-byte limit`, { uri: shown });
         }
         const parts: Uint8Array[] = [];
         let n = 0;
         for await (const c of body()) {
           n += c.length;
-          if (n > limit) throw new HttpError(`${shown}: more than the ${limit}-byte limit`);
+          if (n > limit) throw new HttpError(`more than the ${limit}-byte limit`, { uri: shown });
           parts.push(c);
         }
         return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
@@ -476,7 +478,7 @@ export async function expectOk(res: HttpResponse, url: string): Promise<void> {
   if (res.status >= 200 && res.status < 300) return;
   await res.discard();
   const hint = res.status === 429 ? ' (rate limited; retries exhausted)' : res.status === 404 || res.status === 410 ? ' (not found)' : '';
-  throw new HttpError(`${redactUrl(url)}: HTTP ${res.status}${hint}`, res.status);
+  throw new HttpError(`HTTP ${res.status}${hint}`, { uri: redactUrl(url), status: res.status });
 }
 
 /** RFC 9110 §10.2.3: delay-seconds or an HTTP-date, in ms from now (undefined when absent or unreadable). */

@@ -22,9 +22,9 @@ function isBzip2(head: Uint8Array): boolean {
 export function inflateChunks(bytes: Uint8Array, what: string, maxExpanded = MAX_INFLATED_BYTES): AsyncIterable<Uint8Array> {
   const kind = sniffCompression(bytes.subarray(0, 8));
   if (!kind) {
-    if (isBzip2(bytes)) throw new ShelflifeError('unsupported', `${what}: bzip2-compressed; no bzip2 decoder (use the .xz/.gz variant)`);
+    if (isBzip2(bytes)) throw new ShelflifeError('unsupported', 'bzip2-compressed; no bzip2 decoder (use the .xz/.gz variant)', { uri: what });
     return (async function* () {
-      if (bytes.length > maxExpanded) throw new ShelflifeError('limit-size', `${what}: ${bytes.length} bytes is more than the ${maxExpanded}-byte limit`);
+      if (bytes.length > maxExpanded) throw new ShelflifeError('limit-size', `${bytes.length} bytes is more than the ${maxExpanded}-byte limit`, { uri: what });
       yield bytes;
     })();
   }
@@ -45,7 +45,7 @@ export async function inflate(bytes: Uint8Array, what: string, maxExpanded = MAX
     for await (const c of inflateChunks(bytes, what, maxExpanded)) parts.push(c);
   } catch (e) {
     if (e instanceof ShelflifeError) throw e;
-    throw new ShelflifeError('malformed', `${what}: does not decompress: ${(e as Error).message}`, { cause: e });
+    throw new ShelflifeError('malformed', `does not decompress: ${(e as Error).message}`, { uri: what, cause: e });
   }
   return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
 }

@@ -54,9 +54,10 @@ export interface OciTarget {
  */
 export function parseOciTarget(target: string): OciTarget {
   const m = target.match(/^oci:\/\/([^/]+)(?:\/(.*))?$/i);
-  if (!m) throw new UsageError(`${redactUrl(target)}: not an oci:// URI`);
+  if (!m) throw new UsageError('not an oci:// URI', { uri: redactUrl(target) });
   const host = m[1];
-  if (host.includes('@')) throw new UsageError(`${redactUrl(target)}: credentials in an oci:// URI are taken only by the scanner's source (and never stored)`);
+  if (host.includes('@'))
+    throw new UsageError("credentials in an oci:// URI are taken only by the scanner's source (and never stored)", { uri: redactUrl(target) });
   if (!HOST_RE.test(host)) throw new UsageError(`oci://${host}: not a registry host[:port]`);
   let rest = (m[2] ?? '').replace(/\/+$/, '');
   if (!rest) return { host };
@@ -66,15 +67,15 @@ export function parseOciTarget(target: string): OciTarget {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new UsageError(`${target}: "${digest}" is not a sha256 digest (sha256:<64 hex>)`);
+    if (!DIGEST_RE.test(digest)) throw new UsageError(`"${digest}" is not a sha256 digest (sha256:<64 hex>)`, { uri: target });
   }
   const colon = rest.lastIndexOf(':');
   if (colon > rest.lastIndexOf('/')) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new UsageError(`${target}: "${tag}" is not a valid tag`);
+    if (!TAG_RE.test(tag)) throw new UsageError(`"${tag}" is not a valid tag`, { uri: target });
   }
-  if (!REPO_RE.test(rest) || rest.length > 255) throw new UsageError(`${target}: "${rest}" is not a valid repository name (lower case, / separated)`);
+  if (!REPO_RE.test(rest) || rest.length > 255) throw new UsageError(`"${rest}" is not a valid repository name (lower case, / separated)`, { uri: target });
   return { host, repo: rest, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { errorMessage } from '../errors.js';
+import { errorMessage, reasonAt } from '../errors.js';
 import { DIGEST_RE, MEDIA, pullScope, pushScope } from './reference.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from './registry.js';
 
@@ -54,12 +54,12 @@ function parseIndex(bytes: Uint8Array, what: string): IndexDoc {
   try {
     doc = JSON.parse(new TextDecoder().decode(bytes)) as IndexDoc;
   } catch (e) {
-    throw new RegistryError(`${what}: not JSON: ${errorMessage(e)}`);
+    throw new RegistryError(`not JSON: ${errorMessage(e)}`, { uri: what });
   }
   if (!doc || typeof doc !== 'object' || !Array.isArray(doc.manifests) || (doc.mediaType !== undefined && doc.mediaType !== OCI_INDEX)) {
-    throw new RegistryError(`${what}: not an OCI image index`);
+    throw new RegistryError('not an OCI image index', { uri: what });
   }
-  if (doc.manifests.length > MAX_REFERRER_ENTRIES) throw new RegistryError(`${what}: ${doc.manifests.length} entries, more than ${MAX_REFERRER_ENTRIES}`);
+  if (doc.manifests.length > MAX_REFERRER_ENTRIES) throw new RegistryError(`${doc.manifests.length} entries, more than ${MAX_REFERRER_ENTRIES}`, { uri: what });
   return doc;
 }
 
@@ -144,7 +144,8 @@ export async function addToReferrersTag(client: RegistryClient, repo: string, su
     if (now.has(referrer.digest) && seen.every((d) => now.has(d))) return;
   }
   throw new RegistryError(
-    `${what}: the referrers tag kept changing under a concurrent writer; ${referrer.digest} not listed after ${TAG_UPDATE_ATTEMPTS} attempts (rerun)`,
+    `the referrers tag kept changing under a concurrent writer; ${referrer.digest} not listed after ${TAG_UPDATE_ATTEMPTS} attempts (rerun)`,
+    { uri: what },
   );
 }
 
@@ -158,10 +159,10 @@ async function readTagIndex(client: RegistryClient, repo: string, tag: string, w
   try {
     bytes = await res.bytes(MAX_DOCUMENT_BYTES);
   } catch (e) {
-    throw new RegistryError(`${what}: ${errorMessage(e)}`, undefined, { cause: e });
+    throw new RegistryError(reasonAt(e, what), { uri: what, cause: e });
   }
   // A tag of that name holding something other than an index is not ours to replace (spec: report a failure).
   const ct = res.headers['content-type']?.split(';')[0].trim();
-  if (ct && ct !== OCI_INDEX) throw new RegistryError(`${what}: holds a ${ct}, not an OCI index; not overwritten`);
+  if (ct && ct !== OCI_INDEX) throw new RegistryError(`holds a ${ct}, not an OCI index; not overwritten`, { uri: what });
   return { doc: parseIndex(bytes, what), etag: res.headers.etag };
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { ShelflifeError } from '../errors.js';
+import { type ErrorDetails, ShelflifeError, UsageError } from '../errors.js';
 import { hostnameOf, isLoopback } from '../net/address.js';
 import { HttpClient, HttpError, asList, errCode, describeNetError, type HttpResponse, type HttpStats, type NetOptions } from '../net/http.js';
 import { redactSecrets } from '../net/secrets.js';
@@ -36,12 +36,10 @@ export interface RegistryClientOptions extends NetOptions {
 }
 
 export class RegistryError extends ShelflifeError {
-  constructor(
-    message: string,
-    readonly status?: number,
-    options?: { cause?: unknown },
-  ) {
-    super('remote', message, options);
+  readonly status?: number;
+  constructor(message: string, details: ErrorDetails & { status?: number } = {}) {
+    super('remote', message, details);
+    this.status = details.status;
   }
 }
 
@@ -108,7 +106,7 @@ export class RegistryClient {
     private readonly options: RegistryClientOptions = {},
   ) {
     if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/.test(host))
-      throw new ShelflifeError('usage', `oci://${host.replace(/^[^@]*@/, '')}: not a registry host[:port]`);
+      throw new UsageError('not a registry host[:port]', { uri: `oci://${host.replace(/^[^@]*@/, '')}` });
     this.scheme = options.plainHttp ? 'http' : 'https';
     this.http = new HttpClient(options);
     this.authHosts = asList(options.authHosts)
@@ -147,7 +145,7 @@ export class RegistryClient {
           this.scheme = 'http';
           continue;
         }
-        throw e instanceof HttpError ? new RegistryError(e.message, e.status, { cause: e }) : e;
+        throw e instanceof HttpError ? new RegistryError(e.message, { uri: e.uri, status: e.status, cause: e }) : e;
       }
       if (url.startsWith('https:')) this.httpsSeen = true;
       if (res.status === 401 && !authTried) {
@@ -164,7 +162,7 @@ export class RegistryClient {
         if (!(e instanceof HttpError)) throw e;
         // An unreadable error body: the status alone is reported.
       }
-      throw new RegistryError(`${url}: ${method} → HTTP ${res.status}${this.summariseErrors(text)}`, res.status);
+      throw new RegistryError(`${method} → HTTP ${res.status}${this.summariseErrors(text)}`, { uri: url, status: res.status });
     }
   }
 
@@ -175,7 +173,7 @@ export class RegistryClient {
     // A URL the registry handed back (a pagination link, an upload location) on another host is not followed: the
     // request would carry the registry's credentials, or reach a host the user never named.
     if (u.host.toLowerCase() !== this.host.toLowerCase())
-      throw new RegistryError(`${this.baseUrl}: the registry pointed to ${u.protocol}//${u.host}, another host; not followed`);
+      throw new RegistryError(`the registry pointed to ${u.protocol}//${u.host}, another host; not followed`, { uri: this.baseUrl });
     return `${this.baseUrl}${u.pathname}${u.search}`;
   }
 
@@ -210,25 +208,26 @@ export class RegistryClient {
     if (!ch || ch.scheme === 'basic') {
       if (!hasPassword)
         throw new RegistryError(
-          `${url}: the registry requires authentication and no credentials were found for ${this.host} (docker login, or ~/.docker/config.json)`,
-          401,
+          `the registry requires authentication and no credentials were found for ${this.host} (docker login, or ~/.docker/config.json)`,
+          { uri: url, status: 401 },
         );
-      if (!this.cleartextAllowed(new URL(url))) throw new RegistryError(`${url}: refusing to send a password over plain HTTP`);
+      if (!this.cleartextAllowed(new URL(url))) throw new RegistryError('refusing to send a password over plain HTTP', { uri: url });
       this.basic = `Basic ${Buffer.from(`${cred!.username}:${cred!.password}`).toString('base64')}`;
       return;
     }
-    if (ch.scheme !== 'bearer' || !ch.params.realm) throw new RegistryError(`${url}: unsupported authentication challenge "${header!.slice(0, 200)}"`, 401);
+    if (ch.scheme !== 'bearer' || !ch.params.realm)
+      throw new RegistryError(`unsupported authentication challenge "${header!.slice(0, 200)}"`, { uri: url, status: 401 });
     let realm: URL;
     try {
       realm = new URL(ch.params.realm, url);
     } catch {
-      throw new RegistryError(`${url}: token realm "${ch.params.realm.slice(0, 200)}" is not a URL`, 401);
+      throw new RegistryError(`token realm "${ch.params.realm.slice(0, 200)}" is not a URL`, { uri: url, status: 401 });
     }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryError(`${url}: token realm ${realm.protocol} refused`, 401);
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryError(`token realm ${realm.protocol} refused`, { uri: url, status: 401 });
     // Credentials go to the realm only when it is the registry itself or a host the user named; otherwise the token
     // is asked for anonymously (enough for public images).
     const send = cred && this.realmTrusted(realm) ? cred : undefined;
-    if (send && !this.cleartextAllowed(realm)) throw new RegistryError(`${url}: token realm ${realm.origin} is plain HTTP; refusing to send credentials`);
+    if (send && !this.cleartextAllowed(realm)) throw new RegistryError(`token realm ${realm.origin} is plain HTTP; refusing to send credentials`, { uri: url });
     const want = scope ?? ch.params.scope;
     let res: HttpResponse;
     if (send?.identityToken) {
@@ -251,19 +250,19 @@ export class RegistryClient {
     if (res.status < 200 || res.status >= 300) {
       await res.discard();
       throw new RegistryError(
-        `${url}: token request to ${realm.origin}${realm.pathname} → HTTP ${res.status}${res.status === 401 ? ' (bad or missing credentials)' : ''}`,
-        res.status,
+        `token request to ${realm.origin}${realm.pathname} → HTTP ${res.status}${res.status === 401 ? ' (bad or missing credentials)' : ''}`,
+        { uri: url, status: res.status },
       );
     }
     let body: { token?: unknown; access_token?: unknown };
     try {
       body = JSON.parse(new TextDecoder().decode(await res.bytes(MAX_TOKEN_RESPONSE)));
     } catch (e) {
-      if (e instanceof HttpError) throw new RegistryError(e.message, undefined, { cause: e });
-      throw new RegistryError(`${url}: token response from ${realm.origin} is not JSON`);
+      if (e instanceof HttpError) throw new RegistryError(e.message, { uri: e.uri, cause: e });
+      throw new RegistryError(`token response from ${realm.origin} is not JSON`, { uri: url });
     }
     const token = typeof body?.token === 'string' ? body.token : typeof body?.access_token === 'string' ? body.access_token : undefined;
-    if (!token || token.length > 16384) throw new RegistryError(`${url}: token response from ${realm.origin} has no usable token`);
+    if (!token || token.length > 16384) throw new RegistryError(`token response from ${realm.origin} has no usable token`, { uri: url });
     this.tokens.set(scope ?? '*', token);
   }
 
@@ -271,7 +270,7 @@ export class RegistryClient {
     try {
       return await this.http.send(realm.href, { method, headers, body });
     } catch (e) {
-      throw e instanceof HttpError ? new RegistryError(e.message, e.status, { cause: e }) : e;
+      throw e instanceof HttpError ? new RegistryError(e.message, { uri: e.uri, status: e.status, cause: e }) : e;
     }
   }
 
@@ -312,7 +311,7 @@ export class RegistryClient {
     try {
       return await res.bytes(limit);
     } catch (e) {
-      throw e instanceof HttpError ? new RegistryError(e.message, e.status, { cause: e }) : e;
+      throw e instanceof HttpError ? new RegistryError(e.message, { uri: e.uri, status: e.status, cause: e }) : e;
     }
   }
 
@@ -325,22 +324,22 @@ export class RegistryClient {
     const seen = new Set<string>();
     for (let page = 0; url; page++) {
       if (page >= MAX_PAGES) throw new RegistryError(`${this.baseUrl}${path}: more than ${MAX_PAGES} pages; the rest of the listing was not read`);
-      if (seen.has(url)) throw new RegistryError(`${url}: pagination loops`);
+      if (seen.has(url)) throw new RegistryError('pagination loops', { uri: url });
       seen.add(url);
       const res: HttpResponse = await this.request(url, { scope, headers: { accept: 'application/json' }, accept: [404] });
       if (res.status === 404) {
         await res.discard();
-        throw new RegistryError(`${url}: not found`, 404);
+        throw new RegistryError('not found', { uri: url, status: 404 });
       }
       const bytes = await this.read(res, MAX_DOCUMENT_BYTES);
       let doc: Record<string, unknown>;
       try {
         doc = JSON.parse(new TextDecoder().decode(bytes));
       } catch {
-        throw new RegistryError(`${url}: response is not JSON`);
+        throw new RegistryError('response is not JSON', { uri: url });
       }
       const list = doc?.[key];
-      if (list !== null && list !== undefined && !Array.isArray(list)) throw new RegistryError(`${url}: "${key}" is not a list`);
+      if (list !== null && list !== undefined && !Array.isArray(list)) throw new RegistryError(`"${key}" is not a list`, { uri: url });
       for (const item of (list as T[] | null) ?? []) yield item;
       url = nextLink(res.headers.link, url);
     }
@@ -359,7 +358,7 @@ export class RegistryClient {
       const length = Number(res.headers['content-length'] ?? NaN);
       if (size !== undefined && Number.isFinite(length) && length !== size) {
         await res.discard();
-        throw new RegistryError(`${what}: the registry sends ${length} bytes for a blob whose descriptor says ${size}`);
+        throw new RegistryError(`the registry sends ${length} bytes for a blob whose descriptor says ${size}`, { uri: what });
       }
       const hash = createHash('sha256');
       let n = 0;
@@ -367,15 +366,16 @@ export class RegistryClient {
         if (size !== undefined && n + chunk.length > size) {
           hash.update(chunk.subarray(0, size - n));
           yield chunk.subarray(0, size - n);
-          throw new ShelflifeError('limit-size', `${what}: the blob runs past its declared size of ${size} bytes; cut there`);
+          throw new ShelflifeError('limit-size', `the blob runs past its declared size of ${size} bytes; cut there`, { uri: what });
         }
         n += chunk.length;
         hash.update(chunk);
         yield chunk;
       }
-      if (size !== undefined && n < size) throw new RegistryError(`${what}: the blob ended after ${n} of its declared ${size} bytes`);
+      if (size !== undefined && n < size) throw new RegistryError(`the blob ended after ${n} of its declared ${size} bytes`, { uri: what });
       const got = `sha256:${hash.digest('hex')}`;
-      if (digest.startsWith('sha256:') && got !== digest) throw new ShelflifeError('malformed', `${what}: the registry served bytes whose digest is ${got}`);
+      if (digest.startsWith('sha256:') && got !== digest)
+        throw new ShelflifeError('malformed', `the registry served bytes whose digest is ${got}`, { uri: what });
     })();
   }
 

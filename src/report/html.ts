@@ -10,6 +10,7 @@ import { SEVERITIES } from '../model.js';
 import { rankedFindings, severityOf, totals, worse } from './_facts.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { displayUri, formatBytes } from './table.js';
+import { renderError } from '../errors.js';
 
 const COLORS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#f59f00', low: '#1c7ed6', none: '#2b8a3e' };
 
@@ -119,7 +120,7 @@ export function renderHtml(result: ScanResult, options: RenderOptions = {}): str
     .slice(0, 25);
   const deadlines = new Map<string, number>();
   for (const { f } of rankedFindings(result)) for (const d of f.exposure?.deadlinesMissed ?? []) deadlines.set(d, (deadlines.get(d) ?? 0) + 1);
-  const errors = result.artifacts.flatMap((a) => a.errors);
+  const errors = result.artifacts.flatMap((a) => a.errors.map((e) => ({ code: e.code, text: renderError(e, a.uri) })));
   const card = (label: string, value: string | number, colour = '#212529') =>
     `<div class="card"><div class="v" style="color:${colour}">${esc(value)}</div><div class="l">${esc(label)}</div></div>`;
   return `<!doctype html>
@@ -190,7 +191,7 @@ ${
   errors.length
     ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors
         .slice(0, 100)
-        .map((e) => `<tr><td>${esc(e.code)}</td><td>${esc(e.message)}</td></tr>`)
+        .map((e) => `<tr><td>${esc(e.code)}</td><td>${esc(e.text)}</td></tr>`)
         .join('')}</tbody></table></section>`
     : ''
 }

@@ -10,6 +10,7 @@ import type { Finding, Severity } from '../model.js';
 import { findingId } from '../identity.js';
 import { describeFinding, RULE_TEXT, ruleId, severityOf } from './_facts.js';
 import type { Reporter } from './types.js';
+import { renderError } from '../errors.js';
 
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note' | 'none'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', none: 'none' };
 /** GitHub code scanning reads `security-severity` (0–10) on rules. */
@@ -60,7 +61,7 @@ export const sarifReporter: Reporter = {
     const notifications = result.artifacts.flatMap((a) =>
       a.errors.map((e) => ({
         level: 'warning' as const,
-        message: { text: e.message },
+        message: { text: renderError(e, a.uri) },
         descriptor: { id: `shelflife/error/${e.code}` },
         locations: [{ physicalLocation: { artifactLocation: artifactLocation(a.uri, cwd) } }],
       })),

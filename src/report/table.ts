@@ -7,6 +7,7 @@ import { relative } from 'node:path';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import type { Reporter, RenderOptions } from './types.js';
+import { renderError } from '../errors.js';
 
 const STATUS_COLOR: Record<string, string> = { vulnerable: '31', weakened: '33', resistant: '32', hybrid: '36', unknown: '35' };
 const SEVERITY_COLOR: Record<string, string> = { critical: '1;31', high: '31', medium: '33', low: '36', none: '32' };
@@ -67,10 +68,10 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
   const statusText = [...byStatus].map(([k, v]) => `${v} ${k}`).join(', ');
   lines.push('');
   lines.push(`${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings${statusText ? ` (${statusText})` : ''}, ${s.errors} errors`);
-  const errs = result.artifacts.flatMap((a) => a.errors);
+  const errs = result.artifacts.flatMap((a) => a.errors.map((e) => ({ code: e.code, text: renderError(e, a.uri) })));
   if (errs.length) {
     lines.push('');
-    for (const e of errs.slice(0, 50)) lines.push(c('33', `error [${e.code}]: ${e.message}`));
+    for (const e of errs.slice(0, 50)) lines.push(c('33', `error [${e.code}]: ${e.text}`));
     if (errs.length > 50) lines.push(`… and ${errs.length - 50} more errors (see --format json)`);
   }
   return `${lines.join('\n')}\n`;

@@ -108,10 +108,11 @@ export interface ParsedCert {
 export function parseCertificate(der: Uint8Array, what: string): ParsedCert {
   const cert = parseDer(der).expect(TAG.SEQUENCE, 'Certificate');
   const [tbs, sigAlg, sigValue] = cert.children();
-  if (!tbs || !sigAlg || !sigValue) throw new ShelflifeError('malformed', `${what}: a Certificate needs tbsCertificate, signatureAlgorithm and signatureValue`);
+  if (!tbs || !sigAlg || !sigValue)
+    throw new ShelflifeError('malformed', 'a Certificate needs tbsCertificate, signatureAlgorithm and signatureValue', { uri: what });
   const t = tbs.children();
   const o = t[0]?.isContext(0) ? 1 : 0; // version [0] EXPLICIT is optional
-  if (t.length < o + 6) throw new ShelflifeError('malformed', `${what}: tbsCertificate is too short`);
+  if (t.length < o + 6) throw new ShelflifeError('malformed', 'tbsCertificate is too short', { uri: what });
   return {
     der,
     serial: t[o].expect(TAG.INTEGER, 'serialNumber'),

@@ -109,20 +109,20 @@ export function parseSignedData(der: Uint8Array, what: string): ParsedSignedData
   try {
     return parseSignedDataUnsafe(der, what);
   } catch (e) {
-    if (e instanceof ShelflifeError && e.message.startsWith(what)) throw e;
-    throw new ShelflifeError('malformed', `${what}: not a CMS SignedData: ${(e as Error).message}`);
+    if (e instanceof ShelflifeError && e.uri === what) throw e;
+    throw new ShelflifeError('malformed', `not a CMS SignedData: ${(e as Error).message}`, { uri: what });
   }
 }
 
 function parseSignedDataUnsafe(der: Uint8Array, what: string): ParsedSignedData {
   const ci = parseDer(der).expect(TAG.SEQUENCE, 'ContentInfo');
-  if (ci.child(0, 'contentType').oid() !== OID.signedData) throw new ShelflifeError('malformed', `${what}: ContentInfo is not id-signedData`);
+  if (ci.child(0, 'contentType').oid() !== OID.signedData) throw new ShelflifeError('malformed', 'ContentInfo is not id-signedData', { uri: what });
   const sd = ci.child(1, 'content').inner().expect(TAG.SEQUENCE, 'SignedData');
   const kids = sd.children();
   const encap = kids[2]?.expect(TAG.SEQUENCE, 'encapContentInfo');
-  if (!encap) throw new ShelflifeError('malformed', `${what}: SignedData is too short`);
+  if (!encap) throw new ShelflifeError('malformed', 'SignedData is too short', { uri: what });
   if (encap.children().length > 1)
-    throw new ShelflifeError('unsupported', `${what}: the SignedData carries its content; shelflife writes and verifies detached signatures`);
+    throw new ShelflifeError('unsupported', 'the SignedData carries its content; shelflife writes and verifies detached signatures', { uri: what });
   const certificates: ParsedCert[] = [];
   let i = 3;
   if (kids[i]?.isContext(0)) {
@@ -137,12 +137,12 @@ function parseSignedDataUnsafe(der: Uint8Array, what: string): ParsedSignedData 
   }
   if (kids[i]?.isContext(1)) i++; // crls
   const signerSet = kids[i]?.expect(TAG.SET, 'signerInfos');
-  if (!signerSet) throw new ShelflifeError('malformed', `${what}: SignedData has no signerInfos`);
+  if (!signerSet) throw new ShelflifeError('malformed', 'SignedData has no signerInfos', { uri: what });
   const signers: CmsSigner[] = [];
   const otherSigners: string[] = [];
   for (const si of signerSet.children()) {
     const f = si.children();
-    if (f.length < 5) throw new ShelflifeError('malformed', `${what}: SignerInfo is too short`);
+    if (f.length < 5) throw new ShelflifeError('malformed', 'SignerInfo is too short', { uri: what });
     let j = 2;
     const digestAlgOid = f[j++].child(0).oid();
     const attrsNode = f[j]?.isContext(0) ? f[j++] : undefined;
@@ -153,15 +153,16 @@ function parseSignedDataUnsafe(der: Uint8Array, what: string): ParsedSignedData 
       otherSigners.push(catalogue().oid(sigOid)?.name ?? sigOid);
       continue;
     }
-    if (!attrsNode) throw new ShelflifeError('unsupported', `${what}: ${alg.name} signer without signedAttrs is not supported`);
+    if (!attrsNode) throw new ShelflifeError('unsupported', `${alg.name} signer without signedAttrs is not supported`, { uri: what });
     const sid = f[1];
-    if (sid.tag !== TAG.SEQUENCE) throw new ShelflifeError('unsupported', `${what}: subjectKeyIdentifier signer ids are not supported`);
+    if (sid.tag !== TAG.SEQUENCE) throw new ShelflifeError('unsupported', 'subjectKeyIdentifier signer ids are not supported', { uri: what });
     const digest = digestName(digestAlgOid);
-    if (!digest) throw new ShelflifeError('unsupported', `${what}: digest ${digestAlgOid} is not SHA-256, SHA-512 or SHAKE256`);
+    if (!digest) throw new ShelflifeError('unsupported', `digest ${digestAlgOid} is not SHA-256, SHA-512 or SHAKE256`, { uri: what });
     const attrs = readAttributes(attrsNode, what);
     const md = attrs.get(OID.messageDigest)?.expect(TAG.OCTET_STRING, 'messageDigest').content;
     const ct = attrs.get(OID.contentType)?.oid();
-    if (!md || ct !== OID.data) throw new ShelflifeError('malformed', `${what}: signedAttrs need content-type id-data and message-digest (RFC 5652 §5.3)`);
+    if (!md || ct !== OID.data)
+      throw new ShelflifeError('malformed', 'signedAttrs need content-type id-data and message-digest (RFC 5652 §5.3)', { uri: what });
     signers.push({
       alg,
       digestOid: digestAlgOid,
@@ -182,9 +183,9 @@ function readAttributes(node: DerNode, what: string): Map<string, DerNode> {
   for (const a of node.children()) {
     const type = a.child(0, 'attrType').oid();
     // RFC 5652 §5.3: content-type and message-digest MUST have exactly one value, and appear once.
-    if (out.has(type)) throw new ShelflifeError('malformed', `${what}: attribute ${type} appears twice in signedAttrs`);
+    if (out.has(type)) throw new ShelflifeError('malformed', `attribute ${type} appears twice in signedAttrs`, { uri: what });
     const values = a.child(1, 'attrValues').expect(TAG.SET, 'attrValues').children();
-    if (values.length !== 1) throw new ShelflifeError('malformed', `${what}: attribute ${type} must have one value`);
+    if (values.length !== 1) throw new ShelflifeError('malformed', `attribute ${type} must have one value`, { uri: what });
     out.set(type, values[0]);
   }
   return out;

@@ -323,7 +323,7 @@ export function newPrehash(alg: SignatureAlgorithm): { update(b: Uint8Array): un
 
 /** M' = Prefix ‖ Label ‖ len(ctx) ‖ ctx ‖ PH(M) (draft §"Composite-ML-DSA.Sign", step 1–2). */
 export function messageRepresentative(alg: SignatureAlgorithm, phM: Uint8Array, ctx: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (!alg.label) throw new ShelflifeError('usage', `${alg.name} is not a composite algorithm`);
+  if (!alg.label) throw new UsageError(`${alg.name} is not a composite algorithm`);
   if (ctx.length > 255) throw new UsageError(`context is ${ctx.length} bytes; at most 255 are allowed`);
   return concat([COMPOSITE_PREFIX, alg.label, Uint8Array.of(ctx.length), ctx, phM]);
 }

@@ -80,12 +80,12 @@ export interface ParsedBundle {
 }
 
 export function parseBundle(bytes: Uint8Array, what: string): ParsedBundle {
-  if (bytes.length > MAX_BUNDLE_BYTES) throw new ShelflifeError('limit-size', `${what}: bundle larger than ${MAX_BUNDLE_BYTES} bytes`);
+  if (bytes.length > MAX_BUNDLE_BYTES) throw new ShelflifeError('limit-size', `bundle larger than ${MAX_BUNDLE_BYTES} bytes`, { uri: what });
   let b: HybridBundle;
   try {
     b = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new ShelflifeError('malformed', `${what}: not a JSON bundle: ${(e as Error).message}`);
+    throw new ShelflifeError('malformed', `not a JSON bundle: ${(e as Error).message}`, { uri: what });
   }
   const env = b?.dsseEnvelope;
   if (
@@ -98,18 +98,18 @@ export function parseBundle(bytes: Uint8Array, what: string): ParsedBundle {
     env.signatures.length !== 1 ||
     typeof env.signatures[0]?.sig !== 'string'
   ) {
-    throw new ShelflifeError('malformed', `${what}: not a ${BUNDLE_MEDIA_TYPE} bundle with one DSSE signature`);
+    throw new ShelflifeError('malformed', `not a ${BUNDLE_MEDIA_TYPE} bundle with one DSSE signature`, { uri: what });
   }
   const payload = Buffer.from(env.payload, 'base64');
   let statement: { _type?: string; subject?: { digest?: Record<string, unknown> }[] };
   try {
     statement = JSON.parse(payload.toString('utf8'));
   } catch {
-    throw new ShelflifeError('malformed', `${what}: the DSSE payload is not JSON`);
+    throw new ShelflifeError('malformed', 'the DSSE payload is not JSON', { uri: what });
   }
   const digest = statement?.subject?.[0]?.digest;
   if (statement?._type !== STATEMENT_TYPE || !digest || typeof digest.sha256 !== 'string')
-    throw new ShelflifeError('malformed', `${what}: the payload is not an in-toto Statement with a sha256 subject`);
+    throw new ShelflifeError('malformed', 'the payload is not an in-toto Statement with a sha256 subject', { uri: what });
   return {
     certificate: parseCertificate(Buffer.from(b.certificate, 'base64'), what),
     payload,

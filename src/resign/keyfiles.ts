@@ -4,7 +4,7 @@
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { ShelflifeError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { parseCertificate, type ParsedCert } from './cert.js';
 import { equalBytes } from './_der-writer.js';
 import type { PrivateKey } from './composite.js';
@@ -28,7 +28,7 @@ export function loadCertificate(path: string): ParsedCert {
   try {
     bytes = readFileSync(path);
   } catch (e) {
-    throw new UsageError(`${path}: cannot read the certificate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read the certificate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { uri: path });
   }
   return parseCertificate(fromPemOrDer(bytes, 'CERTIFICATE', path), path);
 }
@@ -41,12 +41,12 @@ export interface SigningIdentity {
 /** Decrypt the key (passphrase from the environment or the terminal) and pair it with its certificate. */
 export function loadSigningIdentity(base: string, env: NodeJS.ProcessEnv = process.env): SigningIdentity {
   const p = keyPaths(base);
-  if (!existsSync(p.key)) throw new UsageError(`${p.key}: no such key file (create one with \`shelflife keygen --out ${base}\`)`);
-  if (!existsSync(p.cert)) throw new UsageError(`${p.cert}: no certificate beside the key (a CSR must be issued and the certificate saved there first)`);
+  if (!existsSync(p.key)) throw new UsageError(`no such key file (create one with \`shelflife keygen --out ${base}\`)`, { uri: p.key });
+  if (!existsSync(p.cert)) throw new UsageError('no certificate beside the key (a CSR must be issued and the certificate saved there first)', { uri: p.cert });
   const cert = loadCertificate(p.cert);
   const key = decodeKeyFile(readFileSync(p.key), () => readPassphrase(p.key, { env }), p.key);
   if (key.alg.oid !== cert.publicKey.alg.oid || !equalBytes(key.publicKey.bytes, cert.publicKey.bytes)) {
-    throw new ShelflifeError('usage', `${p.cert}: the certificate's public key is not the one in ${p.key}`);
+    throw new UsageError(`the certificate's public key is not the one in ${p.key}`, { uri: p.cert });
   }
   return { key, cert };
 }

@@ -47,10 +47,11 @@ export function encodePkcs8(key: PrivateKey): Uint8Array {
 export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
   const node = parseDer(der).expect(TAG.SEQUENCE, 'OneAsymmetricKey');
   const kids = node.children();
-  if (kids.length < 3) throw new ParseError(`${what}: OneAsymmetricKey needs version, algorithm and privateKey`);
+  if (kids.length < 3) throw new ParseError('OneAsymmetricKey needs version, algorithm and privateKey', undefined, 'malformed', { uri: what });
   const algOid = kids[1].child(0, 'algorithm').oid();
   const alg = algorithmByOid(algOid);
-  if (!alg) throw new ShelflifeError('unsupported', `${what}: key algorithm ${algOid} is not an ML-DSA or composite ML-DSA algorithm shelflife signs with`);
+  if (!alg)
+    throw new ShelflifeError('unsupported', `key algorithm ${algOid} is not an ML-DSA or composite ML-DSA algorithm shelflife signs with`, { uri: what });
   const priv = kids[2].expect(TAG.OCTET_STRING, 'privateKey').content;
   let bytes: Uint8Array;
   if (alg.traditional) bytes = priv;
@@ -60,8 +61,10 @@ export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
     if (choice.tag === 0x80) bytes = choice.content;
     else if (choice.tag === TAG.SEQUENCE) bytes = choice.child(0, 'seed').expect(TAG.OCTET_STRING, 'seed').content;
     else
-      throw new ShelflifeError('unsupported', `${what}: ${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`);
-    if (bytes.length !== 32) throw new ParseError(`${what}: ML-DSA seed is ${bytes.length} bytes, not 32`);
+      throw new ShelflifeError('unsupported', `${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`, {
+        uri: what,
+      });
+    if (bytes.length !== 32) throw new ParseError(`ML-DSA seed is ${bytes.length} bytes, not 32`, undefined, 'malformed', { uri: what });
   }
   const key = privateKeyFromBytes(alg, bytes);
   // When the both form or a [1] publicKey is present, it must match what the seed regenerates (RFC 9881 §6).
@@ -69,7 +72,7 @@ export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
   if (pub) {
     const stated = pub.content.subarray(1);
     if (Buffer.compare(Buffer.from(stated), Buffer.from(key.publicKey.bytes)) !== 0)
-      throw new ShelflifeError('malformed', `${what}: the publicKey in the key file does not match its private key`);
+      throw new ShelflifeError('malformed', 'the publicKey in the key file does not match its private key', { uri: what });
   }
   return key;
 }
@@ -79,7 +82,7 @@ export function decodeSpki(spki: DerNode, what: string): PublicKey {
   spki.expect(TAG.SEQUENCE, 'SubjectPublicKeyInfo');
   const algOid = spki.child(0, 'algorithm').child(0, 'algorithm').oid();
   const alg = algorithmByOid(algOid);
-  if (!alg) throw new ShelflifeError('unsupported', `${what}: public key algorithm ${algOid} is not ML-DSA or composite ML-DSA`);
+  if (!alg) throw new ShelflifeError('unsupported', `public key algorithm ${algOid} is not ML-DSA or composite ML-DSA`, { uri: what });
   return publicKeyFromBytes(alg, spki.child(1, 'subjectPublicKey').bits());
 }
 
@@ -107,10 +110,10 @@ export function encryptPkcs8(plain: Uint8Array, passphrase: string, options: Enc
 export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string): Uint8Array {
   const node = parseDer(der).expect(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
   const [algNode, dataNode] = node.children();
-  if (!algNode || !dataNode) throw new ParseError(`${what}: EncryptedPrivateKeyInfo needs an algorithm and data`);
+  if (!algNode || !dataNode) throw new ParseError('EncryptedPrivateKeyInfo needs an algorithm and data', undefined, 'malformed', { uri: what });
   const schemeOid = algNode.child(0, 'algorithm').oid();
   if (schemeOid !== OID.pbes2)
-    throw new ShelflifeError('unsupported', `${what}: key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`);
+    throw new ShelflifeError('unsupported', `key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`, { uri: what });
   const [kdfNode, encNode] = algNode.child(1, 'PBES2-params').children();
   const kdfOid = kdfNode.child(0).oid();
   const kp = kdfNode.child(1, 'KDF parameters').children();
@@ -119,19 +122,19 @@ export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string):
   if (kdfOid === OID.scrypt) {
     const [N, r, p] = [kp[1].int(), kp[2].int(), kp[3].int()];
     if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || 128 * N * r > SCRYPT_MAX_MEMORY || p > 16) {
-      throw new ShelflifeError('unsupported', `${what}: scrypt parameters N=${N} r=${r} p=${p} are outside what shelflife will compute`);
+      throw new ShelflifeError('unsupported', `scrypt parameters N=${N} r=${r} p=${p} are outside what shelflife will compute`, { uri: what });
     }
     key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
   } else if (kdfOid === OID.pbkdf2) {
     const iterations = kp[1].int();
     if (iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS)
-      throw new ShelflifeError('unsupported', `${what}: PBKDF2 iteration count ${iterations} is out of range`);
+      throw new ShelflifeError('unsupported', `PBKDF2 iteration count ${iterations} is out of range`, { uri: what });
     const prf = kp.find((k, i) => i >= 2 && k.tag === TAG.SEQUENCE);
     const prfOid = prf ? prf.child(0).oid() : '1.2.840.113549.2.7';
     const digest = { '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[prfOid];
-    if (!digest) throw new ShelflifeError('unsupported', `${what}: PBKDF2 PRF ${prfOid} is not HMAC-SHA-256/384/512`);
+    if (!digest) throw new ShelflifeError('unsupported', `PBKDF2 PRF ${prfOid} is not HMAC-SHA-256/384/512`, { uri: what });
     key = pbkdf2Sync(passphrase.normalize('NFC'), salt, iterations, 32, digest);
-  } else throw new ShelflifeError('unsupported', `${what}: key derivation ${kdfOid} is neither scrypt nor PBKDF2`);
+  } else throw new ShelflifeError('unsupported', `key derivation ${kdfOid} is neither scrypt nor PBKDF2`, { uri: what });
   const encOid = encNode.child(0).oid();
   const data = dataNode.expect(TAG.OCTET_STRING, 'encryptedData').content;
   try {
@@ -143,15 +146,15 @@ export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string):
       // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
       const gp = encNode.child(1, 'GCMParameters').children();
       const tagLen = gp[1] ? gp[1].int() : 12;
-      if (tagLen < 12 || tagLen > 16 || data.length < tagLen) throw new ParseError(`${what}: bad GCM tag length ${tagLen}`);
+      if (tagLen < 12 || tagLen > 16 || data.length < tagLen) throw new ParseError(`bad GCM tag length ${tagLen}`, undefined, 'malformed', { uri: what });
       const d = createDecipheriv('aes-256-gcm', key, gp[0].content, { authTagLength: tagLen });
       d.setAuthTag(data.subarray(data.length - tagLen));
       return Buffer.concat([d.update(data.subarray(0, data.length - tagLen)), d.final()]);
     }
   } catch {
-    throw new ShelflifeError('usage', `${what}: wrong passphrase (or a damaged key file): decryption failed`);
+    throw new UsageError('wrong passphrase (or a damaged key file): decryption failed', { uri: what });
   }
-  throw new ShelflifeError('unsupported', `${what}: key cipher ${encOid} is not AES-256-CBC or AES-256-GCM`);
+  throw new ShelflifeError('unsupported', `key cipher ${encOid} is not AES-256-CBC or AES-256-GCM`, { uri: what });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -166,7 +169,7 @@ export function pem(label: string, der: Uint8Array): string {
 export function fromPemOrDer(bytes: Uint8Array, label: string, what: string): Uint8Array {
   if (bytes[0] === TAG.SEQUENCE) return bytes;
   const block = findPemBlocks(bytes, (l) => l === label)[0];
-  if (!block) throw new ShelflifeError('malformed', `${what}: no "${label}" PEM block and not DER`);
+  if (!block) throw new ShelflifeError('malformed', `no "${label}" PEM block and not DER`, { uri: what });
   return block.der;
 }
 
@@ -178,12 +181,12 @@ export function decodeKeyFile(bytes: Uint8Array, passphrase: () => string, what:
   const encrypted = findPemBlocks(bytes, (l) => l === 'ENCRYPTED PRIVATE KEY')[0];
   if (encrypted) return decodePkcs8(decryptPkcs8(encrypted.der, passphrase(), what), what);
   if (findPemBlocks(bytes, (l) => l === 'PRIVATE KEY')[0]) {
-    throw new ShelflifeError(
-      'usage',
-      `${what}: the private key is not encrypted; shelflife only uses keys encrypted at rest (re-run keygen, or encrypt it with \`openssl pkcs8 -topk8 -scrypt\`)`,
+    throw new UsageError(
+      `the private key is not encrypted; shelflife only uses keys encrypted at rest (re-run keygen, or encrypt it with \`openssl pkcs8 -topk8 -scrypt\`)`,
+      { uri: what },
     );
   }
-  throw new ShelflifeError('malformed', `${what}: no ENCRYPTED PRIVATE KEY block`);
+  throw new ShelflifeError('malformed', 'no ENCRYPTED PRIVATE KEY block', { uri: what });
 }
 
 export interface PassphraseSource {

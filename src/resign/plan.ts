@@ -4,7 +4,7 @@
  * @module
  */
 import picomatch from 'picomatch';
-import { ShelflifeError, UsageError } from '../errors.js';
+import { reasonAt, UsageError } from '../errors.js';
 import { SEVERITIES, type ArtifactResult, type QuantumStatus, type ScanResult, type Severity } from '../model.js';
 import { FsWriter } from './writers/fs.js';
 import { OciWriter } from './writers/oci.js';
@@ -80,10 +80,10 @@ export function readScan(text: string, what: string): ScanResult {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new ShelflifeError('usage', `${what}: not JSON: ${(e as Error).message}`);
+    throw new UsageError(`not JSON: ${(e as Error).message}`, { uri: what });
   }
   if (doc?.schemaVersion !== '1' || !Array.isArray(doc.artifacts))
-    throw new ShelflifeError('usage', `${what}: not a shelflife scan (schemaVersion "1" with artifacts[]); run \`shelflife scan --format json\``);
+    throw new UsageError(`not a shelflife scan (schemaVersion "1" with artifacts[]); run \`shelflife scan --format json\``, { uri: what });
   return doc;
 }
 
@@ -152,7 +152,7 @@ export function makePlan(scan: ScanResult, sel: Selection, format: SignatureForm
     try {
       plan.items.push({ uri: a.uri, sha256: a.sha256, size: a.size, why, writer, locations: writer.locate(a.uri, format) });
     } catch (e) {
-      plan.refused.push({ uri: a.uri, reason: (e as Error).message });
+      plan.refused.push({ uri: a.uri, reason: reasonAt(e, a.uri) });
     }
   }
   return plan;

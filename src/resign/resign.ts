@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { errorMessage, ShelflifeError } from '../errors.js';
+import { reasonAt, ShelflifeError } from '../errors.js';
 import type { ParsedCert } from './cert.js';
 import { assembleSignedData, checkDigestRule, cmsDigest, parseSignedData, signedAttributes, signerMatches, verifySigner } from './cms.js';
 import { type PreHash, type PrivateKey, type VerifyResult } from './composite.js';
@@ -62,7 +62,7 @@ export async function runResign(plan: Plan, options: ResignOptions): Promise<Res
       try {
         o = await resignOne(item, options);
       } catch (e) {
-        o = { uri: item.uri, status: 'failed', reason: errorMessage(e) };
+        o = { uri: item.uri, status: 'failed', reason: reasonAt(e, item.uri) };
       }
       outcomes.push(o);
       options.onOutcome?.(o);
@@ -183,7 +183,9 @@ export async function verifyArtifact(
   }
   const sd = parseSignedData(signature, what);
   if (sd.signers.length === 0) {
-    throw new ShelflifeError('verify', `${what}: no ML-DSA or composite ML-DSA signer${sd.otherSigners.length ? ` (only ${sd.otherSigners.join(', ')})` : ''}`);
+    throw new ShelflifeError('verify', `no ML-DSA or composite ML-DSA signer${sd.otherSigners.length ? ` (only ${sd.otherSigners.join(', ')})` : ''}`, {
+      uri: what,
+    });
   }
   const pick = cert
     ? sd.signers.map((s) => ({ s, c: cert })).filter((x) => signerMatches(x.s, x.c))
@@ -192,8 +194,9 @@ export async function verifyArtifact(
     throw new ShelflifeError(
       'verify',
       cert
-        ? `${what}: no signer in it matches the certificate ${cert.subject} (issuer and serial differ)`
-        : `${what}: the signer's certificate is not in the signature; pass --cert`,
+        ? `no signer in it matches the certificate ${cert.subject} (issuer and serial differ)`
+        : "the signer's certificate is not in the signature; pass --cert",
+      { uri: what },
     );
   }
   const { s, c } = pick[0];

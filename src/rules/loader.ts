@@ -27,14 +27,14 @@ export function bundledRulesDir(): string {
   throw new ShelflifeError('rules', 'cannot find the bundled rules/ directory');
 }
 
-/** Parse YAML text and validate it; errors name `file:line`. */
+/** Parse YAML text and validate it; errors name `file:line` as their `uri`. */
 export function parseRules<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = e.linePos?.[0]?.line ?? lineCounter.linePos(e.pos[0]).line;
-    throw new ShelflifeError('rules', `${file}:${line}: ${e.message.split('\n')[0]}`);
+    throw new ShelflifeError('rules', e.message.split('\n')[0], { uri: `${file}:${line}` });
   }
   const data = toData(doc, file);
   const result = schema.safeParse(data);
@@ -62,11 +62,14 @@ export function parseRules<S extends z.ZodType>(text: string, file: string, sche
       if (pair?.key?.range) line = lineCounter.linePos(pair.key.range[0]).line;
       throw new ShelflifeError(
         'rules',
-        `${file}:${line}: unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${path.length ? ` in ${path.join('.')}` : ''}`,
+        `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${path.length ? ` in ${path.join('.')}` : ''}`,
+        {
+          uri: `${file}:${line}`,
+        },
       );
     }
     const where = path.length ? ` at ${path.join('.')}` : '';
-    throw new ShelflifeError('rules', `${file}:${line}: ${issue.message}${where}`);
+    throw new ShelflifeError('rules', `${issue.message}${where}`, { uri: `${file}:${line}` });
   }
   return result.data;
 }
@@ -81,7 +84,7 @@ function toData(doc: Document, file: string): unknown {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
   } catch (e) {
     if (e instanceof ReferenceError && /alias/i.test(e.message))
-      throw new ShelflifeError('rules', `${file}: aliases expand past ${MAX_YAML_ALIASES} nodes (a YAML alias bomb?); not loaded`, { cause: e });
+      throw new ShelflifeError('rules', `aliases expand past ${MAX_YAML_ALIASES} nodes (a YAML alias bomb?); not loaded`, { uri: file, cause: e });
     throw e;
   }
 }
@@ -102,11 +105,11 @@ function readBounded(file: string): string {
     let n = 0;
     for (let r; n < buf.length && (r = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += r;
     if (n > MAX_RULES_FILE_BYTES)
-      throw new ShelflifeError('rules', `${file}: larger than the ${MAX_RULES_FILE_BYTES}-byte limit for a rules or config file; not loaded`);
+      throw new ShelflifeError('rules', `larger than the ${MAX_RULES_FILE_BYTES}-byte limit for a rules or config file; not loaded`, { uri: file });
     return buf.toString('utf8', 0, n);
   } catch (e) {
     if (e instanceof ShelflifeError) throw e;
-    throw new ShelflifeError('rules', `${file}: cannot read (${(e as Error).message})`, { cause: e });
+    throw new ShelflifeError('rules', `cannot read (${(e as Error).message})`, { uri: file, cause: e });
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

@@ -10,9 +10,9 @@ import { decompress, decompressedName, sniffCompression } from '../containers/co
 import { ExpansionBudget, sniffContainer, type ContainerInput, type Member } from '../containers/index.js';
 import { safeMemberPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
-import { runDetectors, toErrorEntry } from '../detectors/index.js';
+import { runDetectors } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
-import { LimitError, ParseError, ShelflifeError, errorMessage } from '../errors.js';
+import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
 import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
 import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
@@ -57,7 +57,7 @@ export class ScanEngine {
       errors: [],
     };
     this.results.push(res);
-    if (problem) res.errors.push({ code: problem.code, message: `${ref.uri}: ${problem.message}`, source: 'container' });
+    if (problem) res.errors.push({ code: problem.code, message: problem.message, source: 'container' });
     if (ref.annotations['zip.encryption']) this.recordZipEncryption(res, ref.annotations['zip.encryption']);
 
     const ctx: DetectContext = { name: ref.name, uri: ref.uri, size: ref.size ?? 0, baseOffset: 0, whole: true };
@@ -80,7 +80,7 @@ export class ScanEngine {
     if (ref.digest?.startsWith('sha256:') && res.sha256 && ref.digest !== `sha256:${res.sha256}`) {
       res.errors.push({
         code: 'malformed',
-        message: `${ref.uri}: content digest sha256:${res.sha256} does not match the store's ${ref.digest}`,
+        message: `content digest sha256:${res.sha256} does not match the store's ${ref.digest}`,
         source: 'engine',
       });
     }
@@ -126,25 +126,31 @@ export class ScanEngine {
     }
     if (info.annotations && Object.keys(info.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...info.annotations };
     if (info.signed !== undefined) res.signed = info.signed;
-    for (const e of info.errors ?? []) res.errors.push({ ...e, source: 'source' });
+    for (const { uri, ...e } of info.errors ?? []) res.errors.push({ ...e, ...(uri && uri !== ref.uri ? { uri } : {}), source: 'source' });
     for (const att of info.attached ?? []) {
       if (!att.bytes) continue;
       this.bytesRead += att.bytes.length;
       const sha = createHash('sha256').update(att.bytes).digest('hex');
       if (att.digest?.startsWith('sha256:') && att.digest !== `sha256:${sha}`) {
-        res.errors.push({ code: 'malformed', message: `${att.uri}: content digest sha256:${sha} does not match the store's ${att.digest}`, source: 'engine' });
+        res.errors.push({
+          code: 'malformed',
+          message: `content digest sha256:${sha} does not match the store's ${att.digest}`,
+          uri: att.uri,
+          source: 'engine',
+        });
         continue;
       }
       const sub: ArtifactResult = { uri: att.uri, parent: ref.uri, sha256: sha, size: att.bytes.length, findings: [], errors: [] };
       this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
-      res.errors.push(...sub.errors);
+      // Recorded on the subject, about the attached object.
+      for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
     }
     // Release stores: coverage from the signatures found on the artifact and on the index that lists it.
     if (info.vouching) {
       const own = res.findings.filter((f) => f.kind === 'signature');
-      const v = vouch(info.vouching, own, (r) => this.detectShared(r), this.options.now ?? new Date(), ref.uri);
+      const v = vouch(info.vouching, own, (r) => this.detectShared(r), this.options.now ?? new Date());
       res.coverage = v.coverage;
       res.findings.push(...v.findings);
       res.errors.push(...v.errors);
@@ -255,10 +261,8 @@ export class ScanEngine {
   }
 
   private readError(e: unknown, uri: string): ErrorEntry {
-    if (e instanceof ShelflifeError)
-      return { code: e.code as ErrorEntry['code'], message: e.message.startsWith(uri) ? e.message : `${uri}: ${e.message}`, source: 'engine' };
     const code = (e as NodeJS.ErrnoException)?.code;
-    return { code: 'io', message: `${uri}: read failed: ${code ? `${code}: ` : ''}${errorMessage(e)}`, source: 'engine' };
+    return toErrorEntry(e, { uri, source: 'engine' }, { code: 'io', message: `read failed: ${code ? `${code}: ` : ''}${errorMessage(e)}` });
   }
 
   /** Open the artifact as a container, if it is one, and scan its members. */
@@ -275,7 +279,7 @@ export class ScanEngine {
     if (!compression && !handler) return;
     const maxDepth = this.options.maxDepth ?? MAX_CONTAINER_DEPTH;
     if (depth >= maxDepth) {
-      res.errors.push({ code: 'limit-depth', message: `${ref.uri}: container nested deeper than ${maxDepth}; not opened`, source: 'container' });
+      res.errors.push({ code: 'limit-depth', message: `container nested deeper than ${maxDepth}; not opened`, source: 'container' });
       return;
     }
     const rawOpen = whole
@@ -288,7 +292,7 @@ export class ScanEngine {
     if (!rawOpen) {
       res.errors.push({
         code: 'limit-size',
-        message: `${ref.uri}: container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`,
+        message: `container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`,
         source: 'container',
       });
       return;
@@ -312,7 +316,7 @@ export class ScanEngine {
           uri: ref.uri,
           name: innerName,
           open: () => {
-            if (used) throw new ShelflifeError('unsupported', `${ref.uri}: decompressed stream read twice`);
+            if (used) throw new ShelflifeError('unsupported', 'decompressed stream read twice', { uri: ref.uri });
             used = true;
             return peek.stream;
           },
@@ -324,23 +328,20 @@ export class ScanEngine {
         await this.scanMember(ref, member, depth, budget);
       }
     } catch (e) {
-      if (e instanceof LimitError || e instanceof ParseError || e instanceof ShelflifeError) {
-        res.errors.push({
-          ...toErrorEntry(e, 'container', { uri: ref.uri, baseOffset: 0 }),
-          message: e.message.includes(ref.uri) ? e.message : `${ref.uri}: ${e.message}`,
-        });
-      } else {
-        res.errors.push({ code: 'malformed', message: `${ref.uri}: cannot open as ${compression ?? handler?.kind}: ${errorMessage(e)}`, source: 'container' });
-      }
+      res.errors.push(
+        toErrorEntry(
+          e,
+          { uri: ref.uri, source: 'container' },
+          { code: 'malformed', message: `cannot open as ${compression ?? handler?.kind}: ${errorMessage(e)}` },
+        ),
+      );
     }
   }
 
   private async scanMember(container: ArtifactRef, m: Member, depth: number, budget: ExpansionBudget): Promise<void> {
     const uri = `${container.uri}!/${safeMemberPath(m.path)}`;
     if (m.problem?.code === 'path-traversal') {
-      this.results
-        .find((r) => r.uri === container.uri)
-        ?.errors.push({ code: 'path-traversal', message: `${container.uri}: ${m.problem.message}`, source: 'container' });
+      this.results.find((r) => r.uri === container.uri)?.errors.push({ code: 'path-traversal', message: m.problem.message, uri, source: 'container' });
     }
     const stream = m.stream;
     const child: ArtifactRef = {
@@ -361,7 +362,7 @@ export class ScanEngine {
       // Nothing readable (encrypted, unsupported method): record the member with its problem, no bytes.
       const res: ArtifactResult = { uri, parent: container.uri, sha256: null, size: m.size ?? 0, findings: [], errors: [] };
       if (m.annotations) res.annotations = { ...m.annotations };
-      if (m.problem) res.errors.push({ code: m.problem.code, message: `${uri}: ${m.problem.message}`, source: 'container' });
+      if (m.problem) res.errors.push({ code: m.problem.code, message: m.problem.message, source: 'container' });
       if (m.annotations?.['zip.encryption']) this.recordZipEncryption(res, m.annotations['zip.encryption']);
       this.results.push(res);
       this.options.onArtifact?.(res);

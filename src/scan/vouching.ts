@@ -37,7 +37,7 @@ export function chainFindings(index: { name: string; signatures: Finding[] }, li
  * Signatures made by a key that has expired: clients reject them (RFC 9580 §5.2.3.13: a key is not valid after its
  * expiration time). Keys are matched to signatures by fingerprint or key id.
  */
-export function expiredSigningKeys(signatures: Finding[], keys: Finding[], now: Date, where: string): ErrorEntry[] {
+export function expiredSigningKeys(signatures: Finding[], keys: Finding[], now: Date, signed = 'signed'): ErrorEntry[] {
   const errors: ErrorEntry[] = [];
   for (const s of signatures) {
     const issuer = String(s.details?.issuerFingerprint ?? s.issuer ?? s.details?.issuerKeyId ?? '').toLowerCase();
@@ -49,7 +49,7 @@ export function expiredSigningKeys(signatures: Finding[], keys: Finding[], now: 
     if (key?.notAfter && Date.parse(key.notAfter) < now.getTime())
       errors.push({
         code: 'malformed',
-        message: `${where}: signed by key ${issuer} which expired on ${key.notAfter.slice(0, 10)}; clients reject it`,
+        message: `${signed} by key ${issuer} which expired on ${key.notAfter.slice(0, 10)}; clients reject it`,
         source: 'source',
       });
   }
@@ -67,11 +67,11 @@ export interface Vouched {
  * bytes and attached objects); `detect`: the findings in an in-memory object (the engine caches them, so an index's
  * signatures are parsed once for the thousands of files it lists).
  */
-export function vouch(v: Vouching, own: Finding[], detect: (ref: ArtifactRef) => Finding[], now: Date, uri: string): Vouched {
+export function vouch(v: Vouching, own: Finding[], detect: (ref: ArtifactRef) => Finding[], now: Date): Vouched {
   const errors: ErrorEntry[] = [];
   const findings: Finding[] = [];
   const keysIn = (refs: ArtifactRef[] | undefined) => (refs ?? []).flatMap(detect).filter((f) => f.kind === 'public-key' || f.kind === 'certificate');
-  if (v.keys?.length && own.length) errors.push(...expiredSigningKeys(own, keysIn(v.keys), now, uri));
+  if (v.keys?.length && own.length) errors.push(...expiredSigningKeys(own, keysIn(v.keys), now));
   let coverage: ArtifactCoverage = own.length ? 'signed' : 'unsigned';
   if (v.chains?.length) {
     let vouched = false;
@@ -79,7 +79,7 @@ export function vouch(v: Vouching, own: Finding[], detect: (ref: ArtifactRef) =>
       const signatures = chain.signatures.flatMap(detect).filter((f) => f.kind === 'signature');
       if (!signatures.length) continue;
       findings.push(...chainFindings({ name: chain.index, signatures }, chain.hashes, chain.apt));
-      if (chain.keys?.length) errors.push(...expiredSigningKeys(signatures, keysIn(chain.keys), now, `${uri}: its index ${chain.index}`));
+      if (chain.keys?.length) errors.push(...expiredSigningKeys(signatures, keysIn(chain.keys), now, `its index ${chain.index} is signed`));
       vouched = true;
       break;
     }

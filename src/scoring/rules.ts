@@ -159,7 +159,7 @@ export function loadTimelines(file = join(bundledRulesDir(), 'timelines.yaml')):
 export function loadPolicy(file: string): Policy {
   const p = loadRulesFile(file, PolicySchema);
   const stem = basename(file).replace(/\.ya?ml$/, '');
-  if (p.name !== stem) throw new ShelflifeError('rules', `${file}:1: policy name "${p.name}" does not match the file name "${stem}"`);
+  if (p.name !== stem) throw new ShelflifeError('rules', `policy name "${p.name}" does not match the file name "${stem}"`, { uri: `${file}:1` });
   return p;
 }
 
@@ -172,7 +172,7 @@ export function loadPolicies(dir = join(bundledRulesDir(), 'policies')): Map<str
       .filter((f) => /\.ya?ml$/.test(f))
       .sort();
   } catch (e) {
-    throw new ShelflifeError('rules', `${dir}: cannot read the policies directory (${(e as Error).message})`, { cause: e });
+    throw new ShelflifeError('rules', `cannot read the policies directory (${(e as Error).message})`, { uri: dir, cause: e });
   }
   for (const f of names) {
     const p = loadPolicy(join(dir, f));

@@ -53,7 +53,7 @@ export async function post(
     return { status: res.status, body: redactSecrets(Buffer.from(bytes).toString('utf8'), secrets), retryAfterMs: retryAfter(res.headers['retry-after']) };
   } catch (e) {
     if (!(e instanceof HttpError)) throw e;
-    throw new TransientSinkError(`${label}: ${redactSecrets(e.message.replace(/^\S+: /, ''), secrets)}`);
+    throw new TransientSinkError(redactSecrets(e.message, secrets), { uri: label });
   }
 }
 

@@ -106,7 +106,7 @@ export function readSecret(c: Pick<SinkConfig, 'tokenEnv' | 'tokenFile'>, label:
   if (c.tokenEnv && c.tokenFile) throw new UsageError('--sink-token-env and --sink-token-file cannot be used together');
   if (c.tokenEnv) {
     const v = process.env[c.tokenEnv];
-    if (!v) throw new UsageError(`${label}: environment variable ${c.tokenEnv} (--sink-token-env) is not set or empty`);
+    if (!v) throw new UsageError(`environment variable ${c.tokenEnv} (--sink-token-env) is not set or empty`, { uri: label });
     return v.trim();
   }
   if (c.tokenFile) {
@@ -114,11 +114,11 @@ export function readSecret(c: Pick<SinkConfig, 'tokenEnv' | 'tokenFile'>, label:
     try {
       size = statSync(c.tokenFile).size;
     } catch (e) {
-      throw new UsageError(`${label}: --sink-token-file ${c.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new UsageError(`--sink-token-file ${c.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`, { uri: label });
     }
-    if (size > MAX_TOKEN_BYTES) throw new UsageError(`${label}: --sink-token-file ${c.tokenFile}: larger than ${MAX_TOKEN_BYTES} bytes; not a token`);
+    if (size > MAX_TOKEN_BYTES) throw new UsageError(`--sink-token-file ${c.tokenFile}: larger than ${MAX_TOKEN_BYTES} bytes; not a token`, { uri: label });
     const v = readFileSync(c.tokenFile, 'utf8').trim();
-    if (!v) throw new UsageError(`${label}: --sink-token-file ${c.tokenFile} is empty`);
+    if (!v) throw new UsageError(`--sink-token-file ${c.tokenFile} is empty`, { uri: label });
     return v;
   }
   return undefined;
@@ -127,13 +127,13 @@ export function readSecret(c: Pick<SinkConfig, 'tokenEnv' | 'tokenFile'>, label:
 export function validateSinkConfig(c: SinkConfig): ParsedSink {
   const p = parseSinkUrl(c.url);
   if (c.format && !EVENT_FORMATS.includes(c.format)) throw new UsageError(`--sink-format ${c.format}: expected one of ${EVENT_FORMATS.join(', ')}`);
-  if (p.kind === 'elastic' && c.format === 'cef') throw new UsageError(`${p.label}: Elasticsearch takes documents: --sink-format json (ECS) or ocsf`);
+  if (p.kind === 'elastic' && c.format === 'cef') throw new UsageError('Elasticsearch takes documents: --sink-format json (ECS) or ocsf', { uri: p.label });
   if (!!c.cert !== !!c.key) throw new UsageError('--sink-cert and --sink-key go together');
-  if (p.kind === 'syslog' && p.protocol !== 'tls' && (c.ca || c.cert)) throw new UsageError(`${p.label}: --sink-ca/--sink-cert need syslog+tls://`);
+  if (p.kind === 'syslog' && p.protocol !== 'tls' && (c.ca || c.cert)) throw new UsageError('--sink-ca/--sink-cert need syslog+tls://', { uri: p.label });
   if (p.kind === 'syslog' && (c.tokenEnv || c.tokenFile))
-    throw new UsageError(`${p.label}: syslog takes no token; authenticate with --sink-cert/--sink-key over syslog+tls://`);
+    throw new UsageError('syslog takes no token; authenticate with --sink-cert/--sink-key over syslog+tls://', { uri: p.label });
   if (p.kind === 'hec' && !c.tokenEnv && !c.tokenFile)
-    throw new UsageError(`${p.label}: Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH`);
+    throw new UsageError('Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH', { uri: p.label });
   return p;
 }
 
@@ -161,6 +161,6 @@ export function createTransport(c: SinkConfig, options: { ackPollMs?: number } =
     return new ElasticTransport({ base: p.base, index: p.index!, token, format, ...tls, label: p.label });
   } catch (e) {
     if (e instanceof ShelflifeError) throw e;
-    throw new UsageError(`${p.label}: ${(e as Error).message}`);
+    throw new UsageError((e as Error).message, { uri: p.label });
   }
 }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ShelflifeError } from '../errors.js';
+import { errorMessage, reasonAt, ShelflifeError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
 import { changedEventsOfScan, eventsOfScan, type SinkEvent } from '../report/event.js';
@@ -34,6 +34,7 @@ export interface DeliveryReport {
   rejected: number;
   /** Events left in the spool (receiver down past the retry budget). */
   pending: number;
+  /** Why delivery stopped: the reason alone (the sink is `sink`). */
   error?: string;
 }
 
@@ -85,9 +86,9 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
         result = await transport.send(todo.map((i) => batch[i]));
       } catch (e) {
         if (!(e instanceof TransientSinkError)) throw e;
-        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(e.message);
+        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(reasonAt(e, transport.label));
         const wait = backoff(attempt++, o, e.retryAfterMs);
-        o.log?.(`${e.message}; retrying in ${(wait / 1000).toFixed(1)} s`);
+        o.log?.(`${errorMessage(e)}; retrying in ${(wait / 1000).toFixed(1)} s`);
         await sleep(wait);
         continue;
       }
@@ -103,7 +104,7 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
       delivered += todo.length - retry.length - result.rejected.length;
       todo = retry;
       if (todo.length) {
-        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(`${transport.label}: ${todo.length} event(s) still refused as transient`);
+        if (Date.now() - started > o.retryForMs) throw new RetryBudgetSpent(`${todo.length} event(s) still refused as transient`);
         await sleep(backoff(attempt++, o));
       }
     }
@@ -151,7 +152,7 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
     const pending = spool.pendingCount();
     if (e instanceof RetryBudgetSpent)
       return { sink: transport.label, delivered, rejected, pending, error: `${e.message} (gave up after ${Math.round(o.retryForMs / 1000)} s)` };
-    if (e instanceof ShelflifeError) return { sink: transport.label, delivered, rejected, pending, error: e.message };
+    if (e instanceof ShelflifeError) return { sink: transport.label, delivered, rejected, pending, error: reasonAt(e, transport.label) };
     throw e;
   }
 }
@@ -242,7 +243,7 @@ export function listSpooledSinks(root = defaultSpoolRoot()): SpooledSink[] {
     try {
       config = JSON.parse(readFileSync(p, 'utf8')) as SinkConfig;
     } catch (e) {
-      throw new ShelflifeError('sink', `${p}: unreadable sink description: ${(e as Error).message}`);
+      throw new ShelflifeError('sink', `unreadable sink description: ${(e as Error).message}`, { uri: p });
     }
     out.push({ dir, config, spool: new SinkSpool(dir) });
   }
@@ -258,7 +259,7 @@ export async function flushSinks(options: DeliveryOptions & { spoolRoot?: string
     try {
       transport = createTransport(s.config, options);
     } catch (e) {
-      reports.push({ sink: s.config.url, spooled: 0, delivered: 0, rejected: 0, pending: s.spool.pendingCount(), error: (e as Error).message });
+      reports.push({ sink: s.config.url, spooled: 0, delivered: 0, rejected: 0, pending: s.spool.pendingCount(), error: reasonAt(e, s.config.url) });
       continue;
     }
     try {

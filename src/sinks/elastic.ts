@@ -57,19 +57,19 @@ export class ElasticTransport implements SinkTransport {
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
     if (this.o.token) headers.authorization = `ApiKey ${this.o.token}`;
     const res = await post(this.http, `${this.o.base}/_bulk`, this.label, headers, body, [this.o.token]);
-    if (isTransientStatus(res.status)) throw new TransientSinkError(`${this.label}: HTTP ${res.status}`, res.retryAfterMs);
+    if (isTransientStatus(res.status)) throw new TransientSinkError(`HTTP ${res.status}`, { uri: this.label, retryAfterMs: res.retryAfterMs });
     if (res.status === 401 || res.status === 403)
-      throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: check the API key (--sink-token-env/--sink-token-file); events stay spooled`);
-    if (res.status !== 200) throw new ShelflifeError('sink', `${this.label}: HTTP ${res.status}: ${res.body.slice(0, 500)}`);
+      throw new ShelflifeError('sink', `HTTP ${res.status}: check the API key (--sink-token-env/--sink-token-file); events stay spooled`, { uri: this.label });
+    if (res.status !== 200) throw new ShelflifeError('sink', `HTTP ${res.status}: ${res.body.slice(0, 500)}`, { uri: this.label });
     let reply: { errors?: boolean; items?: Record<string, BulkItemResult>[] };
     try {
       reply = JSON.parse(res.body);
     } catch {
-      throw new TransientSinkError(`${this.label}: _bulk answered non-JSON`);
+      throw new TransientSinkError('_bulk answered non-JSON', { uri: this.label });
     }
     if (!reply.errors) return ALL_DELIVERED;
     const items = reply.items ?? [];
-    if (items.length !== batch.length) throw new TransientSinkError(`${this.label}: _bulk answered ${items.length} items for ${batch.length} actions`);
+    if (items.length !== batch.length) throw new TransientSinkError(`_bulk answered ${items.length} items for ${batch.length} actions`, { uri: this.label });
     const out: BatchResult = { retry: [], rejected: [] };
     items.forEach((item, i) => {
       const r = item.create ?? Object.values(item)[0] ?? {};

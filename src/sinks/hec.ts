@@ -91,9 +91,9 @@ export class HecTransport implements SinkTransport {
       return ALL_DELIVERED;
     }
     const why = `HTTP ${res.status}${reply.text ? `: ${reply.text}` : ''}${reply.code !== undefined ? ` (code ${reply.code})` : ''}`;
-    if (isTransientStatus(res.status)) throw new TransientSinkError(`${this.label}: ${why}`, res.retryAfterMs);
+    if (isTransientStatus(res.status)) throw new TransientSinkError(why, { uri: this.label, retryAfterMs: res.retryAfterMs });
     if (res.status === 401 || res.status === 403)
-      throw new ShelflifeError('sink', `${this.label}: ${why}: check the token (--sink-token-env/--sink-token-file); events stay spooled`);
+      throw new ShelflifeError('sink', `${why}: check the token (--sink-token-env/--sink-token-file); events stay spooled`, { uri: this.label });
     if (res.status === 400 && typeof reply['invalid-event-number'] === 'number') {
       // HEC indexes the events before the invalid one and drops the rest of the request: refuse that one, resend
       // those after it.
@@ -103,7 +103,7 @@ export class HecTransport implements SinkTransport {
       }
     }
     if (res.status === 400) return { retry: [], rejected: batch.map((_, index) => ({ index, reason: why })) };
-    throw new ShelflifeError('sink', `${this.label}: ${why}`);
+    throw new ShelflifeError('sink', why, { uri: this.label });
   }
 
   private async waitForAck(ackId: number): Promise<void> {
@@ -118,16 +118,16 @@ export class HecTransport implements SinkTransport {
         JSON.stringify({ acks: [ackId] }),
         [this.o.token],
       );
-      if (res.status !== 200) throw new TransientSinkError(`${this.label}: ack query answered HTTP ${res.status}`, res.retryAfterMs);
+      if (res.status !== 200) throw new TransientSinkError(`ack query answered HTTP ${res.status}`, { uri: this.label, retryAfterMs: res.retryAfterMs });
       let acks: Record<string, boolean>;
       try {
         acks = (JSON.parse(res.body) as { acks?: Record<string, boolean> }).acks ?? {};
       } catch {
-        throw new TransientSinkError(`${this.label}: ack query answered non-JSON`);
+        throw new TransientSinkError('ack query answered non-JSON', { uri: this.label });
       }
       if (acks[String(ackId)] === true) return;
       // Not indexed yet; if it never is (an indexer restart drops unacknowledged data), the batch is re-sent.
-      if (Date.now() > deadline) throw new TransientSinkError(`${this.label}: ackId ${ackId} not acknowledged within ${ACK_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > deadline) throw new TransientSinkError(`ackId ${ackId} not acknowledged within ${ACK_TIMEOUT_MS / 1000} s`, { uri: this.label });
       await new Promise((r) => setTimeout(r, poll));
     }
   }

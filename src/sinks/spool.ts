@@ -102,7 +102,7 @@ export interface SpooledEvent {
   readonly end: number;
 }
 
-function spooledEvent(line: string, segment: string, end: number, where: () => string): SpooledEvent {
+function spooledEvent(line: string, segment: string, end: number, corrupt: () => ShelflifeError): SpooledEvent {
   return {
     line,
     segment,
@@ -111,7 +111,7 @@ function spooledEvent(line: string, segment: string, end: number, where: () => s
       try {
         return JSON.parse(line) as SinkEvent;
       } catch {
-        throw new ShelflifeError('sink', where());
+        throw corrupt();
       }
     },
   };
@@ -141,7 +141,7 @@ export class SinkSpool {
     try {
       return { ...empty, ...(JSON.parse(readFileSync(p, 'utf8')) as Partial<SpoolState>) };
     } catch (e) {
-      throw new ShelflifeError('sink', `${p}: unreadable spool state: ${(e as Error).message}`, { cause: e });
+      throw new ShelflifeError('sink', `unreadable spool state: ${(e as Error).message}`, { uri: p, cause: e });
     }
   }
 
@@ -163,7 +163,7 @@ export class SinkSpool {
       for (const e of events) {
         const line = JSON.stringify(e);
         if (Buffer.byteLength(line) > MAX_EVENT_BYTES)
-          throw new ShelflifeError('sink', `${e.artifact.uri}: event ${e.id} is larger than ${MAX_EVENT_BYTES} bytes`);
+          throw new ShelflifeError('sink', `event ${e.id} is larger than ${MAX_EVENT_BYTES} bytes`, { uri: e.artifact.uri });
         buf += `${line}\n`;
         count++;
         if (buf.length >= WRITE_CHUNK) {
@@ -219,7 +219,7 @@ export class SinkSpool {
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) return { heldBy: pid };
       rmSync(path, { force: true });
     }
-    throw new ShelflifeError('sink', `${path}: cannot take the delivery lock`);
+    throw new ShelflifeError('sink', 'cannot take the delivery lock', { uri: path });
   }
 
   /** Events not yet acknowledged, in order, streamed from disk. */
@@ -251,12 +251,12 @@ export class SinkSpool {
           const line = data.toString('utf8', lineStart, i);
           const at = dataStart + lineStart;
           lineStart = i + 1;
-          yield spooledEvent(line, name, dataStart + lineStart, () => `${path}: corrupt spool line at byte ${at}`);
+          yield spooledEvent(line, name, dataStart + lineStart, () => new ShelflifeError('sink', `corrupt spool line at byte ${at}`, { uri: path }));
         }
         carry = Buffer.from(data.subarray(lineStart));
         carryStart = dataStart + lineStart;
         if (carry.length > MAX_EVENT_BYTES * 2)
-          throw new ShelflifeError('sink', `${path}: spool line longer than ${MAX_EVENT_BYTES * 2} bytes at byte ${carryStart}`);
+          throw new ShelflifeError('sink', `spool line longer than ${MAX_EVENT_BYTES * 2} bytes at byte ${carryStart}`, { uri: path });
       }
     } finally {
       closeSync(fd);

@@ -117,7 +117,7 @@ export class SyslogTransport implements SinkTransport {
           continue;
         }
         await new Promise<void>((resolve, reject) =>
-          sock.send(msg, this.o.port, this.o.host, (err) => (err ? reject(new TransientSinkError(`${this.label}: ${err.message}`)) : resolve())),
+          sock.send(msg, this.o.port, this.o.host, (err) => (err ? reject(new TransientSinkError(err.message, { uri: this.label })) : resolve())),
         );
       }
     } finally {
@@ -150,7 +150,7 @@ export class SyslogTransport implements SinkTransport {
         if (settled) return;
         settled = true;
         socket.destroy();
-        reject(new TransientSinkError(`${this.label}: ${why}`));
+        reject(new TransientSinkError(why, { uri: this.label }));
       };
       const onReady = () => {
         socket.write(payload, (err) => {

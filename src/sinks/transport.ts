@@ -4,6 +4,7 @@
  */
 import type { EventFormat } from '../report/event.js';
 import type { SpooledEvent } from './spool.js';
+import { ShelflifeError, type ErrorDetails } from '../errors.js';
 
 /** Everything needed to reach a sink again (saved in the spool as sink.json): never a secret, only where it lives. */
 export interface SinkConfig {
@@ -23,13 +24,13 @@ export interface BatchResult {
 }
 
 /** A whole-batch failure worth retrying (receiver down, timeout, 5xx, 429). */
-export class TransientSinkError extends Error {
+export class TransientSinkError extends ShelflifeError {
   override readonly name = 'TransientSinkError';
-  constructor(
-    message: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
+  readonly retryAfterMs?: number;
+  /** `uri` is the sink's label (its URL without secrets). */
+  constructor(message: string, details: ErrorDetails & { retryAfterMs?: number } = {}) {
+    super('sink', message, details);
+    this.retryAfterMs = details.retryAfterMs;
   }
 }
 

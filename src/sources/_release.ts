@@ -5,11 +5,11 @@
  * and decides coverage (src/scan/vouching.ts), so nothing here parses a signature or guesses one from a file name.
  * @module
  */
-import { ShelflifeError } from '../errors.js';
+import { errorAbout, ShelflifeError } from '../errors.js';
 import { HttpClient, type NetOptions } from '../net/http.js';
 import { splitUserinfo } from '../net/secrets.js';
 import type { SourceOptions } from './index.js';
-import type { ErrorCode } from '../model.js';
+import type { ErrorEntry } from '../model.js';
 import type { ArtifactRef, IndexChain, RelatedInfo } from './types.js';
 
 /** Options of every release-store source: the network settings plus what each store needs. */
@@ -122,32 +122,11 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
   return ref;
 }
 
-export function prefixed(url: string, message: string): string {
-  return message.startsWith(url) ? message : `${url}: ${message}`;
-}
-
-const ENTRY_CODES: readonly string[] = [
-  'malformed',
-  'truncated',
-  'unsupported',
-  'io',
-  'limit-depth',
-  'limit-entries',
-  'limit-expanded-bytes',
-  'limit-ratio',
-  'limit-size',
-  'remote',
-];
-
-function isEntryCode(c: string): c is ErrorCode {
-  return ENTRY_CODES.includes(c);
-}
-
 /**
  * A failure while reading an index or a signature, as the error entry it becomes on the artifact: a ShelflifeError
  * keeps its code (a limit stays a limit); anything else is a bug and is rethrown.
  */
-export function errorEntry(e: unknown, url: string): { code: ErrorCode; message: string } {
+export function errorEntry(e: unknown, url: string): Omit<ErrorEntry, 'source'> {
   if (!(e instanceof ShelflifeError)) throw e;
-  return { code: isEntryCode(e.code) ? e.code : 'remote', message: prefixed(url, e.message) };
+  return errorAbout(url, e);
 }

@@ -131,13 +131,14 @@ class AptSource implements Source {
   ) {
     this.target = redactUrl(target);
     const url = target.replace(/^apt\+/i, '');
-    if (!/^https?:\/\//i.test(url)) throw new UsageError(`${this.target}: an apt target is apt+https://host/path (the directory holding dists/ and pool/)`);
+    if (!/^https?:\/\//i.test(url))
+      throw new UsageError('an apt target is apt+https://host/path (the directory holding dists/ and pool/)', { uri: this.target });
     const c = releaseClient(url, options);
     const u = new URL(c.url);
     const suite = options.suite ?? u.searchParams.get('suite') ?? undefined;
     u.search = '';
     if (!suite || !/^[A-Za-z0-9._/-]{1,100}$/.test(suite) || suite.includes('..'))
-      throw new UsageError(`${this.target}: name the suite with --suite <name> (e.g. bookworm)`);
+      throw new UsageError('name the suite with --suite <name> (e.g. bookworm)', { uri: this.target });
     this.suite = suite;
     this.base = u.href.replace(/\/+$/, '');
     this.http = c.http;
@@ -165,7 +166,7 @@ class AptSource implements Source {
         signatures.push(releaseRef);
       } else {
         const release = await this.http.get(`${dists}/Release`, { limit: MAX_INDEX_BYTES, optional: true });
-        if (!release) throw new HttpError(`${dists}/Release: not found (nor InRelease): is ${this.suite} a suite of ${this.base}?`, 404);
+        if (!release) throw new HttpError(`not found (nor InRelease): is ${this.suite} a suite of ${this.base}?`, { uri: `${dists}/Release`, status: 404 });
         const gpg = await this.http.get(`${dists}/Release.gpg`, { optional: true });
         releaseText = new TextDecoder().decode(release.bytes);
         indexName = `dists/${this.suite}/Release`;
@@ -176,7 +177,6 @@ class AptSource implements Source {
       yield { uri: `${dists}/InRelease`, ...errorEntry(e, `${dists}/InRelease`) };
       return;
     }
-    const releaseUrl = releaseRef.uri;
     // A Release file is one paragraph: only the first is read (no limit error for trailing junk).
     const stanzas = parseStanzas(releaseText.split(/\n[ \t]*\r?\n/, 1)[0] ?? '', 1);
     const release = stanzas[0] ?? new Map<string, string>();
@@ -184,14 +184,14 @@ class AptSource implements Source {
     const releaseErrors: NonNullable<RelatedInfo['errors']> = [];
     const validUntil = release.get('Valid-Until');
     if (validUntil && Date.parse(validUntil) < now.getTime())
-      releaseErrors.push({ code: 'malformed', message: `${releaseUrl}: Valid-Until ${validUntil} has passed; apt refuses this Release as expired` });
+      releaseErrors.push({ code: 'malformed', message: `Valid-Until ${validUntil} has passed; apt refuses this Release as expired` });
     // `--keyring` files the user gave, for the signing keys' expiry (apt's own keyrings are not read).
     const keys = asList(this.options.keyring).map((f) => bytesRef(`file://${f}`, f.endsWith('.asc') ? 'key.asc' : 'key.gpg', new Uint8Array(readFileSync(f))));
     const detached = signatures.filter((r) => r !== releaseRef);
     releaseRef.related = async () => ({
       attached: detached,
       errors: releaseErrors,
-      vouching: { keys, unsigned: `${releaseUrl}: the Release file carries no signature; everything it lists is index-unsigned` },
+      vouching: { keys, unsigned: 'the Release file carries no signature; everything it lists is index-unsigned' },
       annotations: { 'apt.suite': this.suite, ...(release.get('Codename') ? { 'apt.codename': release.get('Codename')! } : {}) },
     });
     yield releaseRef;
@@ -246,13 +246,13 @@ class AptSource implements Source {
         doc = await this.http.get(c.url, { limit: MAX_INDEX_BYTES, optional: true });
         if (doc) break;
       }
-      if (!doc) throw new HttpError(`${url}: HTTP 404 (not found)`, 404);
+      if (!doc) throw new HttpError('HTTP 404 (not found)', { uri: url, status: 404 });
       const want = e.hashes.get(used.hash)!;
       const got = digestOf(doc.bytes, used.hash);
       if (doc.bytes.length !== e.size || got !== want) {
-        throw new HttpError(
-          `${used.url}: ${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`,
-        );
+        throw new HttpError(`${used.hash} ${got} (${doc.bytes.length} bytes) does not match the Release's ${want} (${e.size} bytes); index not used`, {
+          uri: used.url,
+        });
       }
       text = new TextDecoder().decode(await inflate(doc.bytes, url));
     } catch (err) {
@@ -299,7 +299,8 @@ class AptSource implements Source {
       if (linkHash === 'MD5' || linkHash === 'SHA-1')
         pkgErrors.push({
           code: 'malformed',
-          message: `${pkgUrl}: ${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
+          message: `${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
+          uri: pkgUrl,
         });
       yield listedRef(
         {
@@ -378,14 +379,14 @@ class AptSource implements Source {
     let off = 8;
     const magic = await this.http.range(url, 0, Math.min(68, size));
     if (new TextDecoder().decode(magic.subarray(0, 8)) !== '!<arch>\n')
-      return { errors: [{ code: 'malformed', message: `${url}: not an ar archive (deb(5))` }] };
+      return { errors: [{ code: 'malformed', message: 'not an ar archive (deb(5))', uri: url }] };
     let header = magic.subarray(8);
     for (let i = 0; i < MAX_AR_MEMBERS && off + 60 <= size; i++) {
       if (header.length < 60) header = await this.http.range(url, off, off + 60);
       const name = new TextDecoder().decode(header.subarray(0, 16)).trim().replace(/\/$/, '');
       const len = Number(new TextDecoder().decode(header.subarray(48, 58)).trim());
       if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size)
-        return { errors: [{ code: 'malformed', message: `${url}: ar member header at ${off} is damaged` }] };
+        return { errors: [{ code: 'malformed', message: `ar member header at ${off} is damaged`, uri: url }] };
       if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE)
         attached.push(bytesRef(`${url}!/${name}`, name, await this.http.range(url, off + 60, off + 60 + len)));
       off += 60 + len + (len % 2);

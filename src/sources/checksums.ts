@@ -82,7 +82,7 @@ class ChecksumSource implements Source {
 
   constructor(target: string, options: ReleaseSourceOptions) {
     this.target = redactUrl(target);
-    if (!/^https?:\/\//i.test(target)) throw new UsageError(`${this.target}: not an http(s) URL`);
+    if (!/^https?:\/\//i.test(target)) throw new UsageError('not an http(s) URL', { uri: this.target });
     const c = releaseClient(target, options);
     const u = new URL(c.url);
     u.search = '';
@@ -117,7 +117,7 @@ class ChecksumSource implements Source {
         return;
       }
       if (size === undefined) {
-        yield { uri: url, code: 'remote', message: `${url}: not found, or the server gives no size for it (HEAD); not read` };
+        yield { uri: url, code: 'remote', message: 'not found, or the server gives no size for it (HEAD); not read' };
         return;
       }
     }
@@ -182,11 +182,11 @@ class ChecksumSource implements Source {
         }
       }
       const entries = parseChecksums(new TextDecoder().decode(bytes));
-      if (entries.length === 0) errs.push({ code: 'malformed', message: `${url}: no checksum lines found` });
+      if (entries.length === 0) errs.push({ code: 'malformed', message: 'no checksum lines found', uri: url });
       self.related = async () => ({
         attached,
         errors: errs,
-        vouching: { unsigned: `${url}: no signature on this checksum file; the files it lists are index-unsigned` },
+        vouching: { unsigned: 'no signature on this checksum file; the files it lists are index-unsigned' },
       });
       yield self;
       for (const e of entries) {
@@ -228,7 +228,8 @@ class ChecksumSource implements Source {
       if (c && (c.hash === 'MD5' || c.hash === 'SHA-1'))
         errors.push({
           code: 'malformed',
-          message: `${url}: ${c.index.name} gives only ${c.hash} for this file; a collision-broken hash breaks the signed chain`,
+          message: `${c.index.name} gives only ${c.hash} for this file; a collision-broken hash breaks the signed chain`,
+          uri: url,
         });
       const got = await sizeOf(n);
       sizes.delete(n);
@@ -240,7 +241,7 @@ class ChecksumSource implements Source {
         // Without a size the engine would have to stream the file to learn anything: report it instead.
         const why =
           listing && c && !listing.includes(n) ? `listed in ${c.index.name} but absent from the directory` : 'the server gives no size for it (HEAD); not read';
-        yield { uri: url, code: 'remote', message: `${url}: ${why}` };
+        yield { uri: url, code: 'remote', message: `${why}` };
         continue;
       }
       const siblings = SIBLING_SUFFIXES.map((s) => n + s).filter((s) => listing?.includes(s));

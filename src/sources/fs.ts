@@ -65,7 +65,7 @@ export class FsSource implements Source {
     try {
       st = await stat(root);
     } catch (e) {
-      yield { uri: fileUri(root), code: 'io', message: `${root}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: cannot read` };
+      yield { uri: fileUri(root), code: 'io', message: `${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: cannot read` };
       return;
     }
     if (st.isFile()) {
@@ -93,7 +93,7 @@ export class FsSource implements Source {
         try {
           l = await lstat(abs);
         } catch (e) {
-          yield { uri: fileUri(abs), code: 'io', message: `${abs}: ${(e as NodeJS.ErrnoException).code}: cannot stat` };
+          yield { uri: fileUri(abs), code: 'io', message: `${(e as NodeJS.ErrnoException).code}: cannot stat` };
           continue;
         }
       }
@@ -105,7 +105,7 @@ export class FsSource implements Source {
           continue; // dangling link: nothing to scan
         }
         if (target !== realRoot && !target.startsWith(realRoot + sep)) {
-          yield { uri: fileUri(abs), code: 'path-traversal', message: `${abs}: symlink to ${target} points outside the scan root; not followed` };
+          yield { uri: fileUri(abs), code: 'path-traversal', message: `symlink to ${target} points outside the scan root; not followed` };
           continue;
         }
         const t = await stat(target).catch(() => undefined);

@@ -67,9 +67,10 @@ export function resolveSource(target: string, options: SourceOptions = {}): Sour
   const factory = SCHEMES[scheme];
   if (!factory) {
     throw new UsageError(
-      `${redactUrl(target)}: unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES)
+      `unsupported target scheme "${scheme}://" (supported: file paths, file://${Object.keys(SCHEMES)
         .map((s) => `, ${s}://`)
         .join('')})`,
+      { uri: redactUrl(target) },
     );
   }
   return factory(target, options);

@@ -62,17 +62,17 @@ export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob
     try {
       json = gunzipSync(bytes, { maxOutputLength: MAX_JCAT_JSON });
     } catch (e) {
-      throw new ShelflifeError('malformed', `${what}: not a gzip-compressed jcat file: ${(e as Error).message}`);
+      throw new ShelflifeError('malformed', `not a gzip-compressed jcat file: ${(e as Error).message}`, { uri: what });
     }
   }
   let doc: { Items?: { Id?: unknown; Blobs?: { Kind?: unknown; Flags?: unknown; Data?: unknown }[] }[] };
   try {
     doc = JSON.parse(Buffer.from(json).toString('utf8'));
   } catch {
-    throw new ShelflifeError('malformed', `${what}: jcat is not JSON`);
+    throw new ShelflifeError('malformed', 'jcat is not JSON', { uri: what });
   }
   const out = new Map<string, JcatBlob[]>();
-  if (!Array.isArray(doc?.Items)) throw new ShelflifeError('malformed', `${what}: jcat has no Items`);
+  if (!Array.isArray(doc?.Items)) throw new ShelflifeError('malformed', 'jcat has no Items', { uri: what });
   for (const item of doc.Items.slice(0, 10_000)) {
     if (typeof item?.Id !== 'string' || !Array.isArray(item.Blobs)) continue;
     const blobs: JcatBlob[] = [];
@@ -149,7 +149,7 @@ class LvfsSource implements Source {
     this.target = redactUrl(target);
     const c = releaseClient(target.replace(/^lvfs\+/i, ''), options);
     this.url = c.url;
-    if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError(`${this.target}: an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)`);
+    if (!/^https?:\/\/[^/]+\/.+/i.test(this.url)) throw new UsageError('an LVFS target is lvfs+https://host/path/firmware.xml(.gz|.zst)', { uri: this.target });
     this.http = c.http;
     this.owned = c.owned;
     this.fetch = fetchMode(options.fetch, 'headers');
@@ -195,7 +195,7 @@ class LvfsSource implements Source {
       related: async () => ({
         attached: signatures,
         errors: errs,
-        vouching: { unsigned: `${this.url}: no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned` },
+        vouching: { unsigned: `no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned` },
       }),
     });
     const seen = new Set<string>();
@@ -211,7 +211,7 @@ class LvfsSource implements Source {
       const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
       const errors: NonNullable<RelatedInfo['errors']> = [];
       if (best === 'SHA-1' || best === 'MD5')
-        errors.push({ code: 'malformed', message: `${url}: ${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain` });
+        errors.push({ code: 'malformed', message: `${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`, uri: url });
       const file = url.split('/').pop()!;
       const chain: IndexChain = { index: name, signatures, hashes: [best] };
       yield listedRef(
@@ -238,20 +238,25 @@ class LvfsSource implements Source {
         errors: [
           {
             code: 'limit-size',
-            message: `${url}: cabinet of ${r.size} bytes is above the ${MAX_CABINET_FETCH}-byte fetch cap; not opened (--fetch all reads it)`,
+            message: `cabinet of ${r.size} bytes is above the ${MAX_CABINET_FETCH}-byte fetch cap; not opened (--fetch all reads it)`,
+            uri: url,
           },
         ],
       };
     const doc = (await this.http.get(url, { limit: MAX_CABINET_FETCH }))!;
     const sha = r.checksums.get('SHA-256');
     if (sha && createHash('sha256').update(doc.bytes).digest('hex') !== sha)
-      return { errors: [{ code: 'malformed', message: `${url}: cabinet SHA-256 does not match the metadata's ${sha}; not opened` }] };
+      return { errors: [{ code: 'malformed', message: `cabinet SHA-256 does not match the metadata's ${sha}; not opened`, uri: url }] };
     const attached: ArtifactRef[] = [];
     const errors: NonNullable<RelatedInfo['errors']> = [];
     for (const m of cabinetFiles(doc.bytes, url)) {
       if (!m.name.endsWith('.jcat')) continue;
       if (!m.bytes) {
-        errors.push({ code: m.problem?.code === 'unsupported' ? 'unsupported' : 'malformed', message: m.problem?.message ?? `${url}: ${m.name} unreadable` });
+        errors.push({
+          code: m.problem?.code === 'unsupported' ? 'unsupported' : 'malformed',
+          message: m.problem?.message ?? 'unreadable',
+          uri: `${url}!/${m.name}`,
+        });
         continue;
       }
       try {

@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { UsageError, errorMessage } from '../errors.js';
+import { errorAbout, errorMessage, reasonAt, UsageError } from '../errors.js';
 import { asList, type NetOptions } from '../net/http.js';
 import { splitUserinfo } from '../net/secrets.js';
 import { dockerCredentials, type RegistryCredential } from '../oci/docker-auth.js';
@@ -170,7 +170,7 @@ export class OciSource implements Source {
     this.target = url;
     this.t = parseOciTarget(url);
     if (!this.t.repo && !options.allRepositories)
-      throw new UsageError(`${url}: no repository named; add /<repository>, or --all-repositories to scan the registry's catalog`);
+      throw new UsageError("no repository named; add /<repository>, or --all-repositories to scan the registry's catalog", { uri: url });
     const fromUri = authorization ? userinfoCredential(authorization) : undefined;
     this.client = new RegistryClient(this.t.host, {
       ...options,
@@ -210,7 +210,7 @@ export class OciSource implements Source {
         yield* this.walkRepo(repo);
       }
     } catch (e) {
-      yield { uri: this.target, code: 'remote', message: prefixed(this.target, e) };
+      yield { uri: this.target, code: 'remote', message: reasonAt(e, this.target) };
     }
   }
 
@@ -239,13 +239,13 @@ export class OciSource implements Source {
     if (r.status === 404) return undefined;
     const digest = sha256(r.bytes);
     if (DIGEST_RE.test(reference) && digest !== reference)
-      throw new RegistryError(`${this.uri(repo, reference)}: manifest content digest ${digest} does not match`);
+      throw new RegistryError(`manifest content digest ${digest} does not match`, { uri: this.uri(repo, reference) });
     let doc: ManifestDoc;
     try {
       doc = JSON.parse(new TextDecoder().decode(r.bytes)) as ManifestDoc;
       if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
     } catch (e) {
-      throw new RegistryError(`${this.uri(repo, digest)}: manifest is not JSON: ${errorMessage(e)}`);
+      throw new RegistryError(`manifest is not JSON: ${errorMessage(e)}`, { uri: this.uri(repo, digest) });
     }
     const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : (r.mediaType ?? MEDIA.ociManifest);
     return { digest, mediaType, bytes: r.bytes, doc };
@@ -262,11 +262,11 @@ export class OciSource implements Source {
       try {
         tags = await this.tags(repo);
       } catch (e) {
-        yield { uri: repoUri, code: 'remote', message: prefixed(repoUri, e) };
+        yield { uri: repoUri, code: 'remote', message: reasonAt(e, repoUri) };
         return;
       }
       if (!tags) {
-        yield { uri: repoUri, code: 'remote', message: `${repoUri}: repository not found` };
+        yield { uri: repoUri, code: 'remote', message: 'repository not found' };
         return;
       }
       for (const tag of [...tags].sort()) if (!SIG_TAG_RE.test(tag)) wanted.set(tag, [tag]);
@@ -291,12 +291,12 @@ export class OciSource implements Source {
       ahead[i] = undefined;
       const refUri = `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
       if (got.e !== undefined) {
-        yield { uri: refUri, code: 'remote', message: prefixed(refUri, got.e) };
+        yield { uri: refUri, code: 'remote', message: reasonAt(got.e, refUri) };
         continue;
       }
       const m = got.m;
       if (!m) {
-        yield { uri: refUri, code: 'remote', message: `${refUri}: manifest not found` };
+        yield { uri: refUri, code: 'remote', message: 'manifest not found' };
         continue;
       }
       const prior = seen.get(m.digest);
@@ -334,7 +334,7 @@ export class OciSource implements Source {
     const problems: NonNullable<RelatedInfo['errors']> = [];
     const listed = Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : [];
     if (listed.length > MAX_LAYERS)
-      problems.push({ code: 'limit-entries', message: `${uri}: lists ${listed.length} layers; only the first ${MAX_LAYERS} were read (limit)` });
+      problems.push({ code: 'limit-entries', message: `lists ${listed.length} layers; only the first ${MAX_LAYERS} were read (limit)`, uri });
     const layers = listed.slice(0, MAX_LAYERS);
     const encrypted = layers.filter((l) => validDescriptor(l) && classifyBlob(l) === 'encrypted-layer').length;
     if (encrypted) annotations['oci.encryptedLayers'] = String(encrypted);
@@ -342,13 +342,14 @@ export class OciSource implements Source {
     if (children.length > MAX_INDEX_CHILDREN)
       problems.push({
         code: 'limit-entries',
-        message: `${uri}: index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} were read (limit)`,
+        message: `index lists ${children.length} manifests; only the first ${MAX_INDEX_CHILDREN} were read (limit)`,
+        uri,
       });
     if (index && children.length && depth >= MAX_INDEX_DEPTH)
-      problems.push({ code: 'limit-depth', message: `${uri}: indexes nested deeper than ${MAX_INDEX_DEPTH}; its manifests were not read (limit)` });
+      problems.push({ code: 'limit-depth', message: `indexes nested deeper than ${MAX_INDEX_DEPTH}; its manifests were not read (limit)`, uri });
     if (!index)
       layers.forEach((d, i) => {
-        if (!validDescriptor(d)) problems.push({ code: 'malformed', message: `${uri}: layers[${i}] has no valid sha256 digest; skipped` });
+        if (!validDescriptor(d)) problems.push({ code: 'malformed', message: `layers[${i}] has no valid sha256 digest; skipped`, uri });
       });
     seen.set(m.digest, annotations);
     const bytes = m.bytes;
@@ -377,7 +378,7 @@ export class OciSource implements Source {
       if (depth >= MAX_INDEX_DEPTH) return;
       for (const d of children.slice(0, MAX_INDEX_CHILDREN)) {
         if (!validDescriptor(d)) {
-          problems.push({ code: 'malformed', message: `${uri}: index entry without a valid sha256 digest; skipped` });
+          problems.push({ code: 'malformed', message: 'index entry without a valid sha256 digest; skipped', uri });
           continue;
         }
         if (seen.has(d.digest)) continue;
@@ -386,11 +387,11 @@ export class OciSource implements Source {
         try {
           child = await this.fetchManifest(repo, d.digest);
         } catch (e) {
-          yield { uri: childUri, code: 'remote', message: prefixed(childUri, e) };
+          yield { uri: childUri, code: 'remote', message: reasonAt(e, childUri) };
           continue;
         }
         if (!child) {
-          yield { uri: childUri, code: 'remote', message: `${childUri}: listed in ${uri} but not found` };
+          yield { uri: childUri, code: 'remote', message: `listed in ${uri} but not found` };
           continue;
         }
         const p = d.platform;
@@ -449,11 +450,15 @@ export class OciSource implements Source {
     for (const o of own.inline) attached.push(memRef(o.uri, o.name, new TextEncoder().encode(o.text)));
     for (const b of own.blobs) {
       if (b.size !== undefined && b.size > MAX_DOCUMENT_BYTES) {
-        errors.push({ code: 'limit-size', message: `${b.uri}: signature blob of ${b.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read (limit)` });
+        errors.push({ code: 'limit-size', message: `signature blob of ${b.size} bytes exceeds ${MAX_DOCUMENT_BYTES}; not read (limit)`, uri: b.uri });
         continue;
       }
       if (held + (b.size ?? MAX_DOCUMENT_BYTES) > MAX_ATTACHED_BYTES) {
-        errors.push({ code: 'limit-size', message: `${b.uri}: more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read (limit)` });
+        errors.push({
+          code: 'limit-size',
+          message: `more than ${MAX_ATTACHED_BYTES} bytes of signature material for one subject; not read (limit)`,
+          uri: b.uri,
+        });
         continue;
       }
       try {
@@ -461,7 +466,7 @@ export class OciSource implements Source {
         held += bytes.length;
         attached.push(memRef(b.uri, b.name, bytes, b.digest, b.mediaType));
       } catch (e) {
-        errors.push({ code: 'remote', message: prefixed(b.uri, e) });
+        errors.push(errorAbout(b.uri, e, 'remote'));
       }
     }
     const annotations: Record<string, string> = {};
@@ -506,10 +511,10 @@ export class OciSource implements Source {
         // Spec v1.1 "Listing Referrers": a registry with the API answers 200 (an empty index when there are none);
         // a 404 means no API, and clients fall back to the tag schema. Remembered per registry.
         if (r.status === 404) this.client.referrersUnsupported = true;
-        else referrers.push(...this.indexEntries(r.bytes, `${subjectUri} referrers`, out.errors));
+        else referrers.push(...this.indexEntries(r.bytes, 'the referrers list', out.errors));
       } catch (e) {
         out.complete = false;
-        out.errors.push({ code: 'remote', message: prefixed(`${subjectUri} (referrers)`, e) });
+        out.errors.push({ code: 'remote', message: `the referrers list could not be read: ${reasonAt(e, subjectUri)}` });
       }
     }
     const hex = digest.slice(7);
@@ -521,22 +526,22 @@ export class OciSource implements Source {
       out.complete = false;
       out.errors.push({
         code: 'remote',
-        message: `${subjectUri}: the tag list could not be read, so signatures kept under tags were not looked for: ${errorMessage(e)}`,
+        message: `the tag list could not be read, so signatures kept under tags were not looked for: ${reasonAt(e, subjectUri)}`,
       });
       tags = new Set<string>();
     }
     if (this.client.referrersUnsupported && tags.has(`sha256-${hex}`)) {
       try {
         const idx = await this.fetchManifest(repo, `sha256-${hex}`);
-        if (idx) referrers.push(...this.indexEntries(idx.bytes, `${subjectUri} referrers tag`, out.errors));
+        if (idx) referrers.push(...this.indexEntries(idx.bytes, `the referrers tag sha256-${hex}`, out.errors));
       } catch (e) {
         out.complete = false;
-        out.errors.push({ code: 'remote', message: prefixed(`${subjectUri} (referrers tag sha256-${hex})`, e) });
+        out.errors.push(errorAbout(`oci://${this.t.host}/${repo}:sha256-${hex}`, e, 'remote'));
       }
     }
     const handled = new Set<string>();
     if (referrers.length > MAX_REFERRERS)
-      out.errors.push({ code: 'limit-entries', message: `${subjectUri}: ${referrers.length} referrers; only the first ${MAX_REFERRERS} were read (limit)` });
+      out.errors.push({ code: 'limit-entries', message: `${referrers.length} referrers; only the first ${MAX_REFERRERS} were read (limit)` });
     for (const d of referrers.slice(0, MAX_REFERRERS)) {
       if (handled.has(d.digest)) continue;
       handled.add(d.digest);
@@ -545,7 +550,7 @@ export class OciSource implements Source {
         if (m) this.collectSignature(repo, m, d.artifactType ?? m.doc.artifactType ?? m.doc.config?.mediaType, `referrer ${m.digest}`, out);
       } catch (e) {
         out.complete = false;
-        out.errors.push({ code: 'remote', message: prefixed(this.uri(repo, d.digest), e) });
+        out.errors.push(errorAbout(this.uri(repo, d.digest), e, 'remote'));
       }
     }
     // Cosign's own tag convention (also used next to the referrers API by cosign ≤ 2).
@@ -563,7 +568,7 @@ export class OciSource implements Source {
         }
       } catch (e) {
         out.complete = false;
-        out.errors.push({ code: 'remote', message: prefixed(`oci://${this.t.host}/${repo}:${tag}`, e) });
+        out.errors.push(errorAbout(`oci://${this.t.host}/${repo}:${tag}`, e, 'remote'));
       }
     }
     return out;
@@ -575,7 +580,7 @@ export class OciSource implements Source {
       if (!Array.isArray(doc?.manifests)) throw new Error('no "manifests" list');
       return doc.manifests.filter(validDescriptor);
     } catch (e) {
-      errors.push({ code: 'malformed', message: `${what}: not an OCI index: ${errorMessage(e)}` });
+      errors.push({ code: 'malformed', message: `${what} is not an OCI index: ${errorMessage(e)}` });
       return [];
     }
   }
@@ -587,7 +592,8 @@ export class OciSource implements Source {
     if (all.length > MAX_SIGNATURE_LAYERS)
       out.errors.push({
         code: 'limit-entries',
-        message: `${this.uri(repo, m.digest)}: signature manifest lists ${all.length} layers; only the first ${MAX_SIGNATURE_LAYERS} were read (limit)`,
+        message: `signature manifest lists ${all.length} layers; only the first ${MAX_SIGNATURE_LAYERS} were read (limit)`,
+        uri: this.uri(repo, m.digest),
       });
     const layers = all.slice(0, MAX_SIGNATURE_LAYERS);
     let kindOfManifest: string | undefined;
@@ -664,11 +670,6 @@ function userinfoCredential(authorization: string): RegistryCredential {
   const decoded = Buffer.from(authorization.slice('Basic '.length), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
   return { username: i < 0 ? decoded : decoded.slice(0, i), password: i < 0 ? '' : decoded.slice(i + 1), source: 'the target URI' };
-}
-
-function prefixed(uri: string, e: unknown): string {
-  const m = errorMessage(e);
-  return m.startsWith(uri) ? m : `${uri}: ${m}`;
 }
 
 export function ociSource(target: string, options: SourceOptions): OciSource {

@@ -46,19 +46,19 @@ export interface S3Target {
 
 export function parseS3Target(target: string): S3Target {
   const m = target.match(/^s3:\/\/([^/?#]+)(\/[^?#]*)?(?:\?([^#]*))?$/i);
-  if (!m) throw new UsageError(`${target}: not an s3://bucket[/prefix] URI`);
+  if (!m) throw new UsageError('not an s3://bucket[/prefix] URI', { uri: target });
   const bucket = m[1];
   // S3 bucket naming rules (3–63 chars, lower case, digits, dots, hyphens); compatible stores are laxer about case.
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(bucket)) throw new UsageError(`${target}: "${bucket}" is not a valid bucket name`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(bucket)) throw new UsageError(`"${bucket}" is not a valid bucket name`, { uri: target });
   let prefix: string;
   try {
     prefix = decodeURIComponent((m[2] ?? '').replace(/^\//, ''));
   } catch {
-    throw new UsageError(`${target}: the key is not valid percent-encoding`);
+    throw new UsageError('the key is not valid percent-encoding', { uri: target });
   }
   const q = new URLSearchParams(m[3] ?? '');
   const versionId = q.get('versionId') ?? undefined;
-  if (versionId !== undefined && (!prefix || prefix.endsWith('/'))) throw new UsageError(`${target}: versionId needs an object key`);
+  if (versionId !== undefined && (!prefix || prefix.endsWith('/'))) throw new UsageError('versionId needs an object key', { uri: target });
   return { bucket, prefix, ...(versionId ? { versionId } : {}) };
 }
 
@@ -135,7 +135,7 @@ export class S3Source implements Source {
         yield this.ref(o);
       }
     } catch (e) {
-      yield { uri: this.target, code: 'remote', message: `${this.target}: ${describeAwsError(e)}` };
+      yield { uri: this.target, code: 'remote', message: `${describeAwsError(e)}` };
     }
   }
 
@@ -276,7 +276,7 @@ export class S3Source implements Source {
         if (k.startsWith('shelflife.')) annotations[k] = String(v).slice(0, MAX_META_CHARS);
       }
     } catch (e) {
-      errors.push({ code: 'remote', message: `${uri}: HeadObject: ${describeAwsError(e)}` });
+      errors.push({ code: 'remote', message: `HeadObject: ${describeAwsError(e)}`, uri });
     }
     if (seen && !seen.TagCount) return { annotations, errors };
     try {
@@ -288,7 +288,7 @@ export class S3Source implements Source {
       }
     } catch (e) {
       // Tagging is often denied to read-only roles: say so on the artifact and go on.
-      errors.push({ code: 'remote', message: `${uri}: GetObjectTagging: ${describeAwsError(e)}` });
+      errors.push({ code: 'remote', message: `GetObjectTagging: ${describeAwsError(e)}`, uri });
     }
     return { annotations, errors };
   }

@@ -3,7 +3,7 @@
  * interface so that scanning can never modify a store.
  * @module
  */
-import type { ErrorCode } from '../model.js';
+import type { ErrorCode, ErrorEntry } from '../model.js';
 
 export interface ArtifactRef {
   uri: string;
@@ -45,7 +45,8 @@ export interface RelatedInfo {
   /** Set by sources that can tell: true when a signature for this artifact was found, false when none was. */
   signed?: boolean;
   annotations?: Record<string, string>;
-  errors?: { code: ErrorCode; message: string }[];
+  /** Problems found on the way; `uri` names the object one is about when it is not this artifact (an index, a signature). */
+  errors?: Omit<ErrorEntry, 'source'>[];
   /** Release stores: what vouches for the artifact; the engine decides its coverage from what the detectors find. */
   vouching?: Vouching;
 }
@@ -64,7 +65,7 @@ export interface Vouching {
   chains?: IndexChain[];
   /** Keys the store publishes or the user gave, checked against the artifact's own signatures (an index's). */
   keys?: ArtifactRef[];
-  /** Recorded (`unsupported`) when the artifact carries no signature of its own (an index: what it lists is then index-unsigned). */
+  /** Recorded (`unsupported`) when the artifact carries no signature of its own (an index: what it lists is then index-unsigned); the reason alone. */
   unsigned?: string;
 }
 
@@ -84,10 +85,11 @@ export interface IndexChain {
   apt?: boolean;
 }
 
-/** A location a source could not read: reported as an artifact with an error, and the walk goes on. */
+/** A location a source could not read: reported as an artifact (at `uri`) with an error, and the walk goes on. */
 export interface SourceProblem {
   uri: string;
   code: ErrorCode;
+  /** The reason alone (the URI is `uri`). */
   message: string;
 }
 

@@ -121,7 +121,7 @@ class YumSource implements Source {
   constructor(target: string, options: ReleaseSourceOptions) {
     const c = releaseClient(target.replace(/^(yum|dnf)\+/i, ''), options);
     this.target = redactUrl(target);
-    if (!/^https?:\/\//i.test(c.url)) throw new UsageError(`${this.target}: a yum target is yum+https://host/path/ (the directory holding repodata/)`);
+    if (!/^https?:\/\//i.test(c.url)) throw new UsageError('a yum target is yum+https://host/path/ (the directory holding repodata/)', { uri: this.target });
     this.base = c.url.replace(/\/+$/, '').replace(/\/repodata(\/repomd\.xml)?$/, '');
     this.http = c.http;
     this.owned = c.owned;
@@ -139,7 +139,7 @@ class YumSource implements Source {
     const keys: ArtifactRef[] = [];
     try {
       const doc = await this.http.get(repomdUrl, { limit: MAX_INDEX_BYTES, optional: true });
-      if (!doc) throw new HttpError(`${repomdUrl}: not found: is ${this.base} a yum repository?`, 404);
+      if (!doc) throw new HttpError(`not found: is ${this.base} a yum repository?`, { uri: repomdUrl, status: 404 });
       repomd = doc.bytes;
       const asc = await this.http.get(`${repomdUrl}.asc`, { optional: true });
       if (asc) {
@@ -155,7 +155,7 @@ class YumSource implements Source {
     yield bytesRef(repomdUrl, 'repomd.xml', repomd, {
       related: async () => ({
         attached,
-        vouching: { keys, unsigned: `${repomdUrl}: no repomd.xml.asc signature; every package it lists is index-unsigned` },
+        vouching: { keys, unsigned: 'no repomd.xml.asc signature; every package it lists is index-unsigned' },
       }),
     });
     // Everything repomd lists is covered by repomd's signature (the same objects for every package: detected once).
@@ -164,7 +164,7 @@ class YumSource implements Source {
     const data = parseRepomd(new TextDecoder().decode(repomd));
     const primary = data.find((d) => d.type === 'primary');
     if (!primary) {
-      yield { uri: repomdUrl, code: 'malformed', message: `${repomdUrl}: lists no primary metadata` };
+      yield { uri: repomdUrl, code: 'malformed', message: 'lists no primary metadata' };
       return;
     }
     const primaryUrl = `${this.base}/${primary.href}`;
@@ -172,11 +172,11 @@ class YumSource implements Source {
     const primaryErrors: NonNullable<RelatedInfo['errors']> = [];
     let xml: string | undefined;
     try {
-      if (primary.href.includes('..') || /^[a-z]+:/i.test(primary.href)) throw new HttpError(`${primaryUrl}: location escapes the repository`);
+      if (primary.href.includes('..') || /^[a-z]+:/i.test(primary.href)) throw new HttpError('location escapes the repository', { uri: primaryUrl });
       const doc = await this.http.get(primaryUrl, { limit: MAX_INDEX_BYTES });
       const got = createHash(nodeHash(primary.checksumType)).update(doc!.bytes).digest('hex');
       if (!primary.checksum || got !== primary.checksum)
-        throw new HttpError(`${primaryUrl}: ${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`);
+        throw new HttpError(`${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`, { uri: primaryUrl });
       xml = new TextDecoder().decode(await inflate(doc!.bytes, primaryUrl));
     } catch (e) {
       primaryErrors.push(errorEntry(e, primaryUrl));
@@ -204,7 +204,8 @@ class YumSource implements Source {
         if (linkHash === 'MD5' || linkHash === 'SHA-1')
           pkgErrors.push({
             code: 'malformed',
-            message: `${url}: primary.xml identifies this package only by ${linkHash}; a collision-broken hash breaks the signed chain`,
+            message: `primary.xml identifies this package only by ${linkHash}; a collision-broken hash breaks the signed chain`,
+            uri: url,
           });
         const headerEnd = p.headerEnd;
         yield listedRef(
@@ -239,10 +240,10 @@ class YumSource implements Source {
   private async signatureHeader(url: string, headerEnd: number | undefined, size: number | undefined): Promise<Partial<RelatedInfo>> {
     if (!headerEnd)
       return {
-        errors: [{ code: 'unsupported', message: `${url}: primary.xml gives no rpm:header-range for this package; its signature header was not read` }],
+        errors: [{ code: 'unsupported', message: 'primary.xml gives no rpm:header-range for this package; its signature header was not read', uri: url }],
       };
     if (headerEnd > MAX_HEADER_RANGE || (size !== undefined && headerEnd > size))
-      return { errors: [{ code: 'limit-size', message: `${url}: header range end ${headerEnd} is implausible; not read` }] };
+      return { errors: [{ code: 'limit-size', message: `header range end ${headerEnd} is implausible; not read`, uri: url }] };
     const bytes = await this.http.range(url, 0, headerEnd);
     return { attached: [bytesRef(`${url}#header`, 'rpm signature header', bytes)] };
   }

@@ -85,7 +85,7 @@ describe('apk', () => {
     const magic = b.lastIndexOf(Buffer.from('APK Sig Block 42'));
     const sizes = Buffer.from(b);
     sizes.writeBigUInt64LE(12345n, magic - 8);
-    expect(detect('s.apk', new Uint8Array(sizes)).errors[0].message).toMatch(/s.apk: apk: APK Signing Block size 12345 does not match/);
+    expect(detect('s.apk', new Uint8Array(sizes)).errors[0].message).toMatch(/^APK Signing Block size 12345 does not match/);
     const size = Number(b.readBigUInt64LE(magic - 8));
     const start = magic + 16 - size - 8; // size counts everything after the leading u64
     const pair = Buffer.from(b);
@@ -95,7 +95,7 @@ describe('apk', () => {
     signer.writeUInt32LE(0xfffffff0, start + 8 + 12 + 4); // length of the first signer
     const r = detect('t.apk', new Uint8Array(signer));
     expect(r.findings).toEqual([]);
-    expect(r.errors[0].message).toMatch(/t.apk: apk: v2 block/);
+    expect(r.errors[0].message).toMatch(/^v2 block/);
   });
 
   it('never crashes on mutated inputs', () => {

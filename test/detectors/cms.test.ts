@@ -247,7 +247,7 @@ describe('cms: bad input and claims', () => {
     const t = cms('bad/truncated.p7s');
     expect(t.findings).toEqual([]);
     expect(t.errors.map((e) => e.code)).toEqual(['truncated']);
-    expect(t.errors[0].message).toMatch(/^file:\/\/\/test\/truncated\.p7s: cms: /);
+    expect(t.errors[0].message).not.toMatch(/^file:|^cms:/);
     expect(cms('bad/random.p7s').errors.map((e) => e.code)).toEqual(['malformed']);
     const b64 = cms('bad/bad-base64.p7b');
     expect(b64.errors.map((e) => [e.code, e.offset])).toEqual([['malformed', 0]]);

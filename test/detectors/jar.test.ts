@@ -77,7 +77,7 @@ describe('jar: signature files, claims and bad blocks', () => {
     const r = detectAll('META-INF/CERT.RSA', junk);
     expect(r.findings).toEqual([]);
     expect(r.errors.map((e) => [e.source, e.code])).toEqual([['jar', 'malformed']]);
-    expect(r.errors[0].message).toMatch(/^file:\/\/\/test\/META-INF\/CERT\.RSA: jar: signature block is not CMS SignedData/);
+    expect(r.errors[0].message).toMatch(/^signature block is not CMS SignedData/);
     // A certificates-only PKCS#7 (no SignerInfo) in a signature-block slot is suspicious: say so.
     const certsOnly = Buffer.from(
       readFileSync(join(PKI, 'cms/certs-only.p7b'), 'latin1')

@@ -205,9 +205,7 @@ describe('jose detector: negative and malformed', () => {
   });
 
   it('rejects signatures of the wrong length, alg none with a signature, and key-management algs in a JWS', () => {
-    expect(jose('bad-es256-length.jwt').errors.map((e) => e.message)).toEqual([
-      'file:///test/bad-es256-length.jwt: jose: JWS at offset 0: ES256 signature is 40 bytes, not 64',
-    ]);
+    expect(jose('bad-es256-length.jwt').errors.map((e) => e.message)).toEqual(['JWS at offset 0: ES256 signature is 40 bytes, not 64']);
     const none = `${enc({ alg: 'none' })}.${payload}.${b64u('x')}`;
     expect(jose('n.jwt', none).errors[0].message).toMatch(/non-empty signature/);
     const wrongRole = `${enc({ alg: 'RSA-OAEP' })}.${payload}.${b64u(Buffer.alloc(256))}`;
@@ -219,7 +217,7 @@ describe('jose detector: negative and malformed', () => {
 
   it('gives broken JWK files a clear error', () => {
     expect(jose('broken.jwk').errors.map((e) => e.code)).toEqual(['malformed']);
-    expect(jose('rsa-no-modulus.jwk').errors[0].message).toBe('file:///test/rsa-no-modulus.jwk: jose: JWK at $: RSA JWK has no "n"');
+    expect(jose('rsa-no-modulus.jwk').errors[0].message).toBe('JWK at $: RSA JWK has no "n"');
     expect(jose('unknown-kty.jwk').errors.map((e) => e.code)).toEqual(['unsupported']);
     const badX5c = `${enc({ alg: 'RS256', x5c: ['MIIB!!'] })}.${payload}.${b64u(Buffer.alloc(256))}`;
     const r = jose('x.jws', badX5c);

@@ -78,7 +78,7 @@ describe('kmod', () => {
     const e = detect('bad-siglen.ko', read('bad-siglen.ko')).errors;
     expect(e).toHaveLength(1);
     expect(e[0]).toMatchObject({ code: 'truncated', source: 'kmod' });
-    expect(e[0].message).toMatch(/bad-siglen.ko: kmod: .*sig_len 99999/);
+    expect(e[0].message).toMatch(/sig_len 99999/);
     expect(detect('t.ko', new TextEncoder().encode(TRAILER)).errors[0].code).toBe('truncated');
     const unknown = read('rsa4096-sha256.ko').slice();
     unknown[unknown.length - TRAILER.length - 12 + 2] = 7; // id_type 7

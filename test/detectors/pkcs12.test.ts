@@ -175,7 +175,7 @@ describe('pkcs12: bad input and claims', () => {
     expect(rnd.errors.map((e) => [e.source, e.code])).toEqual([['pkcs12', 'malformed']]);
     const cut = detectAll('truncated.p12', read('bad/truncated.p12'));
     expect(cut.errors.map((e) => [e.source, e.code])).toEqual([['pkcs12', 'truncated']]);
-    expect(cut.errors[0].message).toMatch(/^file:\/\/\/test\/truncated\.p12: pkcs12: /);
+    expect(cut.errors[0].message).not.toMatch(/^file:|^pkcs12:/);
   });
 
   it('claims PFX by magic without a name, and stays silent on other DER that happens to match the magic', () => {

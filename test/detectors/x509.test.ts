@@ -205,7 +205,7 @@ describe('x509: bad input', () => {
         errors.map((e) => e.code),
         file,
       ).toEqual(['malformed']);
-      expect(errors[0].message).toContain(`file:///test/${file.split('/')[1]}: x509:`);
+      expect(errors[0].message.startsWith('file:')).toBe(false);
     }
   });
 

@@ -67,7 +67,7 @@ export function sampleResult(root = '/srv/releases'): ScanResult {
         class: 'model-weights',
         exposure: { score: 30, severity: 'medium', explanation: '=HYPERLINK("http://evil") ECDSA key material' },
         findings: [],
-        errors: [{ code: 'limit-ratio', message: `file://${root}/models/llama.tar.gz: compression ratio above 200:1` }],
+        errors: [{ code: 'limit-ratio', message: 'compression ratio above 200:1' }],
       },
       {
         uri: `file://${root}/models/llama.tar.gz!/keys/release.pem`,

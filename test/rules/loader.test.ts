@@ -31,13 +31,15 @@ describe('rules loader against hostile YAML', () => {
     }
     expect(err).toBeInstanceOf(ShelflifeError);
     expect((err as ShelflifeError).code).toBe('rules');
-    expect((err as Error).message).toMatch(/^bomb\.yaml: aliases expand past \d+ nodes/);
+    expect(err).toMatchObject({ uri: 'bomb.yaml', message: expect.stringMatching(/^aliases expand past \d+ nodes/) });
   });
 
   it('refuses an alias bomb in a rule file the same way', () => {
     const file = join(tmp(), 'policy.yaml');
     writeFileSync(file, aliasBomb(8, 'id: x'));
-    expect(() => loadRulesFile(file, z.object({}).passthrough())).toThrow(/policy\.yaml: aliases expand past/);
+    expect(() => loadRulesFile(file, z.object({}).passthrough())).toThrow(
+      expect.objectContaining({ uri: file, message: expect.stringMatching(/^aliases expand past/) }),
+    );
   });
 
   it('still loads a file that uses a few aliases', () => {
@@ -53,8 +55,10 @@ describe('rules loader against hostile YAML', () => {
   it('refuses a file larger than the limit before parsing it, also from a device that never ends', () => {
     const file = join(tmp(), 'huge.yaml');
     writeFileSync(file, `# ${'x'.repeat(MAX_RULES_FILE_BYTES)}\nversion: 1\n`);
-    expect(() => loadConfig(file)).toThrow(/huge\.yaml: larger than the \d+-byte limit/);
-    expect(() => loadConfig('/dev/zero')).toThrow(/\/dev\/zero: larger than the \d+-byte limit/);
+    expect(() => loadConfig(file)).toThrow(expect.objectContaining({ uri: file, message: expect.stringMatching(/^larger than the \d+-byte limit/) }));
+    expect(() => loadConfig('/dev/zero')).toThrow(
+      expect.objectContaining({ uri: '/dev/zero', message: expect.stringMatching(/^larger than the \d+-byte limit/) }),
+    );
   });
 
   it('scan --config with an alias bomb exits 2 (configuration error), not 3 (a bug), and names the file', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { ShelflifeError } from '../../src/errors.js';
+import { renderError, ShelflifeError } from '../../src/errors.js';
 import { bundledRulesDir, parseRules } from '../../src/rules/loader.js';
 import { LifetimesSchema, loadPolicy, parseDuration, PolicySchema, TimelinesSchema } from '../../src/scoring/rules.js';
 import { bundledScoringRules, prepareScoring } from '../../src/scoring/index.js';
@@ -16,7 +16,7 @@ function failure(fn: () => unknown): string {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(ShelflifeError);
-    return (e as Error).message;
+    return renderError(e as ShelflifeError);
   }
   throw new Error('expected a failure');
 }

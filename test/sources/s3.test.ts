@@ -145,9 +145,11 @@ describe('s3 against a real S3-compatible server (moto)', () => {
 
   it('gives a clear error for a missing bucket or object, and via the CLI', async () => {
     const r = await scan({ targets: [`s3://no-such-bucket-${Date.now()}/x/`], sourceOptions: { endpoint: s3.endpoint } });
-    expect(r.artifacts[0].errors[0].message).toMatch(/^s3:\/\/no-such-bucket-\d+\/x\/: NoSuchBucket/);
+    expect(r.artifacts[0].uri).toMatch(/^s3:\/\/no-such-bucket-\d+\/x\/$/);
+    expect(r.artifacts[0].errors[0].message).toMatch(/^NoSuchBucket/);
     const r2 = await scan({ targets: [`s3://${bucket}/prod/signer.pem?versionId=nope`], sourceOptions: { endpoint: s3.endpoint } });
-    expect(r2.artifacts[0].errors[0].message).toMatch(new RegExp(`^s3://${bucket}/prod/signer.pem\\?versionId=nope: `));
+    expect(r2.artifacts[0].uri).toBe(`s3://${bucket}/prod/signer.pem?versionId=nope`);
+    expect(r2.artifacts[0].errors[0].message).not.toMatch(/^s3:/);
     // The real binary, configured only through the SDK's standard environment variables.
     const dir = mkdtempSync(join(tmpdir(), 'shelflife-s3-cli-'));
     try {

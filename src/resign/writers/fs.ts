@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { decompress, decompressedName, sniffCompression } from '../../containers/compression.js';
 import { ExpansionBudget, sniffContainer, type ContainerInput } from '../../containers/index.js';
 import { safeMemberPath } from '../../containers/types.js';
-import { ShelflifeError } from '../../errors.js';
+import { ShelflifeError, UsageError } from '../../errors.js';
 import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT } from '../../limits.js';
 import { MAX_SIDECAR_BYTES, SIDECAR_SUFFIX, type SignatureFormat, type SignatureLocation, type SignatureWriter } from './types.js';
 
@@ -44,7 +44,7 @@ export interface FileTarget {
 
 /** Split `file:///a/b.tar!/dir/x.pem!/inner` into the file and its member chain. */
 export function parseFileUri(uri: string): FileTarget {
-  if (!uri.startsWith('file://')) throw new ShelflifeError('usage', `${uri}: not a file:// URI`);
+  if (!uri.startsWith('file://')) throw new UsageError('not a file:// URI', { uri });
   const parts = uri.split('!/');
   // The file is the longest prefix that exists as a file: a directory may itself contain "!/" in its name.
   for (let i = parts.length; i >= 1; i--) {
@@ -79,13 +79,12 @@ function sidecarPaths(target: FileTarget, format: SignatureFormat): string[] {
   const names = [`${base}${suffix}`, `${base}.hybrid${suffix === '.p7s' ? '.p7s' : '-2.json'}`];
   return names.map((n) => {
     if (Buffer.byteLength(n) > MAX_NAME_BYTES)
-      throw new ShelflifeError(
-        'resign',
-        `${target.path}: the sidecar name for member ${target.members.join('!/')} would exceed ${MAX_NAME_BYTES} bytes; not signed`,
-      );
+      throw new ShelflifeError('resign', `the sidecar name for member ${target.members.join('!/')} would exceed ${MAX_NAME_BYTES} bytes; not signed`, {
+        uri: target.path,
+      });
     const p = join(dir, n);
     // Defence in depth: the sidecar is always a direct child of the artifact's directory.
-    if (dirname(p) !== dir || basename(p) !== n) throw new ShelflifeError('path-traversal', `${target.path}: refusing sidecar name ${JSON.stringify(n)}`);
+    if (dirname(p) !== dir || basename(p) !== n) throw new ShelflifeError('path-traversal', `refusing sidecar name ${JSON.stringify(n)}`, { uri: target.path });
     return p;
   });
 }
@@ -197,13 +196,13 @@ export function writeDurably(path: string, bytes: Uint8Array, mode = 0o644): voi
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') {
       unlinkSync(temp);
-      throw new ShelflifeError('resign', `${path}: already exists; not overwritten`);
+      throw new ShelflifeError('resign', 'already exists; not overwritten', { uri: path });
     }
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
       // File systems without hard links: check-then-rename (the window is ours alone within one resign run).
       if (existsSync(path)) {
         unlinkSync(temp);
-        throw new ShelflifeError('resign', `${path}: already exists; not overwritten`);
+        throw new ShelflifeError('resign', 'already exists; not overwritten', { uri: path });
       }
       renameSync(temp, path);
       fsyncDir(dir);
@@ -235,7 +234,7 @@ function sweepTemps(dir: string, name: string): void {
 // Members: walk the same container handlers the scan used, and stream the one member asked for.
 
 async function* memberStream(uri: string, target: FileTarget): AsyncIterable<Uint8Array> {
-  if (target.members.length > MAX_CONTAINER_DEPTH) throw new ShelflifeError('limit-depth', `${uri}: nested deeper than ${MAX_CONTAINER_DEPTH}`);
+  if (target.members.length > MAX_CONTAINER_DEPTH) throw new ShelflifeError('limit-depth', `nested deeper than ${MAX_CONTAINER_DEPTH}`, { uri });
   const budget = new ExpansionBudget();
   const st = await stat(target.path);
   let input: ContainerInput = {
@@ -266,7 +265,7 @@ async function* memberStream(uri: string, target: FileTarget): AsyncIterable<Uin
     for await (const c of memberChunks(input, wanted, budget, uri)) {
       size += c.length;
       if (size > MEMBER_BUFFER_LIMIT)
-        throw new ShelflifeError('limit-size', `${uri}: member ${wanted} is larger than ${MEMBER_BUFFER_LIMIT} bytes and cannot be opened as a container`);
+        throw new ShelflifeError('limit-size', `member ${wanted} is larger than ${MEMBER_BUFFER_LIMIT} bytes and cannot be opened as a container`, { uri });
       chunks.push(c);
     }
     const bytes = new Uint8Array(Buffer.concat(chunks));
@@ -306,14 +305,14 @@ async function* memberChunks(input: ContainerInput, wanted: string, budget: Expa
     let size = 0;
     for await (const c of decompress(compression, input.open(), budget, input.uri)) {
       size += c.length;
-      if (size > MEMBER_BUFFER_LIMIT) throw new ShelflifeError('limit-size', `${uri}: decompressed stream larger than ${MEMBER_BUFFER_LIMIT} bytes`);
+      if (size > MEMBER_BUFFER_LIMIT) throw new ShelflifeError('limit-size', `decompressed stream larger than ${MEMBER_BUFFER_LIMIT} bytes`, { uri });
       chunks.push(c);
     }
     const bytes = new Uint8Array(Buffer.concat(chunks));
     const innerName = decompressedName(input.name);
     const inner = sniffContainer(bytes.subarray(0, 512), innerName);
     if (!inner || inner.kind === 'zip') {
-      if (safeMemberPath(innerName) !== wanted) throw new ShelflifeError('io', `${uri}: member ${wanted} not found in ${input.uri}`);
+      if (safeMemberPath(innerName) !== wanted) throw new ShelflifeError('io', `member ${wanted} not found in ${input.uri}`, { uri });
       yield bytes;
       return;
     }
@@ -321,7 +320,7 @@ async function* memberChunks(input: ContainerInput, wanted: string, budget: Expa
     return;
   }
   const handler = sniffContainer(head, input.name);
-  if (!handler) throw new ShelflifeError('io', `${uri}: ${input.uri} is not a container shelflife can open`);
+  if (!handler) throw new ShelflifeError('io', `${input.uri} is not a container shelflife can open`, { uri });
   for await (const m of handler.members(input, budget)) {
     if (safeMemberPath(m.path) !== wanted) {
       if (m.stream) for await (const _ of m.stream) void _; // a one-pass stream must be drained before the next member
@@ -329,10 +328,10 @@ async function* memberChunks(input: ContainerInput, wanted: string, budget: Expa
     }
     if (m.bytes) yield m.bytes;
     else if (m.stream) yield* m.stream;
-    else throw new ShelflifeError('unsupported', `${uri}: ${m.problem?.message ?? 'member has no readable bytes'}`);
+    else throw new ShelflifeError('unsupported', `${m.problem?.message ?? 'member has no readable bytes'}`, { uri });
     return;
   }
-  throw new ShelflifeError('io', `${uri}: member ${wanted} not found in ${input.uri}`);
+  throw new ShelflifeError('io', `member ${wanted} not found in ${input.uri}`, { uri });
 }
 
 async function readHead(input: ContainerInput): Promise<Uint8Array> {

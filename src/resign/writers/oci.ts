@@ -15,7 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { ShelflifeError, errorMessage } from '../../errors.js';
+import { errorMessage, ShelflifeError, UsageError } from '../../errors.js';
 import type { ArtifactResult } from '../../model.js';
 import type { NetOptions } from '../../net/http.js';
 import { dockerCredentials } from '../../oci/docker-auth.js';
@@ -76,7 +76,7 @@ const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).diges
 
 function target(uri: string): OciAddress & { uri: string } {
   const t = parseOciTarget(uri);
-  if (!t.repo || !t.digest) throw new ShelflifeError('usage', `${uri}: not an oci://host/repository@sha256:… artifact`);
+  if (!t.repo || !t.digest) throw new UsageError('not an oci://host/repository@sha256:… artifact', { uri });
   return { uri, host: t.host, repo: t.repo, digest: t.digest, format: 'p7s' };
 }
 
@@ -141,12 +141,12 @@ export class OciWriter implements SignatureWriter {
       const blob = await c.request(`/v2/${t.repo}/blobs/${t.digest}`, { method: 'HEAD', scope: pullScope(t.repo), accept: [404] });
       await blob.discard();
       if (blob.status === 200)
-        throw new ShelflifeError('resign', `${uri}: a layer blob, not a manifest: a referrer's subject must be a manifest; sign the manifest that lists it`);
+        throw new ShelflifeError('resign', `a layer blob, not a manifest: a referrer's subject must be a manifest; sign the manifest that lists it`, { uri });
       if (failure) throw failure;
-      throw new ShelflifeError('resign', `${uri}: manifest not found in the registry (deleted since the scan?)`);
+      throw new ShelflifeError('resign', 'manifest not found in the registry (deleted since the scan?)', { uri });
     }
     if (sha256(r.bytes) !== t.digest)
-      throw new ShelflifeError('resign', `${uri}: the registry served a manifest whose digest is ${sha256(r.bytes)}; not signed`);
+      throw new ShelflifeError('resign', `the registry served a manifest whose digest is ${sha256(r.bytes)}; not signed`, { uri });
     let mediaType = r.mediaType;
     try {
       const doc = JSON.parse(new TextDecoder().decode(r.bytes)) as { mediaType?: unknown };
@@ -191,7 +191,7 @@ export class OciWriter implements SignatureWriter {
           const bytes = await c.blobBytes(a.repo, l.digest, MAX_SIDECAR_BYTES);
           if (sha256(bytes) === l.digest) found.push(bytes);
         } catch (e) {
-          throw new ShelflifeError('remote', `${what}: reading its signature layer: ${errorMessage(e)}`);
+          throw new ShelflifeError('remote', `reading its signature layer: ${errorMessage(e)}`, { uri: what });
         }
       }
     }
@@ -230,7 +230,7 @@ export class OciWriter implements SignatureWriter {
       };
       await pushReferrer(c, a.repo, a.digest, new TextEncoder().encode(JSON.stringify(manifest)), MEDIA.ociManifest, HYBRID_ARTIFACT_TYPE[a.format]);
     } catch (e) {
-      if (e instanceof RegistryError) throw new ShelflifeError('remote', `oci://${key}: attaching the hybrid signature: ${e.message}`);
+      if (e instanceof RegistryError) throw new ShelflifeError('remote', `attaching the hybrid signature: ${errorMessage(e)}`, { uri: `oci://${key}` });
       throw e;
     }
   }

@@ -10,7 +10,7 @@
  * @module
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { ShelflifeError } from '../../errors.js';
+import { ShelflifeError, UsageError } from '../../errors.js';
 import { defaultS3Client, describeAwsError, parseS3Target, s3Uri } from '../../sources/s3.js';
 import { MAX_SIDECAR_BYTES, SIDECAR_SUFFIX, type SignatureFormat, type SignatureLocation, type SignatureWriter } from './types.js';
 
@@ -43,7 +43,7 @@ interface S3Artifact {
 
 function artifact(uri: string): S3Artifact {
   const t = parseS3Target(uri);
-  if (!t.prefix || t.prefix.endsWith('/')) throw new ShelflifeError('usage', `${uri}: not an s3://bucket/key object`);
+  if (!t.prefix || t.prefix.endsWith('/')) throw new UsageError('not an s3://bucket/key object', { uri });
   return { bucket: t.bucket, key: t.prefix, ...(t.versionId ? { versionId: t.versionId } : {}) };
 }
 
@@ -73,7 +73,7 @@ export class S3Writer implements SignatureWriter {
     const keys = [`${a.key}${suffix}`, `${a.key}.hybrid${suffix === '.p7s' ? '.p7s' : '-2.json'}`];
     return keys.map((key) => {
       if (Buffer.byteLength(key) > MAX_KEY_BYTES)
-        throw new ShelflifeError('resign', `${uri}: the sidecar key would exceed S3's ${MAX_KEY_BYTES}-byte limit; not signed`);
+        throw new ShelflifeError('resign', `the sidecar key would exceed S3's ${MAX_KEY_BYTES}-byte limit; not signed`, { uri });
       const address: S3Address = { bucket: a.bucket, key, format };
       return { uri: s3Uri(a.bucket, key), address: JSON.stringify(address) };
     });
@@ -85,7 +85,7 @@ export class S3Writer implements SignatureWriter {
     try {
       r = await this.client.send(new GetObjectCommand({ Bucket: a.bucket, Key: a.key, ...(a.versionId ? { VersionId: a.versionId } : {}) }));
     } catch (e) {
-      throw new ShelflifeError('remote', `${uri}: GetObject: ${describeAwsError(e)}`);
+      throw new ShelflifeError('remote', `GetObject: ${describeAwsError(e)}`, { uri });
     }
     if (!r.Body) return;
     for await (const chunk of r.Body as AsyncIterable<Uint8Array>) yield chunk;
@@ -98,7 +98,7 @@ export class S3Writer implements SignatureWriter {
       head = await this.client.send(new HeadObjectCommand({ Bucket: a.bucket, Key: a.key }));
     } catch (e) {
       if (httpStatus(e) === 404) return undefined;
-      throw new ShelflifeError('remote', `${location.uri}: HeadObject: ${describeAwsError(e)}`);
+      throw new ShelflifeError('remote', `HeadObject: ${describeAwsError(e)}`, { uri: location.uri });
     }
     // Too large to be a shelflife signature: occupied by something that is not ours (kept untouched).
     if ((head.ContentLength ?? 0) > MAX_SIDECAR_BYTES) return Uint8Array.of();
@@ -115,7 +115,7 @@ export class S3Writer implements SignatureWriter {
       return new Uint8Array(Buffer.concat(parts));
     } catch (e) {
       if (httpStatus(e) === 404) return undefined;
-      throw new ShelflifeError('remote', `${location.uri}: GetObject: ${describeAwsError(e)}`);
+      throw new ShelflifeError('remote', `GetObject: ${describeAwsError(e)}`, { uri: location.uri });
     }
   }
 
@@ -128,8 +128,8 @@ export class S3Writer implements SignatureWriter {
     } catch (e) {
       const status = httpStatus(e);
       // 412: the key exists; 409: a concurrent conditional write to the same key is in flight (S3 docs).
-      if (status === 412 || status === 409) throw new ShelflifeError('resign', `${location.uri}: already exists; not overwritten`);
-      throw new ShelflifeError('remote', `${location.uri}: PutObject: ${describeAwsError(e)}`);
+      if (status === 412 || status === 409) throw new ShelflifeError('resign', 'already exists; not overwritten', { uri: location.uri });
+      throw new ShelflifeError('remote', `PutObject: ${describeAwsError(e)}`, { uri: location.uri });
     }
   }
 }
