@@ -8,7 +8,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errorMessage, ParseError, ShelflifeError } from '../errors.js';
+import { errorMessage, ParseError, ShelflifeError, UsageError } from '../errors.js';
 import { MAX_TEXT_PARSE_BYTES } from '../limits.js';
 import { parseCertificate } from '../resign/cert.js';
 import { BUNDLE_MEDIA_TYPE } from '../resign/dsse.js';
@@ -49,7 +49,7 @@ export async function loadEvidence(paths: readonly string[], trust: Trust): Prom
     try {
       st = await stat(abs);
     } catch (e) {
-      throw new ShelflifeError('usage', `--evidence ${p}: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`);
+      throw new UsageError(`--evidence: ${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}`, { uri: p });
     }
     if (st.isDirectory()) await walk(abs, files, 0);
     else files.push(abs);

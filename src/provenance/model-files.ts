@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { ShelflifeError } from '../errors.js';
+import { ShelflifeError, UsageError } from '../errors.js';
 import { fileUri } from '../sources/fs.js';
 
 /** Files listed in one model; a model directory with more is refused rather than half-read. */
@@ -49,13 +49,13 @@ export async function readModelTree(target: string): Promise<ModelTree> {
   try {
     st = await stat(abs);
   } catch (e) {
-    throw new ShelflifeError('usage', `${target}: cannot read the model: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(`cannot read the model: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { uri: target });
   }
   if (st.isFile()) {
     const f = localFile(abs, '.', st.size, st.mtimeMs);
     return { uri: fileUri(abs), name: basename(abs), dir: resolve(abs, '..'), single: true, files: [f], skipped: [] };
   }
-  if (!st.isDirectory()) throw new ShelflifeError('usage', `${target}: neither a file nor a directory`);
+  if (!st.isDirectory()) throw new UsageError('neither a file nor a directory', { uri: target });
   const files: ModelFile[] = [];
   const skipped: ModelTree['skipped'] = [];
   const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
