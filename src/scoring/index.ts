@@ -80,7 +80,8 @@ export function checkConfigClasses(config: ScoringConfig, classes: Record<string
   const where = config.file ?? 'shelflife.config.yaml';
   const known = () => Object.keys(classes).join(', ');
   for (const c of Object.keys(config.classes)) {
-    if (!Object.prototype.hasOwnProperty.call(classes, c)) throw new ShelflifeError('config', `classes.${c}: unknown class (known: ${known()})`, { uri: where });
+    if (!Object.prototype.hasOwnProperty.call(classes, c))
+      throw new ShelflifeError('config', `classes.${c}: unknown class (known: ${known()})`, { uri: where });
   }
   config.targets.forEach((t, i) => {
     if (t.class && !Object.prototype.hasOwnProperty.call(classes, t.class))
