@@ -8,7 +8,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { errorMessage, ShelflifeError } from '../errors.js';
+import { errorMessage, ShelflifeError, UsageError } from '../errors.js';
 import { fileUri } from '../sources/fs.js';
 import { readModelTree, type ModelTree } from './model-files.js';
 import { MODEL_SIGNATURE_FILE } from './model-signing.js';
@@ -56,7 +56,7 @@ export async function openModelSource(target: string, options: ModelSourceOption
   if (/^oci:\/\//i.test(target)) return (await import('./oci-model.js')).openOciModel(target, options);
   if (/^s3:\/\//i.test(target)) return (await import('./s3-model.js')).openS3Model(target, options);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !/^file:\/\//i.test(target))
-    throw new ShelflifeError('usage', `${target}: provenance reads models from a directory or file, oci:// or s3://`);
+    throw new UsageError('provenance reads models from a directory or file, oci:// or s3://', { uri: target });
   return openLocalModel(target.startsWith('file://') ? new URL(target).pathname : target, options);
 }
 

@@ -41,7 +41,7 @@ export async function openOciModel(target: string, options: ModelSourceOptions):
   // Credentials come from the docker config and credential helpers; a URI's userinfo is refused by parseOciTarget.
   const url = target;
   const t = parseOciTarget(url);
-  if (!t.repo || (!t.tag && !t.digest)) throw new UsageError(`${url}: name the model artifact: oci://host/repository:tag or @sha256:…`);
+  if (!t.repo || (!t.tag && !t.digest)) throw new UsageError('name the model artifact: oci://host/repository:tag or @sha256:…', { uri: url });
   const repo = t.repo;
   const remote = (options.remote ?? {}) as RegistryClientOptions & { registryCa?: string | string[]; dockerConfig?: string };
   const client = new RegistryClient(t.host, {

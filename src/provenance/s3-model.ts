@@ -35,7 +35,7 @@ export async function openS3Model(target: string, options: ModelSourceOptions): 
   };
   try {
     const objects = await listAll(client, t.bucket, prefix, MAX_MODEL_FILES, target);
-    if (!objects.length) throw new ShelflifeError('usage', `${s3Uri(t.bucket, prefix)}: no objects under this prefix`);
+    if (!objects.length) throw new UsageError('no objects under this prefix', { uri: s3Uri(t.bucket, prefix) });
     const files = objects.filter((o) => !o.key.endsWith('/')).map((o) => objectFile(client, t.bucket, o, o.key.slice(prefix.length)));
     const problems: ModelSource['problems'] = [];
     const sigFile = files.find((f) => f.path === MODEL_SIGNATURE_FILE);
@@ -102,7 +102,7 @@ function objectFile(client: S3Client, bucket: string, o: Listed, path: string): 
       (async function* () {
         if (end <= start) return;
         const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.key, Range: `bytes=${start}-${end - 1}` })).catch((e: unknown) => {
-          throw new ShelflifeError('remote', `${uri}: cannot read: ${describeAwsError(e)}`, { cause: e });
+          throw new ShelflifeError('remote', `cannot read: ${describeAwsError(e)}`, { uri, cause: e });
         });
         let n = 0;
         for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
@@ -112,10 +112,10 @@ function objectFile(client: S3Client, bucket: string, o: Listed, path: string): 
           n += chunk.length;
           if (n >= end - start) break;
         }
-        if (n < end - start) throw new ShelflifeError('truncated', `${uri}: ended after ${n} of ${end - start} bytes (changed while read?)`);
+        if (n < end - start) throw new ShelflifeError('truncated', `ended after ${n} of ${end - start} bytes (changed while read?)`, { uri });
       })(),
     readSmall: async (limit) => {
-      if (o.size > limit) throw new ShelflifeError('limit-size', `${uri}: larger than ${limit} bytes; not read as metadata`);
+      if (o.size > limit) throw new ShelflifeError('limit-size', `larger than ${limit} bytes; not read as metadata`, { uri });
       return getRange(client, bucket, o.key, 0, o.size, uri);
     },
   };
@@ -127,13 +127,13 @@ async function getRange(client: S3Client, bucket: string, key: string, start: nu
   try {
     r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
   } catch (e) {
-    throw new ShelflifeError('remote', `${uri}: cannot read: ${describeAwsError(e)}`, { cause: e });
+    throw new ShelflifeError('remote', `cannot read: ${describeAwsError(e)}`, { uri, cause: e });
   }
   const parts: Uint8Array[] = [];
   let n = 0;
   for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
     n += chunk.length;
-    if (n > end - start) throw new ShelflifeError('limit-size', `${uri}: the store sends more than the ${end - start} bytes asked for`);
+    if (n > end - start) throw new ShelflifeError('limit-size', `the store sends more than the ${end - start} bytes asked for`, { uri });
     parts.push(chunk);
   }
   return new Uint8Array(Buffer.concat(parts));
