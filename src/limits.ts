@@ -11,6 +11,9 @@ export const WINDOW_SIZE = 8 * 1024 * 1024;
 /** … overlapping by this much, so a structure that straddles a boundary (a certificate, a PEM block) is seen whole. */
 export const WINDOW_OVERLAP = 256 * 1024;
 
+/** Files on pseudo file systems (procfs, sysfs …), whose stat size is not the truth, are read up to this many bytes. */
+export const PSEUDO_FILE_READ_LIMIT = 1024 * 1024;
+
 /** Containers nested deeper than this are not opened (a tar in a zip in a tar … is depth 3). */
 export const MAX_CONTAINER_DEPTH = 6;
 /** Members read per container. */
@@ -20,6 +23,8 @@ export const MAX_EXPANDED_BYTES = 4 * 1024 * 1024 * 1024;
 /** Expanded/compressed ratio above which a stream is treated as a bomb (once past RATIO_GRACE_BYTES). */
 export const MAX_COMPRESSION_RATIO = 200;
 export const RATIO_GRACE_BYTES = 1024 * 1024;
+/** zstd: the largest window (or single-segment buffer) a frame may ask for; zstd's own default decoder limit is 2^27. */
+export const MAX_ZSTD_WINDOW = 128 * 1024 * 1024;
 /** A member bigger than this is scanned as a one-pass stream: detected, hashed, but not opened as a container. */
 export const MEMBER_BUFFER_LIMIT = 64 * 1024 * 1024;
 
@@ -45,3 +50,7 @@ export const MAX_OPENPGP_PACKET_BYTES = 16 * 1024 * 1024;
 /** Rules, policy and config files (YAML): largest file read, and most alias expansions (a "billion laughs" guard). */
 export const MAX_RULES_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_YAML_ALIASES = 100;
+
+/** User-supplied globs (src/glob.ts): longest pattern, and most patterns its braces may expand to. */
+export const MAX_GLOB_LENGTH = 1024;
+export const MAX_GLOB_ALTERNATIVES = 256;

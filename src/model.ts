@@ -132,6 +132,12 @@ export interface ArtifactResult {
   /** Set when these bytes were retired (`shelflife retire`) and a copy still exists. */
   retired?: { at: string; reason: string };
   exposure?: Exposure;
+  /** Why a listed location was not read on purpose (a symlink out of the scan root, a FIFO, a device): a note, not an error. */
+  skipped?: string;
+  /** Members of a container: the member's path inside `parent`, exactly as the container records it. */
+  member?: string;
+  /** Top-level local files: the path and the identity of the directory that held it (what resign checks before writing). */
+  local?: { path: string; dirId: string };
   findings: Finding[];
   errors: ErrorEntry[];
 }

@@ -34,6 +34,7 @@ export interface ScanCliOptions extends ScoringCliOptions {
   layers?: boolean;
   digest?: string;
   plainHttp?: boolean;
+  followSymlinks?: boolean;
   registryCa?: string[];
   suite?: string;
   fetch?: string;
@@ -62,6 +63,7 @@ export function registerScan(program: Command): void {
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--include <glob>', 'only scan files matching this glob (repeatable)', collectList)
     .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collectList)
+    .option('--follow-symlinks', 'read what symlinks pointing outside the scan root lead to (default: list them as skipped)')
     .option('--detectors <list>', 'select detectors: "+x509,+keys" for only these, "-ssh" to drop one')
     .option('--concurrency <n>', 'top-level artifacts read in parallel (default 4)')
     .option('-q, --quiet', 'print nothing but errors (use with -o)')
@@ -132,6 +134,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
       layers: opts.layers,
       digest: opts.digest,
       plainHttp: opts.plainHttp,
+      followSymlinks: opts.followSymlinks,
       ...(opts.registryCa?.length ? { registryCa: opts.registryCa } : {}),
       suite: opts.suite,
       fetch: opts.fetch,

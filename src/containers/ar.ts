@@ -7,7 +7,6 @@
 import { ParseError } from '../errors.js';
 import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
-import { isTraversal } from './types.js';
 
 const GLOBAL_MAGIC = '!<arch>\n';
 const HEADER = 60;
@@ -83,11 +82,7 @@ async function* arMembers(input: ContainerInput, budget: ExpansionBudget): Async
         path: name,
         size,
         ...(mtime > 0 ? { modified: new Date(mtime * 1000).toISOString() } : {}),
-        ...(isTraversal(name)
-          ? { problem: { code: 'path-traversal' as const, message: `member name "${name}" escapes the archive root; recorded, never extracted` } }
-          : name === ''
-            ? { problem: { code: 'malformed' as const, message: `ar member at offset ${at} has an empty name` } }
-            : {}),
+        ...(name === '' ? { problem: { code: 'malformed' as const, message: `ar member at offset ${at} has an empty name` } } : {}),
       };
       yield* emitMember(r, base, size, pad, input.uri, `ar member ${name}`);
     }

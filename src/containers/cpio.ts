@@ -7,7 +7,6 @@
 import { ParseError } from '../errors.js';
 import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
-import { isTraversal } from './types.js';
 
 const NEWC_HEADER = 110;
 const ODC_HEADER = 76;
@@ -104,9 +103,6 @@ export async function* cpioMembers(input: ContainerInput, budget: ExpansionBudge
         path,
         size,
         ...(mtime > 0 ? { modified: new Date(mtime * 1000).toISOString() } : {}),
-        ...(isTraversal(path)
-          ? { problem: { code: 'path-traversal' as const, message: `member name "${name}" escapes the archive root; recorded, never extracted` } }
-          : {}),
       };
       yield* emitMember(r, base, size, dataPad, input.uri, `cpio member ${name}`);
     }

@@ -6,7 +6,6 @@
 import { ParseError } from '../errors.js';
 import { ChunkReader, emitMember } from './_reader.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
-import { isTraversal } from './types.js';
 
 const BLOCK = 512;
 
@@ -108,9 +107,6 @@ async function* tarMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
         path: rawName,
         size: realSize,
         ...(mtime ? { modified: new Date(mtime * 1000).toISOString() } : {}),
-        ...(isTraversal(rawName)
-          ? { problem: { code: 'path-traversal' as const, message: `member name "${rawName}" escapes the archive root; recorded, never extracted` } }
-          : {}),
       };
       yield* emitMember(r, base, realSize, padded - realSize, input.uri, `member ${rawName}`);
     }

@@ -76,17 +76,51 @@ export function checkRatio(expanded: number, compressed: number, container: stri
   }
 }
 
-/** A member path that would escape an extraction root if anyone ever wrote it out. */
+/**
+ * A member path that would escape an extraction root if anyone ever wrote it out: absolute (`/x`, `\\x`, `C:`), with a
+ * `..` segment, or one that percent-decoding turns into either (`%2e%2e/`, `..%2f`, `%252e%252e` decoded twice), since
+ * anything that ever treats the name as part of a URI decodes it.
+ */
 export function isTraversal(path: string): boolean {
-  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return true;
-  return path.split(/[\\/]/).some((seg) => seg === '..');
+  let p = path;
+  for (let round = 0; round < 4; round++) {
+    if (p.startsWith('/') || p.startsWith('\\') || /^[A-Za-z]:/.test(p)) return true;
+    if (p.split(/[\\/]/).some((seg) => seg === '..')) return true;
+    const decoded = percentDecode(p);
+    if (decoded === p) return false;
+    p = decoded;
+  }
+  return true; // still decoding after four rounds: nothing honest is encoded that deep
 }
 
-/** Member path made safe to embed in a URI: `..` segments and leading slashes are percent-encoded, not dropped. */
-export function safeMemberPath(path: string): string {
+/** Decode `%XX` escapes leniently (a bare `%` stays), the bytes read as UTF-8. */
+function percentDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      const cp = s.codePointAt(i)!;
+      const ch = String.fromCodePoint(cp);
+      bytes.push(...Buffer.from(ch, 'utf8'));
+      i += ch.length - 1;
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/**
+ * A member path as it appears after `!/` in a URI. Injective, so a URI names one member: `%` becomes `%25`, `!`
+ * (the nesting mark) `%21`, `\\` `%5C`, a `..` segment `%2E%2E` and a leading `/` `%2F`; everything else is kept, so
+ * ordinary names read as they are. The URI is for people and reports: nothing is ever located by decoding it
+ * (resign uses the recorded `member` and `parent`).
+ */
+export function memberUriPath(path: string): string {
   return path
+    .replace(/[%!\\]/g, (c) => ({ '%': '%25', '!': '%21', '\\': '%5C' })[c]!)
     .split('/')
     .map((seg, i) => (seg === '..' ? '%2E%2E' : i === 0 && seg === '' ? '%2F' : seg))
-    .join('/')
-    .replace(/\\/g, '%5C');
+    .join('/');
 }

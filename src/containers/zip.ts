@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { ParseError, LimitError } from '../errors.js';
 import { MAX_COMPRESSION_RATIO, MEMBER_BUFFER_LIMIT, RATIO_GRACE_BYTES } from '../limits.js';
 import type { ContainerHandler, ContainerInput, ExpansionBudget, Member } from './types.js';
-import { checkRatio, isTraversal } from './types.js';
+import { checkRatio } from './types.js';
 
 const EOCD_SIG = 0x06054b50;
 const ZIP64_LOCATOR_SIG = 0x07064b50;
@@ -162,8 +162,6 @@ async function* zipMembers(input: ContainerInput, budget: ExpansionBudget): Asyn
     if (entry.name.endsWith('/')) continue;
     budget.addEntry(input.uri);
     const base: Member = { path: entry.name, size: entry.size, ...(entry.modified ? { modified: entry.modified } : {}) };
-    if (isTraversal(entry.name))
-      base.problem = { code: 'path-traversal', message: `member name "${entry.name}" escapes the archive root; recorded, never extracted` };
     if (entry.flags & 1) {
       // Encrypted entry: its protection is a finding (recorded by the engine from these annotations).
       yield {

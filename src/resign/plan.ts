@@ -3,13 +3,13 @@
  * why. Pure: reads the scan document, asks the writers where a signature would go, touches nothing.
  * @module
  */
-import picomatch from 'picomatch';
-import { reasonAt, UsageError } from '../errors.js';
+import { reasonAt, ShelflifeError, UsageError } from '../errors.js';
+import { compileGlobs } from '../glob.js';
 import { SEVERITIES, type ArtifactResult, type QuantumStatus, type ScanResult, type Severity } from '../model.js';
 import { FsWriter } from './writers/fs.js';
 import { OciWriter } from './writers/oci.js';
 import { S3Writer } from './writers/s3.js';
-import type { SignatureFormat, SignatureLocation, SignatureWriter } from './writers/types.js';
+import type { SignatureFormat, SignatureLocation, SignatureSubject, SignatureWriter } from './writers/types.js';
 
 /** One writer per source kind. */
 export const WRITERS: SignatureWriter[] = [new FsWriter(), new OciWriter(), new S3Writer()];
@@ -41,6 +41,8 @@ export interface PlanItem {
   why: string;
   writer: SignatureWriter;
   locations: SignatureLocation[];
+  /** The scan's records of the artifact and the containers holding it. */
+  subject: SignatureSubject;
 }
 
 export interface PlanRefusal {
@@ -119,12 +121,40 @@ export function selects(a: ArtifactResult, sel: Selection): string | undefined {
     if (!fmts.length) return undefined;
     why.push(`format ${[...new Set(fmts)].join(', ')}`);
   }
-  if (sel.uriGlobs?.length && !sel.uriGlobs.some((g) => picomatch(g, { dot: true, contains: !g.includes('://') })(a.uri))) return undefined;
+  if (sel.uriGlobs?.length && !uriMatcher(sel.uriGlobs)(a.uri)) return undefined;
   return why.join('; ');
+}
+
+const uriMatchers = new WeakMap<readonly string[], (uri: string) => boolean>();
+
+/** `--uri` globs: one with a scheme (`file:///srv/fw/**`) matches the whole URI, one without (`fw/*.bin`) its end. */
+function uriMatcher(globs: readonly string[]): (uri: string) => boolean {
+  let m = uriMatchers.get(globs);
+  if (!m) {
+    m = compileGlobs(
+      globs.map((g) => (g.includes('://') || g.startsWith('**') ? g : `**/${g}`)),
+      '--uri',
+    );
+    uriMatchers.set(globs, m);
+  }
+  return m;
+}
+
+/** The artifact's record, then each container's out to the top-level one (bounded: a cycle of parents is refused). */
+function subjectOf(a: ArtifactResult, byUri: Map<string, ArtifactResult>): SignatureSubject {
+  const records = [a];
+  for (let p = a.parent; p !== null;) {
+    const r = byUri.get(p);
+    if (!r || records.length > 64) throw new ShelflifeError('resign', `the scan does not hold the container ${p} of this artifact`, { uri: a.uri });
+    records.push(r);
+    p = r.parent;
+  }
+  return { records };
 }
 
 export function makePlan(scan: ScanResult, sel: Selection, format: SignatureFormat): Plan {
   const plan: Plan = { items: [], refused: [], notSelected: 0 };
+  const byUri = new Map(scan.artifacts.map((a) => [a.uri, a]));
   for (const a of scan.artifacts) {
     const why = selects(a, sel);
     if (!why) {
@@ -150,7 +180,8 @@ export function makePlan(scan: ScanResult, sel: Selection, format: SignatureForm
       continue;
     }
     try {
-      plan.items.push({ uri: a.uri, sha256: a.sha256, size: a.size, why, writer, locations: writer.locate(a.uri, format) });
+      const subject = subjectOf(a, byUri);
+      plan.items.push({ uri: a.uri, sha256: a.sha256, size: a.size, why, writer, locations: writer.locate(a.uri, format, subject), subject });
     } catch (e) {
       plan.refused.push({ uri: a.uri, reason: reasonAt(e, a.uri) });
     }

@@ -77,7 +77,11 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
   if (isModelSignatureUri(item.uri)) return resignModelSignature(item, options);
   const { key, cert, format } = options;
   const phName = cmsDigest(key.alg);
-  const digests = await digestStream(item.writer.openArtifact(item.uri), ['SHA-256', phName, ...(format === 'dsse' ? (['SHA-512'] as const) : [])]);
+  const digests = await digestStream(item.writer.openArtifact(item.uri, item.subject), [
+    'SHA-256',
+    phName,
+    ...(format === 'dsse' ? (['SHA-512'] as const) : []),
+  ]);
   const sha256 = Buffer.from(digests.get('SHA-256')!).toString('hex');
   if (sha256 !== item.sha256) {
     return {

@@ -1,14 +1,15 @@
 /**
- * Scans one artifact: streams its bytes once (sha256 + detectors), holding the whole artifact only when it is small
- * and otherwise walking it in overlapping windows, so memory stays flat for files of any size; then opens it as a
- * container when it is one and scans each member as a child artifact, under shared depth/entry/byte/ratio limits.
+ * Scans one artifact: its bytes are read once, and that one pass hashes them (sha256), runs the detectors (on the
+ * whole artifact when it is small, else window by window, so memory stays flat for files of any size) and, when the
+ * head says it is a compressed stream or an archive, expands it, each member scanned as a child artifact under shared
+ * depth/entry/byte/ratio limits. Nothing is read twice, so the bytes whose digest is checked are the bytes scanned:
+ * when a store's digest does not match, that is an error on the artifact and nothing its bytes said is reported.
  * @module
  */
-import { createHash } from 'node:crypto';
-import { ChunkReader, concat } from '../containers/_reader.js';
-import { decompress, decompressedName, sniffCompression } from '../containers/compression.js';
-import { ExpansionBudget, sniffContainer, type ContainerInput, type Member } from '../containers/index.js';
-import { safeMemberPath } from '../containers/types.js';
+import { createHash, type Hash } from 'node:crypto';
+import { ExpansionBudget, type ContainerInput, type Member } from '../containers/index.js';
+import { containerKind, openContainer } from '../containers/open.js';
+import { memberUriPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
 import { runDetectors } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
@@ -31,6 +32,14 @@ export interface EngineOptions {
 
 const HEAD = 4096;
 
+/**
+ * Where results go while a top-level artifact is scanned. Members of an artifact whose store promised a digest wait
+ * in `held` until the digest is checked at the end of the one pass.
+ */
+interface Out {
+  held?: ArtifactResult[];
+}
+
 export class ScanEngine {
   readonly results: ArtifactResult[] = [];
   bytesRead = 0;
@@ -41,63 +50,74 @@ export class ScanEngine {
 
   /** Scan a top-level artifact (and, recursively, its members). Never throws for bad input. */
   async scan(ref: ArtifactRef): Promise<void> {
-    await this.scanRef(ref, ref.parent ?? null, 0, new ExpansionBudget());
+    await this.scanRef(ref, ref.parent ?? null, 0, new ExpansionBudget(), {});
   }
 
-  private async scanRef(ref: ArtifactRef, parent: string | null, depth: number, budget: ExpansionBudget, problem?: Member['problem']): Promise<ArtifactResult> {
+  private emit(res: ArtifactResult, out: Out): void {
+    if (out.held) out.held.push(res);
+    else {
+      this.results.push(res);
+      this.options.onArtifact?.(res);
+    }
+  }
+
+  private async scanRef(ref: ArtifactRef, parent: string | null, depth: number, budget: ExpansionBudget, out: Out, member?: Member): Promise<ArtifactResult> {
     const res: ArtifactResult = {
       uri: ref.uri,
       parent,
       sha256: null,
       size: ref.size ?? 0,
+      ...(member ? { member: member.path } : {}),
       ...(ref.mediaType ? { mediaType: ref.mediaType } : {}),
       ...(ref.modified ? { modified: ref.modified } : {}),
       ...(Object.keys(ref.annotations).length ? { annotations: { ...ref.annotations } } : {}),
+      ...(ref.local ? { local: ref.local } : {}),
       findings: [],
       errors: [],
     };
-    this.results.push(res);
-    if (problem) res.errors.push({ code: problem.code, message: problem.message, source: 'container' });
+    if (member?.problem) res.errors.push({ code: member.problem.code, message: member.problem.message, source: 'container' });
     if (ref.annotations['zip.encryption']) this.recordZipEncryption(res, ref.annotations['zip.encryption']);
-
     const ctx: DetectContext = { name: ref.name, uri: ref.uri, size: ref.size ?? 0, baseOffset: 0, whole: true };
-    let whole: Uint8Array | undefined = ref.bytes;
-    let head: Uint8Array | undefined = ref.bytes?.subarray(0, HEAD);
-    if (whole) {
+    // A store that promised a digest: members are held back until the bytes are known to be the promised ones.
+    const own: Out = ref.digest?.startsWith('sha256:') && !out.held ? { held: [] } : out;
+
+    if (ref.bytes) {
+      const whole = ref.bytes;
       res.sha256 = createHash('sha256').update(whole).digest('hex');
       res.size = whole.length;
       this.bytesRead += whole.length;
-      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
+      const head = whole.subarray(0, HEAD);
+      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(head, ref.name, depth));
+      if (promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, own);
     } else if (ref.sample && ref.read && ref.size !== undefined && ref.size > ref.sample.head + ref.sample.tail) {
-      // Remote sampled read (ArtifactRef.sample): head and tail windows only.
-      head = await this.readSample(ref, ref.size, ref.sample, ctx, res);
+      // Remote sampled read (ArtifactRef.sample): head and tail windows only; a container is not opened from a sample.
+      await this.readSample(ref, ref.size, ref.sample, ctx, res);
     } else {
-      const read = await this.readStream(ref, ctx, res, depth);
-      whole = read.whole;
-      head = read.head;
+      await this.readOnce(ref, ctx, res, depth, budget, own);
     }
-    // A store that told us the digest gets it checked.
-    if (ref.digest?.startsWith('sha256:') && res.sha256 && ref.digest !== `sha256:${res.sha256}`) {
-      res.errors.push({
-        code: 'malformed',
-        message: `content digest sha256:${res.sha256} does not match the store's ${ref.digest}`,
-        source: 'engine',
-      });
-    }
-    if (head && head.length > 0) await this.expand(ref, res, whole, head, depth, budget);
+    if (own !== out) this.release(ref, res, own, out);
     if (ref.related) await this.applyRelated(ref, res);
-    this.options.onArtifact?.(res);
+    this.emit(res, out);
     return res;
   }
 
+  /** After the one pass: members held for a digest check are reported if it matched; if not, nothing the bytes said is. */
+  private release(ref: ArtifactRef, res: ArtifactResult, own: Out, out: Out): void {
+    const held = own.held ?? [];
+    if (promised(ref, res)) {
+      for (const r of held) this.emit(r, out);
+      return;
+    }
+    res.findings = [];
+    res.errors.push({
+      code: 'malformed',
+      message: `content digest sha256:${res.sha256} does not match the store's ${ref.digest}; nothing these bytes hold is reported${held.length ? ` (${held.length} members read from them dropped)` : ''}`,
+      source: 'engine',
+    });
+  }
+
   /** Head and tail windows by range, nothing in between (see ArtifactRef.sample). */
-  private async readSample(
-    ref: ArtifactRef,
-    size: number,
-    sample: { head: number; tail: number },
-    ctx: DetectContext,
-    res: ArtifactResult,
-  ): Promise<Uint8Array | undefined> {
+  private async readSample(ref: ArtifactRef, size: number, sample: { head: number; tail: number }, ctx: DetectContext, res: ArtifactResult): Promise<void> {
     try {
       const head = await ref.read!(0, sample.head);
       const tail = await ref.read!(size - sample.tail, size);
@@ -108,11 +128,72 @@ export class ScanEngine {
       if (tail.length) this.detect(tail, { ...ctx, size, baseOffset: size - sample.tail, whole: false }, res, seen);
       // A content-addressed store's digest stands in for the hash we did not compute.
       if (ref.digest?.startsWith('sha256:')) res.sha256 = ref.digest.slice(7);
-      return head.subarray(0, HEAD);
     } catch (e) {
       res.errors.push(this.readError(e, ref.uri));
-      return undefined;
     }
+  }
+
+  /**
+   * The one pass over a stream: hash everything; hold it whole when it is small (detect, then expand from memory);
+   * otherwise detect window by window and, when the head says it is a container, feed the same chunks to the
+   * container as they arrive, so that nothing is read again.
+   */
+  private async readOnce(ref: ArtifactRef, ctx: DetectContext, res: ArtifactResult, depth: number, budget: ExpansionBudget, out: Out): Promise<void> {
+    const pass = new OnePass(ref.open(), this.options.wholeReadLimit ?? WHOLE_READ_LIMIT, (buf, baseOffset, expanding, seen) =>
+      this.detect(buf, { ...ctx, baseOffset, whole: false }, res, seen, expanding),
+    );
+    const ended = await pass.fill();
+    const head = pass.head();
+    const expanding = head.length > 0 && this.willExpand(head, ref.name, depth);
+    if (ended) {
+      const whole = pass.whole();
+      this.finishPass(pass, ref, res, ctx);
+      if (res.sha256 === null) return; // the read failed: recorded by finishPass
+      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, expanding);
+      if (head.length && promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, out);
+      return;
+    }
+    pass.startWindows(expanding);
+    if (head.length) {
+      const k = containerKind(head, ref.name);
+      const random = k?.handler && (k.handler.kind === 'zip' || k.handler.kind === 'cab');
+      if (k && !random) await this.expand(ref, res, { stream: pass.stream() }, head, depth, budget, out);
+      else if (k && random) {
+        // Random access (a central directory at the end) cannot ride along one stream. Local files are read by range;
+        // a store that promised a digest is not, since ranges are bytes the digest never covered.
+        await pass.drain();
+        this.finishPass(pass, ref, res, ctx);
+        if (res.sha256 === null) return;
+        if (ref.digest)
+          res.errors.push({
+            code: 'limit-size',
+            message: `a ${k.handler!.kind} larger than ${this.options.wholeReadLimit ?? WHOLE_READ_LIMIT} bytes from a content-addressed store is not opened: reading it by range would scan bytes its digest does not cover`,
+            source: 'container',
+          });
+        else if (ref.read) await this.expand(ref, res, { read: ref.read, size: res.size }, head, depth, budget, out);
+        else
+          res.errors.push({
+            code: 'limit-size',
+            message: `container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`,
+            source: 'container',
+          });
+        return;
+      }
+    }
+    await pass.drain();
+    this.finishPass(pass, ref, res, ctx);
+  }
+
+  private finishPass(pass: OnePass, ref: ArtifactRef, res: ArtifactResult, ctx: DetectContext): void {
+    const r = pass.finish();
+    this.bytesRead += r.total;
+    res.size = r.error ? Math.max(res.size, r.total) : r.total;
+    ctx.size = r.total;
+    if (r.error) {
+      res.errors.push(this.readError(r.error, ref.uri));
+      return;
+    }
+    res.sha256 = r.sha256;
   }
 
   /** Signatures, attestations, tags and metadata the source found for this artifact (see ArtifactRef.related). */
@@ -170,10 +251,9 @@ export class ScanEngine {
   }
 
   /** Will the engine open this artifact as a container? Then only container-aware detectors read its raw bytes. */
-  private willExpand(ref: ArtifactRef, head: Uint8Array, depth: number, whole: boolean): boolean {
+  private willExpand(head: Uint8Array, name: string, depth: number): boolean {
     if (depth >= (this.options.maxDepth ?? MAX_CONTAINER_DEPTH)) return false;
-    if (!whole && !ref.reopenable) return false;
-    return !!(sniffCompression(head) || sniffContainer(head, ref.name));
+    return containerKind(head, name) !== undefined;
   }
 
   private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>, container = false): void {
@@ -197,69 +277,6 @@ export class ScanEngine {
     if (Object.keys(r.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...r.annotations };
   }
 
-  /** One pass over the stream: hash everything, keep it whole if small, else detect window by window. */
-  private async readStream(ref: ArtifactRef, ctx: DetectContext, res: ArtifactResult, depth: number): Promise<{ whole?: Uint8Array; head?: Uint8Array }> {
-    const limit = this.options.wholeReadLimit ?? WHOLE_READ_LIMIT;
-    const hash = createHash('sha256');
-    let chunks: Uint8Array[] = [];
-    let held = 0;
-    let total = 0;
-    let windowed = false;
-    let head: Uint8Array | undefined;
-    let winStart = 0;
-    const seen = new Set<string>();
-    const span = WINDOW_SIZE + WINDOW_OVERLAP;
-    const flushWindows = (final: boolean) => {
-      while (held >= span || (final && held > 0)) {
-        // Buffer.concat already copies into one buffer (a Uint8Array): wrapping it again would copy twice.
-        const buf: Uint8Array = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-        const take = Math.min(span, buf.length);
-        // The last window is skipped when the previous one already covered it entirely.
-        if (!(final && winStart > 0 && buf.length <= WINDOW_OVERLAP)) {
-          this.detect(buf.subarray(0, take), { ...ctx, baseOffset: winStart, whole: false }, res, seen, this.willExpand(ref, head ?? buf, depth, false));
-        }
-        if (final && buf.length <= span) {
-          chunks = [];
-          held = 0;
-          break;
-        }
-        const rest = buf.subarray(WINDOW_SIZE);
-        chunks = [Buffer.from(rest)]; // copy the overlap only, so the big window can be collected
-        held = rest.length;
-        winStart += WINDOW_SIZE;
-      }
-    };
-    try {
-      for await (const chunk of ref.open()) {
-        hash.update(chunk);
-        total += chunk.length;
-        if (!head) head = chunk.subarray(0, HEAD);
-        else if (head.length < HEAD) head = concat(head, chunk.subarray(0, HEAD - head.length));
-        chunks.push(chunk);
-        held += chunk.length;
-        if (!windowed && held > limit) windowed = true;
-        if (windowed) flushWindows(false);
-      }
-    } catch (e) {
-      res.errors.push(this.readError(e, ref.uri));
-      res.size = Math.max(res.size, total);
-      this.bytesRead += total;
-      if (windowed) flushWindows(true);
-      return { head };
-    }
-    this.bytesRead += total;
-    res.size = total;
-    res.sha256 = hash.digest('hex');
-    ctx.size = total;
-    if (windowed) {
-      flushWindows(true);
-      return { head };
-    }
-    const whole: Uint8Array = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-    this.detect(whole, ctx, res, undefined, this.willExpand(ref, whole.subarray(0, HEAD), depth, true));
-    return { whole, head: whole.subarray(0, HEAD) };
-  }
-
   private readError(e: unknown, uri: string): ErrorEntry {
     const code = (e as NodeJS.ErrnoException)?.code;
     return toErrorEntry(e, { uri, source: 'engine' }, { code: 'io', message: `read failed: ${code ? `${code}: ` : ''}${errorMessage(e)}` });
@@ -269,79 +286,53 @@ export class ScanEngine {
   private async expand(
     ref: ArtifactRef,
     res: ArtifactResult,
-    whole: Uint8Array | undefined,
+    from: { bytes?: Uint8Array; stream?: AsyncIterable<Uint8Array>; read?: ArtifactRef['read']; size?: number },
     head: Uint8Array,
     depth: number,
     budget: ExpansionBudget,
+    out: Out,
   ): Promise<void> {
-    const compression = sniffCompression(head);
-    const handler = compression ? undefined : sniffContainer(head, ref.name);
-    if (!compression && !handler) return;
+    const kind = containerKind(head, ref.name);
+    if (!kind) return;
     const maxDepth = this.options.maxDepth ?? MAX_CONTAINER_DEPTH;
     if (depth >= maxDepth) {
       res.errors.push({ code: 'limit-depth', message: `container nested deeper than ${maxDepth}; not opened`, source: 'container' });
       return;
     }
-    const rawOpen = whole
-      ? async function* () {
-          yield whole;
-        }
-      : ref.reopenable
-        ? () => ref.open()
-        : undefined;
-    if (!rawOpen) {
-      res.errors.push({
-        code: 'limit-size',
-        message: `container member larger than ${MEMBER_BUFFER_LIMIT} bytes inside a stream; scanned as bytes but not opened`,
-        source: 'container',
-      });
-      return;
-    }
+    let used = false;
+    const input: ContainerInput = {
+      uri: ref.uri,
+      name: ref.name,
+      size: from.bytes?.length ?? from.size ?? ref.size,
+      ...(from.bytes ? { bytes: from.bytes } : {}),
+      ...(from.read ? { read: from.read } : {}),
+      open: () => {
+        if (from.bytes) return once(from.bytes);
+        if (!from.stream || used) throw new ShelflifeError('unsupported', 'the one pass over these bytes was already taken', { uri: ref.uri });
+        used = true;
+        return from.stream;
+      },
+    };
     try {
-      let input: ContainerInput;
-      let h = handler;
-      if (compression) {
-        const stream = decompress(compression, rawOpen(), budget, ref.uri);
-        const peek = await peekStream(stream, 512);
-        const innerName = decompressedName(ref.name);
-        h = sniffContainer(peek.head, innerName);
-        if (!h || h.kind === 'zip') {
-          // Not an archive (or a zip, which needs random access): the decompressed bytes are one member.
-          const bytes = await collectOrStream(peek.stream, MEMBER_BUFFER_LIMIT);
-          await this.scanMember(ref, { path: innerName, ...(bytes instanceof Uint8Array ? { bytes, size: bytes.length } : { stream: bytes }) }, depth, budget);
-          return;
-        }
-        let used = false;
-        input = {
-          uri: ref.uri,
-          name: innerName,
-          open: () => {
-            if (used) throw new ShelflifeError('unsupported', 'decompressed stream read twice', { uri: ref.uri });
-            used = true;
-            return peek.stream;
-          },
-        };
-      } else {
-        input = { uri: ref.uri, name: ref.name, size: whole?.length ?? ref.size, bytes: whole, open: rawOpen, read: whole ? undefined : ref.read };
-      }
-      for await (const member of h!.members(input, budget)) {
-        await this.scanMember(ref, member, depth, budget);
-      }
+      const opened = openContainer(input, head, budget)!;
+      for await (const m of opened.members) await this.scanMember(ref, res, m, depth, budget, out);
     } catch (e) {
-      res.errors.push(
-        toErrorEntry(
-          e,
-          { uri: ref.uri, source: 'container' },
-          { code: 'malformed', message: `cannot open as ${compression ?? handler?.kind}: ${errorMessage(e)}` },
-        ),
-      );
+      const what = kind.compression ?? kind.handler?.kind;
+      res.errors.push(toErrorEntry(e, { uri: ref.uri, source: 'container' }, { code: 'malformed', message: `cannot open as ${what}: ${errorMessage(e)}` }));
     }
   }
 
-  private async scanMember(container: ArtifactRef, m: Member, depth: number, budget: ExpansionBudget): Promise<void> {
-    const uri = `${container.uri}!/${safeMemberPath(m.path)}`;
-    if (m.problem?.code === 'path-traversal') {
-      this.results.find((r) => r.uri === container.uri)?.errors.push({ code: 'path-traversal', message: m.problem.message, uri, source: 'container' });
+  private async scanMember(container: ArtifactRef, containerRes: ArtifactResult, m: Member, depth: number, budget: ExpansionBudget, out: Out): Promise<void> {
+    const uri = `${container.uri}!/${memberUriPath(m.path)}`;
+    if (m.problem?.code === 'path-traversal') containerRes.errors.push({ code: 'path-traversal', message: m.problem.message, uri, source: 'container' });
+    if (!m.bytes && !m.stream) {
+      // Nothing readable (encrypted, unsupported method): record the member with its problem, no bytes.
+      const res: ArtifactResult = { uri, parent: container.uri, sha256: null, size: m.size ?? 0, member: m.path, findings: [], errors: [] };
+      if (m.annotations) res.annotations = { ...m.annotations };
+      if (m.problem) res.errors.push({ code: m.problem.code, message: m.problem.message, source: 'container' });
+      if (m.annotations?.['zip.encryption']) this.recordZipEncryption(res, m.annotations['zip.encryption']);
+      this.emit(res, out);
+      return;
     }
     const stream = m.stream;
     const child: ArtifactRef = {
@@ -352,23 +343,9 @@ export class ScanEngine {
       annotations: m.annotations ?? {},
       bytes: m.bytes,
       reopenable: !!m.bytes,
-      open: m.bytes
-        ? async function* () {
-            yield m.bytes!;
-          }
-        : () => stream ?? (async function* () {})(),
+      open: () => (m.bytes ? once(m.bytes) : stream!),
     };
-    if (!m.bytes && !stream) {
-      // Nothing readable (encrypted, unsupported method): record the member with its problem, no bytes.
-      const res: ArtifactResult = { uri, parent: container.uri, sha256: null, size: m.size ?? 0, findings: [], errors: [] };
-      if (m.annotations) res.annotations = { ...m.annotations };
-      if (m.problem) res.errors.push({ code: m.problem.code, message: m.problem.message, source: 'container' });
-      if (m.annotations?.['zip.encryption']) this.recordZipEncryption(res, m.annotations['zip.encryption']);
-      this.results.push(res);
-      this.options.onArtifact?.(res);
-      return;
-    }
-    await this.scanRef(child, container.uri, depth + 1, budget, m.problem?.code === 'path-traversal' ? undefined : m.problem);
+    await this.scanRef(child, container.uri, depth + 1, budget, out, m.problem?.code === 'path-traversal' ? { ...m, problem: undefined } : m);
   }
 
   private recordZipEncryption(res: ArtifactResult, scheme: string): void {
@@ -388,35 +365,142 @@ export class ScanEngine {
   }
 }
 
-async function peekStream(stream: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Uint8Array; stream: AsyncIterable<Uint8Array> }> {
-  const r = new ChunkReader(stream);
-  const head = await r.read(n);
-  const rest = (async function* () {
-    if (head.length) yield head;
-    for await (const c of r.take(Number.MAX_SAFE_INTEGER)) yield c;
-  })();
-  return { head, stream: rest };
+/** Are these the bytes the store promised (or did it promise none)? */
+function promised(ref: ArtifactRef, res: ArtifactResult): boolean {
+  return !ref.digest?.startsWith('sha256:') || res.sha256 === null || ref.digest === `sha256:${res.sha256}`;
 }
 
-/** Hold the stream in memory when it fits, else hand it on as a stream. */
-async function collectOrStream(stream: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
-  const it = stream[Symbol.asyncIterator]();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for (;;) {
-    const r = await it.next();
-    if (r.done) return new Uint8Array(Buffer.concat(parts));
-    parts.push(r.value);
-    n += r.value.length;
-    if (n > limit) {
-      return (async function* () {
-        for (const p of parts) yield p;
-        for (;;) {
-          const x = await it.next();
-          if (x.done) return;
-          yield x.value;
-        }
-      })();
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * One pass over an artifact's chunks: every chunk pulled is hashed and counted; until the whole-read limit it is
+ * held; past it (or once `startWindows` is called) it goes through overlapping detection windows instead, and can be
+ * handed on, in order, to a container reading the same stream. A read error ends the stream and is kept for `finish`.
+ */
+class OnePass {
+  private readonly it: AsyncIterator<Uint8Array>;
+  private readonly hash: Hash = createHash('sha256');
+  private total = 0;
+  private ended = false;
+  private error: unknown;
+  /** Held chunks (before windows start), not yet handed to a container stream either. */
+  private held: Uint8Array[] = [];
+  private heldBytes = 0;
+  private headBytes: Uint8Array = new Uint8Array(0);
+  /** Windowed detection state. */
+  private windows = false;
+  private expanding = false;
+  private win: Uint8Array[] = [];
+  private winBytes = 0;
+  private winStart = 0;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    source: AsyncIterable<Uint8Array>,
+    private readonly limit: number,
+    private readonly detectWindow: (buf: Uint8Array, baseOffset: number, expanding: boolean, seen: Set<string>) => void,
+  ) {
+    this.it = source[Symbol.asyncIterator]();
+  }
+
+  /** Pull until the stream ends (true: everything is held) or more than the whole-read limit is held (false). */
+  async fill(): Promise<boolean> {
+    while (this.heldBytes <= this.limit) {
+      const c = await this.pull();
+      if (!c) return true;
+      this.held.push(c);
+      this.heldBytes += c.length;
+    }
+    return false;
+  }
+
+  head(): Uint8Array {
+    return this.headBytes;
+  }
+
+  whole(): Uint8Array {
+    return this.held.length === 1 ? this.held[0] : new Uint8Array(Buffer.concat(this.held));
+  }
+
+  /** From here on chunks go through windows; what is held so far is the first of them. */
+  startWindows(expanding: boolean): void {
+    this.windows = true;
+    this.expanding = expanding;
+    for (const c of this.held) this.window(c);
+  }
+
+  /** The held chunks, then the rest of the stream as it is pulled: for a container reading along. */
+  async *stream(): AsyncIterable<Uint8Array> {
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    for (const c of held) yield c;
+    for (;;) {
+      const c = await this.pull();
+      if (!c) return;
+      yield c;
+    }
+  }
+
+  /** Pull whatever the container left unread (trailing bytes, or everything when nothing read along). */
+  async drain(): Promise<void> {
+    this.held = [];
+    this.heldBytes = 0;
+    while (await this.pull());
+  }
+
+  finish(): { sha256: string; total: number; error?: unknown } {
+    if (this.windows) this.flushWindows(true);
+    return { sha256: this.hash.digest('hex'), total: this.total, ...(this.error !== undefined ? { error: this.error } : {}) };
+  }
+
+  private async pull(): Promise<Uint8Array | undefined> {
+    if (this.ended) return undefined;
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await this.it.next();
+    } catch (e) {
+      this.error = e;
+      this.ended = true;
+      return undefined;
+    }
+    if (r.done) {
+      this.ended = true;
+      return undefined;
+    }
+    const c = r.value;
+    this.hash.update(c);
+    this.total += c.length;
+    if (this.headBytes.length < HEAD) this.headBytes = new Uint8Array(Buffer.concat([this.headBytes, c.subarray(0, HEAD - this.headBytes.length)]));
+    if (this.windows) this.window(c);
+    return c;
+  }
+
+  private window(c: Uint8Array): void {
+    this.win.push(c);
+    this.winBytes += c.length;
+    this.flushWindows(false);
+  }
+
+  private flushWindows(final: boolean): void {
+    const span = WINDOW_SIZE + WINDOW_OVERLAP;
+    while (this.winBytes >= span || (final && this.winBytes > 0)) {
+      // Buffer.concat already copies into one buffer (a Uint8Array): wrapping it again would copy twice.
+      const buf: Uint8Array = this.win.length === 1 ? this.win[0] : Buffer.concat(this.win);
+      const take = Math.min(span, buf.length);
+      // The last window is skipped when the previous one already covered it entirely.
+      if (!(final && this.winStart > 0 && buf.length <= WINDOW_OVERLAP)) this.detectWindow(buf.subarray(0, take), this.winStart, this.expanding, this.seen);
+      if (final && buf.length <= span) {
+        this.win = [];
+        this.winBytes = 0;
+        break;
+      }
+      const rest = buf.subarray(WINDOW_SIZE);
+      this.win = [Buffer.from(rest)]; // copy the overlap only, so the big window can be collected
+      this.winBytes = rest.length;
+      this.winStart += WINDOW_SIZE;
     }
   }
 }

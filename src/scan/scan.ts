@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { ArtifactResult, ScanResult } from '../model.js';
 import { redactUrl } from '../net/secrets.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
-import { isProblem, type Source, type SourceProblem } from '../sources/types.js';
+import { isProblem, isSkipped, type Source, type SourceProblem } from '../sources/types.js';
 import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
 import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -70,8 +70,18 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
         }
         if (yielded.has(item.uri)) continue;
         yielded.add(item.uri);
+        if (isSkipped(item)) {
+          // Listed but not read on purpose (a symlink out of the root, a FIFO): a note on the path, not an error.
+          const res: ArtifactResult = { uri: item.uri, parent: null, sha256: null, size: 0, skipped: item.skipped, findings: [], errors: [] };
+          engine.results.push(res);
+          options.onArtifact?.(res);
+          continue;
+        }
         const previous = incremental ? inventory.reuse(item) : undefined;
         if (previous) {
+          // Where the file is now (its directory may have been recreated since): what resign will check.
+          const top = item.local && previous.find((r) => r.uri === item.uri);
+          if (top) top.local = item.local;
           reused += previous.length;
           for (const r of previous) {
             engine.results.push(r);

@@ -11,10 +11,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { relative } from 'node:path';
-import picomatch from 'picomatch';
 import type { ArtifactResult, Finding } from '../model.js';
 import { parseDuration, type ClassParams, type ClassRule, type Lifetimes } from './rules.js';
 import { dateOfYear, yearFraction } from './timeline.js';
+import { compileGlob } from '../glob.js';
 
 /** Per-target overrides from shelflife.config.yaml (already validated). */
 export interface TargetOverride {
@@ -81,13 +81,13 @@ function safeDecode(s: string): string {
   }
 }
 
-const MATCHER_OPTIONS = { nocase: true, dot: true } as const;
 const matcherCache = new Map<string, (s: string) => boolean>();
 
 export function globMatch(glob: string, value: string): boolean {
   let m = matcherCache.get(glob);
   if (!m) {
-    m = picomatch(glob, MATCHER_OPTIONS);
+    // Globs from rule and config files are matched against names inside hostile archives: bounded (src/glob.ts).
+    m = compileGlob(glob, 'glob in a class rule, target or policy', { nocase: true });
     if (matcherCache.size > 10_000) matcherCache.clear();
     matcherCache.set(glob, m);
   }

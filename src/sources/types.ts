@@ -33,6 +33,23 @@ export interface ArtifactRef {
   sample?: { head: number; tail: number };
   /** Facts held elsewhere (signatures, tags, metadata), fetched while the artifact is scanned so the walk stays fast. */
   related?(): Promise<RelatedInfo>;
+  /** A local file found by the fs source: where it is, as resign needs it (src/resign/writers/fs.ts). */
+  local?: LocalFile;
+}
+
+/** A top-level local file: its path, and the identity of the directory that held it when it was scanned. */
+export interface LocalFile {
+  /** Absolute path as scanned (a symlink's own path when the file was reached through one). */
+  path: string;
+  /** `<device>:<inode>` of the directory holding `path`: resign writes beside the file only into that directory. */
+  dirId: string;
+}
+
+/** A location a source listed but did not read on purpose (a symlink out of the root, a FIFO, a device): a note, not an error. */
+export interface SkippedLocation {
+  uri: string;
+  /** Why, in words: `symlink outside the root (to /usr/share/…); not followed`. */
+  skipped: string;
 }
 
 /** What a source knows about an artifact besides its bytes. Sources yield bytes; the engine runs the detectors. */
@@ -96,7 +113,7 @@ export interface SourceProblem {
 export interface Source {
   /** The target as the user wrote it, without any password it carried (src/net/secrets.ts). */
   readonly target: string;
-  walk(): AsyncIterable<ArtifactRef | SourceProblem>;
+  walk(): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation>;
   /**
    * Release connections and other resources. Called once every artifact the walk yielded has been scanned (the
    * engine reads bytes and related material after the walk has moved on), also when the scan fails.
@@ -104,8 +121,12 @@ export interface Source {
   close(): Promise<void>;
 }
 
-export function isProblem(x: ArtifactRef | SourceProblem): x is SourceProblem {
+export function isProblem(x: ArtifactRef | SourceProblem | SkippedLocation): x is SourceProblem {
   return (x as SourceProblem).code !== undefined && (x as ArtifactRef).open === undefined;
+}
+
+export function isSkipped(x: ArtifactRef | SourceProblem | SkippedLocation): x is SkippedLocation {
+  return typeof (x as SkippedLocation).skipped === 'string' && (x as ArtifactRef).open === undefined;
 }
 
 /** An in-memory ref (container members, fetched documents). */

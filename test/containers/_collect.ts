@@ -1,4 +1,5 @@
 /** Drain a container handler over in-memory bytes: member paths, sizes and problems, or the error it threw. */
+import { judged } from '../../src/containers/open.js';
 import type { ContainerHandler } from '../../src/containers/types.js';
 import { ExpansionBudget } from '../../src/containers/types.js';
 
@@ -6,17 +7,20 @@ export async function members(handler: ContainerHandler, bytes: Uint8Array, budg
   const out: { path: string; size?: number; bytes?: Uint8Array; problem?: string }[] = [];
   let error: (Error & { code?: string }) | undefined;
   try {
-    for await (const m of handler.members(
-      {
-        uri: 'file:///t/x',
-        name: 'x',
-        bytes,
-        size: bytes.length,
-        open: async function* () {
-          yield bytes;
+    // Names are judged where every container is opened (src/containers/open.ts), as the engine sees them.
+    for await (const m of judged(
+      handler.members(
+        {
+          uri: 'file:///t/x',
+          name: 'x',
+          bytes,
+          size: bytes.length,
+          open: async function* () {
+            yield bytes;
+          },
         },
-      },
-      budget,
+        budget,
+      ),
     )) {
       let data = m.bytes;
       if (!data && m.stream) {

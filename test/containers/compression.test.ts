@@ -1,6 +1,6 @@
 /** Streaming decompression under the expansion budget and ratio limit, and recovery after a stream is abandoned. */
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decompress, decompressedName, sniffCompression } from '../../src/containers/compression.js';
@@ -91,5 +91,98 @@ describe('xz streams with a check the WASM decoder cannot verify (SHA-256, as rp
     await expect(all(decompress('xz', once(badFrame), new ExpansionBudget(), 'file:///bad2.xz'))).rejects.toThrow();
     const truncated = b.subarray(0, b.length - 20);
     await expect(all(decompress('xz', once(truncated), new ExpansionBudget(), 'file:///t.xz'))).rejects.toThrow();
+  });
+});
+
+/**
+ * Bombs handed over as one input chunk (a whole file read at once): the decoder must stop after one bounded step of
+ * output, not after expanding the whole chunk. Memory is watched on every chunk the decompressor yields.
+ */
+describe('bombs in one chunk stay bounded', () => {
+  const MB = 1 << 20;
+  /** Drain, and return the error and the most ArrayBuffer memory seen above where it started. */
+  async function watch(it: AsyncIterable<Uint8Array>): Promise<{ error: unknown; peak: number }> {
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    try {
+      for await (const _ of it) peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+    } catch (e) {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
+      return { error: e, peak };
+    }
+    return { error: undefined, peak };
+  }
+
+  /** A zstd frame of RLE blocks (RFC 8878 §3.1.1.2: 3-byte header, one byte of content, 128 KiB of output each). */
+  function zstdRleBomb(blocks: number, windowDescriptor = 0x38): Uint8Array {
+    const out = Buffer.alloc(6 + 4 * blocks);
+    out.writeUInt32LE(0xfd2fb528, 0);
+    out[4] = 0x00; // no single segment, no checksum, no dictionary, no content size
+    out[5] = windowDescriptor; // 0x38: 2^(10+7) = 128 KiB window
+    for (let i = 0; i < blocks; i++) {
+      const header = ((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0);
+      out.writeUIntLE(header, 6 + 4 * i, 3);
+      out[6 + 4 * i + 3] = 0x41;
+    }
+    return out;
+  }
+
+  it('zstd: a 120 KB frame of RLE blocks that would expand to 3.75 GiB stops at the ratio limit', async () => {
+    const bomb = zstdRleBomb(30_000);
+    expect(bomb.length).toBeLessThan(125_000);
+    const { error, peak } = await watch(decompress('zstd', once(bomb), new ExpansionBudget(), 'file:///bomb.zst'));
+    expect((error as Error)?.message).toMatch(/compression ratio above 200:1/);
+    expect(peak).toBeLessThan(256 * MB);
+  });
+
+  it('zstd: a frame asking for a 1 GiB window is refused before anything is allocated', async () => {
+    const { error, peak } = await watch(decompress('zstd', once(zstdRleBomb(2, (30 - 10) << 3)), new ExpansionBudget(), 'file:///w.zst'));
+    expect(error).toMatchObject({ code: 'limit-size' });
+    expect((error as Error).message).toMatch(/asks for a 1073741824-byte window, more than the 134217728 bytes allowed/);
+    expect(peak).toBeLessThan(64 * MB);
+  });
+
+  it('zstd: real zstd output still decompresses (zstd itself as the second implementation)', async (ctx) => {
+    requirePrerequisite(ctx, needPrograms('the zstd cross-check', 'zstd'));
+    const text = Buffer.from(Array.from({ length: 300_000 }, (_, i) => String.fromCharCode(97 + ((i * 7919) % 26))).join(''));
+    const z = Buffer.concat([
+      execFileSync('zstd', ['-19', '-c'], { input: text }),
+      execFileSync('zstd', ['-1', '--no-check', '-c'], { input: Buffer.from('tail\n') }),
+    ]);
+    const parts: Buffer[] = [];
+    for await (const c of decompress('zstd', once(z), new ExpansionBudget(), 'file:///real.zst')) parts.push(Buffer.from(c));
+    expect(Buffer.concat(parts).toString()).toBe(`${text.toString()}tail\n`);
+  });
+
+  it('gzip: 256 MiB of zeros in one chunk stops at the ratio limit within one output step', async () => {
+    const bomb = gzipSync(Buffer.alloc(256 * MB), { level: 9 });
+    const { error, peak } = await watch(decompress('gzip', once(bomb), new ExpansionBudget(), 'file:///bomb.gz'));
+    expect((error as Error)?.message).toMatch(/compression ratio above/);
+    expect(peak).toBeLessThan(128 * MB);
+  });
+
+  it('xz: 512 MiB of zeros in one chunk stops at the ratio limit within one output step', async (ctx) => {
+    requirePrerequisite(ctx, XZ_MISSING);
+    const bomb = execFileSync('sh', ['-c', 'head -c 536870912 /dev/zero | xz -1 -c'], { maxBuffer: 1 << 26 });
+    const { error, peak } = await watch(decompress('xz', once(bomb), new ExpansionBudget(), 'file:///bomb.xz'));
+    expect((error as Error)?.message).toMatch(/compression ratio above/);
+    expect(peak).toBeLessThan(128 * MB);
+  });
+
+  it('xz inside xz: a member opened while its container’s xz stream is still open does not wait for it forever', async (ctx) => {
+    requirePrerequisite(ctx, XZ_MISSING);
+    const inner = xz(Buffer.from('inner payload\n'));
+    // The outer stream is read only partly (one chunk), then the inner one is read whole, then the outer to its end.
+    const outer = xz(Buffer.concat([randomBytes(4 * MB), Buffer.from('end')]));
+    const outerIt = decompress('xz', once(outer), new ExpansionBudget(), 'file:///outer.xz')[Symbol.asyncIterator]();
+    expect((await outerIt.next()).done).toBe(false);
+    const n = await Promise.race([
+      drain(decompress('xz', once(inner), new ExpansionBudget(), 'file:///outer.xz!/inner.xz')),
+      new Promise<number>((_, rej) => setTimeout(() => rej(new Error('inner xz waited on the outer stream')), 10_000)),
+    ]);
+    expect(n).toBe(14);
+    let rest = 0;
+    for (let r = await outerIt.next(); !r.done; r = await outerIt.next()) rest += r.value.length;
+    expect(rest).toBeGreaterThan(0);
   });
 });

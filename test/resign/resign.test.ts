@@ -128,9 +128,12 @@ describe('resign a tree', () => {
     const writer = new FsWriter();
     const scanDoc = JSON.parse(readFileSync(scanFile, 'utf8')) as ScanResult;
     const plan = makePlan(scanDoc, {}, 'p7s');
+    // A member whose name climbs out of its archive is never a write target.
+    expect(plan.refused).toEqual([
+      { uri: `${fileUri(join(tree, 'bundle.tar'))}!/%2E%2E/%2E%2E/evil.pem`, reason: expect.stringMatching(/escapes its archive; never a write target/) },
+    ]);
     expect(plan.items.map((i) => i.uri).sort()).toEqual(
       [
-        `${fileUri(join(tree, 'bundle.tar'))}!/%2E%2E/%2E%2E/evil.pem`,
         `${fileUri(join(tree, 'bundle.tar'))}!/certs/leaf.pem`,
         fileUri(join(tree, 'fw.bin')),
         fileUri(join(tree, 'gone.pem')),
@@ -146,10 +149,7 @@ describe('resign a tree', () => {
       expect(byUri['gone.pem'].reason).toMatch(/changed since the scan/);
       expect(byUri['other.pem']).toMatchObject({ status: 'signed', location: fileUri(join(tree, 'other.pem.hybrid.p7s')) });
       expect(byUri['bundle.tar!/certs/leaf.pem']).toMatchObject({ status: 'signed', location: fileUri(join(tree, 'bundle.tar!certs%2Fleaf.pem.p7s')) });
-      expect(byUri['bundle.tar!/%2E%2E/%2E%2E/evil.pem']).toMatchObject({
-        status: 'signed',
-        location: fileUri(join(tree, 'bundle.tar!%252E%252E%2F%252E%252E%2Fevil.pem.p7s')),
-      });
+      expect(byUri['bundle.tar!/%2E%2E/%2E%2E/evil.pem'].status).toBe('refused');
 
       // Originals untouched (gone.pem was changed by the test itself), nothing written outside the tree.
       for (const [f, h] of Object.entries(before)) if (f !== 'gone.pem') expect(sha256(readFileSync(join(tree, f))), f).toBe(h);
@@ -163,7 +163,7 @@ describe('resign a tree', () => {
 
       // Idempotent: a rerun skips everything already signed by this key.
       const again = await runResign(makePlan(scanDoc, {}, 'p7s'), { key, cert: signer, format: 'p7s', pool });
-      expect(again.filter((o) => o.status === 'skipped')).toHaveLength(4);
+      expect(again.filter((o) => o.status === 'skipped')).toHaveLength(3);
       expect(again.filter((o) => o.status === 'signed')).toHaveLength(0);
     } finally {
       await pool.close();
