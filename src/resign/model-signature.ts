@@ -24,7 +24,7 @@ export function isModelSignatureUri(uri: string): boolean {
 export async function resignModelSignature(item: PlanItem, options: ResignOptions): Promise<ResignOutcome> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const c of item.writer.openArtifact(item.uri)) {
+  for await (const c of item.writer.openArtifact(item.uri, item.subject)) {
     size += c.length;
     if (size > MAX_SIDECAR_BYTES) return { uri: item.uri, status: 'refused', reason: `larger than ${MAX_SIDECAR_BYTES} bytes; not a model signature` };
     chunks.push(c);
@@ -47,7 +47,7 @@ export async function resignModelSignature(item: PlanItem, options: ResignOption
   } catch (e) {
     return { uri: item.uri, status: 'refused', reason: `named model.sig but not a model signature shelflife can re-sign: ${errorMessage(e)}` };
   }
-  const locations = item.writer.locate(item.uri, 'dsse');
+  const locations = item.writer.locate(item.uri, 'dsse', item.subject);
   let target = undefined as (typeof locations)[number] | undefined;
   for (const loc of locations) {
     const existing = await item.writer.readExisting(loc);

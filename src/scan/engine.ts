@@ -53,12 +53,15 @@ export class ScanEngine {
     await this.scanRef(ref, ref.parent ?? null, 0, new ExpansionBudget(), {});
   }
 
-  private emit(res: ArtifactResult, out: Out): void {
+  /** A result enters the report (or the held list) when its scan starts, so a container comes before its members. */
+  private record(res: ArtifactResult, out: Out): void {
     if (out.held) out.held.push(res);
-    else {
-      this.results.push(res);
-      this.options.onArtifact?.(res);
-    }
+    else this.results.push(res);
+  }
+
+  /** Told when its scan ends; held results are told when they are released. */
+  private finished(res: ArtifactResult, out: Out): void {
+    if (!out.held) this.options.onArtifact?.(res);
   }
 
   private async scanRef(ref: ArtifactRef, parent: string | null, depth: number, budget: ExpansionBudget, out: Out, member?: Member): Promise<ArtifactResult> {
@@ -75,6 +78,7 @@ export class ScanEngine {
       findings: [],
       errors: [],
     };
+    this.record(res, out);
     if (member?.problem) res.errors.push({ code: member.problem.code, message: member.problem.message, source: 'container' });
     if (ref.annotations['zip.encryption']) this.recordZipEncryption(res, ref.annotations['zip.encryption']);
     const ctx: DetectContext = { name: ref.name, uri: ref.uri, size: ref.size ?? 0, baseOffset: 0, whole: true };
@@ -97,7 +101,7 @@ export class ScanEngine {
     }
     if (own !== out) this.release(ref, res, own, out);
     if (ref.related) await this.applyRelated(ref, res);
-    this.emit(res, out);
+    this.finished(res, out);
     return res;
   }
 
@@ -105,7 +109,10 @@ export class ScanEngine {
   private release(ref: ArtifactRef, res: ArtifactResult, own: Out, out: Out): void {
     const held = own.held ?? [];
     if (promised(ref, res)) {
-      for (const r of held) this.emit(r, out);
+      for (const r of held) {
+        this.record(r, out);
+        this.finished(r, out);
+      }
       return;
     }
     res.findings = [];
@@ -331,7 +338,8 @@ export class ScanEngine {
       if (m.annotations) res.annotations = { ...m.annotations };
       if (m.problem) res.errors.push({ code: m.problem.code, message: m.problem.message, source: 'container' });
       if (m.annotations?.['zip.encryption']) this.recordZipEncryption(res, m.annotations['zip.encryption']);
-      this.emit(res, out);
+      this.record(res, out);
+      this.finished(res, out);
       return;
     }
     const stream = m.stream;

@@ -17,10 +17,10 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import picomatch from 'picomatch';
 import { UsageError, errorMessage } from '../errors.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
+import { compileGlobs } from '../glob.js';
 
 /** Objects above this are sampled (head/tail windows) when `--digest` is `auto` (the default). */
 export const S3_DIGEST_THRESHOLD = 64 * 1024 * 1024;
@@ -117,8 +117,9 @@ export class S3Source implements Source {
   ) {
     this.t = parseS3Target(target);
     this.client = options.s3Client ?? defaultS3Client(options);
-    const inc = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
-    const exc = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : undefined;
+    // User globs, matched against keys a bucket's owner chose: bounded complexity, no backtracking (src/glob.ts).
+    const inc = options.include?.length ? compileGlobs(options.include, '--include') : undefined;
+    const exc = options.exclude?.length ? compileGlobs(options.exclude, '--exclude') : undefined;
     if (inc || exc) this.match = (k) => (!inc || inc(k)) && !exc?.(k);
   }
 
