@@ -2,7 +2,7 @@
  * The local walk against what a real system holds: symlinks out of the root (Debian's /etc/ssl), FIFOs, pseudo file
  * systems whose sizes lie (/proc), system directories, and globs that would take a backtracking matcher minutes.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { requirePrerequisite } from '../helpers/prerequisites.js';
 import { FIXTURES } from '../helpers/scan.js';
 
 const CERT = join(FIXTURES, 'pki', 'certs');
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js');
 const tmp = () => mkdtempSync(join(tmpdir(), 'shelflife-fs-'));
 
 function firstCert(): string {
@@ -75,6 +76,17 @@ describe('fs source: symlinks out of the root', () => {
     // Reached through a link out of the root: no local identity, so resign will not write beside it.
     expect(a?.local).toBeUndefined();
     expect(byUri(r).get(fileUri(join(root, 'local-ca.pem')))?.local?.dirId).toMatch(/^\d+:\d+$/);
+  });
+
+  it('the CLI takes --follow-symlinks', () => {
+    const { root } = sslLikeTree();
+    const run = (...flags: string[]) => {
+      const r = spawnSync(process.execPath, [BIN, 'scan', root, '--no-db', '--format', 'json', ...flags], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as ScanResult).artifacts;
+    };
+    expect(run().filter((a) => a.skipped)).toHaveLength(6);
+    expect(run('--follow-symlinks').filter((a) => a.skipped)).toHaveLength(0);
   });
 
   it('on the real /etc/ssl/certs: no path-traversal error, a note per link into /usr/share', async (t) => {
