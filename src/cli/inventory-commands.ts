@@ -64,7 +64,9 @@ export function registerInventoryCommands(program: Command): void {
       await withInventory(opts.db, async (inv) => {
         const w = await inv.where(query);
         if (opts.format === 'json') return emit(`${JSON.stringify(w, null, 2)}\n`);
-        const lines = [`sha256:${w.sha256}: ${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`];
+        const lines = [
+          `sha256:${w.sha256}: ${w.kind === 'model' ? 'a signed model (root digest), ' : ''}${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`,
+        ];
         if (w.retired) lines.push(`RETIRED ${w.retired.at}: ${w.retired.reason}`);
         for (const l of w.locations)
           lines.push(`  ${l.store.padEnd(6)} ${displayUri(l.uri)}  (first seen ${l.firstSeen.slice(0, 10)}, last seen ${l.lastSeen.slice(0, 10)})`);
@@ -107,14 +109,30 @@ export function registerInventoryCommands(program: Command): void {
 
   program
     .command('retire')
-    .description('record that an artifact is retired; later scans flag every copy of it that still exists')
-    .argument('<sha256>', 'content digest of the retired artifact')
+    .description('record that an artifact (or a signed model, by its root digest) is retired; later scans flag every copy still around')
+    .argument('<sha256>', "content digest of the retired artifact, or a model's OpenSSF Model Signing root digest")
     .requiredOption('--reason <text>', 'why it was retired (kept for the audit trail)')
+    .option('-o, --output <file>', 'also write the CycloneDX 1.6 lifecycle record (phase decommission) to this file')
     .addOption(dbOption())
-    .action(async (digest: string, opts: { reason: string; db?: string }) => {
-      const ok = await withInventory(opts.db, (inv) => inv.retire(digest, opts.reason, new Date().toISOString()));
-      if (!ok) throw new UsageError(`retire: ${digest} is not in the inventory (scan it first)`);
-      process.stderr.write(`shelflife: retired sha256:${digest.replace(/^sha256:/, '')}\n`);
+    .action(async (digest: string, opts: { reason: string; db?: string; output?: string }) => {
+      const at = new Date().toISOString();
+      const record = await withInventory(opts.db, async (inv) => {
+        if (!(await inv.retire(digest, opts.reason, at))) return undefined;
+        return inv.where(digest);
+      });
+      if (!record) throw new UsageError(`retire: ${digest} is not in the inventory (scan it first)`);
+      process.stderr.write(`shelflife: retired sha256:${record.sha256}${record.kind === 'model' ? ' (a model)' : ''}\n`);
+      if (opts.output) {
+        const { decommissionRecord } = await import('../provenance/cyclonedx.js');
+        const bom = decommissionRecord({
+          sha256: record.sha256,
+          kind: record.kind ?? 'artifact',
+          locations: record.locations.map((l) => l.uri),
+          reason: opts.reason,
+          at,
+        });
+        emit(`${JSON.stringify(bom, null, 2)}\n`, opts.output);
+      }
     });
 
   program

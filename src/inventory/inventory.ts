@@ -17,6 +17,7 @@ import { SEVERITIES } from '../model.js';
 import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
+import { modelsInScan } from '../provenance/scan-models.js';
 import { migrate, type InventoryTables } from './schema.js';
 
 import { defaultInventoryPath } from './paths.js';
@@ -264,8 +265,29 @@ export class Inventory {
         .where('retired_at', 'is not', null)
         .execute();
       for (const r of rows) out.set(r.sha256, { at: r.retired_at!, reason: r.retired_reason ?? '' });
+      const models = await this.db
+        .selectFrom('model_retirements')
+        .selectAll()
+        .where('root', 'in', digests.slice(i, i + 500))
+        .execute();
+      for (const m of models) if (!out.has(m.root)) out.set(m.root, { at: m.retired_at, reason: m.retired_reason });
     }
     return out;
+  }
+
+  /** Every place a signed model with this OpenSSF Model Signing root digest was seen (the model's directory or prefix). */
+  async modelLocations(root: string): Promise<LocationRow[]> {
+    const rows = await this.db.selectFrom('models').selectAll().where('root', '=', root).orderBy('uri').execute();
+    return rows.map((r) => ({
+      uri: r.uri,
+      sha256: r.root,
+      parentUri: null,
+      store: storeOf(r.uri),
+      size: 0,
+      firstSeen: r.first_seen,
+      lastSeen: r.last_seen,
+      lastScan: r.last_scan,
+    }));
   }
 
   /**
@@ -394,6 +416,22 @@ export class Inventory {
           .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
           .execute();
       }
+      // Signed models seen in this scan, by root digest (src/provenance/scan-models.ts).
+      const models = modelsInScan(result);
+      for (let i = 0; i < models.length; i += CHUNK)
+        await tx
+          .insertInto('models')
+          .values(
+            models
+              .slice(i, i + CHUNK)
+              .map((m) => ({ root: m.root, uri: m.uri, signature_uri: m.signatureUri, first_seen: now, last_seen: now, last_scan: result.scan.id })),
+          )
+          .onConflict((oc) =>
+            oc
+              .columns(['root', 'uri'])
+              .doUpdateSet({ signature_uri: sql`excluded.signature_uri`, last_seen: sql`excluded.last_seen`, last_scan: sql`excluded.last_scan` }),
+          )
+          .execute();
       if (this.reused.size) {
         const seenHere = tx.selectFrom('observations').select('uri').where('scan_id', '=', result.scan.id);
         await tx
@@ -416,7 +454,7 @@ export class Inventory {
   }
 
   /** Every place the same bytes were seen: by digest, or by a URI whose digest is looked up first. */
-  async where(query: string): Promise<{ sha256: string; locations: LocationRow[]; retired?: { at: string; reason: string } }> {
+  async where(query: string): Promise<{ sha256: string; kind?: 'model'; locations: LocationRow[]; retired?: { at: string; reason: string } }> {
     let digest = query.replace(/^sha256:/, '').toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(digest)) {
       const loc = await this.db.selectFrom('locations').select('sha256').where('uri', '=', query).executeTakeFirst();
@@ -425,6 +463,11 @@ export class Inventory {
     }
     const rows = await this.db.selectFrom('locations').selectAll().where('sha256', '=', digest).orderBy('uri').execute();
     const retired = (await this.retirements([digest])).get(digest);
+    if (!rows.length) {
+      // A model's root digest: every place the signed model was seen.
+      const models = await this.modelLocations(digest);
+      if (models.length) return { sha256: digest, kind: 'model', locations: models, ...(retired ? { retired } : {}) };
+    }
     return {
       sha256: digest,
       locations: rows.map((r) => ({
@@ -446,7 +489,15 @@ export class Inventory {
     if (!/^[0-9a-f]{64}$/.test(digest)) throw new UsageError(`retire: "${sha256}" is not a sha256 digest`);
     if (!reason.trim()) throw new UsageError('retire: --reason is required (say why, for the audit trail)');
     const r = await this.db.updateTable('artifacts').set({ retired_at: at, retired_reason: reason }).where('sha256', '=', digest).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    if (Number(r.numUpdatedRows) > 0) return true;
+    // A model's root digest: retired as a model (every copy, any store).
+    if (!(await this.modelLocations(digest)).length) return false;
+    await this.db
+      .insertInto('model_retirements')
+      .values({ root: digest, retired_at: at, retired_reason: reason })
+      .onConflict((oc) => oc.column('root').doUpdateSet({ retired_at: at, retired_reason: reason }))
+      .execute();
+    return true;
   }
 
   async scans(limit = 50): Promise<ScanSummary[]> {

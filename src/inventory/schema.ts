@@ -52,6 +52,10 @@ export interface InventoryTables {
   };
   /** Content-addressed artifact records: an unchanged artifact rescanned stores no new record. */
   records: { hash: string; record: string };
+  /** Models by their OpenSSF Model Signing root digest: every place a signed model was seen (src/provenance). */
+  models: { root: string; uri: string; signature_uri: string; first_seen: string; last_seen: string; last_scan: string };
+  /** Retirements of models, by root digest (`retire <root digest>`). */
+  model_retirements: { root: string; retired_at: string; retired_reason: string };
 }
 
 export interface Migration {
@@ -140,6 +144,30 @@ export const MIGRATIONS: Migration[] = [
         .addColumn('record', 'text', (c) => c.notNull())
         .execute();
       await db.schema.alterTable('observations').addColumn('record_hash', 'varchar(64)').execute();
+    },
+  },
+  {
+    version: 4,
+    description: 'models by OpenSSF Model Signing root digest, and their retirements',
+    async up(db) {
+      await db.schema
+        .createTable('models')
+        .ifNotExists()
+        .addColumn('root', 'varchar(64)', (c) => c.notNull())
+        .addColumn('uri', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('signature_uri', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('first_seen', 'varchar(32)', (c) => c.notNull())
+        .addColumn('last_seen', 'varchar(32)', (c) => c.notNull())
+        .addColumn('last_scan', 'varchar(64)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('models_pk', ['root', 'uri'])
+        .execute();
+      await db.schema
+        .createTable('model_retirements')
+        .ifNotExists()
+        .addColumn('root', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('retired_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('retired_reason', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 ];

@@ -128,6 +128,8 @@ export interface ProvenanceAnswer {
 export interface InventoryLookup {
   locations(sha256: string): Promise<string[]>;
   retirement(sha256: string): Promise<{ at: string; reason: string } | undefined>;
+  /** Where signed models with this root digest were seen (scans record them). */
+  modelLocations(root: string): Promise<string[]>;
 }
 
 export interface ProvenanceOptions {
@@ -247,9 +249,10 @@ export async function answerFor(source: ModelSource, options: ProvenanceOptions 
   };
   const lineage = lineageAnswer(matched, declared);
   const evaluation = evaluationAnswer(matched, declared);
-  const retired = await retiredAnswer(options.inventory, hashed);
+  const modelRoots = [...new Set([signature?.manifest.rootDigest, hashed.rootDigest].filter((x): x is string => !!x))];
+  const retired = await retiredAnswer(options.inventory, hashed, modelRoots);
   const approval = approvalAnswer(matched, retired);
-  const copies = await copiesAnswer(options.inventory, hashed, tree);
+  const copies = await copiesAnswer(options.inventory, hashed, tree, modelRoots);
   const quantum = quantumAnswer(tree, signature ? { uri: sigUri, check: check! } : undefined, cosignatures, matched, options);
   return {
     schemaVersion: '1',
@@ -614,8 +617,20 @@ function approvalAnswer(matched: { s: EvidenceStatement; match: Match }[], retir
   return { ...(decision ?? { grade: 'absent', approved: 'unknown', reason: 'no verification summary (VSA) or SVR about these bytes' }), evidence };
 }
 
-async function retiredAnswer(inv: InventoryLookup | undefined, hashed: HashedModel): Promise<ProvenanceAnswer['retired']> {
+async function retiredAnswer(inv: InventoryLookup | undefined, hashed: HashedModel, roots: string[]): Promise<ProvenanceAnswer['retired']> {
   if (!inv) return { grade: 'absent', retired: false, evidence: [] };
+  // The model itself (`retire <root digest>`), then any of its files.
+  for (const root of roots) {
+    const r = await inv.retirement(root);
+    if (r)
+      return {
+        grade: 'declared',
+        retired: true,
+        at: r.at,
+        reason: r.reason,
+        evidence: [{ uri: `sha256:${root}`, kind: 'inventory-retirement', grade: 'declared', detail: 'retire recorded for the model' }],
+      };
+  }
   for (const [path, d] of hashed.fileSha256) {
     const r = await inv.retirement(d);
     if (r)
@@ -630,13 +645,16 @@ async function retiredAnswer(inv: InventoryLookup | undefined, hashed: HashedMod
   return {
     grade: 'declared',
     retired: false,
-    evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'no retirement recorded for any file of the model' }],
+    evidence: [{ uri: 'inventory', kind: 'inventory', grade: 'declared', detail: 'no retirement recorded for the model or any of its files' }],
   };
 }
 
 /** Copies: places the inventory has seen holding every file of the model with the same bytes. */
-async function copiesAnswer(inv: InventoryLookup | undefined, hashed: HashedModel, tree: ModelTree): Promise<ProvenanceAnswer['copies']> {
+async function copiesAnswer(inv: InventoryLookup | undefined, hashed: HashedModel, tree: ModelTree, roots: string[]): Promise<ProvenanceAnswer['copies']> {
   if (!inv || hashed.fileSha256.size === 0) return { grade: 'absent', count: 0, locations: [], evidence: [] };
+  // Signed models the scans recorded by root digest (any store), as well as places holding every file.
+  const byRoot = new Set<string>();
+  for (const root of roots) for (const l of await inv.modelLocations(root)) byRoot.add(l);
   let common: Map<string, number> | undefined;
   for (const [path, d] of hashed.fileSha256) {
     const here = new Map<string, number>();

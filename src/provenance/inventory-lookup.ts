@@ -10,5 +10,6 @@ export function inventoryLookup(inv: Inventory): InventoryLookup {
   return {
     locations: async (sha256) => (await inv.where(sha256)).locations.map((l) => l.uri),
     retirement: async (sha256) => (await inv.retirements([sha256])).get(sha256),
+    modelLocations: async (root) => (await inv.modelLocations(root)).map((l) => l.uri),
   };
 }

@@ -5,8 +5,9 @@
  */
 import { UsageError } from '../errors.js';
 import type { Grade, ProvenanceAnswer } from './answer.js';
+import { provenanceBom } from './cyclonedx.js';
 
-export const PROVENANCE_FORMATS = ['json', 'table', 'md', 'html'] as const;
+export const PROVENANCE_FORMATS = ['json', 'table', 'md', 'html', 'cbom'] as const;
 export type ProvenanceFormat = (typeof PROVENANCE_FORMATS)[number];
 
 /** What `--require` can ask for, and how each is decided. */
@@ -131,6 +132,8 @@ export function renderProvenance(a: ProvenanceAnswer, format: ProvenanceFormat):
       return renderMarkdown(a);
     case 'html':
       return renderHtml(a);
+    case 'cbom':
+      return `${JSON.stringify(provenanceBom(a), null, 2)}\n`;
   }
 }
 

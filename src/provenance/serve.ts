@@ -109,6 +109,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, current: () => 
     table: 'text/plain; charset=utf-8',
     md: 'text/markdown; charset=utf-8',
     html: 'text/html; charset=utf-8',
+    cbom: 'application/vnd.cyclonedx+json',
   };
   send(200, types[format], renderProvenance(answer, format));
 }

@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ArtifactResult, Finding } from '../model.js';
+import { modelsInScan } from '../provenance/scan-models.js';
 import type { Reporter } from './types.js';
 
 type Primitive = 'signature' | 'pke' | 'kem' | 'key-agree' | 'block-cipher' | 'ae' | 'stream-cipher' | 'mac' | 'other' | 'unknown';
@@ -174,6 +175,23 @@ export const cbomReporter: Reporter = {
         }
         depend(fileRef, alg);
       }
+    }
+    // Signed models (OpenSSF Model Signing): a machine-learning-model component each, named by its root digest and
+    // linked to the crypto assets of its signature (lineage, in pedigree.ancestors, comes with `provenance --format cbom`).
+    for (const m of modelsInScan(result)) {
+      const ref = `model/sha256:${m.root}/${m.uri}`;
+      components.push({
+        type: 'machine-learning-model',
+        'bom-ref': ref,
+        name: decodeURIComponent(m.uri.replace(/\/$/, '').split('/').pop() || m.uri),
+        hashes: [{ alg: 'SHA-256', content: m.root }],
+        properties: [
+          { name: 'shelflife:uri', value: m.uri },
+          { name: 'shelflife:modelSignature', value: m.signatureUri },
+        ],
+      });
+      for (const to of dependencies.get(m.signatureUri) ?? []) depend(ref, to);
+      depend(ref, m.signatureUri);
     }
     const bom = {
       $schema: 'http://cyclonedx.org/schema/bom-1.6.schema.json',

@@ -5,6 +5,7 @@
  * the trend over past scans when the inventory supplies it.
  * @module
  */
+import { modelsInScan } from '../provenance/scan-models.js';
 import type { ArtifactResult, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import { rankedFindings, severityOf, totals, worse } from './_facts.js';
@@ -186,6 +187,7 @@ ${
     : '<p class="muted">None recorded (run with scoring policies to list them).</p>'
 }
 </section>
+${modelsSection(result, options)}
 <section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
 ${
   errors.length
@@ -197,4 +199,25 @@ ${
 }
 </main></body></html>
 `;
+}
+
+/**
+ * Signed models the scan found (OpenSSF Model Signing signatures, src/provenance/scan-models.ts): where, their root
+ * digest, the signature's algorithm and exposure, copies and retirement. Lineage, evaluation, approval and integrity
+ * need the model's files and attestations: `shelflife provenance <model>` answers those (docs/provenance.md).
+ */
+function modelsSection(result: ScanResult, options: RenderOptions): string {
+  const models = modelsInScan(result);
+  if (!models.length) return '';
+  const rows = models
+    .map((m) => {
+      const sigs = m.signatures.map((s) => `${s.algorithm} ${s.quantum}${s.severity ? ` (${s.severity})` : ''}`).join('; ') || 'no signature algorithm found';
+      return `<tr><td><code>${esc(displayUri(m.uri, options.cwd))}</code></td><td><code>sha256:${esc(m.root.slice(0, 16))}…</code></td><td>${esc(sigs)}</td><td>${esc(m.copies ?? 1)}</td><td>${m.retired ? `${esc(m.retired.at.slice(0, 10))}: ${esc(m.retired.reason)}` : ''}</td></tr>`;
+    })
+    .join('\n');
+  return `<section><h2>Models (${models.length})</h2>
+<table><thead><tr><th>model</th><th>root digest</th><th>model signature</th><th>copies</th><th>retired</th></tr></thead><tbody>
+${rows}
+</tbody></table>
+<p class="legend">Lineage, last evaluation, approval and integrity since signing: <code>shelflife provenance &lt;model&gt; --trust trust.yaml</code>.</p></section>`;
 }

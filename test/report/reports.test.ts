@@ -4,37 +4,22 @@
  * every format.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import Ajv04 from 'ajv-draft-04';
-import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { REPORTERS } from '../../src/report/index.js';
 import { csvCell } from '../../src/report/csv.js';
 import { FIXTURES, scanPaths } from '../helpers/scan.js';
 import { sampleResult } from './sample.js';
+import { cdxValidator } from '../helpers/cyclonedx.js';
 
-const require = createRequire(import.meta.url);
-const CDX = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
 const readJson = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
 
 function sarifValidator() {
   const ajv = new Ajv04.default({ allErrors: true, strict: false });
   addFormats.default(ajv);
   return ajv.compile(readJson(join(import.meta.dirname, '..', 'vendor', 'sarif', 'sarif-schema-2.1.0.json')));
-}
-
-function cdxValidator() {
-  const ajv = new Ajv.default({ allErrors: true, strict: false });
-  addFormats.default(ajv);
-  // The 1.6 schema refers to its companions by their SNAPSHOT file names, relative to its $id.
-  for (const f of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json', 'cryptography-defs.SNAPSHOT.schema.json']) {
-    const schema = readJson(join(CDX, f));
-    delete schema.$id;
-    ajv.addSchema(schema, `http://cyclonedx.org/schema/${f}`);
-  }
-  return ajv.compile(readJson(join(CDX, 'bom-1.6.SNAPSHOT.schema.json')));
 }
 
 const redact = (s: string) => s.replace(/urn:uuid:[0-9a-f-]{36}/g, 'urn:uuid:REDACTED').replace(/file:\/\/\/[^"]*?\/main\//g, 'file:///REPO/');
