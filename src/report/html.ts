@@ -187,8 +187,7 @@ ${
     : '<p class="muted">None recorded (run with scoring policies to list them).</p>'
 }
 </section>
-${modelsSection(result, options)}
-<section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
+${modelsSection(result, options)}<section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
 ${
   errors.length
     ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors
@@ -219,5 +218,6 @@ function modelsSection(result: ScanResult, options: RenderOptions): string {
 <table><thead><tr><th>model</th><th>root digest</th><th>model signature</th><th>copies</th><th>retired</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="legend">Lineage, last evaluation, approval and integrity since signing: <code>shelflife provenance &lt;model&gt; --trust trust.yaml</code>.</p></section>`;
+<p class="legend">Lineage, last evaluation, approval and integrity since signing: <code>shelflife provenance &lt;model&gt; --trust trust.yaml</code>.</p></section>
+`;
 }
