@@ -40,6 +40,10 @@ export interface ScanCliOptions extends ScoringCliOptions {
   fetch?: string;
   ca?: string[];
   keyring?: string[];
+  timeout?: string;
+  deadline?: string;
+  followRedirects?: string[];
+  registryAuthHost?: string[];
   db?: string | boolean;
   full?: boolean;
   sink?: string[];
@@ -88,6 +92,10 @@ export function registerScan(program: Command): void {
     )
     .option('--ca <pem>', 'release stores (apt+, yum+, lvfs+, https://): trust this CA certificate file (repeatable)', collectList)
     .option('--keyring <file>', 'apt+https://: OpenPGP keys to check the Release signers against (expiry)', collectList)
+    .option('--timeout <seconds>', 'remote stores: idle timeout, waiting for an answer or between two chunks of one (default 30)')
+    .option('--deadline <seconds>', 'remote stores: the longest one request may take, body included (default 600)')
+    .option('--follow-redirects <hosts>', 'remote stores: other hosts a redirect may lead to (host, host:port or *.domain; repeatable)', collectList)
+    .option('--registry-auth-host <host>', 'oci://: a token-realm host (host[:port]) that may receive the registry credentials (repeatable)', collectList)
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const code = await runScanCommand(targets, opts);
       process.exitCode = code;
@@ -95,6 +103,24 @@ export function registerScan(program: Command): void {
   addScoringFlags(cmd, { failOn: true });
   addInventoryFlags(cmd);
   addSinkFlags(cmd);
+}
+
+/** `--timeout`, `--deadline`, `--follow-redirects`, `--registry-auth-host` → the network options every remote source takes. */
+function netFlags(opts: ScanCliOptions): Record<string, unknown> {
+  const seconds = (v: string | undefined, flag: string) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`${flag} must be a number of seconds above 0 (at most 86400)`);
+    return Math.round(n * 1000);
+  };
+  const timeoutMs = seconds(opts.timeout, '--timeout');
+  const deadlineMs = seconds(opts.deadline, '--deadline');
+  return {
+    ...(timeoutMs ? { timeoutMs } : {}),
+    ...(deadlineMs ? { deadlineMs } : {}),
+    ...(opts.followRedirects?.length ? { followRedirects: opts.followRedirects } : {}),
+    ...(opts.registryAuthHost?.length ? { authHosts: opts.registryAuthHost } : {}),
+  };
 }
 
 export function parseDetectorSelection(spec: string | undefined): ScanOptions['detectors'] {
@@ -140,6 +166,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
       fetch: opts.fetch,
       ...(opts.ca?.length ? { ca: opts.ca } : {}),
       ...(opts.keyring?.length ? { keyring: opts.keyring } : {}),
+      ...netFlags(opts),
     },
     scoring,
     ...(now ? { now: () => now } : {}),

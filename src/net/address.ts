@@ -87,31 +87,42 @@ function blockedV4(b: number[]): string | undefined {
   return undefined;
 }
 
-/**
- * A `lookup` for net/tls.connect that refuses names resolving to a blocked address: the check runs on the addresses
- * the socket will really use, after DNS, so a name that resolves differently on the second query gains nothing.
- */
-export function guardedLookup(
+/** The shape of `dns.lookup` with `{ all: true }`: every address a name resolves to. */
+export type Resolver = (
+  hostname: string,
+  options: LookupOptions & { all: true },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
+export type LookupFn = (
   hostname: string,
   options: LookupOptions,
   callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-): void {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, '', 0);
-    const list = addresses as LookupAddress[];
-    for (const a of list) {
-      const why = blockedAddress(a.address);
-      if (why) {
-        const e: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${a.address}, ${why}; never fetched`);
-        e.code = 'ERR_SHELFLIFE_BLOCKED_ADDRESS';
-        return callback(e, '', 0);
+) => void;
+
+/**
+ * A `lookup` for net/tls.connect that refuses names resolving to a blocked address: the check runs on the addresses
+ * the socket will really use, after DNS, so a name that resolves differently on the second query gains nothing.
+ * `resolve` is the system resolver unless a test gives its own.
+ */
+export function guardLookup(resolve: Resolver = dnsLookup as unknown as Resolver): LookupFn {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (err, list) => {
+      if (err) return callback(err, '', 0);
+      for (const a of list) {
+        const why = blockedAddress(a.address);
+        if (why) {
+          const e: NodeJS.ErrnoException = new Error(`${hostname} resolves to ${a.address}, ${why}; never fetched`);
+          e.code = 'ERR_SHELFLIFE_BLOCKED_ADDRESS';
+          return callback(e, '', 0);
+        }
       }
-    }
-    if (options.all) return callback(null, list);
-    const first = list[0];
-    if (!first) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '', 0);
-    callback(null, first.address, first.family);
-  });
+      if (options.all) return callback(null, list);
+      const first = list[0];
+      if (!first) return callback(Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' }), '', 0);
+      callback(null, first.address, first.family);
+    });
+  };
 }
 
 /**

@@ -20,7 +20,7 @@ import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { type ErrorDetails, ShelflifeError, UsageError } from '../errors.js';
-import { blockedAddress, guardedLookup, hostAllowed, isLoopback } from './address.js';
+import { blockedAddress, guardLookup, hostAllowed, isLoopback, type Resolver } from './address.js';
 import { redactUrl, redactUrlsIn } from './secrets.js';
 
 /** Idle timeout: response headers, and between two body chunks. */
@@ -87,8 +87,8 @@ export interface HttpClientOptions extends NetOptions {
   clientCert?: { cert: string; key: string };
   /** Trust only these CA files instead of adding them to Node's roots (sinks: the SIEM's own CA). */
   caReplacesRoots?: boolean;
-  /** Name resolution (default: the system's, refusing blocked addresses); tests resolve names to chosen addresses. */
-  lookup?: typeof guardedLookup;
+  /** Name resolution under the address rules (default: the system resolver); tests resolve names to chosen addresses. */
+  resolve?: Resolver;
 }
 
 export class HttpError extends ShelflifeError {
@@ -175,7 +175,7 @@ export class HttpClient {
       ...(ca ? { ca } : {}),
       ...(options.clientCert ? { cert: readFileSync(options.clientCert.cert), key: readFileSync(options.clientCert.key) } : {}),
     };
-    const connect = { ...tls, lookup: options.lookup ?? guardedLookup, timeout: Math.min(this.timeoutMs, 30_000) };
+    const connect = { ...tls, lookup: guardLookup(options.resolve), timeout: Math.min(this.timeoutMs, 30_000) };
     const base = {
       connect,
       headersTimeout: this.timeoutMs,
@@ -287,11 +287,11 @@ export class HttpClient {
     };
   }
 
-  /** Size of an object from a HEAD request: undefined when the server gives no Content-Length, or on 404/405/410. */
+  /** Size of an object from a HEAD request: undefined when the server gives no Content-Length or refuses HEAD (405). */
   async size(url: string): Promise<number | undefined> {
     const res = await this.send(url, { method: 'HEAD' });
     await res.discard();
-    if (res.status === 404 || res.status === 405 || res.status === 410) return undefined;
+    if (res.status === 405) return undefined;
     await expectOk(res, url);
     const n = Number(res.headers['content-length'] ?? NaN);
     return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
@@ -403,6 +403,7 @@ export class HttpClient {
 
   private checkRedirect(from: URL, to: URL, shown: string): void {
     if (to.protocol !== 'http:' && to.protocol !== 'https:') throw new HttpError(`redirect to ${to.protocol} refused`, { uri: shown });
+    this.checkTarget(to, shown);
     if (from.protocol === 'https:' && to.protocol === 'http:' && !isLoopback(to.host))
       throw new HttpError(`redirect from HTTPS to plain-HTTP ${to.origin} refused`, { uri: shown });
     if (!hostAllowed(to.host, from.host, this.follow))

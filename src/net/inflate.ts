@@ -28,7 +28,7 @@ export function inflateChunks(bytes: Uint8Array, what: string, maxExpanded = MAX
       yield bytes;
     })();
   }
-  return decompress(
+  const inner = decompress(
     kind,
     (async function* () {
       yield bytes;
@@ -36,16 +36,20 @@ export function inflateChunks(bytes: Uint8Array, what: string, maxExpanded = MAX
     new ExpansionBudget(maxExpanded),
     what,
   );
+  return (async function* () {
+    try {
+      yield* inner;
+    } catch (e) {
+      // The decoders' own errors (zlib, xz, zstd) mean the bytes do not decompress: the index is malformed.
+      if (e instanceof ShelflifeError) throw e;
+      throw new ShelflifeError('malformed', `${kind} data does not decompress: ${(e as Error)?.message ?? String(e)}`, { uri: what, cause: e });
+    }
+  })();
 }
 
 /** The whole decompressed document (see inflateChunks). */
 export async function inflate(bytes: Uint8Array, what: string, maxExpanded = MAX_INFLATED_BYTES): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  try {
-    for await (const c of inflateChunks(bytes, what, maxExpanded)) parts.push(c);
-  } catch (e) {
-    if (e instanceof ShelflifeError) throw e;
-    throw new ShelflifeError('malformed', `does not decompress: ${(e as Error).message}`, { uri: what, cause: e });
-  }
+  for await (const c of inflateChunks(bytes, what, maxExpanded)) parts.push(c);
   return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
 }

@@ -32,38 +32,6 @@ export function releaseClient(url: string, options: ReleaseSourceOptions): { url
   return { url: split.url, http, owned: !options.http };
 }
 
-/**
- * `<tag …>body</tag>` blocks of an XML document, found with indexOf so the walk stays linear on hostile input (a lazy
- * regex over a document with many openings and no closing tag is quadratic). Nested blocks of the same tag are not
- * expected in the formats read here (rpm-md, AppStream).
- */
-export function* xmlBlocks(xml: string, tag: string, max = 10_000_000): Iterable<{ attrs: string; body: string }> {
-  const open = `<${tag}`;
-  const close = `</${tag}>`;
-  let at = 0;
-  for (let n = 0; n < max; n++) {
-    const start = xml.indexOf(open, at);
-    if (start < 0) return;
-    const after = xml.charCodeAt(start + open.length);
-    // `<package` must not match `<packages`: the name ends at whitespace, `>` or `/`.
-    if (!(after === 0x20 || after === 0x09 || after === 0x0a || after === 0x0d || after === 0x3e || after === 0x2f)) {
-      at = start + open.length;
-      continue;
-    }
-    const gt = xml.indexOf('>', start);
-    if (gt < 0) return;
-    if (xml[gt - 1] === '/') {
-      at = gt + 1;
-      yield { attrs: xml.slice(start + open.length, gt - 1), body: '' };
-      continue;
-    }
-    const end = xml.indexOf(close, gt);
-    if (end < 0) return;
-    yield { attrs: xml.slice(start + open.length, gt), body: xml.slice(gt + 1, end) };
-    at = end + close.length;
-  }
-}
-
 /** What to do with the objects an index lists: nothing, their signature headers only, or every byte. */
 export type FetchMode = 'none' | 'headers' | 'all';
 

@@ -10,12 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { LimitError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { HttpError, asList, type HttpClient } from '../net/http.js';
-import { inflate } from '../net/inflate.js';
+import { inflateChunks } from '../net/inflate.js';
 import { redactUrl } from '../net/secrets.js';
 import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import type { SourceOptions } from './index.js';
+import { countRecords, decodeChunks } from './markup.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 /** Release hash fields, strongest first. */
@@ -43,30 +44,85 @@ export function aptSource(target: string, options: SourceOptions): Source {
   return new AptSource(target, options as ReleaseSourceOptions);
 }
 
-/** Deb822 stanzas (RFC 822-like: `Field: value`, continuation lines start with a space). */
-export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, string>[] {
-  const out: Map<string, string>[] = [];
-  let cur = new Map<string, string>();
-  let last = '';
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') {
-      if (cur.size) out.push(cur);
-      if (out.length > max) throw new LimitError('limit-entries', `more than ${max} stanzas; the rest were not read`);
-      cur = new Map();
-      last = '';
-      continue;
-    }
-    if ((line[0] === ' ' || line[0] === '\t') && last) {
-      cur.set(last, `${cur.get(last)}\n${line.trim()}`);
-      continue;
+/** A stanza holding more than this (all its fields together) is cut: index stanzas are a few KiB. */
+const MAX_STANZA_CHARS = 1024 * 1024;
+
+/** Deb822 stanzas (RFC 822-like: `Field: value`, continuation lines start with a space), line by line. */
+export class StanzaReader {
+  private cur = new Map<string, string>();
+  private last = '';
+  private chars = 0;
+
+  /** One line (without its newline); a stanza when the line ends one. */
+  line(line: string): Map<string, string> | undefined {
+    if (line.trim() === '') return this.end();
+    if (this.chars > MAX_STANZA_CHARS) return undefined;
+    this.chars += line.length;
+    if ((line[0] === ' ' || line[0] === '\t') && this.last) {
+      this.cur.set(this.last, `${this.cur.get(this.last)}\n${line.trim()}`);
+      return undefined;
     }
     const c = line.indexOf(':');
-    if (c <= 0) continue;
-    last = line.slice(0, c).trim();
-    cur.set(last, line.slice(c + 1).trim());
+    if (c <= 0) return undefined;
+    this.last = line.slice(0, c).trim();
+    this.cur.set(this.last, line.slice(c + 1).trim());
+    return undefined;
   }
-  if (cur.size) out.push(cur);
+
+  /** The stanza in progress, if any (at a blank line or the end of the document). */
+  end(): Map<string, string> | undefined {
+    const done = this.cur.size ? this.cur : undefined;
+    this.cur = new Map();
+    this.last = '';
+    this.chars = 0;
+    return done;
+  }
+}
+
+/** The stanzas of a whole (small) document: a Release file. */
+export function parseStanzas(text: string, max = MAX_STANZAS): Map<string, string>[] {
+  const out: Map<string, string>[] = [];
+  const r = new StanzaReader();
+  const count = countRecords(max, 'deb822 document');
+  for (const line of text.split('\n')) {
+    const st = r.line(line);
+    if (st) {
+      count();
+      out.push(st);
+    }
+  }
+  const st = r.end();
+  if (st) {
+    count();
+    out.push(st);
+  }
   return out;
+}
+
+/** Lines of a stream of text chunks; a line longer than `max` is cut there (the rest of it is dropped). */
+export async function* linesOf(chunks: AsyncIterable<string>, max = MAX_STANZA_CHARS): AsyncIterable<string> {
+  let pending = '';
+  let dropping = false;
+  for await (const c of chunks) {
+    let at = 0;
+    for (;;) {
+      const nl = c.indexOf('\n', at);
+      const piece = c.slice(at, nl < 0 ? undefined : nl);
+      if (!dropping) {
+        pending += piece;
+        if (pending.length > max) {
+          pending = pending.slice(0, max);
+          dropping = true;
+        }
+      }
+      if (nl < 0) break;
+      yield pending;
+      pending = '';
+      dropping = false;
+      at = nl + 1;
+    }
+  }
+  if (pending) yield pending;
 }
 
 /** The payload of a cleartext-signed message (RFC 9580 §7): dash-unescaped text between the header and the signature. */
@@ -237,7 +293,7 @@ class AptSource implements Source {
       { url, hash: best[0] },
     ];
     const errors: NonNullable<RelatedInfo['errors']> = [];
-    let text: string | undefined;
+    let compressed: Uint8Array | undefined;
     try {
       let doc;
       let used = candidates[0];
@@ -254,7 +310,7 @@ class AptSource implements Source {
           uri: used.url,
         });
       }
-      text = new TextDecoder().decode(await inflate(doc.bytes, url));
+      compressed = doc.bytes;
     } catch (err) {
       errors.push(errorEntry(err, url));
     }
@@ -272,56 +328,85 @@ class AptSource implements Source {
       this.http,
       'none',
     );
-    if (text === undefined) return;
-    let stanzas: Map<string, string>[];
+    if (compressed === undefined) return;
     try {
-      stanzas = parseStanzas(text);
+      yield* this.walkStanzas(compressed, url, e, chain, best[0], seenFiles);
     } catch (err) {
+      // Recorded on the index's artifact (scan() merges a problem into the artifact of its URI).
       yield { uri: url, ...errorEntry(err, url) };
+    }
+  }
+
+  /** Packages/Sources decompressed and parsed as they stream: one stanza is held at a time. */
+  private async *walkStanzas(
+    compressed: Uint8Array,
+    url: string,
+    e: IndexEntry,
+    chain: (hashes: (string | undefined)[]) => IndexChain,
+    releaseHash: string,
+    seenFiles: Set<string>,
+  ): AsyncIterable<ArtifactRef> {
+    const reader = new StanzaReader();
+    const count = countRecords(MAX_STANZAS, url);
+    const lines = linesOf(decodeChunks(inflateChunks(compressed, url)));
+    const it = lines[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await it.next();
+      const s = next.done ? reader.end() : reader.line(next.value);
+      if (s) {
+        count();
+        yield* this.stanzaRefs(s, e, chain, releaseHash, seenFiles);
+      }
+      if (next.done) return;
+    }
+  }
+
+  private async *stanzaRefs(
+    s: Map<string, string>,
+    e: IndexEntry,
+    chain: (hashes: (string | undefined)[]) => IndexChain,
+    releaseHash: string,
+    seenFiles: Set<string>,
+  ): AsyncIterable<ArtifactRef> {
+    if (/source\/Sources$/.test(e.path.replace(/\.(xz|gz)$/, ''))) {
+      yield* this.sourceFiles(s, e, chain, releaseHash, seenFiles);
       return;
     }
-    const isSources = /source\/Sources$/.test(e.path.replace(/\.(xz|gz)$/, ''));
-    for (const s of stanzas) {
-      if (isSources) {
-        yield* this.sourceFiles(s, e, chain, best[0], seenFiles);
-        continue;
-      }
-      const filename = s.get('Filename');
-      if (!filename || filename.includes('..') || filename.startsWith('/')) continue;
-      if (seenFiles.has(filename)) continue;
-      seenFiles.add(filename);
-      const hashes = new Map<string, string>();
-      for (const [f, h] of PACKAGE_HASHES) if (s.get(f)) hashes.set(h, s.get(f)!.toLowerCase());
-      const linkHash = PACKAGE_HASHES.map(([, h]) => h).find((h) => hashes.has(h));
-      const size = Number(s.get('Size'));
-      const pkgUrl = `${this.base}/${filename}`;
-      const pkgErrors: NonNullable<RelatedInfo['errors']> = [];
-      if (linkHash === 'MD5' || linkHash === 'SHA-1')
-        pkgErrors.push({
-          code: 'malformed',
-          message: `${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
-          uri: pkgUrl,
-        });
-      yield listedRef(
-        {
-          url: pkgUrl,
-          name: filename,
-          ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
-          ...(hashes.get('SHA-256') ? { digest: `sha256:${hashes.get('SHA-256')}` } : {}),
-          annotations: {
-            'release.index': `dists/${this.suite}/${e.path}`,
-            'apt.package': s.get('Package') ?? '',
-            'apt.version': s.get('Version') ?? '',
-            'apt.architecture': s.get('Architecture') ?? '',
-          },
-          errors: pkgErrors,
-          chains: [chain([best[0], linkHash])],
-          ...(this.fetch === 'headers' && filename.endsWith('.deb') ? { extra: () => this.embeddedSignatures(pkgUrl, size) } : {}),
+    const filename = s.get('Filename');
+    if (!filename || filename.includes('..') || filename.startsWith('/')) return;
+    if (seenFiles.has(filename)) return;
+    seenFiles.add(filename);
+    const hashes = new Map<string, string>();
+    for (const [f, h] of PACKAGE_HASHES) if (s.get(f)) hashes.set(h, s.get(f)!.toLowerCase());
+    const linkHash = PACKAGE_HASHES.map(([, h]) => h).find((h) => hashes.has(h));
+    const size = Number(s.get('Size'));
+    const pkgUrl = `${this.base}/${filename}`;
+    const pkgErrors: NonNullable<RelatedInfo['errors']> = [];
+    if (linkHash === 'MD5' || linkHash === 'SHA-1')
+      pkgErrors.push({
+        code: 'malformed',
+        message: `${e.path} lists only ${linkHash} for this package; a collision-broken hash breaks the signed chain`,
+        uri: pkgUrl,
+      });
+    yield listedRef(
+      {
+        url: pkgUrl,
+        name: filename,
+        ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
+        ...(hashes.get('SHA-256') ? { digest: `sha256:${hashes.get('SHA-256')}` } : {}),
+        annotations: {
+          'release.index': `dists/${this.suite}/${e.path}`,
+          'apt.package': s.get('Package') ?? '',
+          'apt.version': s.get('Version') ?? '',
+          'apt.architecture': s.get('Architecture') ?? '',
         },
-        this.http,
-        this.fetch,
-      );
-    }
+        errors: pkgErrors,
+        chains: [chain([releaseHash, linkHash])],
+        ...(this.fetch === 'headers' && filename.endsWith('.deb') ? { extra: () => this.embeddedSignatures(pkgUrl, size) } : {}),
+      },
+      this.http,
+      this.fetch,
+    );
   }
 
   private async *sourceFiles(

@@ -15,6 +15,7 @@ import { MAX_SMALL_DOCUMENT_BYTES, type HttpClient } from '../net/http.js';
 import { redactUrl } from '../net/secrets.js';
 import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import { weaker } from './hashes.js';
+import { tokens } from './markup.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -23,25 +24,30 @@ const CHECKSUM_FILE =
 const CHECKSUM_SIGNATURE_SUFFIXES = ['.asc', '.gpg', '.sig', '.minisig', '.sigstore.json', '.sigstore'];
 const SIBLING_SUFFIXES = ['.sig', '.asc', '.minisig', '.intoto.jsonl', '.sigstore.json', '.sigstore', '.pem', '.cert'];
 const MAX_LISTING_ENTRIES = 100_000;
+const MAX_CHECKSUM_LINE = 8192;
 const HEX_HASH: Record<number, string> = { 32: 'MD5', 40: 'SHA-1', 56: 'SHA-224', 64: 'SHA-256', 96: 'SHA-384', 128: 'SHA-512' };
 
 export function checksumSource(target: string, options: SourceOptions): Source {
   return new ChecksumSource(target, options as ReleaseSourceOptions);
 }
 
-/** hrefs of an HTML directory listing (Apache/nginx/lighttpd autoindex, python http.server): same directory only. */
+/**
+ * hrefs of an HTML directory listing (Apache/nginx/lighttpd autoindex, python http.server): same directory only.
+ * Read with the linear tokenizer (src/sources/markup.ts), so a hostile listing costs time in proportion to its size.
+ */
 export function parseListing(html: string): string[] {
   const out = new Set<string>();
-  for (const m of html.matchAll(/<a\s[^>]*href\s*=\s*"([^"]+)"/gi)) {
+  for (const tok of tokens(html, true)) {
     if (out.size >= MAX_LISTING_ENTRIES) break;
-    let href = m[1].replace(/&amp;/g, '&');
-    if (/^[a-z]+:|^\/|^\?|^#|\.\.|\/./i.test(href)) continue;
+    if (tok.type !== 'open' || tok.name !== 'a' || tok.attrs.href === undefined) continue;
+    let href = tok.attrs.href;
+    if (!href || /^[a-z]+:|^\/|^\?|^#|\.\.|\/./i.test(href)) continue;
     href = href.replace(/^\.\//, '');
     if (!href || href.endsWith('/')) continue;
     try {
       out.add(decodeURIComponent(href));
     } catch {
-      /* not a name */
+      continue; // not percent-encoding: names no file
     }
   }
   return [...out];
@@ -51,6 +57,8 @@ export function parseListing(html: string): string[] {
 export function parseChecksums(text: string): { name: string; hash: string; hex: string }[] {
   const out: { name: string; hash: string; hex: string }[] = [];
   for (const raw of text.split('\n')) {
+    // A line no checksum tool writes (a name of kilobytes) is not read: it keeps the patterns below linear.
+    if (raw.length > MAX_CHECKSUM_LINE) continue;
     const line = raw.replace(/\r$/, '');
     let m = line.match(/^\\?([0-9a-fA-F]{32,128})\s[ *]?(.+)$/);
     let hex: string | undefined;
@@ -117,7 +125,7 @@ class ChecksumSource implements Source {
         return;
       }
       if (size === undefined) {
-        yield { uri: url, code: 'remote', message: 'not found, or the server gives no size for it (HEAD); not read' };
+        yield { uri: url, code: 'remote', message: 'the server gives no size for it (HEAD); not read' };
         return;
       }
     }
@@ -234,14 +242,16 @@ class ChecksumSource implements Source {
       const got = await sizeOf(n);
       sizes.delete(n);
       if (got.error !== undefined) {
-        yield { uri: url, ...errorEntry(got.error, url) };
+        const entry = errorEntry(got.error, url);
+        // Listed by a checksum file but not in the directory: say so, it is the likelier story than a broken server.
+        if (listing && c && !listing.includes(n) && (got.error as { status?: number }).status === 404)
+          entry.message = `listed in ${c.index.name} but absent from the directory (HTTP 404)`;
+        yield { uri: url, ...entry };
         continue;
       }
       if (got.size === undefined && this.fetch !== 'all') {
         // Without a size the engine would have to stream the file to learn anything: report it instead.
-        const why =
-          listing && c && !listing.includes(n) ? `listed in ${c.index.name} but absent from the directory` : 'the server gives no size for it (HEAD); not read';
-        yield { uri: url, code: 'remote', message: `${why}` };
+        yield { uri: url, code: 'remote', message: 'the server gives no size for it (HEAD); not read' };
         continue;
       }
       const siblings = SIBLING_SUFFIXES.map((s) => n + s).filter((s) => listing?.includes(s));

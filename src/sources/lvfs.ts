@@ -14,10 +14,11 @@ import { gunzipSync } from 'node:zlib';
 import { cabinetFiles } from '../containers/cab.js';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { MAX_SMALL_DOCUMENT_BYTES, type HttpClient } from '../net/http.js';
-import { inflate } from '../net/inflate.js';
+import { inflateChunks } from '../net/inflate.js';
 import { redactUrl } from '../net/secrets.js';
-import { errorEntry, fetchMode, listedRef, releaseClient, xmlBlocks, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import { hashId } from './hashes.js';
+import { countRecords, decodeChunks, tokenizeStream, tokens, type MarkupToken } from './markup.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -97,10 +98,6 @@ export function jcatObjects(blobs: JcatBlob[], uri: string, member: string): Art
   return blobs.flatMap((b, i) => (b.kind === 'pkcs7' || b.kind === 'gpg' ? [bytesRef(`${uri}#${b.kind}[${i}]`, member, b.data)] : []));
 }
 
-function text(x: string): string {
-  return x.replace(/&(amp|lt|gt|quot|apos);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" })[e]!);
-}
-
 export interface LvfsRelease {
   component: string;
   version?: string;
@@ -109,30 +106,71 @@ export interface LvfsRelease {
   size?: number;
 }
 
-/** `<component type="firmware">` → `<release>`s with their container checksums, download size and location. */
+/**
+ * `<component type="firmware">` → `<release>`s with their container checksums, download size and location, token by
+ * token (the component's own `<id>` is the one directly under `<component>`, not a `<requires><id>`).
+ */
+export class FirmwareReader {
+  private readonly stack: string[] = [];
+  private component = '';
+  private release?: { version?: string; location?: string; checksums: Map<string, string>; size?: number };
+  private field?: { name: 'id' | 'location' | 'checksum' | 'size'; hash?: string };
+  private text = '';
+
+  take(t: MarkupToken): LvfsRelease | undefined {
+    if (t.type === 'text') {
+      if (this.field) this.text += t.text;
+      return undefined;
+    }
+    if (t.type === 'open') {
+      const parent = this.stack[this.stack.length - 1];
+      this.stack.push(t.name);
+      if (this.stack.length > 64) this.stack.splice(0, this.stack.length - 64);
+      if (t.name === 'component') this.component = '';
+      else if (t.name === 'id' && parent === 'component') this.field = { name: 'id' };
+      else if (t.name === 'release') this.release = { version: t.attrs.version, checksums: new Map() };
+      else if (this.release && t.name === 'location') this.field = { name: 'location' };
+      else if (this.release && t.name === 'checksum' && t.attrs.target === 'container') this.field = { name: 'checksum', hash: hashId(t.attrs.type ?? '') };
+      else if (this.release && t.name === 'size' && t.attrs.type === 'download') this.field = { name: 'size' };
+      if (this.field && this.stack[this.stack.length - 1] === t.name) this.text = '';
+      return undefined;
+    }
+    // A close: pop to the matching open (HTML-style leniency for a missing close tag).
+    const at = this.stack.lastIndexOf(t.name);
+    if (at >= 0) this.stack.length = at;
+    const f = this.field;
+    if (f && t.name === f.name) {
+      const v = this.text.trim();
+      if (f.name === 'id') this.component = v;
+      else if (this.release && f.name === 'location') this.release.location ??= v;
+      else if (this.release && f.name === 'checksum' && f.hash && /^[0-9a-fA-F]+$/.test(v)) this.release.checksums.set(f.hash, v.toLowerCase());
+      else if (this.release && f.name === 'size' && /^\d+$/.test(v)) this.release.size = Number(v);
+      this.field = undefined;
+    }
+    if (t.name !== 'release' || !this.release) return undefined;
+    const r = this.release;
+    this.release = undefined;
+    if (!r.location) return undefined;
+    return {
+      component: this.component,
+      version: r.version,
+      location: r.location,
+      checksums: r.checksums,
+      ...(r.size !== undefined && Number.isSafeInteger(r.size) ? { size: r.size } : {}),
+    };
+  }
+}
+
+/** The releases of a whole firmware.xml. */
 export function parseFirmwareXml(xml: string): LvfsRelease[] {
+  const r = new FirmwareReader();
+  const count = countRecords(MAX_RELEASES, 'firmware metadata');
   const out: LvfsRelease[] = [];
-  for (const c of xmlBlocks(xml, 'component')) {
-    const id = text(c.body.match(/<id>([^<]*)<\/id>/)?.[1] ?? '');
-    for (const r of xmlBlocks(c.body, 'release')) {
-      if (out.length >= MAX_RELEASES) return out;
-      const body = r.body;
-      const location = body.match(/<location>([^<]+)<\/location>/)?.[1];
-      if (!location) continue;
-      const checksums = new Map<string, string>();
-      for (const k of body.matchAll(/<checksum\b([^>]*)>\s*([0-9a-fA-F]+)\s*<\/checksum>/g)) {
-        if (!/target="container"/.test(k[1])) continue;
-        const h = hashId(k[1].match(/type="([^"]+)"/)?.[1] ?? '');
-        if (h) checksums.set(h, k[2].toLowerCase());
-      }
-      const size = Number(body.match(/<size\s+type="download">(\d+)<\/size>/)?.[1] ?? NaN);
-      out.push({
-        component: id,
-        version: r.attrs.match(/version="([^"]*)"/)?.[1],
-        location: text(location.trim()),
-        checksums,
-        ...(Number.isSafeInteger(size) ? { size } : {}),
-      });
+  for (const t of tokens(xml)) {
+    const x = r.take(t);
+    if (x) {
+      count();
+      out.push(x);
     }
   }
   return out;
@@ -185,12 +223,6 @@ class LvfsSource implements Source {
       yield { uri: this.url, ...errorEntry(e, this.url) };
       return;
     }
-    let releases: LvfsRelease[] = [];
-    try {
-      releases = parseFirmwareXml(new TextDecoder().decode(await inflate(metadata, this.url)));
-    } catch (e) {
-      errs.push(errorEntry(e, this.url));
-    }
     yield bytesRef(this.url, name, metadata, {
       related: async () => ({
         attached: signatures,
@@ -198,37 +230,52 @@ class LvfsSource implements Source {
         vouching: { unsigned: `no PKCS#7 or GPG signature in ${name}.jcat; every release it lists is index-unsigned` },
       }),
     });
+    // Decompressed and parsed as it streams: one release is held at a time, whatever the metadata expands to.
     const seen = new Set<string>();
-    for (const r of releases) {
-      let url: string;
-      try {
-        url = new URL(r.location, this.url).href;
-      } catch {
-        continue; // a location that is not a URL names nothing to scan
+    try {
+      const reader = new FirmwareReader();
+      const count = countRecords(MAX_RELEASES, this.url);
+      for await (const t of tokenizeStream(decodeChunks(inflateChunks(metadata, this.url)))) {
+        const r = reader.take(t);
+        if (!r) continue;
+        count();
+        let url: string;
+        try {
+          url = new URL(r.location, this.url).href;
+        } catch {
+          continue; // a location that is not a URL names nothing to scan
+        }
+        if (!/^https?:/.test(url) || seen.has(url)) continue;
+        seen.add(url);
+        yield this.releaseRef(url, name, r, signatures);
       }
-      if (!/^https?:/.test(url) || seen.has(url)) continue;
-      seen.add(url);
-      const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
-      const errors: NonNullable<RelatedInfo['errors']> = [];
-      if (best === 'SHA-1' || best === 'MD5')
-        errors.push({ code: 'malformed', message: `${name} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`, uri: url });
-      const file = url.split('/').pop()!;
-      const chain: IndexChain = { index: name, signatures, hashes: [best] };
-      yield listedRef(
-        {
-          url,
-          name: file,
-          ...(r.size !== undefined ? { size: r.size } : {}),
-          ...(r.checksums.get('SHA-256') ? { digest: `sha256:${r.checksums.get('SHA-256')}` } : {}),
-          annotations: { 'release.index': name, 'lvfs.component': r.component, ...(r.version ? { 'lvfs.version': r.version } : {}) },
-          errors,
-          chains: [chain],
-          ...(this.fetch === 'headers' ? { extra: () => this.cabinetSignatures(url, file, r) } : {}),
-        },
-        this.http,
-        this.fetch,
-      );
+    } catch (e) {
+      // Recorded on the metadata's artifact (scan() merges a problem into the artifact of its URI).
+      yield { uri: this.url, ...errorEntry(e, this.url) };
     }
+  }
+
+  private releaseRef(url: string, index: string, r: LvfsRelease, signatures: ArtifactRef[]): ArtifactRef {
+    const best = ['SHA-512', 'SHA-256', 'SHA-1', 'MD5'].find((h) => r.checksums.has(h));
+    const errors: NonNullable<RelatedInfo['errors']> = [];
+    if (best === 'SHA-1' || best === 'MD5')
+      errors.push({ code: 'malformed', message: `${index} gives only ${best} for this cabinet; a collision-broken hash breaks the signed chain`, uri: url });
+    const file = url.split('/').pop()!;
+    const chain: IndexChain = { index, signatures, hashes: [best] };
+    return listedRef(
+      {
+        url,
+        name: file,
+        ...(r.size !== undefined ? { size: r.size } : {}),
+        ...(r.checksums.get('SHA-256') ? { digest: `sha256:${r.checksums.get('SHA-256')}` } : {}),
+        annotations: { 'release.index': index, 'lvfs.component': r.component, ...(r.version ? { 'lvfs.version': r.version } : {}) },
+        errors,
+        chains: [chain],
+        ...(this.fetch === 'headers' ? { extra: () => this.cabinetSignatures(url, file, r) } : {}),
+      },
+      this.http,
+      this.fetch,
+    );
   }
 
   /** Fetch the cabinet (up to the cap), check it against the metadata, and hand its inner .jcat's blobs to the engine. */

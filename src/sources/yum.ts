@@ -8,12 +8,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { LimitError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { HttpError, type HttpClient } from '../net/http.js';
-import { inflate } from '../net/inflate.js';
+import { inflateChunks } from '../net/inflate.js';
 import { redactUrl } from '../net/secrets.js';
-import { errorEntry, fetchMode, listedRef, releaseClient, xmlBlocks, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import { hashId } from './hashes.js';
+import { countRecords, decodeChunks, tokenizeStream, tokens, type MarkupToken } from './markup.js';
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
@@ -27,18 +28,6 @@ export function yumSource(target: string, options: SourceOptions): Source {
   return new YumSource(target, options as ReleaseSourceOptions);
 }
 
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-function unescapeXml(s: string): string {
-  return s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-f]+);/gi, (_, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : XML_ENTITIES[e],
-  );
-}
-
-function attr(tag: string, name: string): string | undefined {
-  const m = tag.match(new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)')`));
-  return m ? unescapeXml(m[2] ?? m[3]) : undefined;
-}
-
 export interface RepomdData {
   type: string;
   href: string;
@@ -47,24 +36,54 @@ export interface RepomdData {
   size?: number;
 }
 
-/** `<data type="primary">` entries of repomd.xml. */
+const MAX_REPOMD_ENTRIES = 1000;
+const HEX = /^[0-9a-fA-F]+$/;
+
+/** `<data type="…">` entries of repomd.xml (rpm-md: `<checksum type>`, `<location href>`, `<size>`), token by token. */
+export class RepomdReader {
+  private cur?: Partial<RepomdData>;
+  private field?: 'checksum' | 'size';
+  private text = '';
+
+  take(t: MarkupToken): RepomdData | undefined {
+    if (t.type === 'open') {
+      if (t.name === 'data') this.cur = { type: t.attrs.type };
+      else if (this.cur && t.name === 'location') this.cur.href ??= t.attrs.href;
+      else if (this.cur && (t.name === 'checksum' || t.name === 'size')) {
+        this.field = t.name;
+        this.text = '';
+        if (t.name === 'checksum') this.cur.checksumType ??= t.attrs.type;
+      }
+      return undefined;
+    }
+    if (t.type === 'text') {
+      if (this.field) this.text += t.text;
+      return undefined;
+    }
+    if (this.cur && this.field && t.name === this.field) {
+      const v = this.text.trim();
+      if (this.field === 'checksum' && HEX.test(v)) this.cur.checksum ??= v.toLowerCase();
+      if (this.field === 'size' && /^\d+$/.test(v)) this.cur.size ??= Number(v);
+      this.field = undefined;
+    }
+    if (t.name !== 'data' || !this.cur) return undefined;
+    const d = this.cur;
+    this.cur = undefined;
+    return d.type && d.href ? (d as RepomdData) : undefined;
+  }
+}
+
+/** `<data>` entries of a whole repomd.xml. */
 export function parseRepomd(xml: string): RepomdData[] {
+  const r = new RepomdReader();
+  const count = countRecords(MAX_REPOMD_ENTRIES, 'repomd.xml');
   const out: RepomdData[] = [];
-  for (const d of xmlBlocks(xml, 'data', 1000)) {
-    const type = attr(d.attrs, 'type');
-    if (!type) continue;
-    const body = d.body;
-    const loc = body.match(/<location\s[^>]*>/)?.[0];
-    const ck = body.match(/<checksum\s([^>]*)>\s*([0-9a-fA-F]+)\s*<\/checksum>/);
-    const size = body.match(/<size>\s*(\d+)\s*<\/size>/)?.[1];
-    const href = loc ? attr(loc, 'href') : undefined;
-    if (!href) continue;
-    out.push({
-      type,
-      href,
-      ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}),
-      ...(size ? { size: Number(size) } : {}),
-    });
+  for (const t of tokens(xml)) {
+    const d = r.take(t);
+    if (d) {
+      count();
+      out.push(d);
+    }
   }
   return out;
 }
@@ -80,30 +99,66 @@ export interface PrimaryPackage {
   arch?: string;
 }
 
-/** `<package type="rpm">` entries of primary.xml (createrepo_c writes `rpm:header-range start= end=`). */
+/**
+ * `<package type="rpm">` entries of primary.xml (createrepo_c writes `rpm:header-range start= end=`), token by token:
+ * one package held at a time, so a primary of any size streams through in bounded memory.
+ */
+export class PrimaryReader {
+  private cur?: Partial<PrimaryPackage>;
+  private field?: 'name' | 'arch' | 'checksum';
+  private text = '';
+
+  take(t: MarkupToken): PrimaryPackage | undefined {
+    if (t.type === 'open') {
+      if (t.name === 'package') {
+        this.cur = {};
+        return undefined;
+      }
+      const p = this.cur;
+      if (!p) return undefined;
+      if (t.name === 'location') p.href ??= t.attrs.href;
+      else if (t.name === 'size') {
+        const n = Number(t.attrs.package);
+        if (p.size === undefined && Number.isSafeInteger(n) && n >= 0) p.size = n;
+      } else if (t.name === 'rpm:header-range') {
+        const n = Number(t.attrs.end);
+        if (p.headerEnd === undefined && Number.isSafeInteger(n) && n > 0) p.headerEnd = n;
+      } else if (t.name === 'version') p.version ??= `${t.attrs.ver ?? ''}-${t.attrs.rel ?? ''}`;
+      else if (t.name === 'name' || t.name === 'arch' || t.name === 'checksum') {
+        this.field = t.name;
+        this.text = '';
+        if (t.name === 'checksum') p.checksumType ??= t.attrs.type;
+      }
+      return undefined;
+    }
+    if (t.type === 'text') {
+      if (this.field) this.text += t.text;
+      return undefined;
+    }
+    const p = this.cur;
+    if (p && this.field && t.name === this.field) {
+      const v = this.text.trim();
+      if (this.field === 'checksum') {
+        if (HEX.test(v)) p.checksum ??= v.toLowerCase();
+      } else p[this.field] ??= v;
+      this.field = undefined;
+    }
+    if (t.name !== 'package' || !p) return undefined;
+    this.cur = undefined;
+    return p.href ? { name: p.name ?? '', ...p, href: p.href } : undefined;
+  }
+}
+
+/** The packages of a whole primary.xml (tests; the source streams it). */
 export function* parsePrimary(xml: string, max = MAX_PACKAGES): Iterable<PrimaryPackage> {
-  let n = 0;
-  for (const m of xmlBlocks(xml, 'package')) {
-    if (++n > max) throw new LimitError('limit-entries', `primary.xml lists more than ${max} packages; the rest were not read`);
-    const b = m.body;
-    const loc = b.match(/<location\s[^>]*>/)?.[0];
-    const href = loc ? attr(loc, 'href') : undefined;
-    if (!href) continue;
-    const ck = b.match(/<checksum\s([^>]*)>\s*([0-9a-fA-F]+)\s*<\/checksum>/);
-    const sizeTag = b.match(/<size\s[^>]*>/)?.[0];
-    const hr = b.match(/<rpm:header-range\s[^>]*>/)?.[0];
-    const ver = b.match(/<version\s[^>]*>/)?.[0];
-    const end = hr ? Number(attr(hr, 'end')) : NaN;
-    const size = sizeTag ? Number(attr(sizeTag, 'package')) : NaN;
-    yield {
-      name: unescapeXml(b.match(/<name>([^<]*)<\/name>/)?.[1] ?? ''),
-      href,
-      ...(ck ? { checksumType: attr(` ${ck[1]}`, 'type'), checksum: ck[2].toLowerCase() } : {}),
-      ...(Number.isSafeInteger(size) && size >= 0 ? { size } : {}),
-      ...(Number.isSafeInteger(end) && end > 0 ? { headerEnd: end } : {}),
-      ...(ver ? { version: `${attr(ver, 'ver') ?? ''}-${attr(ver, 'rel') ?? ''}` } : {}),
-      arch: b.match(/<arch>([^<]*)<\/arch>/)?.[1],
-    };
+  const r = new PrimaryReader();
+  const count = countRecords(max, 'primary.xml');
+  for (const t of tokens(xml)) {
+    const p = r.take(t);
+    if (p) {
+      count();
+      yield p;
+    }
   }
 }
 
@@ -170,14 +225,14 @@ class YumSource implements Source {
     const primaryUrl = `${this.base}/${primary.href}`;
     const primaryHash = hashId(primary.checksumType ?? '');
     const primaryErrors: NonNullable<RelatedInfo['errors']> = [];
-    let xml: string | undefined;
+    let compressed: Uint8Array | undefined;
     try {
       if (primary.href.includes('..') || /^[a-z]+:/i.test(primary.href)) throw new HttpError('location escapes the repository', { uri: primaryUrl });
       const doc = await this.http.get(primaryUrl, { limit: MAX_INDEX_BYTES });
       const got = createHash(nodeHash(primary.checksumType)).update(doc!.bytes).digest('hex');
       if (!primary.checksum || got !== primary.checksum)
         throw new HttpError(`${primary.checksumType} ${got} does not match repomd.xml's ${primary.checksum}; index not used`, { uri: primaryUrl });
-      xml = new TextDecoder().decode(await inflate(doc!.bytes, primaryUrl));
+      compressed = doc!.bytes;
     } catch (e) {
       primaryErrors.push(errorEntry(e, primaryUrl));
     }
@@ -194,9 +249,15 @@ class YumSource implements Source {
       this.http,
       'none',
     );
-    if (xml === undefined) return;
+    if (!compressed) return;
+    // Decompressed and parsed as it streams: one package is held at a time, whatever the metadata expands to.
     try {
-      for (const p of parsePrimary(xml)) {
+      const reader = new PrimaryReader();
+      const count = countRecords(MAX_PACKAGES, primaryUrl);
+      for await (const t of tokenizeStream(decodeChunks(inflateChunks(compressed, primaryUrl)))) {
+        const p = reader.take(t);
+        if (!p) continue;
+        count();
         if (p.href.includes('..') || /^[a-z]+:/i.test(p.href)) continue;
         const url = `${this.base}/${p.href}`;
         const linkHash = hashId(p.checksumType ?? '');
@@ -229,6 +290,7 @@ class YumSource implements Source {
         );
       }
     } catch (e) {
+      // Recorded on the primary metadata's artifact (scan() merges a problem into the artifact of its URI).
       yield { uri: primaryUrl, ...errorEntry(e, primaryUrl) };
     }
   }

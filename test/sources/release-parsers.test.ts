@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { cabinetFiles } from '../../src/containers/cab.js';
 import { ShelflifeError } from '../../src/errors.js';
 import { inflate } from '../../src/net/inflate.js';
-import { xmlBlocks } from '../../src/sources/_release.js';
+import { tokenize } from '../../src/sources/markup.js';
 import { cleartextPayload, parseStanzas } from '../../src/sources/apt.js';
 import { parseChecksums, parseListing } from '../../src/sources/checksums.js';
 import { parseFirmwareXml, parseJcat } from '../../src/sources/lvfs.js';
@@ -53,16 +53,21 @@ describe('release index parsers on hostile input', () => {
     expect([...parsePrimary(big)]).toEqual([]);
     // 10× the input may cost ~10× the time, never ~100× (quadratic); a generous factor keeps CI noise out.
     expect(timed(() => [...parsePrimary(big)])).toBeLessThan(Math.max(50, 40 * timed(() => [...parsePrimary(small)])));
-    expect([...xmlBlocks('<component><release>'.repeat(100_000), 'release')]).toEqual([]);
+    expect(parseFirmwareXml('<component><release>'.repeat(100_000))).toEqual([]);
     const header = `-----BEGIN PGP SIGNED MESSAGE-----\n${'Hash: SHA256 '.repeat(400_000)}`;
     expect(timed(() => cleartextPayload(header))).toBeLessThan(2000);
     expect(cleartextPayload('-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSuite: x\n- -dash\n-----BEGIN PGP SIGNATURE-----\n')).toBe('Suite: x\n-dash');
   });
 
-  it('xmlBlocks does not take <packages> for <package>, and handles empty elements', () => {
-    expect([...xmlBlocks('<packages n="1"><package type="rpm"><name>a</name></package><package/></packages>', 'package')].map((b) => b.body)).toEqual([
-      '<name>a</name>',
-      '',
+  it('the tokenizer does not take <packages> for <package>, and handles empty elements', () => {
+    expect([...parsePrimary('<packages n="1"><package type="rpm"><name>a</name><location href="a.rpm"/></package><package/></packages>')]).toEqual([
+      { name: 'a', href: 'a.rpm' },
+    ]);
+    expect(tokenize('<a x="1" y=\'2\' z=3 w>t&amp;u</a><!-- <no> --><![CDATA[<c>]]>')).toEqual([
+      { type: 'open', name: 'a', attrs: { x: '1', y: '2', z: '3', w: '' }, selfClosing: false },
+      { type: 'text', text: 't&u' },
+      { type: 'close', name: 'a' },
+      { type: 'text', text: '<c>' },
     ]);
   });
 
