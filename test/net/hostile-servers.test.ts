@@ -15,7 +15,7 @@ import { scan } from '../../src/scan/scan.js';
 import { spoolAndDeliver } from '../../src/sinks/deliver.js';
 import { installLoopbackGuard } from '../helpers/http-faults.js';
 import { basicOf, drip, json, startHostile, type HostileServer } from '../helpers/hostile-servers.js';
-import { sampleScan } from '../sinks/_sample.js';
+import { sampleScan } from '../helpers/sample-scan.js';
 
 const open: HostileServer[] = [];
 afterEach(async () => {
