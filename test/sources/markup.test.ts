@@ -22,7 +22,8 @@ function expectLinear(label: string, f: (s: string) => unknown, unit: string, n:
   const big = unit.repeat(n * 10);
   const ts = best(() => f(small));
   const tb = best(() => f(big));
-  expect(tb, `${label}: ${n} units took ${ts.toFixed(1)} ms, ${n * 10} took ${tb.toFixed(1)} ms`).toBeLessThan(Math.max(60, 30 * ts));
+  // The floor keeps a loaded machine's pauses out; quadratic work at 10× the input takes seconds, not a quarter of one.
+  expect(tb, `${label}: ${n} units took ${ts.toFixed(1)} ms, ${n * 10} took ${tb.toFixed(1)} ms`).toBeLessThan(Math.max(250, 30 * ts));
 }
 
 function merge(tokens: MarkupToken[]): MarkupToken[] {
@@ -72,13 +73,13 @@ describe('markup tokenizer', () => {
 
   // Issue 14 item 6: a 300 KB listing of `<a ` repeated took 31 s, an 865-byte primary.xml.gz 13 s.
   it('is linear on the patterns that made the old regexes quadratic', () => {
-    expectLinear('listing of "<a "', parseListing, '<a ', 10_000);
-    expectLinear('listing of unterminated hrefs', parseListing, '<a href="x', 10_000);
-    expectLinear('listing of quoted tags', parseListing, '<a x="<a x="', 10_000);
-    expectLinear('primary of <checksum', (s) => [...parsePrimary(`<package>${s}</package>`)], '<checksum ', 10_000);
-    expectLinear('primary of open packages', (s) => [...parsePrimary(s)], '<package><location href="', 5_000);
-    expectLinear('repomd of <data', parseRepomd, '<data type="primary"><checksum type="x">', 5_000);
-    expectLinear('firmware of open releases', parseFirmwareXml, '<component><release version="1"><location>', 5_000);
-    expectLinear('comments that never end', (s) => tokenize(s), '<!--<!--', 10_000);
+    expectLinear('listing of "<a "', parseListing, '<a ', 20_000);
+    expectLinear('listing of unterminated hrefs', parseListing, '<a href="x', 20_000);
+    expectLinear('listing of quoted tags', parseListing, '<a x="<a x="', 20_000);
+    expectLinear('primary of <checksum', (s) => [...parsePrimary(`<package>${s}</package>`)], '<checksum ', 20_000);
+    expectLinear('primary of open packages', (s) => [...parsePrimary(s)], '<package><location href="', 20_000);
+    expectLinear('repomd of <data', parseRepomd, '<data type="primary"><checksum type="x">', 20_000);
+    expectLinear('firmware of open releases', parseFirmwareXml, '<component><release version="1"><location>', 20_000);
+    expectLinear('comments that never end', (s) => tokenize(s), '<!--<!--', 20_000);
   });
 });
