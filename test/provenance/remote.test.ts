@@ -4,6 +4,7 @@
  * tag schema), with its model signature and attestations as referrers; and the same model under an S3 prefix in
  * moto with sidecar attestations beside the prefix.
  */
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,6 +200,36 @@ describe('provenance of a model under an S3 prefix', () => {
       expect(a.evaluation).toMatchObject({ grade: 'signed-verified', timeSource: 'RFC 3161 timestamp (test-tsa)' });
       expect(a.approval).toMatchObject({ grade: 'signed-verified', approved: true });
       expect(a.approval.evidence[0].uri).toBe(`s3://${bucket}/prod/ft-2026-10.attestations/vsa.dsse.json`);
+      // resign keeps the chain in the bucket too: the statement re-signed beside model.sig, as an object written with
+      // If-None-Match; provenance then verifies the model through the hybrid signature alone.
+      const work = mkdtempSync(join(tmpdir(), 'shelflife-s3-resign-'));
+      const env = {
+        ...process.env,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        SHELFLIFE_KEY_PASSPHRASE: 'correct horse battery staple',
+        SHELFLIFE_DB: join(work, 'inventory.db'),
+      };
+      const cli = (args: string[]) =>
+        spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'shelflife.js'), ...args], { encoding: 'utf8', env, timeout: 120_000 });
+      expect(cli(['keygen', '--alg', 'mldsa65-ecdsa-p256', '--out', join(work, 'release')]).status).toBe(0);
+      const sc = cli(['scan', `s3://${bucket}/prod/ft-2026-10/`, '--format', 'json', '-o', join(work, 'scan.json'), '-q']);
+      expect(sc.status, sc.stderr).toBe(0);
+      const rs = cli(['resign', join(work, 'scan.json'), '--key', join(work, 'release'), '--uri', '**/model.sig', '--json']);
+      expect(rs.status, rs.stderr).toBe(0);
+      const signed = JSON.parse(rs.stdout).outcomes.find((o: { uri: string }) => o.uri.endsWith('/model.sig'));
+      expect(signed).toMatchObject({ status: 'signed', location: `s3://${bucket}/prod/ft-2026-10/model.sig.hybrid.json` });
+      writeFileSync(join(work, 'trust.yaml'), `certificates:\n  - name: hybrid\n    certificate: ${join(work, 'release.crt')}\n`);
+      const h = await answerProvenance(`s3://${bucket}/prod/ft-2026-10/`, {
+        trust: loadTrust(join(work, 'trust.yaml')),
+        now: NOW,
+        remote: { s3Client: client },
+      });
+      expect(h.integrity).toMatchObject({ status: 'verified', grade: 'signed-verified', added: [] });
+      expect(h.integrity.cosignatures[0]).toMatchObject({ status: 'verified', algorithm: 'ML-DSA-65+ECDSA-P256' });
+
       // One object changed in the bucket: modified.
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'prod/ft-2026-10/config.json', Body: '{"changed": true}\n' }));
       const b = await answerProvenance(`s3://${bucket}/prod/ft-2026-10`, { trust, now: NOW, remote: { s3Client: client } });
