@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { renderError, UsageError } from '../errors.js';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
+import { displayText } from '../report/text.js';
 import { scan } from '../scan/scan.js';
 import { prepareScoring, scoreScan, type Classification, type ScoringSetup } from '../scoring/index.js';
 import { formatWhen } from '../scoring/exposure.js';
@@ -116,7 +117,7 @@ export function renderExplanation(a: ArtifactResult, c: Classification, setup: S
     L.push('');
     for (const e of a.errors) L.push(`error [${e.code}]: ${renderError(e, a.uri)}`);
   }
-  return `${L.join('\n')}\n`;
+  return `${L.map(displayText).join('\n')}\n`;
 }
 
 function explainFinding(f: Finding, i: number): string[] {

@@ -12,7 +12,7 @@ import { defaultInventoryPath } from '../inventory/paths.js';
 const openInventory = async (path: string): Promise<Inventory> => (await import('../inventory/inventory.js')).Inventory.open(path);
 import { SEVERITIES, type Severity } from '../model.js';
 import { REPORTERS, isReportFormat } from '../report/index.js';
-import { displayUri } from '../report/table.js';
+import { displayText, displayUri, safeJson } from '../report/text.js';
 import { errorMessage, UsageError } from '../errors.js';
 
 const dbOption = () =>
@@ -50,7 +50,7 @@ export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
   for (const e of d.changedFindings) out.push(line('~', e, `  (was ${e.before?.exposure?.severity ?? 'none'})`));
   for (const e of d.resolvedFindings) out.push(line('-', e));
   for (const u of d.disappearedArtifacts) out.push(`- artifact gone: ${displayUri(u, cwd)}`);
-  return `${out.join('\n')}\n`;
+  return `${out.map(displayText).join('\n')}\n`;
 }
 
 export function registerInventoryCommands(program: Command): void {
@@ -63,14 +63,14 @@ export function registerInventoryCommands(program: Command): void {
     .action(async (query: string, opts: { db?: string; format: string }) => {
       await withInventory(opts.db, async (inv) => {
         const w = await inv.where(query);
-        if (opts.format === 'json') return emit(`${JSON.stringify(w, null, 2)}\n`);
+        if (opts.format === 'json') return emit(`${safeJson(w, 2)}\n`);
         const lines = [
           `sha256:${w.sha256}: ${w.kind === 'model' ? 'a signed model (root digest), ' : ''}${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`,
         ];
         if (w.retired) lines.push(`RETIRED ${w.retired.at}: ${w.retired.reason}`);
         for (const l of w.locations)
           lines.push(`  ${l.store.padEnd(6)} ${displayUri(l.uri)}  (first seen ${l.firstSeen.slice(0, 10)}, last seen ${l.lastSeen.slice(0, 10)})`);
-        emit(`${lines.join('\n')}\n`);
+        emit(`${lines.map(displayText).join('\n')}\n`);
       });
     });
 
@@ -95,7 +95,7 @@ export function registerInventoryCommands(program: Command): void {
         }
         return inv.diff(from, to);
       });
-      emit(opts.format === 'json' ? `${JSON.stringify(d, null, 2)}\n` : renderDiff(d));
+      emit(opts.format === 'json' ? `${safeJson(d, 2)}\n` : renderDiff(d));
       const worse = [
         ...d.newFindings,
         ...d.changedFindings.filter(
@@ -160,12 +160,13 @@ export function registerInventoryCommands(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (opts: { db?: string; format: string }) => {
       const scans = await withInventory(opts.db, (inv) => inv.scans(1000));
-      if (opts.format === 'json') return emit(`${JSON.stringify(scans, null, 2)}\n`);
+      if (opts.format === 'json') return emit(`${safeJson(scans, 2)}\n`);
       emit(
         scans
-          .map(
-            (s) =>
+          .map((s) =>
+            displayText(
               `${s.id}  ${s.finishedAt}  ${s.stats.artifacts} artifacts  ${s.stats.findings} findings  critical ${s.bySeverity.critical}, high ${s.bySeverity.high}  ${s.targets.join(' ')}`,
+            ),
           )
           .join('\n') + '\n',
       );

@@ -7,6 +7,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { renderError, ShelflifeError, UsageError } from '../errors.js';
+import { displayLines, displayText } from '../report/text.js';
 import { VERSION } from '../version.js';
 import { EXIT } from './exit.js';
 
@@ -66,15 +67,15 @@ export function reportError(e: unknown): number {
     return EXIT.USAGE; // commander already printed the message
   }
   if (e instanceof UsageError || (e instanceof ShelflifeError && (e.code === 'usage' || e.code === 'config' || e.code === 'rules'))) {
-    process.stderr.write(`shelflife: error: ${renderError(e)}\n`);
+    process.stderr.write(`shelflife: error: ${displayText(renderError(e))}\n`);
     if (e instanceof ShelflifeError && e.code === 'rules') process.stderr.write('shelflife: hint: fix the rule file at the line named above\n');
     return EXIT.USAGE;
   }
   if (e instanceof ShelflifeError) {
-    process.stderr.write(`shelflife: error: ${renderError(e)}\n`);
+    process.stderr.write(`shelflife: error: ${displayText(renderError(e))}\n`);
     return EXIT.FINDINGS;
   }
-  process.stderr.write(`shelflife: error: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.stderr.write(`shelflife: error: internal error: ${displayLines((e as Error)?.stack ?? String(e))}\n`);
   process.stderr.write('shelflife: hint: this is a bug in shelflife; please report it with the command you ran\n');
   return EXIT.INTERNAL;
 }

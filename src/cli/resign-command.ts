@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
+import { displayText, safeJson } from '../report/text.js';
 import { loadSigningIdentity } from '../resign/keyfiles.js';
 import { makePlan, parseSeverity, parseStatus, readScan, type Plan, type Selection } from '../resign/plan.js';
 import { SignerPool } from '../resign/pool.js';
@@ -66,7 +67,7 @@ export async function runResignCommand(scanPath: string, opts: ResignCliOptions)
   }
   const plan = makePlan(readScan(text, scanPath), selectionFrom(opts), opts.signature ?? 'p7s');
   if (opts.dryRun) {
-    process.stdout.write(opts.json ? `${JSON.stringify(planJson(plan), null, 2)}\n` : renderPlan(plan));
+    process.stdout.write(opts.json ? `${safeJson(planJson(plan), 2)}\n` : renderPlan(plan));
     return 0;
   }
   if (!opts.key) throw new UsageError('--key <base> is required to sign (or use --dry-run to see the plan)');
@@ -88,14 +89,14 @@ export async function runResignCommand(scanPath: string, opts: ResignCliOptions)
     await pool.close();
   }
   const count = (s: ResignOutcome['status']) => outcomes.filter((o) => o.status === s).length;
-  if (opts.json) process.stdout.write(`${JSON.stringify({ outcomes }, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${safeJson({ outcomes }, 2)}\n`);
   process.stderr.write(`shelflife: ${count('signed')} signed, ${count('skipped')} already signed, ${count('refused')} refused, ${count('failed')} failed\n`);
   return count('refused') + count('failed') > 0 ? 1 : 0;
 }
 
 function renderOutcome(o: ResignOutcome): string {
   const where = o.location ? ` → ${o.location}` : '';
-  return `${o.status.padEnd(7)} ${o.uri}${where}${o.status === 'signed' ? '' : `: ${o.reason}`}\n`;
+  return `${displayText(`${o.status.padEnd(7)} ${o.uri}${where}${o.status === 'signed' ? '' : `: ${o.reason}`}`)}\n`;
 }
 
 function planJson(plan: Plan) {
@@ -122,5 +123,5 @@ export function renderPlan(plan: Plan): string {
       `        where: ${i.locations[0]?.uri} (${i.writer.kind} writer${i.locations[1] ? `; if taken by another signature: ${i.locations[1].uri}` : ''})`,
     );
   for (const r of plan.refused) lines.push(`refuse  ${r.uri}: ${r.reason}`);
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(displayText).join('\n')}\n`;
 }

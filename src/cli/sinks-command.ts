@@ -13,6 +13,7 @@ import type { ScanResult } from '../model.js';
 // The sink implementations (TLS, HTTP clients, spool) load only when a sink is used: `scan` without --sink never pays.
 import type { DeliveryReport } from '../sinks/deliver.js';
 import { EVENT_FORMATS, type EventFormat } from '../report/event.js';
+import { displayText, safeJson } from '../report/text.js';
 import type { SinkConfig } from '../sinks/transport.js';
 import { EXIT } from './exit.js';
 
@@ -104,7 +105,8 @@ function printReports(reports: DeliveryReport[], quiet: boolean): number {
   for (const r of reports) {
     if (r.error) {
       code = EXIT.SINK_PENDING;
-      process.stderr.write(`shelflife: error: ${r.sink}: delivery incomplete: ${r.error}\n`);
+      // The receiver's reason is its text: shown, not acted on.
+      process.stderr.write(`shelflife: error: ${displayText(`${r.sink}: delivery incomplete: ${r.error}`)}\n`);
       process.stderr.write(`shelflife: hint: ${r.pending} event(s) stay spooled; run \`shelflife sinks flush\` once the receiver is back\n`);
     } else if (!quiet) {
       process.stderr.write(
@@ -129,7 +131,7 @@ export async function deliverToSinks(
     inventory,
     spoolRoot: o.sinkSpool ? resolvePath(o.sinkSpool) : defaultSpoolRoot(),
     retryForMs: retryForMs(o),
-    log: o.quiet ? undefined : (l) => process.stderr.write(`shelflife: ${l}\n`),
+    log: o.quiet ? undefined : (l) => process.stderr.write(`shelflife: ${displayText(l)}\n`),
   });
   return printReports(reports, !!o.quiet);
 }
@@ -150,7 +152,7 @@ export function registerSinks(program: Command): void {
         spoolRoot: opts.sinkSpool ?? defaultSpoolRoot(),
         only: opts.sink,
         retryForMs: retryForMs(opts),
-        log: opts.quiet ? undefined : (l) => process.stderr.write(`shelflife: ${l}\n`),
+        log: opts.quiet ? undefined : (l) => process.stderr.write(`shelflife: ${displayText(l)}\n`),
       });
       if (!reports.length && !opts.quiet) process.stderr.write(`shelflife: nothing spooled under ${opts.sinkSpool ?? defaultSpoolRoot()}\n`);
       process.exitCode = printReports(reports, !!opts.quiet);
@@ -178,12 +180,12 @@ export function registerSinks(program: Command): void {
           dir: s.dir,
         };
       });
-      if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      if (opts.json) process.stdout.write(`${safeJson(rows, 2)}\n`);
       else if (!rows.length) process.stdout.write('no sinks have spooled anything\n');
       else
         for (const r of rows)
           process.stdout.write(
-            `${r.sink}  pending ${r.pending}  delivered ${r.delivered}  refused ${r.rejected}  last scan ${r.lastDeliveredScan ?? '-'} at ${r.lastDeliveredAt ?? '-'}\n`,
+            `${displayText(`${r.sink}  pending ${r.pending}  delivered ${r.delivered}  refused ${r.rejected}  last scan ${r.lastDeliveredScan ?? '-'} at ${r.lastDeliveredAt ?? '-'}`)}\n`,
           );
       process.exitCode = rows.some((r) => r.pending > 0) ? EXIT.SINK_PENDING : EXIT.OK;
     });

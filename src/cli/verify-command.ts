@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { displayText, safeJson } from '../report/text.js';
 import { loadCertificate } from '../resign/keyfiles.js';
 import { verifyArtifact } from '../resign/resign.js';
 import { FsWriter } from '../resign/writers/fs.js';
@@ -42,18 +43,18 @@ export async function runVerifyCommand(artifact: string, opts: VerifyCliOptions)
   const cert = opts.cert ? loadCertificate(opts.cert) : undefined;
   const r = await verifyArtifact(() => writer.openArtifact(uri), signature, cert, sigPath);
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ artifact: uri, signature: sigPath, ...r }, null, 2)}\n`);
+    process.stdout.write(`${safeJson({ artifact: uri, signature: sigPath, ...r }, 2)}\n`);
   } else if (r.valid) {
     const halves = r.traditional === null ? 'the ML-DSA signature verifies' : 'both halves verify';
     process.stdout.write(
-      `OK ${artifact}: ${r.algorithm}: ${halves}; signer ${r.signer}${r.embeddedCertificate ? ' (certificate taken from the signature itself: pass --cert to pin the signer)' : ''}\n`,
+      `${displayText(`OK ${artifact}: ${r.algorithm}: ${halves}; signer ${r.signer}${r.embeddedCertificate ? ' (certificate taken from the signature itself: pass --cert to pin the signer)' : ''}`)}\n`,
     );
   } else {
-    process.stdout.write(`FAILED ${artifact}: ${r.reason}\n`);
+    process.stdout.write(`${displayText(`FAILED ${artifact}: ${r.reason}`)}\n`);
     if (r.digestMatches && r.traditional !== null)
       process.stdout.write(`  ML-DSA half: ${r.mldsa ? 'ok' : 'FAILED'}; classical half: ${r.traditional ? 'ok' : 'FAILED'}\n`);
   }
-  if (r.otherSigners.length && !opts.json) process.stdout.write(`  also signed by ${r.otherSigners.join(', ')} (not checked here)\n`);
+  if (r.otherSigners.length && !opts.json) process.stdout.write(`${displayText(`  also signed by ${r.otherSigners.join(', ')} (not checked here)`)}\n`);
   // Exit 1 on a failed verification, as main.ts's EXIT table defines (not imported: main imports this module).
   return r.valid ? 0 : 1;
 }

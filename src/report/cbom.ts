@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ArtifactResult, Finding } from '../model.js';
 import { modelsInScan } from '../provenance/scan-models.js';
+import { decodeLeniently, safeJson } from './text.js';
 import type { Reporter } from './types.js';
 
 type Primitive = 'signature' | 'pke' | 'kem' | 'key-agree' | 'block-cipher' | 'ae' | 'stream-cipher' | 'mac' | 'other' | 'unknown';
@@ -207,7 +208,7 @@ export const cbomReporter: Reporter = {
       components: [...components, ...algorithms.values(), ...assets.values()],
       dependencies: [...dependencies.entries()].map(([ref, on]) => ({ ref, dependsOn: [...on] })),
     };
-    return `${JSON.stringify(bom, null, 2)}\n`;
+    return `${safeJson(bom, 2)}\n`;
   },
 };
 
@@ -217,7 +218,7 @@ function modeOf(mode: string): string {
 }
 
 function fileComponent(a: ArtifactResult): Record<string, unknown> {
-  const name = decodeURIComponent(a.uri.split('!/').pop()!.split('/').pop() || a.uri);
+  const name = decodeLeniently(a.uri.split('!/').pop()!.split('/').pop() || a.uri);
   return {
     type: a.class === 'firmware' ? 'firmware' : a.class === 'model-weights' ? 'machine-learning-model' : 'file',
     'bom-ref': a.uri,

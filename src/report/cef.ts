@@ -8,18 +8,28 @@
 import type { Severity } from '../model.js';
 import { VERSION } from '../version.js';
 import { clip, eventTitle, type SinkEvent } from './event.js';
+import { displayText } from './text.js';
 
 /** CEF severity is 0–10 (0–3 low, 4–6 medium, 7–8 high, 9–10 very high). */
 export const CEF_SEVERITY: Record<Severity, number> = { none: 0, low: 3, medium: 5, high: 8, critical: 10 };
 
-/** Header field: backslash and pipe are escaped; a line break has no escape in the header, so it becomes a space. */
+/**
+ * Header field: backslash and pipe are escaped; a line break has no escape in the header, so it becomes a space. Any
+ * other control or bidi character (NUL, ESC, RLO …) has no CEF escape either: it is shown as text (`\x1B`, displayText).
+ */
 export function cefHeaderEscape(s: string): string {
-  return s.replace(/[\\|]/g, (c) => `\\${c}`).replace(/\r\n|[\r\n]/g, ' ');
+  return displayText(s.replace(/\r\n|[\r\n]/g, ' ')).replace(/[\\|]/g, (c) => `\\${c}`);
 }
 
-/** Extension value: backslash, equals sign and line breaks are escaped (pipes need no escape in extensions). */
+/**
+ * Extension value: backslash, equals sign and line breaks are escaped (pipes need no escape in extensions). Any other
+ * control or bidi character is shown as text (`\x00`, `\u202E`: displayText), then escaped like the rest.
+ */
 export function cefExtensionEscape(s: string): string {
   return s
+    .split(/(\r|\n)/)
+    .map((part) => (part === '\n' ? '\n' : part === '\r' ? '\r' : displayText(part)))
+    .join('')
     .replace(/[\\=]/g, (c) => `\\${c}`)
     .replace(/\n/g, '\\n')
     .replace(/\r/g, '\\r');

@@ -1,10 +1,11 @@
 /**
- * CSV (RFC 4180), one row per finding, safe to open in a spreadsheet: every cell is quoted, and a cell that a
- * spreadsheet would read as a formula (=, +, -, @, tab, CR at its start) is prefixed with a single quote (OWASP
- * "CSV injection").
+ * CSV (RFC 4180), one row per finding, safe to open in a spreadsheet: every cell is quoted, control and bidi
+ * characters are shown as escapes (displayText: no cell spans lines or reorders), and a cell that a spreadsheet would
+ * read as a formula (=, +, -, @ at its start) is prefixed with a single quote (OWASP "CSV injection").
  * @module
  */
 import { severityOf } from './_facts.js';
+import { displayText } from './text.js';
 import type { Reporter } from './types.js';
 
 const COLUMNS = [
@@ -27,8 +28,8 @@ const COLUMNS = [
 ] as const;
 
 export function csvCell(v: unknown): string {
-  let s = v === undefined || v === null ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  let s = v === undefined || v === null ? '' : displayText(v);
+  if (/^[=+\-@]/.test(s)) s = `'${s}`;
   return `"${s.replace(/"/g, '""')}"`;
 }
 

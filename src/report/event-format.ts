@@ -7,6 +7,7 @@
 import { toCef } from './cef.js';
 import type { EventFormat, SinkEvent } from './event.js';
 import { toOcsf, type OcsfComplianceFinding } from './ocsf.js';
+import { safeJson } from './text.js';
 
 /** The event as a value for a JSON envelope: CEF text, an OCSF Compliance Finding, or the event model itself. */
 export function encodeEvent(e: SinkEvent, format: EventFormat): string | OcsfComplianceFinding | SinkEvent {
@@ -14,8 +15,11 @@ export function encodeEvent(e: SinkEvent, format: EventFormat): string | OcsfCom
   return format === 'ocsf' ? toOcsf(e) : e;
 }
 
-/** The event as one line of text (a syslog MSG): CEF, or OCSF / the event model as JSON. */
+/**
+ * The event as one line of text (a syslog MSG): CEF, or OCSF / the event model as JSON with every control, bidi and
+ * line-separator character escaped (safeJson), so a receiver or a console showing the message sees no raw one.
+ */
 export function eventText(e: SinkEvent, format: EventFormat): string {
   const v = encodeEvent(e, format);
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  return typeof v === 'string' ? v : safeJson(v);
 }

@@ -2,11 +2,13 @@
  * The schema-versioned JSON inventory (DESIGN.md "Scan output contract"; schema/scan-output.schema.json).
  * @module
  */
+import { safeJson } from './text.js';
 import type { Reporter } from './types.js';
 
 export const jsonReporter: Reporter = {
   id: 'json',
   description: 'schema-versioned JSON inventory (schema/scan-output.schema.json)',
   extension: 'json',
-  render: (result) => `${JSON.stringify(result, null, 2)}\n`,
+  // Lossless, but with no character that acts on a terminal when the file is shown (safeJson).
+  render: (result) => `${safeJson(result, 2)}\n`,
 };

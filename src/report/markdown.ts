@@ -1,20 +1,35 @@
 /**
  * Markdown for tickets and PR comments: totals, then the worst findings with their explanations.
+ * Everything that comes from an artifact (URIs, names, algorithm ids, subjects) is written as a code span, where
+ * Markdown makes no link, image, HTML or @mention of it; prose is escaped. Both pass through displayText first
+ * (src/report/text.ts), so control and bidi characters are shown, never acted on.
  * @module
  */
 import { describeFinding, rankedFindings, severityOf, totals } from './_facts.js';
+import { displayText, displayUri } from './text.js';
 import type { Reporter } from './types.js';
-import { displayUri } from './table.js';
 
-/** Table cells: pipes and newlines would break the row; backticks and angle brackets could inject markup. */
-export function mdCell(s: string): string {
-  return s
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/`/g, "'")
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;');
+/**
+ * An identifier as an inline code span inside a table cell (CommonMark §6.1; GFM tables): backticks cannot be
+ * nested, so they become `'`; a pipe is escaped, as GFM requires even inside code spans.
+ */
+export function mdCode(s: string): string {
+  const t = displayText(s).replace(/`/g, "'").replace(/\|/g, '\\|');
+  return t ? `\`${t}\`` : '';
+}
+
+/**
+ * Prose in a table cell: the characters that start inline markup in CommonMark/GFM (code, emphasis, links and images,
+ * raw HTML and autolinks, entities, strikethrough, the cell separator) are backslash-escaped (§2.4); with `[` escaped
+ * no link or image can open. The two things escaping cannot stop in every renderer, @mentions and bare-URL autolinks,
+ * are broken by a zero-width space after `@` and inside `://` / `www.`.
+ */
+export function mdText(s: string): string {
+  return displayText(s)
+    .replace(/[\\`*_[\]<>|~&]/g, (c) => `\\${c}`)
+    .replace(/@/g, '@\u200b')
+    .replace(/:\/\//g, ':\u200b//')
+    .replace(/\bwww\./gi, (w) => `${w.slice(0, 3)}\u200b.`);
 }
 
 export const markdownReporter: Reporter = {
@@ -26,7 +41,7 @@ export const markdownReporter: Reporter = {
     const lines: string[] = [];
     lines.push(`## shelflife scan: ${t.findings} findings in ${t.artifacts} artifacts`);
     lines.push('');
-    lines.push(`Scan \`${result.scan.id}\` finished ${result.scan.finishedAt}; targets: ${result.scan.targets.map((x) => `\`${mdCell(x)}\``).join(', ')}.`);
+    lines.push(`Scan ${mdCode(result.scan.id)} finished ${mdText(result.scan.finishedAt)}; targets: ${result.scan.targets.map((x) => mdCode(x)).join(', ')}.`);
     lines.push('');
     lines.push('| severity | findings |');
     lines.push('|---|---|');
@@ -44,8 +59,9 @@ export const markdownReporter: Reporter = {
       lines.push('|---|---|---|---|---|');
       for (const { a, f } of ranked.slice(0, 50)) {
         const alg = f.algorithm.hash ? `${f.algorithm.id} / ${f.algorithm.hash}` : f.algorithm.id;
-        const where = displayUri(a.uri, options.cwd);
-        lines.push(`| ${severityOf(f)} | ${mdCell(alg)} | ${f.kind} | ${mdCell(where)} | ${mdCell(f.exposure?.explanation ?? describeFinding(f))} |`);
+        lines.push(
+          `| ${severityOf(f)} | ${mdCode(alg)} | ${f.kind} | ${mdCode(displayUri(a.uri, options.cwd))} | ${mdText(f.exposure?.explanation ?? describeFinding(f))} |`,
+        );
       }
       if (ranked.length > 50) lines.push('', `…and ${ranked.length - 50} more (see the JSON or HTML report).`);
       lines.push('');

@@ -11,6 +11,7 @@
 import type { Severity } from '../model.js';
 import { VERSION } from '../version.js';
 import { eventsOfScan, eventTitle, type SinkEvent } from './event.js';
+import { safeJson } from './text.js';
 import type { Reporter } from './types.js';
 
 export const OCSF_VERSION = '1.2.0';
@@ -134,7 +135,7 @@ export const ocsfReporter: Reporter = {
   extension: 'ndjson',
   render: (result) => {
     let out = '';
-    for (const e of eventsOfScan(result)) out += `${JSON.stringify(toOcsf(e))}\n`;
+    for (const e of eventsOfScan(result)) out += `${safeJson(toOcsf(e))}\n`;
     return out;
   },
 };

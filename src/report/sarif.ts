@@ -9,6 +9,7 @@ import { relative, sep } from 'node:path';
 import type { Finding, Severity } from '../model.js';
 import { findingId } from '../identity.js';
 import { describeFinding, RULE_TEXT, ruleId, severityOf } from './_facts.js';
+import { safeJson } from './text.js';
 import type { Reporter } from './types.js';
 import { renderError } from '../errors.js';
 
@@ -104,7 +105,7 @@ export const sarifReporter: Reporter = {
         },
       ],
     };
-    return `${JSON.stringify(log, null, 2)}\n`;
+    return `${safeJson(log, 2)}\n`;
   },
 };
 

@@ -1,11 +1,12 @@
 /**
- * The human table printed on a terminal: one row per finding, worst first, then a summary and the errors.
+ * The human table printed on a terminal: one row per finding, worst first, then a summary and the errors. Every cell
+ * and message goes through displayText (src/report/text.ts): a hostile name cannot move the cursor, recolour the
+ * terminal, fake a line or reorder what is shown.
  * @module
  */
-import { fileURLToPath } from 'node:url';
-import { relative } from 'node:path';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
 import { SEVERITIES } from '../model.js';
+import { displayText, displayUri } from './text.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
 
@@ -18,15 +19,6 @@ export const tableReporter: Reporter = {
   extension: 'txt',
   render: renderTable,
 };
-
-export function displayUri(uri: string, cwd?: string): string {
-  if (!uri.startsWith('file://')) return uri;
-  const bang = uri.indexOf('!/');
-  const path = fileURLToPath(bang < 0 ? uri : uri.slice(0, bang));
-  const rel = cwd ? relative(cwd, path) : path;
-  const shown = rel && !rel.startsWith('..') ? rel : path;
-  return bang < 0 ? shown : shown + decodeURI(uri.slice(bang));
-}
 
 function severityRank(f: Finding): number {
   return f.exposure ? SEVERITIES.indexOf(f.exposure.severity) : -1;
@@ -42,7 +34,7 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
   const table = rows.map(({ a, f }) => {
     const alg = f.algorithm.hash && !f.algorithm.id.includes(f.algorithm.hash) ? `${f.algorithm.id} / ${f.algorithm.hash}` : f.algorithm.id;
     const where = displayUri(a.uri, options.cwd) + (f.location.offset ? `@${f.location.offset}` : '');
-    return [...(scored ? [f.exposure?.severity ?? ''] : []), f.kind, alg, f.quantum.status, f.format, where];
+    return [...(scored ? [f.exposure?.severity ?? ''] : []), f.kind, alg, f.quantum.status, f.format, where].map(displayText);
   });
   const widths = header.map((h, i) => Math.min(48, Math.max(h.length, ...table.map((r) => r[i].length))));
   const fmt = (r: string[], colour: boolean) =>
@@ -71,7 +63,7 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
   const errs = result.artifacts.flatMap((a) => a.errors.map((e) => ({ code: e.code, text: renderError(e, a.uri) })));
   if (errs.length) {
     lines.push('');
-    for (const e of errs.slice(0, 50)) lines.push(c('33', `error [${e.code}]: ${e.text}`));
+    for (const e of errs.slice(0, 50)) lines.push(c('33', displayText(`error [${e.code}]: ${e.text}`)));
     if (errs.length > 50) lines.push(`… and ${errs.length - 50} more errors (see --format json)`);
   }
   return `${lines.join('\n')}\n`;

@@ -71,16 +71,16 @@ export function parseSinkUrl(raw: string): ParsedSink {
       const parts = u.pathname.split('/').filter(Boolean);
       const index = parts.pop();
       if (!index) throw new UsageError(`--sink ${raw}: name the index: elastic+https://host:9200/<index>`);
-      // Elasticsearch index names: lowercase, no \ / * ? " < > | space , #, not starting with - _ +.
-      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(decodeURIComponent(index)))
-        throw new UsageError(`--sink ${raw}: "${index}" is not a valid Elasticsearch index name`);
+      // Elasticsearch index names: lowercase, no \ / * ? " < > | space , #, not starting with - _ +. Percent-escapes
+      // cannot make a valid one, so the name is checked as written.
+      if (!/^[a-z0-9][a-z0-9._-]{0,254}$/.test(index)) throw new UsageError(`--sink ${raw}: "${index}" is not a valid Elasticsearch index name`);
       return {
         kind,
         protocol: proto,
         host,
         port,
         base: `${proto}://${hostPort}${parts.length ? `/${parts.join('/')}` : ''}`,
-        index: decodeURIComponent(index),
+        index,
         params: u.searchParams,
         label,
       };

@@ -13,6 +13,7 @@ import { ShelflifeError } from '../errors.js';
 import { toEcs } from '../report/ecs.js';
 import type { EventFormat } from '../report/event.js';
 import { toOcsf } from '../report/ocsf.js';
+import { safeJson } from '../report/text.js';
 import type { SpooledEvent } from './spool.js';
 import { isTransientStatus, post, sinkHttp } from './_http.js';
 import { ALL_DELIVERED, type BatchResult, type SinkTransport, TransientSinkError } from './transport.js';
@@ -52,7 +53,7 @@ export class ElasticTransport implements SinkTransport {
     let body = '';
     for (const b of batch) {
       const doc = this.o.format === 'ocsf' ? toOcsf(b.event) : toEcs(b.event);
-      body += `${JSON.stringify({ create: { _index: this.o.index, _id: b.event.id } })}\n${JSON.stringify(doc)}\n`;
+      body += `${safeJson({ create: { _index: this.o.index, _id: b.event.id } })}\n${safeJson(doc)}\n`;
     }
     const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
     if (this.o.token) headers.authorization = `ApiKey ${this.o.token}`;

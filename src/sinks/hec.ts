@@ -16,6 +16,7 @@ import type { HttpClient } from '../net/http.js';
 import { ShelflifeError } from '../errors.js';
 import type { EventFormat, SinkEvent } from '../report/event.js';
 import { encodeEvent } from '../report/event-format.js';
+import { safeJson } from '../report/text.js';
 import type { SpooledEvent } from './spool.js';
 import { isTransientStatus, post, sinkHttp } from './_http.js';
 import { ALL_DELIVERED, type BatchResult, type SinkTransport, TransientSinkError } from './transport.js';
@@ -78,7 +79,7 @@ export class HecTransport implements SinkTransport {
   }
 
   async send(batch: SpooledEvent[]): Promise<BatchResult> {
-    const body = batch.map((b) => JSON.stringify(hecEvent(b.event, this.o))).join('\n');
+    const body = batch.map((b) => safeJson(hecEvent(b.event, this.o))).join('\n');
     const res = await post(this.http, `${this.o.base}/services/collector/event`, this.label, this.headers(), body, [this.o.token]);
     let reply: HecReply = {};
     try {

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { cefExtensionEscape, cefHeaderEscape, parseCef, toCef } from '../../src/report/cef.js';
 import { toEcs } from '../../src/report/ecs.js';
 import { eventsOfScan } from '../../src/report/event.js';
+import { displayText } from '../../src/report/text.js';
 import { HOSTILE, sampleScan } from '../helpers/sample-scan.js';
 
 describe('CEF:0', () => {
@@ -37,14 +38,21 @@ describe('CEF:0', () => {
     expect(parseCef(toCef(artifact)).header[4]).toBe('shelflife:artifact');
   });
 
-  it('round-trips arbitrary strings (property)', () => {
+  it('round-trips arbitrary strings, with control and bidi characters shown as text (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (name, value) => {
         const line = `CEF:0|v|p|1|id|${cefHeaderEscape(name)}|5|msg=${cefExtensionEscape(value)} cs1=x`;
         const parsed = parseCef(line);
-        expect(parsed.header[5]).toBe(name.replace(/\r\n|[\r\n]/g, ' '));
-        expect(parsed.extension.msg).toBe(value);
+        expect(parsed.header[5]).toBe(displayText(name.replace(/\r\n|[\r\n]/g, ' ')));
+        // CR and LF have CEF escapes and come back as themselves; every other control or bidi character as its escape.
+        expect(parsed.extension.msg).toBe(
+          value
+            .split(/(\r|\n)/)
+            .map((p) => (p === '\r' || p === '\n' ? p : displayText(p)))
+            .join(''),
+        );
         expect(parsed.extension.cs1).toBe('x');
+        expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/);
       }),
       { numRuns: 300 },
     );
