@@ -10,11 +10,13 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from './errors.js';
 import type { Severity } from './model.js';
+import { EVENT_FORMATS, type EventFormat } from './report/event.js';
 import { isReportFormat, REPORTERS, type ReportFormat } from './report/index.js';
 import { loadRulesFile, parseRules } from './rules/loader.js';
 import type { ScanOptions } from './scan/scan.js';
 import type { ScoringConfig, ScoringOptions } from './scoring/index.js';
 import { Duration, TimelineEntry } from './scoring/rules.js';
+import type { SinkConfig } from './sinks/transport.js';
 import type { SourceOptions } from './sources/index.js';
 
 const SeverityName = z.enum(['critical', 'high', 'medium', 'low', 'none']);
@@ -75,6 +77,29 @@ const ScanSection = z
       .strict()
       .optional(),
     /**
+     * SIEM sinks every scan of this config delivers to, as the --sink flags; also where `sinks flush --config` takes
+     * a spooled sink's credentials from. Secrets by reference only: an environment variable or a file.
+     */
+    sinks: z
+      .array(
+        z
+          .object({
+            url: z.string().min(1).max(4096),
+            format: z.enum(EVENT_FORMATS as [EventFormat, ...EventFormat[]]).optional(),
+            tokenEnv: z
+              .string()
+              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+              .optional(),
+            tokenFile: z.string().min(1).optional(),
+            ca: z.string().min(1).optional(),
+            cert: z.string().min(1).optional(),
+            key: z.string().min(1).optional(),
+          })
+          .strict(),
+      )
+      .max(32)
+      .optional(),
+    /**
      * Credentials by reference: where the standard clients look, never a secret. Applied only when the environment
      * does not already set them.
      */
@@ -120,6 +145,17 @@ function resolveScanSection(scan: ScanConfig | undefined, baseDir: string): Scan
     ...(scan.targets ? { targets: scan.targets.map(local) } : {}),
     ...(scan.db ? { db: /^postgres(ql)?:\/\//.test(scan.db) ? scan.db : local(scan.db) } : {}),
     ...(scan.outputs ? { outputs: scan.outputs.map((o) => ({ ...o, path: local(o.path) })) } : {}),
+    ...(scan.sinks
+      ? {
+          sinks: scan.sinks.map((s) => ({
+            ...s,
+            ...(s.tokenFile ? { tokenFile: local(s.tokenFile) } : {}),
+            ...(s.ca ? { ca: local(s.ca) } : {}),
+            ...(s.cert ? { cert: local(s.cert) } : {}),
+            ...(s.key ? { key: local(s.key) } : {}),
+          })),
+        }
+      : {}),
     ...(scan.credentials?.dockerConfig ? { credentials: { ...scan.credentials, dockerConfig: local(scan.credentials.dockerConfig) } } : {}),
   };
 }
@@ -183,6 +219,8 @@ export interface ConfiguredScan {
   db?: string;
   /** Reports to write once the scan is done (`writeReports`, src/report/write.ts). */
   outputs: { format: ReportFormat; path: string }[];
+  /** SIEM sinks to spool and deliver the result to (src/sinks/deliver.ts `spoolAndDeliver`): the config's `scan.sinks`. */
+  sinks: SinkConfig[];
   failOn?: Severity;
   /**
    * Environment variables the config's credential references set (`DOCKER_CONFIG`, `AWS_PROFILE`,
@@ -231,6 +269,7 @@ export function configureScan(config: ShelflifeConfig | undefined, request: Scan
     options,
     ...(db ? { db } : {}),
     outputs: (planned?.outputs ?? []).filter((o): o is { format: ReportFormat; path: string } => isReportFormat(o.format)),
+    sinks: planned?.sinks ?? [],
     ...(failOn ? { failOn } : {}),
     env: credentialEnvironment(planned?.credentials, env),
   };

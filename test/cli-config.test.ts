@@ -76,6 +76,7 @@ describe('configureScan: the config → scan options mapping, in the library', (
     '  remote: { versions: true, digest: none }',
     '  credentials: { dockerConfig: docker, awsProfile: sec, awsEndpointUrlS3: "http://127.0.0.1:9000" }',
     '  outputs: [{ format: sarif, path: "out/{date}.sarif" }]',
+    '  sinks: [{ url: "syslog+tls://siem.example:6514", ca: pki/ca.pem, format: ocsf }]',
     '',
   ].join('\n');
 
@@ -92,6 +93,7 @@ describe('configureScan: the config → scan options mapping, in the library', (
     expect(job.db).toBe('/etc/shelflife/state/inventory.db');
     expect(job.outputs).toEqual([{ format: 'sarif', path: '/etc/shelflife/out/{date}.sarif' }]);
     expect(job.failOn).toBe('high');
+    expect(job.sinks).toEqual([{ url: 'syslog+tls://siem.example:6514', ca: '/etc/shelflife/pki/ca.pem', format: 'ocsf' }]);
     expect(job.env).toEqual({ DOCKER_CONFIG: '/etc/shelflife/docker', AWS_PROFILE: 'sec', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000' });
     // The environment wins over the config's credential references; the request over everything else.
     expect(configureScan(config, {}, { AWS_PROFILE: 'ops' }).env).not.toHaveProperty('AWS_PROFILE');

@@ -187,7 +187,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
         }
       }
     : undefined;
-  const sinks = await sinkConfigsFromFlags(opts);
+  const sinks = await sinkConfigsFromFlags(opts, job.sinks);
   const inventory = await openScanInventory({ db: opts.db === false ? false : job.db });
   const result: ScanResult = await scan({ ...job.options, inventory, full: opts.full, onArtifact });
   if (showProgress) process.stderr.write('\r\x1b[K');

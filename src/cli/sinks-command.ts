@@ -5,7 +5,7 @@
  * @module
  */
 import { type Command, Option } from 'commander';
-import { statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
@@ -55,15 +55,20 @@ export function addSinkFlags(cmd: Command): void {
     .option('--only-changed', 'send only findings that are new, changed or resolved since the last scan delivered to each sink');
 }
 
-export async function sinkConfigsFromFlags(o: SinkCliOptions): Promise<SinkConfig[]> {
+/**
+ * The sinks of a run: the --sink flags (with the --sink-* flags that go with them) and `configured` (a config's
+ * scan.sinks; a flag for the same URL wins), each checked before a long scan (URL, token, CA files).
+ */
+export async function sinkConfigsFromFlags(o: SinkCliOptions, configured: SinkConfig[] = []): Promise<SinkConfig[]> {
   const urls = o.sink ?? [];
-  if (!urls.length) {
+  if (!urls.length && !configured.length) {
     for (const [flag, v] of [
       ['--sink-format', o.sinkFormat],
       ['--sink-token-env', o.sinkTokenEnv],
       ['--sink-token-file', o.sinkTokenFile],
       ['--sink-ca', o.sinkCa],
       ['--sink-cert', o.sinkCert],
+      ['--sink-key', o.sinkKey],
       ['--only-changed', o.onlyChanged],
     ] as const) {
       if (v) throw new UsageError(`${flag} needs --sink <url>`);
@@ -74,16 +79,17 @@ export async function sinkConfigsFromFlags(o: SinkCliOptions): Promise<SinkConfi
   if (o.onlyChanged && o.db === false) throw new UsageError('--only-changed compares with the last scan delivered, which lives in the inventory: drop --no-db');
   if (o.onlyChanged && o.detectors)
     throw new UsageError('--only-changed cannot be used with --detectors: a narrowed scan would report every other finding as resolved');
-  const configs: SinkConfig[] = urls.map((url) => ({
+  const flagged: SinkConfig[] = urls.map((url) => ({
     url,
     ...(o.sinkFormat ? { format: o.sinkFormat } : {}),
     ...(o.sinkTokenEnv ? { tokenEnv: o.sinkTokenEnv } : {}),
-    // Paths are stored absolute in the spool so that `sinks flush` finds them from any directory.
+    // Absolute, so that messages name the file wherever the command ran.
     ...(o.sinkTokenFile ? { tokenFile: resolvePath(o.sinkTokenFile) } : {}),
     ...(o.sinkCa ? { ca: resolvePath(o.sinkCa) } : {}),
     ...(o.sinkCert ? { cert: resolvePath(o.sinkCert) } : {}),
     ...(o.sinkKey ? { key: resolvePath(o.sinkKey) } : {}),
   }));
+  const configs = [...flagged, ...configured.filter((c) => !urls.includes(c.url))];
   // Fail before a long scan, not after it: bad URLs, missing tokens, unreadable CA files.
   const { createTransport } = await import('../sinks/config.js');
   for (const c of configs) void createTransport(c).close();
@@ -140,17 +146,27 @@ export function registerSinks(program: Command): void {
   const sinks = program.command('sinks').description('SIEM delivery: deliver spooled events, show what is pending');
   sinks
     .command('flush')
-    .description('deliver every event spooled while a SIEM was unreachable')
-    .option('--sink <url>', 'only this sink (repeatable)', collect)
+    .description('deliver every event spooled while a SIEM was unreachable (credentials from these flags or --config, never from the spool)')
+    .option('--sink <url>', 'only this sink (repeatable); the --sink-token/--sink-ca/--sink-cert flags apply to it', collect)
+    .option('--sink-token-env <name>', 'read the token of the --sink URL(s) from this environment variable')
+    .option('--sink-token-file <path>', 'read the token of the --sink URL(s) from this file')
+    .option('--sink-ca <pem>', 'trust this CA for the --sink URL(s)')
+    .option('--sink-cert <pem>', 'client certificate for the --sink URL(s)')
+    .option('--sink-key <pem>', 'private key of --sink-cert')
+    .option('--config <file>', "shelflife.config.yaml whose scan.sinks give the sinks' credentials")
     .option('--sink-spool <dir>', 'spool directory')
     .option('--sink-retry-for <seconds>', 'keep retrying an unreachable sink this long', '30')
     .option('-q, --quiet', 'print nothing but errors')
-    .action(async (opts: SinkCliOptions & { quiet?: boolean }) => {
+    .action(async (opts: SinkCliOptions & { quiet?: boolean; config?: string }) => {
       const { flushSinks } = await import('../sinks/deliver.js');
       const { defaultSpoolRoot } = await import('../sinks/spool.js');
+      // The user's own sink configurations: the only source of tokens, CAs and client certificates for a flush.
+      const fromConfig = opts.config ? ((await import('../config.js')).loadConfig(opts.config).scan?.sinks ?? []) : [];
+      const fromFlags = await sinkConfigsFromFlags(opts);
       const reports = await flushSinks({
-        spoolRoot: opts.sinkSpool ?? defaultSpoolRoot(),
+        spoolRoot: opts.sinkSpool ? resolvePath(opts.sinkSpool) : defaultSpoolRoot(),
         only: opts.sink,
+        sinks: [...fromFlags, ...fromConfig.filter((c) => !fromFlags.some((f) => f.url === c.url))],
         retryForMs: retryForMs(opts),
         log: opts.quiet ? undefined : (l) => process.stderr.write(`shelflife: ${displayText(l)}\n`),
       });
@@ -165,12 +181,15 @@ export function registerSinks(program: Command): void {
     .action(async (opts: SinkCliOptions & { json?: boolean }) => {
       const { listSpooledSinks } = await import('../sinks/deliver.js');
       const { defaultSpoolRoot } = await import('../sinks/spool.js');
-      const rows = listSpooledSinks(opts.sinkSpool ?? defaultSpoolRoot()).map((s) => {
+      const listed = listSpooledSinks(opts.sinkSpool ? resolvePath(opts.sinkSpool) : defaultSpoolRoot());
+      for (const s of listed) if ('refused' in s) process.stderr.write(`shelflife: error: ${displayText(`${s.dir}: ${s.refused}`)}\n`);
+      const rows = listed.flatMap((s) => {
+        if ('refused' in s) return [];
         const st = s.spool.state();
-        const bytes = s.spool.segments().reduce((n, seg) => n + statSync(join(s.dir, seg.name)).size, 0);
+        const bytes = s.spool.segments().reduce((n, seg) => n + lstatSync(join(s.dir, seg.name)).size, 0);
         return {
-          sink: s.config.url,
-          format: s.config.format ?? null,
+          sink: s.record.url,
+          format: s.record.format ?? null,
           pending: s.spool.pendingCount(),
           spoolBytes: bytes,
           lastDeliveredScan: st.lastDeliveredScan,
@@ -187,6 +206,6 @@ export function registerSinks(program: Command): void {
           process.stdout.write(
             `${displayText(`${r.sink}  pending ${r.pending}  delivered ${r.delivered}  refused ${r.rejected}  last scan ${r.lastDeliveredScan ?? '-'} at ${r.lastDeliveredAt ?? '-'}`)}\n`,
           );
-      process.exitCode = rows.some((r) => r.pending > 0) ? EXIT.SINK_PENDING : EXIT.OK;
+      process.exitCode = listed.some((s) => 'refused' in s) ? EXIT.USAGE : rows.some((r) => r.pending > 0) ? EXIT.SINK_PENDING : EXIT.OK;
     });
 }

@@ -132,13 +132,13 @@ export function validateSinkConfig(c: SinkConfig): ParsedSink {
   if (p.kind === 'syslog' && p.protocol !== 'tls' && (c.ca || c.cert)) throw new UsageError('--sink-ca/--sink-cert need syslog+tls://', { uri: p.label });
   if (p.kind === 'syslog' && (c.tokenEnv || c.tokenFile))
     throw new UsageError('syslog takes no token; authenticate with --sink-cert/--sink-key over syslog+tls://', { uri: p.label });
-  if (p.kind === 'hec' && !c.tokenEnv && !c.tokenFile)
-    throw new UsageError('Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH', { uri: p.label });
   return p;
 }
 
 export function createTransport(c: SinkConfig, options: { ackPollMs?: number } = {}): SinkTransport {
   const p = validateSinkConfig(c);
+  if (p.kind === 'hec' && !c.tokenEnv && !c.tokenFile)
+    throw new UsageError('Splunk HEC needs a token: --sink-token-env NAME or --sink-token-file PATH', { uri: p.label });
   const format = c.format ?? defaultFormat(p.kind);
   const tls = { caFile: c.ca, certFile: c.cert, keyFile: c.key };
   try {

@@ -5,14 +5,14 @@
  * failed items. Whatever is still pending when the retry budget runs out stays spooled for `shelflife sinks flush`.
  * @module
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage, reasonAt, ShelflifeError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import type { ScanResult } from '../model.js';
-import { changedEventsOfScan, eventsOfScan, type SinkEvent } from '../report/event.js';
+import { changedEventsOfScan, EVENT_FORMATS, eventsOfScan, type EventFormat, type SinkEvent } from '../report/event.js';
 import { createTransport, sinkSpoolName, validateSinkConfig } from './config.js';
-import { defaultSpoolRoot, SinkSpool, type SpooledEvent, writeFileDurably } from './spool.js';
+import { defaultSpoolRoot, openSpoolRoot, readPrivateFile, SinkSpool, SpoolRefused, type SpooledEvent, writeFileDurably } from './spool.js';
 import { type SinkConfig, type SinkTransport, TransientSinkError } from './transport.js';
 
 export interface DeliveryOptions {
@@ -157,11 +157,19 @@ async function deliverLocked(spool: SinkSpool, transport: SinkTransport, options
   }
 }
 
+/** What the spool records about a sink (sink.json): which sink, in which format. Nothing about credentials. */
+export interface SpooledSinkRecord {
+  url: string;
+  format?: EventFormat;
+}
+
 export function sinkSpoolFor(config: SinkConfig, root = defaultSpoolRoot()): SinkSpool {
   validateSinkConfig(config);
   const spool = SinkSpool.open(join(root, sinkSpoolName(config.url)));
-  // Only where the secret lives, never the secret: `sinks flush` reads it again from the same place.
-  writeFileDurably(join(spool.dir, 'sink.json'), `${JSON.stringify(config, null, 2)}\n`);
+  // The URL and the format only. Not even where a token or key lives: a sink planted in the spool could otherwise
+  // have `sinks flush` read any file or variable and send it to the planted URL (docs/security.md).
+  const record: SpooledSinkRecord = { url: config.url, ...(config.format ? { format: config.format } : {}) };
+  writeFileDurably(join(spool.dir, 'sink.json'), `${JSON.stringify(record, null, 2)}\n`);
   return spool;
 }
 
@@ -226,44 +234,89 @@ export async function spoolAndDeliver(result: ScanResult, sinks: SinkConfig[], o
   return reports;
 }
 
-export interface SpooledSink {
-  dir: string;
-  config: SinkConfig;
-  spool: SinkSpool;
+/** A sink directory of the spool: usable, or refused (another user could have written it) with the reason (naming the file when it is one inside). */
+export type SpooledSink = { dir: string; record: SpooledSinkRecord; spool: SinkSpool } | { dir: string; refused: string };
+
+/** Read sink.json: the URL (checked like a --sink) and the format; any other key (older spools kept more) is ignored. */
+function readSinkRecord(dir: string): SpooledSinkRecord | undefined {
+  const p = join(dir, 'sink.json');
+  const text = readPrivateFile(p, 64 * 1024);
+  if (text === undefined) return undefined;
+  let raw: { url?: unknown; format?: unknown };
+  try {
+    raw = JSON.parse(text) as typeof raw;
+  } catch (e) {
+    throw new ShelflifeError('sink', `unreadable sink description: ${errorMessage(e)}`, { uri: p });
+  }
+  if (typeof raw.url !== 'string') throw new ShelflifeError('sink', 'no sink URL', { uri: p });
+  const format = EVENT_FORMATS.find((f) => f === raw.format);
+  const record: SpooledSinkRecord = { url: raw.url, ...(format ? { format } : {}) };
+  validateSinkConfig(record);
+  return record;
 }
 
+/**
+ * The sinks with a spool under `root`. The root must be the user's and not group/world-writable (else SpoolRefused
+ * is thrown); a sink directory that is not, or whose files are not, is listed as refused and never delivered.
+ */
 export function listSpooledSinks(root = defaultSpoolRoot()): SpooledSink[] {
-  if (!existsSync(root)) return [];
+  if (!openSpoolRoot(root, false)) return [];
   const out: SpooledSink[] = [];
   for (const name of readdirSync(root).sort()) {
     const dir = join(root, name);
-    const p = join(dir, 'sink.json');
-    if (!existsSync(p)) continue;
-    let config: SinkConfig;
     try {
-      config = JSON.parse(readFileSync(p, 'utf8')) as SinkConfig;
+      const spool = SinkSpool.existing(dir);
+      const record = readSinkRecord(dir);
+      if (record) out.push({ dir, record, spool });
     } catch (e) {
-      throw new ShelflifeError('sink', `unreadable sink description: ${(e as Error).message}`, { uri: p });
+      if (!(e instanceof SpoolRefused)) throw e;
+      out.push({ dir, refused: reasonAt(e, dir) });
     }
-    out.push({ dir, config, spool: new SinkSpool(dir) });
   }
   return out;
 }
 
-/** `shelflife sinks flush`: deliver every spooled backlog (or only the sinks named). */
-export async function flushSinks(options: DeliveryOptions & { spoolRoot?: string; only?: string[] } = {}): Promise<DeliveryReport[]> {
+export interface FlushOptions extends DeliveryOptions {
+  spoolRoot?: string;
+  /** Deliver only these sink URLs (default: every spooled sink). */
+  only?: string[];
+  /**
+   * The user's own sink configurations (flags of `sinks flush`, the config's `scan.sinks`), matched to spooled sinks
+   * by URL: the only place a token, CA or client certificate comes from. A spooled sink that needs a token and has
+   * none here stays spooled, with an error saying how to give it.
+   */
+  sinks?: SinkConfig[];
+}
+
+/** `shelflife sinks flush`: deliver every spooled backlog (or only the sinks named), with the caller's credentials. */
+export async function flushSinks(options: FlushOptions = {}): Promise<DeliveryReport[]> {
   const reports: DeliveryReport[] = [];
   for (const s of listSpooledSinks(options.spoolRoot)) {
-    if (options.only?.length && !options.only.includes(s.config.url)) continue;
+    if ('refused' in s) {
+      reports.push({ sink: s.dir, spooled: 0, delivered: 0, rejected: 0, pending: 0, error: s.refused });
+      continue;
+    }
+    if (options.only?.length && !options.only.includes(s.record.url)) continue;
+    const mine = options.sinks?.find((c) => c.url === s.record.url);
+    const config: SinkConfig = { ...s.record, ...mine, url: s.record.url };
     let transport: SinkTransport;
     try {
-      transport = createTransport(s.config, options);
+      transport = createTransport(config, options);
     } catch (e) {
-      reports.push({ sink: s.config.url, spooled: 0, delivered: 0, rejected: 0, pending: s.spool.pendingCount(), error: reasonAt(e, s.config.url) });
+      const reason = reasonAt(e, s.record.url);
+      const needsToken = !mine && /needs a token/.test(reason);
+      const error = needsToken
+        ? `${reason}; the spool never holds credentials: give them to \`sinks flush --sink ${s.record.url} --sink-token-env NAME\` (or --sink-token-file), or list the sink in the config's scan.sinks`
+        : reason;
+      reports.push({ sink: s.record.url, spooled: 0, delivered: 0, rejected: 0, pending: s.spool.pendingCount(), error });
       continue;
     }
     try {
       reports.push({ ...(await deliverSpool(s.spool, transport, options)), spooled: 0 });
+    } catch (e) {
+      // A file swapped or opened up since the listing: refused on the open descriptor, nothing more is sent.
+      if (!(e instanceof SpoolRefused)) throw e;
+      reports.push({ sink: s.record.url, spooled: 0, delivered: 0, rejected: 0, pending: 0, error: reasonAt(e, s.record.url) });
     } finally {
       await transport.close();
     }

@@ -1,31 +1,41 @@
 /**
  * The on-disk spool: events wait here until their receiver acknowledges them, so a SIEM outage loses nothing.
  * Layout, one directory per sink under the spool root:
- *   sink.json           what `sinks flush` needs to reach the sink again (URL, format, where the secret lives; never
- *                       the secret itself)
+ *   sink.json           which sink the events are for: its URL and event format. Never a credential, nor where one
+ *                       lives: `sinks flush` takes those only from its own flags or the config (docs/security.md)
  *   <seq>-<scan>.ndjson segments, one per spooled scan: append-only, fsync'd before the scan reports success
  *   state.json          delivery progress: the segment and byte offset acknowledged so far, and the last scan fully
  *                       delivered (for --only-changed); replaced atomically (write, fsync, rename, fsync dir)
  *   rejected.ndjson     events the receiver refused for good (bad data, not an outage), kept for a person to look at
  *   deliver.lock        pid of the process delivering for this sink (one at a time)
  * Reading streams a segment in chunks from the acknowledged offset: memory stays flat in the number of events.
+ *
+ * Who may write here. What is in the spool is sent: a spool root, sink directory or file that another user owns or
+ * may write would let them plant a sink (events to their URL) or events. The root and every entry must belong to the
+ * user and not be group- or world-writable, and nothing in a sink directory may be a symbolic link; otherwise the
+ * spool is refused with the reason (`SpoolRefused`). Files are opened with O_NOFOLLOW and checked on the open
+ * descriptor, so a check cannot be raced by swapping the file. (On platforms without POSIX owners, Windows, the
+ * ownership checks are skipped.)
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
+  constants,
   existsSync,
+  fstatSync,
   fsyncSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
-  readFileSync,
   readSync,
   renameSync,
   rmSync,
   statSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +60,97 @@ export interface SpoolState {
   lastDeliveredAt: string | null;
   delivered: number;
   rejected: number;
+}
+
+/** A spool (root, sink directory or file) another user could have written: refused, with the reason. */
+export class SpoolRefused extends ShelflifeError {
+  override readonly name = 'SpoolRefused';
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(
+      'config',
+      `${reason}: refusing to use it, since another user could plant sinks or events there (make it yours and not group/world-writable: chown, chmod go-w; or choose another --sink-spool)`,
+      { uri: path },
+    );
+  }
+}
+
+/** Why `st` is not private to this user, or undefined when it is. */
+function notPrivate(st: Stats): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined; // no POSIX owners here (Windows)
+  if (st.uid !== uid) return `owned by uid ${st.uid}, not by you (uid ${uid})`;
+  if (st.mode & 0o022) return `writable by ${st.mode & 0o002 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8).padStart(3, '0')})`;
+  return undefined;
+}
+
+/** Check a directory of the spool (lstat: a symbolic link is refused too, unless `follow` for the root the user named). */
+export function checkSpoolDirectory(path: string, follow = false): void {
+  const st = follow ? statSync(path) : lstatSync(path);
+  if (st.isSymbolicLink()) throw new SpoolRefused(path, 'a symbolic link');
+  if (!st.isDirectory()) throw new SpoolRefused(path, 'not a directory');
+  const why = notPrivate(st);
+  if (why) throw new SpoolRefused(path, why);
+}
+
+const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** Open a file of the spool without following a link, and check it on the descriptor: a regular file, private. */
+function openPrivate(path: string, flags: number, mode = 0o600): number {
+  let fd: number;
+  try {
+    fd = openSync(path, flags | NOFOLLOW, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new SpoolRefused(path, 'a symbolic link');
+    throw e;
+  }
+  const st = fstatSync(fd);
+  const why = st.isFile() ? notPrivate(st) : 'not a regular file';
+  if (why) {
+    closeSync(fd);
+    throw new SpoolRefused(path, why);
+  }
+  return fd;
+}
+
+/** Read a whole (small) spool file through openPrivate; undefined when it does not exist. */
+export function readPrivateFile(path: string, maxBytes = 1024 * 1024): string | undefined {
+  let fd: number;
+  try {
+    fd = openPrivate(path, constants.O_RDONLY);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > maxBytes) throw new ShelflifeError('sink', `larger than ${maxBytes} bytes; not a spool file`, { uri: path });
+    const buf = Buffer.alloc(size);
+    let n = 0;
+    while (n < size) {
+      const r = readSync(fd, buf, n, size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The spool root, checked (and made, mode 0700, when `create`): false when it does not exist and need not. The root
+ * the user names may be a symbolic link to a directory that is theirs.
+ */
+export function openSpoolRoot(root: string, create: boolean): boolean {
+  if (!existsSync(root)) {
+    if (!create) return false;
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+  checkSpoolDirectory(root, true);
+  return true;
 }
 
 const SEGMENT_RE = /^(\d{12})-([A-Za-z0-9._-]{1,128})\.ndjson$/;
@@ -79,8 +180,8 @@ function processAlive(pid: number): boolean {
 }
 
 export function writeFileDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -118,10 +219,33 @@ function spooledEvent(line: string, segment: string, end: number, corrupt: () =>
 }
 
 export class SinkSpool {
-  constructor(readonly dir: string) {}
+  private constructor(readonly dir: string) {}
 
+  /** The spool of one sink under `root`, made if missing (mode 0700); the root and the directory are checked. */
   static open(dir: string): SinkSpool {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    openSpoolRoot(join(dir, '..'), true);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    checkSpoolDirectory(dir);
+    return new SinkSpool(dir);
+  }
+
+  /**
+   * An existing sink directory, checked with everything in it (its root is checked by whoever listed it): each entry
+   * must be a regular file of this user that others cannot write. Reads check again on the open descriptor.
+   */
+  static existing(dir: string): SinkSpool {
+    checkSpoolDirectory(dir);
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const st = lstatSync(path);
+      if (st.isSymbolicLink()) throw new SpoolRefused(path, 'a symbolic link');
+      const why = st.isFile() ? notPrivate(st) : 'not a regular file';
+      if (why) throw new SpoolRefused(path, why);
+    }
     return new SinkSpool(dir);
   }
 
@@ -137,9 +261,10 @@ export class SinkSpool {
   state(): SpoolState {
     const p = join(this.dir, 'state.json');
     const empty: SpoolState = { segment: null, offset: 0, lastDeliveredScan: null, lastDeliveredAt: null, delivered: 0, rejected: 0 };
-    if (!existsSync(p)) return empty;
+    const text = readPrivateFile(p);
+    if (text === undefined) return empty;
     try {
-      return { ...empty, ...(JSON.parse(readFileSync(p, 'utf8')) as Partial<SpoolState>) };
+      return { ...empty, ...(JSON.parse(text) as Partial<SpoolState>) };
     } catch (e) {
       throw new ShelflifeError('sink', `unreadable spool state: ${(e as Error).message}`, { uri: p, cause: e });
     }
@@ -208,14 +333,14 @@ export class SinkSpool {
     const path = join(this.dir, 'deliver.lock');
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const fd = openSync(path, 'wx', 0o600);
+        const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, 0o600);
         writeSync(fd, String(process.pid));
         closeSync(fd);
         return { release: () => rmSync(path, { force: true }) };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      const pid = Number(readFileSync(path, 'utf8').trim());
+      const pid = Number((readPrivateFile(path, 64) ?? '').trim());
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) return { heldBy: pid };
       rmSync(path, { force: true });
     }
@@ -234,7 +359,7 @@ export class SinkSpool {
 
   private *readSegment(name: string, start: number): Generator<SpooledEvent> {
     const path = join(this.dir, name);
-    const fd = openSync(path, 'r');
+    const fd = openPrivate(path, constants.O_RDONLY);
     try {
       const buf = Buffer.allocUnsafe(READ_CHUNK);
       let pos = start;
@@ -282,7 +407,7 @@ export class SinkSpool {
     const st = this.state();
     const done: string[] = [];
     for (const s of this.segments()) {
-      const size = statSync(join(this.dir, s.name)).size;
+      const size = lstatSync(join(this.dir, s.name)).size;
       const acknowledged = st.segment !== null && (s.name < st.segment || (s.name === st.segment && st.offset >= size));
       if (!acknowledged && size > 0) break;
       st.lastDeliveredScan = s.scanId;
@@ -301,7 +426,7 @@ export class SinkSpool {
   /** Keep events the receiver refused permanently, with the reason, for a person to inspect. */
   reject(items: { line: string; reason: string }[]): void {
     if (!items.length) return;
-    const fd = openSync(join(this.dir, 'rejected.ndjson'), 'a', 0o600);
+    const fd = openPrivate(join(this.dir, 'rejected.ndjson'), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT);
     try {
       writeSync(fd, items.map((r) => `${JSON.stringify({ reason: r.reason.slice(0, 2048), event: JSON.parse(r.line) })}\n`).join(''));
       fsyncSync(fd);

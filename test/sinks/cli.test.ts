@@ -114,7 +114,8 @@ describe('shelflife scan --sink / sinks', () => {
     // The receiver comes back where the spool expects it.
     const hec = await startHecReceiver({ token: 'hec-token-value-123', port });
     try {
-      const f = await run(['sinks', 'flush', '--sink-spool', w.spool], env);
+      // The token comes from flush's own flags: the spool never holds credentials (test/sinks/planted.test.ts).
+      const f = await run(['sinks', 'flush', '--sink-spool', w.spool, '--sink', url, '--sink-token-env', 'SHELFLIFE_TEST_TOKEN'], env);
       expect(f.code, f.stderr).toBe(0);
       expect(f.stderr).toMatch(new RegExp(`${row.pending} event\\(s\\) delivered`));
       expect(hec.events).toHaveLength(row.pending);

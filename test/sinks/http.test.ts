@@ -79,9 +79,9 @@ describe('Splunk HEC', () => {
     expect(JSON.stringify(r)).not.toContain('wrong-secret-value');
     const [sink] = listSpooledSinks(root);
     expect(readFileSync(join(sink.dir, 'sink.json'), 'utf8')).not.toContain('wrong-secret-value');
-    // Fixed token: flush delivers the backlog.
+    // Fixed token: flush, given it again (the spool never holds credentials), delivers the backlog.
     process.env.SHELFLIFE_TEST_HEC_TOKEN = TOKEN;
-    const [f] = await flushSinks({ spoolRoot: root, ...fast });
+    const [f] = await flushSinks({ spoolRoot: root, sinks: [{ url: `hec+${hec.url}`, tokenEnv: 'SHELFLIFE_TEST_HEC_TOKEN' }], ...fast });
     expect(f).toMatchObject({ delivered: 4, pending: 0 });
     expect(hec.events).toHaveLength(4);
   });
