@@ -131,7 +131,7 @@ export function registerInventoryCommands(program: Command): void {
           reason: opts.reason,
           at,
         });
-        emit(`${JSON.stringify(bom, null, 2)}\n`, opts.output);
+        emit(`${safeJson(bom, 2)}\n`, opts.output);
       }
     });
 
