@@ -71,6 +71,15 @@ export class UsageError extends ShelflifeError {
   }
 }
 
+/**
+ * For a parser's or detector's `catch`: a ParseError is the input's fault and may become data or a verdict ("not a
+ * certificate"); anything else is a bug and goes on up, where the detector registry records it as `detector-crash`
+ * (and the mutation property test sees it) instead of it reading as bad input.
+ */
+export function rethrowUnlessParseError(e: unknown): asserts e is ParseError {
+  if (!(e instanceof ParseError)) throw e;
+}
+
 export function isErrorCode(code: string): code is ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(code);
 }

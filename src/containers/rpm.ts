@@ -7,7 +7,7 @@
  */
 import { ParseError, ShelflifeError, errorMessage } from '../errors.js';
 import { MEMBER_BUFFER_LIMIT } from '../limits.js';
-import { parseRpmHeader, rpmHeaderSize, rpmInts, rpmStrings, RPM_LEAD_MAGIC, RPM_LEAD_SIZE, type RpmHeader } from '../detectors/rpm.js';
+import { parseRpmHeader, rpmHeaderSize, rpmInts, rpmStrings, RPM_LEAD_MAGIC, RPM_LEAD_SIZE, type RpmHeader } from '../formats/rpm.js';
 import { ChunkReader, concat } from './_reader.js';
 import { decompress, sniffCompression } from './compression.js';
 import { cpioMembers, type StrippedResolver } from './cpio.js';

@@ -25,6 +25,7 @@ export function readJsonDocuments(bytes: Uint8Array, ctx: DetectContext): { valu
     const v = JSON.parse(text) as Json;
     return isObject(v) ? [{ value: v, offset: 0 }] : [];
   } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     // JSON Lines: every non-empty line a document.
     const out: { value: JsonObject; offset: number }[] = [];
     let at = 0;
@@ -34,8 +35,9 @@ export function readJsonDocuments(bytes: Uint8Array, ctx: DetectContext): { valu
         try {
           const v = JSON.parse(line) as Json;
           if (isObject(v)) out.push({ value: v, offset: Buffer.byteLength(text.slice(0, at)) });
-        } catch {
-          throw new ParseError(`not valid JSON: ${(e as Error).message}`, 0);
+        } catch (lineError) {
+          if (!(lineError instanceof SyntaxError)) throw lineError;
+          throw new ParseError(`not valid JSON: ${e.message}`, 0);
         }
       }
       at += line.length + 1;

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { DerNode, readNode, TAG } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { Algorithm, Finding } from '../model.js';
 
 export interface AlgorithmIdentifier {
@@ -120,7 +120,8 @@ export function curveOfExplicitParams(params: DerNode): string | undefined {
     const av = bytesToBigint(a.content);
     const bv = bytesToBigint(b.content);
     return PRIME_CURVES.find((c) => c.p === p && c.a === av && c.b === bv)?.curve;
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     return undefined;
   }
 }

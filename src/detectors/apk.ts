@@ -13,7 +13,7 @@
  */
 import { readNode } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError, errorMessage } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { certificateFinding, describeSignatureAlgorithm, describeSpki, parseCertificate, sha256Hex, type KeyInfo } from './_pkix.js';
 import type { Detector, DetectResult } from './types.js';
@@ -151,9 +151,10 @@ export function detectApk(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       try {
         readScheme(new Slice(bytes, valueAt, valueEnd, `${scheme} block`), scheme, findings, errors);
       } catch (e) {
+        rethrowUnlessParseError(e);
         errors.push({
-          code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-          message: `${scheme} block at offset ${valueAt}: ${errorMessage(e)}`,
+          code: e.code === 'truncated' ? 'truncated' : 'malformed',
+          message: `${scheme} block at offset ${valueAt}: ${e.message}`,
           offset: valueAt,
         });
       }
@@ -175,9 +176,10 @@ function readScheme(block: Slice, scheme: string, findings: Finding[], errors: E
     try {
       readSigner(signer, scheme, path, findings);
     } catch (e) {
+      rethrowUnlessParseError(e);
       errors.push({
-        code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-        message: `${path} at offset ${signer.pos}: ${errorMessage(e)}`,
+        code: e.code === 'truncated' ? 'truncated' : 'malformed',
+        message: `${path} at offset ${signer.pos}: ${e.message}`,
         offset: signer.pos,
       });
     }

@@ -11,7 +11,7 @@
  */
 import { readNode, TAG, type DerNode } from '../asn1/der.js';
 import { catalogue } from '../catalogue/index.js';
-import { ParseError, errorMessage } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { parseCms } from './cms.js';
 import { readAlgorithmIdentifier, type ParsedCertificate } from './_pkix.js';
@@ -163,9 +163,10 @@ export function detectAuthenticode(bytes: Uint8Array, ctx: DetectContext): Detec
         }
         for (const e of cms.errors) errors.push({ ...e, message: `${path}: ${e.message}` });
       } catch (e) {
+        rethrowUnlessParseError(e);
         errors.push({
-          code: e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-          message: `${path} at 0x${off.toString(16)}: ${errorMessage(e)}`,
+          code: e.code === 'truncated' ? 'truncated' : 'malformed',
+          message: `${path} at 0x${off.toString(16)}: ${e.message}`,
           offset: off,
         });
       }
@@ -215,7 +216,8 @@ function spcDigests(bytes: Uint8Array, blob: DerNode): SpcDigest[] {
       if (spc.tag === TAG.OCTET_STRING) spc = spc.inner();
       const alg = readAlgorithmIdentifier(spc.child(1, 'messageDigest').child(0, 'digestAlgorithm'));
       out.push({ offset: at, algorithm: catalogue().hashName(alg.oid) ?? alg.oid });
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       // An OID that happens to appear elsewhere (an extension value): not an encapContentInfo.
     }
   }

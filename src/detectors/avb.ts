@@ -11,7 +11,7 @@
  * @module
  */
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { sha256Hex } from './_pkix.js';
 import type { Detector, DetectResult } from './types.js';
@@ -230,7 +230,8 @@ function readDescriptors(
             keyFinding(key.described, nameAt + nameLen, `descriptors[${n}].chainPartition`, key.fingerprint, { partition, role: 'chained partition key' }),
           );
         } catch (e) {
-          errors.push({ code: 'malformed', message: `chain partition ${partition}: ${(e as Error).message}`, offset: nameAt + nameLen });
+          rethrowUnlessParseError(e);
+          errors.push({ code: 'malformed', message: `chain partition ${partition}: ${e.message}`, offset: nameAt + nameLen });
         }
       }
     }

@@ -18,6 +18,7 @@ import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';
 import { describeSpki, parseCertificate, sha256Hex, type KeyInfo } from './_pkix.js';
 import type { Detector, DetectResult } from './types.js';
+import { rethrowUnlessParseError } from '../errors.js';
 
 export const carveDetector: Detector = {
   format: 'carve',
@@ -123,7 +124,8 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at:
         if (!soundRsa(n.bigint(), e.bigint())) continue;
       } else if (key.algorithm.family === 'unknown' || key.algorithm.parameterKnown === false) continue;
       return { start, end: node.end, key };
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       // not an SPKI
     }
   }
@@ -169,7 +171,8 @@ function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => fa
           const bits = kids[0].integerBits();
           yield { start, end: node.end, key: { ...catalogue().forKey('RSA', bits), bits }, exponent: e.toString() };
           break;
-        } catch {
+        } catch (e) {
+          rethrowUnlessParseError(e);
           // not a key
         }
       }
@@ -293,7 +296,8 @@ function certificateRanges(bytes: Uint8Array): Range[] {
       parseCertificate(node);
       out.push({ start: at, end: node.end });
       at = node.end - 1;
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       // not a certificate
     }
   }

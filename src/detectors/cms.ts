@@ -9,7 +9,7 @@
  */
 import { DerNode, parseDer, readNode, TAG } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError, errorMessage } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { findPemBlocks } from './_pem.js';
 import {
@@ -121,8 +121,12 @@ class CmsWalker {
   }
 
   private problem(node: DerNode, what: string, e: unknown): void {
-    const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-    this.errors.push({ code, message: `${what} at offset ${node.start}: ${errorMessage(e)}`, offset: this.at(node) });
+    rethrowUnlessParseError(e);
+    this.errors.push({
+      code: e.code === 'truncated' ? 'truncated' : 'malformed',
+      message: `${what} at offset ${node.start}: ${e.message}`,
+      offset: this.at(node),
+    });
   }
 
   /** ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY OPTIONAL } (RFC 5652 §3) */
@@ -324,7 +328,8 @@ class CmsWalker {
       if (octets.tag !== TAG.OCTET_STRING) return undefined; // BER constructed OCTET STRING: not worth reassembling
       const tst = octets.inner().children();
       return tst.find((k) => k.tag === TAG.GeneralizedTime)?.time();
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       return undefined;
     }
   }
@@ -582,7 +587,8 @@ function describeSid(sid: DerNode): string {
     if (sid.isContext(0)) return `subjectKeyIdentifier:${Buffer.from(sid.content).toString('hex')}`;
     const [issuer, serial] = sid.children();
     return `issuer:${readName(issuer)};serial:${Buffer.from(serial.content).toString('hex')}`;
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     return 'unparseable';
   }
 }
@@ -628,7 +634,7 @@ export function detectCms(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       findings.push(...r.findings);
       errors.push(...r.errors.map((e) => ({ ...e, message: `PEM block at offset ${block.offset}: ${e.message}` })));
     } catch (e) {
-      errors.push(toEntry(e, ctx, `PEM block at offset ${block.offset}`, block.offset));
+      errors.push(toEntry(e, `PEM block at offset ${block.offset}`, block.offset));
     }
   }
   if (blocks.length === 0 && ctx.baseOffset === 0 && bytes[0] === TAG.SEQUENCE) {
@@ -637,7 +643,7 @@ export function detectCms(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       findings.push(...r.findings);
       errors.push(...r.errors);
     } catch (e) {
-      errors.push(toEntry(e, ctx, 'ContentInfo', 0));
+      errors.push(toEntry(e, 'ContentInfo', 0));
     }
   } else if (blocks.length === 0 && ctx.whole && bytes.length > 0) {
     errors.push({ code: 'malformed', message: 'named like CMS/PKCS#7 but is neither DER nor PEM' });
@@ -645,8 +651,7 @@ export function detectCms(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   return { findings, errors };
 }
 
-function toEntry(e: unknown, ctx: DetectContext, what: string, offset: number): ErrorEntry {
-  const code = e instanceof ParseError ? e.code : 'malformed';
-  const at = e instanceof ParseError && e.offset !== undefined ? e.offset : offset;
-  return { code, message: `${what}: ${errorMessage(e)}`, offset: at };
+function toEntry(e: unknown, what: string, offset: number): ErrorEntry {
+  rethrowUnlessParseError(e);
+  return { code: e.code, message: `${what}: ${e.message}`, offset: e.offset ?? offset };
 }

@@ -15,6 +15,7 @@ import { base64Bytes, isObject, readJsonDocuments, str } from './_json.js';
 import { describeSignatureShape } from './dsse.js';
 import { catalogue } from '../catalogue/index.js';
 import type { Detector, DetectResult } from './types.js';
+import { rethrowUnlessParseError } from '../errors.js';
 
 export const cosignDetector: Detector = {
   format: 'cosign',
@@ -47,7 +48,8 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
             leaf ??= cert;
             findings.push(certificateFinding(cert, 'cosign', doc.offset, 'cert'));
           } catch (e) {
-            errors.push({ code: 'malformed', message: `cert is not a certificate: ${(e as Error).message}`, offset: doc.offset });
+            rethrowUnlessParseError(e);
+            errors.push({ code: 'malformed', message: `cert is not a certificate: ${e.message}`, offset: doc.offset });
           }
         }
       }

@@ -13,6 +13,7 @@ import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';
 import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type Json, type JsonObject } from './_json.js';
 import type { Detector, DetectResult } from './types.js';
+import { rethrowUnlessParseError } from '../errors.js';
 
 export const dsseDetector: Detector = {
   format: 'dsse',
@@ -73,7 +74,8 @@ export function describeEnvelope(
     try {
       const statement = JSON.parse(Buffer.from(payload).toString('utf8')) as Json;
       if (isObject(statement)) annotations = statementAnnotations(statement);
-    } catch {
+    } catch (e) {
+      if (!(e instanceof SyntaxError)) throw e;
       annotations['intoto.error'] = 'payload is not valid JSON';
     }
   }
@@ -132,7 +134,8 @@ function derEcdsaWidth(sig: Uint8Array): number | undefined {
     const kids = node.children();
     if (kids.length !== 2 || kids.some((k) => k.tag !== TAG.INTEGER || k.length === 0 || k.length > 67)) return undefined;
     return Math.max(kids[0].length, kids[1].length);
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     return undefined;
   }
 }

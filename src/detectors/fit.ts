@@ -12,7 +12,7 @@
  * @module
  */
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_DER_DEPTH, MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { Detector, DetectResult } from './types.js';
@@ -68,6 +68,7 @@ export function detectFit(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     try {
       ({ root, size } = parseFdt(bytes, at));
     } catch (e) {
+      rethrowUnlessParseError(e);
       // A stray d00dfeed in code is normal; a file that starts with the magic and does not parse is worth an error.
       if (isHead) throw e;
       continue;

@@ -5,7 +5,7 @@
  * the CMS parser (format `jar`), and reads the `.SF` header for the digest algorithm it uses over the manifest.
  * @module
  */
-import { errorMessage, ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry } from '../model.js';
 import { isJarSignatureBlock, parseCms } from './cms.js';
 import type { Detector, DetectResult } from './types.js';
@@ -33,12 +33,8 @@ export function detectJar(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     }
     return { findings: r.findings, errors };
   } catch (e) {
-    const code = e instanceof ParseError ? e.code : 'malformed';
-    throw new ParseError(
-      `signature block is not CMS SignedData: ${errorMessage(e)}`,
-      e instanceof ParseError ? e.offset : 0,
-      code === 'truncated' || code === 'unsupported' ? code : 'malformed',
-    );
+    rethrowUnlessParseError(e);
+    throw new ParseError(`signature block is not CMS SignedData: ${e.message}`, e.offset ?? 0, e.code);
   }
 }
 

@@ -71,7 +71,8 @@ function parseJsonObject(bytes: Uint8Array, what: string): JsonObject {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     throw new ParseError(`${what} is not JSON`);
   }
   if (!isObject(v)) throw new ParseError(`${what} is not a JSON object`);
@@ -138,7 +139,8 @@ function looseJsonObject(part: string): JsonObject | undefined {
   try {
     const v: unknown = JSON.parse(bytes.toString('utf8'));
     return isObject(v) ? v : undefined;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     return undefined;
   }
 }
@@ -454,8 +456,9 @@ function scanJsonDocument(buf: Buffer, out: Collector): void {
   try {
     doc = JSON.parse(buf.toString('utf8', i));
   } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
     // Only a file that says it is a JWK/JWKS owes us JSON; other JSON-looking text is someone else's business.
-    if (/\.(jwk|jwks)$/i.test(out.ctx.name)) out.fail({ offset: i }, 'JWK file', new ParseError(`not valid JSON (${(e as Error).message})`));
+    if (/\.(jwk|jwks)$/i.test(out.ctx.name)) out.fail({ offset: i }, 'JWK file', new ParseError(`not valid JSON (${e.message})`));
     return;
   }
   const budget = { nodes: 0 };

@@ -7,7 +7,7 @@
  */
 import { DerNode, parseDer, TAG } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
-import { ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind } from '../model.js';
 import { findPemBlocks } from './_pem.js';
 import { curveOfExplicitParams, curveOfPoint, describeSpki, ecCurveFromParams, readAlgorithmIdentifier, sha256Hex, type KeyInfo } from './_pkix.js';
@@ -53,8 +53,12 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
       }
       findings.push(parseKey(parseDer(block.der, true), encoding, block.offset));
     } catch (e) {
-      const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-      errors.push({ code, message: `${block.label} at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      rethrowUnlessParseError(e);
+      errors.push({
+        code: e.code === 'truncated' ? 'truncated' : 'malformed',
+        message: `${block.label} at offset ${block.offset}: ${e.message}`,
+        offset: block.offset,
+      });
     }
   }
   // Binary DER key file: the whole artifact is one key structure.
@@ -226,7 +230,8 @@ function guessDerKey(bytes: Uint8Array): Finding | undefined {
   let node: DerNode;
   try {
     node = parseDer(bytes);
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     return undefined;
   }
   const attempts: KeyEncoding[] = ['spki', 'pkcs8', 'pkcs8-encrypted', 'sec1', 'pkcs1', 'pkcs1-public'];
@@ -234,7 +239,8 @@ function guessDerKey(bytes: Uint8Array): Finding | undefined {
     try {
       if (!shapeMatches(node, enc)) continue;
       return parseKey(node, enc, 0);
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       // try the next shape
     }
   }

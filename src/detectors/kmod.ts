@@ -13,7 +13,7 @@
  */
 import { readNode, TAG } from '../asn1/der.js';
 import { catalogue } from '../catalogue/index.js';
-import { ParseError } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, Finding } from '../model.js';
 import { parseCms } from './cms.js';
 import { readName } from './_pkix.js';
@@ -129,7 +129,8 @@ function sizeFromSignature(f: Finding, bytes: Uint8Array): void {
     f.algorithm = d.algorithm;
     f.quantum = d.quantum;
     f.details = { ...f.details, keySizeFrom: 'signature length' };
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     // Leave the finding as the CMS walker made it.
   }
 }
@@ -149,7 +150,8 @@ function signerFromSid(f: Finding, bytes: Uint8Array): void {
     const [issuer, serial] = sid.children();
     f.issuer = readName(issuer);
     if (serial?.tag === TAG.INTEGER) f.serial = Buffer.from(serial.content).toString('hex');
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     // The CMS walker already recorded what it could.
   }
 }

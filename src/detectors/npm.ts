@@ -15,6 +15,7 @@ import { describeSpki, sha256Hex } from './_pkix.js';
 import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type JsonObject } from './_json.js';
 import { describeSignatureShape } from './dsse.js';
 import type { Detector, DetectResult } from './types.js';
+import { rethrowUnlessParseError } from '../errors.js';
 
 /**
  * The npm registry's signing keys as published in keys.json (TUF target in @sigstore/tuf 4.0.2 seeds.json, vendored
@@ -104,9 +105,10 @@ function detectNpm(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         seenKeys.set(`${str(k.keyId)}|${rawText}`, f);
         findings.push(f);
       } catch (e) {
+        rethrowUnlessParseError(e);
         errors.push({
           code: 'malformed',
-          message: `keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${(e as Error).message}`,
+          message: `keys[${i}].publicKey is not a SubjectPublicKeyInfo: ${e.message}`,
           offset: doc.offset,
         });
       }

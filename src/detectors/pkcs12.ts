@@ -7,7 +7,7 @@
  */
 import { DerNode, readNode, TAG } from '../asn1/der.js';
 import { catalogue } from '../catalogue/index.js';
-import { ParseError, errorMessage } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import { MAX_DER_CHILDREN, MAX_DER_DEPTH } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { certificateFinding, parseCertificate, readAlgorithmIdentifier, sha256Hex, type ParsedCertificate } from './_pkix.js';
@@ -123,8 +123,12 @@ class Pkcs12Walker {
   }
 
   private problem(node: DerNode, what: string, e: unknown): void {
-    const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-    this.errors.push({ code, message: `${what} at offset ${this.at(node)}: ${errorMessage(e)}`, offset: this.at(node) });
+    rethrowUnlessParseError(e);
+    this.errors.push({
+      code: e.code === 'truncated' ? 'truncated' : 'malformed',
+      message: `${what} at offset ${this.at(node)}: ${e.message}`,
+      offset: this.at(node),
+    });
   }
 
   /** AuthenticatedSafe ::= SEQUENCE OF ContentInfo, inside the data OCTET STRING (DER, or BER chunks). */
@@ -309,12 +313,9 @@ export function detectPkcs12(bytes: Uint8Array, ctx: DetectContext): DetectResul
     // Claimed by magic only: a DER SEQUENCE starting with INTEGER 3 is not proof; insist on the authSafe ContentInfo.
     if (!byName && !(kids[1]?.tag === TAG.SEQUENCE && kids[1].children()[0]?.tag === TAG.OID)) return { findings: [] };
   } catch (e) {
+    rethrowUnlessParseError(e);
     if (!byName) return { findings: [] };
-    throw new ParseError(
-      `not a PKCS#12 file: ${errorMessage(e)}`,
-      e instanceof ParseError ? e.offset : 0,
-      e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed',
-    );
+    throw new ParseError(`not a PKCS#12 file: ${e.message}`, e.offset, e.code === 'truncated' ? 'truncated' : 'malformed');
   }
   const r = parsePkcs12(node);
   return {

@@ -15,6 +15,7 @@ import { certificateFinding, describeSpki, parseCertificate, sha256Hex, type Par
 import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type JsonObject } from './_json.js';
 import { describeEnvelope, describeSignatureShape } from './dsse.js';
 import type { Detector, DetectResult } from './types.js';
+import { rethrowUnlessParseError } from '../errors.js';
 
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\+json;version=(0\.\d+)|\.v(0\.\d+)\+json)/;
 /** HashAlgorithm enum of protobuf-specs (sigstore_common.proto). */
@@ -57,7 +58,8 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         leaf ??= cert;
         findings.push(certificateFinding(cert, 'sigstore', at, c.path));
       } catch (e) {
-        errors.push({ code: 'malformed', message: `${c.path} is not a certificate: ${(e as Error).message}`, offset: at });
+        rethrowUnlessParseError(e);
+        errors.push({ code: 'malformed', message: `${c.path} is not a certificate: ${e.message}`, offset: at });
       }
     }
     const hint = isObject(vm.publicKey) ? str(vm.publicKey.hint) : undefined;
@@ -130,7 +132,8 @@ function trustedRoot(
           const cert = parseCertificate(parseDer(base64Bytes(isObject(c) ? str(c.rawBytes) : undefined) ?? new Uint8Array(0)));
           findings.push(certificateFinding(cert, 'sigstore', locate(isObject(c) ? str(c.rawBytes) : undefined, offset), path));
         } catch (e) {
-          errors.push({ code: 'malformed', message: `${path} is not a certificate: ${(e as Error).message}`, offset });
+          rethrowUnlessParseError(e);
+          errors.push({ code: 'malformed', message: `${path} is not a certificate: ${e.message}`, offset });
         }
       });
     });
@@ -155,7 +158,8 @@ function trustedRoot(
           details: { log: str(log.baseUrl), keyDetails: str(log.publicKey.keyDetails) },
         });
       } catch (e) {
-        errors.push({ code: 'malformed', message: `${path} is not a SubjectPublicKeyInfo: ${(e as Error).message}`, offset });
+        rethrowUnlessParseError(e);
+        errors.push({ code: 'malformed', message: `${path} is not a SubjectPublicKeyInfo: ${e.message}`, offset });
       }
     });
   }

@@ -14,7 +14,7 @@
  */
 import { readNode, unsignedBitLength } from '../asn1/der.js';
 import { catalogue } from '../catalogue/index.js';
-import { ParseError, errorMessage } from '../errors.js';
+import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import { parseCms } from './cms.js';
@@ -154,7 +154,8 @@ function readAuthHeader(bytes: Uint8Array, ctx: DetectContext, findings: Finding
     }
     for (const e of cms.errors) errors.push({ ...e, message: `authentication: ${e.message}` });
   } catch (e) {
-    errors.push({ code: 'malformed', message: `PKCS#7 in EFI_VARIABLE_AUTHENTICATION_2: ${errorMessage(e)}`, offset: 40 });
+    rethrowUnlessParseError(e);
+    errors.push({ code: 'malformed', message: `PKCS#7 in EFI_VARIABLE_AUTHENTICATION_2: ${e.message}`, offset: 40 });
   }
   return end;
 }
@@ -231,7 +232,8 @@ function walkChain(bytes: Uint8Array, at: number, ctx: DetectContext, findings: 
           f.details = { ...f.details, ...details };
           findings.push(f);
         } catch (err) {
-          errors.push({ code: 'malformed', message: `${path} (EFI_CERT_X509) at offset ${data}: ${errorMessage(err)}`, offset: data });
+          rethrowUnlessParseError(err);
+          errors.push({ code: 'malformed', message: `${path} (EFI_CERT_X509) at offset ${data}: ${err.message}`, offset: data });
         }
       } else if (t.kind === 'rsa2048') {
         // EFI_CERT_RSA2048: a 2048-bit modulus, big-endian; the exponent is 65537 by definition.

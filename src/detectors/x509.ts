@@ -8,7 +8,7 @@ import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import { findPemBlocks } from './_pem.js';
 import { certificateFinding, parseCertificate, resolveIssuerKeys, type ParsedCertificate } from './_pkix.js';
-import { ParseError } from '../errors.js';
+import { rethrowUnlessParseError } from '../errors.js';
 import type { Detector, DetectResult } from './types.js';
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'X.509 CERTIFICATE']);
@@ -38,8 +38,12 @@ export function detectX509(bytes: Uint8Array, ctx: DetectContext): DetectResult 
       const node = readNode(block.der, 0, block.der.length);
       found.push({ cert: parseCertificate(node), offset: block.offset });
     } catch (e) {
-      const code = e instanceof ParseError && e.code === 'truncated' ? 'truncated' : 'malformed';
-      errors.push({ code, message: `PEM certificate at offset ${block.offset}: ${(e as Error).message}`, offset: block.offset });
+      rethrowUnlessParseError(e);
+      errors.push({
+        code: e.code === 'truncated' ? 'truncated' : 'malformed',
+        message: `PEM certificate at offset ${block.offset}: ${e.message}`,
+        offset: block.offset,
+      });
     }
   }
   found.push(...carveCertificates(bytes, ctx));
@@ -68,7 +72,8 @@ function parsesAsDer(bytes: Uint8Array): boolean {
   try {
     parseDer(bytes);
     return true;
-  } catch {
+  } catch (e) {
+    rethrowUnlessParseError(e);
     return false;
   }
 }
@@ -99,7 +104,8 @@ export function carveCertificates(bytes: Uint8Array, _ctx: Pick<DetectContext, '
       if (kids.length !== 3 || kids[2].tag !== TAG.BIT_STRING) continue;
       out.push({ cert: parseCertificate(node), offset: at });
       pos = node.end; // certificates do not overlap
-    } catch {
+    } catch (e) {
+      rethrowUnlessParseError(e);
       // Not a certificate: keep looking.
     }
   }

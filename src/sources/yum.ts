@@ -4,7 +4,7 @@
  * checksum, decompressed under caps), then each package as an artifact identified by primary's `pkgid` checksum.
  * With the default `--fetch headers`, each RPM's lead + signature header + main header is read with ONE Range
  * request up to primary's `rpm:header-range end`, and its signature tags (v4 RSA/DSA/EdDSA, v6 OPENPGP) are parsed as
- * OpenPGP packets by the rpm detector (src/detectors/rpm.ts), never guessed from tag names.
+ * OpenPGP packets by the rpm detector (src/detectors/rpm.ts, reading src/formats/rpm.ts), never guessed from tag names.
  * @module
  */
 import { createHash } from 'node:crypto';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { rpmHandler } from '../../src/containers/rpm.js';
-import { parseRpmHeaders } from '../../src/detectors/rpm.js';
+import { parseRpmHeaders } from '../../src/formats/rpm.js';
 import { FIXTURES, findingsUnder, scanPaths, summary } from '../helpers/scan.js';
 import { members } from './_collect.js';
 

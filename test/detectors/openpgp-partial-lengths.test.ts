@@ -11,7 +11,6 @@ import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 
 const LITERAL = 0xc0 | 11; // new-format header, tag 11 (Literal Data)
 const COMPRESSED = 0xc0 | 8;
-const ctx = { uri: 'file:///t/msg.gpg' };
 
 /** A packet of `tag` whose body is `first` (a power of two ≥ 512) in one partial chunk, then `n` one-octet chunks, then an empty final chunk. */
 function oneOctetChunks(tag: number, n: number, firstBody: Uint8Array): Uint8Array {
@@ -40,7 +39,7 @@ function literalHead(): Uint8Array {
 describe('OpenPGP partial body lengths', () => {
   it('stops a chain of one-octet chunks at the chunk limit and says so', () => {
     const bytes = oneOctetChunks(LITERAL, MAX_OPENPGP_PARTIAL_CHUNKS + 10, literalHead());
-    const r = parseOpenPgpPackets(bytes, ctx);
+    const r = parseOpenPgpPackets(bytes);
     expect(r.errors).toHaveLength(1);
     expect(r.errors[0]).toMatchObject({ code: 'limit-entries', offset: 0 });
     expect(r.errors[0].message).toMatch(new RegExp(`more than ${MAX_OPENPGP_PARTIAL_CHUNKS} chunks`));
@@ -49,7 +48,7 @@ describe('OpenPGP partial body lengths', () => {
   it('reads a chain under the limit as one packet, and the packet after it', () => {
     const first = oneOctetChunks(LITERAL, 1000, literalHead());
     const marker = Uint8Array.of(0xc0 | 10, 3, 0x50, 0x47, 0x50); // Marker packet "PGP" after the literal
-    const r = parseOpenPgpPackets(Buffer.concat([first, marker]), ctx);
+    const r = parseOpenPgpPackets(Buffer.concat([first, marker]));
     expect(r.errors).toEqual([]);
   });
 
@@ -65,7 +64,7 @@ describe('OpenPGP partial body lengths', () => {
       parts.push(Uint8Array.of(0xe0 | 20), body);
     }
     parts.push(Uint8Array.of(0)); // final chunk, empty
-    const r = parseOpenPgpPackets(Buffer.concat(parts), ctx);
+    const r = parseOpenPgpPackets(Buffer.concat(parts));
     expect(r.errors.map((e) => e.code)).toContain('limit-size');
     expect(r.errors.find((e) => e.code === 'limit-size')?.message).toMatch(new RegExp(`only the first ${MAX_OPENPGP_PACKET_BYTES} are inflated`));
   });
@@ -80,6 +79,6 @@ describe('OpenPGP partial body lengths', () => {
     const out = new Uint8Array(r.stdout);
     expect(out[0]).toBe(LITERAL);
     expect(out[1] & 0xe0).toBe(0xe0); // a partial length: the case under test
-    expect(parseOpenPgpPackets(out, ctx).errors).toEqual([]);
+    expect(parseOpenPgpPackets(out).errors).toEqual([]);
   });
 });

@@ -213,7 +213,7 @@ describe('openpgp: keys', () => {
     const e = Uint8Array.of(0x01, 0x00, 0x01);
     const body = [3, 0x30, 0, 0, 0, 0, 10, 1, 0x02, 0x00, ...n, 0x00, 17, ...e];
     const pkt = Uint8Array.from([0x99, body.length >> 8, body.length & 0xff, ...body]);
-    const [k] = parseOpenPgpPackets(pkt, { uri: 'test:v3' }).findings;
+    const [k] = parseOpenPgpPackets(pkt).findings;
     expect(k.algorithm.id).toBe('RSA-512');
     expect(k.fingerprint).toBe(createHash('md5').update(n).update(e).digest('hex'));
     expect(k.details?.keyId).toBe(Buffer.from(n.subarray(56)).toString('hex'));
@@ -223,7 +223,7 @@ describe('openpgp: keys', () => {
 
   it('names an unknown algorithm in a v6 key as unknown without failing', () => {
     const body = [6, 0, 0, 0, 1, 99, 0, 0, 0, 3, 1, 2, 3];
-    const r = parseOpenPgpPackets(Uint8Array.from([0xc6, body.length, ...body]), { uri: 'test:unknown' });
+    const r = parseOpenPgpPackets(Uint8Array.from([0xc6, body.length, ...body]));
     expect(r.errors).toEqual([]);
     expect(r.findings[0]).toMatchObject({ kind: 'public-key', algorithm: { id: 'unknown' }, quantum: { status: 'unknown' } });
   });
@@ -306,7 +306,7 @@ describe('openpgp: signatures', () => {
 
   it('reads a v3 signature with an MD5 hash', () => {
     const body = [3, 5, 0x00, 0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1, 0xab, 0xcd, 0x00, 0x08, 0xff];
-    const [s] = parseOpenPgpPackets(Uint8Array.from([0x88, body.length, ...body]), { uri: 'test:v3sig' }).findings;
+    const [s] = parseOpenPgpPackets(Uint8Array.from([0x88, body.length, ...body])).findings;
     expect(s).toMatchObject({ kind: 'signature', algorithm: { id: 'RSA', hash: 'MD5' }, details: { version: 3, issuerKeyId: '0102030405060708' } });
     expect(s.created).toBe(new Date(0x40000000 * 1000).toISOString());
   });
@@ -367,7 +367,7 @@ describe('openpgp: messages', () => {
   });
 
   it('reports legacy SED (no integrity protection)', () => {
-    const r = parseOpenPgpPackets(Uint8Array.from([0xc9, 4, 1, 2, 3, 4]), { uri: 'test:sed' });
+    const r = parseOpenPgpPackets(Uint8Array.from([0xc9, 4, 1, 2, 3, 4]));
     expect(r.findings[0]).toMatchObject({ kind: 'encrypted-data', algorithm: { id: 'unknown' }, details: { packet: 'SED', integrityProtected: false } });
   });
 });
@@ -394,7 +394,7 @@ describe('openpgp: compressed data', () => {
     expect(body.length - 512).toBeLessThan(192);
     expect(summary(detect('reframed.gpg', reframed).findings)).toEqual(['signature openpgp RSA/SHA-256']);
     const bad = Uint8Array.from([0xc2, 0xe9, ...new Uint8Array(512), 0]);
-    expect(parseOpenPgpPackets(bad, { uri: 'test:partial' }).errors[0]).toMatchObject({
+    expect(parseOpenPgpPackets(bad).errors[0]).toMatchObject({
       code: 'malformed',
       message: expect.stringMatching(/partial length, allowed only for data packets/),
     });
@@ -406,7 +406,7 @@ describe('openpgp: compressed data', () => {
     expect(detect('bomb.gpg', pkt).errors).toEqual([expect.objectContaining({ code: 'limit-expanded-bytes' })]);
     let nested = Uint8Array.from([0xca, 3, 0x50, 0x47, 0x50]); // marker packet
     for (let i = 0; i < 6; i++) nested = Uint8Array.from([0xc8, 0xff, ...u32(nested.length + 1), 0, ...nested]);
-    expect(parseOpenPgpPackets(nested, { uri: 'test:nest' }).errors).toEqual([expect.objectContaining({ code: 'limit-depth' })]);
+    expect(parseOpenPgpPackets(nested).errors).toEqual([expect.objectContaining({ code: 'limit-depth' })]);
   });
 });
 
@@ -519,14 +519,14 @@ describe('openpgp: negative and malformed', () => {
     ['marker that is not "PGP"', [0xca, 3, 0x50, 0x47, 0x51], 'malformed', /marker packet is not "PGP"/],
     ['unknown critical tag 39', [0xe7, 0], 'unsupported', /unknown critical packet tag 39/],
   ])('malformed packet: %s', (_what, bytes, code, message) => {
-    const r = parseOpenPgpPackets(Uint8Array.from(bytes as number[]), { uri: 'test:bad' });
+    const r = parseOpenPgpPackets(Uint8Array.from(bytes as number[]));
     expect(r.findings).toEqual([]);
     expect(r.errors[0]).toMatchObject({ code, message: expect.stringMatching(message as RegExp) });
   });
 
   it('skips unknown non-critical packets (tags 40–63)', () => {
     const sig = read('detached-rsa-sha1.sig');
-    const r = parseOpenPgpPackets(Uint8Array.from([0xff, 2, 0xaa, 0xbb, ...sig]), { uri: 'test:skip' });
+    const r = parseOpenPgpPackets(Uint8Array.from([0xff, 2, 0xaa, 0xbb, ...sig]));
     expect(r.errors).toEqual([]);
     expect(summary(r.findings)).toEqual(['signature openpgp RSA/SHA-1']);
   });
@@ -563,9 +563,9 @@ describe('openpgp: negative and malformed', () => {
 
   it('parseOpenPgpPackets offsets its locations and returns errors instead of throwing', () => {
     const sig = read('detached-rsa-sha1.sig');
-    const r = parseOpenPgpPackets(sig, { uri: 'file:///x.rpm' }, { offset: 1000, path: 'RPMSIGTAG_PGP' });
+    const r = parseOpenPgpPackets(sig, { offset: 1000, path: 'RPMSIGTAG_PGP' });
     expect(r.findings[0]).toMatchObject({ location: { offset: 1000, path: 'RPMSIGTAG_PGP/packet[0]' }, algorithm: { hash: 'SHA-1' } });
-    const bad = parseOpenPgpPackets(sig.subarray(0, 30), { uri: 'file:///x.rpm' });
+    const bad = parseOpenPgpPackets(sig.subarray(0, 30));
     expect(bad.findings).toEqual([]);
     expect(bad.errors[0]).toMatchObject({ code: 'truncated', message: expect.stringMatching(/^packet tag 2 at offset 0 declares/) });
   });

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { claims } from '../../src/detectors/index.js';
-import { parseRpmHeaders, rpmBin, rpmDetector } from '../../src/detectors/rpm.js';
+import { rpmDetector } from '../../src/detectors/rpm.js';
+import { parseRpmHeaders, rpmBin } from '../../src/formats/rpm.js';
 import { ctxFor, detectAll, FIXTURES, summary } from '../helpers/scan.js';
 
 const PKG = join(FIXTURES, 'packages');
@@ -98,9 +99,26 @@ describe('rpm detector', () => {
     const r = detect('bad.rpm', pkg(sig));
     expect(r.findings).toEqual([]);
     expect(r.errors.map((e) => e.message)).toEqual([
-      expect.stringMatching(/RSAHEADER tag at offset \d+ holds no parseable OpenPGP signature/),
+      // The OpenPGP reason is reported, not hidden.
+      expect.stringMatching(/^RSAHEADER tag at offset \d+ holds no parseable OpenPGP signature: .+/),
       expect.stringMatching(/OPENPGP tag value at offset \d+ is not base64/),
     ]);
+    // A tag holding garbage does not make the package signed.
+    expect(r.annotations['rpm.signed']).toBe('false');
+  });
+
+  it('reports a cut signature packet with the OpenPGP reason and does not call the package signed', () => {
+    const real = rpmBin(parseRpmHeaders(read('shelflife-fixture-1.0-1.noarch.rsa.rpm')).signature, 268)!;
+    const cut = real.subarray(0, 40);
+    const r = detect('cut.rpm', pkg(header([{ tag: 268, type: 7, count: cut.length, data: Buffer.from(cut) }])));
+    expect(r.findings).toEqual([]);
+    expect(r.errors).toEqual([
+      expect.objectContaining({
+        code: 'truncated',
+        message: expect.stringMatching(/^RSAHEADER tag at offset \d+ holds no parseable OpenPGP signature: .*(runs past|declares|remain)/),
+      }),
+    ]);
+    expect(r.annotations['rpm.signed']).toBe('false');
   });
 
   it('rejects hostile headers: huge counts, entries past the store, truncation', () => {

@@ -2,7 +2,8 @@
  * shelflife's import boundaries (docs/DEVELOPING.md "Layout"), as one ESLint rule:
  * - a file may import `_`-prefixed (folder-private) modules only from its own folder or an ancestor folder's,
  *   never from a sibling or cousin folder: shared code gets a public module instead;
- * - `src/sources/**` and `src/sinks/**` import no detector (sources yield bytes, the engine detects);
+ * - `src/sources/**`, `src/sinks/**` and `src/containers/**` import no detector (sources yield bytes, containers
+ *   yield members, the engine detects; a format both need lives in `src/formats/` or `src/pkix/`);
  * - nothing outside `src/cli/` imports `src/cli/` (the CLI is the top of the flow).
  */
 import { dirname, relative, resolve, sep } from 'node:path';
@@ -32,10 +33,10 @@ export const boundaries = {
       if (!inside(SRC, file)) return;
       const fromRel = relative(SRC, file).split(sep);
       const toRel = relative(SRC, target).split(sep);
-      if ((fromRel[0] === 'sources' || fromRel[0] === 'sinks') && toRel[0] === 'detectors') {
+      if ((fromRel[0] === 'sources' || fromRel[0] === 'sinks' || fromRel[0] === 'containers') && toRel[0] === 'detectors') {
         context.report({
           node,
-          message: `src/${fromRel[0]} must not import a detector ('${spec}'): sources and sinks move bytes and events; the engine detects`,
+          message: `src/${fromRel[0]} must not import a detector ('${spec}'): sources, containers and sinks move bytes and events; the engine detects`,
         });
       }
       if (fromRel[0] !== 'cli' && toRel[0] === 'cli') {
