@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { stat } from 'node:fs/promises';
-import { errorMessage } from '../errors.js';
+import { errorMessage, UsageError } from '../errors.js';
 import { answerProvenance, type ProvenanceAnswer, type ProvenanceOptions } from './answer.js';
 import { readModelTree } from './model-files.js';
 import { PROVENANCE_FORMATS, renderProvenance, type ProvenanceFormat } from './render.js';
@@ -30,6 +30,9 @@ export interface ProvenanceServer {
 }
 
 export async function serveProvenance(options: ServeOptions): Promise<ProvenanceServer> {
+  // The sidecar watches files the inference server has loaded: a local directory or file.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.model) && !/^file:\/\//i.test(options.model))
+    throw new UsageError('serve answers for a model on local disk (the one the inference server loaded), not a remote store', { uri: options.model });
   let cached: { key: string; answer: ProvenanceAnswer } | undefined;
   let inflight: Promise<ProvenanceAnswer> | undefined;
   const fingerprint = async (): Promise<string> => {

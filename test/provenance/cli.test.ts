@@ -106,6 +106,10 @@ describe('provenance serve', () => {
     }
   });
 
+  it('serves only a model on local disk', async () => {
+    await expect(serveProvenance({ model: 'oci://127.0.0.1:1/models/x:v1', host: '127.0.0.1', port: 0 })).rejects.toThrow(/model on local disk/);
+  });
+
   it('the CLI serves on the address given and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, 'provenance', 'serve', '--model', HF, '--listen', '127.0.0.1:0'], { cwd: ROOT });
     const line = await new Promise<string>((ok, fail) => {
