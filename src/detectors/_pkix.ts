@@ -266,6 +266,12 @@ export interface ParsedCertificate {
   notBefore?: string;
   notAfter?: string;
   selfIssued: boolean;
+  /**
+   * Self-issued and signed by its own key, as far as the structure tells (RFC 5280 §3.2, §4.2.1.1): an authority key
+   * identifier, when both it and the subject key identifier are present, names the subject key. A self-issued link
+   * certificate of a CA key rollover names the old key, and its signature is one relying parties verify.
+   */
+  selfSigned: boolean;
   isCA?: boolean;
   /** The Name DER of the issuer and the serial's INTEGER contents: what a CMS IssuerAndSerialNumber matches. */
   issuerDer: Uint8Array;
@@ -307,6 +313,7 @@ export function parseCertificate(node: DerNode): ParsedCertificate {
   const signature = describeSignatureAlgorithm(sigAlg, selfIssued ? key : undefined);
   let isCA: boolean | undefined;
   let subjectKeyId: string | undefined;
+  let authorityKeyId: string | undefined;
   for (const ext of f.slice(i)) {
     if (!ext.isContext(3)) continue;
     for (const e of ext.inner().children()) {
@@ -321,6 +328,13 @@ export function parseCertificate(node: DerNode): ParsedCertificate {
         // SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING), wrapped in the extnValue OCTET STRING.
         const ski = extnValue.inner();
         if (ski.tag === TAG.OCTET_STRING) subjectKeyId = Buffer.from(ski.content).toString('hex');
+      } else if (extnId === '2.5.29.35') {
+        // AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT KeyIdentifier OPTIONAL, … }
+        const kid = extnValue
+          .inner()
+          .children()
+          .find((k) => k.isContext(0));
+        if (kid) authorityKeyId = Buffer.from(kid.content).toString('hex');
       }
     }
   }
@@ -334,6 +348,7 @@ export function parseCertificate(node: DerNode): ParsedCertificate {
     notBefore: nb?.time(),
     notAfter: na?.time(),
     selfIssued,
+    selfSigned: selfIssued && (authorityKeyId === undefined || subjectKeyId === undefined || authorityKeyId === subjectKeyId),
     isCA,
     issuerDer: issuerNode.encoded,
     subjectDer: subjectNode.encoded,
@@ -377,7 +392,7 @@ export function certificateFinding(cert: ParsedCertificate, format: string, offs
       ...(cert.key.explicitParameters ? { explicitCurveParameters: true } : {}),
       signatureAlgorithm: cert.signature.algorithm,
       signatureQuantum: cert.signature.quantum,
-      selfSigned: cert.selfIssued,
+      selfSigned: cert.selfSigned,
       ...(cert.isCA !== undefined ? { ca: cert.isCA } : {}),
     },
   };

@@ -3,7 +3,8 @@
  * each with the evidence that decided it. Precedence, strongest first:
  *   class:    per-target config → `shelflife.class` annotation → first matching rule → container's class → default
  *   lifetime: `shelflife.lifetime` annotation → per-target config → class (config `classes:` override, then rule file);
- *             a certificate artifact ends at its certificate's notAfter when that comes first
+ *             a certificate artifact without a stated lifetime ends at its latest certificate's notAfter, sooner or
+ *             later than the class default; a retirement ends any lifetime
  *   created:  `shelflife.created` annotation → signature time → certificate notBefore → OCI `created` annotation
  *             → modification time → assumed now
  * Pure: no I/O, the clock comes in as an argument.
@@ -50,6 +51,8 @@ export interface Classification {
   /** Effective parameters (years), after every override. */
   params: { lifetime: number; secrecy: number; migration: number; harvest: number; signed: boolean };
   lifetime: { years: number; source: string };
+  /** The lifetime was stated for this artifact (annotation, config target) or ended by its retirement, not a class default. */
+  lifetimeStated: boolean;
   secrecySource: string;
   migrationSource: string;
   created: Evidence & { year: number };
@@ -214,9 +217,12 @@ export function classifyArtifact(a: ArtifactResult, parent: Classification | und
 
   let years = lifetime.value;
   let lifetimeSource = lifetime.source;
-  if (cls === 'certificate' && annLifetime === undefined) {
+  let lifetimeStated = annLifetime !== undefined || fromTarget('lifetime') !== undefined;
+  if (cls === 'certificate' && !lifetimeStated) {
+    // A certificate is relied on until its notAfter, sooner or later than the class default counted from notBefore
+    // (a root issued in 1998 and valid until 2028 is not "retired since 2008"); a chain until its longest member.
     const notAfter = latestNotAfter(a.findings);
-    if (notAfter !== undefined && notAfter < createdYear + years) {
+    if (notAfter !== undefined && notAfter !== createdYear + years) {
       years = Math.max(0, notAfter - createdYear);
       lifetimeSource = 'certificate:notAfter';
     }
@@ -226,6 +232,7 @@ export function classifyArtifact(a: ArtifactResult, parent: Classification | und
   if (retiredAt !== undefined && retiredAt < createdYear + years) {
     years = Math.max(0, retiredAt - createdYear);
     lifetimeSource = 'retired';
+    lifetimeStated = true;
   }
   const copiesAnn = Number(ann['shelflife.copies']);
   const tCopies = fromTarget('copies');
@@ -246,6 +253,7 @@ export function classifyArtifact(a: ArtifactResult, parent: Classification | und
       signed: (over.signed ?? base.signed) && !classSource.startsWith('parent:'),
     },
     lifetime: { years: round(years, 2), source: lifetimeSource },
+    lifetimeStated,
     secrecySource: secrecy.source,
     migrationSource: migration.source,
     created: { ...created, year: createdYear },

@@ -63,6 +63,12 @@ export interface FindingScoringInput {
   copies: number;
   /** Fractional years. */
   created: number;
+  /**
+   * The artifact's own lifetime was stated for it (a `shelflife.lifetime` annotation, a config target) or ended by a
+   * retirement: it bounds every finding on the artifact. Otherwise the lifetime is its class's default, and a
+   * certificate's notAfter, a fact about that certificate, decides how long the certificate is relied on.
+   */
+  lifetimeStated?: boolean;
   now: number;
   timeline: Timeline;
   policies: readonly Policy[];
@@ -85,6 +91,19 @@ export interface FindingExposure extends Exposure {
   deadlinesMissed: string[];
 }
 
+/**
+ * The hash relying parties verify on this finding. A self-signed certificate's own signature is not one: path
+ * validation takes a trust anchor as given and verifies no signature on it (RFC 5280 §6.1.1 (d), §6.2), so SHA-1 on a
+ * root's self-signature forges nothing. SHA-1 on any other certificate (signed by an issuer) still does.
+ */
+export function verifiedHash(f: Finding): string | undefined {
+  return isSelfSignedCertificate(f) ? undefined : f.algorithm.hash;
+}
+
+function isSelfSignedCertificate(f: Finding): boolean {
+  return f.kind === 'certificate' && f.details?.selfSigned === true;
+}
+
 /** Does a policy rule apply to this finding, used this way, on this class of artifact? All criteria must hold. */
 export function policyMatches(m: PolicyMatch, f: Finding, use: ExposureUse, cls: string): boolean {
   if (m.use && !m.use.includes(use)) return false;
@@ -96,7 +115,8 @@ export function policyMatches(m: PolicyMatch, f: Finding, use: ExposureUse, cls:
   if (m.ids && !m.ids.includes(f.algorithm.id)) return false;
   if (m.notIds && m.notIds.includes(f.algorithm.id)) return false;
   if (m.names && !(f.algorithm.name && m.names.some((g) => globMatch(g, f.algorithm.name!)))) return false;
-  if (m.hashes && !(f.algorithm.hash && m.hashes.includes(f.algorithm.hash))) return false;
+  const hash = verifiedHash(f);
+  if (m.hashes && !(hash && m.hashes.includes(hash))) return false;
   if (m.maxClassicalBits !== undefined && !(f.quantum.classicalBits !== null && f.quantum.classicalBits <= m.maxClassicalBits)) return false;
   return true;
 }
@@ -135,12 +155,16 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
   let p: number;
   let neededUntil: number;
   const inputs: Record<string, unknown> = { use, class: input.artifactClass, status: f.quantum.status, timeline: timeline.name, now: round(now, 4) };
+  // The dates the sentence names, unrounded (the inputs keep 4 decimals, a few minutes: enough to land in the month before).
+  const exact: Dates = {};
   if (use === 'forgery') {
     let end = input.created + input.lifetime;
     let endSource = 'created + lifetime';
     const notAfter = f.kind === 'certificate' ? parseWhen(f.notAfter) : undefined;
-    if (notAfter !== undefined && notAfter < end) {
-      // RFC 5280 §6.1.3 (a)(2): relying parties reject a certificate after notAfter, so its own trust ends there.
+    if (notAfter !== undefined && (notAfter < end || !input.lifetimeStated)) {
+      // RFC 5280 §6.1.3 (a)(2): relying parties reject a certificate after notAfter, so its own trust ends there; and
+      // until then it is trusted (a trust-store root until it leaves the store, which `retire` records), however long
+      // its class's default lifetime counted from notBefore: a root valid until 2028 is not "retired since 2008".
       end = notAfter;
       endSource = 'certificate notAfter';
     }
@@ -148,6 +172,7 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     const horizon = now + remaining + input.migration;
     p = timeline.probabilityBy(horizon);
     neededUntil = end;
+    Object.assign(exact, { end, horizon });
     const median = timeline.yearReaching(0.5);
     Object.assign(inputs, {
       created: round(input.created, 4),
@@ -173,6 +198,7 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     const pHarvest = 1 - (1 - input.harvest) ** copies;
     p = pCrqc * pHarvest;
     neededUntil = secretUntil;
+    Object.assign(exact, { created: start, secretUntil });
     Object.assign(inputs, {
       created: round(start, 4),
       createdSource: parseWhen(f.created) !== undefined ? 'finding' : 'artifact',
@@ -185,6 +211,12 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     });
   }
   const deadlines = missedDeadlines(f, use, input.artifactClass, neededUntil, input.policies);
+  // What the self-signature's hash would have cost if relying parties verified it: said, not scored.
+  const waived = isSelfSignedCertificate(f)
+    ? missedDeadlines({ ...f, details: { ...f.details, selfSigned: false } }, use, input.artifactClass, neededUntil, input.policies).filter(
+        (d) => !deadlines.some((x) => x.policy === d.policy && x.rule === d.rule),
+      )
+    : [];
   const quantumScore = 100 * p * weight;
   const policyScore = Math.max(0, ...deadlines.map((d) => d.score));
   const score = Math.min(100, Math.max(0, Math.round(Math.max(quantumScore, policyScore))));
@@ -195,11 +227,15 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     quantumScore: round(quantumScore, 2),
     policyScore,
     deadlineRules: deadlines.map((d) => d.rule),
+    ...(waived.length ? { waivedRules: waived.map((d) => d.rule) } : {}),
   });
+  const selfSignatureNote = waived.length
+    ? ` Its ${f.algorithm.hash} self-signature is not a forgery exposure: relying parties take a self-signed root as a trust anchor and verify no signature on it (RFC 5280 §6.1.1).`
+    : '';
   return {
     score,
     severity,
-    explanation: explain(f, use, input, p, deadlines, severity, inputs),
+    explanation: explain(f, use, input, p, deadlines, severity, inputs, exact) + selfSignatureNote,
     inputs,
     deadlinesMissed: deadlines.map((d) => d.text),
   };
@@ -230,11 +266,21 @@ const FORMAT_LABEL: Record<string, string> = {
   pem: 'PEM',
 };
 
+/** Fractional years the explanation names. */
+interface Dates {
+  end?: number;
+  horizon?: number;
+  created?: number;
+  secretUntil?: number;
+}
+
 /** `2041` for 1 January, else `2041-06`. */
 export function formatWhen(t: number): string {
   const y = Math.floor(t + 1e-9);
   if (t - y < 1e-6) return String(y);
-  const d = new Date(Date.UTC(y, 0, 1) + (t - y) * (Date.UTC(y + 1, 0, 1) - Date.UTC(y, 0, 1)));
+  // Rounded to the minute: a date taken apart into a fractional year and back must not land a moment before itself.
+  const ms = Date.UTC(y, 0, 1) + (t - y) * (Date.UTC(y + 1, 0, 1) - Date.UTC(y, 0, 1));
+  const d = new Date(Math.round(ms / 60_000) * 60_000);
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
 }
 
@@ -256,6 +302,7 @@ function explain(
   deadlines: MissedDeadline[],
   severity: Severity,
   inputs: Record<string, unknown>,
+  exact: Dates,
 ): string {
   const alg = f.algorithm.id;
   // "X.509 certificate on certificate" says nothing: name the class only when it adds something.
@@ -283,8 +330,8 @@ function explain(
   }
   const unknown = status === 'unknown' ? ' (unidentified algorithm, treated as quantum-vulnerable)' : '';
   if (use === 'forgery') {
-    const end = inputs.inServiceUntil as number;
-    const horizon = inputs.horizon as number;
+    const end = exact.end!;
+    const horizon = exact.horizon!;
     const rec = cnsa
       ? ['firmware', 'bootloader', 'software-release'].includes(input.artifactClass)
         ? 'ML-DSA-87 or LMS/XMSS'
@@ -296,14 +343,20 @@ function explain(
         : f.kind === 'certificate'
           ? `Reissue the certificate with an ${rec} key`
           : `Replace the key with ${rec} and re-sign what it signs`;
-    const service = end <= input.now ? `retired since ${formatWhen(end)}` : `expected in service until ${formatWhen(end)}`;
+    const expires = String(inputs.inServiceUntilSource).startsWith('certificate notAfter');
+    const service =
+      end <= input.now
+        ? `${expires ? 'expired' : 'retired'} since ${formatWhen(end)}`
+        : expires
+          ? `trusted until it expires ${formatWhen(end)}`
+          : `expected in service until ${formatWhen(end)}`;
     return `${what}${unknown} ${service}; ${pct(p)} chance a CRQC exists before ${formatWhen(horizon)} (${years(input.migration)} to migrate, ${input.timeline.name})${deadlineText}. ${verb} ${urgency}.`;
   }
-  const secretUntil = inputs.secretUntil as number;
+  const secretUntil = exact.secretUntil!;
   const rec = cnsa ? 'ML-KEM-1024' : 'ML-KEM-768+X25519';
   const copies = inputs.copies as number;
   return (
-    `${what}${unknown} created ${formatWhen(inputs.created as number)} must stay secret until ${formatWhen(secretUntil)}; ` +
+    `${what}${unknown} created ${formatWhen(exact.created!)} must stay secret until ${formatWhen(secretUntil)}; ` +
     `${pct(inputs.crqcProbability as number)} chance a CRQC exists by then (${input.timeline.name}) and ${pct(inputs.harvestProbability as number)} that one of ${copies} known cop${copies === 1 ? 'y' : 'ies'} was harvested${deadlineText}. ` +
     `Re-encrypt to ${rec} ${urgency} and rotate the secrets it protects: migration cannot undo a copy already harvested.`
   );

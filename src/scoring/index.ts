@@ -187,6 +187,7 @@ export function scoreArtifact(a: ArtifactResult, parent: Classification | undefi
       harvest: c.params.harvest,
       copies: nCopies,
       created: c.created.year,
+      lifetimeStated: c.lifetimeStated,
       now: setup.now,
       timeline: setup.timeline,
       policies: setup.policies,
