@@ -1,7 +1,9 @@
 /**
  * Artifact classes (rules/lifetimes.yaml): which class an artifact belongs to, its lifetime, and when it was created,
  * each with the evidence that decided it. Precedence, strongest first:
- *   class:    per-target config → `shelflife.class` annotation → first matching rule → container's class → default
+ *   class:    per-target config → `shelflife.class` annotation → first matching rule (ordered by what the evidence
+ *             says the artifact is: store media type, format, own name, folder, findings; an encrypted file by the
+ *             name of what it encrypts) → container's class → default
  *   lifetime: `shelflife.lifetime` annotation → per-target config → class (config `classes:` override, then rule file);
  *             a certificate artifact without a stated lifetime ends at its latest certificate's notAfter, sooner or
  *             later than the class default; a retirement ends any lifetime
@@ -106,8 +108,22 @@ export function ruleMatches(rule: ClassRule, a: ArtifactResult, path: string): b
     for (const [kg, vg] of Object.entries(rule.annotations)) if (!ann.some(([k, v]) => globMatch(kg, k) && globMatch(vg, v))) return false;
   }
   if (rule.formats && !a.findings.some((f) => rule.formats!.includes(f.format))) return false;
-  if (rule.kinds && !(a.findings.length > 0 && a.findings.every((f) => rule.kinds!.includes(f.kind)))) return false;
+  if (rule.kinds) {
+    // A carved key is a lead found in some other format's bytes: it says nothing about what the artifact is.
+    const told = a.findings.filter((f) => f.details?.carved !== true);
+    if (!(told.length > 0 && told.every((f) => rule.kinds!.includes(f.kind)))) return false;
+  }
   return true;
+}
+
+/**
+ * The path an encrypted file is classified by: without its encryption extension when encrypted data was found in it
+ * (`release/customers.sql.gpg` → `release/customers.sql`, a database snapshot), else the path itself.
+ */
+export function plaintextPath(a: ArtifactResult, path: string, suffixes: readonly string[]): string {
+  const dot = path.lastIndexOf('.');
+  if (dot <= path.lastIndexOf('/') + 1 || !suffixes.includes(path.slice(dot + 1).toLowerCase())) return path;
+  return a.findings.some((f) => f.kind === 'encrypted-data' && f.details?.carved !== true) ? path.slice(0, dot) : path;
 }
 
 function targetMatches(t: TargetOverride, uri: string, path: string, baseDir?: string): boolean {
@@ -177,7 +193,7 @@ export function classifyArtifact(a: ArtifactResult, parent: Classification | und
     // A member is what its own path says (lib/firmware/x.bin in an OS image is firmware); the container's location
     // only matters through the fallback to the container's class below.
     const bang = a.uri.lastIndexOf('!/');
-    const own = bang < 0 ? path : safeDecode(a.uri.slice(bang + 2));
+    const own = plaintextPath(a, bang < 0 ? path : safeDecode(a.uri.slice(bang + 2)), lifetimes.encryptedSuffixes);
     const i = lifetimes.rules.findIndex((r) => ruleMatches(r, a, own));
     if (i >= 0) {
       cls = lifetimes.rules[i].class;

@@ -62,6 +62,8 @@ export const LifetimesSchema = z
     version: z.literal(1),
     defaultClass: z.string(),
     classes: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), ClassParams),
+    /** Extensions of encrypted files (`gpg`, `age` …): an encrypted file is classified by the name of what it encrypts. */
+    encryptedSuffixes: z.array(z.string().regex(/^[a-z0-9]{1,16}$/)).max(64).default([]),
     rules: z.array(ClassRule),
   })
   .strict()

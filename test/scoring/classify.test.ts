@@ -1,8 +1,14 @@
 /** Artifact classes, lifetimes, creation evidence and `signed: false`, through scoreScan as the scan calls it. */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import type { ArtifactResult } from '../../src/model.js';
-import { locationPath, scoreScan } from '../../src/scoring/index.js';
+import { scan } from '../../src/scan/scan.js';
+import { bundledScoringRules, locationPath, scoreScan } from '../../src/scoring/index.js';
+import { FIXTURES } from '../helpers/scan.js';
 import { artifact, finding, NOW, scanOf } from './helpers.js';
 
 function classify(arts: ArtifactResult[], options: Parameters<typeof scoreScan>[1] = {}): ArtifactResult[] {
@@ -125,6 +131,69 @@ describe('classification', () => {
     expect(locationPath('file:///a/b%20c.tar!/x/y.bin')).toBe('a/b c.tar!/x/y.bin');
     expect(locationPath('s3://bucket/k/e.y?versionId=1')).toBe('bucket/k/e.y');
     expect(locationPath('oci://127.0.0.1:5000/repo@sha256:ab')).toBe('127.0.0.1:5000/repo@sha256:ab');
+  });
+});
+
+describe('classification by what the artifact is before where it sits (issue 16 item 3)', () => {
+  /** Real fixtures laid out as a Debian tree and a release folder, scanned through the whole pipeline. */
+  async function scanTree(files: Record<string, string>): Promise<Record<string, string>> {
+    const root = mkdtempSync(join(tmpdir(), 'shelflife-classes-'));
+    try {
+      for (const [to, from] of Object.entries(files)) {
+        mkdirSync(dirname(join(root, to)), { recursive: true });
+        copyFileSync(join(FIXTURES, from), join(root, to));
+      }
+      const result = await scan({ targets: [root], now: () => NOW, concurrency: 2 });
+      const top = result.artifacts.filter((a) => !a.parent);
+      return Object.fromEntries(top.map((a) => [decodeURI(a.uri.slice(pathToFileURL(root).href.length + 1)), a.class ?? ""]));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  it('kernel modules under drivers/firmware stay os-image; an encrypted SQL dump under release/ is a database snapshot', async () => {
+    const classes = await scanTree({
+      'lib/modules/6.1.0/kernel/drivers/firmware/signed.ko': 'firmware/rsa4096-sha256.ko',
+      'lib/modules/6.1.0/kernel/drivers/firmware/unsigned.ko': 'firmware/unsigned.ko',
+      'lib/modules/6.1.0/kernel/drivers/net/e1000.ko': 'firmware/ecdsa-p384-sha384.ko',
+      'lib/firmware/iwlwifi.bin': 'core/firmware-blob.bin',
+      'release/customers.sql.gpg': 'openpgp/to-rsa2048.gpg',
+      'release/payload.bin.gpg': 'openpgp/passphrase-aes256.gpg',
+      'release/tool.deb.asc': 'openpgp/detached-rsa-sha256.asc',
+      'backup/keys/pubring.kbx': 'openpgp/pubring.kbx',
+      'firmware/EFI/BOOT/BOOTX64.EFI': 'firmware/app-sbsign.efi',
+    });
+    expect(classes).toEqual({
+      'backup/keys/pubring.kbx': 'key-material',
+      'firmware/EFI/BOOT/BOOTX64.EFI': 'bootloader',
+      'lib/firmware/iwlwifi.bin': 'firmware',
+      'lib/modules/6.1.0/kernel/drivers/firmware/signed.ko': 'os-image',
+      'lib/modules/6.1.0/kernel/drivers/firmware/unsigned.ko': 'os-image',
+      'lib/modules/6.1.0/kernel/drivers/net/e1000.ko': 'os-image',
+      'release/customers.sql.gpg': 'database-snapshot',
+      // Encrypted, and its name says nothing more: the folder decides.
+      'release/payload.bin.gpg': 'software-release',
+      'release/tool.deb.asc': 'software-release',
+    });
+  });
+
+  it('the rules file is ordered by the strength of its evidence: store, format, name, folder, findings', () => {
+    const rules = bundledScoringRules().lifetimes.rules;
+    const tier = (r: (typeof rules)[number]) =>
+      r.mediaTypes || r.annotations
+        ? 1
+        : r.formats && !r.formats.includes('authenticode') && !r.formats.includes('pkcs8')
+          ? 2
+          : r.paths?.some((g) => g.endsWith('/**') && !g.includes('EFI/BOOT') && !g.includes('checkpoint'))
+            ? 4
+            : r.paths?.some((g) => /\{tar,/.test(g))
+              ? 5
+              : r.paths
+                ? 3
+                : 5;
+    const tiers = rules.map(tier);
+    expect(tiers).toEqual([...tiers].sort((x, y) => x - y));
+    expect(new Set(tiers)).toEqual(new Set([1, 2, 3, 4, 5]));
   });
 });
 
