@@ -9,6 +9,7 @@ import { DerNode, parseDer, TAG } from '../asn1/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind } from '../model.js';
+import { keyInsideCiphertext, type KeyLayout } from './_encrypted-key.js';
 import { findPemBlocks } from './_pem.js';
 import { curveOfExplicitParams, curveOfPoint, describeSpki, ecCurveFromParams, readAlgorithmIdentifier, sha256Hex, type KeyInfo } from './_pkix.js';
 import type { Detector, DetectResult } from './types.js';
@@ -48,10 +49,10 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     try {
       // RFC 1421 encrypted PEM: the body is ciphertext; the cipher is in DEK-Info.
       if (/ENCRYPTED/i.test(block.headers['Proc-Type'] ?? '')) {
-        findings.push(legacyEncryptedPem(block.headers['DEK-Info'] ?? '', encoding, block.offset));
+        findings.push(...legacyEncryptedPem(block.headers['DEK-Info'] ?? '', encoding, block.offset, block.der.length));
         continue;
       }
-      findings.push(parseKey(parseDer(block.der, true), encoding, block.offset));
+      findings.push(...parseKey(parseDer(block.der, true), encoding, block.offset));
     } catch (e) {
       rethrowUnlessParseError(e);
       errors.push({
@@ -63,37 +64,36 @@ export function detectKeys(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   }
   // Binary DER key file: the whole artifact is one key structure.
   if (blocks.length === 0 && ctx.whole && ctx.baseOffset === 0 && bytes[0] === TAG.SEQUENCE && bytes.length < 1 << 20) {
-    const guess = guessDerKey(bytes);
-    if (guess) findings.push(guess);
+    findings.push(...(guessDerKey(bytes) ?? []));
   }
   return { findings, errors };
 }
 
-/** Parse one key structure of a known encoding. */
-export function parseKey(node: DerNode, encoding: KeyEncoding, offset: number): Finding {
+/** Parse one key structure of a known encoding: one finding, or two for an encrypted key (the key and its wrapping). */
+export function parseKey(node: DerNode, encoding: KeyEncoding, offset: number): Finding[] {
   switch (encoding) {
     case 'spki':
-      return keyFinding('public-key', 'spki', describeSpki(node), offset, sha256Hex(node.encoded));
+      return [keyFinding('public-key', 'spki', describeSpki(node), offset, sha256Hex(node.encoded))];
     case 'pkcs8':
-      return parsePkcs8(node, offset);
+      return [parsePkcs8(node, offset)];
     case 'pkcs8-encrypted':
       return parseEncryptedPkcs8(node, offset);
     case 'pkcs1': {
       const ints = node.children();
       if (ints.length < 9) throw new ParseError('RSAPrivateKey needs 9 integers');
-      return keyFinding('private-key', 'pkcs1', catalogue().forKey('RSA', ints[1].integerBits()), offset);
+      return [keyFinding('private-key', 'pkcs1', catalogue().forKey('RSA', ints[1].integerBits()), offset)];
     }
     case 'pkcs1-public': {
       const ints = node.children();
       if (ints.length !== 2) throw new ParseError('RSAPublicKey needs 2 integers');
-      return keyFinding('public-key', 'pkcs1', catalogue().forKey('RSA', ints[0].integerBits()), offset);
+      return [keyFinding('public-key', 'pkcs1', catalogue().forKey('RSA', ints[0].integerBits()), offset)];
     }
     case 'sec1':
-      return keyFinding('private-key', 'sec1', describeSec1(node), offset);
+      return [keyFinding('private-key', 'sec1', describeSec1(node), offset)];
     case 'dsa-openssl': {
       const ints = node.children();
       if (ints.length < 6) throw new ParseError('DSA private key needs 6 integers');
-      return keyFinding('private-key', 'pkcs1', catalogue().forKey('DSA', ints[1].integerBits()), offset);
+      return [keyFinding('private-key', 'pkcs1', catalogue().forKey('DSA', ints[1].integerBits()), offset)];
     }
   }
 }
@@ -137,13 +137,43 @@ export function parsePkcs8(node: DerNode, offset: number): Finding {
   return keyFinding('private-key', 'pkcs8', d, offset, undefined, Object.keys(details).length ? details : undefined);
 }
 
-/** EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData OCTET STRING } */
-export function parseEncryptedPkcs8(node: DerNode, offset: number): Finding {
+/**
+ * EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm, encryptedData OCTET STRING } (RFC 5958 §3). Two
+ * findings: the private key inside, which is the exposure (its algorithm from the ciphertext's length when that tells,
+ * else `unknown`, treated as quantum-vulnerable until identified), and the password-based encryption that wraps it.
+ * `[key, wrapping]`.
+ */
+export function parseEncryptedPkcs8(node: DerNode, offset: number): [Finding, Finding] {
   node.expect(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
   const kids = node.children();
   if (kids.length !== 2 || kids[1].tag !== TAG.OCTET_STRING) throw new ParseError('EncryptedPrivateKeyInfo needs algorithm and data');
   const protection = describeEncryptionScheme(readAlgorithmIdentifier(kids[0]));
-  return keyFinding('private-key', 'pkcs8', protection.described, offset, undefined, { encrypted: true, ...protection.details });
+  return encryptedKeyFindings('pkcs8', 'pkcs8', offset, kids[1].length, protection.described, { structure: 'EncryptedPrivateKeyInfo', ...protection.details });
+}
+
+/** The key an encrypted key structure holds, and the encryption around it, as two findings at the same offset. */
+function encryptedKeyFindings(
+  format: string,
+  layout: KeyLayout,
+  offset: number,
+  ciphertextLength: number,
+  cipher: Described,
+  wrapDetails: Record<string, unknown>,
+  family?: string,
+): [Finding, Finding] {
+  const inside = keyInsideCiphertext(ciphertextLength, cipher.algorithm, layout, family);
+  const cat = catalogue();
+  const key = inside.described ?? (family ? cat.byId(family, { parameterKnown: false }) : cat.resolve(undefined));
+  const keyDetails: Record<string, unknown> = {
+    encrypted: true,
+    protection: cipher.algorithm.id,
+    keyAlgorithmFrom: inside.described ? 'ciphertext length' : family ? 'PEM label' : 'not visible (encrypted)',
+    ...(inside.candidates ? { keyAlgorithmCandidates: inside.candidates } : {}),
+  };
+  return [
+    keyFinding('private-key', format, key, offset, undefined, keyDetails),
+    keyFinding('encrypted-data', format, cipher, offset, undefined, { role: 'key-protection', ...wrapDetails }),
+  ];
 }
 
 /**
@@ -184,16 +214,26 @@ export function describeEncryptionScheme(alg: { oid: string; params?: DerNode })
   return { described: cat.resolve(entry, {}, { oid: alg.oid }), details: {} };
 }
 
-function legacyEncryptedPem(dekInfo: string, encoding: KeyEncoding, offset: number): Finding {
+/** RFC 1421 encrypted PEM (`Proc-Type: 4,ENCRYPTED`): the label names the key family, the body's length its size. */
+function legacyEncryptedPem(dekInfo: string, encoding: KeyEncoding, offset: number, ciphertextLength: number): [Finding, Finding] {
   const cipherName = dekInfo.split(',')[0].trim().toUpperCase();
   const cat = catalogue();
   const entry = cat.data.pemCiphers[cipherName];
   const d = entry ? cat.resolve(entry) : cat.resolve(undefined, {}, { name: cipherName || 'unknown' });
-  return keyFinding('private-key', encoding === 'sec1' ? 'sec1' : 'pkcs1', d, offset, undefined, {
-    encrypted: true,
-    scheme: 'RFC 1421 (OpenSSL legacy PEM, MD5-based key derivation)',
-    kdf: 'EVP_BytesToKey-MD5',
-  });
+  const layout: KeyLayout = encoding === 'sec1' ? 'sec1' : encoding === 'dsa-openssl' ? 'dsa-openssl' : encoding === 'pkcs8' ? 'pkcs8' : 'pkcs1';
+  const family = encoding === 'sec1' ? 'ECDSA' : encoding === 'dsa-openssl' ? 'DSA' : encoding === 'pkcs1' ? 'RSA' : undefined;
+  return encryptedKeyFindings(
+    encoding === 'sec1' ? 'sec1' : 'pkcs1',
+    layout,
+    offset,
+    ciphertextLength,
+    d,
+    {
+      scheme: 'RFC 1421 (OpenSSL legacy PEM, MD5-based key derivation)',
+      kdf: 'EVP_BytesToKey-MD5',
+    },
+    family,
+  );
 }
 
 /** ECPrivateKey ::= SEQUENCE { version 1, privateKey OCTET STRING, [0] ECParameters, [1] publicKey } */
@@ -226,7 +266,7 @@ function sec1Curve(node: DerNode): string | undefined {
 }
 
 /** A DER file with no PEM armour: try each key structure, most specific first. */
-function guessDerKey(bytes: Uint8Array): Finding | undefined {
+function guessDerKey(bytes: Uint8Array): Finding[] | undefined {
   let node: DerNode;
   try {
     node = parseDer(bytes);

@@ -219,13 +219,16 @@ class Pkcs12Walker {
         return;
       }
       case BAG.pkcs8ShroudedKeyBag: {
-        const f = parseEncryptedPkcs8(value, this.at(value));
-        f.format = 'pkcs12';
-        f.fingerprint = sha256Hex(value.encoded); // of the ciphertext structure, not of the key
-        f.location.path = path;
-        f.details = { ...f.details, ...extra };
-        this.findings.push(f);
-        if (keyId) this.keysByKeyId.push({ keyId, finding: f });
+        // The key inside (named from its ciphertext's length, or below from its certificate) and its wrapping.
+        const pair = parseEncryptedPkcs8(value, this.at(value));
+        for (const f of pair) {
+          f.format = 'pkcs12';
+          f.fingerprint = sha256Hex(value.encoded); // of the ciphertext structure, not of the key
+          f.location.path = path;
+          f.details = { ...f.details, ...extra };
+          this.findings.push(f);
+        }
+        if (keyId) this.keysByKeyId.push({ keyId, finding: pair[0] });
         return;
       }
       case BAG.safeContentsBag:
@@ -238,11 +241,18 @@ class Pkcs12Walker {
     }
   }
 
-  /** A shrouded key's algorithm is hidden; its certificate (same localKeyId) says what key it is. */
+  /**
+   * A shrouded key's AlgorithmIdentifier is encrypted; its certificate (same localKeyId, RFC 7292 §4.2, readable when
+   * the certificates are not in an encrypted part) says exactly what key it is, better than the ciphertext's length.
+   */
   linkKeys(): void {
     for (const { keyId, finding } of this.keysByKeyId) {
       const cert = this.certsByKeyId.get(keyId);
-      if (cert) finding.details = { ...finding.details, keyAlgorithm: cert.key.algorithm.id, certificateSubject: cert.subject };
+      if (!cert) continue;
+      finding.algorithm = cert.key.algorithm;
+      finding.quantum = cert.key.quantum;
+      const { keyAlgorithmCandidates: _candidates, ...details } = finding.details ?? {};
+      finding.details = { ...details, keyAlgorithmFrom: 'certificate (localKeyId)', certificateSubject: cert.subject };
     }
   }
 }

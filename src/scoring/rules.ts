@@ -63,7 +63,10 @@ export const LifetimesSchema = z
     defaultClass: z.string(),
     classes: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), ClassParams),
     /** Extensions of encrypted files (`gpg`, `age` …): an encrypted file is classified by the name of what it encrypts. */
-    encryptedSuffixes: z.array(z.string().regex(/^[a-z0-9]{1,16}$/)).max(64).default([]),
+    encryptedSuffixes: z
+      .array(z.string().regex(/^[a-z0-9]{1,16}$/))
+      .max(64)
+      .default([]),
     rules: z.array(ClassRule),
   })
   .strict()

@@ -83,7 +83,12 @@ describe('SHA-1 on a certificate an issuer signed', () => {
 describe('certificate lifetime from notAfter', () => {
   it('a later notAfter extends a class lifetime, and a stated lifetime still bounds it', () => {
     const cert = () =>
-      finding('certificate', 'RSA-4096', { hash: 'SHA-256', notBefore: '2020-01-01T00:00:00Z', notAfter: '2045-01-01T00:00:00Z', details: { selfSigned: true } });
+      finding('certificate', 'RSA-4096', {
+        hash: 'SHA-256',
+        notBefore: '2020-01-01T00:00:00Z',
+        notAfter: '2045-01-01T00:00:00Z',
+        details: { selfSigned: true },
+      });
     const plain = artifact('file:///x/root.pem', [cert()]);
     const stated = artifact('file:///x/root2.pem', [cert()], { annotations: { 'shelflife.lifetime': '8y' } });
     scoreScan(scanOf([plain, stated]), { now: NOW });

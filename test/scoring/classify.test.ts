@@ -145,7 +145,7 @@ describe('classification by what the artifact is before where it sits (issue 16 
       }
       const result = await scan({ targets: [root], now: () => NOW, concurrency: 2 });
       const top = result.artifacts.filter((a) => !a.parent);
-      return Object.fromEntries(top.map((a) => [decodeURI(a.uri.slice(pathToFileURL(root).href.length + 1)), a.class ?? ""]));
+      return Object.fromEntries(top.map((a) => [decodeURI(a.uri.slice(pathToFileURL(root).href.length + 1)), a.class ?? '']));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
