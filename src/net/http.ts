@@ -16,6 +16,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
@@ -112,7 +113,10 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export interface SendOptions {
   method?: HttpMethod;
   headers?: Record<string, string>;
-  body?: Uint8Array | string;
+  /** A stream body is sent once: never retried. */
+  body?: Uint8Array | string | Readable;
+  /** The caller's own cancellation, besides the deadline. */
+  signal?: AbortSignal;
   /** `manual`: a 3xx is returned as it is (its body discarded); default: followed under the redirect rules. */
   redirect?: 'follow' | 'manual';
   /** Retries for this request (default: the client's, for GET/HEAD/PUT; never for POST/PATCH). */
@@ -218,7 +222,8 @@ export class HttpClient {
       throw new HttpError('not a URL', { uri: shown });
     }
     const start = current;
-    const signal = AbortSignal.timeout(this.deadlineMs);
+    const deadline = AbortSignal.timeout(this.deadlineMs);
+    const signal = o.signal ? AbortSignal.any([deadline, o.signal]) : deadline;
     const seen = new Set<string>();
     for (let hop = 0; ; hop++) {
       this.checkTarget(current, shown);
@@ -345,7 +350,8 @@ export class HttpClient {
     shown: string,
     signal: AbortSignal,
   ): Promise<Dispatcher.ResponseData> {
-    const retries = IDEMPOTENT.has(method) ? (o.retries ?? this.retries) : 0;
+    const stream = o.body !== undefined && typeof o.body !== 'string' && !(o.body instanceof Uint8Array);
+    const retries = IDEMPOTENT.has(method) && !stream ? (o.retries ?? this.retries) : 0;
     for (let attempt = 0; ; attempt++) {
       let r: Dispatcher.ResponseData;
       try {
@@ -415,7 +421,13 @@ export class HttpClient {
 
   private failure(e: unknown, shown: string, method: string, signal: AbortSignal): HttpError {
     if (e instanceof HttpError) return e;
-    if (signal.aborted) return new HttpError(`${method} not finished within the ${seconds(this.deadlineMs)} deadline (--deadline)`, { uri: shown, cause: e });
+    if (signal.aborted) {
+      const reason =
+        (signal.reason as { name?: string } | undefined)?.name === 'TimeoutError'
+          ? `not finished within the ${seconds(this.deadlineMs)} deadline (--deadline)`
+          : 'cancelled';
+      return new HttpError(`${method} ${reason}`, { uri: shown, cause: e });
+    }
     return new HttpError(`${method} failed: ${describeNetError(e, this.timeoutMs)}`, { uri: shown, cause: e });
   }
 

@@ -9,7 +9,8 @@
  */
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { ShelflifeError, UsageError } from '../errors.js';
-import { defaultS3Client, describeAwsError, parseS3Target, s3Uri } from '../sources/s3.js';
+import { defaultS3Client, describeAwsError } from '../net/s3.js';
+import { parseS3Target, s3Uri } from '../sources/s3.js';
 import { MAX_MODEL_FILES, type ModelFile } from './model-files.js';
 import { MODEL_SIGNATURE_FILE } from './model-signing.js';
 import type { FetchedDocument, ModelSource, ModelSourceOptions } from './model-source.js';

@@ -8,16 +8,18 @@
  * `--digest none`, are read by range: a head and a tail window (ArtifactRef.sample), unless the head shows a container.
  * @module
  */
+import { createHash } from 'node:crypto';
 import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
-  S3Client,
-  type S3ClientConfig,
+  type S3Client,
 } from '@aws-sdk/client-s3';
-import { UsageError, errorMessage } from '../errors.js';
+import { LimitError, ShelflifeError, UsageError, isErrorCode } from '../errors.js';
+import type { NetOptions } from '../net/http.js';
+import { defaultS3Client, describeAwsError } from '../net/s3.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
 import { compileGlobs } from '../glob.js';
@@ -25,9 +27,14 @@ import { compileGlobs } from '../glob.js';
 /** Objects above this are sampled (head/tail windows) when `--digest` is `auto` (the default). */
 export const S3_DIGEST_THRESHOLD = 64 * 1024 * 1024;
 const MAX_META_CHARS = 2048;
+/** Listing pages followed before the listing stops with a limit error. */
 const MAX_PAGES = 1_000_000;
+/** Pages in a row that list nothing (a token that never ends) before the listing stops with a limit error. */
+const MAX_EMPTY_PAGES = 1000;
+/** A store that ignores Range is read from the start up to the window's end only within this many bytes. */
+const MAX_UNRANGED_READ = 64 * 1024 * 1024;
 
-export interface S3SourceOptions extends SourceOptions {
+export interface S3SourceOptions extends SourceOptions, NetOptions {
   versions?: boolean;
   digest?: 'full' | 'none' | 'auto';
   /** Overrides the SDK's endpoint resolution (tests); otherwise AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL / config. */
@@ -72,20 +79,43 @@ export function sampleWindow(size: number): number {
   return Math.min(1024 * 1024, Math.max(4096, Math.floor(size / 64)));
 }
 
-export function defaultS3Client(options: Pick<S3SourceOptions, 'endpoint'> = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
-  const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
-  const config: S3ClientConfig = {
-    // A custom endpoint (MinIO, Ceph, moto …) rarely has wildcard DNS for virtual-hosted buckets.
-    forcePathStyle: endpoint ? env.AWS_S3_FORCE_PATH_STYLE !== 'false' : env.AWS_S3_FORCE_PATH_STYLE === 'true',
-    followRegionRedirects: true,
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-  };
-  // The JS SDK ignores AWS_DEFAULT_REGION (the CLI's name); without any region setting, S3 answers redirects.
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (region) config.region = region;
-  else if (!env.AWS_PROFILE && !env.AWS_CONFIG_FILE) config.region = 'us-east-1';
-  return new S3Client(config);
+/**
+ * Pagination under guard: a continuation token (or key/version marker pair) seen before is a loop, and a run of empty
+ * pages or the page cap is a limit. Both stop the listing with an error that says so; what was listed is kept. Tokens
+ * are remembered by a short hash, so a long listing costs a few dozen bytes per page.
+ */
+class PageGuard {
+  private readonly seen = new Set<string>();
+  private empty = 0;
+  private pages = 0;
+
+  constructor(private readonly operation: string) {}
+
+  next(token: string, listed: number): void {
+    if (++this.pages >= MAX_PAGES)
+      throw new LimitError('limit-entries', `${this.operation}: more than ${MAX_PAGES} pages; the rest of the listing was not read`);
+    this.empty = listed ? 0 : this.empty + 1;
+    if (this.empty >= MAX_EMPTY_PAGES)
+      throw new LimitError('limit-entries', `${this.operation}: ${MAX_EMPTY_PAGES} pages in a row listed nothing; the listing was stopped there`);
+    const h = createHash('sha256').update(token).digest('base64');
+    if (this.seen.has(h))
+      throw new ShelflifeError('malformed', `${this.operation}: the store answered a pagination token it gave before (a loop); the listing was stopped there`);
+    this.seen.add(h);
+  }
+}
+
+/** At most `end` bytes of a body, the window [start, end) of them; the rest of the body is not read. */
+async function window(body: AsyncIterable<Uint8Array>, start: number, end: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  for await (const c of body) {
+    const from = Math.max(start - pos, 0);
+    const to = Math.min(end - pos, c.length);
+    if (to > from) parts.push(c.subarray(from, to));
+    pos += c.length;
+    if (pos >= end) break;
+  }
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 /** What a GET or HEAD response says about the object. */
@@ -136,7 +166,9 @@ export class S3Source implements Source {
         yield this.ref(o);
       }
     } catch (e) {
-      yield { uri: this.target, code: 'remote', message: `${describeAwsError(e)}` };
+      // A limit or a loop keeps its code; anything the SDK threw is a remote failure.
+      const code = e instanceof ShelflifeError && isErrorCode(e.code) ? e.code : 'remote';
+      yield { uri: this.target, code, message: e instanceof ShelflifeError ? e.message : describeAwsError(e) };
     }
   }
 
@@ -150,7 +182,8 @@ export class S3Source implements Source {
     if (this.options.versions) {
       let keyMarker: string | undefined;
       let versionMarker: string | undefined;
-      for (let page = 0; page < MAX_PAGES; page++) {
+      const guard = new PageGuard('ListObjectVersions');
+      for (;;) {
         const r = await this.client.send(
           new ListObjectVersionsCommand({
             Bucket: bucket,
@@ -177,14 +210,16 @@ export class S3Source implements Source {
           yield { key: d.Key, size: 0, modified: d.LastModified, versionId: d.VersionId, isLatest: d.IsLatest, deleteMarker: true };
         }
         if (!r.IsTruncated) return;
-        if (r.NextKeyMarker === keyMarker && r.NextVersionIdMarker === versionMarker) throw new Error('ListObjectVersions pagination does not advance');
+        if (r.NextKeyMarker === undefined && r.NextVersionIdMarker === undefined)
+          throw new ShelflifeError('malformed', 'ListObjectVersions: a truncated page without a next marker; the rest of the listing cannot be read');
+        guard.next(`${r.NextKeyMarker ?? ''}\u0000${r.NextVersionIdMarker ?? ''}`, (r.Versions?.length ?? 0) + (r.DeleteMarkers?.length ?? 0));
         keyMarker = r.NextKeyMarker;
         versionMarker = r.NextVersionIdMarker;
       }
-      return;
     }
     let token: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    const guard = new PageGuard('ListObjectsV2');
+    for (;;) {
       const r = await this.client.send(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, ContinuationToken: token }),
       );
@@ -192,8 +227,10 @@ export class S3Source implements Source {
         if (o.Key === undefined || o.Key.endsWith('/')) continue; // "folder" placeholders hold nothing
         yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, modified: o.LastModified, storageClass: o.StorageClass };
       }
-      if (!r.IsTruncated || !r.NextContinuationToken) return;
-      if (r.NextContinuationToken === token) throw new Error('ListObjectsV2 pagination does not advance');
+      if (!r.IsTruncated) return;
+      if (!r.NextContinuationToken)
+        throw new ShelflifeError('malformed', 'ListObjectsV2: a truncated page without a continuation token; the rest of the listing cannot be read');
+      guard.next(r.NextContinuationToken, r.Contents?.length ?? 0);
       token = r.NextContinuationToken;
     }
   }
@@ -245,19 +282,33 @@ export class S3Source implements Source {
       ...(etag ? { etag } : {}),
       annotations,
       reopenable: true,
+      // The listed size is a promise: a body that runs past it is cut there and reported.
       async *open() {
         const r = await client.send(new GetObjectCommand(common));
         seen = r;
         if (!r.Body) return;
-        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) yield chunk;
+        let n = 0;
+        for await (const chunk of r.Body as AsyncIterable<Uint8Array>) {
+          if (n + chunk.length > o.size) {
+            yield chunk.subarray(0, o.size - n);
+            throw new LimitError('limit-size', `the object runs past its listed size of ${o.size} bytes; cut there`, { uri });
+          }
+          n += chunk.length;
+          yield chunk;
+        }
       },
       read: async (start, end) => {
         if (end <= start) return new Uint8Array();
         const r = await client.send(new GetObjectCommand({ ...common, Range: `bytes=${start}-${end - 1}` }));
         seen = r;
-        const bytes = r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
-        // A store that ignores Range answers 200 with everything: keep only what was asked for.
-        return r.ContentRange || bytes.length <= end - start ? bytes : bytes.subarray(start, end);
+        const body = (r.Body ?? []) as AsyncIterable<Uint8Array>;
+        if (r.ContentRange) return window(body, 0, end - start);
+        // A store that ignores Range answers 200 from the first byte: read up to the window, and only when it is near.
+        if (end > MAX_UNRANGED_READ) {
+          (r.Body as { destroy?: () => void } | undefined)?.destroy?.();
+          throw new ShelflifeError('remote', `the store ignored the Range request; not reading ${end} bytes to reach offset ${start}`, { uri });
+        }
+        return window(body, start, end);
       },
       ...(sampled ? { sample: { head: w, tail: w } } : {}),
       related: () => this.related(common.Bucket, o.key, versionId, seen),
@@ -293,13 +344,6 @@ export class S3Source implements Source {
     }
     return { annotations, errors };
   }
-}
-
-export function describeAwsError(e: unknown): string {
-  const x = e as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
-  const status = x?.$metadata?.httpStatusCode;
-  const name = x?.Code ?? x?.name;
-  return `${name && name !== 'Error' ? `${name}: ` : ''}${errorMessage(e)}${status ? ` (HTTP ${status})` : ''}`;
 }
 
 export function s3Source(target: string, options: SourceOptions): S3Source {

@@ -11,7 +11,9 @@
  */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ShelflifeError, UsageError } from '../../errors.js';
-import { defaultS3Client, describeAwsError, parseS3Target, s3Uri } from '../../sources/s3.js';
+import type { NetOptions } from '../../net/http.js';
+import { defaultS3Client, describeAwsError } from '../../net/s3.js';
+import { parseS3Target, s3Uri } from '../../sources/s3.js';
 import { MAX_SIDECAR_BYTES, SIDECAR_SUFFIX, type SignatureFormat, type SignatureLocation, type SignatureWriter } from './types.js';
 
 /** S3's limit on a key, in UTF-8 bytes. */
@@ -23,7 +25,7 @@ export const SIDECAR_CONTENT_TYPE: Record<SignatureFormat, string> = {
   dsse: 'application/vnd.shelflife.hybrid-signature.v1+json',
 };
 
-export interface S3WriterOptions {
+export interface S3WriterOptions extends NetOptions {
   /** A client to use (tests); otherwise defaultS3Client() is made on first use, from the environment. */
   client?: S3Client;
   endpoint?: string;
