@@ -24,6 +24,8 @@ export const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024;
 /** Catalog and tag-list pages followed before the listing stops with a limit error. */
 export const MAX_PAGES = 10_000;
 const MAX_ERROR_BODY = 64 * 1024;
+/** A registry that ignores Range is read from the first byte only this far (a window near the start of a blob). */
+const MAX_UNRANGED_READ = 64 * 1024 * 1024;
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 
 export interface RegistryClientOptions extends NetOptions {
@@ -388,11 +390,21 @@ export class RegistryClient {
     return bytes;
   }
 
-  /** `Range: bytes=start-(end-1)`; a server that ignores Range (200) is read up to `end` and cut there, never further. */
+  /**
+   * `Range: bytes=start-(end-1)`; a registry that ignores Range (200) is read up to `end` and cut there, never further,
+   * and only when `end` is near the start (a tail window of a huge blob is refused instead).
+   */
   async blobRange(repo: string, digest: string, start: number, end: number): Promise<Uint8Array> {
     if (end <= start) return new Uint8Array();
     const res = await this.request(`/v2/${repo}/blobs/${digest}`, { scope: pullScope(repo), headers: { range: `bytes=${start}-${end - 1}` } });
     if (res.status === 206) return this.read(res, end - start);
+    // A registry that ignores Range answers from the first byte: reading on to a far offset would download the blob.
+    if (end > MAX_UNRANGED_READ) {
+      await res.discard();
+      throw new RegistryError(`the registry ignored the Range request; not reading ${end} bytes to reach offset ${start}`, {
+        uri: `oci://${this.host}/${repo}@${digest}`,
+      });
+    }
     const parts: Uint8Array[] = [];
     let pos = 0;
     const it = res.body()[Symbol.asyncIterator]();

@@ -124,7 +124,7 @@ export class ScanEngine {
   }
 
   /** Head and tail windows by range, nothing in between (see ArtifactRef.sample). */
-  private async readSample(ref: ArtifactRef, size: number, sample: { head: number; tail: number }, ctx: DetectContext, res: ArtifactResult): Promise<void> {
+  private async readSample(ref: ArtifactRef, size: number, sample: NonNullable<ArtifactRef['sample']>, ctx: DetectContext, res: ArtifactResult): Promise<void> {
     try {
       const head = await ref.read!(0, sample.head);
       const tail = await ref.read!(size - sample.tail, size);
@@ -133,8 +133,13 @@ export class ScanEngine {
       // A zero-width sample (release stores: identity from the index, nothing read) gives detectors nothing to claim.
       if (head.length) this.detect(head, { ...ctx, size, whole: false }, res, seen);
       if (tail.length) this.detect(tail, { ...ctx, size, baseOffset: size - sample.tail, whole: false }, res, seen);
-      // A content-addressed store's digest stands in for the hash we did not compute.
-      if (ref.digest?.startsWith('sha256:')) res.sha256 = ref.digest.slice(7);
+      // A sampled artifact says so, and has no sha256 the engine did not compute: a store's claimed digest is kept as
+      // such, except where a release index vouches for it as the artifact's identity (src/sources/_release.ts).
+      res.annotations = { ...(res.annotations ?? {}), sampled: `${head.length + tail.length} of ${size} bytes read (head and tail)` };
+      if (ref.digest?.startsWith('sha256:')) {
+        if (sample.digestFrom === 'index') res.sha256 = ref.digest.slice(7);
+        res.annotations[sample.digestFrom === 'index' ? 'sha256.from' : 'store.digest'] = sample.digestFrom === 'index' ? 'index' : ref.digest;
+      }
     } catch (e) {
       res.errors.push(this.readError(e, ref.uri));
     }

@@ -14,6 +14,10 @@ import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { ScanEngine } from './engine.js';
 
+/** Artifacts the walk may run ahead of the engine, and the in-memory bytes they may hold together. */
+const MAX_PENDING = 256;
+const MAX_PENDING_BYTES = 256 * 1024 * 1024;
+
 export interface ScanOptions {
   targets: string[];
   include?: string[];
@@ -46,7 +50,10 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   const scoringSetup = scoring ? prepareScoring(scoring) : undefined;
   const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact, now: new Date(startedAt) });
   const limit = pLimit(options.concurrency ?? 4);
-  const pending: Promise<void>[] = [];
+  // Artifacts yielded but not yet scanned, and the bytes they hold in memory (manifests, fetched documents): the walk
+  // waits for the engine when either grows, so a source that runs ahead cannot pile up gigabytes of refs.
+  const pending = new Set<Promise<void>>();
+  let held = 0;
   const inventory = options.inventory;
   // Passwords written into target URLs are used by the sources for their requests, and appear nowhere else.
   const targets = options.targets.map(redactUrl);
@@ -89,12 +96,14 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
           }
           continue;
         }
-        pending.push(limit(() => engine.scan(item)));
-        // Bound the queue so a huge tree does not pile up promises faster than they drain.
-        if (pending.length >= 1024) {
-          await Promise.all(pending);
-          pending.length = 0;
-        }
+        const bytes = item.bytes?.length ?? 0;
+        held += bytes;
+        const p: Promise<void> = limit(() => engine.scan(item)).finally(() => {
+          pending.delete(p);
+          held -= bytes;
+        });
+        pending.add(p);
+        while (pending.size >= MAX_PENDING || (held > MAX_PENDING_BYTES && pending.size > 1)) await Promise.race(pending);
       }
     }
     await Promise.all(pending);

@@ -84,7 +84,7 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
   };
   if (fetch !== 'all' && o.size !== undefined && o.size > 0) {
     // No bytes of the object itself: a zero-width sample makes the engine read nothing and take the index's digest.
-    ref.sample = { head: 0, tail: 0 };
+    ref.sample = { head: 0, tail: 0, digestFrom: 'index' };
     ref.read = async (start, end) => (end <= start ? new Uint8Array() : http.range(o.url, start, end));
   }
   return ref;

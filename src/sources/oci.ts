@@ -13,11 +13,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { errorAbout, errorMessage, reasonAt, UsageError } from '../errors.js';
+import { errorAbout, errorMessage, LimitError, reasonAt, UsageError } from '../errors.js';
 import { asList, type NetOptions } from '../net/http.js';
 import { splitUserinfo } from '../net/secrets.js';
 import { dockerCredentials, type RegistryCredential } from '../oci/docker-auth.js';
 import { COSIGN_ANNOTATION, DIGEST_RE, MANIFEST_ACCEPT, MEDIA, REPO_RE, TAG_RE, ociUri, parseOciTarget, pullScope, type OciTarget } from '../oci/reference.js';
+import { parseJsonStrict, type StrictJson } from '../oci/json.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
@@ -29,6 +30,8 @@ const MAX_REFERRERS = 256;
 /** Signature material read for one subject, across all its referrers: a hostile registry cannot make us hold more. */
 const MAX_ATTACHED_BYTES = 32 * 1024 * 1024;
 const MAX_LAYERS = 4096;
+/** Tags read for one repository (they are held for the walk and the signature lookups). */
+const MAX_TAGS = 100_000;
 /** Layers of one signature manifest read for signature material. */
 const MAX_SIGNATURE_LAYERS = 64;
 const MAX_ANNOTATIONS = 256;
@@ -84,6 +87,17 @@ interface Fetched {
   mediaType: string;
   bytes: Uint8Array;
   doc: ManifestDoc;
+  /** Every candidate blob list (`layers`, `blobs`, and their case variants and repeats), in document order. */
+  layers: unknown[];
+  /** Every candidate `manifests` list of an index, likewise. */
+  manifests: unknown[];
+  /** Member names that collide (repeated, or equal but for case): the manifest means different things to different clients. */
+  ambiguous: string[];
+}
+
+/** All values of the top-level members whose lower-case name is one of `names`, flattened when they are lists. */
+function candidates(members: Map<string, unknown[]>, ...names: string[]): unknown[] {
+  return names.flatMap((n) => (members.get(n) ?? []).flatMap((v) => (Array.isArray(v) ? v : [])));
 }
 
 function sha256(bytes: Uint8Array): string {
@@ -160,6 +174,7 @@ export class OciSource implements Source {
   private readonly client: RegistryClient;
   private readonly tagLists = new Map<string, Promise<Set<string> | null>>();
   private readonly summaries = new Map<string, Promise<SignatureSummary>>();
+  private readonly blobs = new Map<string, Promise<Uint8Array> | WeakRef<Uint8Array>>();
 
   constructor(
     target: string,
@@ -221,8 +236,11 @@ export class OciSource implements Source {
       p = (async () => {
         const s = new Set<string>();
         try {
-          for await (const t of this.client.paginate<string>(`/v2/${repo}/tags/list?n=${this.pageSize}`, pullScope(repo), 'tags'))
+          for await (const t of this.client.paginate<string>(`/v2/${repo}/tags/list?n=${this.pageSize}`, pullScope(repo), 'tags')) {
             if (typeof t === 'string' && TAG_RE.test(t)) s.add(t);
+            if (s.size > MAX_TAGS)
+              throw new LimitError('limit-entries', `more than ${MAX_TAGS} tags; the rest of the tag list was not read`, { uri: `oci://${this.t.host}/${repo}` });
+          }
         } catch (e) {
           if (e instanceof RegistryError && e.status === 404) return null;
           throw e;
@@ -240,15 +258,20 @@ export class OciSource implements Source {
     const digest = sha256(r.bytes);
     if (DIGEST_RE.test(reference) && digest !== reference)
       throw new RegistryError(`manifest content digest ${digest} does not match`, { uri: this.uri(repo, reference) });
-    let doc: ManifestDoc;
+    let parsed: StrictJson;
     try {
-      doc = JSON.parse(new TextDecoder().decode(r.bytes)) as ManifestDoc;
-      if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('not an object');
+      parsed = parseJsonStrict(new TextDecoder().decode(r.bytes));
+      if (!parsed.value || typeof parsed.value !== 'object' || Array.isArray(parsed.value)) throw new Error('not an object');
     } catch (e) {
       throw new RegistryError(`manifest is not JSON: ${errorMessage(e)}`, { uri: this.uri(repo, digest) });
     }
+    const doc = parsed.value as ManifestDoc;
     const mediaType = typeof doc.mediaType === 'string' ? doc.mediaType : (r.mediaType ?? MEDIA.ociManifest);
-    return { digest, mediaType, bytes: r.bytes, doc };
+    // A blob list under two spellings is read in full: whichever one a client takes, its blobs are scanned.
+    const layers = candidates(parsed.members, 'layers', 'blobs');
+    const manifests = candidates(parsed.members, 'manifests');
+    const ambiguous = parsed.collisions.map((c) => `${c.path === '$' ? '' : `${c.path}: `}${c.keys.map((k) => JSON.stringify(k)).join(' and ')}`);
+    return { digest, mediaType, bytes: r.bytes, doc, layers, manifests, ambiguous };
   }
 
   private async *walkRepo(repo: string): AsyncIterable<ArtifactRef | SourceProblem> {
@@ -332,13 +355,18 @@ export class OciSource implements Source {
     if (!tags.length) delete annotations['oci.tags'];
     // What is wrong with the manifest itself is reported on it (never as a second artifact under its URI).
     const problems: NonNullable<RelatedInfo['errors']> = [];
-    const listed = Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : [];
+    if (m.ambiguous.length)
+      problems.push({
+        code: 'malformed',
+        message: `ambiguous manifest: member names collide (${m.ambiguous.join('; ')}); clients disagree on which one counts, so every candidate list was read`,
+      });
+    const listed = m.layers;
     if (listed.length > MAX_LAYERS)
       problems.push({ code: 'limit-entries', message: `lists ${listed.length} layers; only the first ${MAX_LAYERS} were read (limit)`, uri });
     const layers = listed.slice(0, MAX_LAYERS);
     const encrypted = layers.filter((l) => validDescriptor(l) && classifyBlob(l) === 'encrypted-layer').length;
     if (encrypted) annotations['oci.encryptedLayers'] = String(encrypted);
-    const children = index && Array.isArray(m.doc.manifests) ? m.doc.manifests : [];
+    const children = index ? m.manifests : [];
     if (children.length > MAX_INDEX_CHILDREN)
       problems.push({
         code: 'limit-entries',
@@ -462,7 +490,7 @@ export class OciSource implements Source {
         continue;
       }
       try {
-        const bytes = await this.client.blobBytes(repo, b.digest);
+        const bytes = await this.sharedBlob(repo, b.digest);
         held += bytes.length;
         attached.push(memRef(b.uri, b.name, bytes, b.digest, b.mediaType));
       } catch (e) {
@@ -482,6 +510,28 @@ export class OciSource implements Source {
       }
     }
     return { attached, annotations, errors, ...(signed !== undefined ? { signed } : {}) };
+  }
+
+  /**
+   * A signature blob, one copy by digest: the subjects that share it (an index's children signed by one bundle) get
+   * the same bytes, fetched once while any of them is held.
+   */
+  private async sharedBlob(repo: string, digest: string): Promise<Uint8Array> {
+    const key = `${repo}@${digest}`;
+    const c = this.blobs.get(key);
+    if (c instanceof Promise) return c;
+    const live = c?.deref();
+    if (live) return live;
+    const p = this.client.blobBytes(repo, digest);
+    this.blobs.set(key, p);
+    try {
+      const bytes = await p;
+      this.blobs.set(key, new WeakRef(bytes));
+      return bytes;
+    } catch (e) {
+      this.blobs.delete(key);
+      throw e;
+    }
   }
 
   private summary(repo: string, digest: string): Promise<SignatureSummary> {
@@ -588,7 +638,7 @@ export class OciSource implements Source {
   /** One referrer / signature manifest: note the blobs that hold signature material, and what kind it is. */
   private collectSignature(repo: string, m: Fetched, artifactType: string | undefined, label: string, out: SignatureSummary): void {
     const type = (artifactType ?? '').toLowerCase();
-    const all = (Array.isArray(m.doc.layers) ? m.doc.layers : Array.isArray(m.doc.blobs) ? m.doc.blobs : []).filter(validDescriptor);
+    const all = m.layers.filter(validDescriptor);
     if (all.length > MAX_SIGNATURE_LAYERS)
       out.errors.push({
         code: 'limit-entries',

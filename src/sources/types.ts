@@ -27,10 +27,19 @@ export interface ArtifactRef {
   parent?: string;
   /**
    * Sampled reading (remote stores, `--digest none`): with `read` and `size`, the engine reads only a head and a tail
-   * window by range instead of streaming every byte, and computes no sha256 of its own (a content-addressed store's
-   * digest is reported instead). A container found in the head is still streamed, because opening it needs every byte.
+   * window by range instead of streaming every byte, and computes no sha256 of its own (the artifact says it was
+   * sampled). A container found in the head is still streamed, because opening it needs every byte.
    */
-  sample?: { head: number; tail: number };
+  sample?: {
+    head: number;
+    tail: number;
+    /**
+     * `index`: `digest` comes from a (signed) release index that names the artifact by it, and stands as its sha256
+     * (inventory copies join by it without a download). Otherwise a sampled artifact reports no sha256: only a
+     * `store.digest` annotation with what the store claims.
+     */
+    digestFrom?: 'index';
+  };
   /** Facts held elsewhere (signatures, tags, metadata), fetched while the artifact is scanned so the walk stays fast. */
   related?(): Promise<RelatedInfo>;
   /** A local file found by the fs source: where it is, as resign needs it (src/resign/writers/fs.ts). */
