@@ -12,7 +12,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { type ErrorDetails, ShelflifeError, UsageError } from '../errors.js';
+import { type ErrorDetails, LimitError, ShelflifeError, UsageError } from '../errors.js';
 import { hostnameOf, isLoopback } from '../net/address.js';
 import { HttpClient, HttpError, asList, errCode, describeNetError, type HttpResponse, type HttpStats, type NetOptions } from '../net/http.js';
 import { redactSecrets } from '../net/secrets.js';
@@ -325,7 +325,8 @@ export class RegistryClient {
     let url: string | undefined = `${this.baseUrl}${path}`;
     const seen = new Set<string>();
     for (let page = 0; url; page++) {
-      if (page >= MAX_PAGES) throw new RegistryError(`${this.baseUrl}${path}: more than ${MAX_PAGES} pages; the rest of the listing was not read`);
+      if (page >= MAX_PAGES)
+        throw new LimitError('limit-entries', `more than ${MAX_PAGES} pages; the rest of the listing was not read`, { uri: `${this.baseUrl}${path}` });
       if (seen.has(url)) throw new RegistryError('pagination loops', { uri: url });
       seen.add(url);
       const res: HttpResponse = await this.request(url, { scope, headers: { accept: 'application/json' }, accept: [404] });

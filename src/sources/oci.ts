@@ -225,7 +225,7 @@ export class OciSource implements Source {
         yield* this.walkRepo(repo);
       }
     } catch (e) {
-      yield { uri: this.target, code: 'remote', message: reasonAt(e, this.target) };
+      yield { ...errorAbout(this.target, e), uri: this.target };
     }
   }
 
@@ -239,7 +239,9 @@ export class OciSource implements Source {
           for await (const t of this.client.paginate<string>(`/v2/${repo}/tags/list?n=${this.pageSize}`, pullScope(repo), 'tags')) {
             if (typeof t === 'string' && TAG_RE.test(t)) s.add(t);
             if (s.size > MAX_TAGS)
-              throw new LimitError('limit-entries', `more than ${MAX_TAGS} tags; the rest of the tag list was not read`, { uri: `oci://${this.t.host}/${repo}` });
+              throw new LimitError('limit-entries', `more than ${MAX_TAGS} tags; the rest of the tag list was not read`, {
+                uri: `oci://${this.t.host}/${repo}`,
+              });
           }
         } catch (e) {
           if (e instanceof RegistryError && e.status === 404) return null;
@@ -285,7 +287,7 @@ export class OciSource implements Source {
       try {
         tags = await this.tags(repo);
       } catch (e) {
-        yield { uri: repoUri, code: 'remote', message: reasonAt(e, repoUri) };
+        yield { ...errorAbout(repoUri, e), uri: repoUri };
         return;
       }
       if (!tags) {
@@ -314,7 +316,7 @@ export class OciSource implements Source {
       ahead[i] = undefined;
       const refUri = `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
       if (got.e !== undefined) {
-        yield { uri: refUri, code: 'remote', message: reasonAt(got.e, refUri) };
+        yield { ...errorAbout(refUri, got.e), uri: refUri };
         continue;
       }
       const m = got.m;
@@ -415,7 +417,7 @@ export class OciSource implements Source {
         try {
           child = await this.fetchManifest(repo, d.digest);
         } catch (e) {
-          yield { uri: childUri, code: 'remote', message: reasonAt(e, childUri) };
+          yield { ...errorAbout(childUri, e), uri: childUri };
           continue;
         }
         if (!child) {
