@@ -52,7 +52,7 @@ describe('release index parsers on hostile input', () => {
     const big = '<package type="rpm">'.repeat(200_000);
     expect([...parsePrimary(big)]).toEqual([]);
     // 10× the input may cost ~10× the time, never ~100× (quadratic); a generous factor keeps CI noise out.
-    expect(timed(() => [...parsePrimary(big)])).toBeLessThan(Math.max(50, 40 * timed(() => [...parsePrimary(small)])));
+    expect(timed(() => [...parsePrimary(big)])).toBeLessThan(Math.max(500, 40 * timed(() => [...parsePrimary(small)])));
     expect(parseFirmwareXml('<component><release>'.repeat(100_000))).toEqual([]);
     const header = `-----BEGIN PGP SIGNED MESSAGE-----\n${'Hash: SHA256 '.repeat(400_000)}`;
     expect(timed(() => cleartextPayload(header))).toBeLessThan(2000);
