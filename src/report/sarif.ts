@@ -128,12 +128,30 @@ function pathToDirUri(dir: string): string {
   return u.href.endsWith('/') ? u.href : `${u.href}/`;
 }
 
+/**
+ * SARIF wants `artifactLocation.uri` to be a URI reference (RFC 3986 §4.1). Member paths inside shelflife's URIs are
+ * as the archive named them (spaces, `%`, any Unicode): every character a URI cannot hold is percent-encoded, and a `%`
+ * that starts no valid escape becomes `%25`; valid escapes stay as they are.
+ */
+export function uriReference(s: string): string {
+  // Lone surrogates (possible in a recorded scan's JSON) have no UTF-8 form: U+FFFD, as a decoder would give.
+  const wellFormed = s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  // `[` `]` belong to IPv6 hosts only; `#` may start one fragment, and no URI of ours has one: all three encoded too.
+  return wellFormed.replace(/%(?![0-9A-Fa-f]{2})|[^A-Za-z0-9\-._~:/?@!$&'()*+,;=%]/gu, (c) => encodeURIComponent(c));
+}
+
 function artifactLocation(uri: string, cwd: string): { uri: string; uriBaseId?: string } {
-  if (!uri.startsWith('file://')) return { uri };
+  const absolute = { uri: uriReference(uri) };
+  if (!uri.startsWith('file://')) return absolute;
   const bang = uri.indexOf('!/');
-  const path = fileURLToPath(bang < 0 ? uri : uri.slice(0, bang));
+  let path: string;
+  try {
+    path = fileURLToPath(bang < 0 ? uri : uri.slice(0, bang));
+  } catch {
+    return absolute; // a malformed file URI (a hostile recorded scan): kept absolute, encoded
+  }
   const rel = relative(cwd, path);
-  if (!rel || rel.startsWith('..') || rel.startsWith(sep)) return { uri };
-  const relUri = rel.split(sep).map(encodeURIComponent).join('/') + (bang < 0 ? '' : uri.slice(bang));
+  if (!rel || rel.startsWith('..') || rel.startsWith(sep)) return absolute;
+  const relUri = rel.split(sep).map(encodeURIComponent).join('/') + (bang < 0 ? '' : uriReference(uri.slice(bang)));
   return { uri: relUri, uriBaseId: 'SRCROOT' };
 }

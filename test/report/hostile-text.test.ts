@@ -5,6 +5,7 @@
  * control character; JSON formats stay lossless.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +13,11 @@ import { describe, expect, it } from 'vitest';
 import type { ScanResult } from '../../src/model.js';
 import { parseCef, toCef } from '../../src/report/cef.js';
 import { eventsOfScan } from '../../src/report/event.js';
-import { REPORTERS } from '../../src/report/index.js';
+import { REPORTERS, type ReportFormat } from '../../src/report/index.js';
 import { displayText, displayUri, safeJson } from '../../src/report/text.js';
 import { toSyslog } from '../../src/sinks/syslog.js';
 import { tar } from '../helpers/registry.js';
+import { validateReport } from '../helpers/report-formats.js';
 import { FIXTURES } from '../helpers/scan.js';
 import { sampleResult } from './sample.js';
 
@@ -42,7 +44,7 @@ function hostileResult(): ScanResult {
       ...base,
       uri: `file:///srv/releases/bundle.tar!/${name}`,
       parent: 'file:///srv/releases/bundle.tar',
-      sha256: k.padEnd(64, '0').slice(0, 64),
+      sha256: createHash('sha256').update(name).digest('hex'),
       findings: base.findings.map((f) => ({ ...f, subject: `CN=${name}`, exposure: { ...f.exposure!, explanation: `signed by ${name}` } })),
       errors: [{ code: 'malformed', message: `bundle.tar!/${name}: not a certificate` }],
     });
@@ -91,6 +93,10 @@ describe('every format on hostile names', () => {
     }
     const lines = id === 'csv' ? out.split('\r\n') : out.split('\n');
     for (const line of lines) expect(line, `${id}: ${JSON.stringify(line)}`).not.toMatch(ACTING);
+  });
+
+  it.each(Object.keys(REPORTERS))('%s still validates against its format definition', (id) => {
+    expect(validateReport(id as ReportFormat, render(id as ReportFormat), result)).toEqual([]);
   });
 
   it('table: a name cannot fake a line, recolour the terminal or reorder text', () => {

@@ -1,16 +1,19 @@
 /**
- * Report formats: redacted golden files (test/report/golden/, update with `npx vitest run -u`), schema validation
- * (SARIF 2.1.0 from OASIS, CycloneDX 1.6 from @cyclonedx/cyclonedx-library), escaping, and a real scan rendered in
- * every format.
+ * Report formats: redacted golden files (test/report/golden/, update with `npx vitest run -u`), and every format
+ * validated against its own definition (test/helpers/report-formats.ts) on a fixed sample, a real scan of the bundled
+ * fixtures and an empty scan; each validator shown to fail on a broken document.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv04 from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
-import { describe, expect, it } from 'vitest';
-import { REPORTERS } from '../../src/report/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ScanResult } from '../../src/model.js';
+import { REPORTERS, type ReportFormat } from '../../src/report/index.js';
 import { csvCell } from '../../src/report/csv.js';
-import { FIXTURES, scanPaths } from '../helpers/scan.js';
+import { scan } from '../../src/scan/scan.js';
+import { validateCsv, validateHtml, validateMarkdown, validateReport, validateTable } from '../helpers/report-formats.js';
+import { FIXTURES } from '../helpers/scan.js';
 import { sampleResult } from './sample.js';
 import { cdxValidator } from '../helpers/cyclonedx.js';
 
@@ -109,15 +112,80 @@ describe('escaping', () => {
   });
 });
 
-describe('a real scan of the bundled fixtures renders in every format', () => {
-  it.each(Object.keys(REPORTERS))('%s', async (id) => {
-    const result = await scanPaths(join(FIXTURES, 'core'));
-    const out = REPORTERS[id as keyof typeof REPORTERS].render(result, { cwd: process.cwd() });
-    expect(out.length).toBeGreaterThan(100);
-    if (id === 'sarif') expect(sarifValidator()(JSON.parse(out))).toBe(true);
-    if (id === 'cbom') {
-      const v = cdxValidator();
-      expect(v(JSON.parse(out)), JSON.stringify(v.errors?.slice(0, 3))).toBe(true);
-    }
+describe('every format validates against its own definition', () => {
+  const formats = Object.keys(REPORTERS) as ReportFormat[];
+  let real: ScanResult;
+  beforeAll(async () => {
+    // A real scan: certificates, keys, signatures, archives, bad files with errors, scored.
+    real = await scan({ targets: [join(FIXTURES, 'core'), join(FIXTURES, 'pki')], concurrency: 2, now: () => new Date('2026-11-28T00:00:00Z') });
+  });
+
+  it.each(formats)('%s: the fixed sample', (id) => {
+    const result = sampleResult();
+    expect(validateReport(id, REPORTERS[id].render(result, { cwd: '/srv' }), result)).toEqual([]);
+  });
+
+  it.each(formats)('%s: a real scan of the bundled fixtures', (id) => {
+    expect(real.artifacts.some((a) => a.errors.length)).toBe(true);
+    expect(validateReport(id, REPORTERS[id].render(real, { cwd: process.cwd() }), real)).toEqual([]);
+  });
+
+  it.each(formats)('%s: an empty scan', (id) => {
+    const empty: ScanResult = { ...sampleResult(), artifacts: [] };
+    empty.scan.stats = { artifacts: 0, bytes: 0, findings: 0, errors: 0 };
+    expect(validateReport(id, REPORTERS[id].render(empty, {}), empty)).toEqual([]);
+  });
+});
+
+describe('the validators are live (each can fail)', () => {
+  const result = sampleResult();
+  const render = (id: ReportFormat) => REPORTERS[id].render(result, { cwd: '/srv' });
+
+  it('JSON: a missing field or an unknown one', () => {
+    const doc = JSON.parse(render('json'));
+    delete doc.artifacts[0].sha256;
+    expect(validateReport('json', JSON.stringify(doc), result).join()).toMatch(/sha256/);
+    expect(validateReport('json', JSON.stringify({ ...JSON.parse(render('json')), extra: 1 }), result)).not.toEqual([]);
+  });
+
+  it('SARIF, CycloneDX and OCSF: a broken document', () => {
+    expect(validateReport('sarif', JSON.stringify({ version: '2.1.0', runs: [{ tool: {} }] }), result)).not.toEqual([]);
+    expect(validateReport('cbom', JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [{ type: 'nonsense' }] }), result)).not.toEqual([]);
+    const lines = render('ocsf').split('\n');
+    expect(validateReport('ocsf', `${lines.slice(1).join('\n')}`, result).join()).toMatch(/lines for \d+ events/);
+    expect(validateReport('ocsf', render('ocsf').replace('"class_uid":2003', '"class_uid":2002'), result)).not.toEqual([]);
+  });
+
+  it('HTML: misnesting, a script, an external reference, an event handler, no CSP', () => {
+    const html = render('html');
+    expect(validateHtml(html.replace('</h1>', '</h2>'))).toContain('</h2> closes <h1>');
+    expect(validateHtml(html.replace('</main>', '<script>alert(1)</script></main>')).join()).toMatch(/<script> element/);
+    expect(validateHtml(html.replace('</main>', '<a href="https://evil.example/">x</a></main>')).join()).toMatch(/refers to another resource/);
+    expect(validateHtml(html.replace('<main>', '<main onload="x()">')).join()).toMatch(/event handler/);
+    expect(validateHtml(html.replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '')).join()).toMatch(/Content-Security-Policy/);
+    expect(validateHtml(html.replace('<main>', '<main><div a="1"b="2"></div>')).join()).toMatch(/missing-whitespace-between-attributes/);
+  });
+
+  it('Markdown: a row with a cell too many, a link, raw HTML, an open code span', () => {
+    const md = render('md');
+    const row = md.split('\n').find((l) => l.startsWith('| critical | `'))!;
+    expect(validateMarkdown(md.replace(row, `${row} extra |`)).join()).toMatch(/6 cells, the header has 5/);
+    expect(validateMarkdown(md.replace(row, row.replace('signature |', '[x](http://e) |'))).join()).toMatch(/a link or image/);
+    expect(validateMarkdown(md.replace(row, row.replace('signature |', '<img> |'))).join()).toMatch(/raw HTML/);
+    expect(validateMarkdown(md.replace(row, row.replace('signature |', '`open |'))).join()).toMatch(/unclosed code span/);
+  });
+
+  it('CSV: an unquoted field, a missing column, a formula', () => {
+    const csv = render('csv');
+    expect(validateCsv(csv.replace('"artifact_uri"', 'artifact_uri'), result).join()).toMatch(/not quoted/);
+    const rows = csv.split('\r\n');
+    expect(validateCsv([rows[0], rows[1].replace(/,"[^"]*"$/, ''), ...rows.slice(2)].join('\r\n'), result).join()).toMatch(/15 fields/);
+    expect(validateCsv(csv.replace(`"'=cmd`, '"=cmd'), result).join()).toMatch(/a formula/);
+  });
+
+  it('table: a missing summary, a control character', () => {
+    const table = render('table');
+    expect(validateTable(table.replace(/^\d+ artifacts, .*$/m, 'done'), result).join()).toMatch(/summary/);
+    expect(validateTable(table.replace('signature', 'signature\x1b[31m'), result).join()).toMatch(/control/);
   });
 });
