@@ -5,7 +5,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeFitAlgo, fitDetector, parseFdt } from '../../src/detectors/fit.js';
 import { claims, runDetectors } from '../../src/detectors/index.js';
@@ -84,20 +83,12 @@ describe('fit', () => {
     expect(names.slice(1)).toEqual(fromDtc);
   });
 
-  it('malformed: truncated FDT, bad token, totalsize past the end; fuzzed images never crash', () => {
+  it('malformed: truncated FDT, bad token, totalsize past the end', () => {
     const b = read('signed-rsa2048.itb');
     expect(detect('t.itb', b.subarray(0, 200)).errors[0]).toMatchObject({ code: 'truncated', source: 'fit' });
     const badToken = b.slice();
     const offStruct = new DataView(badToken.buffer).getUint32(8);
     new DataView(badToken.buffer).setUint32(offStruct, 0x77);
     expect(detect('b.itb', badToken).errors[0].message).toMatch(/unknown FDT token 119/);
-    fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(b.length - 1), fc.nat(255)), { minLength: 1, maxLength: 6 }), (muts) => {
-        const m = b.slice();
-        for (const [i, v] of muts) m[i] = v;
-        expect(detect('m.itb', m).errors.filter((e) => e.code === 'detector-crash')).toEqual([]);
-      }),
-      { numRuns: 300 },
-    );
   });
 });

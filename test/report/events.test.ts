@@ -1,7 +1,8 @@
 /** The event model (stable ids, bounded fields) and the event formats rendered from it: CEF and ECS (OCSF in ocsf.test.ts). */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { cefExtensionEscape, cefHeaderEscape, parseCef, toCef } from '../../src/report/cef.js';
+import { cefExtensionEscape, cefHeaderEscape, toCef } from '../../src/report/cef.js';
+import { parseCef } from '../helpers/cef.js';
 import { toEcs } from '../../src/report/ecs.js';
 import { eventsOfScan } from '../../src/report/event.js';
 import { displayText } from '../../src/report/text.js';

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { parseCef } from '../../src/report/cef.js';
+import { parseCef } from '../helpers/cef.js';
 import { startHecReceiver } from '../helpers/receivers.js';
 import { freePort } from '../setup/registry.js';
 import { readRsyslogLog } from '../setup/rsyslog.js';

@@ -6,7 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCef } from '../../src/report/cef.js';
+import { parseCef } from '../helpers/cef.js';
 import { deliverSpool, flushSinks, sinkSpoolFor, spoolAndDeliver } from '../../src/sinks/deliver.js';
 import { eventsOfScan } from '../../src/report/event.js';
 import { createTransport } from '../../src/sinks/config.js';
