@@ -1,5 +1,5 @@
 /**
- * The scan model: the shared types every stage of DESIGN.md's flow speaks.
+ * The scan model: the shared types every stage of the flow speaks (docs/architecture.md).
  * sources → containers → detectors → catalogue → scoring → inventory → report/sinks.
  * @module
  */
@@ -12,7 +12,7 @@ export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'none';
 
 export const SEVERITIES: readonly Severity[] = ['none', 'low', 'medium', 'high', 'critical'];
 
-/** Canonical algorithm naming (DESIGN.md "Canonical algorithm ids"). */
+/** Canonical algorithm naming (docs/architecture.md "Canonical algorithm ids"). */
 export interface Algorithm {
   /** Canonical id: `RSA-2048`, `ECDSA-P256`, `ML-DSA-65+ECDSA-P256`, `AES-256` … or `unknown:<oid>`. */
   id: string;

@@ -1,6 +1,6 @@
 /**
  * The algorithm catalogue: rules/algorithms.yaml turned into lookups that give every detector the same canonical
- * ids (DESIGN.md), families, classical security bits and quantum status. Pure after the one load.
+ * ids (docs/architecture.md), families, classical security bits and quantum status. Pure after the one load.
  * @module
  */
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The provenance answer for one model (DESIGN.md "Provenance (models)"):
+ * The provenance answer for one model (docs/architecture.md "Provenance"; docs/provenance.md):
  * `{ subject, integrity, lineage, evaluation, approval, retired, copies, quantum }`, each with a `grade`
  * (`signed-verified` | `signed` | `declared` | `absent`) and the `evidence` it came from.
  * - subject: the OpenSSF Model Signing root digest (from model.sig, else computed over the files present, SHA-256);

@@ -1,5 +1,5 @@
 /**
- * The schema-versioned JSON inventory (DESIGN.md "Scan output contract"; schema/scan-output.schema.json).
+ * The schema-versioned JSON inventory (docs/architecture.md "Scan output contract"; schema/scan-output.schema.json).
  * @module
  */
 import { safeJson } from './text.js';

@@ -40,7 +40,7 @@ export interface SignatureAlgorithm {
   /** The draft's / RFC 9881's name, as the catalogue spells it: `id-MLDSA65-ECDSA-P256-SHA512`, `id-ml-dsa-65`. */
   name: string;
   oid: string;
-  /** Canonical id (DESIGN.md): `ML-DSA-65+ECDSA-P256`, `ML-DSA-65`. */
+  /** Canonical id (docs/architecture.md): `ML-DSA-65+ECDSA-P256`, `ML-DSA-65`. */
   id: string;
   /** What `--alg` accepts: `mldsa65-ecdsa-p256`, `mldsa65`. */
   cliName: string;

@@ -1,5 +1,5 @@
 /**
- * The resign plan: which artifacts of a scan (DESIGN.md's JSON contract) get a hybrid signature, where it goes, and
+ * The resign plan: which artifacts of a scan (the JSON contract, docs/architecture.md) get a hybrid signature, where it goes, and
  * why. Pure: reads the scan document, asks the writers where a signature would go, touches nothing.
  * @module
  */

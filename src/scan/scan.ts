@@ -1,6 +1,6 @@
 /**
  * `scan()`: the library entry point behind `shelflife scan`. Targets → sources → engine (detectors, containers)
- * → one ScanResult per DESIGN.md's contract.
+ * → one ScanResult per the contract in docs/architecture.md.
  * @module
  */
 import { randomUUID } from 'node:crypto';

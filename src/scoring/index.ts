@@ -1,6 +1,6 @@
 /**
  * Scoring a scan: classify every artifact, score every finding (src/scoring/exposure.ts), roll findings up to the
- * artifact (the worst one), and say when an artifact that should be signed is not. Fills DESIGN.md's `class`,
+ * artifact (the worst one), and say when an artifact that should be signed is not. Fills the JSON contract's `class`,
  * `lifetime`, `created`, `signed` and `exposure` fields in place.
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * Hash names as release stores spell them (`sha256`, `SHA256`, `MD5Sum` …) and how they rank: the ids DESIGN.md uses
+ * Hash names as release stores spell them (`sha256`, `SHA256`, `MD5Sum` …) and how they rank: the ids docs/architecture.md uses
  * in `algorithm.hash`, weakest first, so the weakest link of a chain of hashes can be named.
  * @module
  */
