@@ -12,5 +12,8 @@ export { REPORTERS, type RenderOptions, type Reporter, type ReportFormat } from 
 export { writeReports, type ReportOutput } from './report/write.js';
 export { findingId, findingKey } from './identity.js';
 export { resolveSource, SCHEMES } from './sources/index.js';
+export { Inventory } from './inventory/inventory.js';
+export { spoolAndDeliver, flushSinks, type DeliveryReport } from './sinks/deliver.js';
+export type { SinkConfig } from './sinks/transport.js';
 export { ShelflifeError, ParseError, LimitError, UsageError } from './errors.js';
 export * from './model.js';
