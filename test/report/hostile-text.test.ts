@@ -40,7 +40,7 @@ const NAMES = {
 function hostileResult(): ScanResult {
   const r = sampleResult();
   const base = r.artifacts[0];
-  for (const [k, name] of Object.entries(NAMES)) {
+  for (const name of Object.values(NAMES)) {
     r.artifacts.push({
       ...base,
       uri: `file:///srv/releases/bundle.tar!/${name}`,
