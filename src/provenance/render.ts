@@ -3,6 +3,8 @@
  * `html` (one self-contained page, everything escaped). And the admission check behind `--require`.
  * @module
  */
+import { mdCode, mdText } from '../report/markdown.js';
+import { displayText, htmlText, safeJson } from '../report/text.js';
 import { UsageError } from '../errors.js';
 import type { Grade, ProvenanceAnswer } from './answer.js';
 import { provenanceBom } from './cyclonedx.js';
@@ -125,7 +127,7 @@ export function summaryRows(a: ProvenanceAnswer): Row[] {
 export function renderProvenance(a: ProvenanceAnswer, format: ProvenanceFormat): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(a, null, 2)}\n`;
+      return `${safeJson(a, 2)}\n`;
     case 'table':
       return renderTable(a);
     case 'md':
@@ -133,7 +135,7 @@ export function renderProvenance(a: ProvenanceAnswer, format: ProvenanceFormat):
     case 'html':
       return renderHtml(a);
     case 'cbom':
-      return `${JSON.stringify(provenanceBom(a), null, 2)}\n`;
+      return `${safeJson(provenanceBom(a), 2)}\n`;
   }
 }
 
@@ -141,19 +143,19 @@ function renderTable(a: ProvenanceAnswer): string {
   const lines = [`provenance of ${a.model}`, ''];
   for (const r of summaryRows(a)) lines.push(`${r.question.padEnd(11)} ${r.grade.padEnd(16)} ${r.answer}`);
   for (const p of a.problems) lines.push(`problem     ${p.uri}: ${p.message}`);
-  return `${lines.join('\n')}\n`;
+  // Model names, card text and evidence come from the model's own files and the stores: shown, never acted on.
+  return `${lines.map(displayText).join('\n')}\n`;
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
+/** Markdown as the scan report writes it (src/report/markdown.ts): identifiers as code spans, prose escaped. */
 function renderMarkdown(a: ProvenanceAnswer): string {
-  const out = [`## Provenance of \`${a.model.replace(/`/g, '')}\``, '', '| question | grade | answer | evidence |', '|---|---|---|---|'];
-  for (const r of summaryRows(a)) out.push(`| ${r.question} | ${r.grade} | ${mdCell(r.answer)} | ${mdCell(r.evidence.join(', '))} |`);
-  if (a.problems.length) out.push('', '### Problems', '', ...a.problems.map((p) => `- \`${p.uri}\`: ${mdCell(p.message)}`));
+  const out = [`## Provenance of ${mdCode(a.model)}`, '', '| question | grade | answer | evidence |', '|---|---|---|---|'];
+  for (const r of summaryRows(a)) out.push(`| ${r.question} | ${r.grade} | ${mdText(r.answer)} | ${r.evidence.map(mdCode).join(', ')} |`);
+  if (a.problems.length) out.push('', '### Problems', '', ...a.problems.map((p) => `- ${mdCode(p.uri)}: ${mdText(p.message)}`));
   return `${out.join('\n')}\n`;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = htmlText;
 
 function renderHtml(a: ProvenanceAnswer): string {
   const rows = summaryRows(a)

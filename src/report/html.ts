@@ -12,14 +12,12 @@ import { rankedFindings, severityOf, totals, worse } from './_facts.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
 import { formatBytes } from './table.js';
-import { displayText, displayUri } from './text.js';
+import { displayUri, htmlText } from './text.js';
 
 const COLORS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#f59f00', low: '#1c7ed6', none: '#2b8a3e' };
 
 /** Text for an HTML text node or attribute value: control and bidi characters shown (displayText), markup escaped. */
-export function esc(s: unknown): string {
-  return displayText(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+export const esc = htmlText;
 
 export const htmlReporter: Reporter = {
   id: 'html',

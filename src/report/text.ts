@@ -39,6 +39,11 @@ export function displayText(s: unknown): string {
   return String(s ?? '').replace(ACTING, visible);
 }
 
+/** Text for an HTML text node or quoted attribute value: displayText, then the markup characters escaped. */
+export function htmlText(s: unknown): string {
+  return displayText(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
 /** Like displayText for a block of lines: line breaks stay, everything else that acts is shown. */
 export function displayLines(s: unknown): string {
   return String(s ?? '')
