@@ -154,3 +154,17 @@ export async function startMemoryRegistry(): Promise<MemoryRegistry> {
   });
   return reg;
 }
+
+/** Run `f`, sampling RSS every 5 ms: its result and the peak growth over the RSS at the start, in MiB. */
+export async function peakRss<T>(f: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
+  (globalThis as { gc?: () => void }).gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  try {
+    const value = await f();
+    return { value, peakMiB: (Math.max(peak, process.memoryUsage().rss) - base) / 2 ** 20 };
+  } finally {
+    clearInterval(t);
+  }
+}

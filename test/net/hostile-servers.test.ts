@@ -14,7 +14,7 @@ import { HttpClient } from '../../src/net/http.js';
 import { scan } from '../../src/scan/scan.js';
 import { spoolAndDeliver } from '../../src/sinks/deliver.js';
 import { installLoopbackGuard } from '../helpers/http-faults.js';
-import { basicOf, drip, json, startHostile, type HostileServer } from '../helpers/hostile-servers.js';
+import { basicOf, drip, json, peakRss, startHostile, type HostileServer } from '../helpers/hostile-servers.js';
 import { sampleScan } from '../helpers/sample-scan.js';
 
 const open: HostileServer[] = [];
@@ -259,17 +259,33 @@ describe('item 5 over HTTP: a compressed index is parsed as it expands', () => {
       if (req.url === '/repo/repodata/p.xml.gz') return res.writeHead(200, { 'content-length': gz.length }).end(gz);
       res.writeHead(404).end();
     });
-    global.gc?.();
-    const base = process.memoryUsage().rss;
-    let peak = base;
-    const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-    try {
-      const r = await scan({ targets: [`yum+${s.url}/repo/`], scoring: false, sourceOptions: { ...fast, deadlineMs: 30_000, fetch: 'none' } });
-      expect(r.artifacts.map((a) => a.uri)).toContain(`${s.url}/repo/Packages/big.rpm`);
-    } finally {
-      clearInterval(t);
-    }
+    const { value: r, peakMiB } = await peakRss(() =>
+      scan({ targets: [`yum+${s.url}/repo/`], scoring: false, sourceOptions: { ...fast, deadlineMs: 30_000, fetch: 'none' } }),
+    );
+    expect(r.artifacts.map((a) => a.uri)).toContain(`${s.url}/repo/Packages/big.rpm`);
     // The whole document in memory (bytes, then a string of it) was 600 MB and more; streaming keeps a chunk or two.
-    expect((peak - base) / 2 ** 20).toBeLessThan(150);
+    expect(peakMiB).toBeLessThan(150);
+  });
+
+  it('a 120 KB firmware.xml.zst that would expand to 3.75 GiB stops at the ratio limit, in bounded memory', async () => {
+    // RFC 8878 §3.1.1.2: a frame of RLE blocks (3-byte header + one byte each), 128 KiB of output per block.
+    const blocks = 30_000;
+    const zst = Buffer.alloc(6 + 4 * blocks);
+    zst.writeUInt32LE(0xfd2fb528, 0);
+    zst[5] = 0x38; // 128 KiB window, no content size
+    for (let i = 0; i < blocks; i++) {
+      zst.writeUIntLE(((128 * 1024) << 3) | (1 << 1) | (i === blocks - 1 ? 1 : 0), 6 + 4 * i, 3);
+      zst[6 + 4 * i + 3] = 0x3c; // '<'
+    }
+    const s = await server((req, res) => {
+      if (req.url === '/fw/firmware.xml.zst') return res.writeHead(200, { 'content-length': zst.length }).end(zst);
+      res.writeHead(404).end();
+    });
+    const { value: r, peakMiB } = await peakRss(() =>
+      scan({ targets: [`lvfs+${s.url}/fw/firmware.xml.zst`], scoring: false, sourceOptions: { ...fast, fetch: 'none' } }),
+    );
+    const meta = r.artifacts.find((a) => a.uri === `${s.url}/fw/firmware.xml.zst`)!;
+    expect(meta.errors).toContainEqual(expect.objectContaining({ code: 'limit-ratio', message: expect.stringMatching(/compression ratio above 200:1/) }));
+    expect(peakMiB).toBeLessThan(256);
   });
 });
