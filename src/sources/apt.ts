@@ -129,10 +129,16 @@ export async function* linesOf(chunks: AsyncIterable<string>, max = MAX_STANZA_C
 export function cleartextPayload(text: string): string {
   const begin = text.indexOf('-----BEGIN PGP SIGNED MESSAGE-----');
   if (begin < 0) return text;
-  // Armor headers ("Hash: …") end at the first empty line; the signature block starts at its own BEGIN line.
-  const blank = /\r?\n\r?\n/.exec(text.slice(begin));
-  if (!blank) return text;
-  const bodyStart = begin + blank.index + blank[0].length;
+  // Armor headers ("Hash: …") end at the first empty line; the signature block starts at its own BEGIN line. Found
+  // line by line with indexOf, each character looked at once, however long a hostile header is.
+  let bodyStart = -1;
+  for (let at = begin; bodyStart < 0;) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) return text;
+    const next = text[nl + 1] === '\r' ? nl + 2 : nl + 1;
+    if (text[next] === '\n') bodyStart = next + 1;
+    at = nl + 1;
+  }
   const sig = text.indexOf('\n-----BEGIN PGP SIGNATURE-----', bodyStart - 1);
   if (sig < 0) return text;
   return text.slice(bodyStart, sig).replace(/\r$/, '').replace(/^- /gm, '');

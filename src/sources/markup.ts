@@ -20,10 +20,18 @@ export const MAX_TEXT_CHARS = 64 * 1024;
 export type MarkupToken =
   { type: 'open'; name: string; attrs: Record<string, string>; selfClosing: boolean } | { type: 'close'; name: string } | { type: 'text'; text: string };
 
+/**
+ * Characters the tokenizers of this process have looked at, counted where they look (each scan by the positions it
+ * covered, each copy and comparison by its length). Linearity is a count, not a clock: the tests compare it with the
+ * length of the input, so a loaded machine cannot make them fail and a quadratic tokenizer cannot pass.
+ */
+export const tokenizerWork = { chars: 0 };
+
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 /** The five XML entities and numeric character references; anything else is left as written. */
 export function decodeEntities(s: string): string {
+  tokenizerWork.chars += s.length;
   if (!s.includes('&')) return s;
   return s.replace(/&(amp|lt|gt|quot|apos|#\d{1,7}|#x[0-9a-fA-F]{1,6});/g, (m, e: string) => {
     if (e[0] !== '#') return ENTITIES[e];
@@ -84,6 +92,7 @@ export class MarkupTokenizer {
   constructor(private readonly html = false) {}
 
   push(chunk: string): MarkupToken[] {
+    tokenizerWork.chars += this.buf.length + chunk.length;
     this.buf += chunk;
     return this.drain(false);
   }
@@ -93,6 +102,7 @@ export class MarkupTokenizer {
   }
 
   private emitText(s: string): void {
+    tokenizerWork.chars += s.length;
     if (this.text.length < MAX_TEXT_CHARS) this.text += s.slice(0, MAX_TEXT_CHARS - this.text.length);
   }
 
@@ -109,6 +119,7 @@ export class MarkupTokenizer {
       if (this.scan === 0) {
         // Outside a tag: text up to the next '<'.
         const lt = buf.indexOf('<', pos);
+        tokenizerWork.chars += (lt < 0 ? buf.length : lt + 1) - pos;
         if (lt < 0) {
           this.emitText(buf.slice(pos));
           pos = buf.length;
@@ -128,10 +139,12 @@ export class MarkupTokenizer {
       let textInstead = false;
       if (special) {
         end = buf.indexOf(special, pos + this.scan);
+        tokenizerWork.chars += (end < 0 ? buf.length : end + special.length) - (pos + this.scan);
         if (end < 0) this.scan = Math.max(1, buf.length - pos - special.length + 1);
         else end += special.length - 1;
       } else {
-        let i = pos + this.scan;
+        const from = pos + this.scan;
+        let i = from;
         let q = this.quote;
         for (; i < buf.length; i++) {
           const c = buf[i];
@@ -140,6 +153,7 @@ export class MarkupTokenizer {
           } else if (c === '"' || c === "'") {
             // Quotes count only inside an attribute value (after '='), so a stray quote in text cannot swallow the rest.
             if (buf[i - 1] === '=' || (isSpace(buf.charCodeAt(i - 1)) && /=\s*$/.test(buf.slice(Math.max(pos, i - 8), i)))) q = c;
+            tokenizerWork.chars += 8;
           } else if (c === '>') {
             end = i;
             break;
@@ -149,6 +163,7 @@ export class MarkupTokenizer {
             break;
           }
         }
+        tokenizerWork.chars += i - from + 1;
         this.quote = q;
         if (end < 0) this.scan = i - pos;
       }
@@ -171,6 +186,7 @@ export class MarkupTokenizer {
         continue;
       }
       const tag = buf.slice(pos, end + 1);
+      tokenizerWork.chars += tag.length;
       pos = end + 1;
       if (special === ']]>') this.emitText(tag.slice(9, -3));
       if (special) continue;
@@ -182,12 +198,15 @@ export class MarkupTokenizer {
       return out;
     }
     // Keep only the unfinished tag (bounded by MAX_TAG_CHARS); text already went out.
+    tokenizerWork.chars += buf.length - pos;
     this.buf = buf.slice(pos);
     buf = '';
     return out;
   }
 
   private tag(tag: string, out: MarkupToken[]): void {
+    // Sliced out, its name read, its attributes read in one pass: each a walk over the tag.
+    tokenizerWork.chars += 3 * tag.length;
     const inner = tag.slice(1, -1);
     if (inner[0] === '!') return; // <!DOCTYPE …>
     const closing = inner[0] === '/';

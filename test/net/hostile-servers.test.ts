@@ -33,9 +33,8 @@ const fast = { backoffMs: 1, timeoutMs: 1000, deadlineMs: 2500 };
 describe('item 8: every request has an idle timeout and an overall deadline', () => {
   it('a checksum file dripped one byte every 200 ms ends at the deadline, with the error on it', async () => {
     const s = await server((_req, res) => drip(res, { 'content-length': 100_000 }, 200));
-    const t0 = Date.now();
+    // The error names the deadline that ended it (without one the drip lasts 100,000 × 200 ms and the test times out).
     const r = await scan({ targets: [`${s.url}/rel/SHA256SUMS`], scoring: false, sourceOptions: fast });
-    expect(Date.now() - t0).toBeLessThan(10_000);
     const a = r.artifacts.find((x) => x.uri.endsWith('/rel/SHA256SUMS'))!;
     expect(a.errors[0].message).toMatch(/not finished within the 2\.5 s deadline \(--deadline\)/);
   });
@@ -50,9 +49,7 @@ describe('item 8: every request has an idle timeout and an overall deadline', ()
       }
       json(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] });
     });
-    const t0 = Date.now();
     const r = await scan({ targets: [`oci://${s.host}/app:drip`, `oci://${s.host}/app:short`], scoring: false, sourceOptions: fast });
-    expect(Date.now() - t0).toBeLessThan(15_000);
     const msg = (tag: string) =>
       r.artifacts
         .find((a) => a.uri.endsWith(`:${tag}`))!
