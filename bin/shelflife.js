@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The binary is trivial: everything lives in the library (src/cli/main.ts).
-import { main } from '../dist/src/cli/main.js';
+// The binary is trivial: everything lives in the library (src/cli/main.ts), bundled by the build into dist/cli/
+// (tools/build.mjs) so that a start-up reads a few files rather than every module.
+import { main } from '../dist/cli/main.js';
 
 // `shelflife scan … | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e) => {

@@ -7,126 +7,139 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { UsageError } from './errors.js';
 import type { Severity } from './model.js';
 import { EVENT_FORMATS, type EventFormat } from './report/event.js';
 import { isReportFormat, REPORTERS, type ReportFormat } from './report/index.js';
+import { zod } from './rules/libraries.js';
 import { loadRulesFile, parseRules } from './rules/loader.js';
 import type { ScanOptions } from './scan/scan.js';
 import type { ScoringConfig, ScoringOptions } from './scoring/index.js';
-import { Duration, TimelineEntry } from './scoring/rules.js';
+import { scoringSchemas } from './scoring/rules.js';
 import type { SinkConfig } from './sinks/transport.js';
 import type { SourceOptions } from './sources/index.js';
 
-const SeverityName = z.enum(['critical', 'high', 'medium', 'low', 'none']);
+/** The config schema, made on first use (zod is loaded only when a config or rules file is parsed). */
+function defineSchemas() {
+  const { z } = zod();
+  const { Duration, TimelineEntry } = scoringSchemas();
+  const SeverityName = z.enum(['critical', 'high', 'medium', 'low', 'none']);
 
-const ClassOverride = z
-  .object({
-    lifetime: Duration.optional(),
-    secrecy: Duration.optional(),
-    migration: Duration.optional(),
-    harvest: z.number().min(0).max(1).optional(),
-    signed: z.boolean().optional(),
-  })
-  .strict();
+  const ClassOverride = z
+    .object({
+      lifetime: Duration.optional(),
+      secrecy: Duration.optional(),
+      migration: Duration.optional(),
+      harvest: z.number().min(0).max(1).optional(),
+      signed: z.boolean().optional(),
+    })
+    .strict();
 
-const Target = z
-  .object({
-    match: z.union([z.string().min(1).max(1000), z.array(z.string().min(1).max(1000)).min(1)]),
-    class: z.string().optional(),
-    lifetime: Duration.optional(),
-    secrecy: Duration.optional(),
-    migration: Duration.optional(),
-    harvest: z.number().min(0).max(1).optional(),
-    copies: z.number().int().min(1).max(1_000_000).optional(),
-  })
-  .strict();
+  const Target = z
+    .object({
+      match: z.union([z.string().min(1).max(1000), z.array(z.string().min(1).max(1000)).min(1)]),
+      class: z.string().optional(),
+      lifetime: Duration.optional(),
+      secrecy: Duration.optional(),
+      migration: Duration.optional(),
+      harvest: z.number().min(0).max(1).optional(),
+      copies: z.number().int().min(1).max(1_000_000).optional(),
+    })
+    .strict();
 
-/** What a scheduled scan does: targets, reading options, where reports go, credentials by reference only. */
-const ScanSection = z
-  .object({
-    targets: z.array(z.string().min(1).max(4096)).min(1).max(10_000).optional(),
-    include: z.array(z.string()).optional(),
-    exclude: z.array(z.string()).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    /** Inventory: a SQLite path (relative to this file) or a postgres:// URL. */
-    db: z.string().min(1).optional(),
-    outputs: z
-      .array(
-        z
-          .object({
-            format: z.string().refine(isReportFormat, {
-              error: (iss) => `unknown format "${String(iss.input)}" (known: ${Object.keys(REPORTERS).join(', ')})`,
-            }),
-            /** `{date}` (the scan's end, YYYY-MM-DD) and `{scan}` (its id) are filled in. */
-            path: z.string().min(1),
-          })
-          .strict(),
-      )
-      .max(32)
-      .optional(),
-    /** Remote-store reading options, as the scan flags of the same names. */
-    remote: z
-      .object({
-        allRepositories: z.boolean().optional(),
-        versions: z.boolean().optional(),
-        layers: z.boolean().optional(),
-        digest: z.enum(['full', 'none', 'auto']).optional(),
-      })
-      .strict()
-      .optional(),
-    /**
-     * SIEM sinks every scan of this config delivers to, as the --sink flags; also where `sinks flush --config` takes
-     * a spooled sink's credentials from. Secrets by reference only: an environment variable or a file.
-     */
-    sinks: z
-      .array(
-        z
-          .object({
-            url: z.string().min(1).max(4096),
-            format: z.enum(EVENT_FORMATS as [EventFormat, ...EventFormat[]]).optional(),
-            tokenEnv: z
-              .string()
-              .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-              .optional(),
-            tokenFile: z.string().min(1).optional(),
-            ca: z.string().min(1).optional(),
-            cert: z.string().min(1).optional(),
-            key: z.string().min(1).optional(),
-          })
-          .strict(),
-      )
-      .max(32)
-      .optional(),
-    /**
-     * Credentials by reference: where the standard clients look, never a secret. Applied only when the environment
-     * does not already set them.
-     */
-    credentials: z
-      .object({ dockerConfig: z.string().optional(), awsProfile: z.string().optional(), awsEndpointUrlS3: z.string().url().optional() })
-      .strict()
-      .optional(),
-  })
-  .strict();
+  /** What a scheduled scan does: targets, reading options, where reports go, credentials by reference only. */
+  const ScanSection = z
+    .object({
+      targets: z.array(z.string().min(1).max(4096)).min(1).max(10_000).optional(),
+      include: z.array(z.string()).optional(),
+      exclude: z.array(z.string()).optional(),
+      concurrency: z.number().int().min(1).max(256).optional(),
+      /** Inventory: a SQLite path (relative to this file) or a postgres:// URL. */
+      db: z.string().min(1).optional(),
+      outputs: z
+        .array(
+          z
+            .object({
+              format: z.string().refine(isReportFormat, {
+                error: (iss) => `unknown format "${String(iss.input)}" (known: ${Object.keys(REPORTERS).join(', ')})`,
+              }),
+              /** `{date}` (the scan's end, YYYY-MM-DD) and `{scan}` (its id) are filled in. */
+              path: z.string().min(1),
+            })
+            .strict(),
+        )
+        .max(32)
+        .optional(),
+      /** Remote-store reading options, as the scan flags of the same names. */
+      remote: z
+        .object({
+          allRepositories: z.boolean().optional(),
+          versions: z.boolean().optional(),
+          layers: z.boolean().optional(),
+          digest: z.enum(['full', 'none', 'auto']).optional(),
+        })
+        .strict()
+        .optional(),
+      /**
+       * SIEM sinks every scan of this config delivers to, as the --sink flags; also where `sinks flush --config` takes
+       * a spooled sink's credentials from. Secrets by reference only: an environment variable or a file.
+       */
+      sinks: z
+        .array(
+          z
+            .object({
+              url: z.string().min(1).max(4096),
+              format: z.enum(EVENT_FORMATS as [EventFormat, ...EventFormat[]]).optional(),
+              tokenEnv: z
+                .string()
+                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+                .optional(),
+              tokenFile: z.string().min(1).optional(),
+              ca: z.string().min(1).optional(),
+              cert: z.string().min(1).optional(),
+              key: z.string().min(1).optional(),
+            })
+            .strict(),
+        )
+        .max(32)
+        .optional(),
+      /**
+       * Credentials by reference: where the standard clients look, never a secret. Applied only when the environment
+       * does not already set them.
+       */
+      credentials: z
+        .object({ dockerConfig: z.string().optional(), awsProfile: z.string().optional(), awsEndpointUrlS3: z.string().url().optional() })
+        .strict()
+        .optional(),
+    })
+    .strict();
 
-export type ScanConfig = z.infer<typeof ScanSection>;
+  const ConfigSchema = z
+    .object({
+      version: z.literal(1),
+      timeline: z.string().optional(),
+      crqcYear: z.number().int().min(1990).max(2200).optional(),
+      policies: z.array(z.string()).optional(),
+      /** Extra policy files (same schema as rules/policies/*.yaml), relative to the config file. */
+      policyFiles: z.array(z.string()).optional(),
+      failOn: SeverityName.optional(),
+      timelines: z.record(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/), TimelineEntry).optional(),
+      classes: z.record(z.string(), ClassOverride).optional(),
+      targets: z.array(Target).max(10_000).optional(),
+      scan: ScanSection.optional(),
+    })
+    .strict();
+  return { ScanSection, ConfigSchema };
+}
 
-export const ConfigSchema = z
-  .object({
-    version: z.literal(1),
-    timeline: z.string().optional(),
-    crqcYear: z.number().int().min(1990).max(2200).optional(),
-    policies: z.array(z.string()).optional(),
-    /** Extra policy files (same schema as rules/policies/*.yaml), relative to the config file. */
-    policyFiles: z.array(z.string()).optional(),
-    failOn: SeverityName.optional(),
-    timelines: z.record(z.string().regex(/^[a-z0-9][a-z0-9.-]*$/), TimelineEntry).optional(),
-    classes: z.record(z.string(), ClassOverride).optional(),
-    targets: z.array(Target).max(10_000).optional(),
-    scan: ScanSection.optional(),
-  })
-  .strict();
+type Schemas = ReturnType<typeof defineSchemas>;
+let schemas: Schemas | undefined;
+export function configSchema(): Schemas['ConfigSchema'] {
+  return (schemas ??= defineSchemas()).ConfigSchema;
+}
+
+export type ScanConfig = z.infer<Schemas['ScanSection']>;
 
 /** A loaded config: what scoring takes from it (ScoringConfig), plus `failOn` and the `scan:` section. */
 export interface ShelflifeConfig extends ScoringConfig {
@@ -160,7 +173,7 @@ function resolveScanSection(scan: ScanConfig | undefined, baseDir: string): Scan
   };
 }
 
-function fromParsed(data: z.infer<typeof ConfigSchema>, file: string | undefined, baseDir: string): ShelflifeConfig {
+function fromParsed(data: z.infer<Schemas['ConfigSchema']>, file: string | undefined, baseDir: string): ShelflifeConfig {
   return {
     ...(file ? { file } : {}),
     baseDir,
@@ -186,12 +199,12 @@ function fromParsed(data: z.infer<typeof ConfigSchema>, file: string | undefined
 
 export function loadConfig(file: string): ShelflifeConfig {
   const abs = resolve(file);
-  return fromParsed(loadRulesFile(abs, ConfigSchema), abs, dirname(abs));
+  return fromParsed(loadRulesFile(abs, configSchema), abs, dirname(abs));
 }
 
 /** Parse config text (tests, embedding); `file` only names it in errors. */
 export function parseConfig(text: string, file = 'shelflife.config.yaml', baseDir = process.cwd()): ShelflifeConfig {
-  return fromParsed(parseRules(text, file, ConfigSchema), file, baseDir);
+  return fromParsed(parseRules(text, file, configSchema()), file, baseDir);
 }
 
 /** What the caller asks for beyond the config (the command line's values): every value given wins over the config. */

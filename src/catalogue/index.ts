@@ -4,64 +4,75 @@
  * @module
  */
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Algorithm, Quantum, QuantumStatus } from '../model.js';
+import { zod } from '../rules/libraries.js';
 import { bundledRulesDir, loadRulesFile } from '../rules/loader.js';
 
-const Role = z.enum(['signature', 'key', 'kem', 'key-transport', 'key-agreement', 'digest', 'cipher', 'kdf', 'pbe']);
-const Status = z.enum(['vulnerable', 'weakened', 'resistant', 'hybrid']);
+/** The schema of rules/algorithms.yaml, made on first use (zod is loaded only when a rules file is parsed). */
+function defineSchema() {
+  const { z } = zod();
+  const Role = z.enum(['signature', 'key', 'kem', 'key-transport', 'key-agreement', 'digest', 'cipher', 'kdf', 'pbe']);
+  const Status = z.enum(['vulnerable', 'weakened', 'resistant', 'hybrid']);
 
-const IdEntry = z
-  .object({
-    name: z.string().optional(),
-    id: z.string().optional(),
-    family: z.string().optional(),
-    hash: z.string().optional(),
-    mode: z.string().optional(),
-    role: Role.optional(),
-  })
-  .strict();
+  const IdEntry = z
+    .object({
+      name: z.string().optional(),
+      id: z.string().optional(),
+      family: z.string().optional(),
+      hash: z.string().optional(),
+      mode: z.string().optional(),
+      role: Role.optional(),
+    })
+    .strict();
 
-const CatalogueSchema = z
-  .object({
-    version: z.literal(1),
-    families: z.record(z.string(), z.object({ quantum: Status, strength: z.enum(['modulus', 'curve', 'fixed']) }).strict()),
-    modulusStrength: z.array(z.object({ minBits: z.number().int().min(0), bits: z.number().int().positive() }).strict()),
-    curves: z.record(
-      z.string(),
-      z.object({ oid: z.string().regex(/^\d+(\.\d+)+$/), bits: z.number().int().positive(), aliases: z.array(z.string()).optional() }).strict(),
-    ),
-    algorithms: z.record(
-      z.string(),
-      z
+  const CatalogueSchema = z
+    .object({
+      version: z.literal(1),
+      families: z.record(z.string(), z.object({ quantum: Status, strength: z.enum(['modulus', 'curve', 'fixed']) }).strict()),
+      modulusStrength: z.array(z.object({ minBits: z.number().int().min(0), bits: z.number().int().positive() }).strict()),
+      curves: z.record(
+        z.string(),
+        z.object({ oid: z.string().regex(/^\d+(\.\d+)+$/), bits: z.number().int().positive(), aliases: z.array(z.string()).optional() }).strict(),
+      ),
+      algorithms: z.record(
+        z.string(),
+        z
+          .object({
+            family: z.string(),
+            bits: z.number().int().positive().nullable(),
+            nistLevel: z.number().int().min(1).max(5).optional(),
+            quantum: Status.optional(),
+          })
+          .strict(),
+      ),
+      oids: z.record(z.string().regex(/^\d+(\.\d+)+$/), IdEntry.extend({ name: z.string() }).strict()),
+      jose: z.record(z.string(), IdEntry),
+      cose: z.record(z.string().regex(/^-?\d+$/), IdEntry),
+      openpgp: z
         .object({
-          family: z.string(),
-          bits: z.number().int().positive().nullable(),
-          nistLevel: z.number().int().min(1).max(5).optional(),
-          quantum: Status.optional(),
+          publicKey: z.record(z.string().regex(/^\d+$/), IdEntry),
+          hash: z.record(z.string().regex(/^\d+$/), z.string()),
+          symmetric: z.record(z.string().regex(/^\d+$/), z.string()),
+          aead: z.record(z.string().regex(/^\d+$/), z.string()),
+          curves: z.record(z.string(), z.string()),
         })
         .strict(),
-    ),
-    oids: z.record(z.string().regex(/^\d+(\.\d+)+$/), IdEntry.extend({ name: z.string() }).strict()),
-    jose: z.record(z.string(), IdEntry),
-    cose: z.record(z.string().regex(/^-?\d+$/), IdEntry),
-    openpgp: z
-      .object({
-        publicKey: z.record(z.string().regex(/^\d+$/), IdEntry),
-        hash: z.record(z.string().regex(/^\d+$/), z.string()),
-        symmetric: z.record(z.string().regex(/^\d+$/), z.string()),
-        aead: z.record(z.string().regex(/^\d+$/), z.string()),
-        curves: z.record(z.string(), z.string()),
-      })
-      .strict(),
-    ssh: z.record(z.string(), IdEntry),
-    pemCiphers: z.record(z.string(), IdEntry),
-    oidPrefixes: z.record(z.string(), IdEntry),
-  })
-  .strict();
+      ssh: z.record(z.string(), IdEntry),
+      pemCiphers: z.record(z.string(), IdEntry),
+      oidPrefixes: z.record(z.string(), IdEntry),
+    })
+    .strict();
+  return { CatalogueSchema, IdEntry };
+}
 
-export type CatalogueData = z.infer<typeof CatalogueSchema>;
-export type CatalogueEntry = z.infer<typeof IdEntry>;
+let schema: ReturnType<typeof defineSchema> | undefined;
+export function catalogueSchema(): ReturnType<typeof defineSchema>['CatalogueSchema'] {
+  return (schema ??= defineSchema()).CatalogueSchema;
+}
+
+export type CatalogueData = z.infer<ReturnType<typeof catalogueSchema>>;
+export type CatalogueEntry = z.infer<ReturnType<typeof defineSchema>['IdEntry']>;
 
 export interface Described {
   algorithm: Algorithm;
@@ -236,7 +247,5 @@ export function catalogue(): Catalogue {
 }
 
 export function loadCatalogue(file: string): Catalogue {
-  return new Catalogue(loadRulesFile(file, CatalogueSchema));
+  return new Catalogue(loadRulesFile(file, catalogueSchema));
 }
-
-export { CatalogueSchema };

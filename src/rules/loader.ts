@@ -4,13 +4,15 @@
  * is a silent downgrade.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ShelflifeError } from '../errors.js';
 import { MAX_RULES_FILE_BYTES, MAX_YAML_ALIASES } from '../limits.js';
+import { yaml } from './libraries.js';
 
 /** The bundled rules/ directory (works from src/ under vitest and from dist/src/ after the build). */
 export function bundledRulesDir(): string {
@@ -29,6 +31,7 @@ export function bundledRulesDir(): string {
 
 /** Parse YAML text and validate it; errors name `file:line` as their `uri`. */
 export function parseRules<S extends z.ZodType>(text: string, file: string, schema: S): z.infer<S> {
+  const { isNode, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -89,8 +92,59 @@ function toData(doc: Document, file: string): unknown {
   }
 }
 
-export function loadRulesFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
-  return parseRules(readBounded(file), file, schema);
+/**
+ * Read and validate a rules or config file. `schema` may be a function that makes it: a bundled file that the build
+ * compiled is then taken without making the schema at all (zod is not even loaded).
+ */
+export function loadRulesFile<S extends z.ZodType>(file: string, schema: S | (() => S)): z.infer<S> {
+  const text = readBounded(file);
+  const compiled = compiledEntry(file, text);
+  if (compiled !== undefined) return compiled as z.infer<S>;
+  return parseRules(text, file, typeof schema === 'function' ? schema() : schema);
+}
+
+/** The file a build writes next to its output: every bundled rules file, validated, with the digest of its text. */
+export const COMPILED_RULES_FILE = 'rules.compiled.json';
+
+/**
+ * The compiled rules module (`tools/build.mjs`): each bundled rules file already parsed and validated by the same
+ * schemas at build time, keyed by its path under rules/. Parsing YAML and validating it costs most of a start-up;
+ * the build did both once. An entry is used only for the bundled file it was made from and only while that file's
+ * text has the digest recorded (a rules file edited after the build is parsed again), and only from a build (dist/):
+ * code run from src/ always parses, so the schemas and the compiled data cannot drift apart unseen.
+ */
+export interface CompiledRules {
+  format: 1;
+  files: Record<string, { sha256: string; data: unknown }>;
+}
+
+let compiled: CompiledRules | null | undefined;
+
+function compiledEntry(file: string, text: string): unknown {
+  compiled ??= readCompiled();
+  if (!compiled) return undefined;
+  const rel = relative(bundledRulesDir(), file).split(sep).join('/');
+  const entry = compiled.files[rel];
+  if (!entry) return undefined;
+  return createHash('sha256').update(text).digest('hex') === entry.sha256 ? entry.data : undefined;
+}
+
+/** The build's compiled rules, when this module runs from a build (a `dist` folder above it) that wrote them. */
+function readCompiled(): CompiledRules | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && basename(dir) !== 'dist'; i++) dir = dirname(dir);
+  if (basename(dir) !== 'dist') return null;
+  let text: string;
+  try {
+    text = readFileSync(join(dir, COMPILED_RULES_FILE), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; // a build without it (`tsc` alone): parse
+    throw e;
+  }
+  const data = JSON.parse(text) as CompiledRules;
+  if (data.format !== 1 || typeof data.files !== 'object' || data.files === null)
+    throw new ShelflifeError('rules', 'not a compiled rules module of this version; rebuild (npm run build)', { uri: join(dir, COMPILED_RULES_FILE) });
+  return data;
 }
 
 /**

@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { renderError, ShelflifeError } from '../../src/errors.js';
 import { bundledRulesDir, parseRules } from '../../src/rules/loader.js';
-import { LifetimesSchema, loadPolicy, parseDuration, PolicySchema, TimelinesSchema } from '../../src/scoring/rules.js';
+import { loadPolicy, parseDuration, scoringSchemas } from '../../src/scoring/rules.js';
 import { bundledScoringRules, prepareScoring } from '../../src/scoring/index.js';
+
+const { LifetimesSchema, PolicySchema, TimelinesSchema } = scoringSchemas();
 
 const rulesText = (name: string) => readFileSync(join(bundledRulesDir(), name), 'utf8');
 
