@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { ml_dsa65 } from '@noble/post-quantum/ml-dsa.js';
-import { parseCertificate, selfSignedCertificate } from '../src/resign/cert.js';
+import { readSigningCertificate, selfSignedCertificate } from '../src/resign/cert.js';
 import { assembleSignedData, signedAttributes } from '../src/resign/cms.js';
 import { generateKey, privateKeyFromBytes, requireAlgorithm } from '../src/resign/composite.js';
 import { SignerPool } from '../src/resign/pool.js';
@@ -31,7 +31,7 @@ const open = (path: string) => () => fileChunks(path);
 
 if (!isMainThread) {
   // Verify worker: reports ready once loaded, then verifies each batch of (artifact, .p7s) pairs it is sent.
-  const cert = parseCertificate((workerData as { certDer: Uint8Array }).certDer, 'cert');
+  const cert = readSigningCertificate((workerData as { certDer: Uint8Array }).certDer, 'cert');
   parentPort!.on('message', async (pairs: [string, string][]) => {
     let ok = 0;
     for (const [file, sig] of pairs) if ((await verifyArtifact(open(file), readFileSync(sig), cert, sig)).valid) ok++;
@@ -75,7 +75,7 @@ function rate(n: number, ms: number): string {
   return `${((n * 1000) / ms).toFixed(1)} ops/s`;
 }
 
-async function signAll(files: string[], pool: SignerPool, key: ReturnType<typeof generateKey>, cert: ReturnType<typeof parseCertificate>): Promise<void> {
+async function signAll(files: string[], pool: SignerPool, key: ReturnType<typeof generateKey>, cert: ReturnType<typeof readSigningCertificate>): Promise<void> {
   // The resign path: hash once (streamed, on the main thread), sign signedAttrs on the pool, assemble the .p7s.
   let next = 0;
   const lane = async () => {
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     const alg = requireAlgorithm('mldsa65-ecdsa-p256');
     const key = generateKey(alg);
     const certDer = selfSignedCertificate(key, { subject: 'bench', days: 1 });
-    const cert = parseCertificate(certDer, 'bench');
+    const cert = readSigningCertificate(certDer, 'bench');
 
     // 1. Baseline: @noble/post-quantum ML-DSA-65 alone, one thread, 1 KiB message; measured again after the
     // hybrid run and averaged, so a machine whose load changes during the run does not skew the ratio one way.

@@ -80,6 +80,21 @@ export function rethrowUnlessParseError(e: unknown): asserts e is ParseError {
   if (!(e instanceof ParseError)) throw e;
 }
 
+/**
+ * Parse the object at `uri` with readers that do not know its name: a ParseError they throw comes out naming `uri`
+ * (unless it names another object already), its reason prefixed with `what` when given ("not a certificate").
+ * Anything else goes on up unchanged.
+ */
+export function parsing<T>(uri: string, parse: () => T, what?: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    rethrowUnlessParseError(e);
+    if (e.uri !== undefined) throw e;
+    throw new ParseError(what ? `${what}: ${e.message}` : e.message, e.offset, e.code, { uri, cause: e });
+  }
+}
+
 export function isErrorCode(code: string): code is ErrorCode {
   return (ERROR_CODES as readonly string[]).includes(code);
 }

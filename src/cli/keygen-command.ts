@@ -11,7 +11,8 @@ import { UsageError } from '../errors.js';
 import { certificationRequest, selfSignedCertificate } from '../resign/cert.js';
 import { DEFAULT_ALGORITHM, generateKey, requireAlgorithm, signatureAlgorithms } from '../resign/composite.js';
 import { keyPaths, writeNewFile } from '../resign/keyfiles.js';
-import { encodeEncryptedKeyPem, PASSPHRASE_ENV, pem, readPassphrase } from '../resign/keys.js';
+import { pem } from '../pkix/pem.js';
+import { encodeEncryptedKeyPem, PASSPHRASE_ENV, readPassphrase } from '../resign/keys.js';
 
 export interface KeygenCliOptions {
   alg: string;

@@ -10,7 +10,7 @@ import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';
-import { findPemBlocks } from './_pem.js';
+import { findPemBlocks } from '../pkix/pem.js';
 import type { Detector, DetectResult } from './types.js';
 
 const MAGIC = 'age-encryption.org/v1\n';

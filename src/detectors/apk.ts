@@ -11,11 +11,12 @@
  *            signatures { u32 algorithm id, signature }, publicKey (SubjectPublicKeyInfo DER)
  * @module
  */
-import { readNode } from '../asn1/der.js';
+import { readNode } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { certificateFinding, describeSignatureAlgorithm, describeSpki, parseCertificate, sha256Hex, type KeyInfo } from './_pkix.js';
+import { describeSignatureAlgorithm, describeSpki, type KeyInfo } from '../pkix/algorithm.js';
+import { certificateFinding, parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 
 const BLOCK_MAGIC = Buffer.from('APK Sig Block 42', 'latin1');

@@ -9,12 +9,13 @@
  * this module adds the PE framing and the digest algorithm that SpcIndirectDataContent binds the image with.
  * @module
  */
-import { readNode, TAG, type DerNode } from '../asn1/der.js';
+import { readNode, TAG, type DerNode } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { parseCms } from './cms.js';
-import { readAlgorithmIdentifier, type ParsedCertificate } from './_pkix.js';
+import { readAlgorithmIdentifier } from '../pkix/algorithm.js';
+import { type ParsedCertificate } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 
 /** PE/COFF §5.7: wCertificateType values. */

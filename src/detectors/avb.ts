@@ -13,7 +13,7 @@
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { sha256Hex } from './_pkix.js';
+import { sha256Hex } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 
 const HEADER_SIZE = 256;

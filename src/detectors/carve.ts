@@ -12,11 +12,12 @@
  * rr = (2^(32·len))² mod n, which random data passes with probability about 2^-32 · 2^-2048.
  * @module
  */
-import { readNode, TAG } from '../asn1/der.js';
+import { readNode, TAG } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';
-import { describeSpki, parseCertificate, sha256Hex, type KeyInfo } from './_pkix.js';
+import { describeSpki, type KeyInfo } from '../pkix/algorithm.js';
+import { parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 import { rethrowUnlessParseError } from '../errors.js';
 

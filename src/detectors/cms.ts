@@ -7,41 +7,32 @@
  * signatures are all SignedData and go through it with their own `format`.
  * @module
  */
-import { DerNode, parseDer, readNode, TAG } from '../asn1/der.js';
+import { DerNode, parseDer, readNode, TAG } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { findPemBlocks } from './_pem.js';
+import { findPemBlocks } from '../pkix/pem.js';
 import {
-  certificateFinding,
   describeSignatureAlgorithm,
   curveOfPoint,
   ecCurveFromParams,
-  parseCertificate,
   readAlgorithmIdentifier,
-  readName,
-  resolveIssuerKeys,
-  sha256Hex,
   type AlgorithmIdentifier,
   type KeyInfo,
-  type ParsedCertificate,
-} from './_pkix.js';
+} from '../pkix/algorithm.js';
+import { certificateFinding, parseCertificate, readName, resolveIssuerKeys, sha256Hex, type ParsedCertificate } from '../pkix/certificate.js';
 import { describeEncryptionScheme } from './keys.js';
 import type { Detector, DetectResult } from './types.js';
-
-/** PKCS#7 / CMS content types (RFC 5652 §14, RFC 5083, RFC 3161). */
-export const CONTENT_TYPE = {
-  data: '1.2.840.113549.1.7.1',
-  signedData: '1.2.840.113549.1.7.2',
-  envelopedData: '1.2.840.113549.1.7.3',
-  signedAndEnvelopedData: '1.2.840.113549.1.7.4',
-  digestedData: '1.2.840.113549.1.7.5',
-  encryptedData: '1.2.840.113549.1.7.6',
-  authenticatedData: '1.2.840.113549.1.9.16.1.2',
-  tstInfo: '1.2.840.113549.1.9.16.1.4',
-  compressedData: '1.2.840.113549.1.9.16.1.9',
-  authEnvelopedData: '1.2.840.113549.1.9.16.1.23',
-} as const;
+import { readKdfParams } from '../pkix/pkcs8.js';
+import {
+  CONTENT_TYPE,
+  attributeValues,
+  readContentInfo,
+  readSignedData,
+  readSignerIdentifier,
+  readSignerInfo,
+  type CertificateReference,
+} from '../pkix/cms.js';
 
 const ATTR = {
   signingTime: '1.2.840.113549.1.9.5',
@@ -131,14 +122,8 @@ class CmsWalker {
 
   /** ContentInfo ::= SEQUENCE { contentType OBJECT IDENTIFIER, content [0] EXPLICIT ANY OPTIONAL } (RFC 5652 §3) */
   contentInfo(node: DerNode, path: string, nesting: number): string {
-    node.expect(TAG.SEQUENCE, 'ContentInfo');
-    const kids = node.children();
-    if (kids.length === 0 || kids[0].tag !== TAG.OID) throw new ParseError(`ContentInfo at offset ${node.start} has no contentType`, node.start);
-    const contentType = kids[0].oid();
-    const wrapped = kids[1];
-    if (!wrapped) return contentType; // degenerate: type only
-    if (!wrapped.isContext(0)) throw new ParseError(`ContentInfo at offset ${node.start}: content is not [0] EXPLICIT`, wrapped.start);
-    const content = wrapped.inner();
+    const { contentType, content } = readContentInfo(node);
+    if (!content) return contentType; // degenerate: type only
     switch (contentType) {
       case CONTENT_TYPE.signedData:
         this.signedData(content, path, nesting);
@@ -174,17 +159,8 @@ class CmsWalker {
    *   crls [1] IMPLICIT OPTIONAL, signerInfos SET OF SignerInfo } (RFC 5652 §5.1)
    */
   private signedData(node: DerNode, path: string, nesting: number): void {
-    node.expect(TAG.SEQUENCE, 'SignedData');
-    const kids = node.children();
-    if (kids.length < 4 || kids[0].tag !== TAG.INTEGER) throw new ParseError(`SignedData at offset ${node.start} is missing fields`, node.start);
-    const encap = kids[2].expect(TAG.SEQUENCE, 'EncapsulatedContentInfo').children();
-    const eContentType = encap[0]?.oid();
-    const eContent = encap[1]?.isContext(0) ? encap[1] : undefined;
-    const certSet = kids.slice(3).find((k) => k.isContext(0));
-    const signerInfos = kids[kids.length - 1];
-    if (signerInfos.tag !== TAG.SET) throw new ParseError(`SignedData at offset ${node.start}: signerInfos is not a SET`, signerInfos.start);
-
-    if (certSet) this.certificateSet(certSet, `${path}certificates`);
+    const { eContentType, eContent, certificates, signerInfos } = readSignedData(node);
+    if (certificates) this.certificateSet(certificates, `${path}certificates`);
     // RFC 3161 §2.4.2: a timestamp token's eContent is TSTInfo; its genTime is when the token was made.
     let genTime: string | undefined;
     if (eContentType === CONTENT_TYPE.tstInfo && eContent) genTime = this.tstGenTime(eContent);
@@ -234,18 +210,7 @@ class CmsWalker {
     nesting: number,
     facts: { detached?: boolean; eContentType?: string; timestamp?: string; countersignature?: boolean },
   ): void {
-    node.expect(TAG.SEQUENCE, 'SignerInfo');
-    const kids = node.children();
-    if (kids.length < 5 || kids[0].tag !== TAG.INTEGER) throw new ParseError('SignerInfo is missing fields', node.start);
-    let i = 1;
-    const sid = kids[i++];
-    const digestAlg = readAlgorithmIdentifier(kids[i++]);
-    const signedAttrs = kids[i]?.isContext(0) ? kids[i++] : undefined;
-    const sigAlgNode = kids[i++];
-    const sigValue = kids[i++];
-    const unsignedAttrs = kids[i]?.isContext(1) ? kids[i] : undefined;
-    if (!sigAlgNode || !sigValue || sigValue.tag !== TAG.OCTET_STRING) throw new ParseError('SignerInfo has no signatureAlgorithm/signature', node.start);
-    const sigAlg = readAlgorithmIdentifier(sigAlgNode);
+    const { sid, digestAlgorithm: digestAlg, signedAttrs, signatureAlgorithm: sigAlg, unsignedAttrs } = readSignerInfo(node);
 
     const signer = this.findCertificate(sid);
     const described = describeSignatureAlgorithm(sigAlg, signer?.key);
@@ -279,14 +244,14 @@ class CmsWalker {
     }
     if (facts.timestamp) finding.created = facts.timestamp;
     if (signedAttrs) {
-      const t = this.attribute(signedAttrs, ATTR.signingTime)[0]?.time();
+      const t = attributeValues(signedAttrs, ATTR.signingTime)[0]?.time();
       if (t) finding.created ??= t;
     }
     this.findings.push(finding);
 
     if (!unsignedAttrs || nesting >= MAX_CMS_NESTING) return;
     // Countersignatures (RFC 5652 §11.4) are bare SignerInfos over this signature.
-    this.attribute(unsignedAttrs, ATTR.countersignature).forEach((cs, j) => {
+    attributeValues(unsignedAttrs, ATTR.countersignature).forEach((cs, j) => {
       try {
         this.signerInfo(cs, `${path}.countersignature[${j}]`, nesting + 1, { countersignature: true });
       } catch (e) {
@@ -299,7 +264,7 @@ class CmsWalker {
       [ATTR.msTimestamp, 'msTimestamp'],
       [ATTR.msNestedSignature, 'nestedSignature'],
     ] as const) {
-      this.attribute(unsignedAttrs, oid).forEach((ci, j) => {
+      attributeValues(unsignedAttrs, oid).forEach((ci, j) => {
         try {
           this.contentInfo(ci, `${path}.${label}[${j}].`, nesting + 1);
         } catch (e) {
@@ -307,18 +272,6 @@ class CmsWalker {
         }
       });
     }
-  }
-
-  /** Attribute ::= SEQUENCE { attrType OID, attrValues SET OF ANY }: the values of every attribute of this type. */
-  private attribute(attrs: DerNode, oid: string): DerNode[] {
-    const out: DerNode[] = [];
-    for (const a of attrs.children()) {
-      if (a.tag !== TAG.SEQUENCE) continue;
-      const [type, values] = a.children();
-      if (type?.tag !== TAG.OID || values?.tag !== TAG.SET || type.oid() !== oid) continue;
-      out.push(...values.children());
-    }
-    return out;
   }
 
   /** TSTInfo ::= SEQUENCE { version, policy, messageImprint, serialNumber, genTime GeneralizedTime, … } */
@@ -336,15 +289,14 @@ class CmsWalker {
 
   /** sid / rid: IssuerAndSerialNumber (SEQUENCE) or [0] SubjectKeyIdentifier. */
   private findCertificate(id: DerNode): ParsedCertificate | undefined {
-    if (id.isContext(0)) {
-      const ski = Buffer.from(id.content).toString('hex');
+    const ref = certificateReference(id);
+    if (!ref) return undefined;
+    if ('subjectKeyIdentifier' in ref) {
+      const ski = Buffer.from(ref.subjectKeyIdentifier).toString('hex');
       return this.certs.find((c) => c.subjectKeyId === ski);
     }
-    if (id.tag !== TAG.SEQUENCE) return undefined;
-    const [issuer, serial] = id.children();
-    if (!issuer || serial?.tag !== TAG.INTEGER) return undefined;
-    const issuerBytes = issuer.encoded;
-    return this.certs.find((c) => Buffer.compare(c.serialDer, serial.content) === 0 && Buffer.compare(c.issuerDer, issuerBytes) === 0);
+    const issuerBytes = ref.issuer.encoded;
+    return this.certs.find((c) => Buffer.compare(c.serialDer, ref.serialNumber.content) === 0 && Buffer.compare(c.issuerDer, issuerBytes) === 0);
   }
 
   /**
@@ -573,20 +525,30 @@ function describeWrap(alg: AlgorithmIdentifier): string {
 function pbkdfDetails(kdf: AlgorithmIdentifier): Record<string, unknown> {
   const cat = catalogue();
   const out: Record<string, unknown> = { kdf: cat.oid(kdf.oid)?.name ?? kdf.oid };
-  if (kdf.oid === '1.2.840.113549.1.5.12' && kdf.params?.tag === TAG.SEQUENCE) {
-    const p = kdf.params.children();
-    if (p[1]?.tag === TAG.INTEGER) out.iterations = p[1].int();
-    const prf = p.find((x, i) => i >= 2 && x.tag === TAG.SEQUENCE);
-    out.prf = prf ? (cat.oid(readAlgorithmIdentifier(prf).oid)?.name ?? 'unknown') : 'hmacWithSHA1';
+  const { pbkdf2 } = readKdfParams(kdf);
+  if (pbkdf2) {
+    if (pbkdf2.iterations !== undefined) out.iterations = pbkdf2.iterations;
+    out.prf = pbkdf2.prf ? (cat.oid(pbkdf2.prf)?.name ?? 'unknown') : 'hmacWithSHA1';
   }
   return out;
 }
 
-function describeSid(sid: DerNode): string {
+/** The certificate a sid / rid names, or undefined when the identifier does not parse (it is only a hint here). */
+function certificateReference(id: DerNode): CertificateReference | undefined {
   try {
-    if (sid.isContext(0)) return `subjectKeyIdentifier:${Buffer.from(sid.content).toString('hex')}`;
-    const [issuer, serial] = sid.children();
-    return `issuer:${readName(issuer)};serial:${Buffer.from(serial.content).toString('hex')}`;
+    return readSignerIdentifier(id);
+  } catch (e) {
+    rethrowUnlessParseError(e);
+    return undefined;
+  }
+}
+
+function describeSid(sid: DerNode): string {
+  const ref = certificateReference(sid);
+  if (!ref) return 'unparseable';
+  if ('subjectKeyIdentifier' in ref) return `subjectKeyIdentifier:${Buffer.from(ref.subjectKeyIdentifier).toString('hex')}`;
+  try {
+    return `issuer:${readName(ref.issuer)};serial:${Buffer.from(ref.serialNumber.content).toString('hex')}`;
   } catch (e) {
     rethrowUnlessParseError(e);
     return 'unparseable';

@@ -8,9 +8,9 @@
  */
 import type { Described } from '../catalogue/index.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { certificateFinding, parseCertificate, type ParsedCertificate } from './_pkix.js';
-import { findPemBlocks } from './_pem.js';
-import { parseDer } from '../asn1/der.js';
+import { certificateFinding, parseCertificate, type ParsedCertificate } from '../pkix/certificate.js';
+import { findPemBlocks } from '../pkix/pem.js';
+import { parseDer } from '../pkix/der.js';
 import { base64Bytes, isObject, readJsonDocuments, str } from './_json.js';
 import { describeSignatureShape } from './dsse.js';
 import { catalogue } from '../catalogue/index.js';

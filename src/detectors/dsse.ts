@@ -7,7 +7,7 @@
  * The builder and subject digests become artifact annotations (provenance metadata).
  * @module
  */
-import { readNode, TAG } from '../asn1/der.js';
+import { readNode, TAG } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';

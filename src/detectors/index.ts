@@ -71,10 +71,6 @@ export const DETECTORS: readonly Detector[] = [
   carveDetector,
 ];
 
-export function detectorByFormat(format: string): Detector | undefined {
-  return DETECTORS.find((d) => d.format === format);
-}
-
 export interface RunResult {
   findings: Finding[];
   errors: ErrorEntry[];

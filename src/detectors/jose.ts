@@ -7,12 +7,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { readNode, unsignedBitLength } from '../asn1/der.js';
+import { readNode, unsignedBitLength } from '../pkix/der.js';
 import { catalogue, type CatalogueEntry, type Described, type KeyParams } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
 import { MAX_DER_DEPTH, MAX_OBJECTS_PER_ARTIFACT, MAX_TEXT_PARSE_BYTES } from '../limits.js';
 import type { Algorithm, DetectContext, ErrorEntry, Finding, FindingKind, FindingLocation } from '../model.js';
-import { certificateFinding, parseCertificate, type KeyInfo } from './_pkix.js';
+import { type KeyInfo } from '../pkix/algorithm.js';
+import { certificateFinding, parseCertificate } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 
 export const joseDetector: Detector = {

@@ -5,13 +5,15 @@
  * RFC 9935; composites) are named from their OIDs.
  * @module
  */
-import { DerNode, parseDer, TAG } from '../asn1/der.js';
+import { DerNode, parseDer, TAG } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind } from '../model.js';
 import { keyInsideCiphertext, type KeyLayout } from './_encrypted-key.js';
-import { findPemBlocks } from './_pem.js';
-import { curveOfExplicitParams, curveOfPoint, describeSpki, ecCurveFromParams, readAlgorithmIdentifier, sha256Hex, type KeyInfo } from './_pkix.js';
+import { findPemBlocks } from '../pkix/pem.js';
+import { curveOfExplicitParams, curveOfPoint, describeSpki, ecCurveFromParams, type KeyInfo } from '../pkix/algorithm.js';
+import { sha256Hex } from '../pkix/certificate.js';
+import { PKCS8_OID, readEncryptedPrivateKeyInfo, readOneAsymmetricKey, readPbes2Params } from '../pkix/pkcs8.js';
 import type { Detector, DetectResult } from './types.js';
 
 type KeyEncoding = 'spki' | 'pkcs8' | 'pkcs8-encrypted' | 'pkcs1' | 'pkcs1-public' | 'sec1' | 'dsa-openssl';
@@ -105,13 +107,9 @@ function keyFinding(kind: FindingKind, format: string, d: Described, offset: num
   return f;
 }
 
-/** OneAsymmetricKey ::= SEQUENCE { version, privateKeyAlgorithm, privateKey OCTET STRING, [0] attributes, [1] publicKey } */
+/** A PKCS#8 OneAsymmetricKey (src/pkix/pkcs8.ts), named: RSA/EC/DSA/DH sizes from the key or its parameters. */
 export function parsePkcs8(node: DerNode, offset: number): Finding {
-  node.expect(TAG.SEQUENCE, 'PrivateKeyInfo');
-  const kids = node.children();
-  if (kids.length < 3 || kids[0].tag !== TAG.INTEGER) throw new ParseError('PrivateKeyInfo needs version, algorithm and key');
-  const alg = readAlgorithmIdentifier(kids[1]);
-  const priv = kids[2].expect(TAG.OCTET_STRING, 'privateKey');
+  const { algorithm: alg, privateKey: priv, publicKey } = readOneAsymmetricKey(node);
   const cat = catalogue();
   const entry = cat.oid(alg.oid);
   const details: Record<string, unknown> = {};
@@ -133,7 +131,7 @@ export function parsePkcs8(node: DerNode, offset: number): Finding {
       details.privateKeyFormat = tag === 0x80 ? 'seed' : tag === 0x04 ? 'expandedKey' : tag === 0x30 ? 'both' : 'raw';
     }
   }
-  if (kids.some((k) => k.isContext(1))) details.publicKeyIncluded = true;
+  if (publicKey) details.publicKeyIncluded = true;
   return keyFinding('private-key', 'pkcs8', d, offset, undefined, Object.keys(details).length ? details : undefined);
 }
 
@@ -144,11 +142,9 @@ export function parsePkcs8(node: DerNode, offset: number): Finding {
  * `[key, wrapping]`.
  */
 export function parseEncryptedPkcs8(node: DerNode, offset: number): [Finding, Finding] {
-  node.expect(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
-  const kids = node.children();
-  if (kids.length !== 2 || kids[1].tag !== TAG.OCTET_STRING) throw new ParseError('EncryptedPrivateKeyInfo needs algorithm and data');
-  const protection = describeEncryptionScheme(readAlgorithmIdentifier(kids[0]));
-  return encryptedKeyFindings('pkcs8', 'pkcs8', offset, kids[1].length, protection.described, { structure: 'EncryptedPrivateKeyInfo', ...protection.details });
+  const { encryptionAlgorithm, encryptedData } = readEncryptedPrivateKeyInfo(node);
+  const protection = describeEncryptionScheme(encryptionAlgorithm);
+  return encryptedKeyFindings('pkcs8', 'pkcs8', offset, encryptedData.length, protection.described, { structure: 'EncryptedPrivateKeyInfo', ...protection.details });
 }
 
 /** The key an encrypted key structure holds, and the encryption around it, as two findings at the same offset. */
@@ -183,27 +179,18 @@ function encryptedKeyFindings(
 export function describeEncryptionScheme(alg: { oid: string; params?: DerNode }): { described: Described; details: Record<string, unknown> } {
   const cat = catalogue();
   const entry = cat.oid(alg.oid);
-  if (alg.oid === '1.2.840.113549.1.5.13' && alg.params) {
-    // PBES2-params ::= SEQUENCE { keyDerivationFunc AlgorithmIdentifier, encryptionScheme AlgorithmIdentifier }
-    const [kdfNode, encNode] = alg.params.children();
-    const kdf = readAlgorithmIdentifier(kdfNode);
-    const enc = readAlgorithmIdentifier(encNode);
+  if (alg.oid === PKCS8_OID.pbes2 && alg.params) {
+    const { keyDerivationFunc: kdf, encryptionScheme: enc, pbkdf2, scrypt } = readPbes2Params(alg.params);
     const details: Record<string, unknown> = { scheme: 'PBES2', kdf: cat.oid(kdf.oid)?.name ?? kdf.oid };
-    if (kdf.oid === '1.2.840.113549.1.5.12' && kdf.params) {
-      // PBKDF2-params ::= SEQUENCE { salt, iterationCount, keyLength OPTIONAL, prf DEFAULT hmacWithSHA1 }
-      const p = kdf.params.children();
-      details.iterations = p[1]?.tag === TAG.INTEGER ? p[1].int() : undefined;
-      const prf = p.find((x, i) => i >= 2 && x.tag === TAG.SEQUENCE);
-      details.prf = prf ? (cat.oid(readAlgorithmIdentifier(prf).oid)?.name ?? 'unknown') : 'hmacWithSHA1';
-    } else if (kdf.oid === '1.3.6.1.4.1.11591.4.11' && kdf.params) {
-      // scrypt-params ::= SEQUENCE { salt, costParameter, blockSize, parallelizationParameter, keyLength OPTIONAL }
-      const p = kdf.params.children();
-      details.cost = p[1]?.int();
-      details.blockSize = p[2]?.int();
-      details.parallelization = p[3]?.int();
+    if (pbkdf2) {
+      details.iterations = pbkdf2.iterations;
+      details.prf = pbkdf2.prf ? (cat.oid(pbkdf2.prf)?.name ?? 'unknown') : 'hmacWithSHA1';
+    } else if (scrypt) {
+      details.cost = scrypt.cost;
+      details.blockSize = scrypt.blockSize;
+      details.parallelization = scrypt.parallelization;
     }
-    const encEntry = cat.oid(enc.oid);
-    return { described: cat.resolve(encEntry, {}, { oid: enc.oid }), details };
+    return { described: cat.resolve(cat.oid(enc.oid), {}, { oid: enc.oid }), details };
   }
   if (entry?.role === 'pbe') {
     // PKCS#5 v1 PBEParameter / RFC 7292 pkcs-12PbeParams ::= SEQUENCE { salt OCTET STRING, iterations INTEGER }

@@ -11,12 +11,12 @@
  * Compressed modules (.ko.xz, .ko.zst, .ko.gz) arrive here decompressed through the engine's compression layer.
  * @module
  */
-import { readNode, TAG } from '../asn1/der.js';
+import { readNode, TAG } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, Finding } from '../model.js';
 import { parseCms } from './cms.js';
-import { readName } from './_pkix.js';
+import { readName } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
 
 const MAGIC = '~Module signature appended~\n';

@@ -7,11 +7,12 @@
  * (`{keys: [{keyId, keyUsage, publicKey: {rawBytes, keyDetails}}]}`) yields its public keys.
  * @module
  */
-import { parseDer } from '../asn1/der.js';
+import { parseDer } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { describeSpki, sha256Hex } from './_pkix.js';
+import { describeSpki } from '../pkix/algorithm.js';
+import { sha256Hex } from '../pkix/certificate.js';
 import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type JsonObject } from './_json.js';
 import { describeSignatureShape } from './dsse.js';
 import type { Detector, DetectResult } from './types.js';

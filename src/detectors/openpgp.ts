@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { constants as zlibConstants, inflateRawSync, inflateSync } from 'node:zlib';
-import { decodeOid, unsignedBitLength } from '../asn1/der.js';
+import { decodeOid, unsignedBitLength } from '../pkix/der.js';
 import { catalogue, type CatalogueEntry, type Described } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
 import {

@@ -5,13 +5,15 @@
  * that are not encrypted: certificates, plain keys, and shrouded keys with their protection.
  * @module
  */
-import { DerNode, readNode, TAG } from '../asn1/der.js';
+import { DerNode, readNode, TAG } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import { MAX_DER_CHILDREN, MAX_DER_DEPTH } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { certificateFinding, parseCertificate, readAlgorithmIdentifier, sha256Hex, type ParsedCertificate } from './_pkix.js';
-import { CONTENT_TYPE, parseCms } from './cms.js';
+import { readAlgorithmIdentifier } from '../pkix/algorithm.js';
+import { certificateFinding, parseCertificate, sha256Hex, type ParsedCertificate } from '../pkix/certificate.js';
+import { CONTENT_TYPE } from '../pkix/cms.js';
+import { parseCms } from './cms.js';
 import { describeEncryptionScheme, parseEncryptedPkcs8, parsePkcs8 } from './keys.js';
 import type { Detector, DetectResult } from './types.js';
 

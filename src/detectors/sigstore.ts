@@ -7,11 +7,12 @@
  * it comes from the signature's shape when unambiguous, else it is unknown.
  * @module
  */
-import { parseDer } from '../asn1/der.js';
+import { parseDer } from '../pkix/der.js';
 import type { Described } from '../catalogue/index.js';
 import { catalogue } from '../catalogue/index.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
-import { certificateFinding, describeSpki, parseCertificate, sha256Hex, type ParsedCertificate } from './_pkix.js';
+import { describeSpki } from '../pkix/algorithm.js';
+import { certificateFinding, parseCertificate, sha256Hex, type ParsedCertificate } from '../pkix/certificate.js';
 import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type JsonObject } from './_json.js';
 import { describeEnvelope, describeSignatureShape } from './dsse.js';
 import type { Detector, DetectResult } from './types.js';

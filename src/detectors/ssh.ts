@@ -13,12 +13,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { unsignedBitLength } from '../asn1/der.js';
+import { unsignedBitLength } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { ParseError } from '../errors.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { Algorithm, DetectContext, ErrorEntry, Finding, FindingKind } from '../model.js';
-import { findPemBlocks } from './_pem.js';
+import { findPemBlocks } from '../pkix/pem.js';
 import type { Detector, DetectResult } from './types.js';
 
 const OPENSSH_KEY_MAGIC = 'openssh-key-v1\0';

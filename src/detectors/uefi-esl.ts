@@ -12,14 +12,16 @@
  * raw moduli become public keys, and hash entries (dbx revocations) are counted, not reported one by one.
  * @module
  */
-import { readNode, unsignedBitLength } from '../asn1/der.js';
+import { readNode, unsignedBitLength } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import { parseCms } from './cms.js';
-import { certificateFinding, parseCertificate, sha256Hex } from './_pkix.js';
+import { certificateFinding, parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
+import { ctxCons, oid, seq } from '../pkix/der-writer.js';
+import { CONTENT_TYPE } from '../pkix/cms.js';
 
 /** EFI_GUID as it appears in memory: Data1..Data3 little-endian, Data4 as bytes (UEFI §Appendix A). */
 function guidBytes(guid: string): Buffer {
@@ -166,16 +168,7 @@ function pad(n: number): string {
 
 /** Wrap a bare SignedData in ContentInfo { signedData, [0] EXPLICIT … } so the CMS walker reads it. */
 function wrapSignedData(signedData: Uint8Array): Uint8Array {
-  const oid = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]);
-  const tlv = (tag: number, body: Uint8Array) => Buffer.concat([Buffer.from([tag]), derLength(body.length), body]);
-  return tlv(0x30, Buffer.concat([oid, tlv(0xa0, signedData)]));
-}
-
-function derLength(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const out: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return Buffer.from([0x80 | out.length, ...out]);
+  return seq(oid(CONTENT_TYPE.signedData), ctxCons(0, signedData));
 }
 
 function knownType(bytes: Uint8Array, at: number) {

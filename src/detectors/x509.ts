@@ -3,11 +3,11 @@
  * certificates carved out of any binary blob (firmware images, executables, databases) at any offset.
  * @module
  */
-import { parseDer, readNode, TAG } from '../asn1/der.js';
+import { parseDer, readNode, TAG } from '../pkix/der.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
-import { findPemBlocks } from './_pem.js';
-import { certificateFinding, parseCertificate, resolveIssuerKeys, type ParsedCertificate } from './_pkix.js';
+import { findPemBlocks } from '../pkix/pem.js';
+import { certificateFinding, parseCertificate, resolveIssuerKeys, type ParsedCertificate } from '../pkix/certificate.js';
 import { rethrowUnlessParseError } from '../errors.js';
 import type { Detector, DetectResult } from './types.js';
 

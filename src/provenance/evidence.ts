@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { errorMessage, ParseError, ShelflifeError, UsageError } from '../errors.js';
 import { MAX_TEXT_PARSE_BYTES } from '../limits.js';
-import { parseCertificate } from '../resign/cert.js';
+import { readSigningCertificate } from '../resign/cert.js';
 import { BUNDLE_MEDIA_TYPE } from '../resign/dsse.js';
 import { fileUri } from '../sources/fs.js';
 import { parseDsseEnvelope, parseStatement, type DsseEnvelope, type Statement } from './intoto.js';
@@ -137,7 +137,7 @@ export function toSignedDocument(v: unknown, what: string): SignedDocument {
     const env = asObject(o.dsseEnvelope);
     if (!env) throw new ParseError(`${what}: hybrid bundle without a dsseEnvelope`);
     const envelope: DsseEnvelope = parseDsseEnvelope(env, what);
-    return { envelope, hybridCertificate: parseCertificate(decodeBase64(o.certificate, `${what}: certificate`), what) };
+    return { envelope, hybridCertificate: readSigningCertificate(decodeBase64(o.certificate, `${what}: certificate`), what) };
   }
   if (typeof o.payloadType === 'string') return { envelope: parseDsseEnvelope(o, what) };
   throw new ParseError(`${what}: neither a Sigstore bundle nor a DSSE envelope`);

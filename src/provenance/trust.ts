@@ -31,7 +31,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { ShelflifeError } from '../errors.js';
-import type { ParsedCert } from '../resign/cert.js';
+import type { SigningCertificate } from '../resign/cert.js';
 import { loadCertificate } from '../resign/keyfiles.js';
 import { loadRulesFile } from '../rules/loader.js';
 
@@ -77,7 +77,7 @@ export interface TrustedCertificates extends Principal {
   /** Trusted roots (chain validation), or … */
   roots?: X509Certificate[];
   /** … one pinned signer certificate, parsed by the resign module (composite ML-DSA keys included). */
-  pinned?: ParsedCert;
+  pinned?: SigningCertificate;
 }
 
 export interface TrustedIdentity extends Principal {
@@ -126,7 +126,7 @@ export function loadTrust(path: string): Trust {
   const certificates: TrustedCertificates[] = t.certificates.map((c) => {
     const field = `certificates[${c.name}]`;
     if (c.certificate) {
-      let pinned: ParsedCert;
+      let pinned: SigningCertificate;
       try {
         pinned = loadCertificate(resolve(base, c.certificate));
       } catch (e) {

@@ -14,11 +14,11 @@
  */
 import { createPublicKey, verify as nodeVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { parseDer, TAG, type DerNode } from '../asn1/der.js';
+import { parseDer, TAG, type DerNode } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { describeSignatureShape } from '../detectors/dsse.js';
 import { errorMessage } from '../errors.js';
-import type { ParsedCert } from '../resign/cert.js';
+import type { SigningCertificate } from '../resign/cert.js';
 import { verify as compositeVerify } from '../resign/composite.js';
 import { pae } from '../resign/dsse.js';
 import type { DsseEnvelope } from './intoto.js';
@@ -45,7 +45,7 @@ export interface SignedDocument {
   envelope: DsseEnvelope;
   bundle?: SigstoreBundle;
   /** shelflife hybrid bundle: the signer's certificate (DER). */
-  hybridCertificate?: ParsedCert;
+  hybridCertificate?: SigningCertificate;
   /** model-signing v0.2 signatures: accept the mangled PAE. */
   legacyModelSignature?: boolean;
 }
@@ -267,7 +267,7 @@ function oneLine(subject: string | undefined): string {
   return (subject ?? '').replace(/\n/g, ', ') || '(empty subject)';
 }
 
-function checkHybrid(doc: SignedDocument, cert: ParsedCert, trust: Trust): SignatureCheck {
+function checkHybrid(doc: SignedDocument, cert: SigningCertificate, trust: Trust): SignatureCheck {
   const message = pae(doc.envelope.payloadType, doc.envelope.payload);
   const algorithm = catalogue().byId(cert.publicKey.alg.id);
   const sigs = doc.envelope.signatures.map((s) => compositeVerify(cert.publicKey, message, s.sig));

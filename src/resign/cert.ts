@@ -1,26 +1,28 @@
 /**
- * Certificates and CSRs for resign keys, built with pkijs and signed externally (pkijs 4 knows no ML-DSA: set the
- * OIDs, sign the DER of the TBS ourselves; pq-standards.md §7). RFC 9881 §2 / composite draft: AlgorithmIdentifier
- * parameters absent, the raw key in subjectPublicKey, the raw signature in signatureValue; keyUsage
- * digitalSignature only (RFC 9881 §5 forbids the encipherment usages). The signature over the TBS uses ctx = "".
+ * Certificates and CSRs for resign keys, written with the one DER writer (src/pkix/der-writer.ts) and signed with the
+ * key itself. RFC 9881 §2 / composite draft: AlgorithmIdentifier parameters absent, the raw key in subjectPublicKey,
+ * the raw signature in signatureValue; keyUsage digitalSignature only (RFC 9881 §5 forbids the encipherment usages).
+ * The signature over the TBS uses ctx = "". Certificates are read back with the one certificate reader
+ * (src/pkix/certificate.ts), never trusting a file's bytes.
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { parseDer, TAG, type DerNode } from '../asn1/der.js';
-import { readName } from '../detectors/_pkix.js';
-import { ShelflifeError } from '../errors.js';
-import { sign, verify, type PrivateKey, type PublicKey } from './composite.js';
+import { parsing } from '../errors.js';
+import { parseCertificate, type ParsedCertificate } from '../pkix/certificate.js';
+import { parseDer } from '../pkix/der.js';
+import { algorithmId, bitString, boolean, ctxCons, integer, octets, oid, seq, set, setOf, time, utf8 } from '../pkix/der-writer.js';
+import { sign, type PrivateKey, type PublicKey } from './composite.js';
 import { decodeSpki } from './keys.js';
 
-const OID_CN = '2.5.4.3';
-const OID_KEY_USAGE = '2.5.29.15';
-const OID_BASIC_CONSTRAINTS = '2.5.29.19';
-const OID_SKI = '2.5.29.14';
-const OID_EKU = '2.5.29.37';
-const OID_CODE_SIGNING = '1.3.6.1.5.5.7.3.3';
-const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const OID = {
+  commonName: '2.5.4.3',
+  keyUsage: '2.5.29.15',
+  basicConstraints: '2.5.29.19',
+  subjectKeyIdentifier: '2.5.29.14',
+  extKeyUsage: '2.5.29.37',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  extensionRequest: '1.2.840.113549.1.9.14',
+} as const;
 
 export interface CertificateOptions {
   subject: string;
@@ -28,104 +30,73 @@ export interface CertificateOptions {
   now?: Date;
 }
 
-function ab(b: Uint8Array): ArrayBuffer {
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+/** Name ::= SEQUENCE OF RelativeDistinguishedName, here one RDN holding CN as a UTF8String (RFC 5280 §4.1.2.4). */
+function name(cn: string): Uint8Array {
+  return seq(setOf([seq(oid(OID.commonName), utf8(cn))]));
 }
 
-function name(cn: string): pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: [new pkijs.AttributeTypeAndValue({ type: OID_CN, value: new asn1js.Utf8String({ value: cn }) })],
-  });
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } (RFC 5280 §4.1). */
+function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
+  return critical ? seq(oid(id), boolean(true), octets(value)) : seq(oid(id), octets(value));
 }
 
-function extensions(key: PrivateKey): pkijs.Extension[] {
-  // keyUsage digitalSignature (bit 0): BIT STRING 03 02 07 80.
-  const keyUsage = new asn1js.BitString({ valueHex: ab(Uint8Array.of(0x80)), unusedBits: 7 });
+/** The end-entity code-signing extensions, in the order certificates and CSRs carry them. */
+function extensions(key: PrivateKey): Uint8Array[] {
   const ski = createHash('sha1').update(key.publicKey.bytes).digest();
   return [
-    new pkijs.Extension({ extnID: OID_BASIC_CONSTRAINTS, critical: true, extnValue: new pkijs.BasicConstraints({ cA: false }).toSchema().toBER(false) }),
-    new pkijs.Extension({ extnID: OID_KEY_USAGE, critical: true, extnValue: keyUsage.toBER(false) }),
-    new pkijs.Extension({ extnID: OID_EKU, critical: false, extnValue: new pkijs.ExtKeyUsage({ keyPurposes: [OID_CODE_SIGNING] }).toSchema().toBER(false) }),
-    new pkijs.Extension({ extnID: OID_SKI, critical: false, extnValue: new asn1js.OctetString({ valueHex: ab(ski) }).toBER(false) }),
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, … }: cA false is the default, so the SEQUENCE is empty.
+    extension(OID.basicConstraints, true, seq()),
+    // KeyUsage digitalSignature (bit 0): BIT STRING 03 02 07 80.
+    extension(OID.keyUsage, true, Uint8Array.of(0x03, 0x02, 0x07, 0x80)),
+    extension(OID.extKeyUsage, false, seq(oid(OID.codeSigning))),
+    extension(OID.subjectKeyIdentifier, false, octets(ski)),
   ];
 }
 
-function spki(key: PrivateKey): pkijs.PublicKeyInfo {
-  return new pkijs.PublicKeyInfo({
-    algorithm: new pkijs.AlgorithmIdentifier({ algorithmId: key.alg.oid }),
-    subjectPublicKey: new asn1js.BitString({ valueHex: ab(key.publicKey.bytes) }),
-  });
+function subjectPublicKeyInfo(key: PrivateKey): Uint8Array {
+  return seq(algorithmId(key.alg.oid), bitString(key.publicKey.bytes));
+}
+
+/** TBS, its AlgorithmIdentifier and the signature over it: Certificate and CertificationRequest alike. */
+function signed(key: PrivateKey, tbs: Uint8Array): Uint8Array {
+  return seq(tbs, algorithmId(key.alg.oid), bitString(sign(key, tbs)));
 }
 
 /** A self-signed end-entity certificate (code signing) for the key. DER. */
 export function selfSignedCertificate(key: PrivateKey, options: CertificateOptions): Uint8Array {
-  const now = options.now ?? new Date();
-  const cert = new pkijs.Certificate();
-  cert.version = 2;
+  const notBefore = new Date(Math.floor((options.now ?? new Date()).getTime() / 1000) * 1000);
+  const notAfter = new Date(notBefore.getTime() + options.days * 86_400_000);
   const serial = randomBytes(16);
   serial[0] &= 0x7f; // positive (RFC 5280 §4.1.2.2)
   serial[0] |= 0x01;
-  cert.serialNumber = new asn1js.Integer({ valueHex: ab(serial) });
-  cert.issuer = name(options.subject);
-  cert.subject = name(options.subject);
-  cert.notBefore.value = new Date(Math.floor(now.getTime() / 1000) * 1000);
-  cert.notAfter.value = new Date(cert.notBefore.value.getTime() + options.days * 86_400_000);
-  cert.subjectPublicKeyInfo = spki(key);
-  cert.extensions = extensions(key);
-  cert.signature = new pkijs.AlgorithmIdentifier({ algorithmId: key.alg.oid });
-  cert.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: key.alg.oid });
-  const tbs = new Uint8Array(cert.encodeTBS().toBER(false));
-  cert.signatureValue = new asn1js.BitString({ valueHex: ab(sign(key, tbs)) });
-  return new Uint8Array(cert.toSchema(true).toBER(false));
+  const subject = name(options.subject);
+  const tbs = seq(
+    ctxCons(0, integer(2)), // version v3
+    integer(serial),
+    algorithmId(key.alg.oid),
+    subject, // issuer: self-signed
+    seq(time(notBefore), time(notAfter)),
+    subject,
+    subjectPublicKeyInfo(key),
+    ctxCons(3, seq(...extensions(key))),
+  );
+  return signed(key, tbs);
 }
 
-/** A PKCS#10 request (RFC 2986) carrying the same extensions as an extensionRequest attribute. DER. */
+/** A PKCS#10 request (RFC 2986 §4) carrying the same extensions as an extensionRequest attribute (RFC 2985 §5.4.2). DER. */
 export function certificationRequest(key: PrivateKey, subject: string): Uint8Array {
-  const csr = new pkijs.CertificationRequest();
-  csr.version = 0;
-  csr.subject = name(subject);
-  csr.subjectPublicKeyInfo = spki(key);
-  csr.attributes = [new pkijs.Attribute({ type: OID_EXTENSION_REQUEST, values: [new pkijs.Extensions({ extensions: extensions(key) }).toSchema()] })];
-  csr.signatureAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: key.alg.oid });
-  // encodeTBS is protected on CertificationRequest in pkijs 4's typings but is the documented way to get the TBS.
-  const tbs = new Uint8Array((csr as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS().toBER(false));
-  csr.signatureValue = new asn1js.BitString({ valueHex: ab(sign(key, tbs)) });
-  return new Uint8Array(csr.toSchema(true).toBER(false));
+  const attributes = ctxCons(0, seq(oid(OID.extensionRequest), set(seq(...extensions(key)))));
+  return signed(key, seq(integer(0), name(subject), subjectPublicKeyInfo(key), attributes));
 }
 
-export interface ParsedCert {
+/** A certificate resign signs or verifies with: what the certificate reader read, and its ML-DSA / composite key. */
+export interface SigningCertificate extends ParsedCertificate {
   der: Uint8Array;
   publicKey: PublicKey;
-  issuer: DerNode;
-  serial: DerNode;
-  subject: string;
-  signatureOid: string;
-  tbs: Uint8Array;
-  signature: Uint8Array;
 }
 
-/** Read a certificate with the bounded DER reader (never pkijs on hostile input) and import its key. */
-export function parseCertificate(der: Uint8Array, what: string): ParsedCert {
-  const cert = parseDer(der).expect(TAG.SEQUENCE, 'Certificate');
-  const [tbs, sigAlg, sigValue] = cert.children();
-  if (!tbs || !sigAlg || !sigValue)
-    throw new ShelflifeError('malformed', 'a Certificate needs tbsCertificate, signatureAlgorithm and signatureValue', { uri: what });
-  const t = tbs.children();
-  const o = t[0]?.isContext(0) ? 1 : 0; // version [0] EXPLICIT is optional
-  if (t.length < o + 6) throw new ShelflifeError('malformed', 'tbsCertificate is too short', { uri: what });
-  return {
-    der,
-    serial: t[o].expect(TAG.INTEGER, 'serialNumber'),
-    issuer: t[o + 2].expect(TAG.SEQUENCE, 'issuer'),
-    subject: readName(t[o + 4]),
-    publicKey: decodeSpki(t[o + 5], what),
-    signatureOid: sigAlg.child(0).oid(),
-    tbs: tbs.encoded,
-    signature: sigValue.bits(),
-  };
-}
-
-/** Is this certificate signed by its own key (a self-signed resign certificate)? */
-export function isSelfSigned(cert: ParsedCert): boolean {
-  return cert.signatureOid === cert.publicKey.alg.oid && verify(cert.publicKey, cert.tbs, cert.signature).valid;
+/** Read a certificate (hostile input: the bounded reader) and import its key; `uri` names the file in errors. */
+export function readSigningCertificate(der: Uint8Array, uri: string): SigningCertificate {
+  const cert = parsing(uri, () => parseCertificate(parseDer(der)), 'not a certificate');
+  return { ...cert, der, publicKey: decodeSpki(cert.subjectPublicKeyInfo, uri) };
 }

@@ -9,12 +9,13 @@
  * Parsing uses the bounded DER reader: a `.p7s` found next to an artifact is hostile input like any other.
  * @module
  */
-import { parseDer, TAG, type DerNode } from '../asn1/der.js';
+import { parseDer, TAG, type DerNode } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
-import { ShelflifeError } from '../errors.js';
-import { algorithmId, concat, ctxCons, equalBytes, integer, octets, oid, seq, set, setOf, time } from './_der-writer.js';
-import { parseCertificate, type ParsedCert } from './cert.js';
-import { algorithmByOid, sign, verify, type PreHash, type PrivateKey, type SignatureAlgorithm, type VerifyResult } from './composite.js';
+import { parsing, ShelflifeError } from '../errors.js';
+import { algorithmId, concat, ctxCons, equalBytes, integer, octets, oid, seq, set, setOf, time } from '../pkix/der-writer.js';
+import { readSigningCertificate, type SigningCertificate } from './cert.js';
+import { algorithmByOid, verify, type PreHash, type SignatureAlgorithm, type VerifyResult } from './composite.js';
+import { readContentInfo, readSignedData, readSignerIdentifier, readSignerInfo } from '../pkix/cms.js';
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -54,12 +55,12 @@ export function signedAttributes(alg: SignatureAlgorithm, contentDigest: Uint8Ar
 }
 
 /** ContentInfo { id-signedData, SignedData } around signedAttrs and their signature (detached: no eContent). */
-export function assembleSignedData(alg: SignatureAlgorithm, certificate: ParsedCert, attrs: Uint8Array, signature: Uint8Array): Uint8Array {
+export function assembleSignedData(alg: SignatureAlgorithm, certificate: SigningCertificate, attrs: Uint8Array, signature: Uint8Array): Uint8Array {
   const digestAlg = algorithmId(digestOid(cmsDigest(alg)));
   const signedAttrs = concat([Uint8Array.of(0xa0), attrs.subarray(1)]); // [0] IMPLICIT SET OF Attribute
   const signerInfo = seq(
     integer(1),
-    seq(certificate.issuer.encoded, certificate.serial.encoded),
+    seq(certificate.issuerDer, certificate.serialNumber.encoded),
     digestAlg,
     signedAttrs,
     algorithmId(alg.oid),
@@ -67,12 +68,6 @@ export function assembleSignedData(alg: SignatureAlgorithm, certificate: ParsedC
   );
   const signedData = seq(integer(1), set(digestAlg), seq(oid(OID.data)), ctxCons(0, certificate.der), set(signerInfo));
   return seq(oid(OID.signedData), ctxCons(0, signedData));
-}
-
-/** Build a detached SignedData over an artifact whose digest (cmsDigest(alg)) the caller computed. */
-export function signDetached(key: PrivateKey, certificate: ParsedCert, contentDigest: Uint8Array, options: SignOptions = {}): Uint8Array {
-  const attrs = signedAttributes(key.alg, contentDigest, options);
-  return assembleSignedData(key.alg, certificate, attrs, sign(key, attrs));
 }
 
 export interface CmsSigner {
@@ -89,7 +84,7 @@ export interface CmsSigner {
 }
 
 export interface ParsedSignedData {
-  certificates: ParsedCert[];
+  certificates: SigningCertificate[];
   signers: CmsSigner[];
   /** Signers whose algorithm shelflife does not verify (classical originals): named, not failed. */
   otherSigners: string[];
@@ -105,87 +100,66 @@ function digestName(oidStr: string): PreHash | undefined {
   return DIGESTS[oidStr];
 }
 
-export function parseSignedData(der: Uint8Array, what: string): ParsedSignedData {
-  try {
-    return parseSignedDataUnsafe(der, what);
-  } catch (e) {
-    if (e instanceof ShelflifeError && e.uri === what) throw e;
-    throw new ShelflifeError('malformed', `not a CMS SignedData: ${(e as Error).message}`, { uri: what });
-  }
-}
-
-function parseSignedDataUnsafe(der: Uint8Array, what: string): ParsedSignedData {
-  const ci = parseDer(der).expect(TAG.SEQUENCE, 'ContentInfo');
-  if (ci.child(0, 'contentType').oid() !== OID.signedData) throw new ShelflifeError('malformed', 'ContentInfo is not id-signedData', { uri: what });
-  const sd = ci.child(1, 'content').inner().expect(TAG.SEQUENCE, 'SignedData');
-  const kids = sd.children();
-  const encap = kids[2]?.expect(TAG.SEQUENCE, 'encapContentInfo');
-  if (!encap) throw new ShelflifeError('malformed', 'SignedData is too short', { uri: what });
-  if (encap.children().length > 1)
-    throw new ShelflifeError('unsupported', 'the SignedData carries its content; shelflife writes and verifies detached signatures', { uri: what });
-  const certificates: ParsedCert[] = [];
-  let i = 3;
-  if (kids[i]?.isContext(0)) {
-    for (const c of kids[i].children()) {
-      try {
-        certificates.push(parseCertificate(c.encoded, what));
-      } catch {
-        /* a classical or unparseable extra certificate is not ours to judge here */
-      }
+/** A detached SignedData as resign verifies it; `uri` names the signature file in errors. */
+export function parseSignedData(der: Uint8Array, uri: string): ParsedSignedData {
+  const ci = parsing(uri, () => readContentInfo(parseDer(der)), 'not a CMS SignedData');
+  if (ci.contentType !== OID.signedData || !ci.content)
+    throw new ShelflifeError('malformed', 'not a CMS SignedData: ContentInfo is not id-signedData', { uri });
+  const content = ci.content;
+  const sd = parsing(uri, () => readSignedData(content), 'not a CMS SignedData');
+  if (parsing(uri, () => sd.encapContentInfo.children()).length > 1)
+    throw new ShelflifeError('unsupported', 'the SignedData carries its content; shelflife writes and verifies detached signatures', { uri });
+  const certificates: SigningCertificate[] = [];
+  for (const c of sd.certificates ? parsing(uri, () => sd.certificates!.children()) : []) {
+    try {
+      certificates.push(readSigningCertificate(c.encoded, uri));
+    } catch (e) {
+      // A classical or unparseable extra certificate is not ours to judge here: only a bug goes on up.
+      if (!(e instanceof ShelflifeError)) throw e;
     }
-    i++;
   }
-  if (kids[i]?.isContext(1)) i++; // crls
-  const signerSet = kids[i]?.expect(TAG.SET, 'signerInfos');
-  if (!signerSet) throw new ShelflifeError('malformed', 'SignedData has no signerInfos', { uri: what });
   const signers: CmsSigner[] = [];
   const otherSigners: string[] = [];
-  for (const si of signerSet.children()) {
-    const f = si.children();
-    if (f.length < 5) throw new ShelflifeError('malformed', 'SignerInfo is too short', { uri: what });
-    let j = 2;
-    const digestAlgOid = f[j++].child(0).oid();
-    const attrsNode = f[j]?.isContext(0) ? f[j++] : undefined;
-    const sigOid = f[j++].child(0).oid();
-    const signature = f[j].expect(TAG.OCTET_STRING, 'signature').content;
-    const alg = algorithmByOid(sigOid);
+  for (const node of parsing(uri, () => sd.signerInfos.children())) {
+    const si = parsing(uri, () => readSignerInfo(node));
+    const alg = algorithmByOid(si.signatureAlgorithm.oid);
     if (!alg) {
-      otherSigners.push(catalogue().oid(sigOid)?.name ?? sigOid);
+      otherSigners.push(catalogue().oid(si.signatureAlgorithm.oid)?.name ?? si.signatureAlgorithm.oid);
       continue;
     }
-    if (!attrsNode) throw new ShelflifeError('unsupported', `${alg.name} signer without signedAttrs is not supported`, { uri: what });
-    const sid = f[1];
-    if (sid.tag !== TAG.SEQUENCE) throw new ShelflifeError('unsupported', 'subjectKeyIdentifier signer ids are not supported', { uri: what });
-    const digest = digestName(digestAlgOid);
-    if (!digest) throw new ShelflifeError('unsupported', `digest ${digestAlgOid} is not SHA-256, SHA-512 or SHAKE256`, { uri: what });
-    const attrs = readAttributes(attrsNode, what);
-    const md = attrs.get(OID.messageDigest)?.expect(TAG.OCTET_STRING, 'messageDigest').content;
-    const ct = attrs.get(OID.contentType)?.oid();
-    if (!md || ct !== OID.data)
-      throw new ShelflifeError('malformed', 'signedAttrs need content-type id-data and message-digest (RFC 5652 §5.3)', { uri: what });
+    if (!si.signedAttrs) throw new ShelflifeError('unsupported', `${alg.name} signer without signedAttrs is not supported`, { uri });
+    const sid = parsing(uri, () => readSignerIdentifier(si.sid));
+    if (!('issuer' in sid)) throw new ShelflifeError('unsupported', 'subjectKeyIdentifier signer ids are not supported', { uri });
+    const digest = digestName(si.digestAlgorithm.oid);
+    if (!digest) throw new ShelflifeError('unsupported', `digest ${si.digestAlgorithm.oid} is not SHA-256, SHA-512 or SHAKE256`, { uri });
+    const signedAttrs = si.signedAttrs;
+    const attrs = readAttributes(signedAttrs, uri);
+    const md = parsing(uri, () => attrs.get(OID.messageDigest)?.expect(TAG.OCTET_STRING, 'messageDigest').content);
+    const ct = parsing(uri, () => attrs.get(OID.contentType)?.oid());
+    if (!md || ct !== OID.data) throw new ShelflifeError('malformed', 'signedAttrs need content-type id-data and message-digest (RFC 5652 §5.3)', { uri });
     signers.push({
       alg,
-      digestOid: digestAlgOid,
+      digestOid: si.digestAlgorithm.oid,
       digest,
-      issuer: sid.child(0, 'issuer').encoded,
-      serial: sid.child(1, 'serialNumber').encoded,
-      signedAttrs: concat([Uint8Array.of(TAG.SET), attrsNode.encoded.subarray(1)]),
+      issuer: sid.issuer.encoded,
+      serial: sid.serialNumber.encoded,
+      // What was signed is the SET OF (0x31), not the [0] IMPLICIT encoding (RFC 5652 §5.4).
+      signedAttrs: concat([Uint8Array.of(TAG.SET), signedAttrs.encoded.subarray(1)]),
       messageDigest: md,
-      signature,
+      signature: si.signature,
       signingTime: attrs.get(OID.signingTime)?.time(),
     });
   }
   return { certificates, signers, otherSigners };
 }
 
-function readAttributes(node: DerNode, what: string): Map<string, DerNode> {
+/** signedAttrs as a verifier must see them: each type once, each with exactly one value (RFC 5652 §5.3). */
+function readAttributes(node: DerNode, uri: string): Map<string, DerNode> {
   const out = new Map<string, DerNode>();
-  for (const a of node.children()) {
-    const type = a.child(0, 'attrType').oid();
-    // RFC 5652 §5.3: content-type and message-digest MUST have exactly one value, and appear once.
-    if (out.has(type)) throw new ShelflifeError('malformed', `attribute ${type} appears twice in signedAttrs`, { uri: what });
-    const values = a.child(1, 'attrValues').expect(TAG.SET, 'attrValues').children();
-    if (values.length !== 1) throw new ShelflifeError('malformed', `attribute ${type} must have one value`, { uri: what });
+  for (const a of parsing(uri, () => node.children())) {
+    const [type, values] = parsing(uri, () => [a.child(0, 'attrType').oid(), a.child(1, 'attrValues').expect(TAG.SET, 'attrValues').children()] as const);
+    if (out.has(type)) throw new ShelflifeError('malformed', `attribute ${type} appears twice in signedAttrs`, { uri });
+    if (values.length !== 1) throw new ShelflifeError('malformed', `attribute ${type} must have one value`, { uri });
     out.set(type, values[0]);
   }
   return out;
@@ -209,12 +183,12 @@ export function checkDigestRule(signer: CmsSigner): string | undefined {
 }
 
 /** Does this signer's sid name this certificate? */
-export function signerMatches(signer: CmsSigner, cert: ParsedCert): boolean {
-  return equalBytes(signer.issuer, cert.issuer.encoded) && equalBytes(signer.serial, cert.serial.encoded);
+export function signerMatches(signer: CmsSigner, cert: SigningCertificate): boolean {
+  return equalBytes(signer.issuer, cert.issuerDer) && equalBytes(signer.serial, cert.serialNumber.encoded);
 }
 
 /** Verify one signer against the artifact digest (computed with signer.digest) and a certificate's key. */
-export function verifySigner(signer: CmsSigner, cert: ParsedCert, contentDigest: Uint8Array): SignerVerification {
+export function verifySigner(signer: CmsSigner, cert: SigningCertificate, contentDigest: Uint8Array): SignerVerification {
   if (cert.publicKey.alg.oid !== signer.alg.oid) {
     return {
       valid: false,

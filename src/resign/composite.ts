@@ -20,10 +20,10 @@ import {
   constants,
 } from 'node:crypto';
 import { ml_dsa44, ml_dsa65, ml_dsa87 } from '@noble/post-quantum/ml-dsa.js';
-import { parseDer, TAG } from '../asn1/der.js';
+import { parseDer, TAG } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { ShelflifeError, UsageError } from '../errors.js';
-import { algorithmId, bitString, concat, ctxCons, integer, octets, oid, seq } from './_der-writer.js';
+import { algorithmId, bitString, concat, ctxCons, integer, octets, oid, seq } from '../pkix/der-writer.js';
 
 type MlDsa = typeof ml_dsa65;
 const ML_DSA: Record<string, MlDsa> = { 'ML-DSA-44': ml_dsa44, 'ML-DSA-65': ml_dsa65, 'ML-DSA-87': ml_dsa87 };

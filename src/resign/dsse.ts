@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { ShelflifeError } from '../errors.js';
-import { concat } from './_der-writer.js';
-import { parseCertificate, type ParsedCert } from './cert.js';
-import { sign, verify, type PrivateKey, type SignatureAlgorithm, type VerifyResult } from './composite.js';
+import { concat } from '../pkix/der-writer.js';
+import { readSigningCertificate, type SigningCertificate } from './cert.js';
+import { verify, type SignatureAlgorithm, type VerifyResult } from './composite.js';
 
 export const BUNDLE_MEDIA_TYPE = 'application/vnd.shelflife.hybrid-signature.v1+json';
 export const DSSE_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -38,7 +38,7 @@ export function pae(payloadType: string, payload: Uint8Array): Uint8Array {
 }
 
 /** The key id is the certificate's SHA-256 fingerprint, as `openssl x509 -fingerprint -sha256` prints it. */
-export function keyId(cert: ParsedCert): string {
+export function keyId(cert: SigningCertificate): string {
   return `sha256:${createHash('sha256').update(cert.der).digest('hex')}`;
 }
 
@@ -53,7 +53,7 @@ export function statementPayload(alg: SignatureAlgorithm, name: string, digests:
   return new TextEncoder().encode(JSON.stringify(statement));
 }
 
-export function assembleBundle(alg: SignatureAlgorithm, cert: ParsedCert, payload: Uint8Array, sig: Uint8Array): string {
+export function assembleBundle(alg: SignatureAlgorithm, cert: SigningCertificate, payload: Uint8Array, sig: Uint8Array): string {
   const bundle: HybridBundle = {
     mediaType: BUNDLE_MEDIA_TYPE,
     algorithm: { name: alg.name, oid: alg.oid, id: alg.id },
@@ -67,13 +67,8 @@ export function assembleBundle(alg: SignatureAlgorithm, cert: ParsedCert, payloa
   return `${JSON.stringify(bundle, null, 2)}\n`;
 }
 
-export function signBundle(key: PrivateKey, cert: ParsedCert, name: string, digests: ArtifactDigests, signedAt = new Date()): string {
-  const payload = statementPayload(key.alg, name, digests, signedAt);
-  return assembleBundle(key.alg, cert, payload, sign(key, pae(DSSE_PAYLOAD_TYPE, payload)));
-}
-
 export interface ParsedBundle {
-  certificate: ParsedCert;
+  certificate: SigningCertificate;
   payload: Uint8Array;
   signature: Uint8Array;
   subjectDigests: Partial<ArtifactDigests>;
@@ -111,7 +106,7 @@ export function parseBundle(bytes: Uint8Array, what: string): ParsedBundle {
   if (statement?._type !== STATEMENT_TYPE || !digest || typeof digest.sha256 !== 'string')
     throw new ShelflifeError('malformed', 'the payload is not an in-toto Statement with a sha256 subject', { uri: what });
   return {
-    certificate: parseCertificate(Buffer.from(b.certificate, 'base64'), what),
+    certificate: readSigningCertificate(Buffer.from(b.certificate, 'base64'), what),
     payload,
     signature: Buffer.from(env.signatures[0].sig, 'base64'),
     subjectDigests: { sha256: digest.sha256, ...(typeof digest.sha512 === 'string' ? { sha512: digest.sha512 } : {}) },
@@ -123,7 +118,7 @@ export interface BundleVerification extends VerifyResult {
 }
 
 /** Verify with a given certificate's key (never the bundle's own certificate, unless the caller chose to trust it). */
-export function verifyBundle(bundle: ParsedBundle, cert: ParsedCert, digests: ArtifactDigests): BundleVerification {
+export function verifyBundle(bundle: ParsedBundle, cert: SigningCertificate, digests: ArtifactDigests): BundleVerification {
   const r = verify(cert.publicKey, pae(DSSE_PAYLOAD_TYPE, bundle.payload), bundle.signature);
   const digestMatches =
     bundle.subjectDigests.sha256 === digests.sha256 && (bundle.subjectDigests.sha512 === undefined || bundle.subjectDigests.sha512 === digests.sha512);

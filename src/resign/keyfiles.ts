@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { parseCertificate, type ParsedCert } from './cert.js';
-import { equalBytes } from './_der-writer.js';
+import { readSigningCertificate, type SigningCertificate } from './cert.js';
+import { equalBytes } from '../pkix/der-writer.js';
 import type { PrivateKey } from './composite.js';
 import { decodeKeyFile, fromPemOrDer, readPassphrase } from './keys.js';
 import { writeDurably } from './writers/fs.js';
@@ -23,19 +23,19 @@ export function keyPaths(base: string): KeyPaths {
   return { key: `${b}.key`, cert: `${b}.crt`, csr: `${b}.csr` };
 }
 
-export function loadCertificate(path: string): ParsedCert {
+export function loadCertificate(path: string): SigningCertificate {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new UsageError(`cannot read the certificate: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { uri: path });
   }
-  return parseCertificate(fromPemOrDer(bytes, 'CERTIFICATE', path), path);
+  return readSigningCertificate(fromPemOrDer(bytes, 'CERTIFICATE', path), path);
 }
 
 export interface SigningIdentity {
   key: PrivateKey;
-  cert: ParsedCert;
+  cert: SigningCertificate;
 }
 
 /** Decrypt the key (passphrase from the environment or the terminal) and pair it with its certificate. */

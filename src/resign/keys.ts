@@ -9,19 +9,17 @@
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { execSync } from 'node:child_process';
 import { openSync, closeSync, readSync, writeSync } from 'node:fs';
-import { parseDer, TAG, type DerNode } from '../asn1/der.js';
-import { findPemBlocks } from '../detectors/_pem.js';
-import { ParseError, ShelflifeError, UsageError } from '../errors.js';
-import { algorithmId, ctxPrim, integer, octets, seq } from './_der-writer.js';
+import { parseDer, TAG, type DerNode } from '../pkix/der.js';
+import { findPemBlocks, pem } from '../pkix/pem.js';
+import { ParseError, parsing, ShelflifeError, UsageError } from '../errors.js';
+import { algorithmId, ctxPrim, integer, octets, seq } from '../pkix/der-writer.js';
 import { algorithmByOid, privateKeyFromBytes, publicKeyFromBytes, type PrivateKey, type PublicKey, type SignatureAlgorithm } from './composite.js';
+import { PKCS8_OID, readEncryptedPrivateKeyInfo, readOneAsymmetricKey, readPbes2Params } from '../pkix/pkcs8.js';
+import { readAlgorithmIdentifier } from '../pkix/algorithm.js';
 
 export const PASSPHRASE_ENV = 'SHELFLIFE_KEY_PASSPHRASE';
 
 const OID = {
-  pbes2: '1.2.840.113549.1.5.13',
-  pbkdf2: '1.2.840.113549.1.5.12',
-  scrypt: '1.3.6.1.4.1.11591.4.11',
-  hmacWithSHA256: '1.2.840.113549.2.9',
   aes256cbc: '2.16.840.1.101.3.4.1.42',
   aes256gcm: '2.16.840.1.101.3.4.1.46',
 } as const;
@@ -44,46 +42,43 @@ export function encodePkcs8(key: PrivateKey): Uint8Array {
   return seq(integer(0), algorithmId(key.alg.oid), octets(inner));
 }
 
-export function decodePkcs8(der: Uint8Array, what: string): PrivateKey {
-  const node = parseDer(der).expect(TAG.SEQUENCE, 'OneAsymmetricKey');
-  const kids = node.children();
-  if (kids.length < 3) throw new ParseError('OneAsymmetricKey needs version, algorithm and privateKey', undefined, 'malformed', { uri: what });
-  const algOid = kids[1].child(0, 'algorithm').oid();
-  const alg = algorithmByOid(algOid);
+export function decodePkcs8(der: Uint8Array, uri: string): PrivateKey {
+  const k = parsing(uri, () => readOneAsymmetricKey(parseDer(der)));
+  const alg = algorithmByOid(k.algorithm.oid);
   if (!alg)
-    throw new ShelflifeError('unsupported', `key algorithm ${algOid} is not an ML-DSA or composite ML-DSA algorithm shelflife signs with`, { uri: what });
-  const priv = kids[2].expect(TAG.OCTET_STRING, 'privateKey').content;
+    throw new ShelflifeError('unsupported', `key algorithm ${k.algorithm.oid} is not an ML-DSA or composite ML-DSA algorithm shelflife signs with`, { uri });
+  const priv = k.privateKey.content;
   let bytes: Uint8Array;
   if (alg.traditional) bytes = priv;
   else {
     // RFC 9881 §6: CHOICE { seed [0], expandedKey OCTET STRING, both SEQUENCE }, told apart by tag, not by length.
-    const choice = parseDer(priv);
+    const choice = parsing(uri, () => parseDer(priv));
     if (choice.tag === 0x80) bytes = choice.content;
-    else if (choice.tag === TAG.SEQUENCE) bytes = choice.child(0, 'seed').expect(TAG.OCTET_STRING, 'seed').content;
+    else if (choice.tag === TAG.SEQUENCE) bytes = parsing(uri, () => choice.child(0, 'seed').expect(TAG.OCTET_STRING, 'seed').content);
     else
-      throw new ShelflifeError('unsupported', `${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`, {
-        uri: what,
-      });
-    if (bytes.length !== 32) throw new ParseError(`ML-DSA seed is ${bytes.length} bytes, not 32`, undefined, 'malformed', { uri: what });
+      throw new ShelflifeError('unsupported', `${alg.mldsaId} key holds only the expanded key; shelflife needs the seed (RFC 9881 seed or both form)`, { uri });
+    if (bytes.length !== 32) throw new ParseError(`ML-DSA seed is ${bytes.length} bytes, not 32`, undefined, 'malformed', { uri });
   }
   const key = privateKeyFromBytes(alg, bytes);
   // When the both form or a [1] publicKey is present, it must match what the seed regenerates (RFC 9881 §6).
-  const pub = kids.find((k) => k.isContext(1));
-  if (pub) {
-    const stated = pub.content.subarray(1);
+  if (k.publicKey) {
+    const stated = k.publicKey.content.subarray(1);
     if (Buffer.compare(Buffer.from(stated), Buffer.from(key.publicKey.bytes)) !== 0)
-      throw new ShelflifeError('malformed', 'the publicKey in the key file does not match its private key', { uri: what });
+      throw new ShelflifeError('malformed', 'the publicKey in the key file does not match its private key', { uri });
   }
   return key;
 }
 
 /** SubjectPublicKeyInfo with parameters absent and the raw key in the BIT STRING (RFC 9881 §4, composite draft). */
-export function decodeSpki(spki: DerNode, what: string): PublicKey {
-  spki.expect(TAG.SEQUENCE, 'SubjectPublicKeyInfo');
-  const algOid = spki.child(0, 'algorithm').child(0, 'algorithm').oid();
+export function decodeSpki(spki: DerNode, uri: string): PublicKey {
+  const [algNode, keyNode] = parsing(uri, () => spki.expect(TAG.SEQUENCE, 'SubjectPublicKeyInfo').children());
+  const algOid = parsing(uri, () => readAlgorithmIdentifier(algNode).oid);
   const alg = algorithmByOid(algOid);
-  if (!alg) throw new ShelflifeError('unsupported', `public key algorithm ${algOid} is not ML-DSA or composite ML-DSA`, { uri: what });
-  return publicKeyFromBytes(alg, spki.child(1, 'subjectPublicKey').bits());
+  if (!alg) throw new ShelflifeError('unsupported', `public key algorithm ${algOid} is not ML-DSA or composite ML-DSA`, { uri });
+  return publicKeyFromBytes(
+    alg,
+    parsing(uri, () => keyNode.bits()),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -102,68 +97,73 @@ export function encryptPkcs8(plain: Uint8Array, passphrase: string, options: Enc
   const cipher = createCipheriv('aes-256-cbc', key, iv);
   const enc = Buffer.concat([cipher.update(plain), cipher.final()]);
   // scrypt-params ::= SEQUENCE { salt, costParameter, blockSize, parallelizationParameter, keyLength } (RFC 7914 §7)
-  const kdf = algorithmId(OID.scrypt, seq(octets(salt), integer(N), integer(r), integer(p), integer(32)));
+  const kdf = algorithmId(PKCS8_OID.scrypt, seq(octets(salt), integer(N), integer(r), integer(p), integer(32)));
   const scheme = algorithmId(OID.aes256cbc, octets(iv));
-  return seq(algorithmId(OID.pbes2, seq(kdf, scheme)), octets(enc));
+  return seq(algorithmId(PKCS8_OID.pbes2, seq(kdf, scheme)), octets(enc));
 }
 
-export function decryptPkcs8(der: Uint8Array, passphrase: string, what: string): Uint8Array {
-  const node = parseDer(der).expect(TAG.SEQUENCE, 'EncryptedPrivateKeyInfo');
-  const [algNode, dataNode] = node.children();
-  if (!algNode || !dataNode) throw new ParseError('EncryptedPrivateKeyInfo needs an algorithm and data', undefined, 'malformed', { uri: what });
-  const schemeOid = algNode.child(0, 'algorithm').oid();
-  if (schemeOid !== OID.pbes2)
-    throw new ShelflifeError('unsupported', `key encryption ${schemeOid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`, { uri: what });
-  const [kdfNode, encNode] = algNode.child(1, 'PBES2-params').children();
-  const kdfOid = kdfNode.child(0).oid();
-  const kp = kdfNode.child(1, 'KDF parameters').children();
-  const salt = kp[0].expect(TAG.OCTET_STRING, 'salt').content;
+export function decryptPkcs8(der: Uint8Array, passphrase: string, uri: string): Uint8Array {
+  const { encryptionAlgorithm, encryptedData: data } = parsing(uri, () => readEncryptedPrivateKeyInfo(parseDer(der)));
+  if (encryptionAlgorithm.oid !== PKCS8_OID.pbes2 || !encryptionAlgorithm.params)
+    throw new ShelflifeError('unsupported', `key encryption ${encryptionAlgorithm.oid} is not PBES2; re-encrypt it with scrypt or PBKDF2 and AES-256`, { uri });
+  const params = encryptionAlgorithm.params;
+  const { keyDerivationFunc: kdf, encryptionScheme: enc, scrypt, pbkdf2 } = parsing(uri, () => readPbes2Params(params));
   let key: Buffer;
-  if (kdfOid === OID.scrypt) {
-    const [N, r, p] = [kp[1].int(), kp[2].int(), kp[3].int()];
+  if (scrypt) {
+    const { salt, cost: N, blockSize: r, parallelization: p } = scrypt;
+    if (!salt || N === undefined || r === undefined || p === undefined)
+      throw new ParseError('scrypt-params need salt, cost, block size and parallelization', undefined, 'malformed', { uri });
     if (N < 2 || (N & (N - 1)) !== 0 || r < 1 || p < 1 || 128 * N * r > SCRYPT_MAX_MEMORY || p > 16) {
-      throw new ShelflifeError('unsupported', `scrypt parameters N=${N} r=${r} p=${p} are outside what shelflife will compute`, { uri: what });
+      throw new ShelflifeError('unsupported', `scrypt parameters N=${N} r=${r} p=${p} are outside what shelflife will compute`, { uri });
     }
     key = scryptSync(passphrase.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 });
-  } else if (kdfOid === OID.pbkdf2) {
-    const iterations = kp[1].int();
+  } else if (pbkdf2) {
+    const { salt, iterations } = pbkdf2;
+    if (!salt || iterations === undefined) throw new ParseError('PBKDF2-params need salt and iteration count', undefined, 'malformed', { uri });
     if (iterations < 1 || iterations > PBKDF2_MAX_ITERATIONS)
-      throw new ShelflifeError('unsupported', `PBKDF2 iteration count ${iterations} is out of range`, { uri: what });
-    const prf = kp.find((k, i) => i >= 2 && k.tag === TAG.SEQUENCE);
-    const prfOid = prf ? prf.child(0).oid() : '1.2.840.113549.2.7';
-    const digest = { '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[prfOid];
-    if (!digest) throw new ShelflifeError('unsupported', `PBKDF2 PRF ${prfOid} is not HMAC-SHA-256/384/512`, { uri: what });
+      throw new ShelflifeError('unsupported', `PBKDF2 iteration count ${iterations} is out of range`, { uri });
+    const prf = pbkdf2.prf ?? PKCS8_OID.hmacWithSHA1;
+    const digest = { '1.2.840.113549.2.9': 'sha256', '1.2.840.113549.2.10': 'sha384', '1.2.840.113549.2.11': 'sha512' }[prf];
+    if (!digest) throw new ShelflifeError('unsupported', `PBKDF2 PRF ${prf} is not HMAC-SHA-256/384/512`, { uri });
     key = pbkdf2Sync(passphrase.normalize('NFC'), salt, iterations, 32, digest);
-  } else throw new ShelflifeError('unsupported', `key derivation ${kdfOid} is neither scrypt nor PBKDF2`, { uri: what });
-  const encOid = encNode.child(0).oid();
-  const data = dataNode.expect(TAG.OCTET_STRING, 'encryptedData').content;
-  try {
-    if (encOid === OID.aes256cbc) {
-      const d = createDecipheriv('aes-256-cbc', key, encNode.child(1, 'IV').content);
+  } else throw new ShelflifeError('unsupported', `key derivation ${kdf.oid} is neither scrypt nor PBKDF2`, { uri });
+  if (enc.oid === OID.aes256cbc) {
+    const iv = parsing(uri, () => (enc.params ?? missing('IV')).expect(TAG.OCTET_STRING, 'IV').content);
+    return decrypting(uri, () => {
+      const d = createDecipheriv('aes-256-cbc', key, iv);
       return Buffer.concat([d.update(data), d.final()]);
-    }
-    if (encOid === OID.aes256gcm) {
-      // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
-      const gp = encNode.child(1, 'GCMParameters').children();
-      const tagLen = gp[1] ? gp[1].int() : 12;
-      if (tagLen < 12 || tagLen > 16 || data.length < tagLen) throw new ParseError(`bad GCM tag length ${tagLen}`, undefined, 'malformed', { uri: what });
-      const d = createDecipheriv('aes-256-gcm', key, gp[0].content, { authTagLength: tagLen });
+    });
+  }
+  if (enc.oid === OID.aes256gcm) {
+    // GCMParameters ::= SEQUENCE { aes-nonce OCTET STRING, aes-ICVlen INTEGER DEFAULT 12 } (RFC 5084 §3.2)
+    const [nonce, icvLen] = parsing(uri, () => (enc.params ?? missing('GCMParameters')).expect(TAG.SEQUENCE, 'GCMParameters').children());
+    const tagLen = icvLen ? parsing(uri, () => icvLen.int()) : 12;
+    if (!nonce || tagLen < 12 || tagLen > 16 || data.length < tagLen)
+      throw new ParseError(`bad GCM parameters (tag length ${tagLen})`, undefined, 'malformed', { uri });
+    return decrypting(uri, () => {
+      const d = createDecipheriv('aes-256-gcm', key, nonce.content, { authTagLength: tagLen });
       d.setAuthTag(data.subarray(data.length - tagLen));
       return Buffer.concat([d.update(data.subarray(0, data.length - tagLen)), d.final()]);
-    }
-  } catch {
-    throw new UsageError('wrong passphrase (or a damaged key file): decryption failed', { uri: what });
+    });
   }
-  throw new ShelflifeError('unsupported', `key cipher ${encOid} is not AES-256-CBC or AES-256-GCM`, { uri: what });
+  throw new ShelflifeError('unsupported', `key cipher ${enc.oid} is not AES-256-CBC or AES-256-GCM`, { uri });
+}
+
+function missing(what: string): never {
+  throw new ParseError(`the cipher's ${what} is missing`);
+}
+
+/** The cipher itself: with the structure already checked, a failure here is a wrong passphrase or damaged ciphertext. */
+function decrypting(uri: string, run: () => Buffer): Buffer {
+  try {
+    return run();
+  } catch (e) {
+    throw new UsageError('wrong passphrase (or a damaged key file): decryption failed', { uri, cause: e });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // PEM and passphrases
-
-export function pem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
-}
 
 /** The DER of the first PEM block with this label, or the bytes themselves when they are DER already. */
 export function fromPemOrDer(bytes: Uint8Array, label: string, what: string): Uint8Array {

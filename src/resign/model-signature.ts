@@ -9,7 +9,7 @@
  */
 import { errorMessage } from '../errors.js';
 import { parseModelSignature } from '../provenance/model-signing.js';
-import type { ParsedCert } from './cert.js';
+import type { SigningCertificate } from './cert.js';
 import { verify } from './composite.js';
 import { assembleBundle, BUNDLE_MEDIA_TYPE, pae } from './dsse.js';
 import type { PlanItem } from './plan.js';
@@ -70,7 +70,7 @@ export async function resignModelSignature(item: PlanItem, options: ResignOption
 }
 
 /** An existing hybrid bundle over exactly this statement, from this certificate, that verifies. */
-function sameStatementSigned(existing: Uint8Array, payload: Uint8Array, cert: ParsedCert): boolean {
+function sameStatementSigned(existing: Uint8Array, payload: Uint8Array, cert: SigningCertificate): boolean {
   let b: { mediaType?: unknown; certificate?: unknown; dsseEnvelope?: { payload?: unknown; payloadType?: unknown; signatures?: { sig?: unknown }[] } };
   try {
     b = JSON.parse(new TextDecoder().decode(existing));

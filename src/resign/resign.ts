@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { reasonAt, ShelflifeError } from '../errors.js';
-import type { ParsedCert } from './cert.js';
+import type { SigningCertificate } from './cert.js';
 import { assembleSignedData, checkDigestRule, cmsDigest, parseSignedData, signedAttributes, signerMatches, verifySigner } from './cms.js';
 import { type PreHash, type PrivateKey, type VerifyResult } from './composite.js';
 import { assembleBundle, DSSE_PAYLOAD_TYPE, pae, parseBundle, statementPayload, verifyBundle, type ArtifactDigests } from './dsse.js';
@@ -33,7 +33,7 @@ export async function digestStream(stream: AsyncIterable<Uint8Array>, names: Dig
 
 export interface ResignOptions {
   key: PrivateKey;
-  cert: ParsedCert;
+  cert: SigningCertificate;
   format: SignatureFormat;
   pool: SignerPool;
   /** Artifacts in flight at once (hashing and I/O overlap signing); defaults to four per signing worker. */
@@ -133,7 +133,7 @@ async function resignOne(item: PlanItem, options: ResignOptions): Promise<Resign
 function checkExisting(
   existing: Uint8Array,
   format: SignatureFormat,
-  cert: ParsedCert,
+  cert: SigningCertificate,
   digests: Map<DigestName, Uint8Array>,
   artifactDigests: ArtifactDigests,
   what: string,
@@ -171,7 +171,7 @@ export interface ArtifactVerification extends VerifyResult {
 export async function verifyArtifact(
   open: () => AsyncIterable<Uint8Array>,
   signature: Uint8Array,
-  cert: ParsedCert | undefined,
+  cert: SigningCertificate | undefined,
   what: string,
 ): Promise<ArtifactVerification> {
   const isJson = signature.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) === 0x7b;

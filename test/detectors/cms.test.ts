@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeOid, parseDer } from '../../src/asn1/der.js';
+import { encodeOid, parseDer } from '../../src/pkix/der.js';
 import { cmsDetector, detectCms, parseCms } from '../../src/detectors/cms.js';
 import { claims } from '../../src/detectors/index.js';
-import { parseCertificate } from '../../src/detectors/_pkix.js';
+import { parseCertificate } from '../../src/pkix/certificate.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { ctxFor, detectAll, FIXTURES, summary } from '../helpers/scan.js';
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeOid } from '../../src/asn1/der.js';
+import { encodeOid } from '../../src/pkix/der.js';
 import { claims } from '../../src/detectors/index.js';
 import { detectPkcs12, pkcs12Detector } from '../../src/detectors/pkcs12.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';

@@ -2,6 +2,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SigningCertificate } from '../../src/resign/cert.js';
+import { assembleSignedData, signedAttributes, type SignOptions } from '../../src/resign/cms.js';
+import { sign, verify, type PrivateKey } from '../../src/resign/composite.js';
+import { assembleBundle, DSSE_PAYLOAD_TYPE, pae, statementPayload, type ArtifactDigests } from '../../src/resign/dsse.js';
 
 export const REPO = join(import.meta.dirname, '..', '..');
 /** draft-ietf-lamps-pq-composite-sigs test vectors, vendored in the repository (source and licence in the README there). */
@@ -37,3 +41,20 @@ export function flip(bytes: Uint8Array, at: number): Uint8Array {
 
 /** The CLI entry for child processes: `node --import tsx test/resign/_cli.ts <args>`. */
 export const CLI_ENTRY = join(import.meta.dirname, '_cli.ts');
+
+/** A detached SignedData signed in-process, as `resign` assembles it from the signing pool's signature. */
+export function signDetached(key: PrivateKey, cert: SigningCertificate, contentDigest: Uint8Array, options: SignOptions = {}): Uint8Array {
+  const attrs = signedAttributes(key.alg, contentDigest, options);
+  return assembleSignedData(key.alg, cert, attrs, sign(key, attrs));
+}
+
+/** A hybrid DSSE bundle signed in-process, as `resign` assembles it. */
+export function signBundle(key: PrivateKey, cert: SigningCertificate, name: string, digests: ArtifactDigests, signedAt = new Date()): string {
+  const payload = statementPayload(key.alg, name, digests, signedAt);
+  return assembleBundle(key.alg, cert, payload, sign(key, pae(DSSE_PAYLOAD_TYPE, payload)));
+}
+
+/** Is this certificate signed by its own key (a self-signed resign certificate)? */
+export function isSelfSigned(cert: SigningCertificate): boolean {
+  return cert.signatureAlgorithm.oid === cert.publicKey.alg.oid && verify(cert.publicKey, cert.tbs.encoded, cert.signatureValue).valid;
+}

@@ -6,15 +6,15 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseDer } from '../../src/asn1/der.js';
+import { parseDer } from '../../src/pkix/der.js';
 import { runDetectors } from '../../src/detectors/index.js';
-import { parseCertificate, selfSignedCertificate } from '../../src/resign/cert.js';
-import { checkDigestRule, parseSignedData, signDetached } from '../../src/resign/cms.js';
+import { readSigningCertificate, selfSignedCertificate } from '../../src/resign/cert.js';
+import { checkDigestRule, parseSignedData } from '../../src/resign/cms.js';
 import { generateKey, requireAlgorithm, type PrivateKey } from '../../src/resign/composite.js';
-import { parseBundle, signBundle, verifyBundle } from '../../src/resign/dsse.js';
+import { parseBundle, verifyBundle } from '../../src/resign/dsse.js';
 import { verifyArtifact } from '../../src/resign/resign.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
-import { flip } from './_helpers.js';
+import { flip, signBundle, signDetached } from './_helpers.js';
 
 const artifact = new TextEncoder().encode('firmware image v1.2.3 '.repeat(100));
 const stream = (b: Uint8Array) => () =>
@@ -24,7 +24,7 @@ const stream = (b: Uint8Array) => () =>
 
 function identity(name: string) {
   const key = generateKey(requireAlgorithm(name));
-  const cert = parseCertificate(selfSignedCertificate(key, { subject: `signer ${name}`, days: 10 }), 'cert');
+  const cert = readSigningCertificate(selfSignedCertificate(key, { subject: `signer ${name}`, days: 10 }), 'cert');
   return { key, cert };
 }
 

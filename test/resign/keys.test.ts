@@ -3,13 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDer } from '../../src/asn1/der.js';
-import { certificationRequest, isSelfSigned, parseCertificate, selfSignedCertificate } from '../../src/resign/cert.js';
+import { parseDer } from '../../src/pkix/der.js';
+import { certificationRequest, readSigningCertificate, selfSignedCertificate } from '../../src/resign/cert.js';
 import { generateKey, requireAlgorithm, verify } from '../../src/resign/composite.js';
-import { algorithmId, integer, octets, seq } from '../../src/resign/_der-writer.js';
-import { decodeKeyFile, decryptPkcs8, encodeEncryptedKeyPem, encodePkcs8, pem, readPassphrase } from '../../src/resign/keys.js';
+import { algorithmId, integer, octets, seq } from '../../src/pkix/der-writer.js';
+import { pem } from '../../src/pkix/pem.js';
+import { decodeKeyFile, decryptPkcs8, encodeEncryptedKeyPem, encodePkcs8, readPassphrase } from '../../src/resign/keys.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
-import { tempDir } from './_helpers.js';
+import { isSelfSigned, tempDir } from './_helpers.js';
 
 const OPENSSL_MISSING = needPrograms('the openssl cross-checks', 'openssl');
 
@@ -71,9 +72,9 @@ describe('certificates and CSRs', () => {
   it('self-signed composite certificate: parameters absent, keyUsage digitalSignature, signature verifies', () => {
     const key = generateKey(requireAlgorithm('mldsa65-ecdsa-p256'));
     const der = selfSignedCertificate(key, { subject: 'release', days: 30, now: new Date('2026-01-01T00:00:00Z') });
-    const cert = parseCertificate(der, 'c');
+    const cert = readSigningCertificate(der, 'c');
     expect(cert.subject).toBe('CN=release');
-    expect(cert.signatureOid).toBe('1.3.6.1.5.5.7.6.45');
+    expect(cert.signatureAlgorithm.oid).toBe('1.3.6.1.5.5.7.6.45');
     expect(isSelfSigned(cert)).toBe(true);
     // AlgorithmIdentifier = SEQUENCE { OID } only (composite draft; RFC 9881 §2).
     const sigAlg = parseDer(der).child(1);

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { runKeygen } from '../../src/cli/keygen-command.js';
 import { renderPlan } from '../../src/cli/resign-command.js';
 import type { ArtifactResult, ScanResult } from '../../src/model.js';
-import type { ParsedCert } from '../../src/resign/cert.js';
+import type { SigningCertificate } from '../../src/resign/cert.js';
 import type { PrivateKey } from '../../src/resign/composite.js';
 import { loadSigningIdentity } from '../../src/resign/keyfiles.js';
 import { makePlan } from '../../src/resign/plan.js';
@@ -35,7 +35,7 @@ const S3_MISSING = (!s3.available && s3.reason) || needPrograms('the S3 resign t
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint });
 
-function identity(alg = 'mldsa65-ecdsa-p256'): { key: PrivateKey; cert: ParsedCert } {
+function identity(alg = 'mldsa65-ecdsa-p256'): { key: PrivateKey; cert: SigningCertificate } {
   const base = join(tempDir(), 'release');
   const err = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
@@ -47,7 +47,7 @@ function identity(alg = 'mldsa65-ecdsa-p256'): { key: PrivateKey; cert: ParsedCe
   return loadSigningIdentity(base, ENV);
 }
 
-async function resign(doc: ScanResult, id: { key: PrivateKey; cert: ParsedCert }, uriGlobs?: string[]): Promise<Record<string, ResignOutcome>> {
+async function resign(doc: ScanResult, id: { key: PrivateKey; cert: SigningCertificate }, uriGlobs?: string[]): Promise<Record<string, ResignOutcome>> {
   const pool = new SignerPool(id.key, 0);
   try {
     const outcomes = await runResign(makePlan(doc, uriGlobs ? { uriGlobs } : {}, 'p7s'), { key: id.key, cert: id.cert, format: 'p7s', pool });

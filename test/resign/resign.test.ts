@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseDer } from '../../src/asn1/der.js';
+import { parseDer } from '../../src/pkix/der.js';
 import { runKeygen } from '../../src/cli/keygen-command.js';
 import { runResignCommand } from '../../src/cli/resign-command.js';
 import { runVerifyCommand } from '../../src/cli/verify-command.js';

@@ -1,5 +1,6 @@
 /**
- * PEM framing (RFC 7468, and RFC 1421's Proc-Type/DEK-Info headers that OpenSSL still writes for legacy keys).
+ * PEM framing (RFC 7468, and RFC 1421's Proc-Type/DEK-Info headers that OpenSSL still writes for legacy keys), read
+ * and written.
  * Finds `-----BEGIN X-----` … `-----END X-----` blocks at any offset, tolerating CRLF, leading whitespace and the
  * stray characters real tools leave around, and decodes the base64 body. Never throws on junk: a block that does
  * not decode is returned with `error` set so the caller can report it.
@@ -19,12 +20,6 @@ export interface PemBlock {
 }
 
 const BEGIN = Buffer.from('-----BEGIN ');
-
-/** Fast check used by registry claims and callers. */
-export function hasPem(bytes: Uint8Array, label?: string): boolean {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return b.indexOf(label ? `-----BEGIN ${label}-----` : BEGIN) >= 0;
-}
 
 /**
  * Every PEM block whose label passes `accept` (all when omitted).
@@ -83,4 +78,10 @@ function decodeBody(label: string, offset: number, end: number, body: string): P
   const der = new Uint8Array(Buffer.from(clean, 'base64'));
   if (der.length === 0) return { label, offset, end, headers, der, error: `PEM block "${label}" is empty` };
   return { label, offset, end, headers, der };
+}
+
+/** One PEM block (RFC 7468 §2): base64 in 64-character lines between BEGIN and END lines. */
+export function pem(label: string, der: Uint8Array): string {
+  const b64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }

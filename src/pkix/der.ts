@@ -300,23 +300,3 @@ export function latin1(c: Uint8Array): string {
   for (let i = 0; i < c.length; i += 8192) s += String.fromCharCode(...c.subarray(i, i + 8192));
   return s;
 }
-
-/** Convenience: does `buf` at `offset` start a plausible DER SEQUENCE whose length fits? Cheap pre-filter for carving. */
-export function looksLikeSequence(buf: Uint8Array, offset: number): number {
-  if (buf[offset] !== TAG.SEQUENCE) return -1;
-  const first = buf[offset + 1];
-  let len: number;
-  let hdr: number;
-  if (first === 0x81) {
-    len = buf[offset + 2];
-    hdr = 3;
-  } else if (first === 0x82) {
-    len = (buf[offset + 2] << 8) | buf[offset + 3];
-    hdr = 4;
-  } else if (first === 0x83) {
-    len = (buf[offset + 2] << 16) | (buf[offset + 3] << 8) | buf[offset + 4];
-    hdr = 5;
-  } else return -1;
-  const end = offset + hdr + len;
-  return end <= buf.length ? end : -1;
-}

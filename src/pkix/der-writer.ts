@@ -1,10 +1,11 @@
 /**
- * A minimal DER writer (ITU-T X.690 §10): the counterpart of the bounded reader in src/asn1/der.ts, for the few
- * structures resign emits (PKCS#8, ECPrivateKey, SPKI, CMS SignedData, PBES2 parameters). Definite lengths only,
- * SET OF sorted by encoding (X.690 §11.6), minimal INTEGERs (§8.3.2).
+ * The one DER writer (ITU-T X.690 §10), the counterpart of the bounded reader in ./der.ts, for every structure shelflife
+ * emits: certificates and CSRs (RFC 5280, RFC 2986), PKCS#8 and PBES2 (RFC 5958, RFC 8018), CMS SignedData
+ * (RFC 5652). Definite lengths only, SET OF sorted by encoding (X.690 §11.6), minimal INTEGERs (§8.3.2), BOOLEAN TRUE
+ * as FF (§11.1).
  * @module
  */
-import { encodeOid } from '../asn1/der.js';
+import { encodeOid } from './der.js';
 
 export function tlv(tag: number, content: Uint8Array): Uint8Array {
   const n = content.length;
@@ -40,7 +41,7 @@ export function setOf(parts: Uint8Array[]): Uint8Array {
 export const octets = (b: Uint8Array): Uint8Array => tlv(0x04, b);
 export const bitString = (b: Uint8Array): Uint8Array => tlv(0x03, concat([Uint8Array.of(0), b]));
 export const oid = (dotted: string): Uint8Array => tlv(0x06, encodeOid(dotted));
-export const nullValue = (): Uint8Array => Uint8Array.of(0x05, 0x00);
+export const boolean = (v: boolean): Uint8Array => Uint8Array.of(0x01, 0x01, v ? 0xff : 0x00);
 export const utf8 = (s: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(s));
 /** [n] EXPLICIT (constructed) or IMPLICIT over a constructed type. */
 export const ctxCons = (n: number, ...parts: Uint8Array[]): Uint8Array => tlv(0xa0 | n, concat(parts));

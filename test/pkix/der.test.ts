@@ -1,7 +1,7 @@
 /** The bounded BER/DER reader on hostile input: nesting, lengths, indefinite forms, truncation, trailing data. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeOid, encodeOid, parseDer, readNode, TAG } from '../../src/asn1/der.js';
+import { decodeOid, encodeOid, parseDer, readNode, TAG } from '../../src/pkix/der.js';
 import { ParseError } from '../../src/errors.js';
 import { MAX_DER_CHILDREN, MAX_DER_DEPTH } from '../../src/limits.js';
 
