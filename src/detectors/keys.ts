@@ -144,7 +144,10 @@ export function parsePkcs8(node: DerNode, offset: number): Finding {
 export function parseEncryptedPkcs8(node: DerNode, offset: number): [Finding, Finding] {
   const { encryptionAlgorithm, encryptedData } = readEncryptedPrivateKeyInfo(node);
   const protection = describeEncryptionScheme(encryptionAlgorithm);
-  return encryptedKeyFindings('pkcs8', 'pkcs8', offset, encryptedData.length, protection.described, { structure: 'EncryptedPrivateKeyInfo', ...protection.details });
+  return encryptedKeyFindings('pkcs8', 'pkcs8', offset, encryptedData.length, protection.described, {
+    structure: 'EncryptedPrivateKeyInfo',
+    ...protection.details,
+  });
 }
 
 /** The key an encrypted key structure holds, and the encryption around it, as two findings at the same offset. */
