@@ -29,8 +29,39 @@ export type GlobMatcher = (subject: string) => boolean;
 type Token = { t: 'char'; c: string } | { t: 'any' } | { t: 'star' } | { t: 'set'; negated: boolean; items: [string, string][] };
 type Segment = { globstar: true } | { globstar: false; tokens: Token[] };
 
+interface Alternative {
+  segments: Segment[];
+  basename: boolean;
+  /** A literal every match contains (longestLiteral), '' when the pattern has none. */
+  literal: string;
+}
+
+interface CompiledGlob {
+  negated: boolean;
+  alternatives: Alternative[];
+}
+
 /** Compile one glob; throws a UsageError naming `what` (the flag or config key) and the pattern when it is refused. */
 export function compileGlob(pattern: string, what: string, options: GlobOptions = {}): GlobMatcher {
+  const compiled = compilePattern(pattern, what, options);
+  const nocase = options.nocase === true;
+  return (subject: string) => matchCompiled(compiled, new Subject(nocase ? subject.toLowerCase() : subject));
+}
+
+/**
+ * Several globs: matches when any of them does (an empty list matches nothing). Compiled once and matched with the
+ * subject folded and split once for all of them (class rules are matched against every artifact of a scan).
+ */
+export function compileGlobs(patterns: readonly string[], what: string, options: GlobOptions = {}): GlobMatcher {
+  const compiled = patterns.map((p) => compilePattern(p, what, options));
+  const nocase = options.nocase === true;
+  return (subject: string) => {
+    const s = new Subject(nocase ? subject.toLowerCase() : subject);
+    return compiled.some((c) => matchCompiled(c, s));
+  };
+}
+
+function compilePattern(pattern: string, what: string, options: GlobOptions): CompiledGlob {
   if (pattern.length > MAX_GLOB_LENGTH) throw new UsageError(`${what}: glob of ${pattern.length} characters is longer than the limit of ${MAX_GLOB_LENGTH}`);
   let negated = false;
   let body = pattern;
@@ -39,33 +70,34 @@ export function compileGlob(pattern: string, what: string, options: GlobOptions 
     body = body.slice(1);
   }
   const refuse = (why: string) => new UsageError(`${what}: glob ${JSON.stringify(pattern)}: ${why}`);
-  const alternatives = expandBraces(body, refuse);
   const nocase = options.nocase === true;
-  const compiled = alternatives.map((alt) => {
+  const alternatives = expandBraces(body, refuse).map((alt) => {
     const segments = splitSegments(nocase ? alt.toLowerCase() : alt, refuse);
-    return { segments, basename: options.basename === true && !alt.includes('/') };
+    return { segments, basename: options.basename === true && !alt.includes('/'), literal: longestLiteral(segments) };
   });
-  return (subject: string) => {
-    const s = nocase ? subject.toLowerCase() : subject;
-    let parts: string[] | undefined;
-    let hit = false;
-    for (const c of compiled) {
-      if (c.basename) {
-        if (matchSegments(c.segments, [s.slice(s.lastIndexOf('/') + 1)])) hit = true;
-      } else {
-        parts ??= s.split('/');
-        if (matchSegments(c.segments, parts)) hit = true;
-      }
-      if (hit) break;
-    }
-    return hit !== negated;
-  };
+  return { negated, alternatives };
 }
 
-/** Several globs: matches when any of them does (an empty list matches nothing). */
-export function compileGlobs(patterns: readonly string[], what: string, options: GlobOptions = {}): GlobMatcher {
-  const ms = patterns.map((p) => compileGlob(p, what, options));
-  return (s) => ms.some((m) => m(s));
+/** A subject (already case-folded when the globs are), split into segments at most once. */
+class Subject {
+  private segments?: string[];
+  constructor(readonly text: string) {}
+  parts(): string[] {
+    return (this.segments ??= this.text.split('/'));
+  }
+}
+
+function matchCompiled(c: CompiledGlob, subject: Subject): boolean {
+  const s = subject.text;
+  let hit = false;
+  for (const alt of c.alternatives) {
+    // Most subjects miss most alternatives (`**/*.{deb,rpm,…}` is thirty of them): a literal the pattern needs that
+    // the subject lacks rejects it without splitting or matching.
+    if (alt.literal && !s.includes(alt.literal)) continue;
+    hit = alt.basename ? matchSegments(alt.segments, [s.slice(s.lastIndexOf('/') + 1)]) : matchSegments(alt.segments, subject.parts());
+    if (hit) break;
+  }
+  return hit !== c.negated;
 }
 
 /**
@@ -232,6 +264,24 @@ function readSet(seg: string, start: number): { token: Token; end: number } | un
     } else items.push([ch, ch]);
   }
   return undefined;
+}
+
+/**
+ * The longest run of literal characters within one segment of a pattern. Every path that matches contains it (a segment
+ * matches exactly one path segment, and literal characters match themselves, in order, with nothing between them), so
+ * a subject without it cannot match: a test that costs one substring search.
+ */
+function longestLiteral(segments: Segment[]): string {
+  let best = '';
+  for (const seg of segments) {
+    if (seg.globstar) continue;
+    let run = '';
+    for (const tok of seg.tokens) {
+      run = tok.t === 'char' ? run + tok.c : '';
+      if (run.length > best.length) best = run;
+    }
+  }
+  return best;
 }
 
 // ───────────────────────────── matching ─────────────────────────────

@@ -3,11 +3,14 @@
  * complexity is unbounded, and matched in pattern × subject steps on the patterns that make a backtracking regular
  * expression run for minutes.
  */
+import { join } from 'node:path';
 import picomatch from 'picomatch';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { compileGlob, compileGlobs, staticPrefix } from '../src/glob.js';
 import { MAX_GLOB_ALTERNATIVES, MAX_GLOB_LENGTH } from '../src/limits.js';
+import { bundledRulesDir } from '../src/rules/loader.js';
+import { loadLifetimes } from '../src/scoring/rules.js';
 
 const PATTERNS = [
   '*.pem',
@@ -67,6 +70,39 @@ describe('compileGlob', () => {
       const ours = compileGlob(p, 'test');
       const theirs = picomatch(p, { dot: true });
       for (const s of SUBJECTS) expect(ours(s), `${p} vs ${s}`).toBe(theirs(s));
+    }
+  });
+
+  it('agrees with picomatch on the class rules’ globs (a literal each must contain rejects most subjects first)', () => {
+    const lifetimes = loadLifetimes(join(bundledRulesDir(), 'lifetimes.yaml'));
+    const globs = lifetimes.rules.flatMap((r) => r.paths ?? []);
+    expect(globs.length).toBeGreaterThan(20);
+    const subjects = [
+      ...SUBJECTS,
+      'srv/EFI/BOOT/bootx64.efi',
+      'boot/efi/shimx64.efi',
+      'a/b/U-Boot.bin',
+      'models/checkpoint-500/model.safetensors',
+      'x/run.ckpt',
+      'x/ckpt',
+      'lib/firmware/iwlwifi.ucode',
+      'lib/firmwarex/a',
+      'backups/db.sql.gz',
+      'x/sql.gz',
+      'r/META-INF/CERT.RSA',
+      'r/META-INF/x/CERT.RSA',
+      'home/u/.ssh/id_ed25519',
+      'home/u/.ssh/id_ed25519.pub',
+      'boot/Image.gz',
+      'boot/Imagex',
+      'data/train/part-0.bin',
+      'srv/dist/app.deb',
+      'a.deb.sig',
+    ];
+    for (const g of globs) {
+      const ours = compileGlob(g, 'test', { nocase: true });
+      const theirs = picomatch(g, { dot: true, nocase: true });
+      for (const s of subjects) expect(ours(s), `${g} vs ${s}`).toBe(theirs(s));
     }
   });
 

@@ -17,7 +17,7 @@ import { relative } from 'node:path';
 import type { ArtifactResult, Finding } from '../model.js';
 import { parseDuration, type ClassParams, type ClassRule, type Lifetimes } from './rules.js';
 import { dateOfYear, yearFraction } from './timeline.js';
-import { compileGlob } from '../glob.js';
+import { compileGlob, compileGlobs, type GlobMatcher } from '../glob.js';
 
 /** Per-target overrides from shelflife.config.yaml (already validated). */
 export interface TargetOverride {
@@ -99,9 +99,22 @@ export function globMatch(glob: string, value: string): boolean {
   return m(value);
 }
 
+/** Each class rule's `paths`, compiled once (rules live as long as the loaded rule set). */
+const pathMatchers = new WeakMap<ClassRule, GlobMatcher>();
+
+function pathsMatch(rule: ClassRule & { paths: string[] }, path: string): boolean {
+  let m = pathMatchers.get(rule);
+  if (!m) {
+    // Globs from rule and config files are matched against names inside hostile archives: bounded (src/glob.ts).
+    m = compileGlobs(rule.paths, 'glob in a class rule, target or policy', { nocase: true });
+    pathMatchers.set(rule, m);
+  }
+  return m(path);
+}
+
 /** Does one class rule match? Every criterion given must hold; within a list any entry may. */
 export function ruleMatches(rule: ClassRule, a: ArtifactResult, path: string): boolean {
-  if (rule.paths && !rule.paths.some((g) => globMatch(g, path))) return false;
+  if (rule.paths && !pathsMatch(rule as ClassRule & { paths: string[] }, path)) return false;
   if (rule.mediaTypes && !(a.mediaType && rule.mediaTypes.some((g) => globMatch(g, a.mediaType!)))) return false;
   if (rule.annotations) {
     const ann = Object.entries(a.annotations ?? {});
