@@ -3,7 +3,8 @@
  * systems whose sizes lie (/proc), system directories, and globs that would take a backtracking matcher minutes.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -175,5 +176,44 @@ describe('fs source: globs', () => {
     await expect(scan({ targets: [tmp()], scoring: false, exclude: ['{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}'] })).rejects.toThrow(
       /^--exclude: glob .* braces expand to more than \d+ patterns/,
     );
+  });
+});
+
+describe('fs source: reading', () => {
+  it('reads a file whole on either side of the small-file size (synchronous and streamed reads), one digest each', async () => {
+    const dir = tmp();
+    const sizes = [0, 1, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 5 * 1024 * 1024 + 3];
+    const expected = new Map<string, string>();
+    for (const n of sizes) {
+      const bytes = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) bytes[i] = (i * 7 + n) & 0xff;
+      const f = join(dir, `f${n}.bin`);
+      writeFileSync(f, bytes);
+      expected.set(fileUri(f), createHash('sha256').update(bytes).digest('hex'));
+    }
+    const r = await scan({ targets: [dir], scoring: false });
+    expect(r.artifacts).toHaveLength(sizes.length);
+    for (const a of r.artifacts) {
+      expect(a.errors, a.uri).toEqual([]);
+      expect(a.sha256, a.uri).toBe(expected.get(a.uri));
+    }
+    expect(r.scan.stats.bytes).toBe(sizes.reduce((x, y) => x + y, 0));
+  });
+
+  it('does not follow a symlink swapped in for a small file after the walk listed it', async () => {
+    const dir = tmp();
+    const f = join(dir, 'a.pem');
+    copyFileSync(firstCert(), f);
+    const src = new FsSource(dir, {});
+    for await (const item of src.walk()) {
+      if (isProblem(item) || isSkipped(item)) continue;
+      rmSync(f);
+      symlinkSync(firstCert(), f);
+      await expect(
+        (async () => {
+          for await (const chunk of item.open!()) void chunk;
+        })(),
+      ).rejects.toThrow(/ELOOP|symbolic link/);
+    }
   });
 });
