@@ -4,12 +4,29 @@
  *   never from a sibling or cousin folder: shared code gets a public module instead;
  * - `src/sources/**`, `src/sinks/**` and `src/containers/**` import no detector (sources yield bytes, containers
  *   yield members, the engine detects; a format both need lives in `src/formats/` or `src/pkix/`);
- * - nothing outside `src/cli/` imports `src/cli/` (the CLI is the top of the flow).
+ * - nothing outside `src/cli/` imports `src/cli/` (the CLI is the top of the flow);
+ * - `src/detectors/**`, `src/pkix/**` and `src/formats/**` are pure: in `src/` they import only the modules PURE lists
+ *   (a detector also other detectors), so no I/O, source, engine or report reaches a parser.
  */
 import { dirname, relative, resolve, sep } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const SRC = resolve(ROOT, 'src');
+
+/**
+ * What a pure folder may import from `src/` (first path segment, or a top-level file): the shared modules they read
+ * with, and the catalogue that names algorithms. Packages (`node:crypto`, `picomatch`) are not checked here.
+ */
+const PURE = {
+  detectors: ['detectors', 'pkix', 'formats', 'catalogue', 'model.ts', 'identity.ts', 'errors.ts', 'limits.ts'],
+  pkix: ['pkix', 'catalogue', 'model.ts', 'errors.ts', 'limits.ts'],
+  formats: ['formats', 'model.ts', 'errors.ts', 'limits.ts'],
+};
+
+/** `../model.js` names `src/model.ts`: ESM imports spell TypeScript files with `.js`. */
+function sourceName(segment) {
+  return segment.endsWith('.js') ? `${segment.slice(0, -3)}.ts` : segment;
+}
 
 function inside(dir, file) {
   const r = relative(dir, file);
@@ -37,6 +54,13 @@ export const boundaries = {
         context.report({
           node,
           message: `src/${fromRel[0]} must not import a detector ('${spec}'): sources, containers and sinks move bytes and events; the engine detects`,
+        });
+      }
+      const allowed = PURE[fromRel[0]];
+      if (allowed && fromRel.length > 1 && !allowed.includes(sourceName(toRel[0]))) {
+        context.report({
+          node,
+          message: `src/${fromRel[0]} is pure and imports only ${allowed.join(', ')} from src/ ('${spec}'): pass what it needs in, or move the shared part to one of those`,
         });
       }
       if (fromRel[0] !== 'cli' && toRel[0] === 'cli') {
