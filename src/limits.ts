@@ -28,6 +28,14 @@ export const MAX_ZSTD_WINDOW = 128 * 1024 * 1024;
 /** A member bigger than this is scanned as a one-pass stream: detected, hashed, but not opened as a container. */
 export const MEMBER_BUFFER_LIMIT = 64 * 1024 * 1024;
 
+/**
+ * Signature coverage (src/scan/coverage.ts): a signature file, checksum list, key or model signature is kept for the
+ * checks after the walk up to this size, and all of them together up to the total; beyond, a local one is read again
+ * when needed, a remote one's signature is reported unverifiable.
+ */
+export const EVIDENCE_FILE_LIMIT = 16 * 1024 * 1024;
+export const EVIDENCE_TOTAL_LIMIT = 256 * 1024 * 1024;
+
 /** DER: deepest nesting any walker follows, and the most elements it reads in one constructed value. */
 export const MAX_DER_DEPTH = 64;
 export const MAX_DER_CHILDREN = 100_000;

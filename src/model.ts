@@ -109,8 +109,49 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** How an artifact in a release store is vouched for (docs/release-stores.md). */
+/**
+ * How an artifact is vouched for, whatever store it sits in (docs/coverage.md; release stores: docs/release-stores.md):
+ * `signed` (its own signature, attached or detached beside it), `covered` (listed with its digest by a signed checksum
+ * file, model signature or index), `unsigned` (nothing signs or lists it, and its class should be signed), or
+ * `index-unsigned` (listed only by checksum files or indexes nobody signed).
+ */
 export type ArtifactCoverage = 'signed' | 'covered' | 'unsigned' | 'index-unsigned';
+
+/** What checking a signature over the bytes it covers gave: a `failed` signature never makes an artifact signed. */
+export type SignatureVerification = 'verified' | 'failed' | 'unverifiable';
+
+/**
+ * How a signature reaches what it covers: `attached` (read with the artifact: an OCI referrer, a release store's
+ * sibling), `detached` (a signature file beside it: `X.asc`, `X.p7s`, `X.sigstore.json` …), `checksum` (its digest
+ * listed in a signed checksum file), `model` (listed in an OpenSSF Model Signing `model.sig`), `index` (a release
+ * store's signed index chain).
+ */
+export type CoverageVia = 'attached' | 'detached' | 'checksum' | 'model' | 'index';
+
+/** One signature covering an artifact (`ArtifactResult.signedBy`). */
+export interface SignatureLink {
+  /** The artifact holding the signature (`X.asc`, `SHA256SUMS.asc`, `model.sig`); for `attached`, the object it came from. */
+  uri: string;
+  /** The signature finding: an index into the findings of the artifact at `uri` (for `attached`: of this artifact). */
+  finding: number;
+  via: CoverageVia;
+  /** The checksum file or index that lists this artifact (`checksum`, `index`), signed by the artifact at `uri`. */
+  index?: string;
+  /** The hash that list names this artifact by, when it is weaker than the signature's own (the weakest link). */
+  hash?: string;
+  /** The signature's algorithm and quantum status, as the finding names them (for reports and the CBOM). */
+  algorithm: string;
+  quantum: QuantumStatus;
+  format: string;
+  verification: SignatureVerification;
+  /** Why it could not be checked (`unverifiable`): the key is not in the scan, the bytes were not read twice … */
+  reason?: string;
+  /** The signature's exposure as the protection of this artifact (its class and lifetime): set by scoring. */
+  exposure?: Exposure;
+}
+
+/** Migration state of an artifact's signatures: `hybrid-signed` when a verified hybrid (or post-quantum) signature covers it. */
+export type ArtifactMigration = 'hybrid-signed';
 
 export interface ArtifactResult {
   uri: string;
@@ -124,8 +165,14 @@ export interface ArtifactResult {
   created?: { at: string; source: string };
   /** Present (false) when the class is one that should be signed and no signature was found. */
   signed?: boolean;
-  /** Release stores: `signed` (own signature), `covered` (listed by a signed index), `unsigned`, `index-unsigned` (listed by an unsigned index). */
+  /** `signed` (own or detached signature), `covered` (listed by a signed checksum file, model signature or index), `unsigned`, `index-unsigned` (listed by unsigned ones only). */
   coverage?: ArtifactCoverage;
+  /** The signatures that cover it, wherever they sit (docs/coverage.md): never one that failed over its bytes. */
+  signedBy?: SignatureLink[];
+  /** A signature, checksum file or model signature: the artifacts of the scan it signs or lists (at most 100 URIs). */
+  signs?: string[];
+  /** Set when a verified hybrid or post-quantum signature covers it (after `shelflife resign`). */
+  migration?: ArtifactMigration;
   annotations?: Record<string, string>;
   /** Distinct locations holding these bytes, across every store and scan in the inventory (this one included). */
   copies?: number;

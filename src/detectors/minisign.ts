@@ -26,6 +26,10 @@ export interface Ed25519Blob {
   comment: string;
   prehashed?: boolean;
   encrypted?: { kdf: string; [k: string]: unknown };
+  /** The decoded base64 line (what verifiers need: the key or the signature bytes after algorithm and key id). */
+  raw: Uint8Array;
+  /** minisign signatures: the trusted comment and the global signature over signature ‖ trusted comment. */
+  trusted?: { comment: string; signature: Uint8Array };
 }
 
 /** Every minisign/signify object in the bytes (bounded), classified by tool. */
@@ -64,10 +68,10 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
         .toString('hex')
         .toUpperCase();
     if (raw.length === 42 && alg === 'Ed') {
-      out.push({ tool: byName ?? 'minisign', kind: 'public-key', offset: at, keyId: keyIdAt(2), comment });
+      out.push({ tool: byName ?? 'minisign', kind: 'public-key', offset: at, keyId: keyIdAt(2), comment, raw });
     } else if (raw.length === 74 && (alg === 'Ed' || alg === 'ED')) {
       const tool = alg === 'ED' || trusted ? 'minisign' : (byName ?? 'signify');
-      out.push({ tool, kind: 'signature', offset: at, keyId: keyIdAt(2), comment, prehashed: alg === 'ED' });
+      out.push({ tool, kind: 'signature', offset: at, keyId: keyIdAt(2), comment, prehashed: alg === 'ED', raw, ...(trusted ? { trusted: readTrusted(b, eol2 + 1) } : {}) });
     } else if (raw.length === 158 && alg === 'Ed' && raw.toString('latin1', 4, 6) === 'B2') {
       const kdf = raw.toString('latin1', 2, 4);
       out.push({
@@ -76,6 +80,7 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
         offset: at,
         keyId: keyIdAt(54),
         comment,
+        raw,
         ...(kdf === 'Sc' ? { encrypted: { kdf: 'scrypt', opslimit: Number(raw.readBigUInt64LE(38)), memlimit: Number(raw.readBigUInt64LE(46)) } } : {}),
       });
     } else if (raw.length === 104 && alg === 'Ed') {
@@ -87,11 +92,25 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
         offset: at,
         keyId: keyIdAt(32),
         comment,
+        raw,
         ...(kdf === 'BK' && rounds > 0 ? { encrypted: { kdf: 'bcrypt_pbkdf', rounds } } : {}),
       });
     }
   }
   return out;
+}
+
+/** minisign's `trusted comment: …` line and the base64 global signature on the line after it. */
+function readTrusted(b: Buffer, at: number): { comment: string; signature: Uint8Array } | undefined {
+  const eol = b.indexOf(0x0a, at);
+  if (eol < 0 || eol - at > 8192) return undefined;
+  const comment = b.toString('utf8', at + 'trusted comment: '.length, eol).replace(/\r$/, '');
+  let eol2 = b.indexOf(0x0a, eol + 1);
+  if (eol2 < 0) eol2 = b.length;
+  const line = b.toString('latin1', eol + 1, Math.min(eol2, eol + 1 + 200)).trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(line)) return undefined;
+  const signature = new Uint8Array(Buffer.from(line, 'base64'));
+  return signature.length === 64 ? { comment, signature } : undefined;
 }
 
 export function ed25519BlobFinding(blob: Ed25519Blob): Finding {

@@ -1443,3 +1443,56 @@ function walkKeybox(bytes: Uint8Array, state: WalkState): void {
     pos += len;
   }
 }
+
+// ───────────────────────────── raw packets for verifiers ─────────────────────────────
+
+/** A signature packet as framed here, for verifiers that need its bytes (src/scan/signature-checks.ts). */
+export interface RawOpenPgpSignature {
+  /** The packet body (§5.2): version, type, algorithms, subpacket areas, left 16 bits, values. */
+  body: Uint8Array;
+  version: number;
+  type: number;
+  algo: number;
+  hashId: number;
+  /** The hash's name (`SHA-256`), or `unknown hash algorithm N`. */
+  hash: string;
+  issuerKeyId?: string;
+  issuerFingerprint?: string;
+  /** Made over a cleartext-signed message (§7) in the same bytes. */
+  cleartext: boolean;
+}
+
+/** A key packet as framed here: its body holds the public material after the version-dependent header (§5.5.2). */
+export interface RawOpenPgpKey {
+  body: Uint8Array;
+  version: number;
+  algo: number;
+  fingerprint: string;
+  keyId: string;
+  subkey: boolean;
+}
+
+/**
+ * The signature and key packets in OpenPGP bytes (binary or armored), framed by the same bounded reader the detector
+ * uses. The detector describes what it finds; a verifier needs the packets themselves. Never throws for bad input.
+ */
+export function readOpenPgpRaw(bytes: Uint8Array, uri: string): { signatures: RawOpenPgpSignature[]; keys: RawOpenPgpKey[] } {
+  const state = new WalkState(uri);
+  if (!(FIRST_TAGS.has(firstTag(bytes)) && state.walkSequence(bytes, binaryOrigin(), 0, true))) {
+    for (const block of findArmorBlocks(bytes, state, true) ?? []) state.walkSequence(block.data, block.origin, 0, false);
+  }
+  return {
+    signatures: state.signatures.map((s) => ({
+      body: s.packet.body,
+      version: s.version,
+      type: s.type,
+      algo: s.algo,
+      hashId: s.hashId,
+      hash: hashName(s.hashId),
+      ...(s.issuerKeyId ? { issuerKeyId: s.issuerKeyId } : {}),
+      ...(s.issuerFingerprint ? { issuerFingerprint: s.issuerFingerprint } : {}),
+      cleartext: s.cleartextHash !== undefined,
+    })),
+    keys: state.keys.map((k) => ({ body: k.packet.body, version: k.version, algo: k.algo, fingerprint: k.fingerprint, keyId: k.keyId, subkey: k.subkey })),
+  };
+}

@@ -18,6 +18,7 @@ import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
 import { modelsInScan } from '../provenance/scan-models.js';
+import { isSignatureName } from '../scan/coverage.js';
 import { migrate, type InventoryTables } from './schema.js';
 
 import { defaultInventoryPath } from './paths.js';
@@ -72,6 +73,12 @@ function storeOf(uri: string): string {
 function storedRecord(a: ArtifactResult): ArtifactResult {
   const strip = <T extends { exposure?: { inputs?: unknown } }>(x: T): T => (x.exposure?.inputs ? { ...x, exposure: { ...x.exposure, inputs: undefined } } : x);
   return { ...strip(a), findings: a.findings.map(strip) };
+}
+
+/** A signature file, checksum list or model signature (src/scan/coverage.ts), whose bytes the coverage pass reads. */
+function isEvidence(r: ArtifactResult): boolean {
+  const name = (r.member ?? r.annotations?.['s3.key'] ?? r.annotations?.['org.opencontainers.image.title'] ?? r.uri).replace(/^.*\//, '');
+  return r.size <= 16 * 1024 * 1024 && isSignatureName(name);
 }
 
 function topOf(uri: string): string {
@@ -226,16 +233,20 @@ export class Inventory {
     if (!unchanged) return undefined;
     const records = this.previousRecords?.get(ref.uri);
     if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
-    // An artifact vouched for by a signed index (release stores) depends on that index too, not only on its bytes.
-    if (records.some((r) => r.coverage !== undefined)) return undefined;
+    // Signature files, checksum lists, keys and model signatures inside archives or in remote stores are read again
+    // (they are small): the coverage pass checks signatures with their bytes, which a reused record does not carry.
+    // A local file's are read again only if a check needs them (src/scan/coverage.ts).
+    if (records.some((r) => (r.parent !== null || !ref.local) && isEvidence(r))) return undefined;
     // Each record is handed out once per scan (it was parsed for this scan alone): clear its verdict in place.
     this.previousRecords?.delete(ref.uri);
     for (const r of records) {
       this.reused.add(r.uri);
       // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
-      for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired'] as const) delete r[k];
+      for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired', 'coverage', 'signedBy', 'signs', 'migration'] as const) delete r[k];
       if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
       for (const f of r.findings) delete f.exposure;
+      // What the coverage pass concluded is concluded again, from this scan's signatures and lists.
+      r.errors = r.errors.filter((e) => e.source !== 'coverage');
     }
     return records;
   }

@@ -14,9 +14,12 @@ import { catalogue } from '../catalogue/index.js';
 import { runDetectors } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
 import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
-import { MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
+import { EVIDENCE_FILE_LIMIT, EVIDENCE_TOTAL_LIMIT, MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
 import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
+import { isEvidenceName } from './coverage.js';
+import { digestOf, isPlanned, KeyRing, planDetachedChecks, type CheckOutcome } from './signature-checks.js';
+import { answeredBySha256 } from './digests.js';
 import { vouch } from './vouching.js';
 
 export interface EngineOptions {
@@ -45,6 +48,13 @@ export class ScanEngine {
   bytesRead = 0;
   /** Findings in objects several artifacts share (a release index's signatures), detected once. */
   private readonly shared = new WeakMap<ArtifactRef, Finding[]>();
+  /**
+   * The bytes of small objects a signature check may need once the walk is over (signature files, checksum lists,
+   * keys, model signatures: src/scan/coverage.ts), by URI, within EVIDENCE_TOTAL_LIMIT. Large signed files are never
+   * kept: their digest is, and a second read of a local file covers the rest.
+   */
+  readonly evidence = new Map<string, Uint8Array>();
+  private evidenceBytes = 0;
 
   constructor(private readonly options: EngineOptions = {}) {}
 
@@ -92,6 +102,7 @@ export class ScanEngine {
       this.bytesRead += whole.length;
       const head = whole.subarray(0, HEAD);
       this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(head, ref.name, depth));
+      this.keep(res, ref.name, whole);
       if (promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, own);
     } else if (ref.sample && ref.read && ref.size !== undefined && ref.size > ref.sample.head + ref.sample.tail) {
       // Remote sampled read (ArtifactRef.sample): head and tail windows only; a container is not opened from a sample.
@@ -103,6 +114,15 @@ export class ScanEngine {
     if (ref.related) await this.applyRelated(ref, res);
     this.finished(res, out);
     return res;
+  }
+
+  /** Keep a small evidence object's bytes for the coverage pass (a copy: the read buffer may be a pool's slice). */
+  private keep(res: ArtifactResult, name: string, bytes: Uint8Array): void {
+    if (bytes.length > EVIDENCE_FILE_LIMIT || this.evidenceBytes + bytes.length > EVIDENCE_TOTAL_LIMIT) return;
+    const small = bytes.length <= 1024 * 1024 && res.findings.some((f) => f.kind === 'signature' || f.kind === 'public-key' || f.kind === 'certificate');
+    if (!small && !isEvidenceName(name.slice(name.lastIndexOf('/') + 1))) return;
+    this.evidence.set(res.uri, new Uint8Array(bytes));
+    this.evidenceBytes += bytes.length;
   }
 
   /** After the one pass: members held for a digest check are reported if it matched; if not, nothing the bytes said is. */
@@ -162,6 +182,7 @@ export class ScanEngine {
       this.finishPass(pass, ref, res, ctx);
       if (res.sha256 === null) return; // the read failed: recorded by finishPass
       this.detect(whole, { ...ctx, size: whole.length }, res, undefined, expanding);
+      this.keep(res, ref.name, whole);
       if (head.length && promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, out);
       return;
     }
@@ -220,6 +241,7 @@ export class ScanEngine {
     if (info.annotations && Object.keys(info.annotations).length) res.annotations = { ...(res.annotations ?? {}), ...info.annotations };
     if (info.signed !== undefined) res.signed = info.signed;
     for (const { uri, ...e } of info.errors ?? []) res.errors.push({ ...e, ...(uri && uri !== ref.uri ? { uri } : {}), source: 'source' });
+    const checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[] = [];
     for (const att of info.attached ?? []) {
       if (!att.bytes) continue;
       this.bytesRead += att.bytes.length;
@@ -235,11 +257,14 @@ export class ScanEngine {
       }
       const sub: ArtifactResult = { uri: att.uri, parent: ref.uri, sha256: sha, size: att.bytes.length, findings: [], errors: [] };
       this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
+      if (sub.findings.some((f) => f.kind === 'signature'))
+        checks.push({ att, first: res.findings.length, count: sub.findings.length, planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: ref.name }) });
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
       // Recorded on the subject, about the attached object.
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
     }
+    this.checkAttached(ref, res, checks);
     // Release stores: coverage from the signatures found on the artifact and on the index that lists it.
     if (info.vouching) {
       const own = res.findings.filter((f) => f.kind === 'signature');
@@ -248,6 +273,51 @@ export class ScanEngine {
       res.findings.push(...v.findings);
       res.errors.push(...v.errors);
     }
+  }
+
+  /**
+   * Attached signatures (an OCI referrer, a release store's sibling file) checked over the artifact: with its SHA-256,
+   * or any digest when its bytes are in memory (manifests). Each becomes a `signedBy` link (`via: attached`); one
+   * that fails is an error, and a source's `signed: true` does not stand on failed signatures alone.
+   */
+  private checkAttached(ref: ArtifactRef, res: ArtifactResult, checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[]): void {
+    let failedAll = checks.length > 0;
+    for (const c of checks) {
+      const sigs: number[] = [];
+      for (let i = c.first; i < c.first + c.count; i++) if (res.findings[i].kind === 'signature') sigs.push(i);
+      const outcomes: CheckOutcome[] = c.planned.length
+        ? c.planned.map((p) => {
+            if (!isPlanned(p)) return p;
+            const digests = p.requests.map((r) =>
+              res.sha256 && answeredBySha256(r) ? new Uint8Array(Buffer.from(res.sha256, 'hex')) : ref.bytes && promised(ref, res) ? digestOf(ref.bytes, r) : undefined,
+            );
+            if (digests.some((d) => !d)) return { verification: 'unverifiable', reason: 'needs a digest of the artifact other than its SHA-256' } as CheckOutcome;
+            return p.finish(digests as Uint8Array[]);
+          })
+        : sigs.map(() => ({ verification: 'unverifiable', reason: 'a signature format shelflife does not check' }) as CheckOutcome);
+      outcomes.forEach((o, k) => {
+        const finding = sigs[k] ?? sigs[0];
+        if (finding === undefined) return;
+        if (o.verification === 'failed') {
+          res.errors.push({ code: 'malformed', message: `the attached signature does not verify over this artifact: ${o.reason ?? 'no reason given'}`, uri: c.att.uri, source: 'coverage' });
+          return;
+        }
+        failedAll = false;
+        const f = res.findings[finding];
+        (res.signedBy ??= []).push({
+          uri: c.att.uri,
+          finding,
+          via: 'attached',
+          algorithm: f.algorithm.id,
+          quantum: f.quantum.status,
+          format: f.format,
+          verification: o.verification,
+          ...(o.verification !== 'verified' && o.reason ? { reason: o.reason } : {}),
+        });
+        if (o.verification === 'verified' && (o.postQuantum || f.quantum.status === 'hybrid' || f.quantum.status === 'resistant')) res.migration = 'hybrid-signed';
+      });
+    }
+    if (failedAll && res.signed === true) delete res.signed;
   }
 
   /** Findings in an in-memory object shared by many artifacts, detected once per scan. */

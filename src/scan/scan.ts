@@ -12,6 +12,8 @@ import { isProblem, isSkipped, type Source, type SourceProblem } from '../source
 import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
 import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
+import { rereadLocal } from '../sources/fs.js';
+import { linkSignatures } from './coverage.js';
 import { ScanEngine } from './engine.js';
 
 /** Artifacts the walk may run ahead of the engine, and the in-memory bytes they may hold together. */
@@ -84,7 +86,9 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
           options.onArtifact?.(res);
           continue;
         }
-        const previous = incremental ? inventory.reuse(item) : undefined;
+        // Reused only when nothing the result depends on can have changed: its bytes, and no referrers or index
+        // fetched beside them (sidecars and checksum lists are artifacts of their own, linked again below).
+        const previous = incremental && item.reusable !== false ? inventory.reuse(item) : undefined;
         if (previous) {
           // Where the file is now (its directory may have been recreated since): what resign will check.
           const top = item.local && previous.find((r) => r.uri === item.uri);
@@ -113,6 +117,12 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     for (const s of sources) await s.close();
   }
   recordProblems(engine.results, problems, options.onArtifact);
+  // Signatures cover what they sign, wherever they sit (src/scan/coverage.ts): after the walk, in any walk order.
+  await linkSignatures({
+    artifacts: engine.results,
+    evidence: engine.evidence,
+    reread: (a) => (a.local && a.sha256 && a.parent === null ? rereadLocal(a.local, a.size) : undefined),
+  });
   const artifacts = engine.results.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   const stats = {
     artifacts: artifacts.length,

@@ -5,7 +5,7 @@
  * @module
  */
 import { ShelflifeError, UsageError } from '../errors.js';
-import type { ArtifactResult, Exposure, Finding, ScanResult, Severity } from '../model.js';
+import type { ArtifactResult, Exposure, Finding, ScanResult, Severity, SignatureLink } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import { classifyArtifact, type Classification, type TargetOverride } from './classify.js';
 import { scoreFinding } from './exposure.js';
@@ -119,9 +119,6 @@ export function prepareScoring(options: ScoringOptions = {}): ScoringSetup {
   return { now: yearFraction(nowDate), nowDate, timeline, policies, lifetimes: rules.lifetimes, ...(config ? { config } : {}) };
 }
 
-/** Detached signature files that vouch for `<artifact>` when they sit beside it (`fw.bin.sig`, `app.tar.gz.asc` …). */
-export const DETACHED_SIGNATURE_SUFFIXES = ['.sig', '.asc', '.p7s', '.sign', '.minisig', '.sigstore', '.sigstore.json', '.bundle', '.cosign.bundle'];
-
 const vouches = (f: Finding) => f.kind === 'signature' || f.kind === 'certificate';
 
 /** Score a whole scan in place; returns it for chaining. */
@@ -137,10 +134,28 @@ export function scoreScan(
   // Parents before members, so a member no rule matches can take its container's class.
   const order = [...result.artifacts].sort((x, y) => depth(x.uri) - depth(y.uri));
   const classes = classifications ?? new Map<string, Classification>();
+  // A signature file (or a checksum list, a model signature) is scored as part of what it signs: it takes that
+  // artifact's class and lifetime once that is known, so signers wait for their subjects (docs/coverage.md).
+  const waiting = order.filter((a) => a.signs?.length);
+  const signing = new Set(waiting.map((a) => a.uri));
+  const linksOf = (a: ArtifactResult) => linkFindings(a, byUri);
   for (const a of order) {
+    if (signing.has(a.uri)) continue;
     const parent = a.parent ? classes.get(a.parent) : undefined;
-    const c = scoreArtifact(a, parent, setup, copiesOf(a, copies, options));
-    classes.set(a.uri, c);
+    classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a)));
+  }
+  for (let round = 0; round < 8 && waiting.length; round++) {
+    for (let i = 0; i < waiting.length; i++) {
+      const a = waiting[i];
+      const subjects = a.signs!.map((u) => classes.get(u)).filter((c): c is Classification => !!c);
+      // Last round: whatever is still waiting (a cycle of lists signing each other) goes with what is known.
+      if (subjects.length < a.signs!.filter((u) => byUri.has(u)).length && round < 7) continue;
+      const parent = a.parent ? classes.get(a.parent) : undefined;
+      const as = longestLived(subjects);
+      const signed = as ? a.signs!.find((u) => classes.get(u) === as) : undefined;
+      classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), as && signed ? { c: as, uri: signed } : undefined, linksOf(a)));
+      waiting.splice(i--, 1);
+    }
   }
   // Artifacts with a signature or certificate somewhere inside them (members report on their own artifact).
   const vouchedBelow = new Set<string>();
@@ -166,19 +181,59 @@ function copiesOf(a: ArtifactResult, inScan: Map<string, number>, options: Scori
   return Math.max(1, inScan.get(a.sha256) ?? 1, known ?? 0, inventory);
 }
 
-/** Classify one artifact and score its findings in place. */
-export function scoreArtifact(a: ArtifactResult, parent: Classification | undefined, setup: ScoringSetup, copies = 1): Classification {
-  const c = classifyArtifact(a, parent, {
+/** The subject whose trust lasts longest: a signature over several artifacts must hold as long as the last of them. */
+function longestLived(cs: Classification[]): Classification | undefined {
+  let best: Classification | undefined;
+  for (const c of cs) if (!best || c.created.year + c.params.lifetime > best.created.year + best.params.lifetime) best = c;
+  return best;
+}
+
+/** A signature link with the finding it points at (for a list's weakest hash, the finding with that hash). */
+export interface LinkedFinding {
+  link: SignatureLink;
+  finding: Finding;
+}
+
+/** Resolve an artifact's `signedBy` links to their findings (on the signature artifact, or on itself when attached). */
+export function linkFindings(a: ArtifactResult, byUri: Map<string, ArtifactResult>): LinkedFinding[] {
+  const out: LinkedFinding[] = [];
+  for (const link of a.signedBy ?? []) {
+    const holder = link.via === 'attached' ? a : byUri.get(link.uri);
+    const f = holder?.findings[link.finding];
+    if (!f) continue;
+    // The weakest hash on the way (a checksum list's MD5 or SHA-1) replaces a stronger signature hash: policies on
+    // collision-broken hashes then apply to the artifact, as for release stores (src/scan/vouching.ts).
+    out.push({ link, finding: link.hash ? { ...f, algorithm: { ...f.algorithm, hash: link.hash } } : f });
+  }
+  return out;
+}
+
+/**
+ * Classify one artifact and score its findings in place. `as`: the classification of what it signs (a signature
+ * file is scored with its subject's class and lifetime). `links`: the signatures covering it, scored as its own
+ * protection (their exposure lands on what they sign).
+ */
+export function scoreArtifact(
+  a: ArtifactResult,
+  parent: Classification | undefined,
+  setup: ScoringSetup,
+  copies = 1,
+  as?: { c: Classification; uri: string },
+  links: LinkedFinding[] = [],
+): Classification {
+  let c = classifyArtifact(a, parent, {
     lifetimes: setup.lifetimes,
     now: setup.now,
     ...(setup.config ? { classOverrides: setup.config.classes, targets: setup.config.targets, baseDir: setup.config.baseDir } : {}),
   });
+  if (as && !c.classSource.startsWith('config:') && !c.classSource.startsWith('annotation:'))
+    c = { ...as.c, classSource: `signs:${as.uri}`, params: { ...as.c.params, signed: false }, copiesOverride: c.copiesOverride };
   a.class = c.class;
   a.lifetime = c.lifetime;
   a.created = { at: c.created.at, source: c.created.source };
   const nCopies = c.copiesOverride?.copies ?? copies;
-  for (const f of a.findings) {
-    f.exposure = scoreFinding({
+  const score = (f: Finding) =>
+    scoreFinding({
       finding: f,
       artifactClass: c.class,
       lifetime: c.params.lifetime,
@@ -192,15 +247,33 @@ export function scoreArtifact(a: ArtifactResult, parent: Classification | undefi
       timeline: setup.timeline,
       policies: setup.policies,
     });
+  for (const f of a.findings) f.exposure = score(f);
+  for (const l of links) {
+    const e = score(l.finding);
+    l.link.exposure = { score: e.score, severity: e.severity, explanation: e.explanation, ...(e.deadlinesMissed.length ? { deadlinesMissed: e.deadlinesMissed } : {}) };
   }
-  a.exposure = rollUp(a, c);
+  a.exposure = rollUp(a, c, links);
   return c;
 }
 
-/** The artifact's exposure is its worst finding's (highest score; ties: first found). */
-function rollUp(a: ArtifactResult, c: Classification): Exposure {
-  let worst: Finding | undefined;
-  for (const f of a.findings) if (f.exposure && (!worst || f.exposure.score > worst.exposure!.score)) worst = f;
+const SUPERSEDED_KINDS = new Set<Finding['kind']>(['signature', 'certificate']);
+const postQuantum = (l: SignatureLink) => l.verification === 'verified' && (l.quantum === 'hybrid' || l.quantum === 'resistant');
+
+/**
+ * The artifact's exposure: its worst finding's, or the worst signature covering it (highest score; ties: first
+ * found). Once a verified hybrid or post-quantum signature covers it (`migration: hybrid-signed`), its classical
+ * signatures (own or beside it) no longer decide: relying parties that moved verify the hybrid one.
+ */
+function rollUp(a: ArtifactResult, c: Classification, links: LinkedFinding[]): Exposure {
+  const migrated = links.some((l) => postQuantum(l.link));
+  let worst: { e: Exposure; from: string; index?: number } | undefined;
+  const consider = (e: Exposure | undefined, from: string, index?: number) => {
+    if (e && (!worst || e.score > worst.e.score)) worst = { e, from, ...(index !== undefined ? { index } : {}) };
+  };
+  a.findings.forEach((f, i) => {
+    if (!(migrated && SUPERSEDED_KINDS.has(f.kind))) consider(f.exposure, 'finding', i);
+  });
+  for (const l of links) if (!migrated || postQuantum(l.link)) consider(l.link.exposure, l.link.uri);
   if (!worst) {
     return {
       score: 0,
@@ -209,35 +282,60 @@ function rollUp(a: ArtifactResult, c: Classification): Exposure {
       inputs: { class: c.class, findings: 0 },
     };
   }
-  const w = worst.exposure!;
+  const w: Exposure = worst.e;
+  let explanation = w.explanation;
+  const link = links.find((l) => l.link.uri === worst!.from && l.link.exposure === w)?.link;
+  if (link) explanation = `${coverageWords(link)}: ${w.explanation}`;
+  if (migrated) {
+    const classical = [...new Set([...a.findings.filter((f) => f.kind === 'signature' && !['hybrid', 'resistant'].includes(f.quantum.status)), ...links.filter((l) => !postQuantum(l.link)).map((l) => l.finding)].map((f) => f.algorithm.id))];
+    if (classical.length)
+      explanation += ` Its ${classical.join(', ')} signature${classical.length > 1 ? 's remain' : ' remains'} for verifiers that have not moved to the hybrid one; retire ${classical.length > 1 ? 'them' : 'it'} once they have.`;
+  }
+  const deadlines = new Set([...a.findings.flatMap((f) => f.exposure?.deadlinesMissed ?? []), ...links.flatMap((l) => l.link.exposure?.deadlinesMissed ?? [])]);
   return {
     score: w.score,
     severity: w.severity,
-    explanation: w.explanation,
-    inputs: { class: c.class, findings: a.findings.length, worstFinding: a.findings.indexOf(worst) },
-    ...(w.deadlinesMissed?.length ? { deadlinesMissed: [...new Set(a.findings.flatMap((f) => f.exposure?.deadlinesMissed ?? []))] } : {}),
+    explanation,
+    inputs: {
+      class: c.class,
+      findings: a.findings.length,
+      ...(worst.index !== undefined ? { worstFinding: worst.index } : { worstSignature: worst.from }),
+      ...(links.length ? { signatures: links.length } : {}),
+      ...(migrated ? { migration: 'hybrid-signed' } : {}),
+    },
+    ...(w.deadlinesMissed?.length ? { deadlinesMissed: [...deadlines] } : {}),
   };
+}
+
+/** "Signed by fw.bin.asc", "Covered by SHA256SUMS (signed by SHA256SUMS.asc)", "Covered by model.sig". */
+export function coverageWords(l: SignatureLink): string {
+  const name = (u: string) => decodeURIComponent(u.replace(/[?#].*$/, '').replace(/^.*[/!]/, '')) || u;
+  if (l.via === 'checksum' && l.index) return `Covered by ${name(l.index)} (signed by ${name(l.uri)})`;
+  if (l.via === 'model' || l.via === 'index') return `Covered by ${name(l.uri)}`;
+  return `Signed by ${name(l.uri)}`;
 }
 
 /**
  * `signed: false` is set when (1) the class expects a signature (`signed: true` in lifetimes.yaml, or a config
  * override), (2) the class was decided for this artifact itself, not inherited from its container, (3) its bytes were
- * read (sha256 known), and (4) no signature or certificate finding is on the artifact, on any member inside it, on any
- * container around it or another member of such a container, or on a detached signature file beside it
- * (DETACHED_SIGNATURE_SUFFIXES).
+ * read (sha256 known), and (4) no signature covers it (`signedBy`: a signature beside it, a signed checksum list or
+ * model signature naming its digest, an attached signature; src/scan/coverage.ts) and no signature or certificate
+ * finding is on the artifact, on any member inside it, on any container around it or another member of such a
+ * container. Its `coverage` then says `unsigned` (or `index-unsigned` when only unsigned lists name it).
  */
 function decideSigned(a: ArtifactResult, c: Classification, byUri: Map<string, ArtifactResult>, vouchedBelow: Set<string>): void {
   // A source that saw the signature itself (an OCI registry's referrers and signature tags) says `signed: true`;
   // scoring never sets true, only false, so keeping a true and deciding a false afresh stays idempotent.
   if (a.signed === true) return;
   delete a.signed; // scoring again (after the inventory annotated copies) must give the same answer
+  if (a.coverage === 'unsigned') delete a.coverage;
   if (!c.params.signed || !a.sha256) return;
-  if (a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;
+  if (a.signedBy?.length || a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;
   // A container that is signed (by its own findings or a member's, e.g. a JAR's META-INF/*.RSA) covers its members.
   for (let p = a.parent, hops = 0; p && hops < 64; p = byUri.get(p)?.parent ?? null, hops++)
-    if (vouchedBelow.has(p) || byUri.get(p)?.findings.some(vouches)) return;
-  for (const s of DETACHED_SIGNATURE_SUFFIXES) if (byUri.get(a.uri + s)?.findings.some(vouches)) return;
+    if (vouchedBelow.has(p) || byUri.get(p)?.findings.some(vouches) || byUri.get(p)?.signedBy?.length) return;
   a.signed = false;
+  a.coverage ??= 'unsigned';
   if (a.exposure && a.findings.length === 0) {
     a.exposure.explanation = `No signature found on this ${c.class}: nothing to forge, but nothing proves where it came from. Sign it with ML-DSA-65+ECDSA-P256.`;
   }

@@ -65,6 +65,8 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
     ...(o.digest ? { digest: o.digest } : {}),
     annotations: o.annotations,
     reopenable: true,
+    // What covers it is fetched with it (the index chain, sibling signatures): read again on every scan.
+    reusable: false,
     open: () => http.open(o.url),
     related: async () => {
       const info: RelatedInfo = { errors: [...o.errors], vouching: o.chains ? { chains: o.chains } : {} };

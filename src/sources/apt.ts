@@ -250,6 +250,7 @@ class AptSource implements Source {
     // `--keyring` files the user gave, for the signing keys' expiry (apt's own keyrings are not read).
     const keys = asList(this.options.keyring).map((f) => bytesRef(`file://${f}`, f.endsWith('.asc') ? 'key.asc' : 'key.gpg', new Uint8Array(readFileSync(f))));
     const detached = signatures.filter((r) => r !== releaseRef);
+    releaseRef.reusable = false;
     releaseRef.related = async () => ({
       attached: detached,
       errors: releaseErrors,

@@ -14,18 +14,17 @@ import { UsageError } from '../errors.js';
 import { MAX_SMALL_DOCUMENT_BYTES, type HttpClient } from '../net/http.js';
 import { redactUrl } from '../net/secrets.js';
 import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { CHECKSUM_FILE, parseChecksums } from './checksum-lists.js';
 import { weaker } from './hashes.js';
 import { tokens } from './markup.js';
+
+export { parseChecksums };
 import type { SourceOptions } from './index.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
-const CHECKSUM_FILE =
-  /^(SHA(1|224|256|384|512)SUMS|sha(1|224|256|384|512)sums|MD5SUMS|md5sums|CHECKSUMS|checksums(\.txt)?|[^/]*[._-](checksums|sha256sums|SHA256SUMS)(\.txt)?)$/;
 const CHECKSUM_SIGNATURE_SUFFIXES = ['.asc', '.gpg', '.sig', '.minisig', '.sigstore.json', '.sigstore'];
 const SIBLING_SUFFIXES = ['.sig', '.asc', '.minisig', '.intoto.jsonl', '.sigstore.json', '.sigstore', '.pem', '.cert'];
 const MAX_LISTING_ENTRIES = 100_000;
-const MAX_CHECKSUM_LINE = 8192;
-const HEX_HASH: Record<number, string> = { 32: 'MD5', 40: 'SHA-1', 56: 'SHA-224', 64: 'SHA-256', 96: 'SHA-384', 128: 'SHA-512' };
 
 export function checksumSource(target: string, options: SourceOptions): Source {
   return new ChecksumSource(target, options as ReleaseSourceOptions);
@@ -51,26 +50,6 @@ export function parseListing(html: string): string[] {
     }
   }
   return [...out];
-}
-
-/** Entries of a checksum file: `<hex> [ *]<name>` (coreutils) or `ALG (name) = <hex>` (BSD). */
-export function parseChecksums(text: string): { name: string; hash: string; hex: string }[] {
-  const out: { name: string; hash: string; hex: string }[] = [];
-  for (const raw of text.split('\n')) {
-    // A line no checksum tool writes (a name of kilobytes) is not read: it keeps the patterns below linear.
-    if (raw.length > MAX_CHECKSUM_LINE) continue;
-    const line = raw.replace(/\r$/, '');
-    let m = line.match(/^\\?([0-9a-fA-F]{32,128})\s[ *]?(.+)$/);
-    let hex: string | undefined;
-    let name: string | undefined;
-    if (m) [hex, name] = [m[1], m[2]];
-    else if ((m = line.match(/^(?:SHA\d+|MD5|SHA1)\s*\((.+)\)\s*=\s*([0-9a-fA-F]{32,128})$/))) [name, hex] = [m[1], m[2]];
-    if (!hex || !name || !HEX_HASH[hex.length]) continue;
-    name = name.replace(/^\.\//, '');
-    if (name.includes('..') || name.startsWith('/')) continue;
-    out.push({ name, hash: HEX_HASH[hex.length], hex: hex.toLowerCase() });
-  }
-  return out;
 }
 
 /** A checksum file and where its signatures are (itself, when cleartext-signed, and its detached signature files). */
@@ -189,8 +168,9 @@ class ChecksumSource implements Source {
           errs.push(errorEntry(e, sigUrl));
         }
       }
-      const entries = parseChecksums(new TextDecoder().decode(bytes));
+      const entries = parseChecksums(new TextDecoder().decode(bytes), name);
       if (entries.length === 0) errs.push({ code: 'malformed', message: 'no checksum lines found', uri: url });
+      self.reusable = false;
       self.related = async () => ({
         attached,
         errors: errs,

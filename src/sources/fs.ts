@@ -147,6 +147,15 @@ async function openRegular(path: string, follow: boolean) {
   return fh;
 }
 
+/**
+ * A second read of a top-level local file the scan listed (a detached signature naming it needs another digest of its
+ * bytes: src/scan/coverage.ts), with the safeguards of the first: no symlink, no FIFO, at most one byte more than it
+ * had (the caller compares the SHA-256 with the scan's, so a file that changed is never checked as the one scanned).
+ */
+export function rereadLocal(file: LocalFile, size: number): AsyncIterable<Uint8Array> {
+  return readLocal(file.path, { cap: size + 1 }, false, () => {});
+}
+
 export function localRef(
   readPath: string,
   name: string,

@@ -224,6 +224,7 @@ class LvfsSource implements Source {
       return;
     }
     yield bytesRef(this.url, name, metadata, {
+      reusable: false,
       related: async () => ({
         attached: signatures,
         errors: errs,

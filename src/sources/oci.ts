@@ -392,6 +392,8 @@ export class OciSource implements Source {
       annotations,
       bytes,
       reopenable: true,
+      // Its referrers (signatures added by `resign` or cosign) can change while its digest does not: never reused.
+      reusable: false,
       ...(parent ? { parent } : {}),
       async *open() {
         yield bytes;

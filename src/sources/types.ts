@@ -21,6 +21,11 @@ export interface ArtifactRef {
   /** Stream the bytes. May be called again only when `reopenable`. */
   open(): AsyncIterable<Uint8Array>;
   reopenable: boolean;
+  /**
+   * False when what the scan reports for it depends on more than its bytes, fetched by `related()` (an OCI manifest's
+   * referrers, a release index's signatures): an incremental scan then reads it again even if its bytes are unchanged.
+   */
+  reusable?: boolean;
   /** Random access where the store supports it (local files, HTTP range, S3 range). `end` is exclusive. */
   read?(start: number, end: number): Promise<Uint8Array>;
   /** URI of the artifact this one belongs to (an image's layer or key blob); top-level when absent. */

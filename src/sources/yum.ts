@@ -208,6 +208,7 @@ class YumSource implements Source {
       return;
     }
     yield bytesRef(repomdUrl, 'repomd.xml', repomd, {
+      reusable: false,
       related: async () => ({
         attached,
         vouching: { keys, unsigned: 'no repomd.xml.asc signature; every package it lists is index-unsigned' },
