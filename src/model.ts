@@ -143,7 +143,7 @@ export interface SignatureLink {
   algorithm: string;
   quantum: QuantumStatus;
   format: string;
-  verification: SignatureVerification;
+  verification: Exclude<SignatureVerification, 'failed'>;
   /** Why it could not be checked (`unverifiable`): the key is not in the scan, the bytes were not read twice … */
   reason?: string;
   /** The signature's exposure as the protection of this artifact (its class and lifetime): set by scoring. */

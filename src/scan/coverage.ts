@@ -512,7 +512,7 @@ class LinkState {
 
   link(x: ArtifactResult, holder: ArtifactResult, finding: number, via: SignatureLink['via'], o: CheckOutcome, index?: ArtifactResult, hash?: string): void {
     const f: Finding | undefined = holder.findings[finding];
-    if (!f) return;
+    if (!f || o.verification === 'failed') return;
     if (o.algorithm && f.algorithm.parameterKnown === false && o.algorithm.algorithm.family === f.algorithm.family) {
       // The key that verified it is in the scan: the signature takes its parameters (DESIGN.md, canonical ids).
       f.algorithm = { ...o.algorithm.algorithm, ...(f.algorithm.name ? { name: f.algorithm.name } : {}), ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}) };

@@ -127,7 +127,8 @@ export class KeyRing {
       const cert = tryCertificate(der);
       if (cert) {
         this.certificates.push(cert);
-        this.keys.push(cert.publicKey);
+        const key = certKey(cert);
+        if (key) this.keys.push(key);
         return;
       }
     }
@@ -144,6 +145,11 @@ function tryCertificate(der: Uint8Array): X509Certificate | undefined {
   } catch {
     return undefined; // not a certificate OpenSSL reads: not a key for checking signatures
   }
+}
+
+/** A certificate's key, when OpenSSL can use it (not a post-quantum or malformed key). */
+function certKey(cert: X509Certificate | undefined): KeyObject | undefined {
+  return cert ? tryKey(() => cert.publicKey) : undefined;
 }
 
 function tryKey(f: () => KeyObject): KeyObject | undefined {
@@ -550,8 +556,8 @@ function planClassicalSigner(s: ClassicalSigner, certs: { node: DerNode; x509?: 
   const hash = hashName ? nodeHashName(hashName) : undefined;
   if (!hash || !hashName) return unverifiable(`CMS digest algorithm ${s.digestOid} is not checked here`);
   // The signer's certificate: by issuer and serial (RFC 5652 §5.3 sid), else any certificate of the signature or scan.
-  const bySid = certs.find((c) => s.sid.tag === TAG.SEQUENCE && certMatchesSid(c.node, s.sid))?.x509;
-  const candidates = bySid ? [bySid.publicKey] : [...certs.map((c) => c.x509!.publicKey), ...ctx.keys.keys];
+  const bySid = certKey(certs.find((c) => s.sid.tag === TAG.SEQUENCE && certMatchesSid(c.node, s.sid))?.x509);
+  const candidates = bySid ? [bySid] : [...certs.map((c) => certKey(c.x509)).filter((k): k is KeyObject => !!k), ...ctx.keys.keys];
   if (!candidates.length) return unverifiable("the signer's certificate is neither in the signature nor in the scan");
   const sigAlg = catalogue().oid(s.sigOid);
   const pss = s.sigOid === '1.2.840.113549.1.1.10';
@@ -625,7 +631,7 @@ function planJson(sig: Uint8Array, uri: string, ctx: PlanContext): Planned[] {
     else if (typeof doc.payloadType === 'string' && Array.isArray(doc.signatures)) out.push(...planDsse(doc, [], ctx));
     else if (typeof doc.base64Signature === 'string') {
       const certPem = typeof doc.cert === 'string' ? Buffer.from(doc.cert, 'base64') : undefined;
-      const keys = certPem ? pemBlocks(certPem).flatMap((b) => (b.label === 'CERTIFICATE' ? [tryCertificate(b.der)?.publicKey] : [])) : [];
+      const keys = certPem ? pemBlocks(certPem).flatMap((b) => (b.label === 'CERTIFICATE' ? [certKey(tryCertificate(b.der))] : [])) : [];
       out.push(planPrehashed(Buffer.from(doc.base64Signature, 'base64'), keys.filter((k): k is KeyObject => !!k), ctx, 'SHA-256'));
     }
   }
@@ -646,7 +652,7 @@ function planHybridBundle(bytes: Uint8Array, uri: string): Planned {
 function bundleKeys(b: SigstoreBundle): KeyObject[] {
   const m = b.material;
   const der = m.kind === 'certificate' ? [m.certificate] : m.kind === 'certificate-chain' ? m.certificates.slice(0, 1) : [];
-  const keys = der.map((d) => tryCertificate(d)?.publicKey).filter((k): k is KeyObject => !!k);
+  const keys = der.map((d) => certKey(tryCertificate(d))).filter((k): k is KeyObject => !!k);
   if (m.kind === 'public-key' && m.rawKey) {
     // model-signing wrote a PEM key (base64) into rawBytes; others a DER SPKI.
     const pem = pemBlocks(m.rawKey).find((p) => p.label === 'PUBLIC KEY');
@@ -726,7 +732,7 @@ function planRawSignature(raw: Uint8Array, ctx: PlanContext): Planned {
     const text = Buffer.from(bytes).toString('latin1').trim();
     const pem = /^[A-Za-z0-9+/=\s]+$/.test(text) ? Buffer.from(text, 'base64') : bytes;
     for (const b of pemBlocks(pem)) {
-      const k = b.label === 'CERTIFICATE' ? tryCertificate(b.der)?.publicKey : b.label === 'PUBLIC KEY' ? tryKey(() => createPublicKey({ key: Buffer.from(b.der), format: 'der', type: 'spki' })) : undefined;
+      const k = b.label === 'CERTIFICATE' ? certKey(tryCertificate(b.der)) : b.label === 'PUBLIC KEY' ? tryKey(() => createPublicKey({ key: Buffer.from(b.der), format: 'der', type: 'spki' })) : undefined;
       if (k) sibling.push(k);
     }
   }

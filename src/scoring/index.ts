@@ -328,7 +328,6 @@ function decideSigned(a: ArtifactResult, c: Classification, byUri: Map<string, A
   // scoring never sets true, only false, so keeping a true and deciding a false afresh stays idempotent.
   if (a.signed === true) return;
   delete a.signed; // scoring again (after the inventory annotated copies) must give the same answer
-  if (a.coverage === 'unsigned') delete a.coverage;
   if (!c.params.signed || !a.sha256) return;
   if (a.signedBy?.length || a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;
   // A container that is signed (by its own findings or a member's, e.g. a JAR's META-INF/*.RSA) covers its members.

@@ -202,8 +202,13 @@ describe('signed: false', () => {
     const arts = classify([
       artifact('file:///r/app.deb', []), // unsigned release → false
       artifact('file:///r/signed.deb', [finding('signature', 'RSA-2048', { format: 'openpgp' })]),
-      artifact('file:///r/tool.tar.gz', []), // signed by a detached signature beside it
-      artifact('file:///r/tool.tar.gz.asc', [finding('signature', 'Ed25519', { format: 'openpgp' })]),
+      // signed by a detached signature beside it, as the coverage pass links them (src/scan/coverage.ts)
+      artifact('file:///r/tool.tar.gz', [], {
+        signedBy: [
+          { uri: 'file:///r/tool.tar.gz.asc', finding: 0, via: 'detached', algorithm: 'Ed25519', quantum: 'vulnerable', format: 'openpgp', verification: 'verified' },
+        ],
+      }),
+      artifact('file:///r/tool.tar.gz.asc', [finding('signature', 'Ed25519', { format: 'openpgp' })], { signs: ['file:///r/tool.tar.gz'] }),
       artifact('file:///r/bundle.zip', []), // a member inside carries the signature
       artifact('file:///r/bundle.zip!/META-INF/CERT.RSA', [finding('signature', 'RSA-2048', { format: 'cms' })], { parent: 'file:///r/bundle.zip' }),
       artifact('file:///r/bundle.zip!/lib/inner.jar', [], { parent: 'file:///r/bundle.zip' }), // a sibling member signs the container
