@@ -107,6 +107,13 @@ export function renderExplanation(a: ArtifactResult, c: Classification, setup: S
   row('timeline', `${setup.timeline.name}: ${setup.timeline.title}${setup.timeline.source ? ` [${setup.timeline.source}]` : ''}`);
   row('policies', setup.policies.map((p) => `${p.name} (${p.title})`).join('; '));
   if (a.signed === false) row('signed', `no: ${c.class} should carry a signature and none was found on it, inside it, around it or beside it`);
+  if (a.coverage) row('coverage', `${a.coverage}${a.migration ? ` (${a.migration})` : ''}`);
+  for (const l of a.signedBy ?? [])
+    row(
+      l.via === 'checksum' || l.via === 'model' ? 'covered' : 'signed by',
+      `${l.uri}${l.index ? ` (listing it: ${l.index})` : ''}: ${l.format} ${l.algorithm}${l.hash ? ` via ${l.hash}` : ''}, ${l.verification}${l.reason ? ` (${l.reason})` : ''}${l.exposure ? `; ${l.exposure.severity} (${l.exposure.score}/100) as this ${c.class}'s protection` : ''}`,
+    );
+  if (a.signs?.length) row('signs', `${a.signs.slice(0, 5).join(', ')}${a.signs.length > 5 ? ` … (${a.signs.length})` : ''}: scored as part of what it signs`);
   L.push('');
   if (a.exposure) L.push(`EXPOSURE  ${a.exposure.severity} (${a.exposure.score}/100): ${a.exposure.explanation}`);
   a.findings.forEach((f, i) => {

@@ -11,7 +11,7 @@ import { defaultInventoryPath } from '../inventory/paths.js';
 
 const openInventory = async (path: string): Promise<Inventory> => (await import('../inventory/inventory.js')).Inventory.open(path);
 import { SEVERITIES, type Severity } from '../model.js';
-import { REPORTERS, isReportFormat } from '../report/index.js';
+import { REPORTERS, isReportFormat, shortName } from '../report/index.js';
 import { displayText, displayUri, safeJson } from '../report/text.js';
 import { errorMessage, UsageError } from '../errors.js';
 
@@ -50,6 +50,13 @@ export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
   for (const e of d.changedFindings) out.push(line('~', e, `  (was ${e.before?.exposure?.severity ?? 'none'})`));
   for (const e of d.resolvedFindings) out.push(line('-', e));
   for (const u of d.disappearedArtifacts) out.push(`- artifact gone: ${displayUri(u, cwd)}`);
+  // Signatures lost or gained (docs/coverage.md): a deleted signature file is a change, not silence.
+  const names = (c: { signatures: string[] }) => (c.signatures.length ? ` (${c.signatures.map((u) => shortName(u)).join(', ')})` : '');
+  if (d.coverageLost.length || d.coverageGained.length) out.push('', `${d.coverageLost.length} artifacts lost a signature, ${d.coverageGained.length} gained one`);
+  for (const c of d.coverageLost)
+    out.push(`- signature lost:   ${displayUri(c.uri, cwd)}${names(c)}: now ${c.after.signed === false ? 'unsigned' : (c.after.coverage ?? 'not covered')}${c.before.migration && !c.after.migration ? ', no longer hybrid-signed' : ''}`);
+  for (const c of d.coverageGained)
+    out.push(`+ signature gained: ${displayUri(c.uri, cwd)}${names(c)}: now ${c.after.migration ?? c.after.coverage ?? 'signed'}`);
   return `${out.map(displayText).join('\n')}\n`;
 }
 
@@ -76,7 +83,7 @@ export function registerInventoryCommands(program: Command): void {
 
   program
     .command('diff')
-    .description('new, resolved and changed findings since an earlier scan; exit 1 when a new or worse finding reaches --fail-on')
+    .description('new, resolved and changed findings, and signatures lost or gained, since an earlier scan; exit 1 when a new or worse finding reaches --fail-on or a signature was lost')
     .option('--since <scan-id|date>', 'the scan to compare with (default: the one before --scan)')
     .option('--scan <scan-id>', 'the later scan (default: the latest)')
     .addOption(new Option('--fail-on <severity>', 'exit 1 if a new or worsened finding is at least this severe').choices(SEVERITIES as string[]).default('low'))
@@ -104,7 +111,8 @@ export function registerInventoryCommands(program: Command): void {
       ];
       const threshold = SEVERITIES.indexOf(opts.failOn);
       const { worstSeverity } = await import('../inventory/inventory.js');
-      process.exitCode = worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold ? 1 : 0;
+      // A signature lost is a regression whatever its severity: the artifact can no longer be shown to be the one signed.
+      process.exitCode = (worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold) || d.coverageLost.length ? 1 : 0;
     });
 
   program

@@ -50,6 +50,55 @@ export interface ScanDiff {
   changedFindings: DiffEntry[];
   newArtifacts: string[];
   disappearedArtifacts: string[];
+  /** Artifacts in both scans that lost a signature covering them (a deleted `.asc`, a checksum list no longer signed). */
+  coverageLost: CoverageChange[];
+  /** Artifacts in both scans that gained one (a new signature file, a hybrid re-signature). */
+  coverageGained: CoverageChange[];
+}
+
+/** What signed an artifact before and after (docs/coverage.md), for `diff`. */
+export interface CoverageChange {
+  uri: string;
+  before: CoverageState;
+  after: CoverageState;
+  /** The signatures (their files) that appeared or went away. */
+  signatures: string[];
+}
+
+export interface CoverageState {
+  coverage?: ArtifactResult['coverage'];
+  signed?: boolean;
+  migration?: ArtifactResult['migration'];
+  signedBy: string[];
+}
+
+function coverageState(a: ArtifactResult): CoverageState {
+  return {
+    ...(a.coverage ? { coverage: a.coverage } : {}),
+    ...(a.signed !== undefined ? { signed: a.signed } : {}),
+    ...(a.migration ? { migration: a.migration } : {}),
+    signedBy: [...new Set((a.signedBy ?? []).map((l) => l.uri))].sort(),
+  };
+}
+
+/** Coverage lost and gained between two scans, for artifacts present in both (gone ones are listed as gone). */
+export function coverageChanges(before: ArtifactResult[], after: ArtifactResult[]): { coverageLost: CoverageChange[]; coverageGained: CoverageChange[] } {
+  const was = new Map(before.map((a) => [a.uri, a]));
+  const coverageLost: CoverageChange[] = [];
+  const coverageGained: CoverageChange[] = [];
+  for (const b of after) {
+    const a = was.get(b.uri);
+    if (!a) continue;
+    const x = coverageState(a);
+    const y = coverageState(b);
+    const lost = x.signedBy.filter((u) => !y.signedBy.includes(u));
+    const gained = y.signedBy.filter((u) => !x.signedBy.includes(u));
+    // Newly `signed: false` (its class should be signed) counts as lost even when no link was recorded before.
+    if (lost.length || (y.signed === false && x.signed !== false) || (x.migration && !y.migration)) coverageLost.push({ uri: b.uri, before: x, after: y, signatures: lost });
+    if (gained.length || (x.signed === false && y.signed !== false && y.signedBy.length) || (y.migration && !x.migration))
+      coverageGained.push({ uri: b.uri, before: x, after: y, signatures: gained });
+  }
+  return { coverageLost, coverageGained };
 }
 
 export interface ScanSummary {
@@ -593,6 +642,7 @@ export class Inventory {
       changedFindings,
       newArtifacts: [...ub].filter((u) => !ua.has(u)),
       disappearedArtifacts: [...ua].filter((u) => !ub.has(u)),
+      ...coverageChanges(a.artifacts, b.artifacts),
     };
   }
 }

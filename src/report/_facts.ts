@@ -91,3 +91,59 @@ export function rankedFindings(result: ScanResult): { a: ArtifactResult; f: Find
       (x.a.uri < y.a.uri ? -1 : x.a.uri > y.a.uri ? 1 : 0),
   );
 }
+
+/** The last segment of a URI (a member's own name), decoded, for naming a signature file in a sentence. */
+export function shortName(uri: string): string {
+  const last = uri.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/!\/|\//).pop() || uri;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}
+
+/**
+ * How an artifact is signed, in words, for every human format: `signed by fw.bin.asc (RSA-3072, verified)`,
+ * `covered by SHA256SUMS (signed by SHA256SUMS.asc: RSA-3072, verified)`, `unsigned`, or undefined when nothing is
+ * known about it (a class that need not be signed, nothing beside it).
+ */
+export function signatureSummary(a: ArtifactResult): string | undefined {
+  const parts = (a.signedBy ?? []).map((l) => {
+    const how = `${l.algorithm}, ${l.verification}${l.verification === 'unverifiable' && l.reason ? `: ${l.reason}` : ''}`;
+    if (l.via === 'checksum' && l.index) return `covered by ${shortName(l.index)} (signed by ${shortName(l.uri)}: ${how})`;
+    if (l.via === 'model') return `covered by ${shortName(l.uri)} (${how})`;
+    if (l.via === 'attached') return `signed (${l.format}, ${how})`;
+    return `signed by ${shortName(l.uri)} (${how})`;
+  });
+  if (a.migration === 'hybrid-signed') parts.unshift('hybrid-signed');
+  if (parts.length) return parts.join('; ');
+  if (a.signed === false) return a.coverage === 'index-unsigned' ? 'unsigned: listed only by checksum files nobody signed' : 'unsigned: no signature on it, inside it, around it or beside it';
+  if (a.coverage === 'index-unsigned') return 'listed only by checksum files nobody signed';
+  return undefined;
+}
+
+export interface CoverageTotals {
+  signed: number;
+  covered: number;
+  /** Artifacts whose class should be signed and that nothing signs (`signed: false`). */
+  unsigned: ArtifactResult[];
+  indexUnsigned: number;
+  hybridSigned: number;
+}
+
+export function coverageTotals(result: ScanResult): CoverageTotals {
+  const t: CoverageTotals = { signed: 0, covered: 0, unsigned: [], indexUnsigned: 0, hybridSigned: 0 };
+  for (const a of result.artifacts) {
+    if (a.coverage === 'signed') t.signed++;
+    else if (a.coverage === 'covered') t.covered++;
+    else if (a.coverage === 'index-unsigned') t.indexUnsigned++;
+    if (a.signed === false) t.unsigned.push(a);
+    if (a.migration === 'hybrid-signed') t.hybridSigned++;
+  }
+  return t;
+}
+
+/** Artifacts that are signatures, checksum lists or model signatures of others in the scan: shown with what they sign. */
+export function isSignatureOfOthers(a: ArtifactResult): boolean {
+  return (a.signs?.length ?? 0) > 0;
+}

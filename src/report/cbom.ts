@@ -150,7 +150,7 @@ export const cbomReporter: Reporter = {
           depend(fileRef, ref);
         } else if (f.kind === 'public-key' || f.kind === 'private-key' || f.kind === 'signature') {
           const type = f.kind === 'signature' ? 'signature' : f.kind;
-          const ref = `crypto/${type}/${shortHash(`${a.sha256 ?? a.uri}|${f.location.offset ?? ''}|${f.location.path ?? ''}|${f.algorithm.id}`)}`;
+          const ref = materialRef(a, f);
           if (!assets.has(ref)) {
             const size = f.algorithm.id.match(/^(?:RSA|DSA|DH|ElGamal)-(\d+)$/)?.[1];
             assets.set(ref, {
@@ -175,6 +175,18 @@ export const cbomReporter: Reporter = {
           depend(fileRef, alg);
         }
         depend(fileRef, alg);
+      }
+    }
+    // Signatures cover what they sign (docs/coverage.md): an artifact signed by a signature file beside it, or
+    // covered by a signed checksum list or model signature, depends on that signature and its algorithm.
+    const byUri = new Map(result.artifacts.map((x) => [x.uri, x]));
+    for (const a of result.artifacts) {
+      for (const l of a.signedBy ?? []) {
+        const holder = l.via === 'attached' ? a : byUri.get(l.uri);
+        const f = holder?.findings[l.finding];
+        if (!holder || !f) continue;
+        depend(a.uri, materialRef(holder, f));
+        depend(a.uri, algorithmComponent(f, f.algorithm.id, { hash: f.algorithm.hash }));
       }
     }
     // Signed models (OpenSSF Model Signing): a machine-learning-model component each, named by its root digest and
@@ -212,6 +224,12 @@ export const cbomReporter: Reporter = {
   },
 };
 
+/** The bom-ref of a key or signature found on an artifact (one per distinct bytes, offset, path and algorithm). */
+function materialRef(a: ArtifactResult, f: Finding): string {
+  const type = f.kind === 'signature' ? 'signature' : f.kind;
+  return `crypto/${type}/${shortHash(`${a.sha256 ?? a.uri}|${f.location.offset ?? ''}|${f.location.path ?? ''}|${f.algorithm.id}`)}`;
+}
+
 function modeOf(mode: string): string {
   const m = mode.toLowerCase();
   return ['cbc', 'ecb', 'ccm', 'gcm', 'cfb', 'ofb', 'ctr'].includes(m) ? m : 'other';
@@ -228,6 +246,10 @@ function fileComponent(a: ArtifactResult): Record<string, unknown> {
       { name: 'shelflife:uri', value: a.uri },
       ...(a.parent ? [{ name: 'shelflife:parent', value: a.parent }] : []),
       ...(a.class ? [{ name: 'shelflife:class', value: a.class }] : []),
+      ...(a.coverage ? [{ name: 'shelflife:coverage', value: a.coverage }] : []),
+      ...(a.signed === false ? [{ name: 'shelflife:signed', value: 'false' }] : []),
+      ...(a.migration ? [{ name: 'shelflife:migration', value: a.migration }] : []),
+      ...(a.signedBy ?? []).map((l) => ({ name: 'shelflife:signedBy', value: `${l.uri} (${l.via}, ${l.algorithm}, ${l.verification})` })),
       ...(a.exposure
         ? [
             { name: 'shelflife:severity', value: a.exposure.severity },

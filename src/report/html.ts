@@ -8,7 +8,7 @@
 import { modelsInScan } from '../provenance/scan-models.js';
 import type { ArtifactResult, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
-import { rankedFindings, severityOf, totals, worse } from './_facts.js';
+import { coverageTotals, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals, worse } from './_facts.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
 import { formatBytes } from './table.js';
@@ -115,13 +115,15 @@ export function renderHtml(result: ScanResult, options: RenderOptions = {}): str
     const y = retirementYear(a);
     if (n && y) byYear.set(y, (byYear.get(y) ?? 0) + n);
   }
+  // A signature file is shown with what it signs (its exposure is that artifact's), not as an artifact of its own.
   const worst = result.artifacts
-    .filter((a) => a.findings.length)
+    .filter((a) => (a.findings.length || a.signedBy?.length) && !isSignatureOfOthers(a))
     .sort((x, y) => SEVERITIES.indexOf(artifactSeverity(y)) - SEVERITIES.indexOf(artifactSeverity(x)) || (y.exposure?.score ?? 0) - (x.exposure?.score ?? 0))
     .slice(0, 25);
   const deadlines = new Map<string, number>();
   for (const { f } of rankedFindings(result)) for (const d of f.exposure?.deadlinesMissed ?? []) deadlines.set(d, (deadlines.get(d) ?? 0) + 1);
   const errors = result.artifacts.flatMap((a) => a.errors.map((e) => ({ code: e.code, text: renderError(e, a.uri) })));
+  const cov = coverageTotals(result);
   const card = (label: string, value: string | number, colour = '#212529') =>
     `<div class="card"><div class="v" style="color:${colour}">${esc(value)}</div><div class="l">${esc(label)}</div></div>`;
   return `<!doctype html>
@@ -148,7 +150,7 @@ code{font-size:12px;word-break:break-all}svg text{font:12px system-ui,sans-serif
 <h1>Quantum exposure of long-lived artifacts</h1>
 <p class="muted">shelflife ${esc(result.tool.version)} · scan <code>${esc(result.scan.id)}</code> · ${esc(result.scan.finishedAt)} · ${esc(formatBytes(result.scan.stats.bytes))} read · targets: ${result.scan.targets.map((x) => `<code>${esc(x)}</code>`).join(', ')}</p>
 <div class="cards">
-${card('artifacts', t.artifacts)}${card('findings', t.findings)}${SEVERITIES.slice()
+${card('artifacts', t.artifacts)}${card('findings', t.findings)}${card('unsigned (should be signed)', cov.unsigned.length, cov.unsigned.length ? COLORS.high : '#212529')}${card('hybrid-signed', cov.hybridSigned, COLORS.none)}${SEVERITIES.slice()
     .reverse()
     .map((s) => card(s, t.bySeverity[s], COLORS[s]))
     .join(
@@ -165,12 +167,12 @@ ${card('artifacts', t.artifacts)}${card('findings', t.findings)}${SEVERITIES.sli
 <section><h2>Worst artifacts</h2>
 ${
   worst.length
-    ? `<table><thead><tr><th>severity</th><th>artifact</th><th>class</th><th>findings</th><th>why, and what to do</th><th>copies</th></tr></thead><tbody>
+    ? `<table><thead><tr><th>severity</th><th>artifact</th><th>class</th><th>findings</th><th>signed by / covered by</th><th>why, and what to do</th><th>copies</th></tr></thead><tbody>
 ${worst
   .map((a) => {
     const s = artifactSeverity(a);
     const algs = [...new Set(a.findings.map((f) => `${f.algorithm.id} ${f.kind}${f.subject ? ` (${f.subject})` : ''}`))].slice(0, 6).join('; ');
-    return `<tr><td><span class="sev" style="background:${COLORS[s]}">${s}</span></td><td><code>${esc(displayUri(a.uri, options.cwd))}</code></td><td>${esc(a.class ?? '')}</td><td>${esc(algs)}</td><td>${esc(a.exposure?.explanation ?? '')}</td><td>${esc((a as { copies?: number }).copies ?? 1)}</td></tr>`;
+    return `<tr><td><span class="sev" style="background:${COLORS[s]}">${s}</span></td><td><code>${esc(displayUri(a.uri, options.cwd))}</code></td><td>${esc(a.class ?? '')}</td><td>${esc(algs)}</td><td>${esc(signatureSummary(a) ?? '')}</td><td>${esc(a.exposure?.explanation ?? '')}</td><td>${esc((a as { copies?: number }).copies ?? 1)}</td></tr>`;
   })
   .join('\n')}
 </tbody></table>`
@@ -187,7 +189,7 @@ ${
     : '<p class="muted">None recorded (run with scoring policies to list them).</p>'
 }
 </section>
-${modelsSection(result, options)}<section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
+${coverageSection(result, options)}${modelsSection(result, options)}<section><h2>Trend over past scans</h2>${trendChart(options.history ?? [])}</section>
 ${
   errors.length
     ? `<section><h2>Artifacts that could not be read completely (${errors.length})</h2><table><tbody>${errors
@@ -197,6 +199,29 @@ ${
     : ''
 }
 </main></body></html>
+`;
+}
+
+/**
+ * Signatures and what they cover (docs/coverage.md): how many artifacts are signed, covered by a signed list, hybrid-
+ * signed, and every artifact whose class should be signed that nothing signs.
+ */
+function coverageSection(result: ScanResult, options: RenderOptions): string {
+  const cov = coverageTotals(result);
+  if (!cov.signed && !cov.covered && !cov.unsigned.length && !cov.indexUnsigned) return '';
+  const rows = cov.unsigned
+    .slice(0, 100)
+    .map((a) => `<tr><td><code>${esc(displayUri(a.uri, options.cwd))}</code></td><td>${esc(a.class ?? '')}</td><td>${esc(signatureSummary(a) ?? '')}</td></tr>`)
+    .join('\n');
+  return `<section><h2>Signatures</h2>
+<p>${cov.signed} signed (a signature on it or beside it) · ${cov.covered} covered by a signed checksum list or model signature · ${cov.hybridSigned} hybrid-signed · <strong>${cov.unsigned.length} unsigned</strong> that should be signed${cov.indexUnsigned ? ` · ${cov.indexUnsigned} listed only by unsigned checksum files` : ''}</p>
+${
+  cov.unsigned.length
+    ? `<table><thead><tr><th>unsigned artifact</th><th>class</th><th>why</th></tr></thead><tbody>
+${rows}
+</tbody></table>${cov.unsigned.length > 100 ? `<p class="muted">…and ${cov.unsigned.length - 100} more (see the JSON report).</p>` : ''}`
+    : ''
+}</section>
 `;
 }
 

@@ -14,6 +14,7 @@ import { tableReporter } from './table.js';
 import type { Reporter } from './types.js';
 
 export type { RenderOptions, Reporter } from './types.js';
+export { shortName, signatureSummary } from './_facts.js';
 
 export const REPORTERS = {
   json: jsonReporter,

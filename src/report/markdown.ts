@@ -5,7 +5,7 @@
  * (src/report/text.ts), so control and bidi characters are shown, never acted on.
  * @module
  */
-import { describeFinding, rankedFindings, severityOf, totals } from './_facts.js';
+import { coverageTotals, describeFinding, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals } from './_facts.js';
 import { displayText, displayUri } from './text.js';
 import type { Reporter } from './types.js';
 
@@ -65,6 +65,26 @@ export const markdownReporter: Reporter = {
       }
       if (ranked.length > 50) lines.push('', `…and ${ranked.length - 50} more (see the JSON or HTML report).`);
       lines.push('');
+    }
+    const cov = coverageTotals(result);
+    if (cov.signed || cov.covered || cov.unsigned.length || cov.indexUnsigned) {
+      lines.push('### Signatures');
+      lines.push('');
+      lines.push(
+        `${cov.signed} signed, ${cov.covered} covered by a signed checksum list or model signature, ${cov.hybridSigned} hybrid-signed, **${cov.unsigned.length} unsigned** that should be signed${cov.indexUnsigned ? `, ${cov.indexUnsigned} listed only by unsigned checksum files` : ''}.`,
+        '',
+      );
+      // Per artifact: what signs or covers it (signature files themselves are shown with what they sign).
+      const rows = result.artifacts.filter((a) => !isSignatureOfOthers(a) && (a.signedBy?.length || a.signed === false));
+      rows.sort((x, y) => Number(y.signed === false) - Number(x.signed === false) || (y.exposure?.score ?? 0) - (x.exposure?.score ?? 0));
+      if (rows.length) {
+        lines.push('| artifact | class | signed by / covered by | severity |');
+        lines.push('|---|---|---|---|');
+        for (const a of rows.slice(0, 50))
+          lines.push(`| ${mdCode(displayUri(a.uri, options.cwd))} | ${mdText(a.class ?? '')} | ${mdText(signatureSummary(a) ?? '')} | ${a.exposure?.severity ?? ''} |`);
+        if (rows.length > 50) lines.push('', `…and ${rows.length - 50} more (see the JSON or HTML report).`);
+        lines.push('');
+      }
     }
     if (t.errors) lines.push(`${t.errors} artifacts could not be read completely; see the JSON report's \`errors\`.`, '');
     return `${lines.join('\n')}\n`;

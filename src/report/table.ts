@@ -9,6 +9,7 @@ import { SEVERITIES } from '../model.js';
 import { displayText, displayUri } from './text.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
+import { coverageTotals } from './_facts.js';
 
 const STATUS_COLOR: Record<string, string> = { vulnerable: '31', weakened: '33', resistant: '32', hybrid: '36', unknown: '35' };
 const SEVERITY_COLOR: Record<string, string> = { critical: '1;31', high: '31', medium: '33', low: '36', none: '32' };
@@ -60,6 +61,16 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
   const statusText = [...byStatus].map(([k, v]) => `${v} ${k}`).join(', ');
   lines.push('');
   lines.push(`${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings${statusText ? ` (${statusText})` : ''}, ${s.errors} errors`);
+  const cov = coverageTotals(result);
+  if (cov.signed || cov.covered || cov.unsigned.length)
+    lines.push(
+      `signatures: ${cov.signed} signed, ${cov.covered} covered by a signed list, ${cov.hybridSigned} hybrid-signed, ${cov.unsigned.length} unsigned that should be signed`,
+    );
+  if (cov.unsigned.length) {
+    lines.push('');
+    for (const a of cov.unsigned.slice(0, 50)) lines.push(c('33', `unsigned ${a.class ?? ''}: ${displayUri(a.uri, options.cwd)}`));
+    if (cov.unsigned.length > 50) lines.push(`… and ${cov.unsigned.length - 50} more unsigned (see --format json)`);
+  }
   const errs = result.artifacts.flatMap((a) => a.errors.map((e) => ({ code: e.code, text: renderError(e, a.uri) })));
   if (errs.length) {
     lines.push('');

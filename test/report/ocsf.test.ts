@@ -29,6 +29,8 @@ describe('OCSF 1.2.0 Compliance Finding', () => {
       resolvedFindings: [{ uri: before.artifacts[0].uri, finding: before.artifacts[0].findings[1] }],
       newArtifacts: [],
       disappearedArtifacts: [],
+      coverageLost: [],
+      coverageGained: [],
     };
     const out = [...changedEventsOfScan(after, before, diff)].map(toOcsf);
     for (const o of out) expect(validateComplianceFinding(o)).toEqual([]);
