@@ -32,6 +32,7 @@ import { answeredBySha256, digestsOver, requestKey } from './digests.js';
 import {
   base64Signature,
   checkCleartext,
+  digestOf,
   hex,
   isPlanned,
   KeyRing,
@@ -133,6 +134,11 @@ class Places {
     }
   }
 
+  /** Every artifact directly in `dir`. */
+  inDir(dir: string): ArtifactResult[] {
+    return [...(this.byDir.get(dir)?.values() ?? [])];
+  }
+
   /** The artifact at `dir` + a relative path (`sub/fw.bin`), if the scan holds one. */
   at(dir: string, rel: string): ArtifactResult | undefined {
     const full = dir + rel;
@@ -184,13 +190,15 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
     if (/^model\.sig\.hybrid(-2)?\.json$/.test(place.name)) continue; // a model signature's re-signature: read with it
     phase1.push(...(await planDetached(s, target.subject, target.cosignCert, place, keys, bytesOf, state)));
   }
-  await resolve(phase1, input.reread);
+  await resolve(phase1, input.reread, input.evidence);
 
   // Phase 2: what signed checksum files and model signatures list.
   const phase2: Check[] = [];
   for (const { list, entries, cleartext } of lists) {
     const dir = placeOf(list)!.dir;
     const signers = state.signaturesOn(list, cleartext);
+    // A checksum list nobody signed vouches for nothing: it is itself unsigned (as a release store's index would be).
+    if (!signers.length && entries.some((e) => places.at(dir, e.name))) state.unsignedList(list);
     for (const e of entries) {
       const x = places.at(dir, e.name);
       if (!x || x === list) continue;
@@ -238,7 +246,7 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
     }
     phase2.push(...modelChecks(m.parsed, dir, places, m.sig, signers, state));
   }
-  await resolve(phase2, input.reread);
+  await resolve(phase2, input.reread, input.evidence);
   state.finish(artifacts);
 }
 
@@ -318,6 +326,8 @@ async function planDetached(
       subject: x,
       planned: p,
       done: (o) => {
+        if (o.verification === 'failed')
+          state.error(x, { code: 'malformed', message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`, uri: s.uri, source: 'coverage' });
         if (o.verification !== 'verified' || !o.algorithm) return;
         s.findings.push({
           kind: 'signature',
@@ -365,7 +375,7 @@ async function readModel(
   const check = checkSignature({ envelope: parsed.envelope, bundle: parsed.bundle, legacyModelSignature: parsed.manifest.legacy }, trust);
   const own: CheckOutcome =
     check.status === 'verified' || check.status === 'untrusted'
-      ? { verification: 'verified' }
+      ? { verification: 'verified', ...(check.algorithm ? { algorithm: check.algorithm } : {}) }
       : check.status === 'failed'
         ? { verification: 'failed', reason: check.reason }
         : { verification: 'unverifiable', reason: check.reason };
@@ -413,7 +423,11 @@ function modelChecks(
       const list = byFile.get(s.path) ?? [];
       list.push({ range: [s.start, s.end], digest: r.digest });
       byFile.set(s.path, list);
-    } else byFile.set(r.name === '.' ? placeOf(sig)!.name.replace(/\.sig$/, '') : r.name, [{ digest: r.digest }]);
+    } else if (r.name === '.') {
+      // A single-file model: the file beside the signature whose digest this is (matched by digest, never by name).
+      const x = m.manifest.serialization.hashType === 'sha256' ? places.inDir(dir).find((a) => a.sha256 === r.digest) : undefined;
+      if (x) byFile.set(placeOf(x)!.name, [{ digest: r.digest }]);
+    } else byFile.set(r.name, [{ digest: r.digest }]);
   }
   const checks: Check[] = [];
   for (const [name, parts] of byFile) {
@@ -445,7 +459,7 @@ function modelChecks(
 }
 
 /** Satisfy every check's digest requests (the scan's SHA-256, else one second read per subject) and finish them. */
-async function resolve(checks: Check[], reread: CoverageInput['reread']): Promise<void> {
+async function resolve(checks: Check[], reread: CoverageInput['reread'], evidence: CoverageInput['evidence']): Promise<void> {
   const bySubject = new Map<ArtifactResult, Check[]>();
   for (const c of checks) {
     if (!isPlanned(c.planned)) {
@@ -463,6 +477,9 @@ async function resolve(checks: Check[], reread: CoverageInput['reread']): Promis
         const requests = list.flatMap((c) => (isPlanned(c.planned) ? c.planned.requests : []));
         const known = new Map<string, Uint8Array>();
         if (subject.sha256) for (const r of requests) if (answeredBySha256(r)) known.set(requestKey(r), Buffer.from(subject.sha256, 'hex'));
+        // Small signed objects (a checksum list, a model signature) were kept: their digests need no second read.
+        const held = evidence.get(subject.uri);
+        if (held) for (const r of requests) if (!known.has(requestKey(r))) known.set(requestKey(r), digestOf(held, r));
         let missing = requests.filter((r) => !known.has(requestKey(r)));
         let why: string | undefined;
         if (missing.length) {
@@ -506,6 +523,7 @@ class LinkState {
   private readonly links = new Map<ArtifactResult, SignatureLink[]>();
   private readonly postQuantum = new Set<SignatureLink>();
   private readonly listedUnsigned = new Set<ArtifactResult>();
+  private readonly unsignedLists = new Set<ArtifactResult>();
   private readonly errors = new Map<ArtifactResult, ErrorEntry[]>();
 
   constructor(private readonly byUri: Map<string, ArtifactResult>) {}
@@ -536,6 +554,10 @@ class LinkState {
     list.push(link);
     this.links.set(x, list);
     if (o.postQuantum) this.postQuantum.add(link);
+  }
+
+  unsignedList(list: ArtifactResult): void {
+    this.unsignedLists.add(list);
   }
 
   /** `x` is listed by a checksum file or model signature; by an unsigned one only, it is `index-unsigned`. */
@@ -591,6 +613,7 @@ class LinkState {
       if (links.some((l) => l.via === 'attached' || l.via === 'detached')) a.coverage = 'signed';
       else if (links.length) a.coverage = a.coverage === 'signed' ? 'signed' : 'covered';
       else if (this.listedUnsigned.has(a) && (a.coverage === undefined || a.coverage === 'unsigned')) a.coverage = 'index-unsigned';
+      else if (this.unsignedLists.has(a) && a.coverage === undefined) a.coverage = 'unsigned';
       if (links.some((l) => l.verification === 'verified' && (this.postQuantum.has(l) || l.quantum === 'hybrid' || l.quantum === 'resistant'))) a.migration = 'hybrid-signed';
       const s = signs.get(a);
       if (s) a.signs = [...s];

@@ -710,7 +710,9 @@ function planDsse(env: Record<string, unknown>, own: KeyObject[], ctx: PlanConte
         const h512 = hex(sha512);
         if (!subjects.some((x) => x.sha256 === h256 || x.sha512 === h512)) return failed("its statement's subjects do not include these bytes' digest");
         if (!keys.length) return unverifiable('the envelope names its key by hint only, and no key in the scan fits');
-        return keys.some((k) => verifyWithKey(k, message, sig)) ? verified() : own.length ? failed('the DSSE signature does not verify with its certificate') : unverifiable('no key in the scan verifies the DSSE signature');
+        const key = keys.find((k) => verifyWithKey(k, message, sig));
+        if (key) return { ...verified(), algorithm: describeKey(key) };
+        return own.length ? failed('the DSSE signature does not verify with its certificate') : unverifiable('no key in the scan verifies the DSSE signature');
       },
     };
   });

@@ -329,7 +329,11 @@ function decideSigned(a: ArtifactResult, c: Classification, byUri: Map<string, A
   if (a.signed === true) return;
   delete a.signed; // scoring again (after the inventory annotated copies) must give the same answer
   if (!c.params.signed || !a.sha256) return;
-  if (a.signedBy?.length || a.findings.some(vouches) || vouchedBelow.has(a.uri)) return;
+  if (a.signedBy?.length || a.findings.some(vouches) || vouchedBelow.has(a.uri)) {
+    // Its own signature (an Authenticode, kernel-module or RPM signature inside it) signs it.
+    if (!a.coverage && a.findings.some((f) => f.kind === 'signature')) a.coverage = 'signed';
+    return;
+  }
   // A container that is signed (by its own findings or a member's, e.g. a JAR's META-INF/*.RSA) covers its members.
   for (let p = a.parent, hops = 0; p && hops < 64; p = byUri.get(p)?.parent ?? null, hops++)
     if (vouchedBelow.has(p) || byUri.get(p)?.findings.some(vouches) || byUri.get(p)?.signedBy?.length) return;
