@@ -52,9 +52,12 @@ export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
   for (const u of d.disappearedArtifacts) out.push(`- artifact gone: ${displayUri(u, cwd)}`);
   // Signatures lost or gained (docs/coverage.md): a deleted signature file is a change, not silence.
   const names = (c: { signatures: string[] }) => (c.signatures.length ? ` (${c.signatures.map((u) => shortName(u)).join(', ')})` : '');
-  if (d.coverageLost.length || d.coverageGained.length) out.push('', `${d.coverageLost.length} artifacts lost a signature, ${d.coverageGained.length} gained one`);
+  if (d.coverageLost.length || d.coverageGained.length)
+    out.push('', `${d.coverageLost.length} artifacts lost a signature, ${d.coverageGained.length} gained one`);
   for (const c of d.coverageLost)
-    out.push(`- signature lost:   ${displayUri(c.uri, cwd)}${names(c)}: now ${c.after.signed === false ? 'unsigned' : (c.after.coverage ?? 'not covered')}${c.before.migration && !c.after.migration ? ', no longer hybrid-signed' : ''}`);
+    out.push(
+      `- signature lost:   ${displayUri(c.uri, cwd)}${names(c)}: now ${c.after.signed === false ? 'unsigned' : (c.after.coverage ?? 'not covered')}${c.before.migration && !c.after.migration ? ', no longer hybrid-signed' : ''}`,
+    );
   for (const c of d.coverageGained)
     out.push(`+ signature gained: ${displayUri(c.uri, cwd)}${names(c)}: now ${c.after.migration ?? c.after.coverage ?? 'signed'}`);
   return `${out.map(displayText).join('\n')}\n`;
@@ -83,7 +86,9 @@ export function registerInventoryCommands(program: Command): void {
 
   program
     .command('diff')
-    .description('new, resolved and changed findings, and signatures lost or gained, since an earlier scan; exit 1 when a new or worse finding reaches --fail-on or a signature was lost')
+    .description(
+      'new, resolved and changed findings, and signatures lost or gained, since an earlier scan; exit 1 when a new or worse finding reaches --fail-on or a signature was lost',
+    )
     .option('--since <scan-id|date>', 'the scan to compare with (default: the one before --scan)')
     .option('--scan <scan-id>', 'the later scan (default: the latest)')
     .addOption(new Option('--fail-on <severity>', 'exit 1 if a new or worsened finding is at least this severe').choices(SEVERITIES as string[]).default('low'))

@@ -71,7 +71,16 @@ export function parseEd25519Blobs(bytes: Uint8Array, ctx: Pick<DetectContext, 'n
       out.push({ tool: byName ?? 'minisign', kind: 'public-key', offset: at, keyId: keyIdAt(2), comment, raw });
     } else if (raw.length === 74 && (alg === 'Ed' || alg === 'ED')) {
       const tool = alg === 'ED' || trusted ? 'minisign' : (byName ?? 'signify');
-      out.push({ tool, kind: 'signature', offset: at, keyId: keyIdAt(2), comment, prehashed: alg === 'ED', raw, ...(trusted ? { trusted: readTrusted(b, eol2 + 1) } : {}) });
+      out.push({
+        tool,
+        kind: 'signature',
+        offset: at,
+        keyId: keyIdAt(2),
+        comment,
+        prehashed: alg === 'ED',
+        raw,
+        ...(trusted ? { trusted: readTrusted(b, eol2 + 1) } : {}),
+      });
     } else if (raw.length === 158 && alg === 'Ed' && raw.toString('latin1', 4, 6) === 'B2') {
       const kdf = raw.toString('latin1', 2, 4);
       out.push({

@@ -94,7 +94,8 @@ export function coverageChanges(before: ArtifactResult[], after: ArtifactResult[
     const lost = x.signedBy.filter((u) => !y.signedBy.includes(u));
     const gained = y.signedBy.filter((u) => !x.signedBy.includes(u));
     // Newly `signed: false` (its class should be signed) counts as lost even when no link was recorded before.
-    if (lost.length || (y.signed === false && x.signed !== false) || (x.migration && !y.migration)) coverageLost.push({ uri: b.uri, before: x, after: y, signatures: lost });
+    if (lost.length || (y.signed === false && x.signed !== false) || (x.migration && !y.migration))
+      coverageLost.push({ uri: b.uri, before: x, after: y, signatures: lost });
     if (gained.length || (x.signed === false && y.signed !== false && y.signedBy.length) || (y.migration && !x.migration))
       coverageGained.push({ uri: b.uri, before: x, after: y, signatures: gained });
   }

@@ -94,7 +94,12 @@ export function rankedFindings(result: ScanResult): { a: ArtifactResult; f: Find
 
 /** The last segment of a URI (a member's own name), decoded, for naming a signature file in a sentence. */
 export function shortName(uri: string): string {
-  const last = uri.replace(/[?#].*$/, '').replace(/\/+$/, '').split(/!\/|\//).pop() || uri;
+  const last =
+    uri
+      .replace(/[?#].*$/, '')
+      .replace(/\/+$/, '')
+      .split(/!\/|\//)
+      .pop() || uri;
   try {
     return decodeURIComponent(last);
   } catch {
@@ -117,7 +122,10 @@ export function signatureSummary(a: ArtifactResult): string | undefined {
   });
   if (a.migration === 'hybrid-signed') parts.unshift('hybrid-signed');
   if (parts.length) return parts.join('; ');
-  if (a.signed === false) return a.coverage === 'index-unsigned' ? 'unsigned: listed only by checksum files nobody signed' : 'unsigned: no signature on it, inside it, around it or beside it';
+  if (a.signed === false)
+    return a.coverage === 'index-unsigned'
+      ? 'unsigned: listed only by checksum files nobody signed'
+      : 'unsigned: no signature on it, inside it, around it or beside it';
   if (a.coverage === 'index-unsigned') return 'listed only by checksum files nobody signed';
   return undefined;
 }

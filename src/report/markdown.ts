@@ -81,7 +81,9 @@ export const markdownReporter: Reporter = {
         lines.push('| artifact | class | signed by / covered by | severity |');
         lines.push('|---|---|---|---|');
         for (const a of rows.slice(0, 50))
-          lines.push(`| ${mdCode(displayUri(a.uri, options.cwd))} | ${mdText(a.class ?? '')} | ${mdText(signatureSummary(a) ?? '')} | ${a.exposure?.severity ?? ''} |`);
+          lines.push(
+            `| ${mdCode(displayUri(a.uri, options.cwd))} | ${mdText(a.class ?? '')} | ${mdText(signatureSummary(a) ?? '')} | ${a.exposure?.severity ?? ''} |`,
+          );
         if (rows.length > 50) lines.push('', `…and ${rows.length - 50} more (see the JSON or HTML report).`);
         lines.push('');
       }

@@ -216,7 +216,9 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
           if (o.verification === 'failed') {
             state.error(x, {
               code: 'malformed',
-              message: signers.length ? `does not match the signed checksum in ${place(list)}` : `does not match the checksum in ${place(list)} (which nobody signed)`,
+              message: signers.length
+                ? `does not match the signed checksum in ${place(list)}`
+                : `does not match the checksum in ${place(list)} (which nobody signed)`,
               uri: list.uri,
               source: 'coverage',
             });
@@ -241,7 +243,12 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
     else state.error(m.sig, { code: 'malformed', message: `the model signature does not verify: ${m.own.reason ?? ''}`.trim(), source: 'coverage' });
     for (const h of m.hybrids) {
       if (h.outcome.verification === 'failed')
-        state.error(m.sig, { code: 'malformed', message: `its hybrid re-signature does not verify: ${h.outcome.reason ?? ''}`.trim(), uri: h.h.uri, source: 'coverage' });
+        state.error(m.sig, {
+          code: 'malformed',
+          message: `its hybrid re-signature does not verify: ${h.outcome.reason ?? ''}`.trim(),
+          uri: h.h.uri,
+          source: 'coverage',
+        });
       else signers.push({ holder: h.h, outcome: h.outcome });
     }
     phase2.push(...modelChecks(m.parsed, dir, places, m.sig, signers, state));
@@ -327,7 +334,12 @@ async function planDetached(
       planned: p,
       done: (o) => {
         if (o.verification === 'failed')
-          state.error(x, { code: 'malformed', message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`, uri: s.uri, source: 'coverage' });
+          state.error(x, {
+            code: 'malformed',
+            message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`,
+            uri: s.uri,
+            source: 'coverage',
+          });
         if (o.verification !== 'verified' || !o.algorithm) return;
         s.findings.push({
           kind: 'signature',
@@ -347,7 +359,12 @@ async function planDetached(
     done: (o) => {
       const finding = (sigFindings[k] ?? sigFindings[0]).i;
       if (o.verification === 'failed')
-        state.error(x, { code: 'malformed', message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`, uri: s.uri, source: 'coverage' });
+        state.error(x, {
+          code: 'malformed',
+          message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`,
+          uri: s.uri,
+          source: 'coverage',
+        });
       else state.link(x, s, finding, 'detached', o);
     },
   }));
@@ -450,7 +467,8 @@ function modelChecks(
         }
         for (const s of signers) {
           const finding = s.holder.findings.findIndex((f) => f.kind === 'signature');
-          if (finding >= 0) state.link(x, s.holder, finding, 'model', worst(s.outcome, o), undefined, m.manifest.serialization.hashType === 'sha256' ? 'SHA-256' : undefined);
+          if (finding >= 0)
+            state.link(x, s.holder, finding, 'model', worst(s.outcome, o), undefined, m.manifest.serialization.hashType === 'sha256' ? 'SHA-256' : undefined);
         }
       },
     });
@@ -480,11 +498,15 @@ async function resolve(checks: Check[], reread: CoverageInput['reread'], evidenc
         // Small signed objects (a checksum list, a model signature) were kept: their digests need no second read.
         const held = evidence.get(subject.uri);
         if (held) for (const r of requests) if (!known.has(requestKey(r))) known.set(requestKey(r), digestOf(held, r));
-        let missing = requests.filter((r) => !known.has(requestKey(r)));
+        const missing = requests.filter((r) => !known.has(requestKey(r)));
         let why: string | undefined;
         if (missing.length) {
           const stream = reread?.(subject);
-          if (!stream) why = subject.member !== undefined ? 'a member of an archive is read once, and this signature needs another digest of it' : 'the signed object is not read twice, and this signature needs another digest of it';
+          if (!stream)
+            why =
+              subject.member !== undefined
+                ? 'a member of an archive is read once, and this signature needs another digest of it'
+                : 'the signed object is not read twice, and this signature needs another digest of it';
           else {
             try {
               const r = await digestsOver(stream, missing, subject.sha256);
@@ -495,7 +517,6 @@ async function resolve(checks: Check[], reread: CoverageInput['reread'], evidenc
               why = `reading it again failed: ${errorMessage(e)}`;
             }
           }
-          missing = requests.filter((r) => !known.has(requestKey(r)));
         }
         for (const c of list) {
           const p = c.planned as Exclude<Planned, CheckOutcome>;
@@ -533,7 +554,11 @@ class LinkState {
     if (!f || o.verification === 'failed') return;
     if (o.algorithm && f.algorithm.parameterKnown === false && o.algorithm.algorithm.family === f.algorithm.family) {
       // The key that verified it is in the scan: the signature takes its parameters (DESIGN.md, canonical ids).
-      f.algorithm = { ...o.algorithm.algorithm, ...(f.algorithm.name ? { name: f.algorithm.name } : {}), ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}) };
+      f.algorithm = {
+        ...o.algorithm.algorithm,
+        ...(f.algorithm.name ? { name: f.algorithm.name } : {}),
+        ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}),
+      };
       f.quantum = o.algorithm.quantum;
       f.details = { ...(f.details ?? {}), parameterFrom: 'the verifying key, found in the scan' };
     }
@@ -577,7 +602,8 @@ class LinkState {
     const own = list.findings.map((f, i) => ({ f, i })).filter(({ f }) => f.kind === 'signature' && f.details?.cleartext === true);
     own.forEach(({ i }, k) => {
       const o = cleartext[k] ?? { verification: 'unverifiable' as const, reason: 'the cleartext signature was not checked' };
-      if (o.verification === 'failed') this.error(list, { code: 'malformed', message: `its cleartext signature does not verify: ${o.reason ?? ''}`.trim(), source: 'coverage' });
+      if (o.verification === 'failed')
+        this.error(list, { code: 'malformed', message: `its cleartext signature does not verify: ${o.reason ?? ''}`.trim(), source: 'coverage' });
       else {
         out.push({ holder: list, finding: i, outcome: o });
         this.link(list, list, i, 'attached', o);
@@ -586,7 +612,12 @@ class LinkState {
     for (const l of this.links.get(list) ?? []) {
       if (l.via !== 'detached') continue;
       const holder = this.byUri.get(l.uri);
-      if (holder) out.push({ holder, finding: l.finding, outcome: { verification: l.verification, ...(l.reason ? { reason: l.reason } : {}), ...(this.postQuantum.has(l) ? { postQuantum: true } : {}) } });
+      if (holder)
+        out.push({
+          holder,
+          finding: l.finding,
+          outcome: { verification: l.verification, ...(l.reason ? { reason: l.reason } : {}), ...(this.postQuantum.has(l) ? { postQuantum: true } : {}) },
+        });
     }
     return out;
   }
@@ -614,7 +645,8 @@ class LinkState {
       else if (links.length) a.coverage = a.coverage === 'signed' ? 'signed' : 'covered';
       else if (this.listedUnsigned.has(a) && (a.coverage === undefined || a.coverage === 'unsigned')) a.coverage = 'index-unsigned';
       else if (this.unsignedLists.has(a) && a.coverage === undefined) a.coverage = 'unsigned';
-      if (links.some((l) => l.verification === 'verified' && (this.postQuantum.has(l) || l.quantum === 'hybrid' || l.quantum === 'resistant'))) a.migration = 'hybrid-signed';
+      if (links.some((l) => l.verification === 'verified' && (this.postQuantum.has(l) || l.quantum === 'hybrid' || l.quantum === 'resistant')))
+        a.migration = 'hybrid-signed';
       const s = signs.get(a);
       if (s) a.signs = [...s];
       if (!a.signedBy?.length) delete a.signedBy;

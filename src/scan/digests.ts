@@ -58,7 +58,8 @@ export async function digestsOver(
     }
   }
   const sha = whole.digest('hex');
-  if (expectedSha256 && sha !== expectedSha256) return { changed: `its bytes changed since they were scanned (SHA-256 ${sha.slice(0, 16)}…, scanned ${expectedSha256.slice(0, 16)}…)` };
+  if (expectedSha256 && sha !== expectedSha256)
+    return { changed: `its bytes changed since they were scanned (SHA-256 ${sha.slice(0, 16)}…, scanned ${expectedSha256.slice(0, 16)}…)` };
   const digests = new Map<string, Uint8Array>();
   for (const [k, x] of running) {
     if (x.text) x.h.update(x.text.end());

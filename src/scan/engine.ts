@@ -14,7 +14,15 @@ import { catalogue } from '../catalogue/index.js';
 import { runDetectors } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
 import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
-import { EVIDENCE_FILE_LIMIT, EVIDENCE_TOTAL_LIMIT, MAX_CONTAINER_DEPTH, MEMBER_BUFFER_LIMIT, WHOLE_READ_LIMIT, WINDOW_OVERLAP, WINDOW_SIZE } from '../limits.js';
+import {
+  EVIDENCE_FILE_LIMIT,
+  EVIDENCE_TOTAL_LIMIT,
+  MAX_CONTAINER_DEPTH,
+  MEMBER_BUFFER_LIMIT,
+  WHOLE_READ_LIMIT,
+  WINDOW_OVERLAP,
+  WINDOW_SIZE,
+} from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
 import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
 import { isEvidenceName } from './coverage.js';
@@ -258,7 +266,12 @@ export class ScanEngine {
       const sub: ArtifactResult = { uri: att.uri, parent: ref.uri, sha256: sha, size: att.bytes.length, findings: [], errors: [] };
       this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
       if (sub.findings.some((f) => f.kind === 'signature'))
-        checks.push({ att, first: res.findings.length, count: sub.findings.length, planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: ref.name }) });
+        checks.push({
+          att,
+          first: res.findings.length,
+          count: sub.findings.length,
+          planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: ref.name }),
+        });
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
       // Recorded on the subject, about the attached object.
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
@@ -280,7 +293,11 @@ export class ScanEngine {
    * or any digest when its bytes are in memory (manifests). Each becomes a `signedBy` link (`via: attached`); one
    * that fails is an error, and a source's `signed: true` does not stand on failed signatures alone.
    */
-  private checkAttached(ref: ArtifactRef, res: ArtifactResult, checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[]): void {
+  private checkAttached(
+    ref: ArtifactRef,
+    res: ArtifactResult,
+    checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[],
+  ): void {
     let failedAll = checks.length > 0;
     for (const c of checks) {
       const sigs: number[] = [];
@@ -289,9 +306,14 @@ export class ScanEngine {
         ? c.planned.map((p) => {
             if (!isPlanned(p)) return p;
             const digests = p.requests.map((r) =>
-              res.sha256 && answeredBySha256(r) ? new Uint8Array(Buffer.from(res.sha256, 'hex')) : ref.bytes && promised(ref, res) ? digestOf(ref.bytes, r) : undefined,
+              res.sha256 && answeredBySha256(r)
+                ? new Uint8Array(Buffer.from(res.sha256, 'hex'))
+                : ref.bytes && promised(ref, res)
+                  ? digestOf(ref.bytes, r)
+                  : undefined,
             );
-            if (digests.some((d) => !d)) return { verification: 'unverifiable', reason: 'needs a digest of the artifact other than its SHA-256' } as CheckOutcome;
+            if (digests.some((d) => !d))
+              return { verification: 'unverifiable', reason: 'needs a digest of the artifact other than its SHA-256' } as CheckOutcome;
             return p.finish(digests as Uint8Array[]);
           })
         : sigs.map(() => ({ verification: 'unverifiable', reason: 'a signature format shelflife does not check' }) as CheckOutcome);
@@ -299,7 +321,12 @@ export class ScanEngine {
         const finding = sigs[k] ?? sigs[0];
         if (finding === undefined) return;
         if (o.verification === 'failed') {
-          res.errors.push({ code: 'malformed', message: `the attached signature does not verify over this artifact: ${o.reason ?? 'no reason given'}`, uri: c.att.uri, source: 'coverage' });
+          res.errors.push({
+            code: 'malformed',
+            message: `the attached signature does not verify over this artifact: ${o.reason ?? 'no reason given'}`,
+            uri: c.att.uri,
+            source: 'coverage',
+          });
           return;
         }
         failedAll = false;
@@ -314,7 +341,8 @@ export class ScanEngine {
           verification: o.verification,
           ...(o.verification !== 'verified' && o.reason ? { reason: o.reason } : {}),
         });
-        if (o.verification === 'verified' && (o.postQuantum || f.quantum.status === 'hybrid' || f.quantum.status === 'resistant')) res.migration = 'hybrid-signed';
+        if (o.verification === 'verified' && (o.postQuantum || f.quantum.status === 'hybrid' || f.quantum.status === 'resistant'))
+          res.migration = 'hybrid-signed';
       });
     }
     if (failedAll && res.signed === true) delete res.signed;

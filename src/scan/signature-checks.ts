@@ -266,7 +266,8 @@ function planOpenPgp(s: RawOpenPgpSignature, keys: KeyRing): Planned {
     requests: [{ hash, ...(layout.salt ? { prefix: layout.salt } : {}), suffix: layout.trailer, ...(s.type === 0x01 ? { text: true } : {}) }],
     finish: ([digest]) => {
       // §5.2.3: the left 16 bits of the hash are stored in the signature; a mismatch is a wrong file (or a wrong key).
-      if (digest[0] !== layout.left16[0] || digest[1] !== layout.left16[1]) return failed('the OpenPGP signature is not over these bytes (hash prefix differs)');
+      if (digest[0] !== layout.left16[0] || digest[1] !== layout.left16[1])
+        return failed('the OpenPGP signature is not over these bytes (hash prefix differs)');
       if (!verifyDigest(digest, s.hash)) return failed(`the OpenPGP signature does not verify with key ${key.fingerprint.toUpperCase()}`);
       const d = describeOpenPgpKey(key);
       return { ...verified(), ...(d ? { algorithm: { algorithm: { ...d.algorithm, hash: s.hash }, quantum: d.quantum } } : {}) };
@@ -523,13 +524,22 @@ function readSignerInfo(si: DerNode): ClassicalSigner {
   if (f[j]?.isContext(0)) {
     const attrs = f[j++];
     signedAttrs = concatBytes([Uint8Array.of(TAG.SET), attrs.encoded.subarray(1)]);
-    for (const a of attrs.children()) if (a.child(0).oid() === MESSAGE_DIGEST) messageDigest = a.child(1).child(0).expect(TAG.OCTET_STRING, 'messageDigest').content;
+    for (const a of attrs.children())
+      if (a.child(0).oid() === MESSAGE_DIGEST) messageDigest = a.child(1).child(0).expect(TAG.OCTET_STRING, 'messageDigest').content;
   }
   const alg = f[j++];
   const sigOid = alg.child(0).oid();
   const sigParams = alg.children()[1];
   const signature = f[j].expect(TAG.OCTET_STRING, 'signature').content;
-  return { sid: f[1], digestOid, ...(signedAttrs ? { signedAttrs } : {}), ...(messageDigest ? { messageDigest } : {}), sigOid, ...(sigParams ? { sigParams } : {}), signature };
+  return {
+    sid: f[1],
+    digestOid,
+    ...(signedAttrs ? { signedAttrs } : {}),
+    ...(messageDigest ? { messageDigest } : {}),
+    sigOid,
+    ...(sigParams ? { sigParams } : {}),
+    signature,
+  };
 }
 
 /** shelflife's composite ML-DSA signers, checked with src/resign's verifier (each once, the first time one is met). */
@@ -593,7 +603,8 @@ function cmsVerify(key: KeyObject, data: Uint8Array, sig: Uint8Array, hash: stri
   const type = key.asymmetricKeyType;
   if (type === 'ed25519') return safeVerify(() => nodeVerify(null, data, key, sig));
   if (type === 'rsa' || type === 'rsa-pss') {
-    if (pss) return safeVerify(() => nodeVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig));
+    if (pss)
+      return safeVerify(() => nodeVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO }, sig));
     return safeVerify(() => nodeVerify(hash, data, key, sig));
   }
   if (type === 'ec' && (family === undefined || family === 'ECDSA')) return safeVerify(() => nodeVerify(hash, data, { key, dsaEncoding: 'der' }, sig));
@@ -632,7 +643,14 @@ function planJson(sig: Uint8Array, uri: string, ctx: PlanContext): Planned[] {
     else if (typeof doc.base64Signature === 'string') {
       const certPem = typeof doc.cert === 'string' ? Buffer.from(doc.cert, 'base64') : undefined;
       const keys = certPem ? pemBlocks(certPem).flatMap((b) => (b.label === 'CERTIFICATE' ? [certKey(tryCertificate(b.der))] : [])) : [];
-      out.push(planPrehashed(Buffer.from(doc.base64Signature, 'base64'), keys.filter((k): k is KeyObject => !!k), ctx, 'SHA-256'));
+      out.push(
+        planPrehashed(
+          Buffer.from(doc.base64Signature, 'base64'),
+          keys.filter((k): k is KeyObject => !!k),
+          ctx,
+          'SHA-256',
+        ),
+      );
     }
   }
   return out;
@@ -734,7 +752,12 @@ function planRawSignature(raw: Uint8Array, ctx: PlanContext): Planned {
     const text = Buffer.from(bytes).toString('latin1').trim();
     const pem = /^[A-Za-z0-9+/=\s]+$/.test(text) ? Buffer.from(text, 'base64') : bytes;
     for (const b of pemBlocks(pem)) {
-      const k = b.label === 'CERTIFICATE' ? certKey(tryCertificate(b.der)) : b.label === 'PUBLIC KEY' ? tryKey(() => createPublicKey({ key: Buffer.from(b.der), format: 'der', type: 'spki' })) : undefined;
+      const k =
+        b.label === 'CERTIFICATE'
+          ? certKey(tryCertificate(b.der))
+          : b.label === 'PUBLIC KEY'
+            ? tryKey(() => createPublicKey({ key: Buffer.from(b.der), format: 'der', type: 'spki' }))
+            : undefined;
       if (k) sibling.push(k);
     }
   }
@@ -766,7 +789,9 @@ export function prehashVerify(key: KeyObject, sig: Uint8Array, digest: Uint8Arra
   if (type === 'rsa') return rsaPkcs1Verify(key, sig, digest, hashName);
   if (type === 'ec') {
     const jwk = key.export({ format: 'jwk' });
-    const curve = ({ 'P-256': 'P256', 'P-384': 'P384', 'P-521': 'P521', secp256k1: 'secp256k1' } as Record<string, 'P256' | 'P384' | 'P521' | 'secp256k1'>)[jwk.crv ?? ''];
+    const curve = ({ 'P-256': 'P256', 'P-384': 'P384', 'P-521': 'P521', secp256k1: 'secp256k1' } as Record<string, 'P256' | 'P384' | 'P521' | 'secp256k1'>)[
+      jwk.crv ?? ''
+    ];
     if (!curve || !jwk.x || !jwk.y) return false;
     const point = concatBytes([Uint8Array.of(4), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]);
     return ecdsaPrehashVerify(curve, point, undefined, undefined, digest, sig);

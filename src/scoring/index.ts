@@ -250,7 +250,12 @@ export function scoreArtifact(
   for (const f of a.findings) f.exposure = score(f);
   for (const l of links) {
     const e = score(l.finding);
-    l.link.exposure = { score: e.score, severity: e.severity, explanation: e.explanation, ...(e.deadlinesMissed.length ? { deadlinesMissed: e.deadlinesMissed } : {}) };
+    l.link.exposure = {
+      score: e.score,
+      severity: e.severity,
+      explanation: e.explanation,
+      ...(e.deadlinesMissed.length ? { deadlinesMissed: e.deadlinesMissed } : {}),
+    };
   }
   a.exposure = rollUp(a, c, links);
   return c;
@@ -287,7 +292,14 @@ function rollUp(a: ArtifactResult, c: Classification, links: LinkedFinding[]): E
   const link = links.find((l) => l.link.uri === worst!.from && l.link.exposure === w)?.link;
   if (link) explanation = `${coverageWords(link)}: ${w.explanation}`;
   if (migrated) {
-    const classical = [...new Set([...a.findings.filter((f) => f.kind === 'signature' && !['hybrid', 'resistant'].includes(f.quantum.status)), ...links.filter((l) => !postQuantum(l.link)).map((l) => l.finding)].map((f) => f.algorithm.id))];
+    const classical = [
+      ...new Set(
+        [
+          ...a.findings.filter((f) => f.kind === 'signature' && !['hybrid', 'resistant'].includes(f.quantum.status)),
+          ...links.filter((l) => !postQuantum(l.link)).map((l) => l.finding),
+        ].map((f) => f.algorithm.id),
+      ),
+    ];
     if (classical.length)
       explanation += ` Its ${classical.join(', ')} signature${classical.length > 1 ? 's remain' : ' remains'} for verifiers that have not moved to the hybrid one; retire ${classical.length > 1 ? 'them' : 'it'} once they have.`;
   }

@@ -57,7 +57,10 @@ describe('coverage over a directory signed with the standard tools', () => {
       const a = arts.get(file);
       expect(a, file).toBeDefined();
       expect({ file, coverage: a!.coverage, signed: a!.signed }).toEqual({ file, coverage: want.coverage, signed: want.signed });
-      expect(links(a!, TREE).sort((x, y) => (x.signature < y.signature ? -1 : 1)), file).toEqual(want.signedBy);
+      expect(
+        links(a!, TREE).sort((x, y) => (x.signature < y.signature ? -1 : 1)),
+        file,
+      ).toEqual(want.signedBy);
       // A signature that fails over the file is an error on it naming the signature, never a link.
       for (const s of want.failed ?? [])
         expect(a!.errors.find((e) => e.uri === pathToFileURL(join(TREE, s)).href)?.message, file).toMatch(/does not verify over these bytes/);
@@ -90,8 +93,8 @@ describe('coverage over a directory signed with the standard tools', () => {
   });
 
   it('gives the same links whichever order the signature and the file are walked in', async () => {
-    const files = ['firmware/fw-1.0.bin', 'firmware/fw-1.0.bin.asc', 'keys/KEYS', 'release/SHA256SUMS', 'release/SHA256SUMS.asc', 'release/lib-2.0.tar.gz'].map((f) =>
-      join(TREE, f),
+    const files = ['firmware/fw-1.0.bin', 'firmware/fw-1.0.bin.asc', 'keys/KEYS', 'release/SHA256SUMS', 'release/SHA256SUMS.asc', 'release/lib-2.0.tar.gz'].map(
+      (f) => join(TREE, f),
     );
     const shape = (r: ScanResult) =>
       r.artifacts
@@ -138,7 +141,18 @@ describe('coverage over a directory signed with the standard tools', () => {
     const dir = tmp();
     try {
       cpSync(TREE, dir, { recursive: true });
-      for (const f of ['firmware/fw-1.0.bin', 'firmware/fw-2.0.bin', 'tools/tool.bin', 'tools/boot.img', 'tools/drv.bin', 'tools/drv-ec.bin', 'tools/blob.bin', 'tools/app.bin', 'tools/attested.bin', 'release/notes.txt']) {
+      for (const f of [
+        'firmware/fw-1.0.bin',
+        'firmware/fw-2.0.bin',
+        'tools/tool.bin',
+        'tools/boot.img',
+        'tools/drv.bin',
+        'tools/drv-ec.bin',
+        'tools/blob.bin',
+        'tools/app.bin',
+        'tools/attested.bin',
+        'release/notes.txt',
+      ]) {
         const p = join(dir, f);
         const b = readFileSync(p);
         b[b.length >> 1] ^= 0x01;
@@ -146,10 +160,24 @@ describe('coverage over a directory signed with the standard tools', () => {
       }
       const r = await scan({ targets: [dir], now: NOW });
       const arts = byPath(r, dir);
-      for (const f of ['firmware/fw-1.0.bin', 'firmware/fw-2.0.bin', 'tools/tool.bin', 'tools/boot.img', 'tools/drv.bin', 'tools/drv-ec.bin', 'tools/blob.bin', 'tools/app.bin', 'tools/attested.bin', 'release/notes.txt']) {
+      for (const f of [
+        'firmware/fw-1.0.bin',
+        'firmware/fw-2.0.bin',
+        'tools/tool.bin',
+        'tools/boot.img',
+        'tools/drv.bin',
+        'tools/drv-ec.bin',
+        'tools/blob.bin',
+        'tools/app.bin',
+        'tools/attested.bin',
+        'release/notes.txt',
+      ]) {
         const a = arts.get(f)!;
         expect({ f, signedBy: a.signedBy, coverage: a.coverage === 'signed' }).toEqual({ f, signedBy: undefined, coverage: false });
-        expect(a.errors.some((e) => e.source === 'coverage' && /does not verify over these bytes/.test(e.message)), f).toBe(true);
+        expect(
+          a.errors.some((e) => e.source === 'coverage' && /does not verify over these bytes/.test(e.message)),
+          f,
+        ).toBe(true);
       }
       expect(arts.get('firmware/fw-1.0.bin')!.signed).toBe(false);
     } finally {
@@ -171,10 +199,14 @@ describe('coverage over a directory signed with the standard tools', () => {
           return 'failed';
         }
       };
-      expect(ok('gpgv', ['--keyring', ring, join(TREE, 'firmware/fw-1.0.bin.asc'), join(TREE, 'firmware/fw-1.0.bin')])).toBe(EXPECTED.files['firmware/fw-1.0.bin'].signedBy[0].verification);
+      expect(ok('gpgv', ['--keyring', ring, join(TREE, 'firmware/fw-1.0.bin.asc'), join(TREE, 'firmware/fw-1.0.bin')])).toBe(
+        EXPECTED.files['firmware/fw-1.0.bin'].signedBy[0].verification,
+      );
       expect(ok('gpgv', ['--keyring', ring, join(TREE, 'firmware/bad.bin.asc'), join(TREE, 'firmware/bad.bin')])).toBe('failed');
       expect(ok('minisign', ['-V', '-p', join(TREE, 'keys/minisign.pub'), '-m', join(TREE, 'tools/tool.bin')])).toBe('verified');
-      expect(ok('signify-openbsd', ['-V', '-p', join(TREE, 'keys/signify.pub'), '-x', join(TREE, 'tools/boot.img.sig'), '-m', join(TREE, 'tools/boot.img')])).toBe('verified');
+      expect(
+        ok('signify-openbsd', ['-V', '-p', join(TREE, 'keys/signify.pub'), '-x', join(TREE, 'tools/boot.img.sig'), '-m', join(TREE, 'tools/boot.img')]),
+      ).toBe('verified');
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -187,7 +219,9 @@ describe('coverage in reports and diff', () => {
     const md = REPORTERS.md.render(r, { cwd: TREE });
     expect(md).toMatch(/### Signatures/);
     expect(md).toMatch(/\| firmware\/fw-1\.0\.bin \| firmware \| signed by fw-1\.0\.bin\.asc \(RSA-3072, verified\) \|/);
-    expect(md).toMatch(/\| release\/lib-2\.0\.tar\.gz \| software-release \| covered by SHA256SUMS \(signed by SHA256SUMS\.asc: RSA-3072, verified\); covered by SHA512SUMS/);
+    expect(md).toMatch(
+      /\| release\/lib-2\.0\.tar\.gz \| software-release \| covered by SHA256SUMS \(signed by SHA256SUMS\.asc: RSA-3072, verified\); covered by SHA512SUMS/,
+    );
     expect(md).toMatch(/\| firmware\/orphan\.bin \| firmware \| unsigned: no signature on it, inside it, around it or beside it \|/);
     const unsigned = r.artifacts.filter((a) => a.signed === false).length;
     expect(md).toContain(`**${unsigned} unsigned** that should be signed`);

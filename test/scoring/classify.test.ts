@@ -205,7 +205,15 @@ describe('signed: false', () => {
       // signed by a detached signature beside it, as the coverage pass links them (src/scan/coverage.ts)
       artifact('file:///r/tool.tar.gz', [], {
         signedBy: [
-          { uri: 'file:///r/tool.tar.gz.asc', finding: 0, via: 'detached', algorithm: 'Ed25519', quantum: 'vulnerable', format: 'openpgp', verification: 'verified' },
+          {
+            uri: 'file:///r/tool.tar.gz.asc',
+            finding: 0,
+            via: 'detached',
+            algorithm: 'Ed25519',
+            quantum: 'vulnerable',
+            format: 'openpgp',
+            verification: 'verified',
+          },
         ],
       }),
       artifact('file:///r/tool.tar.gz.asc', [finding('signature', 'Ed25519', { format: 'openpgp' })], { signs: ['file:///r/tool.tar.gz'] }),
