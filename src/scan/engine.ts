@@ -250,6 +250,8 @@ export class ScanEngine {
     if (info.signed !== undefined) res.signed = info.signed;
     for (const { uri, ...e } of info.errors ?? []) res.errors.push({ ...e, ...(uri && uri !== ref.uri ? { uri } : {}), source: 'source' });
     const checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[] = [];
+    // Attached objects that hold signature material (signatures, or the certificates of an envelope not checked here).
+    let signatureObjects = 0;
     for (const att of info.attached ?? []) {
       if (!att.bytes) continue;
       this.bytesRead += att.bytes.length;
@@ -265,6 +267,7 @@ export class ScanEngine {
       }
       const sub: ArtifactResult = { uri: att.uri, parent: ref.uri, sha256: sha, size: att.bytes.length, findings: [], errors: [] };
       this.detect(att.bytes, { name: att.name, uri: att.uri, size: att.bytes.length, baseOffset: 0, whole: true }, sub);
+      if (sub.findings.some((f) => f.kind === 'signature' || f.kind === 'certificate')) signatureObjects++;
       if (sub.findings.some((f) => f.kind === 'signature'))
         checks.push({
           att,
@@ -277,7 +280,9 @@ export class ScanEngine {
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
     }
-    this.checkAttached(ref, res, checks);
+    const failed = this.checkAttached(ref, res, checks);
+    // A source's `signed: true` does not stand on signatures that all failed over these bytes.
+    if (res.signed === true && signatureObjects > 0 && failed === signatureObjects) delete res.signed;
     // Release stores: coverage from the signatures found on the artifact and on the index that lists it.
     if (info.vouching) {
       const own = res.findings.filter((f) => f.kind === 'signature');
@@ -291,15 +296,16 @@ export class ScanEngine {
   /**
    * Attached signatures (an OCI referrer, a release store's sibling file) checked over the artifact: with its SHA-256,
    * or any digest when its bytes are in memory (manifests). Each becomes a `signedBy` link (`via: attached`); one
-   * that fails is an error, and a source's `signed: true` does not stand on failed signatures alone.
+   * that fails is an error. Returns how many attached objects had only failing signatures.
    */
   private checkAttached(
     ref: ArtifactRef,
     res: ArtifactResult,
     checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[],
-  ): void {
-    let failedAll = checks.length > 0;
+  ): number {
+    let failedObjects = 0;
     for (const c of checks) {
+      let survived = false;
       const sigs: number[] = [];
       for (let i = c.first; i < c.first + c.count; i++) if (res.findings[i].kind === 'signature') sigs.push(i);
       const outcomes: CheckOutcome[] = c.planned.length
@@ -329,7 +335,7 @@ export class ScanEngine {
           });
           return;
         }
-        failedAll = false;
+        survived = true;
         const f = res.findings[finding];
         (res.signedBy ??= []).push({
           uri: c.att.uri,
@@ -344,8 +350,9 @@ export class ScanEngine {
         if (o.verification === 'verified' && (o.postQuantum || f.quantum.status === 'hybrid' || f.quantum.status === 'resistant'))
           res.migration = 'hybrid-signed';
       });
+      if (!survived) failedObjects++;
     }
-    if (failedAll && res.signed === true) delete res.signed;
+    return failedObjects;
   }
 
   /** Findings in an in-memory object shared by many artifacts, detected once per scan. */

@@ -12,7 +12,6 @@ import { isProblem, isSkipped, type Source, type SourceProblem } from '../source
 import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
 import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { rereadLocal } from '../sources/fs.js';
 import { linkSignatures } from './coverage.js';
 import { ScanEngine } from './engine.js';
 
@@ -111,18 +110,26 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
       }
     }
     await Promise.all(pending);
+    recordProblems(engine.results, problems, options.onArtifact);
+    // Signatures cover what they sign, wherever they sit (src/scan/coverage.ts): after the walk, in any walk order;
+    // before the sources close, since a check may read a signed object again.
+    await linkSignatures({
+      artifacts: engine.results,
+      evidence: engine.evidence,
+      reread: (a) => {
+        for (const s of sources) {
+          const stream = s.reread?.(a);
+          if (stream) return stream;
+        }
+        return undefined;
+      },
+    });
   } finally {
     // Sources hold connections until every artifact they yielded has been read (related material included).
     await Promise.allSettled(pending);
     for (const s of sources) await s.close();
   }
-  recordProblems(engine.results, problems, options.onArtifact);
-  // Signatures cover what they sign, wherever they sit (src/scan/coverage.ts): after the walk, in any walk order.
-  await linkSignatures({
-    artifacts: engine.results,
-    evidence: engine.evidence,
-    reread: (a) => (a.local && a.sha256 && a.parent === null ? rereadLocal(a.local, a.size) : undefined),
-  });
+
   const artifacts = engine.results.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
   const stats = {
     artifacts: artifacts.length,

@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { ShelflifeError } from '../errors.js';
 import { compileGlobs, staticPrefix, type GlobMatcher } from '../glob.js';
 import { PSEUDO_FILE_READ_LIMIT } from '../limits.js';
+import type { ArtifactResult } from '../model.js';
 import type { ArtifactRef, LocalFile, RelatedInfo, SkippedLocation, Source, SourceProblem } from './types.js';
 
 export interface FsSourceOptions {
@@ -252,6 +253,11 @@ export class FsSource implements Source {
 
   /** Nothing held between reads: each file is opened and closed by its own read. */
   async close(): Promise<void> {}
+
+  /** A top-level local file, read again with the safeguards of the first read (rereadLocal). */
+  reread(a: ArtifactResult): AsyncIterable<Uint8Array> | undefined {
+    return a.local && a.parent === null && a.sha256 ? rereadLocal(a.local, a.size) : undefined;
+  }
 
   async *walk(): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation> {
     const root = resolve(this.target);

@@ -21,6 +21,7 @@ import { COSIGN_ANNOTATION, DIGEST_RE, MANIFEST_ACCEPT, MEDIA, REPO_RE, TAG_RE, 
 import { parseJsonStrict, type StrictJson } from '../oci/json.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
 import type { SourceOptions } from './index.js';
+import type { ArtifactResult } from '../model.js';
 import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
 
 const MAX_INDEX_CHILDREN = 1024;
@@ -197,6 +198,14 @@ export class OciSource implements Source {
 
   async close(): Promise<void> {
     await this.client.close();
+  }
+
+  /** A blob this source yielded, fetched again by digest (held to the digest and size by the client). */
+  reread(a: ArtifactResult): AsyncIterable<Uint8Array> | undefined {
+    const repo = a.annotations?.['oci.repository'];
+    const digest = a.uri.slice(a.uri.lastIndexOf('@') + 1);
+    if (!a.annotations?.['oci.blob'] || !repo || a.uri !== this.uri(repo, digest) || !DIGEST_RE.test(digest)) return undefined;
+    return this.client.blob(repo, digest, a.size);
   }
 
   private get pageSize(): number {

@@ -21,6 +21,7 @@ import { LimitError, ShelflifeError, UsageError, isErrorCode } from '../errors.j
 import type { NetOptions } from '../net/http.js';
 import { defaultS3Client, describeAwsError } from '../net/s3.js';
 import type { SourceOptions } from './index.js';
+import type { ArtifactResult } from '../model.js';
 import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
 import { compileGlobs } from '../glob.js';
 
@@ -313,6 +314,22 @@ export class S3Source implements Source {
       ...(sampled ? { sample: { head: w, tail: w } } : {}),
       related: () => this.related(common.Bucket, o.key, versionId, seen),
     };
+  }
+
+  /**
+   * An object of this bucket read again (a signature beside it needs another digest of it), pinned to the version or
+   * ETag the scan saw, so other bytes fail (412) instead of being checked as the ones scanned.
+   */
+  reread(a: ArtifactResult): AsyncIterable<Uint8Array> | undefined {
+    const ann = a.annotations ?? {};
+    if (ann['s3.bucket'] !== this.t.bucket || !ann['s3.key'] || ann['s3.deleteMarker'] || !a.sha256) return undefined;
+    const v = ann['s3.versionId'] && ann['s3.versionId'] !== 'null' ? ann['s3.versionId'] : undefined;
+    const input = { Bucket: this.t.bucket, Key: ann['s3.key'], ...(v ? { VersionId: v } : ann['s3.etag'] ? { IfMatch: `"${ann['s3.etag']}"` } : {}) };
+    const client = this.client;
+    return (async function* () {
+      const r = await client.send(new GetObjectCommand(input));
+      if (r.Body) for await (const chunk of r.Body as AsyncIterable<Uint8Array>) yield chunk;
+    })();
   }
 
   /** Object metadata (HeadObject) and tags (GetObjectTagging) as annotations; `shelflife.*` ones also verbatim. */

@@ -3,7 +3,7 @@
  * interface so that scanning can never modify a store.
  * @module
  */
-import type { ErrorCode, ErrorEntry } from '../model.js';
+import type { ArtifactResult, ErrorCode, ErrorEntry } from '../model.js';
 
 export interface ArtifactRef {
   uri: string;
@@ -128,6 +128,12 @@ export interface Source {
   /** The target as the user wrote it, without any password it carried (src/net/secrets.ts). */
   readonly target: string;
   walk(): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation>;
+  /**
+   * A second read of an artifact this source yielded, after the walk (a detached signature beside it needs another
+   * digest of its bytes: src/scan/coverage.ts), or undefined when this source did not yield it or cannot read it
+   * again. The caller checks the bytes against the scan's SHA-256. Called before `close()`.
+   */
+  reread?(artifact: ArtifactResult): AsyncIterable<Uint8Array> | undefined;
   /**
    * Release connections and other resources. Called once every artifact the walk yielded has been scanned (the
    * engine reads bytes and related material after the walk has moved on), also when the scan fails.
