@@ -1476,8 +1476,8 @@ export interface RawOpenPgpKey {
  * The signature and key packets in OpenPGP bytes (binary or armored), framed by the same bounded reader the detector
  * uses. The detector describes what it finds; a verifier needs the packets themselves. Never throws for bad input.
  */
-export function readOpenPgpRaw(bytes: Uint8Array, uri: string): { signatures: RawOpenPgpSignature[]; keys: RawOpenPgpKey[] } {
-  const state = new WalkState(uri);
+export function readOpenPgpRaw(bytes: Uint8Array): { signatures: RawOpenPgpSignature[]; keys: RawOpenPgpKey[] } {
+  const state = new WalkState();
   if (!(FIRST_TAGS.has(firstTag(bytes)) && state.walkSequence(bytes, binaryOrigin(), 0, true))) {
     for (const block of findArmorBlocks(bytes, state, true) ?? []) state.walkSequence(block.data, block.origin, 0, false);
   }

@@ -113,7 +113,7 @@ export class KeyRing {
   /** Read every key the bytes hold; anything unparseable is simply not a key. */
   add(bytes: Uint8Array, uri: string): void {
     if (bytes.length > MAX_TEXT_PARSE_BYTES) return;
-    for (const k of readOpenPgpRaw(bytes, uri).keys) {
+    for (const k of readOpenPgpRaw(bytes).keys) {
       this.openpgp.set(k.fingerprint.toLowerCase(), k);
       if (!this.openpgp.has(k.keyId.toLowerCase())) this.openpgp.set(k.keyId.toLowerCase(), k);
     }
@@ -208,7 +208,7 @@ export function planDetachedChecks(sig: Uint8Array, uri: string, ctx: PlanContex
     if (text.includes('untrusted comment:')) return planEd25519Blobs(sig, ctx);
     const cms = cmsDer(sig);
     if (cms) return planCms(cms, uri, ctx);
-    const pgp = readOpenPgpRaw(sig, uri);
+    const pgp = readOpenPgpRaw(sig);
     if (pgp.signatures.length) return pgp.signatures.map((s) => planOpenPgp(s, ctx.keys));
     const raw = base64Signature(sig);
     if (raw) return [planRawSignature(raw, ctx)];
@@ -225,7 +225,7 @@ export function planDetachedChecks(sig: Uint8Array, uri: string, ctx: PlanContex
 export function checkCleartext(bytes: Uint8Array, uri: string, keys: KeyRing): CheckOutcome[] {
   const text = cleartextSignedText(bytes);
   if (!text) return [];
-  return readOpenPgpRaw(bytes, uri)
+  return readOpenPgpRaw(bytes)
     .signatures.filter((s) => s.cleartext)
     .map((s) => {
       const p = planOpenPgp({ ...s, type: 0x01 }, keys);
