@@ -122,6 +122,9 @@ export function signatureSummary(a: ArtifactResult): string | undefined {
   });
   if (a.migration === 'hybrid-signed') parts.unshift('hybrid-signed');
   if (parts.length) return parts.join('; ');
+  // A signature that failed over it, or a signed checksum it does not match, is why it is unsigned: say so.
+  const failed = a.errors.find((e) => e.source === 'coverage');
+  if (a.signed === false && failed) return `unsigned: ${failed.message}${failed.uri ? ` (${shortName(failed.uri)})` : ''}`;
   if (a.signed === false)
     return a.coverage === 'index-unsigned'
       ? 'unsigned: listed only by checksum files nobody signed'

@@ -218,11 +218,14 @@ describe('coverage in reports and diff', () => {
     const r = await scan({ targets: [TREE], now: NOW });
     const md = REPORTERS.md.render(r, { cwd: TREE });
     expect(md).toMatch(/### Signatures/);
-    expect(md).toMatch(/\| firmware\/fw-1\.0\.bin \| firmware \| signed by fw-1\.0\.bin\.asc \(RSA-3072, verified\) \|/);
+    expect(md).toMatch(/\| `firmware\/fw-1\.0\.bin` \| firmware \| signed by fw-1\.0\.bin\.asc \(RSA-3072, verified\) \|/);
     expect(md).toMatch(
-      /\| release\/lib-2\.0\.tar\.gz \| software-release \| covered by SHA256SUMS \(signed by SHA256SUMS\.asc: RSA-3072, verified\); covered by SHA512SUMS/,
+      /\| `release\/lib-2\.0\.tar\.gz` \| software-release \| covered by SHA256SUMS \(signed by SHA256SUMS\.asc: RSA-3072, verified\); covered by SHA512SUMS/,
     );
-    expect(md).toMatch(/\| firmware\/orphan\.bin \| firmware \| unsigned: no signature on it, inside it, around it or beside it \|/);
+    expect(md).toMatch(/\| `firmware\/orphan\.bin` \| firmware \| unsigned: no signature on it, inside it, around it or beside it \|/);
+    // Why a file that had a signature is unsigned: the signature failed over it, or it does not match the signed list.
+    expect(md).toMatch(/\| `firmware\/bad\.bin` \| firmware \| unsigned: the signature beside it does not verify over these bytes: .*\(bad\.bin\.asc\) \|/);
+    expect(md).toMatch(/\| `release\/tampered\.tar\.gz` \| software-release \| unsigned: does not match the signed checksum in SHA256SUMS \(SHA256SUMS\) \|/);
     const unsigned = r.artifacts.filter((a) => a.signed === false).length;
     expect(md).toContain(`**${unsigned} unsigned** that should be signed`);
     const html = REPORTERS.html.render(r, { cwd: TREE });
@@ -270,7 +273,7 @@ describe('coverage in reports and diff', () => {
         expect(d.coverageLost[0]).toMatchObject({ before: { coverage: 'signed' }, after: { signed: false, coverage: 'unsigned' } });
         const text = renderDiff(d, tree);
         expect(text).toContain('- signature lost:   firmware/fw-1.0.bin (fw-1.0.bin.asc): now unsigned');
-        expect(REPORTERS.md.render(second, { cwd: tree })).toMatch(/\| firmware\/fw-1\.0\.bin \| firmware \| unsigned/);
+        expect(REPORTERS.md.render(second, { cwd: tree })).toMatch(/\| `firmware\/fw-1\.0\.bin` \| firmware \| unsigned/);
       } finally {
         await inv.close();
       }
