@@ -164,7 +164,7 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
   for (const a of artifacts) {
     if (!a.findings.some((f) => f.kind === 'public-key' || f.kind === 'certificate')) continue;
     const b = await bytesOf(a);
-    if (b) keys.add(b, a.uri);
+    if (b) keys.add(b);
   }
   const state = new LinkState(byUri);
 

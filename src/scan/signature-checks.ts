@@ -111,7 +111,7 @@ export class KeyRing {
   readonly certificates: X509Certificate[] = [];
 
   /** Read every key the bytes hold; anything unparseable is simply not a key. */
-  add(bytes: Uint8Array, uri: string): void {
+  add(bytes: Uint8Array): void {
     if (bytes.length > MAX_TEXT_PARSE_BYTES) return;
     for (const k of readOpenPgpRaw(bytes).keys) {
       this.openpgp.set(k.fingerprint.toLowerCase(), k);

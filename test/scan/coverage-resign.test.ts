@@ -5,7 +5,8 @@
  * the signature was gained. On files (sidecars beside them) and on an OCI image in the real registry (a referrer the
  * manifest digest does not change for).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { renderDiff } from '../../src/cli/inventory-commands.js';
@@ -23,7 +24,6 @@ import { fileUri } from '../../src/sources/fs.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { gz, makeCert, pushImage, tar } from '../helpers/registry.js';
 import { FIXTURES } from '../helpers/scan.js';
-import { tempDir } from '../resign/_helpers.js';
 
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 const NOW = () => new Date('2026-12-01T00:00:00Z');
@@ -78,6 +78,7 @@ function art(r: ScanResult, uri: string): ArtifactResult {
   return a;
 }
 
+const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 const rank = (a: ArtifactResult) => SEVERITIES.indexOf(a.exposure?.severity ?? 'none');
 
 /** A quantum-vulnerable RSA-2048 certificate as PEM (fixtures/pki/certs/rsa2048.der, made by fixtures/gen/pki.sh). */
