@@ -27,7 +27,7 @@ import { constants, createHash, createPublicKey, publicDecrypt, verify as nodeVe
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { parseDer, TAG, type DerNode } from '../asn1/der.js';
+import { parseDer, TAG, type DerNode } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { readOpenPgpRaw, type RawOpenPgpKey, type RawOpenPgpSignature } from '../detectors/openpgp.js';
 import { parseEd25519Blobs } from '../detectors/minisign.js';
