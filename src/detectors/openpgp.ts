@@ -21,6 +21,7 @@ import {
   MAX_TEXT_PARSE_BYTES,
 } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind, FindingLocation } from '../model.js';
+import { dsaSubgroupBitsFromMpi, modulusBitsFromMpi, openPgpEcdsaCurveFromMpi, sizedFamily, type Inferred } from './_infer.js';
 import type { Detector, DetectResult } from './types.js';
 
 /** Packet tags (RFC 9580 §5). */
@@ -48,8 +49,23 @@ const TAG = {
 
 /** Only these may use partial body lengths (§4.2.1.4) or the legacy indeterminate length (§4.2.2). */
 const DATA_TAGS = new Set<number>([TAG.COMPRESSED, TAG.SED, TAG.LITERAL, TAG.SEIPD, TAG.AEAD]);
-/** What a binary OpenPGP file can start with: a key, a signature, a message's first packet, or a marker. */
-const FIRST_TAGS = new Set<number>([TAG.PKESK, TAG.SIGNATURE, TAG.SKESK, TAG.ONE_PASS, TAG.SECRET_KEY, TAG.PUBLIC_KEY, TAG.COMPRESSED, TAG.MARKER]);
+/**
+ * What a binary OpenPGP file can start with: a key, a signature, a message's first packet, or a marker; and a bare
+ * subkey (a subkey exported or stored without its primary, as GnuPG's `--export 'KEYID!'` of a subkey or a card
+ * stub writes it, and as the public suites exercise packet orders).
+ */
+const FIRST_TAGS = new Set<number>([
+  TAG.PKESK,
+  TAG.SIGNATURE,
+  TAG.SKESK,
+  TAG.ONE_PASS,
+  TAG.SECRET_KEY,
+  TAG.PUBLIC_KEY,
+  TAG.PUBLIC_SUBKEY,
+  TAG.SECRET_SUBKEY,
+  TAG.COMPRESSED,
+  TAG.MARKER,
+]);
 
 /** First octets of such packets in both header formats: the cheap magic claim. */
 const FIRST_OCTETS: number[] = [];
@@ -522,6 +538,8 @@ interface SessionKeyRecord {
   recipientFingerprint?: string;
   /** ECDH ephemeral point octets (hints the curve) */
   ephemeral?: Uint8Array;
+  /** Bit counts of the RSA or ElGamal MPIs (RFC 9580 §5.1.3, §5.1.4): they give the modulus size. */
+  valueBits?: number[];
   cipherId?: number;
   details: Record<string, unknown>;
 }
@@ -1050,8 +1068,16 @@ function signatureFinding(s: SignatureRecord, byId: Map<string, KeyRecord>): Fin
     // The issuing key is in this artifact: its size is the signature's.
     d = { algorithm: { ...issuer.described.algorithm, hash }, quantum: issuer.described.quantum };
     details.issuerInArtifact = true;
+    if (issuer.described.algorithm.parameterKnown !== false) details.parameterFrom = 'key';
   } else {
-    d = signatureAlgorithmWithoutKey(s, entry, hash);
+    const inferred = signatureAlgorithmWithoutKey(s, entry, hash);
+    d = inferred;
+    if (inferred.parameterFrom) details.parameterFrom = inferred.parameterFrom;
+    if (s.algo === 17 && s.valueBits.length) {
+      // DSA r and s are below q: they give the subgroup size only (FIPS 186-5 §4.6); p stays unknown without the key.
+      const q = dsaSubgroupBitsFromMpi(Math.max(...s.valueBits));
+      if (q) details.subgroupBits = q;
+    }
   }
   if (!entry) d = cat.resolve(undefined, {}, { name: `OpenPGP public-key algorithm ${s.algo}`, hash });
   if (s.issuerKeyId) details.issuerKeyId = s.issuerKeyId;
@@ -1079,16 +1105,18 @@ function signatureFinding(s: SignatureRecord, byId: Map<string, KeyRecord>): Fin
 }
 
 /**
- * Without the issuing key a signature names its family only (`RSA`, `DSA`: parameterKnown false), except where the
- * value sizes pin the curve: EdDSALegacy values of at most 256 bits are Ed25519 (Ed448's are 57-octet values), and
- * ECDSA values over 512 bits can only come from P-521 (brainpoolP512r1, the next largest OpenPGP curve, stays
- * within 512 bits). 256- and 384-bit ECDSA values fit a NIST, a brainpool or (256) secp256k1 curve alike.
+ * Without the issuing key: an RSA signature's MPI gives the modulus (rounded up over dropped leading zero bits, see
+ * _infer.ts); EdDSALegacy values of at most 256 bits are Ed25519 (Ed448's are 57-octet values); ECDSA values over 512
+ * bits can only come from P-521. Otherwise the family with `parameterKnown: false`: DSA r/s give q, never p, and
+ * 256- or 384-bit ECDSA values fit a NIST, a brainpool or (256) secp256k1 curve alike.
  */
-function signatureAlgorithmWithoutKey(s: SignatureRecord, entry: CatalogueEntry | undefined, hash: string): Described {
+function signatureAlgorithmWithoutKey(s: SignatureRecord, entry: CatalogueEntry | undefined, hash: string): Inferred {
   const cat = catalogue();
   const maxBits = Math.max(0, ...s.valueBits);
-  if (s.algo === 22 && maxBits > 0) return cat.byId(maxBits <= 256 ? 'Ed25519' : 'Ed448', { name: entry?.name, hash });
-  if (s.algo === 19 && maxBits > 512) return cat.resolve(entry, { curve: 'P521' }, { hash });
+  if ((s.algo === 1 || s.algo === 3) && maxBits > 0) return sizedFamily(entry, modulusBitsFromMpi(maxBits), 'mpi-length', { hash });
+  if (s.algo === 22 && maxBits > 0) return { ...cat.byId(maxBits <= 256 ? 'Ed25519' : 'Ed448', { name: entry?.name, hash }), parameterFrom: 'mpi-length' };
+  const curve = s.algo === 19 ? openPgpEcdsaCurveFromMpi(maxBits) : undefined;
+  if (curve) return { ...cat.resolve(entry, { curve }, { hash }), parameterFrom: 'mpi-length' };
   return cat.resolve(entry, {}, { hash });
 }
 
@@ -1110,10 +1138,9 @@ function parsePkesk(p: Packet, origin: Origin, path: string, what: string): Sess
   } else throw new ParseError(`${what}: PKESK version ${version} is not 3 or 6`, 0, 'unsupported');
   rec.algo = c.u8('public-key algorithm');
   const fixed = FIXED_PKESK[rec.algo];
-  if (rec.algo === 1 || rec.algo === 2) c.mpi('RSA m^e');
+  if (rec.algo === 1 || rec.algo === 2) rec.valueBits = [c.mpi('RSA m^e').bits];
   else if (rec.algo === 16 || rec.algo === 20) {
-    c.mpi('ElGamal g^k');
-    c.mpi('ElGamal m*y^k');
+    rec.valueBits = [c.mpi('ElGamal g^k').bits, c.mpi('ElGamal m*y^k').bits];
   } else if (rec.algo === 18) {
     rec.ephemeral = c.mpi('ECDH ephemeral point').value;
     c.bytes(c.u8('wrapped key length'), 'wrapped session key');
@@ -1217,6 +1244,13 @@ function sessionKeyFinding(e: SessionKeyRecord, byId: Map<string, KeyRecord>): F
     if (recipient && recipient.algo === e.algo) {
       d = recipient.described;
       details.recipientInArtifact = true;
+      if (recipient.described.algorithm.parameterKnown !== false) details.parameterFrom = 'key';
+    } else if (e.valueBits?.length && entry) {
+      // RSA m^e and ElGamal g^k, m·y^k are values modulo n or p (RFC 9580 §5.1.3, §5.1.4): their MPIs give its size.
+      const inferred = sizedFamily(entry, modulusBitsFromMpi(Math.max(...e.valueBits)), 'mpi-length');
+      d = inferred;
+      if (inferred.parameterFrom) details.parameterFrom = inferred.parameterFrom;
+      else details.valueBits = Math.max(...e.valueBits);
     } else if (e.algo === 18 && e.ephemeral) {
       const pt = e.ephemeral;
       if (pt[0] === 0x40 && pt.length === 33) d = cat.byId('X25519', { name: entry?.name });

@@ -30,7 +30,7 @@ describe('debian detector', () => {
 
   it('InRelease signed by two keys: both signatures, with the hash lists they vouch for', () => {
     const r = detectAll('InRelease', read('InRelease'));
-    expect(summary(r.findings)).toEqual(['signature openpgp Ed25519/SHA-256', 'signature openpgp RSA/SHA-256']);
+    expect(summary(r.findings)).toEqual(['signature openpgp Ed25519/SHA-256', 'signature openpgp RSA-3072/SHA-256']);
     for (const f of r.findings) expect(f.details).toMatchObject({ debian: 'InRelease', signs: 'InRelease', hashLists: ['SHA-256', 'MD5'] });
     expect(r.annotations).toMatchObject({ 'debian.file': 'InRelease', 'debian.hashes': 'SHA-256,MD5', 'debian.signed': 'true' });
     expect(r.errors).toEqual([]);
@@ -38,7 +38,7 @@ describe('debian detector', () => {
 
   it('marks a signature over MD5/SHA-1-only lists as weakHashesOnly', () => {
     const r = detectAll('InRelease', read('legacy/InRelease'));
-    expect(summary(r.findings)).toEqual(['signature openpgp RSA/SHA-1']);
+    expect(summary(r.findings)).toEqual(['signature openpgp RSA-3072/SHA-1']);
     expect(r.findings[0].details).toMatchObject({ weakHashesOnly: true, hashLists: ['MD5', 'SHA-1'] });
     expect(r.annotations).toMatchObject({ 'debian.weakHashesOnly': 'true' });
   });
@@ -48,7 +48,7 @@ describe('debian detector', () => {
     expect(rel.findings).toEqual([]);
     expect(rel.annotations).toMatchObject({ 'debian.signed': 'false', 'debian.hashes': 'SHA-256,MD5' });
     const bin = detectAll('Release.gpg', read('Release.gpg'));
-    expect(summary(bin.findings)).toEqual(['signature openpgp RSA/SHA-512']);
+    expect(summary(bin.findings)).toEqual(['signature openpgp RSA-3072/SHA-512']);
     expect(bin.findings[0].details).toMatchObject({ signs: 'Release (detached)' });
     const armored = detectAll('Release.gpg', read('armored/Release.gpg'));
     expect(summary(armored.findings)).toEqual(['signature openpgp Ed25519/SHA-256']);
@@ -59,7 +59,7 @@ describe('debian detector', () => {
     expect(summary(dsc.findings)).toEqual(['signature openpgp Ed25519/SHA-256']);
     expect(dsc.annotations['debian.hashes']).toBe('SHA-256,MD5,SHA-1');
     const changes = detectAll('shelflife-fixture_1.0_amd64.changes', read('shelflife-fixture_1.0_amd64.changes'));
-    expect(summary(changes.findings)).toEqual(['signature openpgp RSA/SHA-512']);
+    expect(summary(changes.findings)).toEqual(['signature openpgp RSA-3072/SHA-512']);
     expect(changes.findings[0].details).toMatchObject({ debian: 'changes' });
   });
 
@@ -81,9 +81,11 @@ describe('debian real world (Debian archive, at test time)', () => {
       const text = readFileSync(join(lists, f), 'latin1');
       const armor = text.slice(text.indexOf('-----BEGIN PGP SIGNATURE-----'));
       const packets = execFileSync('gpg', ['--list-packets'], { input: armor, encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] });
-      const want = [...packets.matchAll(/:signature packet: algo (\d+)[\s\S]*?digest algo (\d+)/g)].map(
-        ([, a, h]) =>
-          `${{ '1': 'RSA', '22': 'Ed25519', '27': 'Ed25519' }[a] ?? `algo${a}`}/${{ '8': 'SHA-256', '10': 'SHA-512', '2': 'SHA-1' }[h] ?? `hash${h}`}`,
+      // gpg prints the RSA signature MPI's bit count; Debian's archive keys are 4096-bit, so the value rounds up to a
+      // multiple of 1024 (an MPI drops leading zero bits, RFC 9580 §3.2).
+      const want = [...packets.matchAll(/:signature packet: algo (\d+)[\s\S]*?digest algo (\d+)[\s\S]*?data: \[(\d+) bits\]/g)].map(
+        ([, a, h, bits]) =>
+          `${{ '1': `RSA-${Math.ceil(Number(bits) / 1024) * 1024}`, '22': 'Ed25519', '27': 'Ed25519' }[a] ?? `algo${a}`}/${{ '8': 'SHA-256', '10': 'SHA-512', '2': 'SHA-1' }[h] ?? `hash${h}`}`,
       );
       const r = detectAll(f, new Uint8Array(readFileSync(join(lists, f))));
       expect(r.findings.map((x) => `${x.algorithm.id}/${x.algorithm.hash}`).sort(), f).toEqual(want.sort());

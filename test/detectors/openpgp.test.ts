@@ -248,14 +248,20 @@ describe('openpgp: signatures', () => {
     });
   });
 
-  it('keeps weak hashes exact and reports the family when the issuing key is absent', () => {
+  it('keeps weak hashes exact and sizes RSA from the signature MPI when the issuing key is absent', () => {
+    // gpg --list-packets: "data: [2046 bits]", made by the 2048-bit key of rsa2048.pub.asc (two leading zero bits).
     const [s] = detectFile('detached-rsa-sha1.sig').findings;
-    expect(s.algorithm).toMatchObject({ id: 'RSA', family: 'RSA', hash: 'SHA-1', parameterKnown: false });
+    expect(s.algorithm).toMatchObject({ id: 'RSA-2048', family: 'RSA', hash: 'SHA-1' });
+    expect(s.algorithm.parameterKnown).toBeUndefined();
+    expect(s.details).toMatchObject({ parameterFrom: 'mpi-length' });
     expect(s.details).toMatchObject({ signatureType: 'binary', issuerKeyId: expect.stringMatching(/^[0-9a-f]{16}$/) });
     expect(s.issuer).toMatch(/^[0-9a-f]{40}$/);
     expect(s.created).toMatch(/^\d{4}-/);
     const [dsa] = detectFile('detached-dsa.sig').findings;
+    // DSA r and s give q (256 bits for a 2048-bit gpg key), never p.
     expect(dsa.algorithm).toMatchObject({ id: 'DSA', parameterKnown: false, hash: 'SHA-256' });
+    expect(dsa.details).toMatchObject({ subgroupBits: 256 });
+    expect(dsa.details?.parameterFrom).toBeUndefined();
   });
 
   it('uses the issuing key size when the key is in the same artifact', () => {
@@ -278,12 +284,12 @@ describe('openpgp: signatures', () => {
     const text = new TextDecoder().decode(read('InRelease'));
     expect(text).toContain('\n- -----BEGIN PGP SIGNATURE-----\n');
     const sigs = detectFile('InRelease').findings;
-    expect(summary(sigs)).toEqual(['signature openpgp Ed25519/SHA-256', 'signature openpgp RSA/SHA-256']);
+    expect(summary(sigs)).toEqual(['signature openpgp Ed25519/SHA-256', 'signature openpgp RSA-4096/SHA-256']);
     expect(sigs.every((s) => s.details?.cleartext === true && s.details?.cleartextHashHeader === 'SHA256')).toBe(true);
     const excerpt = detectFile('realworld/bookworm-InRelease-excerpt.txt').findings;
     expect(excerpt.map((s) => [s.algorithm.id, s.issuer])).toEqual([
-      ['RSA', '4cb50190207b4758a3f73a796ed0e7b82643e131'],
-      ['RSA', 'b8e5f13176d2a7a75220028078dba3bc47ef2265'],
+      ['RSA-4096', '4cb50190207b4758a3f73a796ed0e7b82643e131'],
+      ['RSA-4096', 'b8e5f13176d2a7a75220028078dba3bc47ef2265'],
       ['Ed25519', '4d64fec119c2029067d6e791f8d2585b8783d481'],
     ]);
     // RFC 9580 A.6: a v6 signature without a "Hash:" header (no MD5 assumed).
@@ -311,12 +317,62 @@ describe('openpgp: signatures', () => {
   });
 });
 
+describe('openpgp: sizes from the MPIs, checked against the signing or recipient key as gpg reads it', () => {
+  requirePrerequisiteForAll(GPG_MISSING);
+  /** `data: [N bits]` of the first signature or PKESK packet, and its key id, from gpg --list-packets. */
+  function gpgValue(file: string): { keyId: string; bits: number[] } {
+    const text = gpg('--list-only', '--list-packets', join(DIR, file));
+    const m = text.match(/:(?:signature|pubkey enc) packet:.*keyid ([0-9A-F]+)\n((?:\s+.*\n)*?)\s+data: \[(\d+) bits\](?:\n\s+data: \[(\d+) bits\])?/)!;
+    return { keyId: m[1].toLowerCase(), bits: [Number(m[3]), ...(m[4] ? [Number(m[4])] : [])] };
+  }
+  it.each([
+    // [value file, the key file that holds its signer or recipient, family, at least one short value?]
+    ['detached-rsa-sha1.sig', 'rsa2048.pub.asc', 'RSA', true],
+    ['detached-rsa-sha256.asc', 'rsa3072.pub.gpg', 'RSA', true],
+    ['inline-zip.asc', 'rsa4096.pub.asc', 'RSA', false],
+    ['to-rsa2048.gpg', 'rsa2048.pub.asc', 'RSA', false],
+    ['to-elg2048.gpg', 'dsa2048-elg2048.pub.asc', 'ElGamal', true],
+  ])('%s: the size of the key %s holds, from the MPI alone', (file, keyFile, family, short) => {
+    const value = gpgValue(file);
+    const key = gpgKeys(keyFile as string).find((k) => k.keyId === value.keyId)!;
+    expect(key, `${keyFile} holds ${value.keyId}`).toBeDefined();
+    // A value with leading zero bits is shorter than the modulus (RFC 9580 §3.2): the case the rounding is for.
+    expect(Math.max(...value.bits) < key.bits).toBe(short);
+    const [f] = detectFile(file as string).findings;
+    expect(f.algorithm.id).toBe(`${family}-${key.bits}`);
+    expect(f.details).toMatchObject({ parameterFrom: 'mpi-length' });
+  });
+
+  it('inline-zlib.gpg: a 4,089-bit signature (a leading zero byte) is RSA-4096', () => {
+    expect(gpgValue('inline-zlib.gpg').bits).toEqual([4089]);
+    expect(detectFile('inline-zlib.gpg').findings[0].algorithm.id).toBe('RSA-4096');
+  });
+
+  it('a bare subkey packet (no primary) and an ElGamal secret subkey behind a gnu-dummy primary', () => {
+    // The subkey packet was cut out of dsa2048-elg2048.pub.asc (fixtures/gen/openpgp.sh): gpg names it there.
+    const sub = gpgKeys('dsa2048-elg2048.pub.asc').find((k) => k.algo === 16)!;
+    const bare = detectFile('bare-subkey-elg2048.gpg');
+    expect(bare.errors).toEqual([]);
+    expect(summary(bare.findings)).toEqual(['public-key openpgp ElGamal-2048', 'signature openpgp DSA/SHA-256']);
+    expect(bare.findings[0]).toMatchObject({ fingerprint: sub.fpr, details: { subkey: true } });
+    const sec = detectFile('elg3072-secret-subkey.gpg');
+    expect(summary(sec.findings)).toEqual([
+      'private-key openpgp ElGamal-3072',
+      'public-key openpgp DSA-2048',
+      'signature openpgp DSA-2048/SHA-256',
+      'signature openpgp DSA-2048/SHA-256',
+    ]);
+    expect(ofKind(sec.findings, 'public-key')[0].details).toMatchObject({ s2k: 'gnu-dummy' });
+  });
+});
+
 describe('openpgp: messages', () => {
   it('reports a PKESK with its recipient and an encrypted-data packet with an unknown cipher', () => {
     const f = detectFile('to-rsa2048.gpg').findings;
     expect(f[0]).toMatchObject({
       kind: 'encrypted-data',
-      algorithm: { id: 'RSA', parameterKnown: false },
+      // gpg --list-packets: "data: [2048 bits]" for m^e: the 2048-bit subkey's size, from the MPI.
+      algorithm: { id: 'RSA-2048' },
       // The encryption subkey's id, as we read it from the certificate (checked against gpg above).
       details: { role: 'key-transport', recipientKeyId: ofKind(detectFile('rsa2048.pub.asc').findings, 'public-key')[1].details?.keyId },
     });
@@ -375,7 +431,7 @@ describe('openpgp: compressed data', () => {
   it('inflates ZLIB and ZIP packets (legacy indeterminate length) and reports what they hold', () => {
     expect(read('inline-zlib.gpg')[0]).toBe(0xa3); // tag 8, length type 3
     const [s] = detectFile('inline-zlib.gpg').findings;
-    expect(s).toMatchObject({ algorithm: { id: 'RSA', hash: 'SHA-256' }, location: { offset: 0, path: 'packet[0]/zlib/packet[2]' } });
+    expect(s).toMatchObject({ algorithm: { id: 'RSA-4096', hash: 'SHA-256' }, location: { offset: 0, path: 'packet[0]/zlib/packet[2]' } });
     expect(detectFile('inline-zip.asc').findings[0].algorithm.hash).toBe('SHA-512');
   });
 
@@ -391,7 +447,7 @@ describe('openpgp: compressed data', () => {
     expect(body.length).toBeGreaterThan(512);
     const reframed = Uint8Array.from([0xc8, 0xe9, ...body.subarray(0, 512), body.length - 512, ...body.subarray(512)]);
     expect(body.length - 512).toBeLessThan(192);
-    expect(summary(detect('reframed.gpg', reframed).findings)).toEqual(['signature openpgp RSA/SHA-256']);
+    expect(summary(detect('reframed.gpg', reframed).findings)).toEqual(['signature openpgp RSA-4096/SHA-256']);
     const bad = Uint8Array.from([0xc2, 0xe9, ...new Uint8Array(512), 0]);
     expect(parseOpenPgpPackets(bad).errors[0]).toMatchObject({
       code: 'malformed',
@@ -527,7 +583,7 @@ describe('openpgp: negative and malformed', () => {
     const sig = read('detached-rsa-sha1.sig');
     const r = parseOpenPgpPackets(Uint8Array.from([0xff, 2, 0xaa, 0xbb, ...sig]));
     expect(r.errors).toEqual([]);
-    expect(summary(r.findings)).toEqual(['signature openpgp RSA/SHA-1']);
+    expect(summary(r.findings)).toEqual(['signature openpgp RSA-2048/SHA-1']);
   });
 
   it('never throws past the registry: a secret key cut at every offset', () => {

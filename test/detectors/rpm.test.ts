@@ -50,7 +50,7 @@ describe('rpm detector', () => {
 
   it('reads the RSAHEADER signature made by rpmsign (algorithm from the OpenPGP packet) and the digests', () => {
     const r = detect('a.rpm', read('shelflife-fixture-1.0-1.noarch.rsa.rpm'));
-    expect(summary(r.findings)).toEqual(['signature rpm RSA/SHA-512']);
+    expect(summary(r.findings)).toEqual(['signature rpm RSA-3072/SHA-512']);
     expect(r.findings[0].location.path).toBe('signature header/RSAHEADER');
     expect(r.findings[0].details).toMatchObject({ rpmTag: 'RSAHEADER', covers: 'header' });
     expect(r.annotations).toEqual({
@@ -86,7 +86,7 @@ describe('rpm detector', () => {
       { tag: 279, type: 6, count: 1, data: Buffer.from(`${'cd'.repeat(32)}\0`) },
     ]);
     const r = detect('v6.rpm', pkg(sig));
-    expect(summary(r.findings)).toEqual(['signature rpm Ed25519/SHA-256', 'signature rpm RSA/SHA-512']);
+    expect(summary(r.findings)).toEqual(['signature rpm Ed25519/SHA-256', 'signature rpm RSA-3072/SHA-512']);
     expect(r.findings.every((f) => f.location.path === 'signature header/OPENPGP')).toBe(true);
     expect(r.annotations).toMatchObject({ 'rpm.signed': 'true', 'rpm.headerDigests': 'SHA-256,SHA3-256', 'rpm.nevra': 'v6pkg-?-?' });
   });
