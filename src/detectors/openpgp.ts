@@ -21,7 +21,7 @@ import {
   MAX_TEXT_PARSE_BYTES,
 } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding, FindingKind, FindingLocation } from '../model.js';
-import { dsaSubgroupBitsFromMpi, modulusBitsFromMpi, openPgpEcdsaCurveFromMpi, sizedFamily, type Inferred } from './_infer.js';
+import { dsaSubgroupBitsFromMpi, modulusBitsFromMpi, openPgpEcdsaCurveFromMpi, sizedFamily, type Inferred } from '../catalogue/infer.js';
 import type { Detector, DetectResult } from './types.js';
 
 /** Packet tags (RFC 9580 §5). */
@@ -1106,7 +1106,7 @@ function signatureFinding(s: SignatureRecord, byId: Map<string, KeyRecord>): Fin
 
 /**
  * Without the issuing key: an RSA signature's MPI gives the modulus (rounded up over dropped leading zero bits, see
- * _infer.ts); EdDSALegacy values of at most 256 bits are Ed25519 (Ed448's are 57-octet values); ECDSA values over 512
+ * catalogue/infer.ts); EdDSALegacy values of at most 256 bits are Ed25519 (Ed448's are 57-octet values); ECDSA values over 512
  * bits can only come from P-521. Otherwise the family with `parameterKnown: false`: DSA r/s give q, never p, and
  * 256- or 384-bit ECDSA values fit a NIST, a brainpool or (256) secp256k1 curve alike.
  */

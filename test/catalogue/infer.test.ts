@@ -1,5 +1,5 @@
 /**
- * The parameter-inference rules (src/detectors/_infer.ts) as a table: what a value's size proves about the key, and
+ * The parameter-inference rules (src/catalogue/infer.ts) as a table: what a value's size proves about the key, and
  * what it does not. Values with leading zero bytes (an OpenPGP MPI drops them: about one signature in 256) and curves
  * of the same size are the cases that matter.
  */
@@ -13,7 +13,7 @@ import {
   rsaBitsFromOctets,
   rsaFromOctets,
   sizedFamily,
-} from '../../src/detectors/_infer.js';
+} from '../../src/catalogue/infer.js';
 
 describe('inference: RSA values of a fixed octet length (RFC 8017 I2OSP(·, k))', () => {
   it.each([

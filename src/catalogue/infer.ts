@@ -12,7 +12,7 @@
  *   never inferred from them; only from a key, a certificate or a curve the envelope names.
  * @module
  */
-import { catalogue, type CatalogueEntry, type Described } from '../catalogue/index.js';
+import { catalogue, type CatalogueEntry, type Described } from './index.js';
 import type { Algorithm } from '../model.js';
 
 /** How a reported parameter was known (docs/architecture.md, `details.parameterFrom`). */
