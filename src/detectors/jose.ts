@@ -12,6 +12,7 @@ import { catalogue, type CatalogueEntry, type Described, type KeyParams } from '
 import { ParseError } from '../errors.js';
 import { MAX_DER_DEPTH, MAX_OBJECTS_PER_ARTIFACT, MAX_TEXT_PARSE_BYTES } from '../limits.js';
 import type { Algorithm, DetectContext, ErrorEntry, Finding, FindingKind, FindingLocation } from '../model.js';
+import { rsaFromOctets } from '../catalogue/infer.js';
 import { type KeyInfo } from '../pkix/algorithm.js';
 import { certificateFinding, parseCertificate } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
@@ -119,10 +120,10 @@ function scanCompact(text: string, out: Collector): void {
         const claims = header.b64 === false ? undefined : tryJson(parts[1]);
         out.findings.push(...describeJws(header, signature, where, claims, out));
       } else {
-        b64url(parts[1], 'encrypted key');
+        const encryptedKey = b64url(parts[1], 'encrypted key');
         // The content cipher is reported at the ciphertext's own offset, so it never collides with the key wrap.
         const ctOffset = m.index + parts[0].length + parts[1].length + parts[2].length + 3;
-        out.findings.push(...describeJwe(header, [{ header: {}, where }], { offset: ctOffset }, out));
+        out.findings.push(...describeJwe(header, [{ header: {}, where, encryptedKeyBytes: encryptedKey.length }], { offset: ctOffset }, out));
       }
     } catch (e) {
       out.fail(where, parts.length === 3 ? 'JWS' : 'JWE', e);
@@ -201,14 +202,19 @@ function describeJws(header: JsonObject, signature: Uint8Array, where: Where, cl
   } else if (key) {
     d = resolveWithKey(entry, alg, key);
     details.keyFrom = key.source;
+    if (d.algorithm.parameterKnown !== false) details.parameterFrom = key.source === 'x5c' ? 'certificate' : 'key';
   } else {
     d = cat().resolve(entry, {}, { name: alg });
     // RFC 8037 EdDSA names no curve; the signature length does (RFC 8032: 64 bytes Ed25519, 114 bytes Ed448).
     if (entry.family === 'EdDSA' && (signature.length === 64 || signature.length === 114)) {
       d = cat().byId(signature.length === 64 ? 'Ed25519' : 'Ed448', { name: alg });
     }
-    // An RSA signature is as long as the modulus (RFC 8017 §8.2.1): a strong hint, kept apart from the id.
-    if (entry.family === 'RSA') details.modulusBytesFromSignature = signature.length;
+    // An RSA signature is exactly as long as the modulus (RFC 8017 §8.2.1; RFC 7518 §3.3, §3.5): its length sizes the key.
+    if (entry.family === 'RSA') {
+      const inferred = rsaFromOctets(entry, signature.length, 'signature-length', { name: alg });
+      d = inferred;
+      if (inferred.parameterFrom) details.parameterFrom = inferred.parameterFrom;
+    }
   }
   const want = SIGNATURE_BYTES[alg] ?? (d.algorithm.family === 'EdDSA' ? SIGNATURE_BYTES[d.algorithm.id] : undefined);
   if (want !== undefined && signature.length !== want) throw new ParseError(`${alg} signature is ${signature.length} bytes, not ${want}`);
@@ -301,7 +307,12 @@ function resolveWithKey(entry: CatalogueEntry, alg: string, key: JoseKey): Descr
  * A JWE: one key-management finding per recipient (its `alg`, sized from `epk`/`jwk`/`x5c` when present) and one
  * content-encryption finding (`enc`). "dir" (RFC 7518 §4.5) has no key management: only `enc` is reported.
  */
-function describeJwe(shared: JsonObject, recipients: { header: JsonObject; where: Where }[], contentWhere: Where, out: Collector): Finding[] {
+function describeJwe(
+  shared: JsonObject,
+  recipients: { header: JsonObject; where: Where; encryptedKeyBytes?: number }[],
+  contentWhere: Where,
+  out: Collector,
+): Finding[] {
   const findings: Finding[] = [];
   const encName = str(shared, 'enc');
   if (!encName) throw new ParseError('JWE header has no "enc"');
@@ -320,11 +331,17 @@ function describeJwe(shared: JsonObject, recipients: { header: JsonObject; where
     let key: JoseKey | undefined;
     if (isObject(header.epk)) key = { ...describeJwkKey(header.epk), source: 'epk' };
     else key = signerKey(header, r.where, findings, out);
-    const d = !entry
-      ? cat().resolve(undefined, {}, { name: alg })
-      : key && entry.family
-        ? resolveWithKey(entry, alg, key)
-        : cat().resolve(entry, {}, { name: alg });
+    let d: Described;
+    if (!entry) d = cat().resolve(undefined, {}, { name: alg });
+    else if (key && entry.family) {
+      d = resolveWithKey(entry, alg, key);
+      if (d.algorithm.parameterKnown !== false) details.parameterFrom = key.source === 'x5c' ? 'certificate' : 'key';
+    } else if (entry.family === 'RSA' && r.encryptedKeyBytes) {
+      // RSA1_5 and RSA-OAEP* encrypted keys are exactly as long as the modulus (RFC 8017 §7.1.1, §7.2.1; RFC 7518 §4.2, §4.3).
+      const inferred = rsaFromOctets(entry, r.encryptedKeyBytes, 'ciphertext-length', { name: alg });
+      d = inferred;
+      if (inferred.parameterFrom) details.parameterFrom = inferred.parameterFrom;
+    } else d = cat().resolve(entry, {}, { name: alg });
     if (key) details.keyFrom = key.source;
     findings.push({ kind: 'encrypted-data', format: 'jwe', algorithm: d.algorithm, quantum: d.quantum, location: loc(r.where), details });
   }
@@ -532,10 +549,14 @@ function jweJson(doc: JsonObject, where: { path: string }, out: Collector): void
   try {
     const shared = { ...(isObject(doc.unprotected) ? doc.unprotected : {}), ...protectedHeader(doc) };
     const list = Array.isArray(doc.recipients) ? doc.recipients : [doc];
-    const recipients = list.slice(0, MAX_OBJECTS_PER_ARTIFACT).map((r, i) => ({
-      header: isObject(r) && isObject(r.header) ? r.header : {},
-      where: { path: Array.isArray(doc.recipients) ? `${where.path}.recipients[${i}]` : where.path },
-    }));
+    const recipients = list.slice(0, MAX_OBJECTS_PER_ARTIFACT).map((r, i) => {
+      const encryptedKey = isObject(r) && typeof r.encrypted_key === 'string' ? b64url(r.encrypted_key, 'encrypted key') : undefined;
+      return {
+        header: isObject(r) && isObject(r.header) ? r.header : {},
+        where: { path: Array.isArray(doc.recipients) ? `${where.path}.recipients[${i}]` : where.path },
+        ...(encryptedKey ? { encryptedKeyBytes: encryptedKey.length } : {}),
+      };
+    });
     if (recipients.length === 0) throw new ParseError('JWE with no recipients');
     out.findings.push(...describeJwe(shared, recipients, { path: `${where.path}.ciphertext` }, out));
   } catch (e) {

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { constants, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,10 +50,26 @@ describe('jose detector: JWS', () => {
     expect(jose('hs256.jwt').findings[0].quantum.status).toBe('resistant');
   });
 
-  it('says RSA with parameterKnown false when no key is in the token, and keeps the signature length as a hint', () => {
+  it('sizes RS*/PS* from the signature length when no key is in the token (RFC 8017 §8.2.1: k octets)', () => {
     const f = jose('rs256.jwt').findings[0];
-    expect([f.algorithm.id, f.algorithm.parameterKnown, f.algorithm.name, f.quantum.status]).toEqual(['RSA', false, 'RS256', 'vulnerable']);
-    expect(f.details).toMatchObject({ modulusBytesFromSignature: 256, kid: 'rsa-2048', typ: 'JWT' });
+    expect([f.algorithm.id, f.algorithm.parameterKnown, f.algorithm.name, f.quantum.status]).toEqual(['RSA-2048', undefined, 'RS256', 'vulnerable']);
+    expect(f.details).toMatchObject({ parameterFrom: 'signature-length', signatureBytes: 256, kid: 'rsa-2048', typ: 'JWT' });
+    // PS384 made by a 3072-bit key (node:crypto, here): 384 octets.
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const h = enc({ alg: 'PS384' });
+    const sig = sign('sha384', Buffer.from(`${h}.${payload}`), { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
+    const [ps] = jose('t.jwt', `${h}.${payload}.${b64u(sig)}`).findings;
+    expect(ps.algorithm).toMatchObject({ id: 'RSA-3072', mode: 'PSS', hash: 'SHA-384' });
+    // A value too short to be an RSA signature stays the family, parameterKnown false.
+    const [tiny] = jose('t.jwt', `${h}.${payload}.${b64u(Buffer.alloc(16, 1))}`).findings;
+    expect(tiny.algorithm).toMatchObject({ id: 'RSA', parameterKnown: false });
+    expect(tiny.details?.parameterFrom).toBeUndefined();
+  });
+
+  it('says the size came from the key when the header carries it', () => {
+    const [f] = jose('ps384-jwk.jws').findings;
+    expect(f.algorithm.id).toBe('RSA-3072');
+    expect(f.details).toMatchObject({ keyFrom: 'jwk', parameterFrom: 'key' });
   });
 
   it('dates a JWT from its claims', () => {
@@ -87,7 +103,7 @@ describe('jose detector: JWS', () => {
   it('reads every signature of a general JWS JSON and the flattened form', () => {
     const g = jose('jws-general.json').findings;
     expect(g.map((f) => [f.algorithm.id, f.location.path])).toEqual([
-      ['RSA', '$.signatures[0]'],
+      ['RSA-2048', '$.signatures[0]'],
       ['ECDSA-P256', '$.signatures[1]'],
     ]);
     expect(summary(jose('jws-flattened.json').findings)).toEqual(['signature jws ECDSA-P384/SHA-384']);
@@ -95,7 +111,7 @@ describe('jose detector: JWS', () => {
     expect(summary(jose('realworld/rfc7520-4.8-multiple-signatures.json').findings)).toEqual([
       'signature jws ECDSA-P521/SHA-512',
       'signature jws HMAC/SHA-256',
-      'signature jws RSA/SHA-256',
+      'signature jws RSA-2048/SHA-256',
     ]);
   });
 
@@ -111,10 +127,11 @@ describe('jose detector: JWE', () => {
   it('reports the key management per recipient and the content cipher', () => {
     const rsa = jose('rsa-oaep-256.jwe').findings;
     expect(rsa.map((f) => [f.kind, f.algorithm.id, f.algorithm.name, f.algorithm.hash])).toEqual([
-      ['encrypted-data', 'RSA', 'RSA-OAEP-256', 'SHA-256'],
+      ['encrypted-data', 'RSA-2048', 'RSA-OAEP-256', 'SHA-256'],
       ['encrypted-data', 'AES-256', 'A256GCM', undefined],
     ]);
-    expect(rsa[0].algorithm.parameterKnown).toBe(false);
+    // The encrypted key is as long as the recipient's modulus (RFC 8017 §7.1.1).
+    expect(rsa[0].details).toMatchObject({ parameterFrom: 'ciphertext-length' });
     expect(rsa[1].location.offset).toBeGreaterThan(rsa[0].location.offset!);
 
     const ec = jose('ecdh-es-a128kw.jwe').findings;
@@ -126,7 +143,7 @@ describe('jose detector: JWE', () => {
 
     const general = jose('jwe-general.json').findings;
     expect(general.map((f) => [f.algorithm.id, f.location.path])).toEqual([
-      ['RSA', '$.recipients[0]'],
+      ['RSA-2048', '$.recipients[0]'],
       ['ECDH-P256', '$.recipients[1]'],
       ['AES-256', '$.ciphertext'],
     ]);
@@ -222,7 +239,7 @@ describe('jose detector: negative and malformed', () => {
     const badX5c = `${enc({ alg: 'RS256', x5c: ['MIIB!!'] })}.${payload}.${b64u(Buffer.alloc(256))}`;
     const r = jose('x.jws', badX5c);
     expect(r.errors[0].message).toMatch(/x5c\[0\].*not base64/);
-    expect(summary(r.findings)).toEqual(['signature jws RSA/SHA-256']);
+    expect(summary(r.findings)).toEqual(['signature jws RSA-2048/SHA-256']);
   });
 
   it('never throws on mutated tokens and JSON documents', () => {
