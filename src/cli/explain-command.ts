@@ -133,6 +133,8 @@ function explainFinding(f: Finding, i: number): string[] {
   const alg = `${f.algorithm.id}${f.algorithm.hash ? ` / ${f.algorithm.hash}` : ''}`;
   const where = [f.location.member, f.location.path, f.location.offset !== undefined ? `@${f.location.offset}` : ''].filter(Boolean).join(' ');
   const out = [`finding ${i + 1}: ${f.kind} ${f.format} ${alg} (${f.quantum.status})${where ? `  ${where}` : ''}${f.subject ? `  ${f.subject}` : ''}`];
+  const size = sizeOrigin(f);
+  if (size) out.push(`  ${'size'.padEnd(11)}${size}`);
   if (!x) return out;
   const r = (k: string, v: string) => out.push(`  ${k.padEnd(11)}${v}`);
   if (inp.use === 'forgery') {
@@ -162,4 +164,24 @@ function explainFinding(f: Finding, i: number): string[] {
   r('score', `${x.score} = max(quantum ${inp.quantumScore}, policy ${inp.policyScore}) → ${x.severity}`);
   r('→', x.explanation);
   return out;
+}
+
+/** Where the finding's size or curve came from (details.parameterFrom, docs/architecture.md), and its signer. */
+const PARAMETER_FROM: Record<string, string> = {
+  key: 'from the key, in the same artifact',
+  certificate: "from the signer's certificate",
+  'signature-length': "from the signature's length (an RSA signature is exactly as long as the modulus, RFC 8017 §8.2.1)",
+  'ciphertext-length': "from the ciphertext's length (an RSA key-transport value is exactly as long as the modulus, RFC 8017 §7.2.1)",
+  'mpi-length': "from the OpenPGP MPI's bit count, rounded up over dropped leading zero bits (RFC 9580 §3.2)",
+  'joined-key': "from the signer's key elsewhere in this scan",
+};
+
+function sizeOrigin(f: Finding): string | undefined {
+  const d = f.details ?? {};
+  const ref = d.signerRef as { uri?: unknown } | undefined;
+  const signer = ref && typeof ref.uri === 'string' ? `; signer: ${ref.uri}` : d.signerInScan === false ? '; signer not in the scan' : '';
+  if (f.algorithm.parameterKnown === false) return `not known from the bytes: ${f.algorithm.family} only, never guessed${signer}`;
+  const from = typeof d.parameterFrom === 'string' ? PARAMETER_FROM[d.parameterFrom] : undefined;
+  if (from) return `${from}${signer}`;
+  return signer ? signer.slice(2) : undefined;
 }

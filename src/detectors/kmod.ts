@@ -128,7 +128,7 @@ function sizeFromSignature(f: Finding, bytes: Uint8Array): void {
     const d = catalogue().forKey('RSA', sig.length * 8, { ...(hash ? { hash } : {}), ...(oid ? { oid } : {}), ...(name ? { name } : {}) });
     f.algorithm = d.algorithm;
     f.quantum = d.quantum;
-    f.details = { ...f.details, keySizeFrom: 'signature length' };
+    f.details = { ...f.details, parameterFrom: 'signature-length' };
   } catch (e) {
     rethrowUnlessParseError(e);
     // Leave the finding as the CMS walker made it.

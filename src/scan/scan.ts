@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { linkSignatures } from './coverage.js';
 import { ScanEngine } from './engine.js';
+import { joinSigners } from './signers.js';
 
 /** Artifacts the walk may run ahead of the engine, and the in-memory bytes they may hold together. */
 const MAX_PENDING = 256;
@@ -131,6 +132,8 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   }
 
   const artifacts = engine.results.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+  // After detection, before scoring: signatures take their signers' sizes from anywhere in the scan.
+  joinSigners(artifacts);
   const stats = {
     artifacts: artifacts.length,
     bytes: engine.bytesRead,

@@ -31,7 +31,7 @@ describe('kmod', () => {
     const [f] = r.findings;
     expect(f.issuer).toBe('O=shelflife fixtures,CN=kmod-rsa');
     expect(f.quantum).toMatchObject({ status: 'vulnerable', classicalBits: 128 });
-    expect(f.details).toMatchObject({ idType: 'PKCS#7', keySizeFrom: 'signature length', detached: true });
+    expect(f.details).toMatchObject({ idType: 'PKCS#7', parameterFrom: 'signature-length', detached: true });
     expect(r.annotations).toMatchObject({ 'kmod.signed': 'true', 'kmod.id_type': 'PKCS#7' });
   });
 

@@ -108,6 +108,32 @@ describe('explain', () => {
     expect(r.out).toMatch(/^ {2}score {6}85 = max\(quantum [\d.]+, policy 85\) → critical$/m);
   });
 
+  it('says where a size came from: the MPI, the signer elsewhere in the scan, or nowhere (family only)', async () => {
+    const pgp = join(import.meta.dirname, '..', '..', 'fixtures', 'openpgp');
+    const alone = await run('explain', join(pgp, 'detached-rsa-sha1.sig'), '--now', '2026-01-01');
+    expect(alone.out).toMatch(
+      /^ {2}size {7}from the OpenPGP MPI's bit count, rounded up over dropped leading zero bits \(RFC 9580 §3\.2\); signer not in the scan$/m,
+    );
+    const dsa = await run('explain', join(pgp, 'detached-dsa.sig'), '--now', '2026-01-01');
+    expect(dsa.out).toMatch(/^ {2}size {7}not known from the bytes: DSA only, never guessed; signer not in the scan$/m);
+    // explain reads one artifact: with a saved report of the signature and its key, the joined size and the key's URI.
+    const both = await run(
+      'scan',
+      join(pgp, 'detached-dsa.sig'),
+      join(pgp, 'dsa2048-elg2048.pub.asc'),
+      '--format',
+      'json',
+      '--no-progress',
+      '--now',
+      '2026-01-01',
+    );
+    const report = join(dir, 'joined.json');
+    writeFileSync(report, both.out);
+    const joined = await run('explain', join(pgp, 'detached-dsa.sig'), '--report', report, '--now', '2026-01-01');
+    expect(joined.out).toMatch(/^finding 1: signature openpgp DSA-2048 \/ SHA-256/m);
+    expect(joined.out).toMatch(/^ {2}size {7}from the signer's key elsewhere in this scan; signer: file:\/\/\S+dsa2048-elg2048\.pub\.asc$/m);
+  });
+
   it('explains from a saved report without rescanning, and names a missing artifact', async () => {
     const scanned = await run('scan', dir, '--format', 'json', '--no-progress', '--now', '2026-01-01');
     const report = join(dir, 'report.json');
