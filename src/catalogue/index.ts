@@ -59,6 +59,7 @@ function defineSchema() {
         })
         .strict(),
       ssh: z.record(z.string(), IdEntry),
+      securesystemslib: z.record(z.string(), IdEntry),
       pemCiphers: z.record(z.string(), IdEntry),
       oidPrefixes: z.record(z.string(), IdEntry),
     })
@@ -93,6 +94,7 @@ export class Catalogue {
     for (const [oid, e] of Object.entries(data.oids)) this.checkEntry(`oids.${oid}`, e);
     for (const [k, e] of Object.entries(data.jose)) this.checkEntry(`jose.${k}`, e);
     for (const [k, e] of Object.entries(data.ssh)) this.checkEntry(`ssh.${k}`, e);
+    for (const [k, e] of Object.entries(data.securesystemslib)) this.checkEntry(`securesystemslib.${k}`, e);
     for (const [k, e] of Object.entries(data.openpgp.publicKey)) this.checkEntry(`openpgp.publicKey.${k}`, e);
     for (const [id, a] of Object.entries(data.algorithms)) {
       if (!data.families[a.family]) throw new Error(`algorithms.${id}: unknown family ${a.family}`);

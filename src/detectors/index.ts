@@ -18,6 +18,7 @@ import { cosignDetector } from './cosign.js';
 import { debianDetector } from './debian.js';
 import { dsseDetector } from './dsse.js';
 import { fitDetector } from './fit.js';
+import { intotoLayoutDetector } from './intoto-layout.js';
 import { jarDetector } from './jar.js';
 import { joseDetector } from './jose.js';
 import { keysDetector } from './keys.js';
@@ -31,6 +32,7 @@ import { rpmDetector } from './rpm.js';
 import { sigstoreDetector } from './sigstore.js';
 import { signifyDetector } from './signify.js';
 import { sshDetector } from './ssh.js';
+import { tufDetector } from './tuf.js';
 import type { Detector, DetectResult } from './types.js';
 import { uefiEslDetector } from './uefi-esl.js';
 import { x509Detector } from './x509.js';
@@ -52,6 +54,8 @@ export const DETECTORS: readonly Detector[] = [
   // debian re-emits the OpenPGP findings of Debian files with their Debian context, so it must precede openpgp.
   debianDetector,
   sigstoreDetector,
+  tufDetector,
+  intotoLayoutDetector,
   dsseDetector,
   cosignDetector,
   npmDetector,

@@ -72,6 +72,8 @@ function signerIds(f: Finding): string[] {
 
 /** Can `key` have made a signature described as `sig`? Same family, and the same parameter when the signature knows it. */
 function compatible(sig: Finding['algorithm'], key: Finding['algorithm']): boolean {
+  // A bare signature whose bytes name no algorithm (a TUF or DSSE `sig`) is whatever its key is.
+  if (sig.id === 'unknown') return key.family !== 'unknown';
   if (sig.family !== key.family) return false;
   if (sig.parameterKnown === false || key.parameterKnown === false) return true;
   return sig.id === key.id;
@@ -138,9 +140,9 @@ function joinSignature(f: Finding, index: Map<string, KeyEntry[]>): void {
   const best = fitting.find((e) => e.finding.algorithm.parameterKnown !== false) ?? fitting[0];
   const key = best.finding.algorithm;
   const details: Record<string, unknown> = { ...(f.details ?? {}), signerInScan: true, signerRef: refOf(best) };
-  if (f.algorithm.parameterKnown === false && key.parameterKnown !== false) {
+  if ((f.algorithm.parameterKnown === false || f.algorithm.id === 'unknown') && key.parameterKnown !== false) {
     const { parameterKnown: _unknown, ...rest } = f.algorithm;
-    f.algorithm = { ...rest, id: key.id };
+    f.algorithm = { ...rest, id: key.id, family: key.family };
     f.quantum = { ...best.finding.quantum };
     details.parameterFrom = 'joined-key';
   }
