@@ -5,15 +5,16 @@
  * (rsa, ecdsa) or hex (ed25519: the 32-octet key; some ecdsa writers: the hex of the DER SPKI or of the point).
  * @module
  */
-import { parseDer, unsignedBitLength } from '../asn1/der.js';
+import { parseDer, unsignedBitLength } from '../pkix/der.js';
 import { catalogue, type Described } from '../catalogue/index.js';
 import { rethrowUnlessParseError } from '../errors.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { ErrorEntry, Finding } from '../model.js';
 import { describeSignatureShape } from './dsse.js';
 import { isObject, str, type Json, type JsonObject } from './_json.js';
-import { findPemBlocks } from './_pem.js';
-import { describeSpki, sha256Hex } from './_pkix.js';
+import { findPemBlocks } from '../pkix/pem.js';
+import { describeSpki } from '../pkix/algorithm.js';
+import { sha256Hex } from '../pkix/certificate.js';
 
 export interface SslibKey {
   keyid: string;
