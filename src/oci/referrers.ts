@@ -6,13 +6,15 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { errorMessage, reasonAt } from '../errors.js';
+import { errorMessage, LimitError, reasonAt } from '../errors.js';
 import { DIGEST_RE, MEDIA, pullScope, pushScope } from './reference.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from './registry.js';
 
 const OCI_INDEX = MEDIA.ociIndex;
 /** Entries read from one referrers list: a hostile registry cannot make a client walk more. */
 export const MAX_REFERRER_ENTRIES = 4096;
+/** Pages of one referrers answer followed (spec v1.1 "Listing Referrers": a registry MAY paginate with `Link`). */
+export const MAX_REFERRER_PAGES = 64;
 /** Read-modify-write rounds on the referrers tag before giving up (a concurrent writer keeps replacing it). */
 const TAG_UPDATE_ATTEMPTS = 4;
 
@@ -64,6 +66,46 @@ function parseIndex(bytes: Uint8Array, what: string): IndexDoc {
 }
 
 /**
+ * Every entry the referrers API lists for `subjectDigest`, page after page (`Link: <…>; rel="next"`, spec v1.1 "Listing
+ * Referrers"); `undefined` when the registry has no referrers API (404 on the first page). The links are followed
+ * through the registry client, so one pointing off the registry is refused like any URL a registry hands back
+ * (docs/security.md). A loop, a missing page and the page and entry caps stop the listing: the entries read before are
+ * returned with the reason in `stopped`, so a caller can say the list is incomplete without losing what it read.
+ */
+export async function referrersFromApi(
+  client: RegistryClient,
+  repo: string,
+  subjectDigest: string,
+  query = '',
+): Promise<{ entries: unknown[]; stopped?: Error } | undefined> {
+  const what = `oci://${client.host}/${repo}@${subjectDigest} referrers`;
+  const entries: unknown[] = [];
+  const seen = new Set<string>();
+  let url: string | undefined = `/v2/${repo}/referrers/${subjectDigest}${query}`;
+  try {
+    for (let page = 0; url; page++) {
+      if (page >= MAX_REFERRER_PAGES)
+        throw new LimitError('limit-entries', `more than ${MAX_REFERRER_PAGES} pages of referrers; the rest were not read (limit)`, { uri: what });
+      if (seen.has(url)) throw new RegistryError('the referrers pages loop; the rest were not read', { uri: what });
+      seen.add(url);
+      const r = await client.getJsonDocument(url, pullScope(repo), OCI_INDEX);
+      if (r.status === 404) {
+        if (page === 0) return undefined;
+        throw new RegistryError(`page ${page + 1} of the referrers is not found`, { uri: what });
+      }
+      entries.push(...parseIndex(r.bytes, what).manifests);
+      if (entries.length > MAX_REFERRER_ENTRIES)
+        throw new LimitError('limit-entries', `more than ${MAX_REFERRER_ENTRIES} referrers; the rest were not read (limit)`, { uri: what });
+      url = r.next;
+    }
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    return { entries: entries.slice(0, MAX_REFERRER_ENTRIES), stopped: e };
+  }
+  return { entries };
+}
+
+/**
  * The referrers of `subjectDigest`: through the API when the registry has it (`?artifactType=` filters where the
  * registry supports filtering; the filter is applied here too, since support is optional), else the tag schema.
  * Remembers on the client that the API is absent (404), as the scanner does.
@@ -73,9 +115,10 @@ export async function listReferrers(client: RegistryClient, repo: string, subjec
   let entries: unknown[] | undefined;
   if (!client.referrersUnsupported) {
     const q = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    const r = await client.getJsonDocument(`/v2/${repo}/referrers/${subjectDigest}${q}`, pullScope(repo), OCI_INDEX);
-    if (r.status === 404) client.referrersUnsupported = true;
-    else entries = parseIndex(r.bytes, `${base} referrers`).manifests;
+    const r = await referrersFromApi(client, repo, subjectDigest, q);
+    if (!r) client.referrersUnsupported = true;
+    else if (r.stopped) throw r.stopped;
+    else entries = r.entries;
   }
   if (!entries) {
     const r = await client.getJsonDocument(`/v2/${repo}/manifests/${referrersTag(subjectDigest)}`, pullScope(repo), OCI_INDEX);

@@ -294,16 +294,19 @@ export class RegistryClient {
     path: string,
     scope: string,
     accept = 'application/json',
-  ): Promise<{ bytes: Uint8Array; mediaType?: string; digest?: string; status: number }> {
+  ): Promise<{ bytes: Uint8Array; mediaType?: string; digest?: string; status: number; next?: string }> {
     const res = await this.request(path, { scope, headers: { accept }, accept: [404] });
     if (res.status === 404) {
       await res.discard();
       return { bytes: new Uint8Array(), status: 404 };
     }
     const bytes = await this.read(res, MAX_DOCUMENT_BYTES);
+    const next = nextLink(res.headers.link, this.absolute(path));
     return {
       bytes,
       status: res.status,
+      // RFC 8288 `Link: <…>; rel="next"` (paginated referrers): followed only through `request`, so only on the registry.
+      ...(next ? { next } : {}),
       mediaType: res.headers['content-type']?.split(';')[0].trim() || undefined,
       digest: res.headers['docker-content-digest'] ?? undefined,
     };

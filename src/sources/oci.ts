@@ -19,6 +19,7 @@ import { splitUserinfo } from '../net/secrets.js';
 import { dockerCredentials, type RegistryCredential } from '../oci/docker-auth.js';
 import { COSIGN_ANNOTATION, DIGEST_RE, MANIFEST_ACCEPT, MEDIA, REPO_RE, TAG_RE, ociUri, parseOciTarget, pullScope, type OciTarget } from '../oci/reference.js';
 import { parseJsonStrict, type StrictJson } from '../oci/json.js';
+import { referrersFromApi } from '../oci/referrers.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
@@ -569,15 +570,19 @@ export class OciSource implements Source {
     const subjectUri = this.uri(repo, digest);
     const referrers: Descriptor[] = [];
     if (!this.client.referrersUnsupported) {
-      try {
-        const r = await this.client.getJsonDocument(`/v2/${repo}/referrers/${digest}`, pullScope(repo), MEDIA.ociIndex);
-        // Spec v1.1 "Listing Referrers": a registry with the API answers 200 (an empty index when there are none);
-        // a 404 means no API, and clients fall back to the tag schema. Remembered per registry.
-        if (r.status === 404) this.client.referrersUnsupported = true;
-        else referrers.push(...this.indexEntries(r.bytes, 'the referrers list', out.errors));
-      } catch (e) {
-        out.complete = false;
-        out.errors.push({ code: 'remote', message: `the referrers list could not be read: ${reasonAt(e, subjectUri)}` });
+      // Spec v1.1 "Listing Referrers": a registry with the API answers 200 (an empty index when there are none), in
+      // pages linked by `Link`; a 404 means no API, and clients fall back to the tag schema. Remembered per registry.
+      const r = await referrersFromApi(this.client, repo, digest);
+      if (!r) this.client.referrersUnsupported = true;
+      else {
+        referrers.push(...r.entries.filter(validDescriptor));
+        if (r.stopped) {
+          out.complete = false;
+          out.errors.push({
+            code: r.stopped instanceof LimitError ? r.stopped.code : 'remote',
+            message: `the referrers list could not be read in full: ${reasonAt(r.stopped, subjectUri)}`,
+          });
+        }
       }
     }
     const hex = digest.slice(7);

@@ -46,7 +46,17 @@ const NAMED: Partial<Record<Behaviour, RegExp>> = {
 
 const KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 
-function misbehave(b: Behaviour, req: IncomingMessage, res: ServerResponse, port: number): boolean {
+/** Followed links are refused, by name, where the client follows them: tag lists and referrers pages. */
+const NAMED_IN_LISTINGS: Partial<Record<Behaviour, RegExp>> = {
+  'link-other': /another host; not followed/,
+  'link-self': /pagination loops|pages loop/,
+};
+
+/** What a listing page holds when it is answered with a link: a page of the right kind, for each of them. */
+const page = (kind: string) =>
+  kind === 'referrers' ? { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] } : { name: 'app', tags: ['v1'] };
+
+function misbehave(b: Behaviour, req: IncomingMessage, res: ServerResponse, port: number, kind: string): boolean {
   switch (b) {
     case 'ok':
       return false;
@@ -101,10 +111,10 @@ function misbehave(b: Behaviour, req: IncomingMessage, res: ServerResponse, port
       setTimeout(() => res.socket?.destroy(), 10);
       return true;
     case 'link-other':
-      json(res, 200, { name: 'app', tags: ['v1'] }, { link: `<http://localhost:${port}/v2/app/tags/list?last=v1>; rel="next"` });
+      json(res, 200, page(kind), { link: `<http://localhost:${port}${req.url?.split('?')[0]}?last=v1>; rel="next"` });
       return true;
     case 'link-self':
-      json(res, 200, { name: 'app', tags: ['v1'] }, { link: `<${req.url}>; rel="next"` });
+      json(res, 200, page(kind), { link: `<${req.url}>; rel="next"` });
       return true;
   }
 }
@@ -135,11 +145,13 @@ describe('whatever a registry serves', () => {
                       ? 'manifest'
                       : undefined;
           const met = new Set<Behaviour>();
+          const metInListings = new Set<Behaviour>();
           reg.intercept = (req, res) => {
             const kind = kindOf(req.url ?? '');
             if (!kind || !req.headers.host?.startsWith('127.0.0.1')) return false;
             if (b[kind] !== 'ok') met.add(b[kind]);
-            return misbehave(b[kind], req, res, reg.port);
+            if (kind === 'tags' || kind === 'referrers') metInListings.add(b[kind]);
+            return misbehave(b[kind], req, res, reg.port, kind);
           };
           const t0 = Date.now();
           const before = process.memoryUsage().rss;
@@ -153,6 +165,7 @@ describe('whatever a registry serves', () => {
           expect((process.memoryUsage().rss - before) / 2 ** 20).toBeLessThan(300);
           const text = errorsText(r);
           for (const m of met) if (NAMED[m]) expect(text, `${m} met; report:\n${text}`).toMatch(NAMED[m]!);
+          for (const m of metInListings) if (NAMED_IN_LISTINGS[m]) expect(text, `${m} met in a listing; report:\n${text}`).toMatch(NAMED_IN_LISTINGS[m]!);
           // Nothing of the hostile answers reaches the report as a key: the only findings are the real key's.
           for (const a of r.artifacts)
             for (const f of a.findings) expect(f.kind === 'private-key' || f.kind === 'signature' || f.kind === 'certificate').toBe(true);

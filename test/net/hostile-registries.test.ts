@@ -147,6 +147,76 @@ describe('item 4: credentials stay with their origin', () => {
   });
 });
 
+describe('item 4: every URL a registry hands back stays on the registry', () => {
+  it('a tag list whose Link points to another host: not followed, no password sent there, the reason on the repository', async () => {
+    const other = await server((_req, res) => json(res, 200, { name: 'app', tags: ['stolen'] }));
+    const reg = await registry();
+    image(reg, 'app', 'v1', []);
+    reg.intercept = (req, res, hit) => {
+      if (basicOf(hit) !== 'user:s3cret') return (void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end(), true);
+      if (!req.url?.startsWith('/v2/app/tags/list')) return false;
+      json(res, 200, { name: 'app', tags: ['v1'] }, { link: `<http://localhost:${other.port}/v2/app/tags/list?last=v1>; rel="next"` });
+      return true;
+    };
+    const cfg = join(mkdtempSync(join(tmpdir(), 'shelflife-docker-')), 'config.json');
+    writeFileSync(cfg, JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from('user:s3cret').toString('base64') } } }));
+    const r = await scan({ targets: [`oci://${reg.host}/app`], scoring: false, sourceOptions: { ...fast, dockerConfig: cfg } });
+    expect(errorsOf(r)).toMatch(
+      new RegExp(`oci://${reg.host}/app remote: .*the registry pointed to http://localhost:${other.port}, another host; not followed`),
+    );
+    expect(other.hits).toEqual([]);
+  });
+
+  /** A registry with the referrers API, answering for `subject` in two pages: an empty one, then `second`. */
+  function pagedReferrers(reg: MemoryRegistry, subject: string, next: string, second: object[]) {
+    reg.intercept = (req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      if (!u.pathname.startsWith('/v2/app/referrers/')) return false;
+      if (u.pathname !== `/v2/app/referrers/${subject}`)
+        return (json(res, 200, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] }), true);
+      const body = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: u.searchParams.has('page') ? second : [] };
+      json(res, 200, body, u.searchParams.has('page') ? {} : { link: `<${next}>; rel="next"` });
+      return true;
+    };
+  }
+  function notarySignature(reg: MemoryRegistry, subject: { mediaType: string; digest: string; size: number }) {
+    const sig = reg.blob('{"payload":"e30","protected":"e30","signature":"AA"}', 'application/jose+json');
+    const config = reg.blob('{}', 'application/vnd.oci.empty.v1+json');
+    const m = reg.manifest('app', {
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: 'application/vnd.cncf.notary.signature',
+      config,
+      layers: [sig],
+      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    });
+    return { mediaType: OCI_MANIFEST, digest: m.digest, size: m.size, artifactType: 'application/vnd.cncf.notary.signature' };
+  }
+
+  it('referrers answered in pages: the signature on the second page is found (spec v1.1 "Listing Referrers")', async () => {
+    const reg = await registry();
+    const m = image(reg, 'app', 'v1', []);
+    pagedReferrers(reg, m.digest, `/v2/app/referrers/${m.digest}?page=2`, [notarySignature(reg, m)]);
+    const r = await scan({ targets: [`oci://${reg.host}/app:v1`], scoring: false, sourceOptions: fast });
+    const a = r.artifacts.find((x) => x.uri === `oci://${reg.host}/app@${m.digest}`)!;
+    expect(a.signed).toBe(true);
+    expect(a.annotations?.['oci.signatures']).toBe('notation');
+    expect(gets(reg, '?page=2')).toBe(1);
+  });
+
+  it('a referrers page linking to another host: not followed, and the image is not called unsigned', async () => {
+    const other = await server((_req, res) => json(res, 200, { schemaVersion: 2, manifests: [] }));
+    const reg = await registry();
+    const m = image(reg, 'app', 'v1', []);
+    pagedReferrers(reg, m.digest, `http://localhost:${other.port}/v2/app/referrers/${m.digest}?page=2`, []);
+    const r = await scan({ targets: [`oci://${reg.host}/app:v1`], scoring: false, sourceOptions: fast });
+    const a = r.artifacts.find((x) => x.uri === `oci://${reg.host}/app@${m.digest}`)!;
+    expect(a.errors.map((e) => e.message).join()).toMatch(/the referrers list could not be read in full: .*another host; not followed/);
+    expect(a.signed).toBeUndefined();
+    expect(other.hits).toEqual([]);
+  });
+});
+
 /** An S3 endpoint that answers every listing with `page(n)` (the n-th request) and every object with `object`. */
 async function s3(
   page: (n: number, query: URLSearchParams) => string,
@@ -302,6 +372,49 @@ describe('item 9: every limit reached is named', () => {
     expect(manifest.errors).toContainEqual(
       expect.objectContaining({ code: 'limit-entries', message: 'lists 4101 layers; only the first 4096 were read (limit)' }),
     );
+  });
+});
+
+describe('item 9: the other limits, each named', () => {
+  it('a signature manifest of 70 layers: the first 64 are read, and the subject says why the rest were not', async () => {
+    const reg = await registry();
+    const m = image(reg, 'app', 'v1', []);
+    const config = reg.blob('{}', 'application/vnd.oci.empty.v1+json');
+    const layers = Array.from({ length: 70 }, (_, i) => reg.blob(`{"payload":"${i}"}`, 'application/jose+json'));
+    reg.manifest(
+      'app',
+      { schemaVersion: 2, mediaType: OCI_MANIFEST, artifactType: 'application/vnd.cncf.notary.signature', config, layers },
+      `sha256-${m.digest.slice(7)}.sig`,
+    );
+    const r = await scan({ targets: [`oci://${reg.host}/app:v1`], scoring: false, sourceOptions: fast });
+    expect(errorsOf(r)).toMatch(/limit-entries: signature manifest lists 70 layers; only the first 64 were read \(limit\)/);
+  });
+
+  it('a catalog of endless pages stops after 10,000 of them, with the limit named on the registry', async () => {
+    const reg = await registry();
+    let pages = 0;
+    reg.intercept = (req, res) => {
+      if (!req.url?.startsWith('/v2/_catalog')) return false;
+      pages++;
+      json(res, 200, { repositories: [] }, { link: `</v2/_catalog?last=r${pages}>; rel="next"` });
+      return true;
+    };
+    const r = await scan({ targets: [`oci://${reg.host}`], scoring: false, sourceOptions: { ...fast, allRepositories: true } });
+    expect(pages).toBe(10_000);
+    expect(errorsOf(r)).toMatch(/limit-entries: .*more than 10000 pages; the rest of the listing was not read/);
+  }, 300_000);
+
+  it('a 65 MiB model blob is sampled by range: it says so, and carries no sha256 it did not compute', async () => {
+    const reg = await registry();
+    const model = reg.blob(new Uint8Array(65 * 2 ** 20), 'application/vnd.example.model.safetensors', {
+      'org.opencontainers.image.title': 'model.safetensors',
+    });
+    image(reg, 'model', 'v1', [model], { artifactType: 'application/vnd.example.model' });
+    const r = await scan({ targets: [`oci://${reg.host}/model:v1`], scoring: false, sourceOptions: fast });
+    const blob = r.artifacts.find((a) => a.uri === `oci://${reg.host}/model@${model.digest}`)!;
+    expect(blob.sha256).toBeNull();
+    expect(blob.annotations).toMatchObject({ sampled: `${2 * 2 ** 20} of ${65 * 2 ** 20} bytes read (head and tail)`, 'store.digest': model.digest });
+    expect(reg.hits.filter((h) => h.path.endsWith(model.digest)).every((h) => h.headers.range)).toBe(true);
   });
 });
 
