@@ -158,6 +158,29 @@ function positive(v: number | undefined, fallback: number): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+/** How far into a 200 answer to a Range request the window may end: the start of the stream is read that far, at most. */
+export const MAX_UNRANGED_PREFIX = 16 * 1024 * 1024;
+
+/** Bytes [start, end) of a body read from its first byte; the stream is cancelled once `end` is reached. */
+export async function readPrefix(res: HttpResponse, start: number, end: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let pos = 0;
+  const it = res.body()[Symbol.asyncIterator]();
+  try {
+    while (pos < end) {
+      const r = await it.next();
+      if (r.done) break;
+      const from = Math.max(start - pos, 0);
+      const to = Math.min(end - pos, r.value.length);
+      if (to > from) parts.push(r.value.subarray(from, to));
+      pos += r.value.length;
+    }
+  } finally {
+    await it.return?.();
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
 export class HttpClient {
   readonly stats: HttpStats = { requests: 0, bytes: 0, notModified: 0 };
   private readonly agent: Dispatcher;
@@ -302,19 +325,34 @@ export class HttpClient {
     return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
   }
 
-  /** `Range: bytes=start-(end-1)` (RFC 9110 §14): a server that answers 200 is an error, not a silent full download. */
+  /** `Range: bytes=start-(end-1)` (RFC 9110 §14), the bytes alone (see `readRange`). */
   async range(url: string, start: number, end: number): Promise<Uint8Array> {
-    if (end <= start) return new Uint8Array();
+    return (await this.readRange(url, start, end)).bytes;
+  }
+
+  /**
+   * `Range: bytes=start-(end-1)` (RFC 9110 §14). A server may ignore Range and answer 200 with the whole body (§14.2:
+   * Python's http.server, some mirrors and proxies): a window that ends within the first `MAX_UNRANGED_PREFIX` bytes
+   * is then taken from the start of the stream, which is cancelled there (`rangeIgnored`); a window further in is
+   * refused, since reaching it would download the object.
+   */
+  async readRange(url: string, start: number, end: number): Promise<{ bytes: Uint8Array; rangeIgnored: boolean }> {
+    if (end <= start) return { bytes: new Uint8Array(), rangeIgnored: false };
     const shown = redactUrl(url);
     const res = await this.send(url, { headers: { range: `bytes=${start}-${end - 1}` } });
     if (res.status !== 206) {
-      await res.discard();
-      await expectOk(res, url);
-      // RFC 9110 §14.2: a server may ignore Range. Reading on would download the whole object: refuse instead.
-      throw new HttpError(`the server ignored the Range request (HTTP ${res.status} instead of 206); not downloading the whole file`, {
-        uri: shown,
-        status: res.status,
-      });
+      if (res.status < 200 || res.status >= 300) {
+        await res.discard();
+        await expectOk(res, url);
+      }
+      if (end > MAX_UNRANGED_PREFIX) {
+        await res.discard();
+        throw new HttpError(
+          `the server ignored the Range request (HTTP ${res.status} instead of 206); not downloading ${end} bytes to reach offset ${start} (limit ${MAX_UNRANGED_PREFIX})`,
+          { uri: shown, status: res.status },
+        );
+      }
+      return { bytes: await readPrefix(res, start, end), rangeIgnored: true };
     }
     const cr = res.headers['content-range'];
     const m = cr?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
@@ -325,7 +363,7 @@ export class HttpClient {
     const bytes = await res.bytes(end - start);
     if (bytes.length !== Number(m[2]) - start + 1)
       throw new HttpError(`range response of ${bytes.length} bytes does not match its Content-Range "${cr}"`, { uri: shown });
-    return bytes;
+    return { bytes, rangeIgnored: false };
   }
 
   /** Stream an object's body (whole-object reads); a non-2xx answer is an HttpError. */

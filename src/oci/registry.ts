@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { type ErrorDetails, LimitError, ShelflifeError, UsageError } from '../errors.js';
 import { hostnameOf, isLoopback } from '../net/address.js';
-import { HttpClient, HttpError, asList, errCode, describeNetError, type HttpResponse, type HttpStats, type NetOptions } from '../net/http.js';
+import { HttpClient, HttpError, asList, readPrefix, errCode, describeNetError, type HttpResponse, type HttpStats, type NetOptions } from '../net/http.js';
 import { redactSecrets } from '../net/secrets.js';
 import type { RegistryCredential } from './docker-auth.js';
 import { pullScope, pushScope } from './reference.js';
@@ -409,23 +409,7 @@ export class RegistryClient {
         uri: `oci://${this.host}/${repo}@${digest}`,
       });
     }
-    const parts: Uint8Array[] = [];
-    let pos = 0;
-    const it = res.body()[Symbol.asyncIterator]();
-    try {
-      while (pos < end) {
-        const r = await it.next();
-        if (r.done) break;
-        const c = r.value;
-        const from = Math.max(start - pos, 0);
-        const to = Math.min(end - pos, c.length);
-        if (to > from) parts.push(c.subarray(from, to));
-        pos += c.length;
-      }
-    } finally {
-      await it.return?.();
-    }
-    return new Uint8Array(Buffer.concat(parts));
+    return readPrefix(res, start, end);
   }
 
   // ---- write side (used by a re-signer; scanning never calls these) ----

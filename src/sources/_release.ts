@@ -92,6 +92,11 @@ export function listedRef(o: ListedObject, http: HttpClient, fetch: FetchMode): 
   return ref;
 }
 
+/** The note on an artifact whose server answered a Range request with the whole body (HTTP 200), read `n` bytes in. */
+export function rangeIgnoredNote(n: number): string {
+  return `the server ignored the Range request (HTTP 200, the whole body); its first ${n} bytes were read and the rest cancelled`;
+}
+
 /**
  * A failure while reading an index or a signature, as the error entry it becomes on the artifact: a ShelflifeError
  * keeps its code (a limit stays a limit); anything else is a bug and is rethrown.

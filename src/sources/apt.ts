@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { HttpError, asList, type HttpClient } from '../net/http.js';
+import { HttpError, MAX_UNRANGED_PREFIX, asList, type HttpClient } from '../net/http.js';
 import { inflateChunks } from '../net/inflate.js';
 import { redactUrl } from '../net/secrets.js';
-import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { errorEntry, fetchMode, listedRef, rangeIgnoredNote, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import type { SourceOptions } from './index.js';
 import { countRecords, decodeChunks } from './markup.js';
 import { bytesRef, type ArtifactRef, type IndexChain, type RelatedInfo, type Source, type SourceProblem } from './types.js';
@@ -469,21 +469,32 @@ class AptSource implements Source {
   private async embeddedSignatures(url: string, size: number): Promise<Partial<RelatedInfo>> {
     const attached: ArtifactRef[] = [];
     let off = 8;
-    const magic = await this.http.range(url, 0, Math.min(68, size));
+    // A server that ignores Range (issue 15) answers with the whole body: a small .deb is then read once, from memory
+    // after that, and the artifact says so; a large one is refused by readRange past its prefix limit.
+    let whole: Uint8Array | undefined;
+    const range = async (start: number, end: number): Promise<Uint8Array> => {
+      if (whole) return whole.subarray(start, end);
+      const r = await this.http.readRange(url, start, end);
+      if (!r.rangeIgnored) return r.bytes;
+      whole = size <= MAX_UNRANGED_PREFIX ? (await this.http.readRange(url, 0, size)).bytes : undefined;
+      return whole ? whole.subarray(start, end) : r.bytes;
+    };
+    const annotations = () => (whole ? { rangeIgnored: rangeIgnoredNote(whole.length) } : undefined);
+    const magic = await range(0, Math.min(68, size));
     if (new TextDecoder().decode(magic.subarray(0, 8)) !== '!<arch>\n')
       return { errors: [{ code: 'malformed', message: 'not an ar archive (deb(5))', uri: url }] };
     let header = magic.subarray(8);
     for (let i = 0; i < MAX_AR_MEMBERS && off + 60 <= size; i++) {
-      if (header.length < 60) header = await this.http.range(url, off, off + 60);
+      if (header.length < 60) header = await range(off, off + 60);
       const name = new TextDecoder().decode(header.subarray(0, 16)).trim().replace(/\/$/, '');
       const len = Number(new TextDecoder().decode(header.subarray(48, 58)).trim());
       if (!Number.isSafeInteger(len) || len < 0 || off + 60 + len > size)
         return { errors: [{ code: 'malformed', message: `ar member header at ${off} is damaged`, uri: url }] };
-      if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE)
-        attached.push(bytesRef(`${url}!/${name}`, name, await this.http.range(url, off + 60, off + 60 + len)));
+      if (name.startsWith('_gpg') && len <= MAX_EMBEDDED_SIGNATURE) attached.push(bytesRef(`${url}!/${name}`, name, await range(off + 60, off + 60 + len)));
       off += 60 + len + (len % 2);
       header = new Uint8Array();
     }
-    return attached.length ? { attached } : {};
+    const a = annotations();
+    return { ...(attached.length ? { attached } : {}), ...(a ? { annotations: a } : {}) };
   }
 }

@@ -12,7 +12,7 @@ import { UsageError } from '../errors.js';
 import { HttpError, type HttpClient } from '../net/http.js';
 import { inflateChunks } from '../net/inflate.js';
 import { redactUrl } from '../net/secrets.js';
-import { errorEntry, fetchMode, listedRef, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
+import { errorEntry, fetchMode, listedRef, rangeIgnoredNote, releaseClient, type FetchMode, type ReleaseSourceOptions } from './_release.js';
 import { hashId } from './hashes.js';
 import { countRecords, decodeChunks, tokenizeStream, tokens, type MarkupToken } from './markup.js';
 import type { SourceOptions } from './index.js';
@@ -307,7 +307,12 @@ class YumSource implements Source {
       };
     if (headerEnd > MAX_HEADER_RANGE || (size !== undefined && headerEnd > size))
       return { errors: [{ code: 'limit-size', message: `header range end ${headerEnd} is implausible; not read`, uri: url }] };
-    const bytes = await this.http.range(url, 0, headerEnd);
-    return { attached: [bytesRef(`${url}#header`, 'rpm signature header', bytes)] };
+    // A server that ignores Range answers 200 with the whole package: its start is read up to the header's end and the
+    // stream cancelled there (src/net/http.ts readRange), and the artifact says so.
+    const { bytes, rangeIgnored } = await this.http.readRange(url, 0, headerEnd);
+    return {
+      attached: [bytesRef(`${url}#header`, 'rpm signature header', bytes)],
+      ...(rangeIgnored ? { annotations: { rangeIgnored: rangeIgnoredNote(bytes.length) } } : {}),
+    };
   }
 }

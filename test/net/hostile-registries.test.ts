@@ -59,7 +59,8 @@ describe('item 1: the bytes scanned are the bytes hashed', () => {
     const key = r.artifacts.find((a) => a.uri.endsWith('!/etc/ssl/private/server.pem'));
     expect(key?.findings.map((f) => f.kind)).toContain('private-key');
     expect(r.artifacts.find((a) => a.uri === `oci://${reg.host}/app@${layer.digest}`)!.sha256).toBe(layer.digest.slice(7));
-  });
+    // 33 MiB gzipped and scanned: slow on a loaded machine, not a hang.
+  }, 300_000);
 });
 
 describe('item 2: a manifest whose keys collide is ambiguous', () => {
@@ -267,7 +268,8 @@ describe('item 5: S3 pagination that never ends', () => {
     // Counted, not timed: exactly the empty pages the limit allows were asked for (the loop ran to 1,000,000 pages).
     expect(s.hits.filter((h) => h.path.includes('list-type')).length).toBe(1000);
     expect(r.artifacts[0].errors[0]).toMatchObject({ code: 'limit-entries', message: expect.stringMatching(/1000 pages in a row listed nothing/) });
-  });
+    // A thousand SDK requests: slow on a loaded machine, not a hang.
+  }, 300_000);
 });
 
 describe('item 6: huge pages', () => {

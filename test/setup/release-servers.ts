@@ -4,7 +4,7 @@
  * HTTPS fault server on 127.0.0.1 (the HTTPS one with a test CA made here with openssl).
  * @module
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { installLoopbackGuard, startFaultServer, type FaultServer } from '../hel
 
 export const RELEASE_TOOLS = [
   'reprepro',
+  'python3',
   'apt-ftparchive',
   'dpkg-deb',
   'dpkg-source',
@@ -109,4 +110,35 @@ export function useReleaseStores(
     expect(guard.violations).toEqual([]);
   });
   return { missing, stores, guard };
+}
+
+/**
+ * Python's `http.server` serving `root` on 127.0.0.1: a real server that ignores Range (it answers every GET with 200
+ * and the whole file), as some mirrors and proxies do. Needs python3 (in the image; add it to the release tools).
+ */
+export async function startPythonHttpServer(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const child = spawn('python3', ['-u', '-m', 'http.server', '0', '--bind', '127.0.0.1', '--directory', root], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`python3 -m http.server did not start: ${out}`)), 20_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = out.match(/port (\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr.resume();
+    child.on('exit', (code) => reject(new Error(`python3 -m http.server exited (${code}): ${out}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill();
+      }),
+  };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
-import { useReleaseStores } from '../setup/release-servers.js';
+import { startPythonHttpServer, useReleaseStores } from '../setup/release-servers.js';
 
 const { missing, stores: s } = useReleaseStores('release-apt');
 
@@ -125,6 +125,20 @@ describe('apt repositories over HTTP(S)', () => {
     expect((await aptUpdate('stable')).status).toBe(0);
     const refused = await aptUpdate('unsigned');
     expect(`${refused.stdout}${refused.stderr}`).toMatch(/not signed/);
+  });
+
+  it("Python's http.server, which ignores Range: the .deb's embedded signature is still found, read once, and the package says so", async () => {
+    const py = await startPythonHttpServer(s.root);
+    try {
+      const h = await scanApt(`apt+${py.url}/apt/ftparchive`, { suite: 'stable', fetch: 'headers' });
+      const signedDeb = h.get('/apt/ftparchive/pool/main/hello-c_1.0-1_amd64.deb')!;
+      expect(signedDeb.errors).toEqual([]);
+      expect(signedDeb.coverage).toBe('signed');
+      expect(signedDeb.findings.filter((f) => f.location.member === '_gpgorigin').map((f) => `${f.format}:${f.algorithm.id}`)).toEqual(['openpgp:Ed25519']);
+      expect(signedDeb.annotations?.rangeIgnored).toMatch(/ignored the Range request \(HTTP 200, the whole body\)/);
+    } finally {
+      await py.close();
+    }
   });
 
   it('--fetch headers walks the ar headers by range; --fetch all reads and checks every byte', async () => {
