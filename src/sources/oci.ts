@@ -23,7 +23,7 @@ import { referrersFromApi } from '../oci/referrers.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
-import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
+import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 const MAX_INDEX_CHILDREN = 1024;
 const MANIFEST_PREFETCH = 8;
@@ -38,8 +38,8 @@ const MAX_TAGS = 100_000;
 const MAX_SIGNATURE_LAYERS = 64;
 const MAX_ANNOTATIONS = 256;
 const MAX_ANNOTATION_CHARS = 8192;
-/** Model/large blobs above this are sampled (head/tail) unless `--digest full`. */
-const SAMPLE_THRESHOLD = 64 * 1024 * 1024;
+/** Content blobs (models, an artifact's files) above this are sampled (head/tail) unless `--digest full`: S3's threshold. */
+const SAMPLE_THRESHOLD = REMOTE_SAMPLE_THRESHOLD;
 const SAMPLE_WINDOW = 1024 * 1024;
 /** Key and certificate blobs are read whole up to this size. */
 const KEY_BLOB_LIMIT = 4 * 1024 * 1024;
@@ -104,6 +104,17 @@ function candidates(members: Map<string, unknown[]>, ...names: string[]): unknow
 
 function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Config media types of container images: a manifest with another config (or an `artifactType`) is an artifact. */
+const IMAGE_CONFIGS = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
+/** Configs that hold nothing (OCI 1.1 "empty descriptor"; ORAS and cosign's `{}`). */
+const EMPTY_CONFIGS = new Set<string>([MEDIA.emptyJson]);
+
+function isArtifact(doc: ManifestDoc): boolean {
+  if (typeof doc.artifactType === 'string' && doc.artifactType) return true;
+  const ct = doc.config?.mediaType;
+  return typeof ct === 'string' && !IMAGE_CONFIGS.has(ct);
 }
 
 function isIndex(mediaType: string, doc: ManifestDoc): boolean {
@@ -451,10 +462,23 @@ export class OciSource implements Source {
       return;
     }
 
+    // An artifact (OCI 1.1 `artifactType`, or a config that is not an image config) is content, not an image: every
+    // blob it holds is read, whatever its media type or title (a JAR or a CMS file pushed as octet-stream), its config
+    // too when it holds anything. Image layers wait for --layers; encrypted layers cannot be read.
+    const artifact = isArtifact(m.doc);
+    if (artifact && validDescriptor(m.doc.config) && !EMPTY_CONFIGS.has(m.doc.config.mediaType ?? '') && m.doc.config.size !== 0)
+      yield this.blobRef(
+        repo,
+        { ...m.doc.config, annotations: { 'org.opencontainers.image.title': 'config', ...(m.doc.config.annotations ?? {}) } },
+        -1,
+        uri,
+        'other',
+      );
     for (const [i, d] of layers.entries()) {
       if (!validDescriptor(d)) continue;
       const kind = classifyBlob(d);
-      if (kind === 'key' || kind === 'model' || (kind === 'layer' && this.options.layers)) yield this.blobRef(repo, d, i, uri, kind);
+      const read = kind === 'layer' ? !!this.options.layers : kind === 'encrypted-layer' ? false : kind === 'key' || kind === 'model' || artifact;
+      if (read && !(kind === 'other' && d.mediaType === MEDIA.emptyJson)) yield this.blobRef(repo, d, i, uri, kind);
     }
   }
 
@@ -462,7 +486,9 @@ export class OciSource implements Source {
     const client = this.client;
     const size = d.size;
     const digestMode = this.options.digest ?? 'auto';
-    const sampled = kind === 'model' && size !== undefined && (digestMode === 'none' || (digestMode === 'auto' && size > SAMPLE_THRESHOLD));
+    // Content blobs (models, an artifact's files) are read whole up to the threshold S3's `--digest auto` uses, and by
+    // head and tail ranges beyond it; an image layer is a container and is streamed whole.
+    const sampled = kind !== 'layer' && kind !== 'key' && size !== undefined && (digestMode === 'none' || (digestMode === 'auto' && size > SAMPLE_THRESHOLD));
     return {
       uri: this.uri(repo, d.digest),
       name: layerName(d, i),
@@ -674,8 +700,9 @@ export class OciSource implements Source {
     if (!kindOfManifest && type) out.kinds.other.add(type.slice(0, 128));
     for (const [i, l] of layers.entries()) {
       const lk = classifyBlob(l);
-      const interesting =
-        lk === 'signature' || lk === 'attestation' || lk === 'key' || (kindOfManifest !== undefined && lk === 'other' && l.mediaType !== MEDIA.emptyJson);
+      // Every blob a referrer holds is read (a signature, an attestation, an SBOM, a certificate pushed as
+      // octet-stream), within the per-subject limits; image layers and the empty descriptor hold nothing to read here.
+      const interesting = lk !== 'layer' && lk !== 'encrypted-layer' && l.mediaType !== MEDIA.emptyJson;
       const base = `${label}/layers[${i}]`;
       if (interesting)
         out.blobs.push({
@@ -694,7 +721,15 @@ export class OciSource implements Source {
         out.inline.push({ uri: `${sigUri}/certificate`, name: `${base}/certificate.pem`, text: cert });
       if (typeof chain === 'string' && chain.length < MAX_ANNOTATION_CHARS * 32)
         out.inline.push({ uri: `${sigUri}/chain`, name: `${base}/chain.pem`, text: chain });
-      if (kindOfManifest === 'cosign' && typeof ann[COSIGN_ANNOTATION.signature] === 'string') out.kinds.signatures.add('cosign');
+      const sig = ann[COSIGN_ANNOTATION.signature];
+      if (kindOfManifest === 'cosign' && typeof sig === 'string') {
+        out.kinds.signatures.add('cosign');
+        // Signed with a key (no certificate): the signature itself is the only material. Handed to the detectors as
+        // cosign's own signature document (`{base64Signature}`, as `cosign sign-blob --bundle` writes it), so the image
+        // gets a signature finding with what its bytes say of the algorithm, not only `signed: true`.
+        if (typeof cert !== 'string' && sig.length < MAX_ANNOTATION_CHARS)
+          out.inline.push({ uri: `${sigUri}/signature`, name: `${base}/signature.cosign.bundle`, text: JSON.stringify({ base64Signature: sig }) });
+      }
     }
     if (kindOfManifest === 'notation' && layers.length) out.kinds.signatures.add('notation');
     if (kindOfManifest === 'sigstore' && layers.length) out.kinds.signatures.add('sigstore');

@@ -22,11 +22,11 @@ import type { NetOptions } from '../net/http.js';
 import { defaultS3Client, describeAwsError } from '../net/s3.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
-import type { ArtifactRef, RelatedInfo, Source, SourceProblem } from './types.js';
+import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 import { compileGlobs } from '../glob.js';
 
 /** Objects above this are sampled (head/tail windows) when `--digest` is `auto` (the default). */
-export const S3_DIGEST_THRESHOLD = 64 * 1024 * 1024;
+export const S3_DIGEST_THRESHOLD = REMOTE_SAMPLE_THRESHOLD;
 const MAX_META_CHARS = 2048;
 /** Listing pages followed before the listing stops with a limit error. */
 const MAX_PAGES = 1_000_000;

@@ -5,6 +5,12 @@
  */
 import type { ArtifactResult, ErrorCode, ErrorEntry } from '../model.js';
 
+/**
+ * Remote content above this size is sampled (head and tail windows by range) under `--digest auto`, the default:
+ * S3 objects, and an OCI artifact's blobs and models.
+ */
+export const REMOTE_SAMPLE_THRESHOLD = 64 * 1024 * 1024;
+
 export interface ArtifactRef {
   uri: string;
   /** Name used for name-based claims and messages: a path relative to the walk root, or a member path. */

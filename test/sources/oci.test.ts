@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -21,6 +22,7 @@ import {
   type TestCert,
 } from '../helpers/registry.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
+import { FIXTURES } from '../helpers/scan.js';
 
 const reg = inject('registry');
 const REGISTRY_MISSING = !reg.available && reg.reason;
@@ -118,6 +120,52 @@ describe('oci against a real registry (anonymous)', () => {
     await pushArtifact(client, 'keys', 'v1', 'application/vnd.example.keys.v1', [
       { bytes: new TextEncoder().encode(cert.certPem), mediaType: 'application/x-pem-file', annotations: { 'org.opencontainers.image.title': 'signer.pem' } },
     ]);
+  });
+
+  // Issue 15 §3: an artifact's blobs are content, read whatever their media type or title. Expected findings are the
+  // fixtures' own (fixtures/pki/expected.json, checked against openssl/keytool when they were made), so the blob read
+  // from the registry as `application/octet-stream` with no name must give what the file gives on disk.
+  it('an artifact of octet-stream blobs without titles: the JAR, CMS, PKCS#12, PEM and model are each read, with the right detector', async () => {
+    const pki = JSON.parse(readFileSync(join(FIXTURES, 'pki', 'expected.json'), 'utf8')) as {
+      files: Record<string, { findings: { kind: string; format: string; algorithm: string }[] }>;
+    };
+    const files = ['jar/signed-ec.jar', 'cms/signed-ed25519.p7s', 'pkcs12/keytool.p12', 'keys/ec-pkcs8.pem'];
+    const model = readFileSync(join(FIXTURES, 'provenance', 'models', 'hf-model', 'model.safetensors'));
+    const blobs = [...files.map((f) => readFileSync(join(FIXTURES, 'pki', f))), model].map((b) => new Uint8Array(b));
+    const m = await pushArtifact(
+      client,
+      'bundle',
+      'v1',
+      'application/vnd.example.release.v1',
+      blobs.map((bytes) => ({ bytes, mediaType: 'application/octet-stream' })),
+    );
+    const r = await scanOci(`oci://${host}/bundle:v1`);
+    const digestOf = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    for (const [i, file] of files.entries()) {
+      const uri = `oci://${host}/bundle@${digestOf(blobs[i])}`;
+      const blob = art(r, (a) => a.uri === uri);
+      expect(blob.parent).toBe(`oci://${host}/bundle@${m.digest}`);
+      expect(blob.errors, file).toEqual([]);
+      const got = r.artifacts
+        .filter((a) => a.uri === uri || a.uri.startsWith(`${uri}!/`))
+        .flatMap((a) => a.findings.map((f) => `${f.kind} ${f.format} ${f.algorithm.id}`))
+        .sort();
+      expect(got, file).toEqual(pki.files[file].findings.map((f) => `${f.kind} ${f.format} ${f.algorithm}`).sort());
+    }
+    const modelBlob = art(r, (a) => a.uri === `oci://${host}/bundle@${digestOf(blobs[4])}`);
+    expect(modelBlob.sha256).toBe(digestOf(blobs[4]).slice(7)); // read whole (under the sampling threshold) and hashed
+    expect(modelBlob.errors).toEqual([]);
+  });
+
+  it('a cosign signature made with a key (no certificate) is a signature finding on the image, with the family its bytes show', async () => {
+    const img = await pushImage(client, 'keysigned', 'v1', [{ bytes: gz(tar({ a: 'a' })) }]);
+    await cosignSign(client, 'keysigned', host, img, makeCert('cosign key', 'ec'), false); // a P-256 key made by openssl
+    const r = await scanOci(`oci://${host}/keysigned:v1`);
+    const a = art(r, (x) => x.uri === `oci://${host}/keysigned@${img.digest}`);
+    expect(a.signed).toBe(true);
+    const sigs = a.findings.filter((f) => f.kind === 'signature' && f.format === 'cosign');
+    expect(sigs.map((f) => [f.algorithm.family, f.location.member])).toEqual([['ECDSA', expect.stringMatching(/layers\[0\]\/signature\.cosign\.bundle$/)]]);
+    expect(String(sigs[0].details?.algorithmFrom)).toMatch(/DER ECDSA signature shape .*256-bit curve or smaller/);
   });
 
   it('reports cosign signatures on the image they sign, and an unsigned image as unsigned', async () => {
