@@ -189,13 +189,19 @@ export async function answerFor(source: ModelSource, options: ProvenanceOptions 
   const check = signature ? checkSignatureOf(signature, trust) : undefined;
   const comparison = signature ? compareManifests(signature.manifest, hashed) : undefined;
 
-  // Hybrid re-signatures of the same statement beside model.sig (resign keeps the chain across the migration).
+  // Hybrid re-signatures of the same statement beside model.sig, or attached to the model by its store (OCI
+  // referrers): resign keeps the chain across the migration.
   const cosignatures: ProvenanceAnswer['integrity']['cosignatures'] = [];
   let hybridVerified: SignatureCheck | undefined;
   const hybridFiles = tree.single ? [] : tree.files.filter((f) => HYBRID_MODEL_SIGNATURES.includes(f.path));
-  for (const hybridFile of signature ? hybridFiles : []) {
-    const uri = `${tree.uri}${hybridFile.path}`;
-    const r = readEvidenceDocument(await hybridFile.readSmall(METADATA_LIMIT), uri, trust);
+  const hybridDocuments = signature
+    ? [
+        ...(await Promise.all(hybridFiles.map(async (f) => ({ uri: `${tree.uri}${f.path}`, bytes: await f.readSmall(METADATA_LIMIT) })))),
+        ...(source.cosignatures ?? []),
+      ]
+    : [];
+  for (const { uri, bytes } of hybridDocuments) {
+    const r = readEvidenceDocument(bytes, uri, trust);
     for (const p of r.problems) problems.push(p);
     for (const s of r.statements) {
       const same =

@@ -35,6 +35,12 @@ export interface ModelSource {
   signatureUri: string;
   /** Attestations beside the model: OCI referrers, S3 sidecars. */
   evidence: FetchedDocument[];
+  /**
+   * Hybrid re-signatures of the model signature's statement the store keeps apart from the model's files (OCI: a
+   * referrer of the model manifest with artifactType `application/vnd.shelflife.hybrid-signature.v1+json`). In a
+   * directory or under an S3 prefix they are files of the tree (`model.sig.hybrid.json`).
+   */
+  cosignatures?: FetchedDocument[];
   /** Digests (hex SHA-256) that name the model in its store: statements about them are about the model. */
   identities: string[];
   declared: DeclaredDependency[];

@@ -90,6 +90,7 @@ async function readArtifact(client: RegistryClient, host: string, repo: string, 
   }
   const declared = await readConfig(client, host, repo, manifest.config, problems);
   const evidence: FetchedDocument[] = [];
+  const cosignatures: FetchedDocument[] = [];
   const referrers = (await listReferrers(client, repo, digest)).slice(0, MAX_REFERRERS);
   for (const r of referrers) {
     try {
@@ -103,7 +104,9 @@ async function readArtifact(client: RegistryClient, host: string, repo: string, 
           continue;
         }
         const d = { uri: ociUri(host, repo, l.digest), bytes: await client.blobBytes(repo, l.digest, MAX_DOCUMENT_BYTES) };
-        if (!signature && isModelSignature(d.bytes)) signature = d;
+        // resign's re-signature of the model signature's statement (src/resign/model-signature.ts).
+        if (l.mediaType === MEDIA.shelflifeHybridJson && (rm.artifactType ?? r.artifactType) === MEDIA.shelflifeHybridJson) cosignatures.push(d);
+        else if (!signature && isModelSignature(d.bytes)) signature = d;
         else evidence.push(d);
       }
     } catch (e) {
@@ -117,6 +120,7 @@ async function readArtifact(client: RegistryClient, host: string, repo: string, 
     ...(signature ? { signature } : {}),
     signatureUri: `${uri} (model.sig layer or referrer)`,
     evidence,
+    cosignatures,
     identities: [digest.slice('sha256:'.length)],
     declared,
     problems,

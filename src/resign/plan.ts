@@ -5,7 +5,9 @@
  */
 import { reasonAt, ShelflifeError, UsageError } from '../errors.js';
 import { compileGlobs } from '../glob.js';
+import { modelOf } from '../provenance/scan-models.js';
 import { SEVERITIES, type ArtifactResult, type QuantumStatus, type ScanResult, type Severity } from '../model.js';
+import { isModelSignatureUri } from './model-signature.js';
 import { FsWriter } from './writers/fs.js';
 import { OciWriter } from './writers/oci.js';
 import { S3Writer } from './writers/s3.js';
@@ -43,6 +45,11 @@ export interface PlanItem {
   locations: SignatureLocation[];
   /** The scan's records of the artifact and the containers holding it. */
   subject: SignatureSubject;
+  /**
+   * The root digest of the model whose OpenSSF Model Signing signature this artifact is or carries (a model.sig
+   * file, an OCI model manifest with its signature as a referrer): resign re-signs that statement, as a DSSE bundle.
+   */
+  modelRoot?: string;
 }
 
 export interface PlanRefusal {
@@ -181,7 +188,19 @@ export function makePlan(scan: ScanResult, sel: Selection, format: SignatureForm
     }
     try {
       const subject = subjectOf(a, byUri);
-      plan.items.push({ uri: a.uri, sha256: a.sha256, size: a.size, why, writer, locations: writer.locate(a.uri, format, subject), subject });
+      const model = modelOf(a);
+      // A model signature keeps its chain as a DSSE bundle of the same statement, whatever --format says.
+      const modelRoot = model && (isModelSignatureUri(a.uri) || writer.kind === 'oci') ? model.root : undefined;
+      plan.items.push({
+        uri: a.uri,
+        sha256: a.sha256,
+        size: a.size,
+        why,
+        writer,
+        locations: writer.locate(a.uri, modelRoot || isModelSignatureUri(a.uri) ? 'dsse' : format, subject),
+        subject,
+        ...(modelRoot ? { modelRoot } : {}),
+      });
     } catch (e) {
       plan.refused.push({ uri: a.uri, reason: reasonAt(e, a.uri) });
     }

@@ -74,7 +74,7 @@ export async function runResign(plan: Plan, options: ResignOptions): Promise<Res
 
 async function resignOne(item: PlanItem, options: ResignOptions): Promise<ResignOutcome> {
   // A model's OpenSSF Model Signing signature: re-sign its statement, so the model keeps one identity (root digest).
-  if (isModelSignatureUri(item.uri)) return resignModelSignature(item, options);
+  if (item.modelRoot || isModelSignatureUri(item.uri)) return resignModelSignature(item, options);
   const { key, cert, format } = options;
   const phName = cmsDigest(key.alg);
   const digests = await digestStream(item.writer.openArtifact(item.uri, item.subject), [

@@ -6,9 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, inject, it } from 'vitest';
 import { MEDIA } from '../../src/oci/reference.js';
@@ -19,6 +19,7 @@ import { pae } from '../../src/resign/dsse.js';
 import { requirePrerequisite } from '../helpers/prerequisites.js';
 import { addToReferrersTag, pushArtifact, pushBlob, pushManifest } from '../helpers/registry.js';
 import { FIXTURES } from '../helpers/scan.js';
+import { modelFiles } from './_oci-model.js';
 
 const P = join(FIXTURES, 'provenance');
 const HF = join(P, 'models', 'hf-model');
@@ -26,19 +27,6 @@ const NOW = new Date('2026-11-01T00:00:00Z');
 const reg = inject('registry');
 const s3 = inject('s3');
 const enc = (s: string) => new TextEncoder().encode(s);
-
-function modelFiles(dir: string): { path: string; bytes: Uint8Array }[] {
-  const out: { path: string; bytes: Uint8Array }[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const f = join(d, n);
-      if (statSync(f).isDirectory()) walk(f);
-      else out.push({ path: relative(dir, f), bytes: readFileSync(f) });
-    }
-  };
-  walk(dir);
-  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
-}
 
 /** A VSA about `digest`, signed now with a fresh P-256 key; returns the envelope and a trust file naming the key as approver. */
 function approvalAbout(digest: string, trustExtra = '') {

@@ -158,6 +158,21 @@ export class OciWriter implements SignatureWriter {
     yield r.bytes;
   }
 
+  /**
+   * The OpenSSF Model Signing signature of the model artifact `uri` names (a `model.sig` layer, or a Sigstore-bundle
+   * referrer carrying the model-signing predicate), found as `provenance` finds it (src/provenance/oci-model.ts),
+   * or undefined when the artifact has none.
+   */
+  async modelSignature(uri: string): Promise<{ uri: string; bytes: Uint8Array } | undefined> {
+    const { openOciModel } = await import('../../provenance/oci-model.js');
+    const source = await openOciModel(uri, { remote: { ...this.options } });
+    try {
+      return source.signature;
+    } finally {
+      await source.close();
+    }
+  }
+
   /** The first hybrid signature of this format attached to the subject (see listExisting for all of them). */
   async readExisting(location: SignatureLocation): Promise<Uint8Array | undefined> {
     return (await this.listExisting(location))[0];

@@ -59,6 +59,11 @@ export interface SignatureWriter {
    * that has it never has a "taken" location: a new signature is added next to the others, which stay untouched.
    */
   listExisting?(location: SignatureLocation): Promise<Uint8Array[]>;
+  /**
+   * Stores that keep a model's OpenSSF Model Signing signature apart from its files (OCI: a model.sig layer or a
+   * Sigstore-bundle referrer of the model manifest): that signature, or undefined when the artifact has none.
+   */
+  modelSignature?(artifactUri: string): Promise<{ uri: string; bytes: Uint8Array } | undefined>;
   /** Store atomically and durably; refuse (ShelflifeError 'resign') when something is already there. */
   write(location: SignatureLocation, bytes: Uint8Array): Promise<void>;
 }
