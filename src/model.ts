@@ -209,6 +209,34 @@ export interface ScanResult {
     stats: ScanStats;
   };
   artifacts: ArtifactResult[];
+  /** Signed models the scan found (OpenSSF Model Signing), with their provenance summarized once each (docs/provenance.md). */
+  models?: ScanModel[];
+}
+
+/** Provenance grades (docs/provenance.md): how much an answer can be trusted. */
+export type ProvenanceGrade = 'signed-verified' | 'signed' | 'declared' | 'absent';
+
+/** A signed model found by a scan: where, its root digest, and its provenance in brief (src/provenance/scan-models.ts). */
+export interface ScanModel {
+  /** OMS root digest, hex. */
+  root: string;
+  /** The model's location: its directory or prefix URI (trailing slash), or its OCI manifest URI. */
+  uri: string;
+  signatureUri: string;
+  /** The signature's algorithms as the scan named them, with quantum status and exposure severity. */
+  signatures: { algorithm: string; quantum: string; severity?: string }[];
+  copies?: number;
+  retired?: { at: string; reason: string };
+  /** `shelflife provenance` for the model, in brief; absent with `provenanceError` when it could not be answered. */
+  provenance?: ModelProvenanceSummary;
+  provenanceError?: string;
+}
+
+export interface ModelProvenanceSummary {
+  integrity: { status: 'verified' | 'modified' | 'unsigned'; grade: ProvenanceGrade; changed: string[]; missing: string[]; added: string[] };
+  lineage: { grade: ProvenanceGrade; builder?: string; parents: string[]; datasets: string[] };
+  evaluation: { grade: ProvenanceGrade; time?: string; result?: string; benchmarks: { name: string; result?: string }[] };
+  approval: { grade: ProvenanceGrade; approved: boolean | 'unknown'; verifier?: string; time?: string; reason: string };
 }
 
 /** What a detector sees besides the bytes. Pure data: no handles, no clock. */

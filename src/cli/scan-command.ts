@@ -22,6 +22,8 @@ import type { EventFormat } from '../report/event.js';
 
 export interface ScanCliOptions extends ScoringCliOptions {
   format?: string;
+  trust?: string;
+  evidence?: string[];
   output?: string;
   include?: string[];
   exclude?: string[];
@@ -95,6 +97,8 @@ export function registerScan(program: Command): void {
     .option('--timeout <seconds>', 'remote stores: idle timeout, waiting for an answer or between two chunks of one (default 30)')
     .option('--deadline <seconds>', 'remote stores: the longest one request may take, body included (default 600)')
     .option('--follow-redirects <hosts>', 'remote stores: other hosts a redirect may lead to (host, host:port or *.domain; repeatable)', collectList)
+    .option('--trust <file>', 'signed models: trust.yaml (keys, certificates, Sigstore identities, approvers) for their provenance (docs/provenance.md)')
+    .option('--evidence <path>', 'signed models: attestations kept outside the models (a file or directory; repeatable)', collectList)
     .option('--registry-auth-host <host>', 'oci://: a token-realm host (host[:port]) that may receive the registry credentials (repeatable)', collectList)
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const code = await runScanCommand(targets, opts);
@@ -189,7 +193,11 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     : undefined;
   const sinks = await sinkConfigsFromFlags(opts, job.sinks);
   const inventory = await openScanInventory({ db: opts.db === false ? false : job.db });
-  const result: ScanResult = await scan({ ...job.options, inventory, full: opts.full, onArtifact });
+  const provenance = {
+    ...(opts.trust ? { trust: (await import('../provenance/trust.js')).loadTrust(opts.trust) } : {}),
+    ...(opts.evidence?.length ? { evidence: opts.evidence } : {}),
+  };
+  const result: ScanResult = await scan({ ...job.options, inventory, full: opts.full, onArtifact, provenance });
   if (showProgress) process.stderr.write('\r\x1b[K');
   const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
   if (opts.output) {

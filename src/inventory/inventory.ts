@@ -17,7 +17,7 @@ import { SEVERITIES } from '../model.js';
 import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
-import { modelsInScan } from '../provenance/scan-models.js';
+import { artifactsOfModel, modelsInScan } from '../provenance/scan-models.js';
 import { isSignatureName } from '../scan/coverage.js';
 import { migrate, type InventoryTables } from './schema.js';
 
@@ -382,6 +382,21 @@ export class Inventory {
       a.copies = count.get(a.sha256);
       const r = retired.get(a.sha256);
       if (r) a.retired = r;
+    }
+    // A model retired by its root digest (`retire <root>`): its signature and every file of it, wherever it is now.
+    const models = modelsInScan(result);
+    const roots = [...new Set(models.map((m) => m.root))];
+    const retiredModels = new Map<string, { at: string; reason: string }>();
+    for (let i = 0; i < roots.length; i += 500)
+      for (const m of await this.db
+        .selectFrom('model_retirements')
+        .selectAll()
+        .where('root', 'in', roots.slice(i, i + 500))
+        .execute())
+        retiredModels.set(m.root, { at: m.retired_at, reason: m.retired_reason });
+    for (const m of models) {
+      const r = retiredModels.get(m.root);
+      if (r) for (const a of artifactsOfModel(result, m)) a.retired ??= r;
     }
   }
 

@@ -144,6 +144,11 @@ export interface ProvenanceOptions {
   inventory?: InventoryLookup;
   scoring?: ScoringOptions;
   now?: Date;
+  /**
+   * SHA-256 and size of files a scan has just read, by URI (`<model uri><path>`, or the file's own URI): a file of
+   * that size is not read again for a SHA-256 manifest (the scan's summary of a model, src/provenance/scan-provenance.ts).
+   */
+  knownDigests?: ReadonlyMap<string, { sha256: string; size: number }>;
 }
 
 /** Sidecar names of hybrid re-signatures of model.sig's statement (resign: the DSSE sidecar and its alternate). */
@@ -168,6 +173,11 @@ export async function answerProvenance(target: string, options: ProvenanceOption
 export async function answerFor(source: ModelSource, options: ProvenanceOptions = {}): Promise<ProvenanceAnswer> {
   const trust = options.trust ?? NO_TRUST;
   const tree = source.tree;
+  if (options.knownDigests)
+    for (const f of tree.files) {
+      const known = f.sha256 ? undefined : options.knownDigests.get(f.uri ?? `${tree.uri}${f.path}`);
+      if (known && known.size === f.size) f.sha256 = known.sha256;
+    }
   const problems: ProvenanceAnswer['problems'] = [...source.problems];
   const sigUri = source.signature?.uri ?? source.signatureUri;
   let signature: ModelSignature | undefined;

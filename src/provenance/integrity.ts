@@ -76,6 +76,8 @@ export async function hashModel(tree: ModelTree, serialization: Serialization, e
 }
 
 async function hashFile(f: ModelFile, ser: Serialization): Promise<{ digests: { name: string; digest: string }[]; sha256: string }> {
+  // A digest that pins the file (an OCI layer descriptor, the scan that just read it) is its SHA-256.
+  if (ser.method === 'files' && ser.hashType === 'sha256' && f.sha256) return { digests: [{ name: f.path, digest: f.sha256 }], sha256: f.sha256 };
   const whole = createHash('sha256');
   if (ser.method === 'files') {
     const h = ser.hashType === 'sha256' ? undefined : newHasher(ser.hashType);

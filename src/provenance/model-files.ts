@@ -24,6 +24,11 @@ export interface ModelFile {
   mtimeMs: number;
   /** Where the file is when it is not `<model uri><path>` (an OCI layer, an S3 object). */
   uri?: string;
+  /**
+   * The file's SHA-256 when a digest already pins it (an OCI layer's descriptor, which every read of the blob is
+   * held to) or the scan that found the model just read it: SHA-256 manifests then need not read the file again.
+   */
+  sha256?: string;
   /** The bytes in [start, end), streamed. */
   open(start?: number, end?: number): AsyncIterable<Uint8Array>;
   /** Small files whole (cards, configs); refuses above `limit`. */

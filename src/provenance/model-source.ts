@@ -8,6 +8,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { errorMessage, ShelflifeError, UsageError } from '../errors.js';
 import { fileUri } from '../sources/fs.js';
 import { readModelTree, type ModelTree } from './model-files.js';
@@ -63,7 +64,7 @@ export async function openModelSource(target: string, options: ModelSourceOption
   if (/^s3:\/\//i.test(target)) return (await import('./s3-model.js')).openS3Model(target, options);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !/^file:\/\//i.test(target))
     throw new UsageError('provenance reads models from a directory or file, oci:// or s3://', { uri: target });
-  return openLocalModel(target.startsWith('file://') ? new URL(target).pathname : target, options);
+  return openLocalModel(/^file:\/\//i.test(target) ? fileURLToPath(target) : target, options);
 }
 
 async function openLocalModel(target: string, options: ModelSourceOptions): Promise<ModelSource> {

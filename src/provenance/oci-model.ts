@@ -134,6 +134,7 @@ function layerFile(client: RegistryClient, host: string, repo: string, l: Descri
     size: l.size,
     mtimeMs: 0,
     uri: ociUri(host, repo, l.digest),
+    sha256: l.digest.slice('sha256:'.length),
     open: (start = 0, end = l.size) =>
       start === 0 && end >= l.size
         ? client.blob(repo, l.digest, l.size)

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { ArtifactResult, Finding } from '../model.js';
-import { modelsInScan } from '../provenance/scan-models.js';
+import { scanModels } from '../provenance/scan-models.js';
 import { decodeLeniently, safeJson } from './text.js';
 import type { Reporter } from './types.js';
 
@@ -191,7 +191,7 @@ export const cbomReporter: Reporter = {
     }
     // Signed models (OpenSSF Model Signing): a machine-learning-model component each, named by its root digest and
     // linked to the crypto assets of its signature (lineage, in pedigree.ancestors, comes with `provenance --format cbom`).
-    for (const m of modelsInScan(result)) {
+    for (const m of scanModels(result)) {
       const ref = `model/sha256:${m.root}/${m.uri}`;
       components.push({
         type: 'machine-learning-model',

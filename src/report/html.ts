@@ -5,10 +5,11 @@
  * the trend over past scans when the inventory supplies it.
  * @module
  */
-import { modelsInScan } from '../provenance/scan-models.js';
+import { scanModels } from '../provenance/scan-models.js';
 import type { ArtifactResult, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
 import { coverageTotals, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals, worse } from './_facts.js';
+import { modelCells } from './_models.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
 import { formatBytes } from './table.js';
@@ -226,23 +227,23 @@ ${rows}
 }
 
 /**
- * Signed models the scan found (OpenSSF Model Signing signatures, src/provenance/scan-models.ts): where, their root
- * digest, the signature's algorithm and exposure, copies and retirement. Lineage, evaluation, approval and integrity
- * need the model's files and attestations: `shelflife provenance <model>` answers those (docs/provenance.md).
+ * Signed models the scan found (OpenSSF Model Signing signatures, src/provenance/scan-models.ts), with the provenance
+ * the scan summarized once per model: integrity since signing, lineage, last evaluation, approval (each with its
+ * grade), the model signature's algorithms and exposure, copies and retirement.
  */
 function modelsSection(result: ScanResult, options: RenderOptions): string {
-  const models = modelsInScan(result);
+  const models = scanModels(result);
   if (!models.length) return '';
   const rows = models
     .map((m) => {
-      const sigs = m.signatures.map((s) => `${s.algorithm} ${s.quantum}${s.severity ? ` (${s.severity})` : ''}`).join('; ') || 'no signature algorithm found';
-      return `<tr><td><code>${esc(displayUri(m.uri, options.cwd))}</code></td><td><code>sha256:${esc(m.root.slice(0, 16))}…</code></td><td>${esc(sigs)}</td><td>${esc(m.copies ?? 1)}</td><td>${m.retired ? `${esc(m.retired.at.slice(0, 10))}: ${esc(m.retired.reason)}` : ''}</td></tr>`;
+      const c = modelCells(m);
+      return `<tr><td><code>${esc(displayUri(m.uri, options.cwd))}</code><br><code>sha256:${esc(m.root.slice(0, 16))}…</code></td><td>${esc(c.integrity)}</td><td>${esc(c.lineage)}</td><td>${esc(c.evaluation)}</td><td>${esc(c.approval)}</td><td>${esc(c.signature)}</td><td>${esc(m.copies ?? 1)}</td><td>${esc(c.retired)}</td></tr>`;
     })
     .join('\n');
   return `<section><h2>Models (${models.length})</h2>
-<table><thead><tr><th>model</th><th>root digest</th><th>model signature</th><th>copies</th><th>retired</th></tr></thead><tbody>
+<table><thead><tr><th>model, root digest</th><th>integrity</th><th>lineage</th><th>last evaluation</th><th>approval</th><th>model signature</th><th>copies</th><th>retired</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-<p class="legend">Lineage, last evaluation, approval and integrity since signing: <code>shelflife provenance &lt;model&gt; --trust trust.yaml</code>.</p></section>
+<p class="legend">Grades: signed-verified (a signature trusted with <code>scan --trust</code>), signed, declared (unsigned metadata), absent. The whole answer with its evidence: <code>shelflife provenance &lt;model&gt; --trust trust.yaml</code>.</p></section>
 `;
 }

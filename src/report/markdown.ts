@@ -1,11 +1,14 @@
 /**
- * Markdown for tickets and PR comments: totals, then the worst findings with their explanations.
+ * Markdown for tickets and PR comments: totals, then the worst findings with their explanations, then the signed
+ * models with their provenance in brief.
  * Everything that comes from an artifact (URIs, names, algorithm ids, subjects) is written as a code span, where
  * Markdown makes no link, image, HTML or @mention of it; prose is escaped. Both pass through displayText first
  * (src/report/text.ts), so control and bidi characters are shown, never acted on.
  * @module
  */
+import { scanModels } from '../provenance/scan-models.js';
 import { coverageTotals, describeFinding, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals } from './_facts.js';
+import { modelCells } from './_models.js';
 import { displayText, displayUri } from './text.js';
 import type { Reporter } from './types.js';
 
@@ -87,6 +90,20 @@ export const markdownReporter: Reporter = {
         if (rows.length > 50) lines.push('', `…and ${rows.length - 50} more (see the JSON or HTML report).`);
         lines.push('');
       }
+    }
+    const models = scanModels(result);
+    if (models.length) {
+      lines.push(`### Models (${models.length})`, '');
+      lines.push('| model | integrity | lineage | last evaluation | approval | model signature | retired |');
+      lines.push('|---|---|---|---|---|---|---|');
+      for (const m of models.slice(0, 50)) {
+        const c = modelCells(m);
+        lines.push(
+          `| ${mdCode(displayUri(m.uri, options.cwd))} ${mdCode(`sha256:${m.root.slice(0, 16)}…`)} | ${mdText(c.integrity)} | ${mdText(c.lineage)} | ${mdText(c.evaluation)} | ${mdText(c.approval)} | ${mdText(c.signature)} | ${mdText(c.retired)} |`,
+        );
+      }
+      if (models.length > 50) lines.push('', `…and ${models.length - 50} more (see the JSON or HTML report).`);
+      lines.push('');
     }
     if (t.errors) lines.push(`${t.errors} artifacts could not be read completely; see the JSON report's \`errors\`.`, '');
     return `${lines.join('\n')}\n`;

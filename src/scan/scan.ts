@@ -13,6 +13,8 @@ import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index
 import { VERSION } from '../version.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { linkSignatures } from './coverage.js';
+import { modelsInScan } from '../provenance/scan-models.js';
+import type { Trust } from '../provenance/trust.js';
 import { ScanEngine } from './engine.js';
 import { joinSigners } from './signers.js';
 
@@ -42,6 +44,11 @@ export interface ScanOptions {
    */
   inventory?: Inventory;
   full?: boolean;
+  /**
+   * The provenance of each signed model found (src/provenance/scan-provenance.ts): on by default, with `trust` and
+   * `evidence` as `shelflife provenance` takes them; `false` lists the models without it.
+   */
+  provenance?: { trust?: Trust; evidence?: string[] } | false;
 }
 
 export async function scan(options: ScanOptions): Promise<ScanResult> {
@@ -148,6 +155,16 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     artifacts,
   };
   if (inventory) await inventory.annotate(result);
+  if (options.provenance !== false && modelsInScan(result).length) {
+    const { summarizeScanModels } = await import('../provenance/scan-provenance.js');
+    const { inventoryLookup } = await import('../provenance/inventory-lookup.js');
+    result.models = await summarizeScanModels(result, {
+      ...options.provenance,
+      ...(options.sourceOptions ? { remote: { ...options.sourceOptions } } : {}),
+      ...(inventory ? { inventory: inventoryLookup(inventory) } : {}),
+      now: new Date(startedAt),
+    });
+  }
   if (scoring && scoringSetup) scoreScan(result, scoring, scoringSetup);
   if (inventory) await inventory.recordScan(result, { partial: !!options.detectors });
   return result;

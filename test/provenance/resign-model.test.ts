@@ -78,7 +78,7 @@ describe('resign keeps a model signature chain', () => {
 });
 
 describe('resign keeps the chain of a model in a registry', () => {
-  it('pushes the re-signed statement as a referrer of the model manifest; provenance verifies through it', async (ctx) => {
+  it('pushes the re-signed statement as a referrer of the model manifest; provenance verifies through it', { timeout: 300_000 }, async (ctx) => {
     requirePrerequisite(ctx, !reg.available && `OCI registry: ${reg.reason}`);
     const c = new RegistryClient(reg.anonymous);
     const repo = `models/resign-${Date.now()}`;
@@ -88,6 +88,9 @@ describe('resign keeps the chain of a model in a registry', () => {
       expect(run(['keygen', '--alg', 'mldsa65-ecdsa-p256', '--out', join(WORK, 'oci-release')]).code).toBe(0);
       const scan = run(['scan', `oci://${reg.anonymous}/${repo}:v1`, '--format', 'json', '-o', join(WORK, 'oci-scan.json')]);
       expect(scan.code, scan.stderr).toBe(0);
+      // The scan names the model by its manifest and summarizes its provenance (layers by their descriptor digests).
+      const scanned = JSON.parse(readFileSync(join(WORK, 'oci-scan.json'), 'utf8')) as ScanResult;
+      expect(scanned.models?.map((x) => [x.uri, x.provenance?.integrity.status, x.provenance?.integrity.grade])).toEqual([[target, 'verified', 'signed']]);
       const r = run(['resign', join(WORK, 'oci-scan.json'), '--key', join(WORK, 'oci-release'), '--json']);
       expect(r.code, r.stderr + r.stdout).toBe(0);
       const outcome = JSON.parse(r.stdout).outcomes.find((o: { uri: string }) => o.uri === target);
