@@ -5,7 +5,8 @@
  * or title annotation), streamed from the registry and held to its descriptor's digest (src/oci/registry.ts); the
  * attestations are the manifest's referrers (referrers API, or the `sha256-<hex>` tag schema on registries without
  * it), and an OpenSSF Model Signing signature is a `model.sig` layer or a Sigstore-bundle referrer carrying the
- * model-signing predicate. Tar layers are taken as one file each (their bytes as stored), not unpacked.
+ * model-signing predicate. A tar layer (ModelPack and KitOps pack files as tar, plain or compressed) holds model
+ * files: its members, by their paths, are the model's files (src/provenance/tar-layer.ts).
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -14,11 +15,12 @@ import { dockerCredentials } from '../oci/docker-auth.js';
 import { MANIFEST_ACCEPT, MEDIA, ociUri, parseOciTarget, pullScope } from '../oci/reference.js';
 import { listReferrers } from '../oci/referrers.js';
 import { RegistryClient, type RegistryClientOptions } from '../oci/registry.js';
-import type { ModelFile } from './model-files.js';
+import { MAX_MODEL_FILES, type ModelFile } from './model-files.js';
 import { readKitfile, readModelPackConfig } from './model-metadata.js';
 import { MODEL_SIGNATURE_FILE, OMS_PREDICATE_LEGACY, OMS_PREDICATE_V1 } from './model-signing.js';
 import type { DeclaredDependency, FetchedDocument, ModelSource, ModelSourceOptions } from './model-source.js';
 import { MAX_DOCUMENT_BYTES } from './model-source.js';
+import { readTarLayer, TAR_HEAD_BYTES, TAR_LAYER_MEDIA } from './tar-layer.js';
 
 export const MODELPACK_CONFIG = 'application/vnd.cncf.model.config.v1+json';
 export const KITOPS_CONFIG = 'application/vnd.kitops.modelkit.config.v1+json';
@@ -84,6 +86,41 @@ async function readArtifact(client: RegistryClient, host: string, repo: string, 
       continue;
     }
     seen.add(path);
+    if (TAR_LAYER_MEDIA.test(l.mediaType)) {
+      // A tar layer: its members are the model's files (ModelPack and KitOps pack files as tar).
+      const layerUri = ociUri(host, repo, l.digest);
+      try {
+        const listed = await readTarLayer(
+          {
+            uri: layerUri,
+            name: path,
+            size: l.size,
+            open: () => client.blob(repo, l.digest, l.size),
+            head: () => client.blobRange(repo, l.digest, 0, Math.min(TAR_HEAD_BYTES, l.size)),
+          },
+          MAX_MODEL_FILES - files.length,
+        );
+        problems.push(...listed.problems);
+        for (const f of listed.files) {
+          if (!safePath(f.path) || seen.has(`/${f.path}`)) {
+            problems.push({ uri: f.uri!, message: `member path ${JSON.stringify(f.path)} is not a unique relative path inside the model; not read` });
+            continue;
+          }
+          seen.add(`/${f.path}`);
+          if (f.path === MODEL_SIGNATURE_FILE && f.size <= MAX_DOCUMENT_BYTES) signature = { uri: f.uri!, bytes: await f.readSmall(MAX_DOCUMENT_BYTES) };
+          files.push(f);
+        }
+      } catch (e) {
+        if (!(e instanceof ShelflifeError)) throw e;
+        problems.push({ uri: layerUri, message: `tar layer not read as model files: ${errorMessage(e)}` });
+      }
+      continue;
+    }
+    if (seen.has(`/${path}`)) {
+      problems.push({ uri: ociUri(host, repo, l.digest), message: `layer file path ${JSON.stringify(path)} is also a member of a tar layer; not read` });
+      continue;
+    }
+    seen.add(`/${path}`);
     if (path === MODEL_SIGNATURE_FILE && l.size <= MAX_DOCUMENT_BYTES)
       signature = { uri: ociUri(host, repo, l.digest), bytes: await client.blobBytes(repo, l.digest, MAX_DOCUMENT_BYTES) };
     files.push(layerFile(client, host, repo, l, path));

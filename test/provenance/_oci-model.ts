@@ -46,12 +46,16 @@ export async function pushModel(
   repo: string,
   tag: string,
   dir: string,
-  layerOf: (f: { path: string; bytes: Uint8Array }) => Promise<Descriptor> = (f) =>
+  /** The layer of a file (undefined: packed into another file's layer). */
+  layerOf: (f: { path: string; bytes: Uint8Array }) => Promise<Descriptor | undefined> = (f) =>
     pushBlob(c, repo, f.bytes, layerMediaType(f.path), { annotations: { 'org.cncf.model.filepath': f.path } }),
 ): Promise<PushedModel> {
   const files = modelFiles(dir).filter((f) => f.path !== 'model.sig');
   const layers: Descriptor[] = [];
-  for (const f of files) layers.push(await layerOf(f));
+  for (const f of files) {
+    const l = await layerOf(f);
+    if (l) layers.push(l);
+  }
   const config = await pushBlob(
     c,
     repo,

@@ -17,9 +17,9 @@ import { answerProvenance } from '../../src/provenance/answer.js';
 import { loadTrust } from '../../src/provenance/trust.js';
 import { pae } from '../../src/resign/dsse.js';
 import { requirePrerequisite } from '../helpers/prerequisites.js';
-import { addToReferrersTag, pushArtifact, pushBlob, pushManifest } from '../helpers/registry.js';
+import { addToReferrersTag, gz, pushArtifact, pushBlob, pushManifest, tar } from '../helpers/registry.js';
 import { FIXTURES } from '../helpers/scan.js';
-import { modelFiles } from './_oci-model.js';
+import { modelFiles, pushModel } from './_oci-model.js';
 
 const P = join(FIXTURES, 'provenance');
 const HF = join(P, 'models', 'hf-model');
@@ -147,6 +147,69 @@ describe('provenance of a ModelPack artifact in a registry', () => {
       const t = await answerProvenance(`oci://${reg.anonymous}/${repo}:v1-tampered`, { trust, now: NOW });
       expect(t.integrity).toMatchObject({ status: 'modified', grade: 'signed', changed: ['model.gguf'] });
       expect(t.approval.approved).toBe('unknown');
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('provenance of a ModelPack / KitOps artifact whose layers are tar archives', () => {
+  it('the members are the model files: verified as signed; a changed member is named; a traversal member is refused', async (ctx) => {
+    requirePrerequisite(ctx, !reg.available && `OCI registry: ${reg.reason}`);
+    const c = new RegistryClient(reg.anonymous);
+    const repo = `models/tar-${Date.now()}`;
+    const trust = loadTrust(join(P, 'trust.yaml'));
+    const expectedRoot = JSON.parse(readFileSync(join(P, 'expected-provenance.json'), 'utf8')).models['hf-model'].root;
+    const docs = ['README.md', 'config.json', '.eval_results/gsm8k.yaml', 'Kitfile', 'MLmodel'];
+    // Weights one file per tar layer (ModelPack: plain tar, or tar+gzip); the docs in one KitOps-style tar+gzip layer.
+    const packed = (swap?: { path: string; bytes: Uint8Array }, extra: Record<string, string> = {}) => {
+      let docsDone = false;
+      return async (f: { path: string; bytes: Uint8Array }) => {
+        const bytes = swap?.path === f.path ? swap.bytes : f.bytes;
+        if (docs.includes(f.path)) {
+          if (docsDone) return undefined;
+          docsDone = true;
+          const all = Object.fromEntries([
+            ...modelFiles(HF)
+              .filter((x) => docs.includes(x.path))
+              .map((x) => [x.path, swap?.path === x.path ? swap.bytes : x.bytes]),
+            ...Object.entries(extra),
+          ]);
+          return pushBlob(c, repo, gz(tar(all)), 'application/vnd.kitops.modelkit.docs.v1.tar+gzip', { annotations: { 'org.cncf.model.filepath': 'docs' } });
+        }
+        const gzipped = f.path.endsWith('.gguf');
+        return pushBlob(
+          c,
+          repo,
+          gzipped ? gz(tar({ [f.path]: bytes })) : tar({ [`./${f.path}`]: bytes }),
+          `application/vnd.cncf.model.weight.v1.tar${gzipped ? '+gzip' : ''}`,
+          {
+            annotations: { 'org.cncf.model.filepath': f.path },
+          },
+        );
+      };
+    };
+    try {
+      await pushModel(c, repo, 'v1', HF, packed());
+      const a = await answerProvenance(`oci://${reg.anonymous}/${repo}:v1`, { trust, now: NOW });
+      expect(a.problems).toEqual([]);
+      expect(a.subject.files.map((f) => f.path).sort()).toEqual(
+        modelFiles(HF)
+          .map((f) => f.path)
+          .filter((p) => p !== 'model.sig')
+          .sort(),
+      );
+      expect(a.subject.digest).toBe(`sha256:${expectedRoot}`);
+      expect(a.integrity).toMatchObject({ status: 'verified', grade: 'signed-verified', changed: [], missing: [], added: [] });
+      // Metadata is read from inside the layers too (the card's and the GGUF header's declared lineage).
+      expect(a.lineage.parents.some((p) => p.from.includes('!/model.gguf'))).toBe(true);
+      expect(a.evaluation.benchmarks.some((b) => b.from.includes('!/.eval_results/gsm8k.yaml'))).toBe(true);
+
+      await pushModel(c, repo, 'v2', HF, packed({ path: 'config.json', bytes: enc('{"changed": true}') }, { '../evil': 'x' }));
+      const t = await answerProvenance(`oci://${reg.anonymous}/${repo}:v2`, { trust, now: NOW });
+      expect(t.integrity).toMatchObject({ status: 'modified', grade: 'signed', changed: ['config.json'], missing: [], added: [] });
+      expect(t.problems.map((p) => p.message)).toEqual([expect.stringMatching(/escapes the archive root/)]);
+      expect(t.problems[0].uri).toMatch(/!\/\.\.\/evil$/);
     } finally {
       await c.close();
     }
