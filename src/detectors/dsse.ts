@@ -95,6 +95,12 @@ export function statementAnnotations(st: JsonObject): Record<string, string> {
       return `${str(s.name) ?? ''}@${digests.join(',')}`;
     });
   if (subjects.length) out['intoto.subjects'] = subjects.join(' ');
+  // An OpenSSF Model Signing statement names a model: kept under keys of its own too, so the other statements attached
+  // to the same artifact (SLSA provenance, VSAs as OCI referrers) do not overwrite it (src/provenance/scan-models.ts).
+  if (out['intoto.predicateType']?.startsWith('https://model_signing/') && subjects.length) {
+    out['modelsigning.predicateType'] = out['intoto.predicateType'];
+    out['modelsigning.subjects'] = out['intoto.subjects'];
+  }
   const p = isObject(st.predicate) ? st.predicate : {};
   const builder =
     (isObject(p.builder) && str(p.builder.id)) || (isObject(p.runDetails) && isObject(p.runDetails.builder) && str(p.runDetails.builder.id)) || undefined;

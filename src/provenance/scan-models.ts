@@ -28,10 +28,12 @@ export function modelsInScan(result: Pick<ScanResult, 'artifacts'>): ScanModel[]
 
 export function modelOf(a: ArtifactResult): ScanModel | undefined {
   const ann = a.annotations ?? {};
-  const predicate = ann['intoto.predicateType'];
+  // The dsse/sigstore detectors' own keys for a model signature (other attached statements cannot overwrite them),
+  // else the statement's (scans recorded before they existed).
+  const predicate = ann['modelsigning.predicateType'] ?? ann['intoto.predicateType'];
   if (predicate !== OMS_PREDICATE_V1 && predicate !== OMS_PREDICATE_LEGACY) return undefined;
   // `name@alg:hex,alg:hex name@…` (src/detectors/dsse.ts statementAnnotations).
-  const subjects = (ann['intoto.subjects'] ?? '')
+  const subjects = (ann['modelsigning.subjects'] ?? ann['intoto.subjects'] ?? '')
     .split(' ')
     .map((s) => {
       const at = s.lastIndexOf('@');

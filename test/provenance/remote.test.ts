@@ -13,7 +13,10 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { describe, expect, inject, it } from 'vitest';
 import { MEDIA } from '../../src/oci/reference.js';
 import { RegistryClient } from '../../src/oci/registry.js';
+import { Inventory } from '../../src/inventory/inventory.js';
 import { answerProvenance } from '../../src/provenance/answer.js';
+import { inventoryLookup } from '../../src/provenance/inventory-lookup.js';
+import { scan } from '../../src/scan/scan.js';
 import { loadTrust } from '../../src/provenance/trust.js';
 import { pae } from '../../src/resign/dsse.js';
 import { requirePrerequisite } from '../helpers/prerequisites.js';
@@ -113,7 +116,20 @@ describe('provenance of a ModelPack artifact in a registry', () => {
         manifest,
       );
       await addToReferrersTag(c, repo, manifest, prov);
-      const { envelope, trust } = approvalAbout(manifest.digest.slice('sha256:'.length), `  - name: builder\n    publicKey: ${P}/keys/builder.pub.pem\n`);
+      const evaluation = await pushArtifact(
+        c,
+        repo,
+        undefined,
+        MEDIA.inToto,
+        [{ bytes: readFileSync(join(P, 'evidence', 'hf-model', 'test-result.sigstore.json')), mediaType: bundleType }],
+        manifest,
+      );
+      await addToReferrersTag(c, repo, manifest, evaluation);
+      const { envelope, trust } = approvalAbout(
+        manifest.digest.slice('sha256:'.length),
+        `  - name: builder\n    publicKey: ${P}/keys/builder.pub.pem\n  - name: evaluator\n    publicKey: ${P}/keys/evaluator.pub.pem\n` +
+          `timestampAuthorities:\n  - name: test-tsa\n    certificate: ${P}/keys/tsa.crt\n`,
+      );
       const vsa = await pushArtifact(c, repo, undefined, MEDIA.inToto, [{ bytes: enc(JSON.stringify(envelope)), mediaType: MEDIA.dsse }], manifest);
       await addToReferrersTag(c, repo, manifest, vsa);
 
@@ -128,6 +144,25 @@ describe('provenance of a ModelPack artifact in a registry', () => {
       expect(a.lineage).toMatchObject({ grade: 'signed-verified', builder: 'https://ci.example.org/ml-trainer@v3' });
       expect(a.lineage.parents.map((p) => p.uri)).toContain('https://git.example.org/ml/ft');
       expect(a.lineage.datasets.some((d) => d.from.includes('descriptor.datasetsURL'))).toBe(true);
+      expect(a.evaluation).toMatchObject({ grade: 'signed-verified', timeSource: 'RFC 3161 timestamp (test-tsa)', result: 'PASSED' });
+      expect(a.evaluation.benchmarks.map((b) => b.name)).toContain('mmlu-5shot');
+
+      // Retirement: a scan records the model by its manifest; retire its root digest; provenance says so, not approved.
+      const inv = await Inventory.open(join(mkdtempSync(join(tmpdir(), 'shelflife-oci-inv-')), 'inv.db'));
+      try {
+        const scanned = await scan({ targets: [`oci://${reg.anonymous}/${repo}:v1`], concurrency: 2, inventory: inv, provenance: { trust } });
+        expect(scanned.models?.map((m) => [m.uri, m.provenance?.integrity.grade, m.provenance?.approval.approved])).toEqual([
+          [a.model, 'signed-verified', true],
+        ]);
+        expect(await inv.retire(a.subject.digest, 'withdrawn', '2026-11-02T00:00:00Z')).toBe(true);
+        const r = await answerProvenance(`oci://${reg.anonymous}/${repo}:v1`, { trust, now: NOW, inventory: inventoryLookup(inv) });
+        expect(r.retired).toMatchObject({ grade: 'declared', retired: true, reason: 'withdrawn' });
+        expect(r.approval.approved).toBe(false);
+        const later = await scan({ targets: [`oci://${reg.anonymous}/${repo}:v1`], concurrency: 2, inventory: inv, full: true, provenance: { trust } });
+        expect(later.artifacts.filter((x) => x.uri === a.model || x.parent === a.model).every((x) => x.retired?.reason === 'withdrawn')).toBe(true);
+      } finally {
+        await inv.close();
+      }
 
       // The same artifact by digest; then a tampered copy (one layer swapped): modified, not approved.
       const byDigest = await answerProvenance(`oci://${reg.anonymous}/${repo}@${manifest.digest}`, { trust, now: NOW });
@@ -280,6 +315,14 @@ describe('provenance of a model under an S3 prefix', () => {
       });
       expect(h.integrity).toMatchObject({ status: 'verified', grade: 'signed-verified', added: [] });
       expect(h.integrity.cosignatures[0]).toMatchObject({ status: 'verified', algorithm: 'ML-DSA-65+ECDSA-P256' });
+
+      // Retirement through the CLI: the scan recorded the model under its prefix; retire its root; provenance --db says so.
+      const root = a.subject.digest;
+      const rt = cli(['retire', root, '--reason', 'superseded']);
+      expect(rt.status, rt.stderr).toBe(0);
+      const pv = cli(['provenance', `s3://${bucket}/prod/ft-2026-10/`, '--db', join(work, 'inventory.db'), '--format', 'json']);
+      expect(pv.status, pv.stderr).toBe(0);
+      expect(JSON.parse(pv.stdout).retired).toMatchObject({ retired: true, reason: 'superseded' });
 
       // One object changed in the bucket: modified.
       await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'prod/ft-2026-10/config.json', Body: '{"changed": true}\n' }));
