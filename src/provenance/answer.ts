@@ -56,6 +56,8 @@ export interface Dependency {
   relation?: 'parent' | 'dataset' | 'source' | 'run';
   grade: Grade;
   from: string;
+  /** Where the inventory has seen it, by its digest: a signed model with that root digest, or files with those bytes. */
+  locations?: string[];
 }
 
 export interface Benchmark {
@@ -156,6 +158,8 @@ export const HYBRID_MODEL_SIGNATURES = [`${MODEL_SIGNATURE_FILE}.hybrid.json`, `
 const DEFAULT_SERIALIZATION: Serialization = { method: 'files', hashType: 'sha256', allowSymlinks: false, ignorePaths: [] };
 const METADATA_LIMIT = 16 * 1024 * 1024;
 const MAX_WEIGHT_FILES_READ = 64;
+/** Parents and datasets looked up in the inventory, per answer. */
+const MAX_INVENTORY_LINKS = 64;
 
 export async function answerProvenance(target: string, options: ProvenanceOptions = {}): Promise<ProvenanceAnswer> {
   const source = await openModelSource(target, {
@@ -264,6 +268,7 @@ export async function answerFor(source: ModelSource, options: ProvenanceOptions 
     evidence: signature ? [{ uri: sigUri, kind: 'model-signature', grade: integrity.grade }] : [{ uri: tree.uri, kind: 'files', grade: 'declared' }],
   };
   const lineage = lineageAnswer(matched, declared);
+  await linkToInventory([...lineage.parents, ...lineage.datasets], options.inventory);
   const evaluation = evaluationAnswer(matched, declared);
   const modelRoots = [...new Set([signature?.manifest.rootDigest, hashed.rootDigest].filter((x): x is string => !!x))];
   const retired = await retiredAnswer(options.inventory, hashed, modelRoots);
@@ -498,6 +503,18 @@ function ggufLineage(md: Record<string, unknown>, uri: string, into: Dependency[
     found = true;
   }
   return found;
+}
+
+/** Parents and datasets seen elsewhere, linked by digest (never by name): a model's root digest or a file's SHA-256. */
+async function linkToInventory(deps: Dependency[], inventory: InventoryLookup | undefined): Promise<void> {
+  if (!inventory) return;
+  let asked = 0;
+  for (const d of deps) {
+    const sha = d.digest?.sha256?.toLowerCase();
+    if (!sha || !/^[0-9a-f]{64}$/.test(sha) || asked++ >= MAX_INVENTORY_LINKS) continue;
+    const seen = [...new Set([...(await inventory.modelLocations(sha)), ...(await inventory.locations(sha))])];
+    if (seen.length) d.locations = seen.slice(0, 100);
+  }
 }
 
 function lineageAnswer(matched: { s: EvidenceStatement; match: Match }[], declared: Declared): ProvenanceAnswer['lineage'] {

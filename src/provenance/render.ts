@@ -6,7 +6,7 @@
 import { mdCode, mdText } from '../report/markdown.js';
 import { displayText, htmlText, safeJson } from '../report/text.js';
 import { UsageError } from '../errors.js';
-import type { Grade, ProvenanceAnswer } from './answer.js';
+import type { Dependency, Grade, ProvenanceAnswer } from './answer.js';
 import { provenanceBom } from './cyclonedx.js';
 
 export const PROVENANCE_FORMATS = ['json', 'table', 'md', 'html', 'cbom'] as const;
@@ -50,8 +50,9 @@ interface Row {
 export function summaryRows(a: ProvenanceAnswer): Row[] {
   const i = a.integrity;
   const ev = (e: { uri: string }[]) => e.map((x) => x.uri);
-  const parents = a.lineage.parents.map((p) => p.name ?? p.uri ?? '?');
-  const datasets = a.lineage.datasets.map((p) => p.name ?? p.uri ?? '?');
+  const seen = (p: Dependency) => (p.locations?.length ? ` (in the inventory: ${p.locations.slice(0, 3).join(', ')})` : '');
+  const parents = [...new Set(a.lineage.parents.map((p) => `${p.name ?? p.uri ?? '?'}${seen(p)}`))];
+  const datasets = [...new Set(a.lineage.datasets.map((p) => `${p.name ?? p.uri ?? '?'}${seen(p)}`))];
   const benches = a.evaluation.benchmarks.map((b) => `${b.name ?? b.uri ?? '?'}${b.result !== undefined ? `=${b.result}` : ''}`);
   return [
     {

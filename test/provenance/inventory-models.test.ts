@@ -73,6 +73,54 @@ describe('models in the inventory and the reports', () => {
     }
   });
 
+  it('links parents and datasets found elsewhere in the inventory by digest, never by name', async () => {
+    const trust = loadTrust(join(P, 'trust.yaml'));
+    const evidence = [join(P, 'evidence', 'hf-model')];
+    const first = await answerProvenance(HF, { trust, evidence, now: NOW });
+    const parent = first.lineage.parents.find((p) => p.grade === 'signed-verified')!;
+    const dataset = first.lineage.datasets.find((d) => d.grade === 'signed-verified')!;
+    const inv = await Inventory.open(join(WORK, 'links.db'));
+    try {
+      // A scan that saw the base model (signed, by its root digest) and the dataset's bytes in other stores; and a
+      // file named like the base model with other bytes, which must not be linked.
+      const seen = (uri: string, sha256: string, annotations?: Record<string, string>) => ({
+        uri,
+        parent: null,
+        sha256,
+        size: 1,
+        findings: [],
+        errors: [],
+        ...(annotations ? { annotations } : {}),
+      });
+      await inv.recordScan({
+        schemaVersion: '1',
+        tool: { name: 'shelflife', version: '0' },
+        scan: {
+          id: 'links',
+          startedAt: NOW.toISOString(),
+          finishedAt: NOW.toISOString(),
+          targets: [],
+          stats: { artifacts: 3, bytes: 0, findings: 0, errors: 0 },
+        },
+        artifacts: [
+          seen('s3://models/meta-llama/Llama-3.1-8B/model.sig', 'a'.repeat(64), {
+            'intoto.predicateType': 'https://model_signing/signature/v1.0',
+            'intoto.subjects': `Llama-3.1-8B@sha256:${parent.digest!.sha256}`,
+          }),
+          seen('s3://datasets/fineweb-edu/sample.parquet', dataset.digest!.sha256),
+          seen('file:///mirror/meta-llama/Llama-3.1-8B.safetensors', 'b'.repeat(64)),
+        ],
+      });
+      const a = await answerProvenance(HF, { trust, evidence, inventory: inventoryLookup(inv), now: NOW });
+      expect(a.lineage.parents.find((p) => p.grade === 'signed-verified')?.locations).toEqual(['s3://models/meta-llama/Llama-3.1-8B/']);
+      expect(a.lineage.datasets.find((d) => d.grade === 'signed-verified')?.locations).toEqual(['s3://datasets/fineweb-edu/sample.parquet']);
+      // Declared parents carry no digest: nothing is linked by name.
+      expect(a.lineage.parents.filter((p) => p.grade === 'declared').some((p) => p.locations)).toBe(false);
+    } finally {
+      await inv.close();
+    }
+  });
+
   it("the scan's CBOM and HTML report show the models; provenance --format cbom carries the pedigree", async () => {
     const validate = cdxValidator();
     const scan = await scanPaths(copy('c'));
