@@ -22,6 +22,7 @@ import {
 } from '../pkix/algorithm.js';
 import { certificateFinding, parseCertificate, readName, resolveIssuerKeys, sha256Hex, type ParsedCertificate } from '../pkix/certificate.js';
 import { describeEncryptionScheme } from './keys.js';
+import { rsaFromOctets, type ParameterFrom } from '../catalogue/infer.js';
 import type { Detector, DetectResult } from './types.js';
 import { readKdfParams } from '../pkix/pkcs8.js';
 import {
@@ -210,10 +211,17 @@ class CmsWalker {
     nesting: number,
     facts: { detached?: boolean; eContentType?: string; timestamp?: string; countersignature?: boolean },
   ): void {
-    const { sid, digestAlgorithm: digestAlg, signedAttrs, signatureAlgorithm: sigAlg, unsignedAttrs } = readSignerInfo(node);
+    const { sid, digestAlgorithm: digestAlg, signedAttrs, signatureAlgorithm: sigAlg, signature, unsignedAttrs } = readSignerInfo(node);
 
     const signer = this.findCertificate(sid);
-    const described = describeSignatureAlgorithm(sigAlg, signer?.key);
+    let described: Described = describeSignatureAlgorithm(sigAlg, signer?.key);
+    let parameterFrom: ParameterFrom | undefined = signer && described.algorithm.parameterKnown !== false ? 'certificate' : undefined;
+    if (described.algorithm.family === 'RSA' && described.algorithm.parameterKnown === false) {
+      // No signer certificate: an RSA signature is exactly as long as the modulus (RFC 8017 §8.2.1).
+      const inferred = rsaFromOctets(catalogue().oid(sigAlg.oid), signature.length, 'signature-length', { ...described.algorithm });
+      described = inferred;
+      parameterFrom = inferred.parameterFrom;
+    }
     const digest = catalogue().hashName(digestAlg.oid);
     // rsaEncryption / id-ecPublicKey / Ed25519 / ML-DSA OIDs name no hash: the digestAlgorithm is the one that binds the content.
     if (!described.algorithm.hash && digest) described.algorithm.hash = digest;
@@ -229,6 +237,7 @@ class CmsWalker {
         digestAlgorithm: digest ?? digestAlg.oid,
         signerIdentifier: describeSid(sid),
         signerCertificateIncluded: !!signer,
+        ...(parameterFrom ? { parameterFrom } : {}),
         signedAttributes: !!signedAttrs,
         ...(facts.detached !== undefined ? { detached: facts.detached } : {}),
         ...(facts.eContentType ? { contentType: facts.eContentType } : {}),
@@ -397,15 +406,22 @@ class CmsWalker {
 
     if (ri.tag === TAG.SEQUENCE) {
       // KeyTransRecipientInfo ::= SEQUENCE { version, rid, keyEncryptionAlgorithm, encryptedKey }
-      const [, rid, algNode] = ri.children();
+      const [, rid, algNode, encryptedKey] = ri.children();
       if (!rid || !algNode) throw new ParseError('KeyTransRecipientInfo is missing fields', ri.start);
       const alg = readAlgorithmIdentifier(algNode);
       const cert = this.findCertificate(rid);
-      const d = describeKeyTransport(alg, cert?.key);
+      let d: Described = describeKeyTransport(alg, cert?.key);
+      let parameterFrom: ParameterFrom | undefined = cert && d.algorithm.parameterKnown !== false ? 'certificate' : undefined;
+      if (d.algorithm.family === 'RSA' && d.algorithm.parameterKnown === false && encryptedKey?.tag === TAG.OCTET_STRING) {
+        // An RSA key-transport ciphertext is exactly as long as the modulus (RFC 8017 §7.1.1, §7.2.1).
+        const inferred = rsaFromOctets(catalogue().oid(alg.oid), encryptedKey.length, 'ciphertext-length', { ...d.algorithm });
+        d = inferred;
+        parameterFrom = inferred.parameterFrom;
+      }
       push(
         d,
         'KeyTransRecipientInfo',
-        { role: 'key-transport', recipientIdentifier: describeSid(rid), recipientCertificateIncluded: !!cert },
+        { role: 'key-transport', recipientIdentifier: describeSid(rid), recipientCertificateIncluded: !!cert, ...(parameterFrom ? { parameterFrom } : {}) },
         cert ? { subject: cert.subject } : {},
       );
       return;

@@ -15,6 +15,7 @@ import { avbDetector } from './avb.js';
 import { carveDetector } from './carve.js';
 import { cmsDetector } from './cms.js';
 import { cosignDetector } from './cosign.js';
+import { csrDetector } from './csr.js';
 import { debianDetector } from './debian.js';
 import { dsseDetector } from './dsse.js';
 import { fitDetector } from './fit.js';
@@ -28,6 +29,7 @@ import { npmDetector } from './npm.js';
 import { openpgpDetector } from './openpgp.js';
 import { opensslEncDetector } from './openssl-enc.js';
 import { pkcs12Detector } from './pkcs12.js';
+import { rekorDetector } from './rekor.js';
 import { rpmDetector } from './rpm.js';
 import { sigstoreDetector } from './sigstore.js';
 import { signifyDetector } from './signify.js';
@@ -56,6 +58,7 @@ export const DETECTORS: readonly Detector[] = [
   sigstoreDetector,
   tufDetector,
   intotoLayoutDetector,
+  rekorDetector,
   dsseDetector,
   cosignDetector,
   npmDetector,
@@ -66,6 +69,7 @@ export const DETECTORS: readonly Detector[] = [
   jarDetector,
   cmsDetector,
   pkcs12Detector,
+  csrDetector,
   keysDetector,
   openpgpDetector,
   sshDetector,

@@ -303,7 +303,8 @@ function timeField(name: 'validAfter' | 'validBefore', seconds: bigint): Record<
 function describeSshSignature(name: string, signer: SshKey, what: string): Described {
   const cat = catalogue();
   const rsaNames = ['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512'];
-  const fits = signer.type === 'ssh-rsa' ? rsaNames.includes(name) : name === signer.type;
+  // PROTOCOL.u2f: a security key may also sign as WebAuthn (webauthn-sk-ecdsa-sha2-nistp256@openssh.com).
+  const fits = signer.type === 'ssh-rsa' ? rsaNames.includes(name) : name === signer.type || name === `webauthn-${signer.type}`;
   if (!fits) throw new ParseError(`${what}: signature algorithm ${name} does not match the ${signer.type} key`);
   const hash = cat.data.ssh[name]?.hash;
   const algorithm: Algorithm = { ...signer.described.algorithm, name };
@@ -498,9 +499,16 @@ export function parseSshSig(der: Uint8Array, offset: number): Finding {
   r.end();
   const sigName = sig.text('signature algorithm', 128);
   sig.string('signature');
-  if (sigName.startsWith('sk-')) {
+  let webauthnOrigin: string | undefined;
+  if (sigName.startsWith('sk-') || sigName.startsWith('webauthn-sk-')) {
     sig.byte('flags');
     sig.u32('counter');
+  }
+  if (sigName.startsWith('webauthn-sk-')) {
+    // PROTOCOL.u2f "webauthn-sk-ecdsa-sha2-nistp256@openssh.com": origin, clientData and extensions follow.
+    webauthnOrigin = sig.text('origin', 1024);
+    sig.string('clientData');
+    sig.string('extensions');
   }
   sig.end();
   const signerKey = signer.cert ? { ...signer, type: certifiedKeyType(signer.type) ?? signer.type } : signer;
@@ -520,6 +528,7 @@ export function parseSshSig(der: Uint8Array, offset: number): Finding {
       hashAlgorithm: hashName,
       signatureAlgorithm: sigName,
       signerKeyType: signer.type,
+      ...(webauthnOrigin !== undefined ? { webauthn: true, webauthnOrigin } : {}),
       ...(signer.application !== undefined ? { application: signer.application } : {}),
     },
   };

@@ -9,7 +9,8 @@ import { ParseError } from '../errors.js';
 import type { Finding } from '../model.js';
 import { describeSignatureAlgorithm, describeSpki, readAlgorithmIdentifier, type AlgorithmIdentifier, type KeyInfo } from './algorithm.js';
 import { DerNode, TAG } from './der.js';
-import type { Described } from '../catalogue/index.js';
+import { catalogue, type Described } from '../catalogue/index.js';
+import { rsaFromOctets } from '../catalogue/infer.js';
 
 const ATTR_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -83,6 +84,8 @@ export interface ParsedCertificate {
   serialDer: Uint8Array;
   /** subjectKeyIdentifier extension (RFC 5280 §4.2.1.2) as hex, when present: what a CMS [0] SubjectKeyIdentifier matches. */
   subjectKeyId?: string;
+  /** authorityKeyIdentifier keyIdentifier (RFC 5280 §4.2.1.1) as hex, when present: the issuer's subjectKeyId. */
+  authorityKeyId?: string;
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue } (RFC 5280 §4.1). */
@@ -162,6 +165,7 @@ export function parseCertificate(node: DerNode): ParsedCertificate {
     signatureAlgorithm: sigAlg,
     serialDer: serialNode.content,
     ...(subjectKeyId ? { subjectKeyId } : {}),
+    ...(authorityKeyId ? { authorityKeyId } : {}),
   };
 }
 
@@ -197,12 +201,27 @@ export function certificateFinding(cert: ParsedCertificate, format: string, offs
     fingerprint: sha256Hex(cert.node.encoded),
     details: {
       ...(cert.key.explicitParameters ? { explicitCurveParameters: true } : {}),
-      signatureAlgorithm: cert.signature.algorithm,
-      signatureQuantum: cert.signature.quantum,
+      ...signatureDetails(cert),
       selfSigned: cert.selfSigned,
       ...(cert.isCA !== undefined ? { ca: cert.isCA } : {}),
+      ...(cert.subjectKeyId ? { subjectKeyId: cert.subjectKeyId } : {}),
+      ...(cert.authorityKeyId ? { authorityKeyId: cert.authorityKeyId } : {}),
     },
   };
   if (cert.signature.algorithm.hash) finding.algorithm = { ...finding.algorithm, hash: cert.signature.algorithm.hash };
   return finding;
+}
+
+/**
+ * The certificate's signature algorithm. Without the issuer's key in the set, an RSA signatureValue still gives the
+ * issuer's modulus size: it is exactly as long (RFC 8017 §8.2.1); `signatureParameterFrom` says so.
+ */
+function signatureDetails(cert: ParsedCertificate): Record<string, unknown> {
+  const sig = cert.signature;
+  if (sig.algorithm.family === 'RSA' && sig.algorithm.parameterKnown === false) {
+    const inferred = rsaFromOctets(catalogue().oid(cert.signatureAlgorithm.oid), cert.signatureValue.length, 'signature-length', { ...sig.algorithm });
+    if (inferred.parameterFrom)
+      return { signatureAlgorithm: inferred.algorithm, signatureQuantum: inferred.quantum, signatureParameterFrom: inferred.parameterFrom };
+  }
+  return { signatureAlgorithm: sig.algorithm, signatureQuantum: sig.quantum };
 }

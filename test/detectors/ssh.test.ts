@@ -242,6 +242,47 @@ describe('ssh detector: SSHSIG', () => {
     expect([ed.algorithm.id, ed.algorithm.name, ed.algorithm.hash]).toEqual(['Ed25519', 'ssh-ed25519', 'SHA-512']);
   });
 
+  it('reads SSHSIG by a security key, plain sk- and the WebAuthn variant (PROTOCOL.u2f)', () => {
+    // The signer: OpenSSH's own sk-ecdsa test key (regress/unittests/sshkey/testdata/ecdsa_sk1.pub).
+    const line = readFileSync(join(FIXTURES, 'ssh-jose', 'realworld', 'openssh-ecdsa_sk1.pub'), 'utf8')
+      .trim()
+      .split(/\s+/);
+    const blob = Buffer.from(line[1], 'base64');
+    const ecdsaSig = str(Buffer.concat([str(Buffer.alloc(32, 1)), str(Buffer.alloc(32, 2))]));
+    const sshsig = (inner: Buffer) =>
+      `-----BEGIN SSH SIGNATURE-----\n${Buffer.concat([Buffer.from('SSHSIG'), u32(1), str(blob), str('file'), str(''), str('sha512'), str(inner)]).toString('base64')}\n-----END SSH SIGNATURE-----\n`;
+    const plain = ssh('x.sig', sshsig(Buffer.concat([str('sk-ecdsa-sha2-nistp256@openssh.com'), ecdsaSig, Buffer.from([1]), u32(7)])));
+    expect(plain.errors).toEqual([]);
+    expect(plain.findings[0]).toMatchObject({
+      algorithm: { id: 'ECDSA-P256', hash: 'SHA-256' },
+      details: { signerKeyType: 'sk-ecdsa-sha2-nistp256@openssh.com', application: 'ssh:' },
+    });
+    const webauthn = ssh(
+      'x.sig',
+      sshsig(
+        Buffer.concat([
+          str('webauthn-sk-ecdsa-sha2-nistp256@openssh.com'),
+          ecdsaSig,
+          Buffer.from([5]),
+          u32(9),
+          str('https://example.org'),
+          str('{"type":"webauthn.get"}'),
+          str(''),
+        ]),
+      ),
+    );
+    expect(webauthn.errors).toEqual([]);
+    expect(webauthn.findings[0]).toMatchObject({
+      algorithm: { id: 'ECDSA-P256', name: 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com' },
+      fingerprint: plain.findings[0].fingerprint,
+      details: { webauthn: true, webauthnOrigin: 'https://example.org' },
+    });
+    // The WebAuthn fields are required: a signature that stops after the counter is malformed.
+    const cut = ssh('x.sig', sshsig(Buffer.concat([str('webauthn-sk-ecdsa-sha2-nistp256@openssh.com'), ecdsaSig, Buffer.from([5]), u32(9)])));
+    expect(cut.findings).toEqual([]);
+    expect(cut.errors).toHaveLength(1);
+  });
+
   it('rejects a signature algorithm that does not fit the key', () => {
     const sig = Buffer.concat([
       Buffer.from('SSHSIG'),
