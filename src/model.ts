@@ -132,7 +132,7 @@ export type CoverageVia = 'attached' | 'detached' | 'checksum' | 'model' | 'inde
 export interface SignatureLink {
   /** The artifact holding the signature (`X.asc`, `SHA256SUMS.asc`, `model.sig`); for `attached`, the object it came from. */
   uri: string;
-  /** The signature finding: an index into the findings of the artifact at `uri` (for `attached`: of this artifact). */
+  /** The signature finding: an index into the findings of the artifact at `uri` (for `attached` and `index`: of this artifact). */
   finding: number;
   via: CoverageVia;
   /** The checksum file or index that lists this artifact (`checksum`, `index`), signed by the artifact at `uri`. */
@@ -148,6 +148,14 @@ export interface SignatureLink {
   reason?: string;
   /** The signature's exposure as the protection of this artifact (its class and lifetime): set by scoring. */
   exposure?: Exposure;
+}
+
+/**
+ * Whether a link's finding is on the signed artifact itself (`attached`; `index`: a release store's chain signatures,
+ * reported on every artifact the index lists) rather than on the artifact at `uri`.
+ */
+export function findingOnSubject(l: Pick<SignatureLink, 'via'>): boolean {
+  return l.via === 'attached' || l.via === 'index';
 }
 
 /** Migration state of an artifact's signatures: `hybrid-signed` when a verified hybrid (or post-quantum) signature covers it. */

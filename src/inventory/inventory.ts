@@ -18,7 +18,7 @@ import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
 import { artifactsOfModel, modelsInScan } from '../provenance/scan-models.js';
-import { isSignatureName } from '../scan/coverage.js';
+import { isSignatureName } from '../sources/signature-names.js';
 import { migrate, type InventoryTables } from './schema.js';
 
 import { defaultInventoryPath } from './paths.js';

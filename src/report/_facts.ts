@@ -116,6 +116,7 @@ export function signatureSummary(a: ArtifactResult): string | undefined {
   const parts = (a.signedBy ?? []).map((l) => {
     const how = `${l.algorithm}, ${l.verification}${l.verification === 'unverifiable' && l.reason ? `: ${l.reason}` : ''}`;
     if (l.via === 'checksum' && l.index) return `covered by ${shortName(l.index)} (signed by ${shortName(l.uri)}: ${how})`;
+    if (l.via === 'index' && l.index) return `covered by ${shortName(l.index)} (signed by ${shortName(l.uri)}: ${how})`;
     if (l.via === 'model') return `covered by ${shortName(l.uri)} (${how})`;
     if (l.via === 'attached') return `signed (${l.format}, ${how})`;
     return `signed by ${shortName(l.uri)} (${how})`;

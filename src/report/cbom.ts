@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { ArtifactResult, Finding } from '../model.js';
+import { findingOnSubject, type ArtifactResult, type Finding } from '../model.js';
 import { scanModels } from '../provenance/scan-models.js';
 import { decodeLeniently, safeJson } from './text.js';
 import type { Reporter } from './types.js';
@@ -182,7 +182,7 @@ export const cbomReporter: Reporter = {
     const byUri = new Map(result.artifacts.map((x) => [x.uri, x]));
     for (const a of result.artifacts) {
       for (const l of a.signedBy ?? []) {
-        const holder = l.via === 'attached' ? a : byUri.get(l.uri);
+        const holder = findingOnSubject(l) ? a : byUri.get(l.uri);
         const f = holder?.findings[l.finding];
         if (!holder || !f) continue;
         depend(a.uri, materialRef(holder, f));

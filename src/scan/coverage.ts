@@ -27,6 +27,7 @@ import { checkSignature } from '../provenance/verify.js';
 import { verify as compositeVerify } from '../resign/composite.js';
 import { DSSE_PAYLOAD_TYPE, pae, parseBundle } from '../resign/dsse.js';
 import { isChecksumFile, parseChecksums, type ChecksumEntry } from '../sources/checksum-lists.js';
+import { COSIGN_CERT_SUFFIXES, DETACHED_SUFFIXES } from '../sources/signature-names.js';
 import { weaker } from '../sources/hashes.js';
 import { answeredBySha256, digestsOver, requestKey } from './digests.js';
 import {
@@ -43,35 +44,6 @@ import {
   type Planned,
 } from './signature-checks.js';
 
-/** Detached signature suffixes, longest first (a name ending in `.hybrid.json` is not read as `.json`). */
-export const DETACHED_SUFFIXES = [
-  '.sigstore.json',
-  '.intoto.jsonl',
-  '.cosign.bundle',
-  '.hybrid-2.json',
-  '.hybrid.json',
-  '.hybrid.p7s',
-  '.sigstore',
-  '.minisig',
-  '.bundle',
-  '.sign',
-  '.asc',
-  '.sig',
-  '.gpg',
-  '.p7s',
-  '.p7m',
-];
-/** Certificates or keys cosign writes beside `X.sig` (`cosign sign-blob --output-certificate X.pem`). */
-const COSIGN_CERT_SUFFIXES = ['.pem', '.crt', '.cert'];
-/** Names of signature files, checksum lists and model signatures: what links one artifact to another. */
-export function isSignatureName(name: string): boolean {
-  return DETACHED_SUFFIXES.some((s) => name.endsWith(s)) || isChecksumFile(name) || /^model\.sig/.test(name);
-}
-
-/** Names of the small objects a check may need (those, plus keys and certificates): the engine keeps their bytes. */
-export function isEvidenceName(name: string): boolean {
-  return isSignatureName(name) || COSIGN_CERT_SUFFIXES.some((s) => name.endsWith(s)) || /\.(pub|key|cer|der|keyring|kbx)$|^KEYS$/i.test(name);
-}
 /** At most this many subject URIs are listed in `signs` (the count is never lost: every subject carries the link). */
 const MAX_SIGNS = 100;
 /** Second reads of signed files in flight. */

@@ -25,7 +25,7 @@ import {
 } from '../limits.js';
 import type { ArtifactResult, DetectContext, ErrorEntry, Finding } from '../model.js';
 import type { ArtifactRef, RelatedInfo } from '../sources/types.js';
-import { isEvidenceName } from './coverage.js';
+import { isEvidenceName } from '../sources/signature-names.js';
 import { digestOf, isPlanned, KeyRing, planDetachedChecks, type CheckOutcome } from './signature-checks.js';
 import { answeredBySha256 } from './digests.js';
 import { vouch } from './vouching.js';
@@ -288,8 +288,24 @@ export class ScanEngine {
       const own = res.findings.filter((f) => f.kind === 'signature');
       const v = vouch(info.vouching, own, (r) => this.detectShared(r), this.options.now ?? new Date());
       res.coverage = v.coverage;
+      const first = res.findings.length;
       res.findings.push(...v.findings);
       res.errors.push(...v.errors);
+      // The same links as any other coverage (docs/coverage.md): the index's signature is not checked over the index
+      // here (the digests on the way down are compared by the source), so it is `unverifiable`, saying why.
+      v.findings.forEach((f, k) =>
+        (res.signedBy ??= []).push({
+          uri: v.from[k].uri,
+          finding: first + k,
+          via: 'index',
+          index: v.from[k].index,
+          algorithm: f.algorithm.id,
+          quantum: f.quantum.status,
+          format: f.format,
+          verification: 'unverifiable',
+          reason: 'the signature over the index is not checked here; the digests from the index down are',
+        }),
+      );
     }
   }
 

@@ -60,6 +60,8 @@ export interface Vouched {
   coverage: ArtifactCoverage;
   findings: Finding[];
   errors: ErrorEntry[];
+  /** For each of `findings`: the object holding that signature and the index it signs (for `signedBy`, via `index`). */
+  from: { uri: string; index: string }[];
 }
 
 /**
@@ -70,15 +72,18 @@ export interface Vouched {
 export function vouch(v: Vouching, own: Finding[], detect: (ref: ArtifactRef) => Finding[], now: Date): Vouched {
   const errors: ErrorEntry[] = [];
   const findings: Finding[] = [];
+  const from: Vouched['from'] = [];
   const keysIn = (refs: ArtifactRef[] | undefined) => (refs ?? []).flatMap(detect).filter((f) => f.kind === 'public-key' || f.kind === 'certificate');
   if (v.keys?.length && own.length) errors.push(...expiredSigningKeys(own, keysIn(v.keys), now));
   let coverage: ArtifactCoverage = own.length ? 'signed' : 'unsigned';
   if (v.chains?.length) {
     let vouched = false;
     for (const chain of v.chains) {
-      const signatures = chain.signatures.flatMap(detect).filter((f) => f.kind === 'signature');
+      const held = chain.signatures.flatMap((r) => detect(r).flatMap((f) => (f.kind === 'signature' ? [{ f, uri: r.uri }] : [])));
+      const signatures = held.map((h) => h.f);
       if (!signatures.length) continue;
       findings.push(...chainFindings({ name: chain.index, signatures }, chain.hashes, chain.apt));
+      from.push(...held.map((h) => ({ uri: h.uri, index: chain.index })));
       if (chain.keys?.length) errors.push(...expiredSigningKeys(signatures, keysIn(chain.keys), now, `its index ${chain.index} is signed`));
       vouched = true;
       break;
@@ -86,5 +91,5 @@ export function vouch(v: Vouching, own: Finding[], detect: (ref: ArtifactRef) =>
     if (!own.length) coverage = vouched ? 'covered' : 'index-unsigned';
   }
   if (!own.length && v.unsigned) errors.push({ code: 'unsupported', message: v.unsigned, source: 'source' });
-  return { coverage, findings, errors };
+  return { coverage, findings, errors, from };
 }

@@ -6,7 +6,7 @@
  */
 import { ShelflifeError, UsageError } from '../errors.js';
 import type { ArtifactResult, Exposure, Finding, ScanResult, Severity, SignatureLink } from '../model.js';
-import { SEVERITIES } from '../model.js';
+import { findingOnSubject, SEVERITIES } from '../model.js';
 import { classifyArtifact, type Classification, type TargetOverride } from './classify.js';
 import { scoreFinding } from './exposure.js';
 import { bundledScoringRules, loadPolicy, type ClassParams, type Lifetimes, type Policy, type ScoringRules, type TimelineEntry } from './rules.js';
@@ -198,7 +198,7 @@ export interface LinkedFinding {
 export function linkFindings(a: ArtifactResult, byUri: Map<string, ArtifactResult>): LinkedFinding[] {
   const out: LinkedFinding[] = [];
   for (const link of a.signedBy ?? []) {
-    const holder = link.via === 'attached' ? a : byUri.get(link.uri);
+    const holder = findingOnSubject(link) ? a : byUri.get(link.uri);
     const f = holder?.findings[link.finding];
     if (!f) continue;
     // The weakest hash on the way (a checksum list's MD5 or SHA-1) replaces a stronger signature hash: policies on
@@ -323,6 +323,7 @@ function rollUp(a: ArtifactResult, c: Classification, links: LinkedFinding[]): E
 export function coverageWords(l: SignatureLink): string {
   const name = (u: string) => decodeURIComponent(u.replace(/[?#].*$/, '').replace(/^.*[/!]/, '')) || u;
   if (l.via === 'checksum' && l.index) return `Covered by ${name(l.index)} (signed by ${name(l.uri)})`;
+  if (l.via === 'index' && l.index) return `Covered by ${name(l.index)} (signed by ${name(l.uri)})`;
   if (l.via === 'model' || l.via === 'index') return `Covered by ${name(l.uri)}`;
   return `Signed by ${name(l.uri)}`;
 }

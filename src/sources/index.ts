@@ -31,6 +31,10 @@ function lazy(load: () => Promise<SourceFactory>): SourceFactory {
         inner = factory(target, options);
         yield* inner.walk();
       },
+      // A second read for a signature check (src/scan/coverage.ts) goes to the source that yielded the artifact.
+      reread(a) {
+        return inner?.reread?.(a);
+      },
       async close() {
         await inner?.close();
       },

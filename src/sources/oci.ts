@@ -23,6 +23,8 @@ import { referrersFromApi } from '../oci/referrers.js';
 import { MAX_DOCUMENT_BYTES, RegistryClient, RegistryError } from '../oci/registry.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
+import { isChecksumFile } from './checksum-lists.js';
+import { DETACHED_SUFFIXES, isEvidenceName, isModelSignatureName } from './signature-names.js';
 import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
 
 const MAX_INDEX_CHILDREN = 1024;
@@ -160,6 +162,26 @@ export function classifyBlob(d: Descriptor): LayerKind {
     return 'key';
   if (/model|gguf|safetensors|onnx|ollama|weights?\b/.test(mt) || /\.(gguf|safetensors|onnx|pt|pth|ckpt|bin|h5|keras|tflite|pb)$/.test(title)) return 'model';
   return 'other';
+}
+
+/**
+ * Blobs of a manifest that signature coverage links by title (docs/coverage.md), read whatever their media type: a
+ * release pushed as an artifact (`oras push … fw.bin fw.bin.asc SHA256SUMS SHA256SUMS.asc`) holds signature files,
+ * checksum lists and model signatures, and the files they sign beside them. By index into `layers`.
+ */
+function linkedTitles(layers: readonly unknown[]): Set<number> {
+  const titles = layers.map((d) => (validDescriptor(d) ? d.annotations?.['org.opencontainers.image.title'] : undefined));
+  const present = new Set(titles.filter((t): t is string => typeof t === 'string'));
+  // A checksum list or model signature names files we cannot see without reading it: every titled blob beside it.
+  // Titles may be paths (`release/SHA256SUMS`): names are judged by their last segment.
+  const base = (t: string) => t.slice(t.lastIndexOf('/') + 1);
+  const lists = [...present].some((t) => isChecksumFile(base(t)) || isModelSignatureName(base(t)));
+  const out = new Set<number>();
+  titles.forEach((t, i) => {
+    if (typeof t !== 'string' || !t || t.includes('\0')) return;
+    if (lists || isEvidenceName(base(t)) || DETACHED_SUFFIXES.some((s) => present.has(t + s))) out.add(i);
+  });
+  return out;
 }
 
 function layerName(d: Descriptor, i: number): string {
@@ -464,7 +486,8 @@ export class OciSource implements Source {
 
     // An artifact (OCI 1.1 `artifactType`, or a config that is not an image config) is content, not an image: every
     // blob it holds is read, whatever its media type or title (a JAR or a CMS file pushed as octet-stream), its config
-    // too when it holds anything. Image layers wait for --layers; encrypted layers cannot be read.
+    // too when it holds anything. Image layers wait for --layers (unless a signature or checksum list beside them
+    // names them: docs/coverage.md); encrypted layers cannot be read.
     const artifact = isArtifact(m.doc);
     if (artifact && validDescriptor(m.doc.config) && !EMPTY_CONFIGS.has(m.doc.config.mediaType ?? '') && m.doc.config.size !== 0)
       yield this.blobRef(
@@ -474,10 +497,16 @@ export class OciSource implements Source {
         uri,
         'other',
       );
+    const linked = linkedTitles(layers);
     for (const [i, d] of layers.entries()) {
       if (!validDescriptor(d)) continue;
       const kind = classifyBlob(d);
-      const read = kind === 'layer' ? !!this.options.layers : kind === 'encrypted-layer' ? false : kind === 'key' || kind === 'model' || artifact;
+      const read =
+        kind === 'layer'
+          ? !!this.options.layers || linked.has(i)
+          : kind === 'encrypted-layer'
+            ? false
+            : kind === 'key' || kind === 'model' || artifact || linked.has(i);
       if (read && !(kind === 'other' && d.mediaType === MEDIA.emptyJson)) yield this.blobRef(repo, d, i, uri, kind);
     }
   }

@@ -61,6 +61,13 @@ describe('apt repositories over HTTP(S)', () => {
     for (const name of ['hello-a', 'hello-b']) {
       const a = arts.get(`/apt/reprepro/pool/main/h/${name}/${name}_1.0-1_amd64.deb`)!;
       expect(a.coverage).toBe('covered');
+      // The same links as every other store (docs/coverage.md): each chain signature, via the index that lists it.
+      expect(a.signedBy?.length).toBe(a.findings.length);
+      expect(a.signedBy).toEqual(
+        a.findings.map((f, i) =>
+          expect.objectContaining({ via: 'index', index: 'dists/bookworm/InRelease', finding: i, algorithm: f.algorithm.id, verification: 'unverifiable' }),
+        ),
+      );
       expect(a.sha256).toBe(sha256File(join(s.root, `apt/reprepro/pool/main/h/${name}/${name}_1.0-1_amd64.deb`)));
       expect(a.findings.map((f) => `${f.algorithm.family}@${f.location.member}`).sort()).toEqual([
         'EdDSA@dists/bookworm/InRelease',
