@@ -6,25 +6,57 @@
  *    (little-endian u32 len-in-words, n0inv, n[len], rr[len], exponent) and libavb's AvbRSAPublicKeyHeader
  *    (big-endian u32 key_num_bits, n0inv, n, rr);
  *  - a big-endian modulus with a u32 length prefix (bytes or bits) and a u32 exponent right after it.
- * Certificates are the x509 carver's; PEM keys are the keys detector's. Random bytes must yield nothing, so every
- * candidate needs strong evidence: DER that parses exactly with a known key OID; RSA moduli of >= 512 bits, odd, with
- * no small prime factor and exponent 3, 17 or 65537; for the Montgomery layouts n0inv·n ≡ -1 (mod 2^32) and
- * rr = (2^(32·len))² mod n, which random data passes with probability about 2^-32 · 2^-2048.
+ * Certificates are the x509 carver's; PEM keys are the keys detector's. A layout alone proves nothing, so every
+ * candidate must pass what a real key passes (src/detectors/_key-soundness.ts): DER that parses exactly, to the last
+ * byte, with a known key OID; an RSA modulus of >= 512 bits that is odd, has no small prime factor, is no perfect
+ * power and whose bytes look random, with exponent 3, 17 or 65537; an EC point on its curve; for the Montgomery layouts
+ * their own markers, n0inv·n ≡ -1 (mod 2^32) and rr = (2^(32·len))² mod n. And only where the surrounding format can
+ * hold a key (src/detectors/_carve-scope.ts): never in a Java class file, only in the data sections of an ELF file,
+ * never in an archive member that a trust format's detector reads whole (`claims.defersTo`).
+ * Every finding says `details.carved: true`: a lead, scored as such until another finding confirms the same key
+ * (docs/scoring.md).
  * @module
  */
+import { createPublicKey } from 'node:crypto';
 import { readNode, TAG } from '../pkix/der.js';
 import { catalogue } from '../catalogue/index.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, Finding } from '../model.js';
 import { describeSpki, type KeyInfo } from '../pkix/algorithm.js';
 import { parseCertificate, sha256Hex } from '../pkix/certificate.js';
+import { carveScope, type Range } from './_carve-scope.js';
+import { RSA_EXPONENTS, soundEcSpki, soundRsa } from './_key-soundness.js';
 import type { Detector, DetectResult } from './types.js';
 import { rethrowUnlessParseError } from '../errors.js';
 
 export const carveDetector: Detector = {
   format: 'carve',
   description: 'Raw public keys at any offset of binary images: DER SPKI, PKCS#1, mincrypt/U-Boot and AVB RSA layouts',
-  claims: { anywhere: true },
+  claims: {
+    anywhere: true,
+    // Formats that are trust material through and through; not executables and images (authenticode, kmod, fit, avb),
+    // which hold data of any kind, nor containers (their members are searched on their own).
+    defersTo: [
+      'age',
+      'cms',
+      'cosign',
+      'debian',
+      'dsse',
+      'jar',
+      'jose',
+      'keys',
+      'minisign',
+      'npm',
+      'openpgp',
+      'openssl-enc',
+      'pkcs12',
+      'sigstore',
+      'signify',
+      'ssh',
+      'uefi-esl',
+      'x509',
+    ],
+  },
   detect: detectCarve,
 };
 
@@ -39,31 +71,19 @@ const SPKI_ALG_OIDS = [
   '06072a8648ce380401', // id-dsa
   '06096086480165030403', // ML-DSA-44/65/87 (… 03 04 03 11|12|13): the 11-byte TLV without its last byte
 ].map((h) => Buffer.from(h, 'hex'));
-const RSA_EXPONENTS = new Set([3n, 17n, 65537n]);
-const SMALL_PRIMES = (() => {
-  const out: bigint[] = [];
-  for (let n = 3; n < 2000; n += 2) {
-    let prime = true;
-    for (let d = 3; d * d <= n; d += 2) if (n % d === 0) prime = false;
-    if (prime) out.push(BigInt(n));
-  }
-  return out;
-})();
-const PRIMORIAL = SMALL_PRIMES.reduce((a, p) => a * p, 1n);
-
-interface Range {
-  start: number;
-  end: number;
-}
-
 function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
+  const scope = carveScope(bytes, ctx);
+  if (scope && scope.length === 0) return { findings: [] };
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const findings: Finding[] = [];
   const taken: Range[] = [];
   let certs: Range[] | undefined;
   const inCert = (at: number) => (certs ??= certificateRanges(bytes)).some((r) => at >= r.start && at < r.end);
   const inTaken = (at: number) => taken.some((r) => at >= r.start && at < r.end);
+  // The whole candidate must lie in one range the format can hold data in.
+  const inScope = (r: Range) => !scope || scope.some((s) => r.start >= s.start && r.end <= s.end);
   const push = (f: Finding, range: Range) => {
+    if (!inScope(range)) return;
     if (findings.length < MAX_OBJECTS_PER_ARTIFACT) findings.push(f);
     taken.push(range);
   };
@@ -77,15 +97,17 @@ function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     }
   }
   for (const k of carvePkcs1(bytes, (at) => inTaken(at) || inCert(at)))
-    if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', undefined, { exponent: k.exponent }), k);
+    if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', rsaFingerprint(k.n, k.e), { exponent: k.e.toString() }), k);
   let vbmeta: Range[] | undefined;
   const inVbmeta = (at: number) => (vbmeta ??= vbmetaRanges(buf)).some((r) => at >= r.start && at < r.end);
   for (const k of carveMontgomery(bytes))
     if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start)))
-      push(keyFinding(k.key, k.start, k.layout, undefined, k.exponent ? { exponent: k.exponent } : {}), k);
+      push(
+        keyFinding(k.key, k.start, k.layout, k.e ? rsaFingerprint(k.n, k.e) : undefined, k.e && k.layout === 'mincrypt' ? { exponent: k.e.toString() } : {}),
+        k,
+      );
   for (const k of carveLengthPrefixed(bytes))
-    if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', undefined, { exponent: k.exponent }), k);
-  void ctx;
+    if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', rsaFingerprint(k.n, k.e), { exponent: k.e.toString() }), k);
   return { findings };
 }
 
@@ -97,8 +119,20 @@ function keyFinding(key: KeyInfo, offset: number, layout: string, fingerprint?: 
     quantum: key.quantum,
     location: { offset },
     ...(fingerprint ? { fingerprint } : {}),
-    details: { layout, ...details },
+    details: { carved: true, layout, ...details },
   };
+}
+
+/**
+ * SHA-256 of the key's SubjectPublicKeyInfo DER, as a key file of the same key would give (the keys detector's
+ * fingerprint): OpenSSL writes the canonical encoding from (n, e).
+ */
+function rsaFingerprint(n: bigint, e: bigint): string {
+  const b64 = (v: bigint) => {
+    const hex = v.toString(16);
+    return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
+  };
+  return sha256Hex(createPublicKey({ key: { kty: 'RSA', n: b64(n), e: b64(e) }, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
 }
 
 /** The SPKI whose AlgorithmIdentifier OID TLV sits at `oidAt`, if it parses exactly and is a sound key. */
@@ -117,13 +151,18 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at:
     try {
       const node = readNode(bytes, start, start + hdr + len);
       const kids = node.children();
-      if (kids.length !== 2 || kids[0].start !== algAt || kids[1].tag !== TAG.BIT_STRING) continue;
+      // No slack: exactly AlgorithmIdentifier and a BIT STRING with no unused bits.
+      if (kids.length !== 2 || kids[0].start !== algAt || kids[1].tag !== TAG.BIT_STRING || kids[1].content[0] !== 0) continue;
       const key = describeSpki(node);
       if (key.algorithm.family === 'RSA') {
-        const rsa = readNode(kids[1].bits(), 0);
-        const [n, e] = rsa.children();
-        if (!soundRsa(n.bigint(), e.bigint())) continue;
+        // RSAPublicKey fills the BIT STRING to its last byte: two INTEGERs and nothing after them.
+        const bits = kids[1].bits();
+        const rsa = readNode(bits, 0);
+        const parts = rsa.children();
+        if (rsa.end !== bits.length || parts.length !== 2 || parts.some((x) => x.tag !== TAG.INTEGER)) continue;
+        if (!soundRsa(parts[0].bigint(), parts[1].bigint())) continue;
       } else if (key.algorithm.family === 'unknown' || key.algorithm.parameterKnown === false) continue;
+      else if ((key.algorithm.family === 'ECDSA' || key.algorithm.family === 'ECDH') && !soundEcSpki(node.encoded)) continue;
       return { start, end: node.end, key };
     } catch (e) {
       rethrowUnlessParseError(e);
@@ -133,18 +172,8 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at:
   return undefined;
 }
 
-function soundRsa(n: bigint, e: bigint): boolean {
-  if (!RSA_EXPONENTS.has(e) || n < 1n << 511n || (n & 1n) === 0n) return false;
-  return gcd(n, PRIMORIAL) === 1n;
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
 /** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, found by the modulus header of common sizes. */
-function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => false): Iterable<Range & { key: KeyInfo; exponent: string }> {
+function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => false): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024.
   const heads = [
@@ -170,7 +199,7 @@ function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => fa
           const e = kids[1].bigint();
           if (!soundRsa(n, e)) continue;
           const bits = kids[0].integerBits();
-          yield { start, end: node.end, key: { ...catalogue().forKey('RSA', bits), bits }, exponent: e.toString() };
+          yield { start, end: node.end, key: { ...catalogue().forKey('RSA', bits), bits }, n, e };
           break;
         } catch (e) {
           rethrowUnlessParseError(e);
@@ -182,7 +211,7 @@ function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => fa
 }
 
 /** mincrypt / U-Boot (LE words) and libavb (BE) RSA keys with their Montgomery constants, both checked. */
-function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; layout: string; exponent?: string }> {
+function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; layout: string; n: bigint; e?: bigint }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const words of [32, 64, 96, 128]) {
     const le = Buffer.alloc(4);
@@ -201,7 +230,8 @@ function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; l
         end: RSA_EXPONENTS.has(e) ? end + 4 : end,
         key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 },
         layout: 'mincrypt',
-        ...(RSA_EXPONENTS.has(e) ? { exponent: e.toString() } : {}),
+        n,
+        ...(RSA_EXPONENTS.has(e) ? { e } : {}),
       };
     }
     const be = Buffer.alloc(4);
@@ -215,7 +245,8 @@ function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; l
       const n = BigInt(`0x${buf.toString('hex', p + 8, p + 8 + bytesLen)}`);
       const rr = BigInt(`0x${buf.toString('hex', p + 8 + bytesLen, end)}`);
       if (!montgomeryOk(n, n0inv, words * 32, rr)) continue;
-      yield { start: p, end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'avb' };
+      // libavb verifies with the fixed exponent 65537 (avb_rsa.c): the key is (n, 65537).
+      yield { start: p, end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'avb', n, e: 65537n };
     }
   }
 }
@@ -253,7 +284,7 @@ function montgomeryOk(n: bigint, n0inv: number, bits: number, rr: bigint): boole
 }
 
 /** u32 BE length (modulus bytes or bits) ‖ big-endian modulus ‖ u32 BE exponent (3, 17 or 65537). */
-function* carveLengthPrefixed(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; exponent: string }> {
+function* carveLengthPrefixed(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const modBytes of [128, 256, 384, 512]) {
     for (const prefix of [modBytes, modBytes * 8]) {
@@ -266,7 +297,7 @@ function* carveLengthPrefixed(bytes: Uint8Array): Iterable<Range & { key: KeyInf
         if (!RSA_EXPONENTS.has(e) || (buf[p + 4] & 0x80) === 0 || (buf[p + 3 + modBytes] & 1) === 0) continue;
         const n = BigInt(`0x${buf.toString('hex', p + 4, p + 4 + modBytes)}`);
         if (!soundRsa(n, e)) continue;
-        yield { start: p, end, key: { ...catalogue().forKey('RSA', modBytes * 8), bits: modBytes * 8 }, exponent: e.toString() };
+        yield { start: p, end, key: { ...catalogue().forKey('RSA', modBytes * 8), bits: modBytes * 8 }, n, e };
       }
     }
   }

@@ -144,15 +144,34 @@ class WindowProbe {
   }
 }
 
+/** Claimed by its structure: a magic (of at least `minMagic` bytes) at the start, or a name the detector's format uses. */
+function claimedByStructure(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, minMagic = 1): boolean {
+  const { magic } = c.detector.claims;
+  if (ctx.baseOffset === 0 && magic) {
+    for (const m of magic)
+      if (m.bytes.length >= minMagic && m.offset + m.bytes.length <= bytes.length && m.bytes.every((b, i) => bytes[m.offset + i] === b)) return true;
+  }
+  return c.nameMatchers.some((match) => match(ctx.name));
+}
+
+/**
+ * A container member that a format in `defersTo` claims by name or by a magic of 4 bytes or more (one or two bytes
+ * match arbitrary data too often to decide anything by).
+ */
+function deferredMember(
+  defersTo: readonly string[],
+  all: readonly CompiledDetector[],
+  bytes: Uint8Array,
+  ctx: Pick<DetectContext, 'name' | 'baseOffset' | 'uri'>,
+): boolean {
+  if (!ctx.uri.includes('!/')) return false;
+  return all.some((o) => defersTo.includes(o.detector.format) && claimedByStructure(o, bytes, ctx, 4));
+}
+
 function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, probe = new WindowProbe(bytes)): boolean {
   const { claims: cl } = c.detector;
   if (cl.anywhere) return true;
-  if (ctx.baseOffset === 0 && cl.magic) {
-    for (const m of cl.magic) {
-      if (m.offset + m.bytes.length <= bytes.length && m.bytes.every((b, i) => bytes[m.offset + i] === b)) return true;
-    }
-  }
-  if (c.nameMatchers.some((match) => match(ctx.name))) return true;
+  if (claimedByStructure(c, bytes, ctx)) return true;
   return c.contains.some((needle) => probe.has(needle));
 }
 
@@ -170,12 +189,14 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
   const annotations: Record<string, string> = {};
   const seen = new Set<string>();
   const probe = new WindowProbe(bytes);
-  for (const c of compile(table)) {
+  const all = compile(table);
+  for (const c of all) {
     const { detector } = c;
     if (options.only && !options.only.has(detector.format)) continue;
     if (options.skip?.has(detector.format)) continue;
     if (options.container && !detector.claims.containers) continue;
     if (!claimed(c, bytes, ctx, probe)) continue;
+    if (detector.claims.defersTo && deferredMember(detector.claims.defersTo, all, bytes, ctx)) continue;
     let out: Finding[] | DetectResult;
     try {
       out = detector.detect(bytes, ctx);

@@ -19,6 +19,12 @@ export interface Claims {
   /** Runs on every window of every artifact (carvers); must be cheap on bytes that hold nothing. */
   anywhere?: boolean;
   /**
+   * With `anywhere`: not on a container member that one of these formats claims by its name or by a magic of 4 bytes
+   * or more. They are formats whose files are trust material through and through (a JAR's signature block, a key or
+   * certificate file): their own detector reads every byte, a carver would only guess.
+   */
+  defersTo?: readonly string[];
+  /**
    * Also run on the raw bytes of an archive the engine is about to open (e.g. the APK signing block lives between a
    * zip's entries). Off by default: an uncompressed tar holds its members' bytes verbatim, and scanning both would
    * report every member twice.

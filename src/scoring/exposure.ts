@@ -72,7 +72,19 @@ export interface FindingScoringInput {
   now: number;
   timeline: Timeline;
   policies: readonly Policy[];
+  /**
+   * A key carved from raw bytes (`details.carved`) that nothing else in the scan confirms (no key file, certificate or
+   * signature with its fingerprint): a lead to check, scored at most {@link LEAD_MAX_SCORE}.
+   */
+  lead?: boolean;
 }
+
+/**
+ * The highest score of a lead: the top of `low`. A key found by its byte layout alone may be a real key or bytes that
+ * happen to look like one; it must not outrank what a parser verified, nor ask for action "now" before someone
+ * confirms it. Once another finding has its fingerprint it is scored like any key.
+ */
+export const LEAD_MAX_SCORE = 39;
 
 export interface MissedDeadline {
   policy: string;
@@ -219,7 +231,8 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     : [];
   const quantumScore = 100 * p * weight;
   const policyScore = Math.max(0, ...deadlines.map((d) => d.score));
-  const score = Math.min(100, Math.max(0, Math.round(Math.max(quantumScore, policyScore))));
+  const computed = Math.min(100, Math.max(0, Math.round(Math.max(quantumScore, policyScore))));
+  const score = input.lead ? Math.min(computed, LEAD_MAX_SCORE) : computed;
   const severity = severityOf(score);
   Object.assign(inputs, {
     probability: round(p, 4),
@@ -228,14 +241,18 @@ export function scoreFinding(input: FindingScoringInput): FindingExposure {
     policyScore,
     deadlineRules: deadlines.map((d) => d.rule),
     ...(waived.length ? { waivedRules: waived.map((d) => d.rule) } : {}),
+    ...(input.lead ? { lead: true, scoreAsConfirmed: computed } : {}),
   });
   const selfSignatureNote = waived.length
     ? ` Its ${f.algorithm.hash} self-signature is not a forgery exposure: relying parties take a self-signed root as a trust anchor and verify no signature on it (RFC 5280 §6.1.1).`
     : '';
+  const leadNote = input.lead
+    ? `Carved from raw bytes at offset ${f.location.offset ?? '?'} (${String(f.details?.layout ?? 'raw')} layout): a lead, not a verified key; nothing else in this scan uses it. Confirm that this artifact uses it (a key file, certificate or signature with its fingerprint); confirmed, it scores ${computed}. `
+    : '';
   return {
     score,
     severity,
-    explanation: explain(f, use, input, p, deadlines, severity, inputs, exact) + selfSignatureNote,
+    explanation: leadNote + explain(f, use, input, p, deadlines, severity, inputs, exact) + selfSignatureNote,
     inputs,
     deadlinesMissed: deadlines.map((d) => d.text),
   };

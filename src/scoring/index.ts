@@ -139,10 +139,11 @@ export function scoreScan(
   const waiting = order.filter((a) => a.signs?.length);
   const signing = new Set(waiting.map((a) => a.uri));
   const linksOf = (a: ArtifactResult) => linkFindings(a, byUri);
+  const confirmedKeys = confirmedFingerprints(result.artifacts);
   for (const a of order) {
     if (signing.has(a.uri)) continue;
     const parent = a.parent ? classes.get(a.parent) : undefined;
-    classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a)));
+    classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a), confirmedKeys));
   }
   for (let round = 0; round < 8 && waiting.length; round++) {
     for (let i = 0; i < waiting.length; i++) {
@@ -153,7 +154,10 @@ export function scoreScan(
       const parent = a.parent ? classes.get(a.parent) : undefined;
       const as = longestLived(subjects);
       const signed = as ? a.signs!.find((u) => classes.get(u) === as) : undefined;
-      classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), as && signed ? { c: as, uri: signed } : undefined, linksOf(a)));
+      classes.set(
+        a.uri,
+        scoreArtifact(a, parent, setup, copiesOf(a, copies, options), as && signed ? { c: as, uri: signed } : undefined, linksOf(a), confirmedKeys),
+      );
       waiting.splice(i--, 1);
     }
   }
@@ -165,6 +169,13 @@ export function scoreScan(
   }
   for (const a of result.artifacts) decideSigned(a, classes.get(a.uri)!, byUri, vouchedBelow);
   return result;
+}
+
+/** Fingerprints that a parser found (not a carver): a carved key with one of them is confirmed, no longer a lead. */
+function confirmedFingerprints(artifacts: readonly ArtifactResult[]): Set<string> {
+  const out = new Set<string>();
+  for (const a of artifacts) for (const f of a.findings) if (f.fingerprint && f.details?.carved !== true) out.add(f.fingerprint);
+  return out;
 }
 
 function depth(uri: string): number {
@@ -211,7 +222,8 @@ export function linkFindings(a: ArtifactResult, byUri: Map<string, ArtifactResul
 /**
  * Classify one artifact and score its findings in place. `as`: the classification of what it signs (a signature
  * file is scored with its subject's class and lifetime). `links`: the signatures covering it, scored as its own
- * protection (their exposure lands on what they sign).
+ * protection (their exposure lands on what they sign). A carved key is a lead unless
+ * `confirmedKeys` (fingerprints parsers found elsewhere in the scan) holds its fingerprint.
  */
 export function scoreArtifact(
   a: ArtifactResult,
@@ -220,6 +232,7 @@ export function scoreArtifact(
   copies = 1,
   as?: { c: Classification; uri: string },
   links: LinkedFinding[] = [],
+  confirmedKeys: ReadonlySet<string> = new Set(),
 ): Classification {
   let c = classifyArtifact(a, parent, {
     lifetimes: setup.lifetimes,
@@ -246,6 +259,7 @@ export function scoreArtifact(
       now: setup.now,
       timeline: setup.timeline,
       policies: setup.policies,
+      lead: f.details?.carved === true && !(f.fingerprint && confirmedKeys.has(f.fingerprint)),
     });
   for (const f of a.findings) f.exposure = score(f);
   for (const l of links) {
