@@ -215,6 +215,13 @@ export interface ScanResult {
     finishedAt: string;
     targets: string[];
     stats: ScanStats;
+    /**
+     * Present (true) when part of what the targets hold could not be read: a missing target, an unreachable registry
+     * or bucket, a directory or file the scan may not read. `unread` lists those locations.
+     */
+    partial?: boolean;
+    /** Locations whose contents are unknown to this scan (nothing under them was read); see `unreadLocations`. */
+    unread?: UnreadLocation[];
   };
   artifacts: ArtifactResult[];
   /** Signed models the scan found (OpenSSF Model Signing), with their provenance summarized once each (docs/provenance.md). */
@@ -245,6 +252,41 @@ export interface ModelProvenanceSummary {
   lineage: { grade: ProvenanceGrade; builder?: string; parents: string[]; datasets: string[] };
   evaluation: { grade: ProvenanceGrade; time?: string; result?: string; benchmarks: { name: string; result?: string }[] };
   approval: { grade: ProvenanceGrade; approved: boolean | 'unknown'; verifier?: string; time?: string; reason: string };
+}
+
+/** A location (target, directory, repository, file) a scan could not read, and why. */
+export interface UnreadLocation {
+  uri: string;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Errors that mean a location was not read at all: the file system or the remote store refused or failed. */
+const UNREAD_CODES: ReadonlySet<ErrorCode> = new Set(['io', 'remote']);
+
+/**
+ * What a scan could not read: artifacts with no bytes read (no sha256), not skipped on purpose, that carry an `io` or
+ * `remote` error of their own (a target that does not exist, a registry that does not answer, a directory without read
+ * permission). Anything that was under them is unknown to the scan: neither still there nor gone.
+ */
+export function unreadLocations(artifacts: readonly ArtifactResult[]): UnreadLocation[] {
+  const out: UnreadLocation[] = [];
+  for (const a of artifacts) {
+    if (a.sha256 !== null || a.skipped !== undefined) continue;
+    const e = a.errors.find((x) => UNREAD_CODES.has(x.code) && (x.uri === undefined || x.uri === a.uri));
+    if (e) out.push({ uri: a.uri, code: e.code, message: e.message });
+  }
+  return out;
+}
+
+/**
+ * Is `uri` the location `root` or something inside it (a file in a directory, a member of an archive, a tag or digest
+ * of a repository)? `oci://h/repo` holds `oci://h/repo:tag` and `oci://h/repo@sha256:…` but not `oci://h/repo2`.
+ */
+export function isWithin(uri: string, root: string): boolean {
+  if (uri === root) return true;
+  if (!uri.startsWith(root)) return false;
+  return root.endsWith('/') || '/!:@?#'.includes(uri[root.length]);
 }
 
 /** What a detector sees besides the bytes. Pure data: no handles, no clock. */

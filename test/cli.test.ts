@@ -62,11 +62,15 @@ describe('shelflife CLI', () => {
   it('exits 2 on usage errors and reports unreadable targets as artifact errors', () => {
     expect(run(['scan']).code).toBe(2);
     expect(run(['frobnicate']).code).toBe(2);
+    // A missing target (a typo, an unmounted share) is a partial scan: exit 5, the report written and saying so.
     const missing = run(['scan', 'does/not/exist']);
-    expect(missing.code).toBe(0);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toMatch(/partial scan: could not read .*does\/not\/exist \(ENOENT/);
     const res = JSON.parse(missing.stdout) as ScanResult;
     expect(res.artifacts[0].errors[0]).toMatchObject({ code: 'io' });
     expect(res.artifacts[0].errors[0].message).toContain('ENOENT');
+    expect(res.scan.partial).toBe(true);
+    expect(res.scan.unread).toEqual([{ uri: res.artifacts[0].uri, code: 'io', message: res.artifacts[0].errors[0].message }]);
   });
 
   it('prints its version', () => {

@@ -14,6 +14,7 @@ import { SEVERITIES, type Severity } from '../model.js';
 import { REPORTERS, isReportFormat, shortName } from '../report/index.js';
 import { displayText, displayUri, safeJson } from '../report/text.js';
 import { errorMessage, UsageError } from '../errors.js';
+import { EXIT } from './exit.js';
 
 const dbOption = () =>
   new Option('--db <path>', `inventory database: a SQLite file or a postgres:// URL (default ${defaultInventoryPath()}, or $SHELFLIFE_DB)`);
@@ -42,6 +43,15 @@ export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
   ) =>
     `${sign} ${(e.finding.exposure?.severity ?? 'none').padEnd(8)} ${e.finding.kind.padEnd(14)} ${(e.finding.algorithm.id + (e.finding.algorithm.hash ? ` / ${e.finding.algorithm.hash}` : '')).padEnd(28)} ${displayUri(e.uri, cwd)}${extra}`;
   const out: string[] = [`diff ${d.from.id} (${d.from.finishedAt}) → ${d.to.id} (${d.to.finishedAt})`, ''];
+  if (d.unread?.length) {
+    // First: a comparison with a partial scan must not read as "everything under it was resolved".
+    const nc = d.notCompared ?? { findings: 0, artifacts: 0 };
+    out.push(
+      `PARTIAL: the later scan could not read ${d.unread.length} location${d.unread.length === 1 ? '' : 's'}; ${nc.findings} finding${nc.findings === 1 ? '' : 's'} and ${nc.artifacts} artifact${nc.artifacts === 1 ? '' : 's'} under ${d.unread.length === 1 ? 'it' : 'them'} are not compared (neither resolved nor gone):`,
+    );
+    for (const u of d.unread) out.push(`! unread   ${u.code.padEnd(14)} ${displayUri(u.uri, cwd)}: ${u.message}`);
+    out.push('');
+  }
   out.push(
     `${d.newFindings.length} new, ${d.resolvedFindings.length} resolved, ${d.changedFindings.length} changed findings; ${d.newArtifacts.length} new and ${d.disappearedArtifacts.length} disappeared artifacts`,
     '',
@@ -87,7 +97,7 @@ export function registerInventoryCommands(program: Command): void {
   program
     .command('diff')
     .description(
-      'new, resolved and changed findings, and signatures lost or gained, since an earlier scan; exit 1 when a new or worse finding reaches --fail-on or a signature was lost',
+      'new, resolved and changed findings, and signatures lost or gained, since an earlier scan; exit 1 when a new or worse finding reaches --fail-on or a signature was lost, 5 when the later scan is partial',
     )
     .option('--since <scan-id|date>', 'the scan to compare with (default: the one before --scan)')
     .option('--scan <scan-id>', 'the later scan (default: the latest)')
@@ -116,8 +126,13 @@ export function registerInventoryCommands(program: Command): void {
       ];
       const threshold = SEVERITIES.indexOf(opts.failOn);
       const { worstSeverity } = await import('../inventory/inventory.js');
-      // A signature lost is a regression whatever its severity: the artifact can no longer be shown to be the one signed.
-      process.exitCode = (worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold) || d.coverageLost.length ? 1 : 0;
+      // A comparison with a partial scan is incomplete whatever it shows (EXIT.INCOMPLETE first, as for scan). A signature
+      // lost is a regression whatever its severity: the artifact can no longer be shown to be the one signed.
+      process.exitCode = d.unread?.length
+        ? EXIT.INCOMPLETE
+        : (worse.length && SEVERITIES.indexOf(worstSeverity(worse)) >= threshold) || d.coverageLost.length
+          ? EXIT.FINDINGS
+          : EXIT.OK;
     });
 
   program
@@ -195,15 +210,21 @@ export function addInventoryFlags(cmd: Command): void {
 }
 
 /** Open the scan's inventory, or say why not and go on without one (a scan never fails for want of a database). */
-export async function openScanInventory(opts: { db?: string | boolean }): Promise<Inventory | undefined> {
-  if (opts.db === false) return undefined;
+/**
+ * The inventory a scan records into. An inventory the user named (`--db`, the config's `db`, `$SHELFLIFE_DB`) that
+ * cannot be opened is an operational failure: the scan still runs and reports, then exits 6 (`failed` is set). The
+ * default one only warns: a first run on a machine without a writable home still scans.
+ */
+export async function openScanInventory(opts: { db?: string | boolean }): Promise<{ inventory?: Inventory; failed?: string }> {
+  if (opts.db === false) return {};
+  const named = typeof opts.db === 'string' || !!process.env.SHELFLIFE_DB;
   const path = typeof opts.db === 'string' ? opts.db : defaultInventoryPath();
   try {
-    return await openInventory(path);
+    return { inventory: await openInventory(path) };
   } catch (e) {
     process.stderr.write(
-      `shelflife: warning: inventory unavailable, this scan is not recorded: ${errorMessage(e)}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`,
+      `shelflife: ${named ? 'error' : 'warning'}: inventory unavailable, this scan is not recorded: ${errorMessage(e)}\nshelflife: hint: pass --db <path>, or --no-db to scan without one\n`,
     );
-    return undefined;
+    return named ? { failed: errorMessage(e) } : {};
   }
 }

@@ -73,7 +73,9 @@ export function reportError(e: unknown): number {
   }
   if (e instanceof ShelflifeError) {
     process.stderr.write(`shelflife: error: ${displayText(renderError(e))}\n`);
-    return EXIT.FINDINGS;
+    // A failed verification is a verdict about the input (exit 1, like --fail-on); anything else is an operational
+    // failure (inventory, network, re-signing, a sink, a file that could not be written), never to be mistaken for one.
+    return e.code === 'verify' ? EXIT.FINDINGS : EXIT.OPERATIONAL;
   }
   process.stderr.write(`shelflife: error: internal error: ${displayLines((e as Error)?.stack ?? String(e))}\n`);
   process.stderr.write('shelflife: hint: this is a bug in shelflife; please report it with the command you ran\n');

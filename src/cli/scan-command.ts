@@ -2,8 +2,6 @@
  * `shelflife scan <targets…>`: walk, fingerprint, (score), and render or write the inventory.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { configureScan } from '../config.js';
 import { UsageError } from '../errors.js';
@@ -11,7 +9,8 @@ import { DETECTORS } from '../detectors/index.js';
 import type { ScanResult } from '../model.js';
 import { isReportFormat, REPORTERS } from '../report/index.js';
 import { formatBytes } from '../report/table.js';
-import { writeReports } from '../report/write.js';
+import { writeReportFile, writeReports } from '../report/write.js';
+import { displayText, displayUri } from '../report/text.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
 import { reaches } from '../scoring/index.js';
 import { EXIT } from './exit.js';
@@ -192,7 +191,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
       }
     : undefined;
   const sinks = await sinkConfigsFromFlags(opts, job.sinks);
-  const inventory = await openScanInventory({ db: opts.db === false ? false : job.db });
+  const { inventory, failed: inventoryFailed } = await openScanInventory({ db: opts.db === false ? false : job.db });
   const provenance = {
     ...(opts.trust ? { trust: (await import('../provenance/trust.js')).loadTrust(opts.trust) } : {}),
     ...(opts.evidence?.length ? { evidence: opts.evidence } : {}),
@@ -201,8 +200,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   if (showProgress) process.stderr.write('\r\x1b[K');
   const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
   if (opts.output) {
-    mkdirSync(dirname(opts.output), { recursive: true });
-    writeFileSync(opts.output, text);
+    writeReportFile(opts.output, text);
     if (!opts.quiet) {
       const s = result.scan.stats;
       process.stderr.write(`shelflife: ${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings, ${s.errors} errors → ${opts.output}\n`);
@@ -218,6 +216,15 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   } finally {
     await inventory?.close();
   }
+  if (result.scan.unread?.length) {
+    const [first] = result.scan.unread;
+    const more = result.scan.unread.length > 1 ? ` and ${result.scan.unread.length - 1} more` : '';
+    process.stderr.write(
+      `shelflife: error: partial scan: could not read ${displayText(displayUri(first.uri, process.cwd()))} (${displayText(first.message)})${more}; nothing under ${result.scan.unread.length > 1 ? 'them' : 'it'} was scanned\n`,
+    );
+    return EXIT.INCOMPLETE;
+  }
+  if (inventoryFailed) return EXIT.OPERATIONAL;
   if (job.failOn && reaches(result, job.failOn)) return EXIT.FINDINGS;
   return sinkCode;
 }

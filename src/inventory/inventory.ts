@@ -12,8 +12,8 @@ import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { findingKey } from '../identity.js';
-import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
-import { SEVERITIES } from '../model.js';
+import type { ArtifactResult, Finding, ScanResult, Severity, UnreadLocation } from '../model.js';
+import { isWithin, SEVERITIES, unreadLocations } from '../model.js';
 import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
@@ -54,6 +54,13 @@ export interface ScanDiff {
   coverageLost: CoverageChange[];
   /** Artifacts in both scans that gained one (a new signature file, a hybrid re-signature). */
   coverageGained: CoverageChange[];
+  /**
+   * Locations the later scan could not read (a missing target, an unreachable registry, a directory it may not read):
+   * what the earlier scan found under them is neither resolved nor disappeared, only not compared.
+   */
+  unread?: UnreadLocation[];
+  /** Findings and artifacts of the earlier scan under an unread location: not compared. */
+  notCompared?: { findings: number; artifacts: number };
 }
 
 /** What signed an artifact before and after (docs/coverage.md), for `diff`. */
@@ -614,6 +621,8 @@ export class Inventory {
     const s = await this.db.selectFrom('scans').selectAll().where('id', '=', id).executeTakeFirst();
     if (!s) throw new UsageError(`no scan "${id}" in the inventory`);
     const obs = await this.observationsOf([id]);
+    const artifacts = obs.map((o) => o.artifact);
+    const unread = unreadLocations(artifacts);
     return {
       schemaVersion: '1',
       tool: { name: 'shelflife', version: s.tool_version },
@@ -623,8 +632,9 @@ export class Inventory {
         finishedAt: s.finished_at ?? s.started_at,
         targets: JSON.parse(s.targets),
         stats: JSON.parse(s.stats ?? '{}'),
+        ...(unread.length ? { partial: true, unread } : {}),
       },
-      artifacts: obs.map((o) => o.artifact),
+      artifacts,
     };
   }
 
@@ -647,9 +657,15 @@ export class Inventory {
         changedFindings.push({ ...e, before: before.finding });
       }
     }
-    const resolvedFindings = [...ia].filter(([k]) => !ib.has(k)).map(([, e]) => e);
+    // What the later scan could not read is unknown to it: not resolved, not gone (issue 16 item 6). Recomputed from
+    // the recorded artifacts, so scans recorded before `scan.unread` existed are read the same way.
+    const unread = unreadLocations(b.artifacts);
+    const unknown = (uri: string) => unread.some((u) => isWithin(uri, u.uri));
+    const gone = [...ia].filter(([k]) => !ib.has(k)).map(([, e]) => e);
+    const resolvedFindings = gone.filter((e) => !unknown(e.uri));
     const ua = new Set(a.artifacts.map((x) => x.uri));
     const ub = new Set(b.artifacts.map((x) => x.uri));
+    const missing = [...ua].filter((u) => !ub.has(u));
     return {
       from: { id: a.scan.id, finishedAt: a.scan.finishedAt },
       to: { id: b.scan.id, finishedAt: b.scan.finishedAt },
@@ -657,7 +673,9 @@ export class Inventory {
       resolvedFindings,
       changedFindings,
       newArtifacts: [...ub].filter((u) => !ua.has(u)),
-      disappearedArtifacts: [...ua].filter((u) => !ub.has(u)),
+      disappearedArtifacts: missing.filter((u) => !unknown(u)),
+      unread,
+      notCompared: { findings: gone.length - resolvedFindings.length, artifacts: missing.filter(unknown).length },
       ...coverageChanges(a.artifacts, b.artifacts),
     };
   }

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ShelflifeError } from '../errors.js';
 import type { ScanResult } from '../model.js';
 import { REPORTERS, type RenderOptions, type ReportFormat } from './index.js';
 
@@ -24,8 +25,22 @@ export function outputPath(result: ScanResult, path: string): string {
 export function writeReports(result: ScanResult, outputs: readonly ReportOutput[], options: RenderOptions = {}): string[] {
   return outputs.map((o) => {
     const path = outputPath(result, o.path);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, REPORTERS[o.format].render(result, { ...options, color: false }));
+    writeReportFile(path, REPORTERS[o.format].render(result, { ...options, color: false }));
     return path;
   });
+}
+
+/**
+ * Write one report, making missing directories. A file that cannot be written (no permission, a full disk, a path
+ * through a file) is an operational failure of the run, named with its path (exit 6), not a bug.
+ */
+export function writeReportFile(path: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code !== 'string') throw e;
+    throw new ShelflifeError('io', `cannot write the report: ${code}`, { uri: path, cause: e });
+  }
 }

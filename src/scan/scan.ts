@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { ArtifactResult, ScanResult } from '../model.js';
+import { unreadLocations, type ArtifactResult, type ScanResult } from '../model.js';
 import { redactUrl } from '../net/secrets.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
 import { isProblem, isSkipped, type Source, type SourceProblem } from '../sources/types.js';
@@ -148,10 +148,12 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     errors: artifacts.reduce((n, a) => n + a.errors.length, 0),
     ...(inventory ? { reused } : {}),
   };
+  // A target, directory or store that could not be read makes the scan partial: nothing under it is known.
+  const unread = unreadLocations(artifacts);
   const result: ScanResult = {
     schemaVersion: '1',
     tool: { name: 'shelflife', version: VERSION },
-    scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets, stats },
+    scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets, stats, ...(unread.length ? { partial: true, unread } : {}) },
     artifacts,
   };
   if (inventory) await inventory.annotate(result);
