@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { UsageError } from './errors.js';
 import type { Severity } from './model.js';
 import { EVENT_FORMATS, type EventFormat } from './report/event.js';
-import { isReportFormat, REPORTERS, type ReportFormat } from './report/index.js';
+import { FORMAT_NAMES, reportFormat, type ReportFormat } from './report/index.js';
 import { zod } from './rules/libraries.js';
 import { loadRulesFile, parseRules } from './rules/loader.js';
 import type { ScanOptions } from './scan/scan.js';
@@ -61,8 +61,8 @@ function defineSchemas() {
         .array(
           z
             .object({
-              format: z.string().refine(isReportFormat, {
-                error: (iss) => `unknown format "${String(iss.input)}" (known: ${Object.keys(REPORTERS).join(', ')})`,
+              format: z.string().refine((f) => reportFormat(f) !== undefined, {
+                error: (iss) => `unknown format "${String(iss.input)}" (known: ${FORMAT_NAMES.join(', ')})`,
               }),
               /** `{date}` (the scan's end, YYYY-MM-DD) and `{scan}` (its id) are filled in. */
               path: z.string().min(1),
@@ -281,7 +281,10 @@ export function configureScan(config: ShelflifeConfig | undefined, request: Scan
   return {
     options,
     ...(db ? { db } : {}),
-    outputs: (planned?.outputs ?? []).filter((o): o is { format: ReportFormat; path: string } => isReportFormat(o.format)),
+    outputs: (planned?.outputs ?? []).flatMap((o): { format: ReportFormat; path: string }[] => {
+      const format = reportFormat(o.format);
+      return format ? [{ format, path: o.path }] : [];
+    }),
     sinks: planned?.sinks ?? [],
     ...(failOn ? { failOn } : {}),
     env: credentialEnvironment(planned?.credentials, env),

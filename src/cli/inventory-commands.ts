@@ -11,7 +11,7 @@ import { defaultInventoryPath } from '../inventory/paths.js';
 
 const openInventory = async (path: string): Promise<Inventory> => (await import('../inventory/inventory.js')).Inventory.open(path);
 import { SEVERITIES, type Severity } from '../model.js';
-import { REPORTERS, isReportFormat, shortName } from '../report/index.js';
+import { FORMAT_NAMES, REPORTERS, reportFormat, shortName } from '../report/index.js';
 import { displayText, displayUri, safeJson } from '../report/text.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { EXIT } from './exit.js';
@@ -166,13 +166,13 @@ export function registerInventoryCommands(program: Command): void {
   program
     .command('report')
     .description('render a recorded scan in any format (the HTML report includes the trend over past scans)')
-    .addOption(new Option('-f, --format <format>', 'report format').choices(Object.keys(REPORTERS)).default('html'))
+    .addOption(new Option('-f, --format <format>', 'report format').choices([...FORMAT_NAMES]).default('html'))
     .option('--scan <scan-id|date>', 'which scan (default: the latest)')
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .addOption(dbOption())
     .action(async (opts: { format: string; scan?: string; output?: string; db?: string }) => {
-      if (!isReportFormat(opts.format)) throw new UsageError(`unknown format "${opts.format}"`);
-      const format = opts.format;
+      const format = reportFormat(opts.format);
+      if (!format) throw new UsageError(`unknown format "${opts.format}"`);
       await withInventory(opts.db, async (inv) => {
         const id = await inv.resolveScan(opts.scan);
         const result = await inv.loadScan(id);

@@ -7,8 +7,8 @@ import { configureScan } from '../config.js';
 import { UsageError } from '../errors.js';
 import { DETECTORS } from '../detectors/index.js';
 import type { ScanResult } from '../model.js';
-import { isReportFormat, REPORTERS } from '../report/index.js';
-import { formatBytes } from '../report/table.js';
+import { FORMAT_NAMES, REPORTERS, reportFormat } from '../report/index.js';
+import { formatRead } from '../report/table.js';
 import { writeReportFile, writeReports } from '../report/write.js';
 import { displayText, displayUri } from '../report/text.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
@@ -64,14 +64,14 @@ export function registerScan(program: Command): void {
     .command('scan')
     .description('scan files, directories and archives for signatures, certificates, keys and encrypted data')
     .argument('[targets...]', 'paths or URIs to scan (default: scan.targets of --config)')
-    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices(Object.keys(REPORTERS)))
+    .addOption(new Option('-f, --format <format>', 'output format (default: table on a terminal, json otherwise)').choices([...FORMAT_NAMES]))
     .option('-o, --output <file>', 'write the report to a file instead of stdout')
     .option('--include <glob>', 'only scan files matching this glob (repeatable)', collectList)
     .option('--exclude <glob>', 'skip files matching this glob (repeatable)', collectList)
     .option('--follow-symlinks', 'read what symlinks pointing outside the scan root lead to (default: list them as skipped)')
     .option('--detectors <list>', 'select detectors: "+x509,+keys" for only these, "-ssh" to drop one')
     .option('--concurrency <n>', 'top-level artifacts read in parallel (default 4)')
-    .option('-q, --quiet', 'print nothing but errors (use with -o)')
+    .option('-q, --quiet', 'no progress and no summary line; the report still goes to stdout unless -o is given')
     .option('--no-progress', 'no progress line on stderr')
     .option('--all-repositories', 'oci://host: scan every repository in the registry catalog')
     .option('--versions', 's3://: also scan non-current object versions (and report delete markers)')
@@ -144,8 +144,8 @@ export function parseDetectorSelection(spec: string | undefined): ScanOptions['d
 }
 
 export async function runScanCommand(targets: string[], opts: ScanCliOptions): Promise<number> {
-  const format = opts.format ?? (process.stdout.isTTY && !opts.output ? 'table' : 'json');
-  if (!isReportFormat(format)) throw new UsageError(`unknown format "${format}"`);
+  const format = reportFormat(opts.format ?? (process.stdout.isTTY && !opts.output ? 'table' : 'json'));
+  if (!format) throw new UsageError(`unknown format "${opts.format}"`);
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
     throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
@@ -203,9 +203,10 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     writeReportFile(opts.output, text);
     if (!opts.quiet) {
       const s = result.scan.stats;
-      process.stderr.write(`shelflife: ${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings, ${s.errors} errors → ${opts.output}\n`);
+      process.stderr.write(`shelflife: ${s.artifacts} artifacts, ${formatRead(s)}, ${s.findings} findings, ${s.errors} errors → ${opts.output}\n`);
     }
-  } else if (!opts.quiet) {
+  } else {
+    // -q silences progress and the summary line, never the report the user asked for.
     process.stdout.write(text);
   }
   writeReports(result, job.outputs, { cwd: process.cwd() });

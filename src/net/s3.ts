@@ -121,6 +121,10 @@ export class S3HttpHandler {
 export function defaultS3Client(options: NetOptions & { endpoint?: string } = {}, env: NodeJS.ProcessEnv = process.env): S3Client {
   const endpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const { endpoint: _endpoint, ...net } = options;
+  // The SDK warns on Node < 22 at every command's first client (NodeVersionSupportWarning): shelflife supports Node 20
+  // (package.json engines) and pins the SDK, so the warning is noise in every scan's output. Its documented switch,
+  // read when a client is made; a user who set it either way keeps their choice.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const config: S3ClientConfig = {
     // A custom endpoint (MinIO, Ceph, moto …) rarely has wildcard DNS for virtual-hosted buckets.
     forcePathStyle: endpoint ? env.AWS_S3_FORCE_PATH_STYLE !== 'false' : env.AWS_S3_FORCE_PATH_STYLE === 'true',

@@ -32,3 +32,15 @@ export type ReportFormat = keyof typeof REPORTERS;
 export function isReportFormat(f: string): f is ReportFormat {
   return Object.prototype.hasOwnProperty.call(REPORTERS, f);
 }
+
+/** Names users of other scanners type for a format: `cyclonedx` (Trivy, Syft, Grype) is the CycloneDX CBOM. */
+export const FORMAT_ALIASES: Readonly<Record<string, ReportFormat>> = { cyclonedx: 'cbom' };
+
+/** Every name `--format` and a config's `outputs[].format` accept. */
+export const FORMAT_NAMES: readonly string[] = [...Object.keys(REPORTERS), ...Object.keys(FORMAT_ALIASES)];
+
+/** The format a name (or an alias) means, if any. */
+export function reportFormat(name: string): ReportFormat | undefined {
+  if (isReportFormat(name)) return name;
+  return Object.prototype.hasOwnProperty.call(FORMAT_ALIASES, name) ? FORMAT_ALIASES[name] : undefined;
+}

@@ -60,7 +60,7 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
   for (const { f } of rows) byStatus.set(f.quantum.status, (byStatus.get(f.quantum.status) ?? 0) + 1);
   const statusText = [...byStatus].map(([k, v]) => `${v} ${k}`).join(', ');
   lines.push('');
-  lines.push(`${s.artifacts} artifacts, ${formatBytes(s.bytes)}, ${s.findings} findings${statusText ? ` (${statusText})` : ''}, ${s.errors} errors`);
+  lines.push(`${s.artifacts} artifacts, ${formatRead(s)}, ${s.findings} findings${statusText ? ` (${statusText})` : ''}, ${s.errors} errors`);
   const cov = coverageTotals(result);
   if (cov.signed || cov.covered || cov.unsigned.length)
     lines.push(
@@ -78,6 +78,11 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
     if (errs.length > 50) lines.push(`… and ${errs.length - 50} more errors (see --format json)`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Bytes a scan read; an incremental rescan says what it reused ("0 B" alone reads as "scanned nothing"). */
+export function formatRead(s: { bytes: number; reused?: number }): string {
+  return s.reused ? `${formatBytes(s.bytes)} read, ${s.reused} reused` : formatBytes(s.bytes);
 }
 
 export function formatBytes(n: number): string {
