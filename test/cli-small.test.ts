@@ -79,4 +79,17 @@ describe('issue 16 item 14', () => {
       expect(bare.stderr).toContain('NodeVersionSupportWarning');
     }
   });
+
+  it('where accepts the paths explain accepts: relative, absolute, a member with !/', () => {
+    const db = join(work, 'where.db');
+    expect(run(['scan', 'fixtures/core', '-o', join(work, 'w.json')], db).code).toBe(0);
+    const report = JSON.parse(readFileSync(join(work, 'w.json'), 'utf8')) as ScanResult;
+    const member = report.artifacts.find((a) => a.uri.endsWith('/fixtures/core/bundle.tar.gz!/etc/pki/leaf.crt'))!;
+    for (const ref of ['fixtures/core/bundle.tar.gz!/etc/pki/leaf.crt', join(ROOT, 'fixtures/core/bundle.tar.gz!/etc/pki/leaf.crt'), member.uri]) {
+      const r = run(['where', ref, '-f', 'json'], db);
+      expect(r.code, `${ref}: ${r.stderr}`).toBe(0);
+      expect((JSON.parse(r.stdout) as { sha256: string }).sha256).toBe(member.sha256);
+    }
+    expect(run(['where', 'fixtures/core/nothing-here.bin'], db).code).toBe(2);
+  });
 });

@@ -6,8 +6,6 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { renderError, UsageError } from '../errors.js';
 import type { ArtifactResult, Finding, ScanResult } from '../model.js';
@@ -15,7 +13,7 @@ import { displayText } from '../report/text.js';
 import { scan } from '../scan/scan.js';
 import { prepareScoring, scoreScan, type Classification, type ScoringSetup } from '../scoring/index.js';
 import { formatWhen } from '../scoring/exposure.js';
-import { fileUri } from '../sources/fs.js';
+import { artifactRef } from './artifact-ref.js';
 import { addScoringFlags, scoringFromFlags, type ScoringCliOptions } from './scoring-flags.js';
 
 export interface ExplainCliOptions extends ScoringCliOptions {
@@ -37,18 +35,8 @@ export function registerExplain(program: Command): void {
   addScoringFlags(cmd);
 }
 
-/** A path or URI → the artifact URI to look for and the top-level target to scan. */
-export function explainTarget(input: string): { uri: string; target: string } {
-  const isUri = /^[a-z][a-z0-9+.-]*:\/\//i.test(input);
-  if (!isUri) {
-    const bang = input.indexOf('!/');
-    const outer = resolve(bang < 0 ? input : input.slice(0, bang));
-    return { uri: fileUri(outer) + (bang < 0 ? '' : input.slice(bang)), target: outer };
-  }
-  const bang = input.indexOf('!/');
-  const outer = bang < 0 ? input : input.slice(0, bang);
-  return { uri: input, target: outer.startsWith('file:') ? fileURLToPath(outer) : outer };
-}
+/** A path or URI → the artifact URI to look for and the top-level target to scan (src/cli/artifact-ref.ts). */
+export const explainTarget = artifactRef;
 
 export async function runExplainCommand(input: string, opts: ExplainCliOptions): Promise<string> {
   const { scoring, now } = scoringFromFlags(opts);

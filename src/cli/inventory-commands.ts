@@ -14,6 +14,7 @@ import { SEVERITIES, type Severity } from '../model.js';
 import { FORMAT_NAMES, REPORTERS, reportFormat, shortName } from '../report/index.js';
 import { displayText, displayUri, safeJson } from '../report/text.js';
 import { errorMessage, UsageError } from '../errors.js';
+import { artifactRef } from './artifact-ref.js';
 import { EXIT } from './exit.js';
 
 const dbOption = () =>
@@ -77,12 +78,14 @@ export function registerInventoryCommands(program: Command): void {
   program
     .command('where')
     .description('every place the same bytes were seen, across all stores and scans')
-    .argument('<sha256|uri>', 'a content digest, or a URI the inventory has seen')
+    .argument('<sha256|path|uri>', 'a content digest, or an artifact the inventory has seen: a path, a URI, <container>!/<member>')
     .addOption(dbOption())
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (query: string, opts: { db?: string; format: string }) => {
       await withInventory(opts.db, async (inv) => {
-        const w = await inv.where(query);
+        // A digest, or an artifact named as `explain` names it: a path (relative or absolute), a URI, a member.
+        const digest = /^(sha256:)?[0-9a-f]{64}$/i.test(query);
+        const w = await inv.where(digest ? query : artifactRef(query).uri);
         if (opts.format === 'json') return emit(`${safeJson(w, 2)}\n`);
         const lines = [
           `sha256:${w.sha256}: ${w.kind === 'model' ? 'a signed model (root digest), ' : ''}${w.locations.length} location${w.locations.length === 1 ? '' : 's'}`,
