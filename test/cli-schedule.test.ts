@@ -40,6 +40,21 @@ describe('schedules', () => {
     expect(docs.some((d) => d.kind === 'PersistentVolumeClaim')).toBe(true);
   });
 
+  it('kubernetes-queue: workers that finish their units on SIGTERM, and a producer that enqueues and returns', () => {
+    const files = scheduleFiles('kubernetes-queue', '/srv/conf/shelflife.yaml');
+    expect(files.map((f) => f.path)).toEqual(['kubernetes/workers.yaml', 'kubernetes/producer-cronjob.yaml']);
+    const [workers, producer] = files.map((f) => parseAllDocuments(f.text).map((d) => d.toJS())[0]);
+    expect(workers.kind).toBe('Deployment');
+    const pod = workers.spec.template.spec;
+    expect(pod.containers[0].command).toEqual(['npx', '--yes', 'shelflife', 'worker', '--concurrency', '1']);
+    // Longer than the default lock duration, so a unit in hand is finished before the pod is killed.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(120);
+    expect(pod.containers[0].env.map((e: { name: string }) => e.name)).toEqual(expect.arrayContaining(['SHELFLIFE_DB', 'SHELFLIFE_QUEUE']));
+    expect(producer.kind).toBe('CronJob');
+    const command = producer.spec.jobTemplate.spec.template.spec.containers[0].command.join(' ');
+    expect(command).toContain('shelflife scan --config /srv/conf/shelflife.yaml --queue "$SHELFLIFE_QUEUE" --detach');
+  });
+
   it('`schedule` substitutes the config path and rejects unknown kinds', () => {
     const files = scheduleFiles('systemd', '/srv/conf/shelflife.yaml');
     expect(files.map((f) => f.path)).toEqual(['systemd/shelflife-scan.service', 'systemd/shelflife-scan.timer']);

@@ -20,8 +20,11 @@ import { pathToFileURL } from 'node:url';
 const ROOT = join(import.meta.dirname, '..');
 const DIST = join(ROOT, 'dist');
 
-/** Packages left to Node's resolver: native code, packages loaded through createRequire, and the large lazily used SDKs. */
-const EXTERNAL = ['better-sqlite3', 'pg', '@aws-sdk/*', '@smithy/*', '@sigstore/*', 'xz-decompress'];
+/**
+ * Packages left to Node's resolver: native code, packages loaded through createRequire, the large lazily used SDKs, and
+ * BullMQ (it reads its PostgreSQL command files and Lua scripts from its own directory) with its Redis client.
+ */
+const EXTERNAL = ['better-sqlite3', 'pg', '@aws-sdk/*', '@smithy/*', '@sigstore/*', 'xz-decompress', 'bullmq', 'ioredis'];
 
 function runTsc() {
   execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], {

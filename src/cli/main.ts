@@ -29,6 +29,8 @@ const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['resign'], load: () => import('./resign-command.js').then((m) => m.registerResign) },
   { names: ['verify'], load: () => import('./verify-command.js').then((m) => m.registerVerify) },
   { names: ['sinks'], load: () => import('./sinks-command.js').then((m) => m.registerSinks) },
+  { names: ['worker'], load: () => import('./worker-command.js').then((m) => m.registerWorker) },
+  { names: ['queue'], load: () => import('./worker-command.js').then((m) => m.registerQueue) },
   { names: ['provenance'], load: () => import('./provenance-command.js').then((m) => m.registerProvenance) },
 ];
 

@@ -18,6 +18,7 @@ import { addInventoryFlags, openScanInventory } from './inventory-commands.js';
 import { addScoringFlags, scoringFromFlags, type ScoringCliOptions } from './scoring-flags.js';
 import { addSinkFlags, deliverToSinks, sinkConfigsFromFlags } from './sinks-command.js';
 import type { EventFormat } from '../report/event.js';
+import type { Inventory } from '../inventory/inventory.js';
 
 export interface ScanCliOptions extends ScoringCliOptions {
   format?: string;
@@ -55,6 +56,10 @@ export interface ScanCliOptions extends ScoringCliOptions {
   sinkCert?: string;
   sinkKey?: string;
   onlyChanged?: boolean;
+  queue?: string;
+  queueName?: string;
+  detach?: boolean;
+  hostConcurrency?: string;
 }
 
 const collectList = (v: string, prev: string[] = []) => [...prev, v];
@@ -99,6 +104,10 @@ export function registerScan(program: Command): void {
     .option('--trust <file>', 'signed models: trust.yaml (keys, certificates, Sigstore identities, approvers) for their provenance (docs/provenance.md)')
     .option('--evidence <path>', 'signed models: attestations kept outside the models (a file or directory; repeatable)', collectList)
     .option('--registry-auth-host <host>', 'oci://: a token-realm host (host[:port]) that may receive the registry credentials (repeatable)', collectList)
+    .option('--queue <url>', 'split the scan into units for `shelflife worker`s on this queue (postgres://… or redis://…), wait, report')
+    .option('--queue-name <name>', 'with --queue: the queue name (default shelflife)')
+    .option('--host-concurrency <n>', 'with --queue: units on one registry or store in flight across all workers (default 4)')
+    .option('--detach', 'with --queue: enqueue, print the scan id and return (a worker records the scan; `report --scan ID`)')
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const code = await runScanCommand(targets, opts);
       process.exitCode = code;
@@ -196,7 +205,19 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     ...(opts.trust ? { trust: (await import('../provenance/trust.js')).loadTrust(opts.trust) } : {}),
     ...(opts.evidence?.length ? { evidence: opts.evidence } : {}),
   };
-  const result: ScanResult = await scan({ ...job.options, inventory, full: opts.full, onArtifact, provenance });
+  let result: ScanResult;
+  if (opts.queue) {
+    if (!inventory) throw new UsageError('--queue needs the shared inventory the workers record into (--db postgres://…)');
+    const distributed = await runQueued(opts, job.options, inventory, showProgress);
+    if (!distributed) {
+      await inventory.close();
+      return EXIT.OK;
+    }
+    result = distributed;
+  } else {
+    if (opts.detach) throw new UsageError('--detach needs --queue');
+    result = await scan({ ...job.options, inventory, full: opts.full, onArtifact, provenance });
+  }
   if (showProgress) process.stderr.write('\r\x1b[K');
   const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
   if (opts.output) {
@@ -228,4 +249,44 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   if (inventoryFailed) return EXIT.OPERATIONAL;
   if (job.failOn && reaches(result, job.failOn)) return EXIT.FINDINGS;
   return sinkCode;
+}
+
+/** `--queue`: the scan through workers (src/queue/); undefined after `--detach` (the scan id is printed). */
+async function runQueued(opts: ScanCliOptions, options: ScanOptions, inventory: Inventory, showProgress: boolean): Promise<ScanResult | undefined> {
+  const { distributedScan, enqueueScan } = await import('../queue/producer.js');
+  const request = {
+    queue: opts.queue!,
+    queueName: opts.queueName,
+    targets: options.targets,
+    include: options.include,
+    exclude: options.exclude,
+    detectors: options.detectors,
+    sourceOptions: options.sourceOptions,
+    concurrency: options.concurrency,
+    ...(opts.hostConcurrency !== undefined ? { hostConcurrency: hostConcurrency(opts.hostConcurrency) } : {}),
+    now: options.now,
+    scoring: options.scoring,
+    inventory,
+    ...(showProgress
+      ? {
+          onProgress: (p: { unitsDone: number; artifacts: number; waiting: number; active: number; failed: number }) =>
+            process.stderr.write(
+              `\rshelflife: ${p.unitsDone} units done, ${p.artifacts} artifacts; ${p.waiting} waiting, ${p.active} running, ${p.failed} failed\x1b[K`,
+            ),
+        }
+      : {}),
+  };
+  if (opts.detach) {
+    const spec = await enqueueScan(request, 'worker');
+    process.stdout.write(`${spec.scanId}\n`);
+    if (!opts.quiet) process.stderr.write(`shelflife: scan ${spec.scanId} enqueued; a worker records it (shelflife report --scan ${spec.scanId})\n`);
+    return undefined;
+  }
+  return distributedScan(request);
+}
+
+function hostConcurrency(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError('--host-concurrency must be a whole number from 1 to 1024');
+  return n;
 }

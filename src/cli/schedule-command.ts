@@ -13,6 +13,8 @@ const FILES: Record<string, string[]> = {
   cron: ['cron/shelflife.cron'],
   systemd: ['systemd/shelflife-scan.service', 'systemd/shelflife-scan.timer'],
   kubernetes: ['kubernetes/cronjob.yaml'],
+  // Distributed scans (docs/scale-out.md): workers, and the nightly producer that enqueues for them.
+  'kubernetes-queue': ['kubernetes/workers.yaml', 'kubernetes/producer-cronjob.yaml'],
 };
 
 export function deployDir(): string {

@@ -170,11 +170,11 @@ export class Inventory {
       const Pool =
         (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ??
         (pg as { Pool: new (o: object) => unknown }).Pool;
-      inv = new Inventory(
-        new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: new Pool({ connectionString: target, max: 4 }) as never }) }),
-        'postgres',
-        target,
-      );
+      const pool = new Pool({ connectionString: target, max: 4 }) as { on(event: 'error', fn: (e: Error) => void): void };
+      // An idle connection the server closed (a restart, a failover, pg_terminate_backend) is dropped by the pool and
+      // the next query opens a new one; unobserved, its 'error' event would end the process.
+      pool.on('error', () => {});
+      inv = new Inventory(new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: pool as never }) }), 'postgres', target);
     } else {
       const { default: Database } = await import('better-sqlite3');
       mkdirSync(dirname(target), { recursive: true });

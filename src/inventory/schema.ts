@@ -56,6 +56,12 @@ export interface InventoryTables {
   models: { root: string; uri: string; signature_uri: string; first_seen: string; last_seen: string; last_scan: string };
   /** Retirements of models, by root digest (`retire <root digest>`). */
   model_retirements: { root: string; retired_at: string; retired_reason: string };
+  /** Distributed scans (src/queue/): each work unit done, with what it read; cleared when the scan is recorded. */
+  scan_units: { scan_id: string; unit_id: string; uri: string; bytes: number; artifacts: number; done_at: string };
+  /** What the units found, staged until the finalize step records the scan: one row per artifact URI (or problem). */
+  scan_parts: { scan_id: string; part_key: string; unit_id: string; kind: string; record: string };
+  /** Hosts that answered 429: no worker starts a unit on one before `until` (epoch ms), whichever worker was told. */
+  host_pauses: { host: string; until: number };
 }
 
 export interface Migration {
@@ -167,6 +173,40 @@ export const MIGRATIONS: Migration[] = [
         .addColumn('root', 'varchar(64)', (c) => c.primaryKey())
         .addColumn('retired_at', 'varchar(32)', (c) => c.notNull())
         .addColumn('retired_reason', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 5,
+    description: 'distributed scans: work units done and what they found, staged until the scan is finalized; hosts paused by a 429',
+    async up(db) {
+      await db.schema
+        .createTable('scan_units')
+        .ifNotExists()
+        .addColumn('scan_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('unit_id', 'varchar(160)', (c) => c.notNull())
+        .addColumn('uri', 'varchar(2048)', (c) => c.notNull())
+        .addColumn('bytes', 'bigint', (c) => c.notNull())
+        .addColumn('artifacts', 'integer', (c) => c.notNull())
+        .addColumn('done_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('scan_units_pk', ['scan_id', 'unit_id'])
+        .execute();
+      await db.schema
+        .createTable('scan_parts')
+        .ifNotExists()
+        .addColumn('scan_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('part_key', 'varchar(2200)', (c) => c.notNull())
+        .addColumn('unit_id', 'varchar(160)', (c) => c.notNull())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('scan_parts_pk', ['scan_id', 'part_key'])
+        .execute();
+      await db.schema.createIndex('scan_parts_unit').ifNotExists().on('scan_parts').columns(['scan_id', 'unit_id']).execute();
+      await db.schema
+        .createTable('host_pauses')
+        .ifNotExists()
+        .addColumn('host', 'varchar(512)', (c) => c.primaryKey())
+        .addColumn('until', 'bigint', (c) => c.notNull())
         .execute();
     },
   },

@@ -67,6 +67,8 @@ export interface NetOptions {
   perHost?: number;
   /** Observes every exchange once answered (tests, benchmarks): method, redacted URL, headers as sent. */
   onRequest?: (method: string, url: string, headers: Record<string, string>) => void;
+  /** Told of every 429 and how long it asks to wait: distributed workers share it (src/queue/politeness.ts). */
+  onRateLimit?: (origin: string, waitMs: number) => void;
 }
 
 /** Small documents (signatures, keys, directory listings) larger than this are refused unless the caller says otherwise. */
@@ -415,6 +417,7 @@ export class HttpClient {
       this.options.onRequest?.(method, url.href, headers);
       if (attempt < retries && RETRY_STATUSES.has(r.statusCode)) {
         const wait = retryAfter(r.headers['retry-after']) ?? this.backoff(attempt);
+        if (r.statusCode === 429) this.options.onRateLimit?.(url.origin, wait);
         // A wait the deadline cannot fit is not taken: the answer stands.
         if (wait <= MAX_RETRY_WAIT_MS && wait < this.deadlineMs) {
           await dump(r);

@@ -3,20 +3,17 @@
  * → one ScanResult per the contract in docs/architecture.md.
  * @module
  */
-import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import { unreadLocations, type ArtifactResult, type ScanResult } from '../model.js';
+import type { ArtifactResult, ScanResult } from '../model.js';
 import { redactUrl } from '../net/secrets.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
 import { isProblem, isSkipped, type Source, type SourceProblem } from '../sources/types.js';
-import { prepareScoring, scoreScan, type ScoringOptions } from '../scoring/index.js';
-import { VERSION } from '../version.js';
+import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { linkSignatures } from './coverage.js';
-import { modelsInScan } from '../provenance/scan-models.js';
 import type { Trust } from '../provenance/trust.js';
 import { ScanEngine } from './engine.js';
-import { joinSigners } from './signers.js';
+import { finishScan, recordProblems } from './finish.js';
 
 /** Artifacts the walk may run ahead of the engine, and the in-memory bytes they may hold together. */
 const MAX_PENDING = 256;
@@ -138,59 +135,16 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     for (const s of sources) await s.close();
   }
 
-  const artifacts = engine.results.sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
-  // After detection, before scoring: signatures take their signers' sizes from anywhere in the scan.
-  joinSigners(artifacts);
-  const stats = {
-    artifacts: artifacts.length,
-    bytes: engine.bytesRead,
-    findings: artifacts.reduce((n, a) => n + a.findings.length, 0),
-    errors: artifacts.reduce((n, a) => n + a.errors.length, 0),
-    ...(inventory ? { reused } : {}),
-  };
-  // A target, directory or store that could not be read makes the scan partial: nothing under it is known.
-  const unread = unreadLocations(artifacts);
-  const result: ScanResult = {
-    schemaVersion: '1',
-    tool: { name: 'shelflife', version: VERSION },
-    scan: { id: randomUUID(), startedAt, finishedAt: now().toISOString(), targets, stats, ...(unread.length ? { partial: true, unread } : {}) },
-    artifacts,
-  };
-  if (inventory) await inventory.annotate(result);
-  if (options.provenance !== false && modelsInScan(result).length) {
-    const { summarizeScanModels } = await import('../provenance/scan-provenance.js');
-    const { inventoryLookup } = await import('../provenance/inventory-lookup.js');
-    result.models = await summarizeScanModels(result, {
-      ...options.provenance,
-      ...(options.sourceOptions ? { remote: { ...options.sourceOptions } } : {}),
-      ...(inventory ? { inventory: inventoryLookup(inventory) } : {}),
-      now: new Date(startedAt),
-    });
-  }
-  if (scoring && scoringSetup) scoreScan(result, scoring, scoringSetup);
-  if (inventory) await inventory.recordScan(result, { partial: !!options.detectors });
-  return result;
-}
-
-/**
- * Source problems go on the artifact of their URI when the scan has one (merged per URI otherwise), so a warning never
- * takes the URI of a real artifact and no URI is recorded twice.
- */
-function recordProblems(results: ArtifactResult[], problems: SourceProblem[], onArtifact?: (a: ArtifactResult) => void): void {
-  if (!problems.length) return;
-  const byUri = new Map(results.map((r) => [r.uri, r]));
-  const added: ArtifactResult[] = [];
-  for (const p of problems) {
-    const error = { code: p.code, message: p.message, source: 'source' };
-    const existing = byUri.get(p.uri);
-    if (existing) {
-      if (!existing.errors.some((e) => e.message === p.message)) existing.errors.push(error);
-      continue;
-    }
-    const res: ArtifactResult = { uri: p.uri, parent: null, sha256: null, size: 0, findings: [], errors: [error] };
-    byUri.set(p.uri, res);
-    results.push(res);
-    added.push(res);
-  }
-  for (const r of added) onArtifact?.(r);
+  // Problems are already on their artifacts (above, before the signature links): none left for the finish.
+  return finishScan(
+    { startedAt, finishedAt: now().toISOString(), targets, results: engine.results, problems: [], bytes: engine.bytesRead, reused },
+    {
+      ...(scoring && scoringSetup ? { scoring: { options: scoring, setup: scoringSetup } } : {}),
+      inventory,
+      partial: !!options.detectors,
+      onArtifact: options.onArtifact,
+      ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
+      ...(options.sourceOptions ? { sourceOptions: options.sourceOptions } : {}),
+    },
+  );
 }

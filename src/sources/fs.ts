@@ -18,17 +18,29 @@ import { closeSync, constants, fstatSync, openSync, readSync, type Dirent, type 
 import { lstat, open, readdir, realpath, stat, statfs } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ShelflifeError } from '../errors.js';
+import { ShelflifeError, UsageError } from '../errors.js';
 import { compileGlobs, staticPrefix, type GlobMatcher } from '../glob.js';
 import { PSEUDO_FILE_READ_LIMIT } from '../limits.js';
 import type { ArtifactResult } from '../model.js';
-import type { ArtifactRef, LocalFile, RelatedInfo, SkippedLocation, Source, SourceProblem } from './types.js';
+import type { ArtifactRef, LocalFile, RelatedInfo, SkippedLocation, Source, SourceProblem, WorkUnit } from './types.js';
 
 export interface FsSourceOptions {
   include?: string[];
   exclude?: string[];
   /** Read what symlinks pointing outside the scan root lead to (files, and directories walked in turn). */
   followSymlinks?: boolean;
+  /** Directory entries per work unit (units()); FS_UNIT_ENTRIES by default. */
+  unitEntries?: number;
+}
+
+/** A slice of one directory's entries (sorted by name), walked by a worker without descending (units()). */
+interface DirSlice {
+  abs: string;
+  rel: string;
+  outside: boolean;
+  from: number;
+  /** Exclusive; null: to the end. */
+  to: number | null;
 }
 
 const READ_CHUNK = 4 * 1024 * 1024;
@@ -42,6 +54,8 @@ const PSEUDO_READ_CHUNK = 64 * 1024;
 const SMALL_FILE = 64 * 1024;
 /** lstat calls in flight per directory. */
 const STAT_BATCH = 64;
+/** Directory entries per work unit of a distributed scan (units()): a few hundred files, tens of ms to seconds. */
+export const FS_UNIT_ENTRIES = 256;
 
 /**
  * File systems whose files do not hold stored bytes (statfs(2) f_type, linux/magic.h): their sizes are not the
@@ -259,7 +273,11 @@ export class FsSource implements Source {
     return a.local && a.parent === null && a.sha256 ? rereadLocal(a.local, a.size) : undefined;
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation> {
+  async *walk(unit?: WorkUnit): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation> {
+    if (Array.isArray(unit?.part.dirs)) {
+      yield* this.walkSlices(unit.part.dirs as DirSlice[]);
+      return;
+    }
     const root = resolve(this.target);
     let st: Stats;
     try {
@@ -305,6 +323,89 @@ export class FsSource implements Source {
           if ('walk' in v) stack.push(v.walk);
           else yield v;
         }
+      }
+    }
+  }
+
+  /**
+   * Distributed scans: the directories the walk would enter (the same decisions: excludes, system and pseudo file
+   * systems, symlinks, loops), their entries cut into slices of about `unitEntries`, several small directories to a
+   * unit. Each worker lists its slices again and reads their files without descending (walkSlices); a directory walked
+   * here only to be planned is not read twice by anyone. A target that is not a directory is one unit.
+   */
+  async *units(): AsyncIterable<WorkUnit> {
+    const root = resolve(this.target);
+    const st = await stat(root).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      yield { uri: fileUri(root), part: {} };
+      return;
+    }
+    const size = this.options.unitEntries ?? FS_UNIT_ENTRIES;
+    const realRoot = await realpath(root);
+    const rootDev = (await stat(root, { bigint: true })).dev;
+    const rootId = await directoryId(root);
+    const stack: DirToWalk[] = [{ abs: root, rel: '', id: rootId, dev: rootDev, outside: false }];
+    const entered = new Set<string>([rootId]);
+    let batch: DirSlice[] = [];
+    let count = 0;
+    const flush = (): WorkUnit => {
+      const unit = { uri: fileUri(batch[0].abs), part: { dirs: batch } };
+      batch = [];
+      count = 0;
+      return unit;
+    };
+    while (stack.length) {
+      const dir = stack.pop()!;
+      const slice = { abs: dir.abs, rel: dir.rel, outside: dir.outside };
+      let entries: Dirent[];
+      try {
+        entries = await readdir(dir.abs, { withFileTypes: true });
+      } catch {
+        // The worker lists it again and reports why it cannot.
+        batch.push({ ...slice, from: 0, to: null });
+        if (++count >= size) yield flush();
+        continue;
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (let i = 0; i < entries.length; i += STAT_BATCH) {
+        const visits = await Promise.all(entries.slice(i, i + STAT_BATCH).map((ent) => this.visit(dir, ent, { realRoot, rootDev, entered })));
+        for (const v of visits) if (v && 'walk' in v) stack.push(v.walk);
+      }
+      for (let from = 0; from < Math.max(entries.length, 1);) {
+        const to = Math.min(entries.length, from + size - count);
+        batch.push({ ...slice, from, to: to >= entries.length ? null : to });
+        count += Math.max(to - from, 1);
+        from = Math.max(to, from + 1);
+        if (count >= size) yield flush();
+      }
+    }
+    if (batch.length) yield flush();
+  }
+
+  /** One unit: the entries of each slice, visited as the walk visits them, subdirectories not entered (other units). */
+  private async *walkSlices(slices: DirSlice[]): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation> {
+    const root = resolve(this.target);
+    const realRoot = await realpath(root);
+    const rootDev = (await stat(root, { bigint: true })).dev;
+    for (const s of slices) {
+      const abs = resolve(s.abs);
+      // A unit names directories under its own target only, whatever the queue handed over.
+      if (!s.outside && !within(root, abs)) throw new UsageError('work unit names a directory outside the scan target', { uri: fileUri(abs) });
+      let entries: Dirent[];
+      let st;
+      try {
+        st = await stat(abs, { bigint: true });
+        entries = await readdir(abs, { withFileTypes: true });
+      } catch (e) {
+        yield { uri: fileUri(abs), code: 'io', message: `${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: cannot read this directory` };
+        continue;
+      }
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      const dir: DirToWalk = { abs, rel: s.rel, id: `${st.dev}:${st.ino}`, dev: st.dev, outside: s.outside };
+      const mine = entries.slice(s.from, s.to ?? undefined);
+      for (let i = 0; i < mine.length; i += STAT_BATCH) {
+        const visits = await Promise.all(mine.slice(i, i + STAT_BATCH).map((ent) => this.visit(dir, ent, { realRoot, rootDev, entered: new Set() })));
+        for (const v of visits) if (v && !('walk' in v)) yield v;
       }
     }
   }

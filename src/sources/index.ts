@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 import { redactUrl } from '../net/secrets.js';
 import { FsSource } from './fs.js';
-import type { Source } from './types.js';
+import type { Source, WorkUnit } from './types.js';
 
 export interface SourceOptions {
   include?: string[];
@@ -26,10 +26,15 @@ function lazy(load: () => Promise<SourceFactory>): SourceFactory {
     let inner: Source | undefined;
     return {
       target: redactUrl(target),
-      async *walk() {
+      async *walk(unit?: WorkUnit) {
         const factory = await load();
-        inner = factory(target, options);
-        yield* inner.walk();
+        inner ??= factory(target, options);
+        yield* inner.walk(unit);
+      },
+      async *units(within?: WorkUnit) {
+        const factory = await load();
+        inner ??= factory(target, options);
+        yield* inner.units ? inner.units(within) : [{ uri: redactUrl(target), part: {} }];
       },
       // A second read for a signature check (src/scan/coverage.ts) goes to the source that yielded the artifact.
       reread(a) {

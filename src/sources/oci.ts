@@ -25,7 +25,7 @@ import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
 import { isChecksumFile } from './checksum-lists.js';
 import { DETACHED_SUFFIXES, isEvidenceName, isModelSignatureName } from './signature-names.js';
-import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem, type WorkUnit } from './types.js';
 
 const MAX_INDEX_CHILDREN = 1024;
 const MANIFEST_PREFETCH = 8;
@@ -251,7 +251,11 @@ export class OciSource implements Source {
     return ociUri(this.t.host, repo, digest);
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
+  async *walk(unit?: WorkUnit): AsyncIterable<ArtifactRef | SourceProblem> {
+    if (unit && typeof unit.part.digest === 'string') {
+      yield* this.walkUnit(unit.part);
+      return;
+    }
     let repos: AsyncIterable<string> | string[];
     if (this.t.repo) repos = [this.t.repo];
     else repos = this.client.paginate<string>(`/v2/_catalog?n=${this.pageSize}`, 'registry:catalog:*', 'repositories');
@@ -320,6 +324,26 @@ export class OciSource implements Source {
   }
 
   private async *walkRepo(repo: string): AsyncIterable<ArtifactRef | SourceProblem> {
+    // digest → the annotations of the artifact yielded for it: several tags naming one manifest make one artifact.
+    // Only these small records are kept for the walk, never manifest bytes.
+    const seen = new Map<string, Record<string, string>>();
+    for await (const got of this.manifestsOf(repo)) {
+      if (!('m' in got)) {
+        yield got;
+        continue;
+      }
+      const prior = seen.get(got.m.digest);
+      if (prior) {
+        // Several tags, one manifest: one artifact, every tag named (for an artifact not yet scanned).
+        prior['oci.tags'] = [...(prior['oci.tags'] ?? '').split(',').filter(Boolean), ...got.tags].join(',').slice(0, MAX_ANNOTATION_CHARS);
+        continue;
+      }
+      yield* this.walkManifest(repo, got.m, got.tags, undefined, {}, 0, seen);
+    }
+  }
+
+  /** The repository's top-level manifests (what the target or its tags name), fetched in order, a few ahead. */
+  private async *manifestsOf(repo: string): AsyncIterable<{ m: Fetched; tags: string[] } | SourceProblem> {
     const repoUri = `oci://${this.t.host}/${repo}`;
     // reference → tags naming it; signature tags are reached from their subject, not walked as images.
     const wanted = new Map<string, string[]>();
@@ -339,9 +363,6 @@ export class OciSource implements Source {
       }
       for (const tag of [...tags].sort()) if (!SIG_TAG_RE.test(tag)) wanted.set(tag, [tag]);
     }
-    // digest → the annotations of the artifact yielded for it: several tags naming one manifest make one artifact.
-    // Only these small records are kept for the walk, never manifest bytes.
-    const seen = new Map<string, Record<string, string>>();
     // Manifests are fetched a few ahead of the one being yielded (in order), so the walk is not one round trip per tag.
     const entries = [...wanted];
     const ahead: (Promise<{ m?: Fetched; e?: unknown }> | undefined)[] = [];
@@ -358,23 +379,83 @@ export class OciSource implements Source {
       const got = await ahead[i]!;
       ahead[i] = undefined;
       const refUri = `${repoUri}${reference.startsWith('sha256:') ? '@' : ':'}${reference}`;
-      if (got.e !== undefined) {
-        yield { ...errorAbout(refUri, got.e), uri: refUri };
-        continue;
-      }
-      const m = got.m;
-      if (!m) {
-        yield { uri: refUri, code: 'remote', message: 'manifest not found' };
-        continue;
-      }
-      const prior = seen.get(m.digest);
-      if (prior) {
-        // Several tags, one manifest: one artifact, every tag named (for an artifact not yet scanned).
-        prior['oci.tags'] = [...(prior['oci.tags'] ?? '').split(',').filter(Boolean), ...tags].join(',').slice(0, MAX_ANNOTATION_CHARS);
-        continue;
-      }
-      yield* this.walkManifest(repo, m, tags, undefined, {}, 0, seen);
+      if (got.e !== undefined) yield { ...errorAbout(refUri, got.e), uri: refUri };
+      else if (!got.m) yield { uri: refUri, code: 'remote', message: 'manifest not found' };
+      else yield { m: got.m, tags };
     }
+  }
+
+  /**
+   * Distributed scans: a registry is one unit per repository (split again by a worker), a repository one unit per
+   * top-level manifest, named by digest with every tag that names it. A manifest an index listed before is left to
+   * that index's unit (`claimed`), as the one-process walk leaves it.
+   */
+  async *units(within?: WorkUnit): AsyncIterable<WorkUnit | SourceProblem> {
+    if (within && typeof within.part.repo === 'string') {
+      const repo = within.part.repo;
+      const byDigest = new Map<string, { tags: string[]; claimed: string[] }>();
+      const claimed: string[] = [];
+      for await (const got of this.manifestsOf(repo)) {
+        if (!('m' in got)) {
+          yield got;
+          continue;
+        }
+        const prior = byDigest.get(got.m.digest);
+        if (prior) {
+          prior.tags.push(...got.tags);
+          continue;
+        }
+        if (claimed.includes(got.m.digest)) continue;
+        byDigest.set(got.m.digest, { tags: [...got.tags], claimed: [...claimed] });
+        claimed.push(got.m.digest);
+        if (isIndex(got.m.mediaType, got.m.doc)) for (const d of got.m.manifests) if (validDescriptor(d) && !claimed.includes(d.digest)) claimed.push(d.digest);
+      }
+      for (const [digest, { tags, claimed: before }] of byDigest)
+        yield { uri: this.uri(repo, digest), part: { repo, digest, tags, claimed: before.filter((d) => d !== digest) } };
+      return;
+    }
+    if (this.t.repo) {
+      yield { uri: `oci://${this.t.host}/${this.t.repo}`, part: { repo: this.t.repo }, split: true };
+      return;
+    }
+    try {
+      for await (const repo of this.client.paginate<string>(`/v2/_catalog?n=${this.pageSize}`, 'registry:catalog:*', 'repositories')) {
+        if (typeof repo !== 'string' || !REPO_RE.test(repo)) {
+          yield {
+            uri: `oci://${this.t.host}`,
+            code: 'remote',
+            message: `oci://${this.t.host}: catalog lists an invalid repository name ${JSON.stringify(String(repo)).slice(0, 100)}; skipped`,
+          };
+          continue;
+        }
+        yield { uri: `oci://${this.t.host}/${repo}`, part: { repo }, split: true };
+      }
+    } catch (e) {
+      yield { ...errorAbout(this.target, e), uri: this.target };
+    }
+  }
+
+  /** One manifest unit (units()): fetched again by digest and walked as the repository walk walks it. */
+  private async *walkUnit(part: Record<string, unknown>): AsyncIterable<ArtifactRef | SourceProblem> {
+    const repo = String(part.repo);
+    const digest = String(part.digest);
+    if (!REPO_RE.test(repo) || !DIGEST_RE.test(digest)) throw new UsageError('work unit names no valid repository and digest', { uri: this.target });
+    const uri = this.uri(repo, digest);
+    let m: Fetched | undefined;
+    try {
+      m = await this.fetchManifest(repo, digest);
+    } catch (e) {
+      yield { ...errorAbout(uri, e), uri };
+      return;
+    }
+    if (!m) {
+      yield { uri, code: 'remote', message: 'manifest not found' };
+      return;
+    }
+    const tags = Array.isArray(part.tags) ? part.tags.filter((t): t is string => typeof t === 'string' && TAG_RE.test(t)) : [];
+    const seen = new Map<string, Record<string, string>>();
+    for (const d of Array.isArray(part.claimed) ? part.claimed : []) if (typeof d === 'string') seen.set(d, {});
+    yield* this.walkManifest(repo, m, tags, undefined, {}, 0, seen);
   }
 
   private async *walkManifest(

@@ -22,7 +22,7 @@ import type { NetOptions } from '../net/http.js';
 import { defaultS3Client, describeAwsError } from '../net/s3.js';
 import type { SourceOptions } from './index.js';
 import type { ArtifactResult } from '../model.js';
-import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem } from './types.js';
+import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Source, type SourceProblem, type WorkUnit } from './types.js';
 import { compileGlobs } from '../glob.js';
 
 /** Objects above this are sampled (head/tail windows) when `--digest` is `auto` (the default). */
@@ -159,9 +159,11 @@ export class S3Source implements Source {
     if (!this.options.s3Client) this.client.destroy();
   }
 
-  async *walk(): AsyncIterable<ArtifactRef | SourceProblem> {
+  async *walk(unit?: WorkUnit): AsyncIterable<ArtifactRef | SourceProblem> {
+    const range =
+      typeof unit?.part.last === 'string' ? { after: typeof unit.part.after === 'string' ? unit.part.after : undefined, last: unit.part.last } : undefined;
     try {
-      for await (const o of this.list()) {
+      for await (const o of this.list(range)) {
         const rel = o.key.startsWith(this.t.prefix) && this.t.prefix.endsWith('/') ? o.key.slice(this.t.prefix.length) : o.key;
         if (this.match && !this.match(rel)) continue;
         yield this.ref(o);
@@ -173,7 +175,42 @@ export class S3Source implements Source {
     }
   }
 
-  private async *list(): AsyncIterable<Listed> {
+  /**
+   * Distributed scans: one unit per listing page (`pageSize` keys, 1000 by default), named by the keys that bound it,
+   * so a worker lists exactly that range again (StartAfter) whatever page size the store answers with. Versioned
+   * listings and single objects are one unit.
+   */
+  async *units(): AsyncIterable<WorkUnit | SourceProblem> {
+    const { bucket } = this.t;
+    if (this.t.versionId || this.options.versions) {
+      yield { uri: this.target, part: {} };
+      return;
+    }
+    const size = this.options.pageSize ?? 1000;
+    let after: string | undefined;
+    let first: string | undefined;
+    let last: string | undefined;
+    let n = 0;
+    const unit = (): WorkUnit => ({ uri: s3Uri(bucket, first!), part: { ...(after !== undefined ? { after } : {}), last: last! } });
+    try {
+      for await (const o of this.list()) {
+        first ??= o.key;
+        last = o.key;
+        if (++n < size) continue;
+        yield unit();
+        after = last;
+        first = undefined;
+        n = 0;
+      }
+      if (n) yield unit();
+    } catch (e) {
+      const code = e instanceof ShelflifeError && isErrorCode(e.code) ? e.code : 'remote';
+      yield { uri: this.target, code, message: e instanceof ShelflifeError ? e.message : describeAwsError(e) };
+    }
+  }
+
+  /** Every object under the target, or (a work unit) only the keys after `after` up to `last`. */
+  private async *list(range?: { after?: string; last: string }): AsyncIterable<Listed> {
     const { bucket, prefix, versionId } = this.t;
     if (versionId) {
       const h = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: prefix, VersionId: versionId }));
@@ -222,9 +259,17 @@ export class S3Source implements Source {
     const guard = new PageGuard('ListObjectsV2');
     for (;;) {
       const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, MaxKeys: this.options.pageSize, ContinuationToken: token }),
+        new ListObjectsV2Command({
+          Bucket: bucket,
+          Prefix: prefix || undefined,
+          MaxKeys: this.options.pageSize,
+          ContinuationToken: token,
+          ...(range?.after !== undefined && !token ? { StartAfter: range.after } : {}),
+        }),
       );
       for (const o of r.Contents ?? []) {
+        // Keys are listed in UTF-8 byte order: a unit's range ends at its last key.
+        if (range && o.Key !== undefined && Buffer.compare(Buffer.from(o.Key), Buffer.from(range.last)) > 0) return;
         if (o.Key === undefined || o.Key.endsWith('/')) continue; // "folder" placeholders hold nothing
         yield { key: o.Key, size: o.Size ?? 0, etag: o.ETag, modified: o.LastModified, storageClass: o.StorageClass };
       }

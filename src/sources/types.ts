@@ -130,10 +130,30 @@ export interface SourceProblem {
   message: string;
 }
 
+/**
+ * A part of a target that one worker scans alone in a distributed scan (src/queue/, docs/scale-out.md): a directory's
+ * entries, one OCI repository or manifest, one S3 listing page. Plain JSON that names what to read, never bytes: the
+ * worker resolves the target again and walks just this part.
+ */
+export interface WorkUnit {
+  /** What the part covers, for people (progress, a failed unit) and for the error recorded when it keeps failing. */
+  uri: string;
+  /** Source-specific description handed back to `walk(unit)` (and `units(unit)` when `split`). */
+  part: Record<string, unknown>;
+  /** Split again by a worker (`units(unit)`) rather than walked: a repository fans out into one unit per manifest. */
+  split?: boolean;
+}
+
 export interface Source {
   /** The target as the user wrote it, without any password it carried (src/net/secrets.ts). */
   readonly target: string;
-  walk(): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation>;
+  /** Every artifact of the target, or only those of one unit this source planned (`units`). */
+  walk(unit?: WorkUnit): AsyncIterable<ArtifactRef | SourceProblem | SkippedLocation>;
+  /**
+   * The target (or a unit marked `split`) as independent work units whose walks together yield what `walk()` yields.
+   * Cheap: listing, never reading artifacts. A source without it is one unit (the whole target).
+   */
+  units?(within?: WorkUnit): AsyncIterable<WorkUnit | SourceProblem>;
   /**
    * A second read of an artifact this source yielded, after the walk (a detached signature beside it needs another
    * digest of its bytes: src/scan/coverage.ts), or undefined when this source did not yield it or cannot read it

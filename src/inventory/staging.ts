@@ -1,0 +1,117 @@
+/**
+ * Distributed scans (src/queue/): each worker stages what its unit found in the shared inventory, in one transaction
+ * per unit, before the queue is told the unit is done. A unit delivered again (a worker died after the write, before
+ * the acknowledgement) replaces its own rows: nothing is written twice. The finalize step reads every unit's rows
+ * back, records the scan like any other (src/scan/finish.ts), and clears them.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { ArtifactResult } from '../model.js';
+import type { SourceProblem } from '../sources/types.js';
+import type { Inventory } from './inventory.js';
+
+export interface StagedUnit {
+  unitId: string;
+  uri: string;
+  results: ArtifactResult[];
+  problems: SourceProblem[];
+  bytes: number;
+  evidence?: ReadonlyMap<string, Uint8Array>;
+}
+
+export interface StagedScan {
+  results: ArtifactResult[];
+  problems: SourceProblem[];
+  bytes: number;
+  units: number;
+  evidence: Map<string, Uint8Array>;
+}
+
+const CHUNK = 200;
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** One row per artifact URI across the whole scan (the same URI from two units is one artifact), one per problem. */
+function artifactKey(uri: string): string {
+  return uri.length > 2000 ? `a#${hash(uri)}` : `a ${uri}`;
+}
+
+function problemKey(p: SourceProblem): string {
+  return `p ${hash(`${p.uri}\n${p.code}\n${p.message}`)}`;
+}
+
+/** Stage one unit's results: its earlier rows (an earlier delivery) replaced, all in one transaction. */
+export async function stageUnit(inventory: Inventory, scanId: string, unit: StagedUnit, doneAt: string): Promise<void> {
+  await inventory.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('scan_parts').where('scan_id', '=', scanId).where('unit_id', '=', unit.unitId).execute();
+    const rows = [
+      ...unit.results.map((r) => ({ scan_id: scanId, part_key: artifactKey(r.uri), unit_id: unit.unitId, kind: 'artifact', record: JSON.stringify(r) })),
+      ...unit.problems.map((p) => ({ scan_id: scanId, part_key: problemKey(p), unit_id: unit.unitId, kind: 'problem', record: JSON.stringify(p) })),
+      ...[...(unit.evidence ?? [])].map(([uri, bytes]) => ({
+        scan_id: scanId,
+        part_key: `e${artifactKey(uri).slice(1)}`,
+        unit_id: unit.unitId,
+        kind: 'evidence',
+        record: JSON.stringify({ uri, bytes: Buffer.from(bytes).toString('base64') }),
+      })),
+    ];
+    for (let i = 0; i < rows.length; i += CHUNK)
+      await tx
+        .insertInto('scan_parts')
+        .values(rows.slice(i, i + CHUNK))
+        .onConflict((oc) =>
+          oc.columns(['scan_id', 'part_key']).doUpdateSet((eb) => ({ unit_id: eb.ref('excluded.unit_id'), record: eb.ref('excluded.record') })),
+        )
+        .execute();
+    await tx
+      .insertInto('scan_units')
+      .values({ scan_id: scanId, unit_id: unit.unitId, uri: unit.uri, bytes: unit.bytes, artifacts: unit.results.length, done_at: doneAt })
+      .onConflict((oc) =>
+        oc
+          .columns(['scan_id', 'unit_id'])
+          .doUpdateSet((eb) => ({ bytes: eb.ref('excluded.bytes'), artifacts: eb.ref('excluded.artifacts'), done_at: eb.ref('excluded.done_at') })),
+      )
+      .execute();
+  });
+}
+
+/** Units done so far and the artifacts they found (progress). */
+export async function stagedProgress(inventory: Inventory, scanId: string): Promise<{ units: number; artifacts: number }> {
+  const r = await inventory.db
+    .selectFrom('scan_units')
+    .select((eb) => [eb.fn.countAll<number>().as('units'), eb.fn.sum<number>('artifacts').as('artifacts')])
+    .where('scan_id', '=', scanId)
+    .executeTakeFirst();
+  return { units: Number(r?.units ?? 0), artifacts: Number(r?.artifacts ?? 0) };
+}
+
+/** Everything the units of a scan staged. */
+export async function loadStaged(inventory: Inventory, scanId: string): Promise<StagedScan> {
+  const rows = await inventory.db.selectFrom('scan_parts').select(['kind', 'record']).where('scan_id', '=', scanId).orderBy('part_key').execute();
+  const results: ArtifactResult[] = [];
+  const problems: SourceProblem[] = [];
+  const evidence = new Map<string, Uint8Array>();
+  for (const r of rows) {
+    if (r.kind === 'artifact') results.push(JSON.parse(r.record) as ArtifactResult);
+    else if (r.kind === 'evidence') {
+      const e = JSON.parse(r.record) as { uri: string; bytes: string };
+      evidence.set(e.uri, new Uint8Array(Buffer.from(e.bytes, 'base64')));
+    } else problems.push(JSON.parse(r.record) as SourceProblem);
+  }
+  const u = await inventory.db
+    .selectFrom('scan_units')
+    .select((eb) => [eb.fn.countAll<number>().as('units'), eb.fn.sum<number>('bytes').as('bytes')])
+    .where('scan_id', '=', scanId)
+    .executeTakeFirst();
+  return { results, problems, evidence, bytes: Number(u?.bytes ?? 0), units: Number(u?.units ?? 0) };
+}
+
+/** Once the scan is recorded, its staged rows go (the observations hold what it found). */
+export async function clearStaged(inventory: Inventory, scanId: string): Promise<void> {
+  await inventory.db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('scan_parts').where('scan_id', '=', scanId).execute();
+    await tx.deleteFrom('scan_units').where('scan_id', '=', scanId).execute();
+  });
+}
