@@ -532,7 +532,7 @@ class LinkState {
         ...(f.algorithm.hash ? { hash: f.algorithm.hash } : {}),
       };
       f.quantum = o.algorithm.quantum;
-      f.details = { ...(f.details ?? {}), parameterFrom: 'the verifying key, found in the scan' };
+      f.details = { ...(f.details ?? {}), parameterFrom: 'joined-key' };
     }
     const list = this.links.get(x) ?? [];
     if (list.some((l) => l.uri === holder.uri && l.finding === finding && l.index === index?.uri)) return;
