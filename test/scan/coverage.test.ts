@@ -5,7 +5,7 @@
  * OpenSSF Model Signing samples and slsa-verifier's signed attestation (fixtures/provenance/), walk orders, tampering,
  * second reads, exposure, and every human format.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import { Inventory } from '../../src/inventory/inventory.js';
 import { renderDiff } from '../../src/cli/inventory-commands.js';
 import { FIXTURES } from '../helpers/scan.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
+import { tar } from '../helpers/registry.js';
 
 const TREE = join(FIXTURES, 'coverage', 'tree');
 const EXPECTED = JSON.parse(readFileSync(join(FIXTURES, 'coverage', 'expected-coverage.json'), 'utf8')) as {
@@ -117,7 +118,14 @@ describe('coverage over a directory signed with the standard tools', () => {
     try {
       // The same release directory inside a tarball: SHA-256 lines check against the digest the scan computed,
       // SHA-512 lines (and OpenPGP signatures over the files) would need a second read of a member: unverifiable.
-      execFileSync('tar', ['-cf', join(dir, 'release.tar'), '-C', TREE, 'release', 'keys']);
+      // Built in-process (test/helpers/registry.ts), so the test needs no tar program on a Node-only machine.
+      const members: Record<string, Uint8Array> = {};
+      for (const top of ['release', 'keys'])
+        for (const name of readdirSync(join(TREE, top), { recursive: true, encoding: 'utf8' }).sort()) {
+          const path = join(TREE, top, name);
+          if (statSync(path).isFile()) members[`${top}/${name}`] = readFileSync(path);
+        }
+      writeFileSync(join(dir, 'release.tar'), tar(members));
       const r = await scan({ targets: [join(dir, 'release.tar')], now: NOW });
       const app = r.artifacts.find((a) => a.uri.endsWith('!/release/app-2.0.tar.gz'))!;
       const by = Object.fromEntries(app.signedBy!.map((l) => [l.uri.replace(/^.*!\//, ''), l]));
