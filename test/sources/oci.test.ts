@@ -258,7 +258,13 @@ describe('oci against a real registry (anonymous)', () => {
   it('walks the catalog with --all-repositories, following Link pagination', async () => {
     const requests: string[] = [];
     const r = await scanOci(`oci://${host}`, { allRepositories: true, pageSize: 2 }, requests);
-    expect(r.artifacts.filter((a) => !a.annotations?.['oci.repository']).flatMap((a) => a.errors)).toEqual([]);
+    // The registry is shared with the other tests of this run, which may leave a repository half pushed: errors are
+    // checked on the catalog itself and on this file's repositories, not on what others are writing meanwhile.
+    const ours = (uri: string) =>
+      uri === `oci://${host}` ||
+      uri === `oci://${host}/` ||
+      ['app', 'keys', 'multi', 'notary'].some((n) => new RegExp(`^oci://${host}/${n}([:@]|$)`).test(uri));
+    expect(r.artifacts.filter((a) => !a.annotations?.['oci.repository'] && ours(a.uri)).flatMap((a) => a.errors)).toEqual([]);
     const repos = new Set(r.artifacts.map((a) => a.annotations?.['oci.repository']));
     expect([...repos].sort()).toEqual(expect.arrayContaining(['app', 'keys', 'multi', 'notary']));
     expect(requests.filter((q) => q.startsWith('GET /v2/_catalog')).length).toBeGreaterThan(1);
