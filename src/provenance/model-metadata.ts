@@ -49,7 +49,7 @@ class Cursor {
     this.pos += n;
     return out;
   }
-  skip(n: number): void {
+  advance(n: number): void {
     if (n < 0 || this.pos + n > this.size) throw new ParseError(`${this.what}: truncated at offset ${this.pos}`, this.pos, 'truncated');
     this.pos += n;
   }
@@ -128,7 +128,7 @@ export async function readGgufMetadata(readAt: ReadAt, size: number, what: strin
           const vals: (string | number | boolean)[] = [];
           for (let j = 0; j < n; j++) vals.push(await scalar(et));
           out[key] = vals;
-        } else c.skip(n * GGUF_FIXED[et]);
+        } else c.advance(n * GGUF_FIXED[et]);
       } else throw new ParseError(`${what}: gguf array element type ${et} for ${key}`, c.pos - 12, 'unsupported');
     } else if (GGUF_FIXED[type]) {
       const v = await scalar(type);
@@ -184,7 +184,7 @@ export async function readOnnxMetadata(readAt: ReadAt, size: number, what: strin
   const out: OnnxMetadata = { metadataProps: {} };
   const text = async (n: number) => {
     if (n > MAX_METADATA_VALUE) {
-      c.skip(n);
+      c.advance(n);
       return undefined;
     }
     return Buffer.from(await c.take(n)).toString('utf8');
@@ -208,9 +208,9 @@ export async function readOnnxMetadata(readAt: ReadAt, size: number, what: strin
         const entry = await c.take(n);
         const kv = readStringPair(entry);
         if (kv && Object.keys(out.metadataProps).length < 10_000) out.metadataProps[kv[0]] = kv[1];
-      } else c.skip(n);
-    } else if (wire === 5) c.skip(4);
-    else if (wire === 1) c.skip(8);
+      } else c.advance(n);
+    } else if (wire === 5) c.advance(4);
+    else if (wire === 1) c.advance(8);
     else throw new ParseError(`${what}: onnx wire type ${wire} at offset ${c.pos}; not an ONNX model`, c.pos);
   }
   return out;

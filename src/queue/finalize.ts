@@ -8,7 +8,7 @@ import type { Inventory } from '../inventory/inventory.js';
 import { clearStaged, loadStaged } from '../inventory/staging.js';
 import type { ScanResult } from '../model.js';
 import { finishScan, recordProblems } from '../scan/finish.js';
-import { linkSignatures } from '../scan/coverage.js';
+import { linkSignatures, rereadFrom } from '../scan/coverage.js';
 import { resolveSource } from '../sources/index.js';
 import type { SourceProblem } from '../sources/types.js';
 import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
@@ -61,13 +61,7 @@ export async function finalizeScan(
     await linkSignatures({
       artifacts: staged.results,
       evidence: staged.evidence,
-      reread: (a) => {
-        for (const s of sources) {
-          const stream = s.reread?.(a);
-          if (stream) return stream;
-        }
-        return undefined;
-      },
+      reread: rereadFrom(sources),
     });
   } finally {
     for (const s of sources) await s.close();

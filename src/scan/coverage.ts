@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { errorMessage, ShelflifeError } from '../errors.js';
 import { EVIDENCE_FILE_LIMIT } from '../limits.js';
+import type { Source } from '../sources/types.js';
 import type { ArtifactResult, ErrorEntry, Finding, QuantumStatus, SignatureLink, SignatureVerification } from '../model.js';
 import { OMS_PREDICATE_LEGACY, OMS_PREDICATE_V1, parseModelSignature, splitShard, type ModelSignature } from '../provenance/model-signing.js';
 import { NO_TRUST } from '../provenance/trust.js';
@@ -117,6 +118,17 @@ class Places {
     const slash = full.lastIndexOf('/');
     return this.byDir.get(full.slice(0, slash + 1))?.get(full.slice(slash + 1));
   }
+}
+
+/** A second read of an artifact from whichever of the scan's sources yielded it (scan() and the distributed finalize). */
+export function rereadFrom(sources: readonly Pick<Source, 'reread'>[]): NonNullable<CoverageInput['reread']> {
+  return (a) => {
+    for (const s of sources) {
+      const stream = s.reread?.(a);
+      if (stream) return stream;
+    }
+    return undefined;
+  };
 }
 
 export async function linkSignatures(input: CoverageInput): Promise<void> {

@@ -10,7 +10,7 @@ import { resolveSource, type SourceOptions } from '../sources/index.js';
 import { isProblem, isSkipped, type Source, type SourceProblem } from '../sources/types.js';
 import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { linkSignatures } from './coverage.js';
+import { linkSignatures, rereadFrom } from './coverage.js';
 import type { Trust } from '../provenance/trust.js';
 import { ScanEngine } from './engine.js';
 import { finishScan, recordProblems } from './finish.js';
@@ -121,13 +121,7 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     await linkSignatures({
       artifacts: engine.results,
       evidence: engine.evidence,
-      reread: (a) => {
-        for (const s of sources) {
-          const stream = s.reread?.(a);
-          if (stream) return stream;
-        }
-        return undefined;
-      },
+      reread: rereadFrom(sources),
     });
   } finally {
     // Sources hold connections until every artifact they yielded has been read (related material included).
