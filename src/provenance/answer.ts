@@ -653,26 +653,16 @@ function approvalAnswer(matched: { s: EvidenceStatement; match: Match }[], retir
 async function retiredAnswer(inv: InventoryLookup | undefined, hashed: HashedModel, roots: string[]): Promise<ProvenanceAnswer['retired']> {
   if (!inv) return { grade: 'absent', retired: false, evidence: [] };
   // The model itself (`retire <root digest>`), then any of its files.
-  for (const root of roots) {
-    const r = await inv.retirement(root);
+  const candidates = [...roots.map((digest) => ({ digest, what: 'the model' })), ...[...hashed.fileSha256].map(([path, digest]) => ({ digest, what: path }))];
+  for (const { digest, what } of candidates) {
+    const r = await inv.retirement(digest);
     if (r)
       return {
         grade: 'declared',
         retired: true,
         at: r.at,
         reason: r.reason,
-        evidence: [{ uri: `sha256:${root}`, kind: 'inventory-retirement', grade: 'declared', detail: 'retire recorded for the model' }],
-      };
-  }
-  for (const [path, d] of hashed.fileSha256) {
-    const r = await inv.retirement(d);
-    if (r)
-      return {
-        grade: 'declared',
-        retired: true,
-        at: r.at,
-        reason: r.reason,
-        evidence: [{ uri: `sha256:${d}`, kind: 'inventory-retirement', grade: 'declared', detail: `retire recorded for ${path}` }],
+        evidence: [{ uri: `sha256:${digest}`, kind: 'inventory-retirement', grade: 'declared', detail: `retire recorded for ${what}` }],
       };
   }
   return {
