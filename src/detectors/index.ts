@@ -7,6 +7,7 @@
 import picomatch from 'picomatch';
 import { errorMessage, toErrorEntry } from '../errors.js';
 import { findingKey } from '../identity.js';
+import { NeedleSet } from './needles.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { ageDetector } from './age.js';
 import { apkDetector } from './apk.js';
@@ -87,20 +88,69 @@ export interface RunResult {
 
 interface CompiledDetector {
   detector: Detector;
-  nameMatchers: ((name: string) => boolean)[];
-  contains: Buffer[];
+  nameMatchers: NameMatcher[];
+  /** Indexes of the detector's `contains` needles in the table's NeedleSet. */
+  contains: number[];
 }
 
-const compiled = new WeakMap<readonly Detector[], CompiledDetector[]>();
+interface CompiledTable {
+  detectors: CompiledDetector[];
+  needles: NeedleSet;
+}
 
-function compile(detectors: readonly Detector[]): CompiledDetector[] {
+/**
+ * A name glob, matched as picomatch matches it with `basename: true` (picomatch 4 `test`/`matchBase`): the glob
+ * itself, or its regular expression against the last path segment (the one before a trailing slash); a glob with a
+ * slash against the whole name. The segment is cut once per artifact (NameProbe), not once per glob.
+ */
+interface NameMatcher {
+  glob: string;
+  re: RegExp;
+  base: boolean;
+}
+
+const GLOB_OPTIONS = { nocase: true, dot: true } as const;
+
+function compileName(glob: string): NameMatcher {
+  const base = !glob.includes('/');
+  return { glob, re: picomatch.makeRe(glob, { ...GLOB_OPTIONS, basename: base }), base };
+}
+
+/** An artifact's name and its last segment, cut once for every detector's globs. */
+class NameProbe {
+  private baseName?: string;
+  constructor(readonly name: string) {}
+  base(): string {
+    if (this.baseName === undefined) {
+      const segs = this.name.split('/');
+      const last = segs[segs.length - 1];
+      this.baseName = last === '' ? (segs[segs.length - 2] ?? '') : last;
+    }
+    return this.baseName;
+  }
+  matches(m: NameMatcher): boolean {
+    if (this.name === '') return false;
+    if (this.name === m.glob) return true;
+    return m.re.test(m.base ? this.base() : this.name);
+  }
+}
+
+const compiled = new WeakMap<readonly Detector[], CompiledTable>();
+
+function compile(detectors: readonly Detector[]): CompiledTable {
   let c = compiled.get(detectors);
   if (!c) {
-    c = detectors.map((detector) => ({
+    const needles: string[] = [];
+    const needleIndex = (s: string) => {
+      const i = needles.indexOf(s);
+      return i >= 0 ? i : needles.push(s) - 1;
+    };
+    const table = detectors.map((detector) => ({
       detector,
-      nameMatchers: (detector.claims.names ?? []).map((g) => picomatch(g, { nocase: true, dot: true, basename: !g.includes('/') })),
-      contains: (detector.claims.contains ?? []).map((s) => Buffer.from(s, 'latin1')),
+      nameMatchers: (detector.claims.names ?? []).map(compileName),
+      contains: (detector.claims.contains ?? []).map(needleIndex),
     }));
+    c = { detectors: table, needles: new NeedleSet(needles.map((n) => Buffer.from(n, 'latin1'))) };
     compiled.set(detectors, c);
   }
   return c;
@@ -113,45 +163,40 @@ export function claims(
   ctx: Pick<DetectContext, 'name' | 'baseOffset'>,
   table: readonly Detector[] = DETECTORS,
 ): boolean {
-  const c = compile(table).find((x) => x.detector === detector) ?? compile([detector])[0];
-  return claimed(c, bytes, ctx);
+  let t = compile(table);
+  let c = t.detectors.find((x) => x.detector === detector);
+  if (!c) {
+    t = compile([detector]);
+    c = t.detectors[0];
+  }
+  return claimed(c, bytes, ctx, new WindowProbe(bytes, t.needles), new NameProbe(ctx.name));
 }
 
 /**
- * Answers "does this window contain needle X?" for every detector's `contains` claims at once: each distinct needle
- * is searched once per window, and a needle whose first byte is absent is not searched at all (an erased flash
- * region or a zero-filled image holds no '-', '{' or 'e' and is dismissed in a few memchr passes).
+ * Answers "does this window contain needle X?" for every detector's `contains` claims at once: all needles are
+ * looked for in one pass per anchor byte (NeedleSet), the first time any detector asks, and not at all when every
+ * detector is decided by its magic or name first.
  */
 class WindowProbe {
-  private readonly buf: Buffer;
-  private readonly bytesSeen = new Map<number, boolean>();
-  private readonly needlesSeen = new Map<Buffer, boolean>();
-  constructor(bytes: Uint8Array) {
-    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  has(needle: Buffer): boolean {
-    let hit = this.needlesSeen.get(needle);
-    if (hit === undefined) {
-      let first = this.bytesSeen.get(needle[0]);
-      if (first === undefined) {
-        first = this.buf.indexOf(needle[0]) >= 0;
-        this.bytesSeen.set(needle[0], first);
-      }
-      hit = first && this.buf.indexOf(needle) >= 0;
-      this.needlesSeen.set(needle, hit);
-    }
-    return hit;
+  private found?: boolean[];
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly needles: NeedleSet,
+  ) {}
+  has(needle: number): boolean {
+    this.found ??= this.needles.find(this.bytes);
+    return this.found[needle];
   }
 }
 
 /** Claimed by its structure: a magic (of at least `minMagic` bytes) at the start, or a name the detector's format uses. */
-function claimedByStructure(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, minMagic = 1): boolean {
+function claimedByStructure(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'baseOffset'>, name: NameProbe, minMagic = 1): boolean {
   const { magic } = c.detector.claims;
   if (ctx.baseOffset === 0 && magic) {
     for (const m of magic)
       if (m.bytes.length >= minMagic && m.offset + m.bytes.length <= bytes.length && m.bytes.every((b, i) => bytes[m.offset + i] === b)) return true;
   }
-  return c.nameMatchers.some((match) => match(ctx.name));
+  return c.nameMatchers.some((m) => name.matches(m));
 }
 
 /**
@@ -162,16 +207,17 @@ function deferredMember(
   defersTo: readonly string[],
   all: readonly CompiledDetector[],
   bytes: Uint8Array,
-  ctx: Pick<DetectContext, 'name' | 'baseOffset' | 'uri'>,
+  ctx: Pick<DetectContext, 'baseOffset' | 'uri'>,
+  name: NameProbe,
 ): boolean {
   if (!ctx.uri.includes('!/')) return false;
-  return all.some((o) => defersTo.includes(o.detector.format) && claimedByStructure(o, bytes, ctx, 4));
+  return all.some((o) => defersTo.includes(o.detector.format) && claimedByStructure(o, bytes, ctx, name, 4));
 }
 
-function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'name' | 'baseOffset'>, probe = new WindowProbe(bytes)): boolean {
+function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext, 'baseOffset'>, probe: WindowProbe, name: NameProbe): boolean {
   const { claims: cl } = c.detector;
   if (cl.anywhere) return true;
-  if (claimedByStructure(c, bytes, ctx)) return true;
+  if (claimedByStructure(c, bytes, ctx, name)) return true;
   return c.contains.some((needle) => probe.has(needle));
 }
 
@@ -188,15 +234,17 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
   const errors: ErrorEntry[] = [];
   const annotations: Record<string, string> = {};
   const seen = new Set<string>();
-  const probe = new WindowProbe(bytes);
-  const all = compile(table);
+  const t = compile(table);
+  const all = t.detectors;
+  const probe = new WindowProbe(bytes, t.needles);
+  const name = new NameProbe(ctx.name);
   for (const c of all) {
     const { detector } = c;
     if (options.only && !options.only.has(detector.format)) continue;
     if (options.skip?.has(detector.format)) continue;
     if (options.container && !detector.claims.containers) continue;
-    if (!claimed(c, bytes, ctx, probe)) continue;
-    if (detector.claims.defersTo && deferredMember(detector.claims.defersTo, all, bytes, ctx)) continue;
+    if (!claimed(c, bytes, ctx, probe, name)) continue;
+    if (detector.claims.defersTo && deferredMember(detector.claims.defersTo, all, bytes, ctx, name)) continue;
     let out: Finding[] | DetectResult;
     try {
       out = detector.detect(bytes, ctx);

@@ -61,7 +61,8 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-async function waitReady(url: string, child: ChildProcess, log: string): Promise<void> {
+/** Wait until the registry at `url` answers (or its process exits). Also used by bench/image.ts. */
+export async function waitReady(url: string, child: ChildProcess, log: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`registry exited (${child.exitCode}): ${existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : ''}`);
@@ -80,7 +81,8 @@ async function waitReady(url: string, child: ChildProcess, log: string): Promise
   throw new Error(`registry at ${url} not ready after 15 s`);
 }
 
-function startRegistry(dir: string, name: string, port: number, auth: string, tls = ''): ChildProcess {
+/** Start one `docker-registry` under `dir` (config, storage and log named `name`). Also used by bench/image.ts. */
+export function startRegistry(dir: string, name: string, port: number, auth: string, tls = ''): ChildProcess {
   const root = join(dir, name);
   const config = join(dir, `${name}.yml`);
   writeFileSync(
