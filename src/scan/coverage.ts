@@ -143,13 +143,20 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
     bytesCache.set(a.uri, b ?? null);
     return b;
   };
-  // Keys in the scan, for signatures that name a key without carrying it.
-  const keys = new KeyRing();
-  for (const a of artifacts) {
-    if (!a.findings.some((f) => f.kind === 'public-key' || f.kind === 'certificate')) continue;
-    const b = await bytesOf(a);
-    if (b) keys.add(b);
-  }
+  // Keys in the scan, for signatures that name a key without carrying it: gathered (every key and certificate file
+  // read again and parsed) only when the scan holds a signature, checksum list or model signature to check, so a tree
+  // of certificates alone, or an unchanged rescan of one, does not pay for it.
+  let ring: Promise<KeyRing> | undefined;
+  const keyRing = (): Promise<KeyRing> =>
+    (ring ??= (async () => {
+      const keys = new KeyRing();
+      for (const a of artifacts) {
+        if (!a.findings.some((f) => f.kind === 'public-key' || f.kind === 'certificate')) continue;
+        const b = await bytesOf(a);
+        if (b) keys.add(b);
+      }
+      return keys;
+    })());
   const state = new LinkState(byUri);
 
   // Phase 1: detached signatures and the model signatures' own checks (they need nothing but bytes in hand).
@@ -161,18 +168,18 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
     if (!place || s.sha256 === null) continue;
     const predicate = s.annotations?.['intoto.predicateType'];
     if (predicate === OMS_PREDICATE_V1 || predicate === OMS_PREDICATE_LEGACY) {
-      const m = await readModel(s, await bytesOf(s), keys, places, place.dir, bytesOf);
+      const m = await readModel(s, await bytesOf(s), await keyRing(), places, place.dir, bytesOf);
       if (m) models.push(m);
       continue;
     }
     if (isChecksumFile(place.name)) {
       const b = await bytesOf(s);
-      if (b) lists.push({ list: s, entries: parseChecksums(new TextDecoder().decode(b), place.name), cleartext: checkCleartext(b, s.uri, keys) });
+      if (b) lists.push({ list: s, entries: parseChecksums(new TextDecoder().decode(b), place.name), cleartext: checkCleartext(b, s.uri, await keyRing()) });
     }
     const target = detachedSubject(s, place, places, byUri);
     if (!target || target.subject === s) continue;
     if (/^model\.sig\.hybrid(-2)?\.json$/.test(place.name)) continue; // a model signature's re-signature: read with it
-    phase1.push(...(await planDetached(s, target.subject, target.cosignCert, place, keys, bytesOf, state)));
+    phase1.push(...(await planDetached(s, target.subject, target.cosignCert, place, keyRing, bytesOf, state)));
   }
   await resolve(phase1, input.reread, input.evidence);
 
@@ -293,7 +300,7 @@ async function planDetached(
   x: ArtifactResult,
   cosignCert: ArtifactResult | undefined,
   place: { dir: string; name: string },
-  keys: KeyRing,
+  keyRing: () => Promise<KeyRing>,
   bytesOf: (a: ArtifactResult) => Promise<Uint8Array | undefined>,
   state: LinkState,
 ): Promise<Check[]> {
@@ -305,7 +312,7 @@ async function planDetached(
     return [];
   }
   const siblingKeys = cosignCert ? [await bytesOf(cosignCert)].filter((b): b is Uint8Array => !!b) : [];
-  const planned = planDetachedChecks(bytes, s.uri, { keys, siblingKeys, subject: place.name });
+  const planned = planDetachedChecks(bytes, s.uri, { keys: await keyRing(), siblingKeys, subject: place.name });
   if (!planned.length) {
     for (const { i } of sigFindings) state.link(x, s, i, 'detached', { verification: 'unverifiable', reason: 'a signature format shelflife does not check' });
     return [];
