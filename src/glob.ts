@@ -12,6 +12,9 @@
  * `[a-z]`, `[!x]`/`[^x]` (one character of / not of a set), `**` as a whole segment (any number of segments),
  * `{a,b}` and `{1..5}` (alternatives, nested), `\` escapes the next character, a leading `!` negates. Dotfiles match
  * like any other name. Extglobs (`@(…)`, `*(…)`, `+(…)`, `?(…)`, `!(…)`) are refused: braces say the same thing.
+ *
+ * Pure (it imports only errors and limits), so detectors match their `claims.names` with it too
+ * (src/detectors/index.ts): one matcher, compiled once, with the literal prefilter, for every glob in the tool.
  * @module
  */
 import { UsageError } from './errors.js';
