@@ -213,6 +213,8 @@ export interface ScanRequest {
   include?: string[];
   exclude?: string[];
   concurrency?: number;
+  /** Detection threads (`--threads`): see ScanOptions.threads. */
+  threads?: number;
   detectors?: ScanOptions['detectors'];
   /** Remote-store options; merged over the config's `scan.remote`, key by key. */
   sourceOptions?: SourceOptions;
@@ -271,6 +273,7 @@ export function configureScan(config: ShelflifeConfig | undefined, request: Scan
     ...(include ? { include } : {}),
     ...(exclude ? { exclude } : {}),
     concurrency,
+    ...(request.threads !== undefined ? { threads: request.threads } : {}),
     ...(request.detectors ? { detectors: request.detectors } : {}),
     sourceOptions,
     scoring,

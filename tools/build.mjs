@@ -76,8 +76,9 @@ async function bundleCli() {
   mkdirSync(outdir, { recursive: true });
   const result = await build({
     absWorkingDir: ROOT,
-    // The resign pool starts `./sign-worker.js` beside its own code: both land at the top of dist/cli/.
-    entryPoints: { main: 'src/cli/main.ts', 'sign-worker': 'src/resign/sign-worker.ts' },
+    // The resign pool starts `./sign-worker.js` and the scan's detection pool `./detect-worker.js` beside their own code:
+    // each lands at the top of dist/cli/, as their chunks do.
+    entryPoints: { main: 'src/cli/main.ts', 'sign-worker': 'src/resign/sign-worker.ts', 'detect-worker': 'src/scan/detect-worker.ts' },
     outdir,
     entryNames: '[name]',
     chunkNames: '[name]-[hash]',

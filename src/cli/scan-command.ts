@@ -12,6 +12,7 @@ import { formatRead } from '../report/table.js';
 import { writeReportFile, writeReports } from '../report/write.js';
 import { displayText, displayUri } from '../report/text.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
+import { MAX_THREADS, validThreads } from '../scan/detect-pool.js';
 import { reaches } from '../scoring/index.js';
 import { EXIT } from './exit.js';
 import { addInventoryFlags, openScanInventory } from './inventory-commands.js';
@@ -29,6 +30,7 @@ export interface ScanCliOptions extends ScoringCliOptions {
   exclude?: string[];
   detectors?: string;
   concurrency?: string;
+  threads?: string;
   quiet?: boolean;
   progress?: boolean;
   allRepositories?: boolean;
@@ -76,6 +78,7 @@ export function registerScan(program: Command): void {
     .option('--follow-symlinks', 'read what symlinks pointing outside the scan root lead to (default: list them as skipped)')
     .option('--detectors <list>', 'select detectors: "+x509,+keys" for only these, "-ssh" to drop one')
     .option('--concurrency <n>', 'top-level artifacts read in parallel (default 4)')
+    .option('--threads <n>', 'detection threads: 1 detects on the main thread (default: one per core, at most 4, for scans of many files)')
     .option('-q, --quiet', 'no progress and no summary line; the report still goes to stdout unless -o is given')
     .option('--no-progress', 'no progress line on stderr')
     .option('--all-repositories', 'oci://host: scan every repository in the registry catalog')
@@ -158,6 +161,8 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
     throw new UsageError(`--concurrency must be a whole number from 1 to 256`);
+  const threads = opts.threads === undefined ? undefined : Number(opts.threads);
+  if (threads !== undefined && !validThreads(threads)) throw new UsageError(`--threads must be a whole number from 1 to ${MAX_THREADS}`);
   const { scoring, config, failOn, now } = scoringFromFlags(opts);
   // The config → scan options mapping is the library's (src/config.ts): the flags are the request, and win.
   const job = configureScan(config, {
@@ -165,6 +170,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     include: opts.include,
     exclude: opts.exclude,
     concurrency,
+    ...(threads !== undefined ? { threads } : {}),
     detectors: parseDetectorSelection(opts.detectors),
     sourceOptions: {
       allRepositories: opts.allRepositories,

@@ -11,7 +11,7 @@ import { ExpansionBudget, type ContainerInput, type Member } from '../containers
 import { containerKind, openContainer } from '../containers/open.js';
 import { memberUriPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
-import { runDetectors } from '../detectors/index.js';
+import { runDetectors, type RunResult } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
 import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
 import {
@@ -29,6 +29,7 @@ import { isEvidenceName } from '../sources/signature-names.js';
 import { digestOf, isPlanned, KeyRing, planDetachedChecks, type CheckOutcome } from './signature-checks.js';
 import { answeredBySha256 } from './digests.js';
 import { vouch } from './vouching.js';
+import type { DetectPool } from './detect-pool.js';
 
 export interface EngineOptions {
   detectors?: { only?: Set<string>; skip?: Set<string> };
@@ -39,6 +40,8 @@ export interface EngineOptions {
   maxDepth?: number;
   /** The scan's clock (signing-key expiry in release stores). */
   now?: Date;
+  /** Detection threads for whole top-level artifacts (src/scan/detect-pool.ts); inline without. */
+  pool?: DetectPool;
 }
 
 const HEAD = 4096;
@@ -109,7 +112,7 @@ export class ScanEngine {
       res.size = whole.length;
       this.bytesRead += whole.length;
       const head = whole.subarray(0, HEAD);
-      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, this.willExpand(head, ref.name, depth));
+      await this.detectWhole(whole, { ...ctx, size: whole.length }, res, this.willExpand(head, ref.name, depth), depth);
       this.keep(res, ref.name, whole);
       if (promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, own);
     } else if (ref.sample && ref.read && ref.size !== undefined && ref.size > ref.sample.head + ref.sample.tail) {
@@ -189,7 +192,7 @@ export class ScanEngine {
       const whole = pass.whole();
       this.finishPass(pass, ref, res, ctx);
       if (res.sha256 === null) return; // the read failed: recorded by finishPass
-      this.detect(whole, { ...ctx, size: whole.length }, res, undefined, expanding);
+      await this.detectWhole(whole, { ...ctx, size: whole.length }, res, expanding, depth);
       this.keep(res, ref.name, whole);
       if (head.length && promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, out);
       return;
@@ -389,8 +392,31 @@ export class ScanEngine {
     return containerKind(head, name) !== undefined;
   }
 
+  /**
+   * A whole artifact's detection: a top-level one in a detection thread when the pool takes it (the main thread reads
+   * and records meanwhile), else inline. Members stay inline: their container's scan waits for each in turn anyway.
+   */
+  private async detectWhole(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, container: boolean, depth: number): Promise<void> {
+    const pool = this.options.pool;
+    if (depth > 0 || !pool?.accepts(bytes.length)) return this.detect(bytes, ctx, res, undefined, container);
+    let r: RunResult;
+    try {
+      r = await pool.detect(bytes, ctx, { ...this.options.detectors, container });
+    } catch (e) {
+      // Only a thread that stopped is an error on the artifact; a bug in the registry fails the scan, as inline.
+      if (!(e instanceof ShelflifeError)) throw e;
+      res.errors.push(toErrorEntry(e, { uri: ctx.uri, source: 'engine' }, { code: 'detector-crash', message: errorMessage(e) }));
+      return;
+    }
+    this.apply(r, res);
+  }
+
   private detect(bytes: Uint8Array, ctx: DetectContext, res: ArtifactResult, seen?: Set<string>, container = false): void {
-    const r = runDetectors(bytes, ctx, { ...this.options.detectors, container });
+    this.apply(runDetectors(bytes, ctx, { ...this.options.detectors, container }), res, seen);
+  }
+
+  /** What the registry found, added to the artifact (`seen`: across the windows of one artifact, each once). */
+  private apply(r: RunResult, res: ArtifactResult, seen?: Set<string>): void {
     for (const f of r.findings) {
       const key = findingKey(f);
       if (seen) {

@@ -13,11 +13,16 @@ import type { Inventory } from '../inventory/inventory.js';
 import { linkSignatures, rereadFrom } from './coverage.js';
 import type { Trust } from '../provenance/trust.js';
 import { ScanEngine } from './engine.js';
+import { AUTO_START_AFTER, DetectPool, defaultThreads, MAX_THREADS, validThreads } from './detect-pool.js';
+import { UsageError } from '../errors.js';
 import { finishScan, recordProblems } from './finish.js';
 
 /** Artifacts the walk may run ahead of the engine, and the in-memory bytes they may hold together. */
 const MAX_PENDING = 256;
 const MAX_PENDING_BYTES = 256 * 1024 * 1024;
+/** With detection threads: local files up to this size, and how many of them may be in flight at once. */
+const SMALL_LOCAL = 1024 * 1024;
+const SMALL_LOCAL_IN_FLIGHT = 64;
 
 export interface ScanOptions {
   targets: string[];
@@ -25,6 +30,12 @@ export interface ScanOptions {
   exclude?: string[];
   /** Top-level artifacts read at once (members of one container are always sequential). */
   concurrency?: number;
+  /**
+   * Detection threads (src/scan/detect-pool.ts): 1 detects on the main thread; N > 1 starts N threads at once. Unset:
+   * one per core (at most 4), started only once the scan has read enough artifacts to gain from them. The report is
+   * the same whatever the number.
+   */
+  threads?: number;
   /** `--detectors +x509,-ssh`: only these / not these formats. */
   detectors?: { only?: Set<string>; skip?: Set<string> };
   /** Source-specific options (remote stores), passed through. */
@@ -54,8 +65,14 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   // Resolve timelines, policies and config before reading anything, so a bad flag fails fast.
   const scoring = options.scoring === false ? undefined : { now: new Date(startedAt), ...options.scoring };
   const scoringSetup = scoring ? prepareScoring(scoring) : undefined;
-  const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact, now: new Date(startedAt) });
+  if (options.threads !== undefined && !validThreads(options.threads)) throw new UsageError(`threads must be a whole number from 1 to ${MAX_THREADS}`);
+  const threads = options.threads ?? defaultThreads();
+  const pool = threads > 1 ? new DetectPool(threads, options.threads === undefined ? AUTO_START_AFTER : 0) : undefined;
+  const engine = new ScanEngine({ detectors: options.detectors, onArtifact: options.onArtifact, now: new Date(startedAt), ...(pool ? { pool } : {}) });
   const limit = pLimit(options.concurrency ?? 4);
+  // Small local files wait on a detection thread, not on a store: more of them in flight keeps the threads fed (their
+  // reads are single synchronous calls, their bytes at most SMALL_LOCAL each, and the walk's bounds below still hold).
+  const small = pool ? pLimit(Math.max(options.concurrency ?? 4, SMALL_LOCAL_IN_FLIGHT)) : limit;
   // Artifacts yielded but not yet scanned, and the bytes they hold in memory (manifests, fetched documents): the walk
   // waits for the engine when either grows, so a source that runs ahead cannot pile up gigabytes of refs.
   const pending = new Set<Promise<void>>();
@@ -106,7 +123,8 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
         }
         const bytes = item.bytes?.length ?? 0;
         held += bytes;
-        const p: Promise<void> = limit(() => engine.scan(item)).finally(() => {
+        const lane = item.local && item.size !== undefined && item.size <= SMALL_LOCAL ? small : limit;
+        const p: Promise<void> = lane(() => engine.scan(item)).finally(() => {
           pending.delete(p);
           held -= bytes;
         });
@@ -126,6 +144,7 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
   } finally {
     // Sources hold connections until every artifact they yielded has been read (related material included).
     await Promise.allSettled(pending);
+    await pool?.close();
     for (const s of sources) await s.close();
   }
 
