@@ -364,9 +364,11 @@ export class Inventory {
    */
   async annotate(result: ScanResult): Promise<void> {
     const digests = [...new Set(result.artifacts.map((a) => a.sha256).filter((d): d is string => !!d))];
-    const known = await this.copies(digests);
     const here = new Map<string, Set<string>>();
     for (const a of result.artifacts) if (a.sha256) here.set(a.sha256, (here.get(a.sha256) ?? new Set()).add(a.uri));
+    // What this scan found at each location: one it read with other bytes than the inventory remembers there no longer
+    // holds the remembered ones (a changed file is no copy of its old bytes), so the count is a first scan's.
+    const now = new Map(result.artifacts.map((a) => [a.uri, a.sha256]));
     const knownUris = new Map<string, Set<string>>();
     for (let i = 0; i < digests.length; i += 500) {
       const rows = await this.db
@@ -374,7 +376,10 @@ export class Inventory {
         .select(['sha256', 'uri'])
         .where('sha256', 'in', digests.slice(i, i + 500))
         .execute();
-      for (const r of rows) if (r.sha256) knownUris.set(r.sha256, (knownUris.get(r.sha256) ?? new Set()).add(r.uri));
+      for (const r of rows) {
+        if (!r.sha256 || (now.has(r.uri) && now.get(r.uri) !== r.sha256)) continue;
+        knownUris.set(r.sha256, (knownUris.get(r.sha256) ?? new Set()).add(r.uri));
+      }
     }
     const retired = await this.retirements(digests);
     // One union per digest (many artifacts can share one: the same firmware in a hundred places).
@@ -382,7 +387,7 @@ export class Inventory {
     for (const d of digests) {
       const all = new Set(knownUris.get(d) ?? []);
       for (const u of here.get(d) ?? []) all.add(u);
-      count.set(d, Math.max(all.size, known.get(d) ?? 0, 1));
+      count.set(d, Math.max(all.size, 1));
     }
     for (const a of result.artifacts) {
       if (!a.sha256) continue;

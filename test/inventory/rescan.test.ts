@@ -1,0 +1,108 @@
+/**
+ * Incremental rescans, on SQLite and on a real PostgreSQL: an unchanged tree is carried over whole (nothing read), one
+ * changed file among many is the only one read again, and the report of a rescan is the report of a first scan of the
+ * same tree into a fresh inventory (only the scan id, its times and the read/reused counts differ).
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { Inventory } from '../../src/inventory/inventory.js';
+import type { ScanResult } from '../../src/model.js';
+import { scan } from '../../src/scan/scan.js';
+import { requirePrerequisite } from '../helpers/prerequisites.js';
+import { freshDatabase } from '../helpers/queue.js';
+import { FIXTURES } from '../helpers/scan.js';
+
+const postgres = inject('postgres');
+const NOW = () => new Date('2026-06-01T00:00:00Z');
+
+/** A tree of certificates, keys, OpenPGP files and archives, each fixture twice under two directories. */
+function tree(): { dir: string; root: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'shelflife-rescan-'));
+  const root = join(dir, 'tree');
+  const seeds = [
+    ...['certs', 'keys'].flatMap((d) => readdirSync(join(FIXTURES, 'pki', d)).map((f) => join(FIXTURES, 'pki', d, f))),
+    ...['InRelease', 'detached-rsa-sha256.asc', 'brainpool.pub.asc', 'ed25519-cv25519.pub.asc'].map((f) => join(FIXTURES, 'openpgp', f)),
+    join(FIXTURES, 'core', 'bundle.tar.gz'),
+    join(FIXTURES, 'core', 'bundle.zip'),
+  ].filter((p) => statSync(p).isFile());
+  for (const sub of ['one', 'two']) {
+    mkdirSync(join(root, sub), { recursive: true });
+    for (const s of seeds) copyFileSync(s, join(root, sub, s.split('/').pop()!));
+  }
+  return { dir, root };
+}
+
+/** What differs between two scans of the same tree however they ran: the scan's id and times, what it read or reused. */
+function redacted(r: ScanResult): string {
+  const { bytes: _bytes, reused: _reused, ...stats } = r.scan.stats;
+  return JSON.stringify({ ...r, scan: { ...r.scan, id: '<id>', startedAt: '<t>', finishedAt: '<t>', stats } }, null, 1);
+}
+
+async function scanInto(db: string, root: string): Promise<ScanResult> {
+  const inventory = await Inventory.open(db);
+  try {
+    return await scan({ targets: [root], inventory, now: NOW });
+  } finally {
+    await inventory.close();
+  }
+}
+
+const BACKENDS = [
+  { name: 'SQLite', database: async (dir: string) => join(dir, `inventory-${Math.random().toString(36).slice(2)}.db`), missing: undefined },
+  {
+    name: 'PostgreSQL',
+    database: async () => freshDatabase(postgres.url!),
+    missing: !postgres.url && (postgres.reason ?? 'the PostgreSQL rescan tests: no server (test/setup/postgres.ts)'),
+  },
+];
+
+describe.each(BACKENDS)('incremental rescans on $name', ({ database, missing }) => {
+  it('carries an unchanged tree over, reads only the one file that changed, and reports as a first scan would', async (ctx) => {
+    requirePrerequisite(ctx, missing || undefined);
+    const { dir, root } = tree();
+    try {
+      const db = await database(dir);
+      const first = await scanInto(db, root);
+      expect(first.artifacts.length).toBeGreaterThan(80);
+      expect(first.scan.stats.bytes).toBeGreaterThan(0);
+
+      // Unchanged: nothing read, everything carried over, the same report.
+      const again = await scanInto(db, root);
+      expect(again.scan.stats.bytes).toBe(0);
+      expect(again.scan.stats.reused).toBe(first.artifacts.length);
+      expect(redacted(again)).toBe(redacted(first));
+
+      // One file changes (other bytes, another size and mtime): only it is read; the rest is carried over unchanged.
+      const changed = join(root, 'one', 'ec-P-256.pem');
+      copyFileSync(join(FIXTURES, 'pki', 'certs', 'rsa4096.cer'), changed);
+      utimesSync(changed, new Date(), new Date(Date.now() + 5000));
+      const third = await scanInto(db, root);
+      expect(third.scan.stats.bytes).toBe(statSync(changed).size);
+      expect(third.scan.stats.reused).toBe(first.artifacts.length - 1);
+      const uri = pathToFileURL(changed).href;
+      const before = new Map(first.artifacts.map((a) => [a.uri, a]));
+      for (const a of third.artifacts) {
+        if (a.uri === uri) {
+          expect(a.sha256).not.toBe(before.get(uri)!.sha256);
+          continue;
+        }
+        // Identical findings and scores: only `copies` may move for the bytes the changed file held or now holds.
+        const b = before.get(a.uri)!;
+        const same = (x: typeof a) =>
+          JSON.stringify({ ...x, copies: undefined, findings: x.findings.map((f) => ({ ...f, exposure: { ...f.exposure, inputs: undefined } })) });
+        if (a.sha256 !== before.get(uri)!.sha256 && a.sha256 !== third.artifacts.find((x) => x.uri === uri)!.sha256)
+          expect(JSON.stringify(a), a.uri).toBe(JSON.stringify(b));
+        else expect(same(a), a.uri).toBe(same(b));
+      }
+
+      // And the report is the one a first scan of the changed tree into a fresh inventory gives.
+      const fresh = await scanInto(await database(dir), root);
+      expect(redacted(third)).toBe(redacted(fresh));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
