@@ -75,10 +75,14 @@ export class DetectPool {
   /** Artifacts detected in a thread so far (tests check that the threads did the work). */
   sent = 0;
 
-  /** `size` threads (1 or less: none, everything inline); started once `startAfter` artifacts were offered. */
+  /**
+   * `size` threads (1 or less: none, everything inline); started once `startAfter` artifacts were offered. `entry`: the
+   * thread's module, detect-worker beside this one unless a test gives another.
+   */
   constructor(
     readonly size: number,
     private readonly startAfter = 0,
+    private readonly entry?: URL,
   ) {}
 
   /** May these bytes go to a thread now? No when the pool is off, not started yet, full, or the artifact is large. */
@@ -108,8 +112,8 @@ export class DetectPool {
 
   private start(): void {
     // The worker is this module's sibling; under tsx/vitest it is a .ts file and needs tsx's loader in the thread too.
-    const ts = import.meta.url.endsWith('.ts');
-    const url = new URL(`./detect-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+    const url = this.entry ?? new URL(`./detect-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+    const ts = url.pathname.endsWith('.ts');
     for (let i = 0; i < this.size; i++) {
       const worker = ts
         ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runDetectors } from '../../src/detectors/index.js';
+import { ShelflifeError } from '../../src/errors.js';
 import type { ScanResult } from '../../src/model.js';
 import { DetectPool } from '../../src/scan/detect-pool.js';
 import { scan } from '../../src/scan/scan.js';
@@ -87,6 +88,34 @@ describe('detection threads', () => {
       await pool.close();
     }
   }, 120_000);
+
+  it('a thread that stops fails what it held as detector-crash errors, and what waits is detected inline', async () => {
+    const pool = new DetectPool(2, 0, new URL('../helpers/stopping-detect-worker.ts', import.meta.url));
+    try {
+      const files = filesUnder(join(FIXTURES, 'pki', 'certs')).slice(0, 40);
+      const outcomes = await Promise.allSettled(
+        files.map((path) => {
+          const bytes = new Uint8Array(readFileSync(path));
+          expect(pool.accepts(bytes.length)).toBe(true);
+          return pool.detect(bytes, { name: path, uri: `file://${path}`, size: bytes.length, baseOffset: 0, whole: true }, {});
+        }),
+      );
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      expect(failed.length).toBeGreaterThan(0);
+      for (const f of failed) {
+        expect(f.reason).toBeInstanceOf(ShelflifeError);
+        expect((f.reason as ShelflifeError).code).toBe('detector-crash');
+        expect((f.reason as ShelflifeError).message).toMatch(/the detection thread stopped/);
+      }
+      // The rest were never sent: detected inline once no thread was left, with the registry's answers.
+      const done = outcomes.filter((o) => o.status === 'fulfilled');
+      expect(done.length).toBeGreaterThan(0);
+      expect(failed.length + done.length).toBe(files.length);
+      expect(pool.accepts(10)).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 
   it('starts no thread before `startAfter` artifacts, and takes no artifact above its size limit', async () => {
     const pool = new DetectPool(2, 3);
