@@ -2,7 +2,8 @@
  * Inventory commands: `where`, `diff`, `retire`, `report`, `history`, and the `--db/--no-db/--full` flags of `scan`.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 // The inventory (Kysely, SQLite/PostgreSQL drivers) loads only when a command touches it.
@@ -31,7 +32,7 @@ async function withInventory<T>(db: string | undefined, fn: (inv: Inventory) => 
 
 function emit(text: string, output?: string): void {
   if (output) {
-    mkdirSync(dirname(output), { recursive: true });
+    makeDirectory(dirname(output));
     writeFileSync(output, text);
   } else process.stdout.write(text);
 }

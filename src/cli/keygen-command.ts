@@ -4,7 +4,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
@@ -53,7 +54,7 @@ export function runKeygen(opts: KeygenCliOptions, env: NodeJS.ProcessEnv = proce
   const passphrase = readPassphrase(paths.key, { env, confirm: true });
   const key = generateKey(alg);
   const subject = opts.subject ?? 'shelflife release signing';
-  mkdirSync(dirname(paths.key), { recursive: true });
+  makeDirectory(dirname(paths.key));
   // Key first, 0600: a certificate without its key is useless, a key without its certificate can be certified later.
   writeNewFile(paths.key, encodeEncryptedKeyPem(key, passphrase), 0o600);
   let written: string;

@@ -5,7 +5,8 @@
  * `shelflife provenance serve --model DIR --listen 127.0.0.1:9464`: the same answer over HTTP for a sidecar.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
@@ -123,7 +124,7 @@ export async function runProvenance(model: string, opts: ProvenanceCliOptions): 
   const format: ProvenanceFormat = opts.format ?? (opts.output || !process.stdout.isTTY ? 'json' : 'table');
   const text = renderProvenance(answer, format);
   if (opts.output) {
-    mkdirSync(dirname(opts.output), { recursive: true });
+    makeDirectory(dirname(opts.output));
     writeFileSync(opts.output, text);
   } else process.stdout.write(text);
   const failed = unmet(answer, required);

@@ -6,7 +6,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
@@ -177,9 +178,9 @@ export class Inventory {
       inv = new Inventory(new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: pool as never }) }), 'postgres', target);
     } else {
       const { default: Database } = await import('better-sqlite3');
-      mkdirSync(dirname(target), { recursive: true });
       let sqlite;
       try {
+        makeDirectory(dirname(target));
         sqlite = new Database(target);
         // WAL: readers (report, where, diff) never block the writer, and a killed writer leaves the last commit intact.
         sqlite.pragma('journal_mode = WAL');

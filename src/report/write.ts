@@ -3,7 +3,8 @@
  * end, YYYY-MM-DD) and `{scan}` (its id) in a path are filled in; missing directories are made.
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { dirname } from 'node:path';
 import { ShelflifeError } from '../errors.js';
 import type { ScanResult } from '../model.js';
@@ -36,7 +37,7 @@ export function writeReports(result: ScanResult, outputs: readonly ReportOutput[
  */
 export function writeReportFile(path: string, text: string): void {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectory(dirname(path));
     writeFileSync(path, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

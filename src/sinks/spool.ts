@@ -37,6 +37,7 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
+import { makeDirectory } from '../directory.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ShelflifeError } from '../errors.js';
@@ -147,7 +148,7 @@ export function readPrivateFile(path: string, maxBytes = 1024 * 1024): string | 
 export function openSpoolRoot(root: string, create: boolean): boolean {
   if (!existsSync(root)) {
     if (!create) return false;
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+    makeDirectory(root, 0o700);
   }
   checkSpoolDirectory(root, true);
   return true;
