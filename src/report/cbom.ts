@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { findingOnSubject, type ArtifactResult, type Finding } from '../model.js';
+import { findingOnSubject, type Algorithm, type ArtifactResult, type Finding, type Quantum } from '../model.js';
 import { scanModels } from '../provenance/scan-models.js';
 import { decodeLeniently, safeJson } from './text.js';
 import type { Reporter } from './types.js';
@@ -46,14 +46,16 @@ const PRIMITIVE_BY_FAMILY: Record<string, Primitive> = {
 };
 
 /** CycloneDX's nistQuantumSecurityLevel: 0 = no category met (anything Shor breaks); else the NIST category. */
-function nistQuantumLevel(f: Finding): number {
-  if (f.quantum.status === 'vulnerable' || f.quantum.status === 'unknown') return 0;
-  if (f.quantum.nistLevel) return f.quantum.nistLevel;
-  const bits = f.quantum.classicalBits ?? 0;
+function nistQuantumLevel(quantum: Quantum): number {
+  if (quantum.status === 'vulnerable' || quantum.status === 'unknown') return 0;
+  if (quantum.nistLevel) return quantum.nistLevel;
+  const bits = quantum.classicalBits ?? 0;
   return bits >= 256 ? 5 : bits >= 192 ? 3 : bits >= 128 ? 1 : 0;
 }
 
-function primitiveOf(f: Finding): Primitive {
+type Use = Pick<Finding, 'algorithm' | 'kind'>;
+
+function primitiveOf(f: Use): Primitive {
   if (f.algorithm.family === 'RSA' && (f.kind === 'encrypted-data' || f.algorithm.mode === 'OAEP' || f.algorithm.mode === 'PKCS1-v1_5')) {
     return f.kind === 'encrypted-data' ? 'pke' : 'signature';
   }
@@ -61,7 +63,7 @@ function primitiveOf(f: Finding): Primitive {
   return PRIMITIVE_BY_FAMILY[f.algorithm.family] ?? 'unknown';
 }
 
-function functionsOf(f: Finding): string[] {
+function functionsOf(f: Use): string[] {
   const p = primitiveOf(f);
   if (p === 'signature') return f.kind === 'private-key' ? ['sign'] : ['verify'];
   if (p === 'kem') return ['encapsulate', 'decapsulate'];
@@ -88,46 +90,74 @@ export const cbomReporter: Reporter = {
       s.add(to);
       dependencies.set(from, s);
     };
-    const algorithmComponent = (f: Finding, id: string, extra: { hash?: string } = {}): string => {
+    const algorithmComponent = (f: Pick<Finding, 'algorithm' | 'kind' | 'quantum'>, id: string): string => {
       const ref = algRef(id);
-      if (!algorithms.has(ref)) {
-        const curve = id.match(/^(?:ECDSA|ECDH)-(.+)$/)?.[1];
-        const param = id.match(/^(?:ML-DSA|ML-KEM|RSA|DSA|DH|ElGamal|AES|Camellia)-(\d+)$/)?.[1];
-        algorithms.set(ref, {
-          type: 'cryptographic-asset',
-          'bom-ref': ref,
-          name: id,
-          cryptoProperties: {
-            assetType: 'algorithm',
-            algorithmProperties: {
-              primitive: primitiveOf(f),
-              ...(param ? { parameterSetIdentifier: param } : {}),
-              ...(curve ? { curve } : {}),
-              ...(f.algorithm.mode ? { mode: modeOf(f.algorithm.mode) } : {}),
-              executionEnvironment: 'unknown',
-              implementationPlatform: 'unknown',
-              cryptoFunctions: functionsOf(f),
-              ...(f.quantum.classicalBits !== null ? { classicalSecurityLevel: f.quantum.classicalBits } : {}),
-              nistQuantumSecurityLevel: nistQuantumLevel(f),
-            },
-            ...(f.algorithm.oid && !f.algorithm.oid.startsWith('1.2.840.113549.1.1.1') ? { oid: f.algorithm.oid } : {}),
-          },
-          properties: [{ name: 'shelflife:quantumStatus', value: f.quantum.status }, ...(extra.hash ? [{ name: 'shelflife:hash', value: extra.hash }] : [])],
-        });
+      // First seen wins, except that a quantum status learnt later replaces an unknown one (a certificate's issuer
+      // key named before the key itself was read).
+      const known = algorithms.get(ref);
+      if (!known || (quantumStatusOf(known) === 'unknown' && f.quantum.status !== 'unknown')) {
+        const oid = f.kind !== 'signature' && f.algorithm.oid !== RSA_ENCRYPTION ? f.algorithm.oid : undefined;
+        algorithms.set(ref, algorithmAsset(ref, id, { ...f.algorithm, oid }, f.quantum, primitiveOf(f), functionsOf(f)));
       }
       return ref;
     };
+    /**
+     * A signature algorithm is its own component: the algorithm with its hash (`sha1WithRSAEncryption`,
+     * `ecdsa-with-SHA384`), whose security is the weaker of the two. The key algorithm of the signer (RSA-2048) is
+     * another component, shared by every key and signature of that algorithm whatever the hash.
+     */
+    const signatureAlgorithmComponent = (alg: Algorithm, quantum: Quantum): string => {
+      if (!alg.hash) return algorithmComponent({ algorithm: alg, quantum, kind: 'signature' }, alg.id);
+      const ref = `${algRef(alg.id)}/${alg.hash}`;
+      if (!algorithms.has(ref)) {
+        const asset = algorithmAsset(ref, signatureAlgorithmName(alg), alg, quantum, 'signature', ['verify']);
+        const props = asset.cryptoProperties as { algorithmProperties: Record<string, unknown>; oid?: string };
+        if (alg.family === 'RSA') props.algorithmProperties.padding = /pss/i.test(`${alg.name ?? ''} ${alg.mode ?? ''}`) ? 'other' : 'pkcs1v15';
+        if (alg.oid && alg.oid !== RSA_ENCRYPTION) props.oid = alg.oid;
+        (asset.properties as { name: string; value: string }[]).push(
+          { name: 'shelflife:hash', value: alg.hash },
+          { name: 'shelflife:keyAlgorithm', value: alg.id },
+        );
+        algorithms.set(ref, asset);
+        depend(ref, algorithmComponent({ algorithm: alg, quantum, kind: 'signature' }, alg.id));
+      }
+      return ref;
+    };
+    /** What a finding's key or signature is computed with: a signature's algorithm carries its hash. */
+    const findingAlgorithm = (f: Finding): string =>
+      f.kind === 'signature' && primitiveOf(f) === 'signature' ? signatureAlgorithmComponent(f.algorithm, f.quantum) : algorithmComponent(f, f.algorithm.id);
 
     for (const a of result.artifacts) {
       const fileRef = a.uri;
       components.push(fileComponent(a));
       for (const f of a.findings) {
-        const alg = algorithmComponent(f, f.algorithm.id, { hash: f.algorithm.hash });
+        const alg = findingAlgorithm(f);
         if (f.kind === 'certificate') {
-          const ref = `crypto/certificate/${f.fingerprint ?? shortHash(`${a.uri}|${f.location.offset}`)}`;
+          const id = f.fingerprint ?? shortHash(`${a.uri}|${f.location.offset}`);
+          const ref = `crypto/certificate/${id}`;
           if (!assets.has(ref)) {
-            const sigAlg = (f.details?.signatureAlgorithm as { id?: string } | undefined)?.id;
-            const sigRef = sigAlg ? algorithmComponent({ ...f, algorithm: { ...f.algorithm, id: sigAlg } }, sigAlg) : undefined;
+            // The certificate's own signature algorithm (RFC 5280 §4.1.1.2: what its issuer signed it with), and the
+            // subject's public key as the key it is (§4.1.2.7), each a component of its own.
+            const sig = certificateSignature(f);
+            const sigRef = sig ? signatureAlgorithmComponent(sig.algorithm, sig.quantum) : undefined;
+            const keyAlg = algorithmComponent(f, f.algorithm.id);
+            const keyRef = `crypto/public-key/${id}`;
+            const size = f.algorithm.id.match(/^(?:RSA|DSA|DH|ElGamal)-(\d+)$/)?.[1];
+            assets.set(keyRef, {
+              type: 'cryptographic-asset',
+              'bom-ref': keyRef,
+              name: `${f.algorithm.id} public key${f.subject ? ` of ${f.subject}` : ''}`,
+              cryptoProperties: {
+                assetType: 'related-crypto-material',
+                relatedCryptoMaterialProperties: {
+                  type: 'public-key',
+                  algorithmRef: keyAlg,
+                  ...(size ? { size: Number(size) } : {}),
+                  format: 'SubjectPublicKeyInfo',
+                },
+              },
+            });
+            depend(keyRef, keyAlg);
             assets.set(ref, {
               type: 'cryptographic-asset',
               'bom-ref': ref,
@@ -140,12 +170,14 @@ export const cbomReporter: Reporter = {
                   ...(f.notBefore ? { notValidBefore: f.notBefore } : {}),
                   ...(f.notAfter ? { notValidAfter: f.notAfter } : {}),
                   ...(sigRef ? { signatureAlgorithmRef: sigRef } : {}),
-                  subjectPublicKeyRef: alg,
+                  subjectPublicKeyRef: keyRef,
                   certificateFormat: f.format === 'x509' ? 'X.509' : f.format,
                 },
               },
               ...(f.fingerprint ? { hashes: [{ alg: 'SHA-256', content: f.fingerprint }] } : {}),
             });
+            depend(ref, keyRef);
+            if (sigRef) depend(ref, sigRef);
           }
           depend(fileRef, ref);
         } else if (f.kind === 'public-key' || f.kind === 'private-key' || f.kind === 'signature') {
@@ -186,7 +218,7 @@ export const cbomReporter: Reporter = {
         const f = holder?.findings[l.finding];
         if (!holder || !f) continue;
         depend(a.uri, materialRef(holder, f));
-        depend(a.uri, algorithmComponent(f, f.algorithm.id, { hash: f.algorithm.hash }));
+        depend(a.uri, findingAlgorithm(f));
       }
     }
     // Signed models (OpenSSF Model Signing): a machine-learning-model component each, named by its root digest and
@@ -258,4 +290,67 @@ function fileComponent(a: ArtifactResult): Record<string, unknown> {
         : []),
     ],
   };
+}
+
+/** rsaEncryption (RFC 8017 A.1): the OID of an RSA key, never of a signature algorithm. */
+const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
+
+function quantumStatusOf(asset: Record<string, unknown>): string | undefined {
+  return (asset.properties as { name: string; value: string }[]).find((p) => p.name === 'shelflife:quantumStatus')?.value;
+}
+
+/** One algorithm component (CycloneDX 1.6 `algorithmProperties`). */
+function algorithmAsset(ref: string, name: string, alg: Algorithm, quantum: Quantum, primitive: Primitive, functions: string[]): Record<string, unknown> {
+  const curve = alg.id.match(/^(?:ECDSA|ECDH)-(.+)$/)?.[1];
+  const param = alg.id.match(/^(?:ML-DSA|ML-KEM|RSA|DSA|DH|ElGamal|AES|Camellia)-(\d+)$/)?.[1];
+  return {
+    type: 'cryptographic-asset',
+    'bom-ref': ref,
+    name,
+    cryptoProperties: {
+      assetType: 'algorithm',
+      algorithmProperties: {
+        primitive,
+        ...(param ? { parameterSetIdentifier: param } : {}),
+        ...(curve ? { curve } : {}),
+        ...(alg.mode && primitive !== 'signature' ? { mode: modeOf(alg.mode) } : {}),
+        executionEnvironment: 'unknown',
+        implementationPlatform: 'unknown',
+        cryptoFunctions: functions,
+        ...(quantum.classicalBits !== null ? { classicalSecurityLevel: quantum.classicalBits } : {}),
+        nistQuantumSecurityLevel: nistQuantumLevel(quantum),
+      },
+      ...(alg.oid ? { oid: alg.oid } : {}),
+    },
+    properties: [{ name: 'shelflife:quantumStatus', value: quantum.status }],
+  };
+}
+
+/**
+ * The name of a signature algorithm with its hash: the format's own name when it says the hash
+ * (`sha256WithRSAEncryption`, `ecdsa-with-SHA384`, `rsa-sha2-512`), else `<key algorithm> with <hash>`. The key's
+ * parameter (RSA-2048) is added when the name does not carry it, so two components never share a name.
+ */
+export function signatureAlgorithmName(alg: Algorithm): string {
+  const flat = (s: string) => s.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const hash = alg.hash ?? '';
+  const named = alg.name && flat(alg.name).includes(flat(hash)) ? alg.name : undefined;
+  if (!named) return `${alg.id} with ${hash}`;
+  return alg.id === alg.family ? named : `${named} (${alg.id})`;
+}
+
+/** A certificate's own signature algorithm and its quantum status, as the x509 detector records them (details). */
+function certificateSignature(f: Finding): { algorithm: Algorithm; quantum: Quantum } | undefined {
+  const d = f.details as { signatureAlgorithm?: Partial<Algorithm>; signatureQuantum?: Partial<Quantum> } | undefined;
+  const sa = d?.signatureAlgorithm;
+  if (!sa?.id || typeof sa.id !== 'string') return undefined;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const algorithm: Algorithm = { id: sa.id, family: text(sa.family) ?? sa.id };
+  for (const k of ['hash', 'oid', 'mode', 'name'] as const) if (text(sa[k])) algorithm[k] = text(sa[k]);
+  const q = d?.signatureQuantum;
+  const quantum: Quantum =
+    q && typeof q.status === 'string'
+      ? { status: q.status, classicalBits: q.classicalBits ?? null, nistLevel: q.nistLevel ?? null }
+      : { status: 'unknown', classicalBits: null, nistLevel: null };
+  return { algorithm, quantum };
 }

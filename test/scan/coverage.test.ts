@@ -249,7 +249,9 @@ describe('coverage in reports and diff', () => {
     const bom = JSON.parse(REPORTERS.cbom.render(r, {}));
     const fw = r.artifacts.find((a) => a.uri.endsWith('/firmware/fw-1.0.bin'))!;
     const deps = bom.dependencies.find((d: { ref: string }) => d.ref === fw.uri).dependsOn as string[];
-    expect(deps).toContain('crypto/algorithm/RSA-3072');
+    // The signature's algorithm with its hash (RSA-3072 with SHA-256), which depends on the key algorithm in turn.
+    expect(deps).toContain('crypto/algorithm/RSA-3072/SHA-256');
+    expect(bom.dependencies.find((d: { ref: string }) => d.ref === 'crypto/algorithm/RSA-3072/SHA-256').dependsOn).toEqual(['crypto/algorithm/RSA-3072']);
     expect(deps.some((d) => d.startsWith('crypto/signature/'))).toBe(true);
   });
 
