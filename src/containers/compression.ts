@@ -22,6 +22,19 @@ export function sniffCompression(head: Uint8Array): Compression | undefined {
   return undefined;
 }
 
+/**
+ * The compression a media type declares: OCI image-spec layer types (`application/vnd.oci.image.layer.v1.tar+gzip`,
+ * `+zstd`, image-spec media-types.md) and Docker's (`application/vnd.docker.image.rootfs.diff.tar.gzip`), and plain
+ * `application/gzip`, `application/zstd`, `application/x-xz`.
+ */
+export function compressionOfMediaType(mediaType: string | undefined): Compression | undefined {
+  const mt = (mediaType ?? '').toLowerCase().split(';')[0].trim();
+  if (/[+.]gzip$|^application\/(x-)?gzip$/.test(mt)) return 'gzip';
+  if (/\+zstd$|^application\/zstd$/.test(mt)) return 'zstd';
+  if (/\+xz$|^application\/x-xz$/.test(mt)) return 'xz';
+  return undefined;
+}
+
 /** The name a decompressed stream goes by: `a.tar.gz` → `a.tar`, `x.tgz` → `x.tar`, `fw.bin.zst` → `fw.bin`. */
 export function decompressedName(name: string): string {
   if (/\.(tgz|txz|tzst)$/i.test(name)) return name.replace(/\.t(gz|xz|zst)$/i, '.tar');

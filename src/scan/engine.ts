@@ -9,6 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { ExpansionBudget, type ContainerInput, type Member } from '../containers/index.js';
 import { containerKind, openContainer } from '../containers/open.js';
+import { compressionOfMediaType, sniffCompression } from '../containers/compression.js';
 import { memberUriPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
 import { runDetectors, type RunResult } from '../detectors/index.js';
@@ -201,6 +202,7 @@ export class ScanEngine {
     if (head.length) {
       const k = containerKind(head, ref.name);
       const random = k?.handler && (k.handler.kind === 'zip' || k.handler.kind === 'cab');
+      if (!k) this.checkDeclaredCompression(ref, res, head);
       if (k && !random) await this.expand(ref, res, { stream: pass.stream() }, head, depth, budget, out);
       else if (k && random) {
         // Random access (a central directory at the end) cannot ride along one stream. Local files are read by range;
@@ -452,6 +454,7 @@ export class ScanEngine {
     out: Out,
   ): Promise<void> {
     const kind = containerKind(head, ref.name);
+    this.checkDeclaredCompression(ref, res, head);
     if (!kind) return;
     const maxDepth = this.options.maxDepth ?? MAX_CONTAINER_DEPTH;
     if (depth >= maxDepth) {
@@ -477,8 +480,26 @@ export class ScanEngine {
       for await (const m of opened.members) await this.scanMember(ref, res, m, depth, budget, out);
     } catch (e) {
       const what = kind.compression ?? kind.handler?.kind;
-      res.errors.push(toErrorEntry(e, { uri: ref.uri, source: 'container' }, { code: 'malformed', message: `cannot open as ${what}: ${errorMessage(e)}` }));
+      const entry = toErrorEntry(e, { uri: ref.uri, source: 'container' }, { code: 'malformed', message: `cannot open as ${what}: ${errorMessage(e)}` });
+      res.errors.push(entry.uri ? entry : { ...entry, message: `${entry.message}${belongsTo(res)}` });
     }
+  }
+
+  /**
+   * A blob whose media type declares a compression (an image layer's `…tar+gzip`) and whose bytes are not in it is
+   * an error of that blob, not a file to read quietly as something else (issue 16 item 14). What its bytes are is
+   * still read: a plain tar mislabelled as gzip is opened as the tar it is.
+   */
+  private checkDeclaredCompression(ref: ArtifactRef, res: ArtifactResult, head: Uint8Array): void {
+    const declared = compressionOfMediaType(ref.mediaType);
+    const actual = sniffCompression(head);
+    if (!declared || actual === declared) return;
+    const bytes = [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    res.errors.push({
+      code: 'malformed',
+      message: `its media type ${ref.mediaType} says ${declared}, but its bytes are not ${declared} (${actual ? `they are ${actual}` : head.length ? `they start ${bytes}` : 'it is empty'})${belongsTo(res)}`,
+      source: 'container',
+    });
   }
 
   private async scanMember(container: ArtifactRef, containerRes: ArtifactResult, m: Member, depth: number, budget: ExpansionBudget, out: Out): Promise<void> {
@@ -523,6 +544,14 @@ export class ScanEngine {
       details: { scheme },
     });
   }
+}
+
+/**
+ * Where an artifact belongs when its URI does not say it: an image's layer (`oci://r/app@sha256:<layer>`) is named
+ * by its digest alone, so a message about it names the image too. Members carry their container in their URI.
+ */
+function belongsTo(res: ArtifactResult): string {
+  return res.parent && !res.uri.startsWith(`${res.parent}!/`) ? ` (a layer or blob of ${res.parent})` : '';
 }
 
 /** Are these the bytes the store promised (or did it promise none)? */
