@@ -14,6 +14,7 @@ const openInventory = async (path: string): Promise<Inventory> => (await import(
 import { SEVERITIES, type Severity } from '../model.js';
 import { FORMAT_NAMES, REPORTERS, reportFormat, shortName } from '../report/index.js';
 import { displayText, displayUri, safeJson } from '../report/text.js';
+import { retiredLines } from '../report/table.js';
 import { errorMessage, UsageError } from '../errors.js';
 import { artifactRef } from './artifact-ref.js';
 import { EXIT } from './exit.js';
@@ -54,6 +55,9 @@ export function renderDiff(d: ScanDiff, cwd = process.cwd()): string {
     for (const u of d.unread) out.push(`! unread   ${u.code.padEnd(14)} ${displayUri(u.uri, cwd)}: ${u.message}`);
     out.push('');
   }
+  // Retired artifacts the later scan still found: a section of their own, before the findings (issue 16 item 10).
+  const retired = retiredLines(d.retired ?? [], cwd);
+  if (retired.length) out.push(...retired, '');
   out.push(
     `${d.newFindings.length} new, ${d.resolvedFindings.length} resolved, ${d.changedFindings.length} changed findings; ${d.newArtifacts.length} new and ${d.disappearedArtifacts.length} disappeared artifacts`,
     '',

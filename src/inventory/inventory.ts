@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { makeDirectory } from '../directory.js';
+import { retiredPresent, type RetiredPresent } from './retirement.js';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
@@ -62,6 +63,8 @@ export interface ScanDiff {
   unread?: UnreadLocation[];
   /** Findings and artifacts of the earlier scan under an unread location: not compared. */
   notCompared?: { findings: number; artifacts: number };
+  /** Retired artifacts (`shelflife retire`) the later scan still found, per digest with every location. */
+  retired?: RetiredPresent[];
 }
 
 /** What signed an artifact before and after (docs/coverage.md), for `diff`. */
@@ -682,6 +685,7 @@ export class Inventory {
       disappearedArtifacts: missing.filter((u) => !unknown(u)),
       unread,
       notCompared: { findings: gone.length - resolvedFindings.length, artifacts: missing.filter(unknown).length },
+      retired: retiredPresent(b.artifacts),
       ...coverageChanges(a.artifacts, b.artifacts),
     };
   }

@@ -6,6 +6,7 @@
  */
 import type { ArtifactResult, Finding, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
+import { retiredPresent, type RetiredPresent } from '../inventory/retirement.js';
 
 /** The rule a finding belongs to: one per (kind × quantum status), e.g. `shelflife/signature/vulnerable`. */
 export function ruleId(f: Finding): string {
@@ -159,3 +160,9 @@ export function coverageTotals(result: ScanResult): CoverageTotals {
 export function isSignatureOfOthers(a: ArtifactResult): boolean {
   return (a.signs?.length ?? 0) > 0;
 }
+
+/** Retired artifacts this scan still found (`shelflife retire`), one group per digest: the headline of human reports. */
+export function retiredInScan(result: ScanResult): RetiredPresent[] {
+  return retiredPresent(result.artifacts);
+}
+export type { RetiredPresent };

@@ -1,5 +1,5 @@
 /**
- * CSV (RFC 4180), one row per finding, safe to open in a spreadsheet: every cell is quoted, control and bidi
+ * CSV (RFC 4180), one row per finding (and one for a retired artifact still present that has none), safe to open in a spreadsheet: every cell is quoted, control and bidi
  * characters are shown as escapes (displayText: no cell spans lines or reorders), and a cell that a spreadsheet would
  * read as a formula (=, +, -, @ at its start) is prefixed with a single quote (OWASP "CSV injection").
  * @module
@@ -25,6 +25,8 @@ const COLUMNS = [
   'not_after',
   'offset',
   'explanation',
+  'retired_at',
+  'retired_reason',
 ] as const;
 
 export function csvCell(v: unknown): string {
@@ -59,11 +61,18 @@ export const csvReporter: Reporter = {
             f.notAfter,
             f.location.offset,
             f.exposure?.explanation,
+            a.retired?.at,
+            a.retired?.reason,
           ]
             .map(csvCell)
             .join(','),
         );
       }
+      // A retired artifact still present is a row even when it carries no finding (issue 16 item 10).
+      if (a.retired && !a.findings.length)
+        rows.push(
+          [a.uri, a.parent, a.sha256, a.class, ...Array<undefined>(11), a.exposure?.explanation, a.retired.at, a.retired.reason].map(csvCell).join(','),
+        );
     }
     return `${rows.join('\r\n')}\r\n`;
   },

@@ -8,7 +8,7 @@
 import { scanModels } from '../provenance/scan-models.js';
 import type { ArtifactResult, ScanResult, Severity } from '../model.js';
 import { SEVERITIES } from '../model.js';
-import { coverageTotals, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals, worse } from './_facts.js';
+import { coverageTotals, isSignatureOfOthers, rankedFindings, retiredInScan, severityOf, signatureSummary, totals, worse } from './_facts.js';
 import { modelCells } from './_models.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
@@ -145,12 +145,13 @@ section{background:#fff;border:1px solid #dee2e6;border-radius:8px;padding:12px 
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e9ecef;vertical-align:top}
 th{background:#f1f3f5}.sev{font-weight:700;text-transform:uppercase;font-size:11px;padding:2px 6px;border-radius:4px;color:#fff}
 code{font-size:12px;word-break:break-all}svg text{font:12px system-ui,sans-serif;fill:#343a40}.legend{font-size:12px;color:#495057}
+section.alarm{border:2px solid #8b0000;background:#fff5f5}section.alarm h2{color:#8b0000}
 </style>
 </head>
 <body><main>
 <h1>Quantum exposure of long-lived artifacts</h1>
 <p class="muted">shelflife ${esc(result.tool.version)} · scan <code>${esc(result.scan.id)}</code> · ${esc(result.scan.finishedAt)} · ${esc(formatBytes(result.scan.stats.bytes))} read · targets: ${result.scan.targets.map((x) => `<code>${esc(x)}</code>`).join(', ')}</p>
-<div class="cards">
+${retiredSection(result, options)}<div class="cards">
 ${card('artifacts', t.artifacts)}${card('findings', t.findings)}${card('unsigned (should be signed)', cov.unsigned.length, cov.unsigned.length ? COLORS.high : '#212529')}${card('hybrid-signed', cov.hybridSigned, COLORS.none)}${SEVERITIES.slice()
     .reverse()
     .map((s) => card(s, t.bySeverity[s], COLORS[s]))
@@ -200,6 +201,33 @@ ${
     : ''
 }
 </main></body></html>
+`;
+}
+
+/**
+ * Retired artifacts still present (`shelflife retire`), the first thing the report shows when there are any (issue 16
+ * item 10): what (digest), where (every location), since when and why.
+ */
+function retiredSection(result: ScanResult, options: RenderOptions): string {
+  const groups = retiredInScan(result);
+  if (!groups.length) return '';
+  const n = groups.reduce((k, g) => k + g.locations.length, 0);
+  const rows = groups
+    .slice(0, 100)
+    .map((g) => {
+      const where = g.locations
+        .slice(0, 20)
+        .map((l) => `<code>${esc(displayUri(l.uri, options.cwd))}</code>${l.class ? ` (${esc(l.class)})` : ''}`)
+        .join('<br>');
+      const more = g.locations.length > 20 ? `<br>…and ${g.locations.length - 20} more` : '';
+      return `<tr><td>${esc(g.retired.at.slice(0, 10))}</td><td>${esc(g.retired.reason)}</td><td><code>sha256:${esc(g.sha256.slice(0, 16))}…</code></td><td>${where}${more}</td></tr>`;
+    })
+    .join('\n');
+  return `<section class="alarm" id="retired"><h2>Retired but still present: ${n} location${n === 1 ? '' : 's'} of ${groups.length} retired artifact${groups.length === 1 ? '' : 's'}</h2>
+<table><thead><tr><th>retired</th><th>why</th><th>digest</th><th>still at</th></tr></thead><tbody>
+${rows}
+</tbody></table>${groups.length > 100 ? `<p class="muted">…and ${groups.length - 100} more (see the JSON report).</p>` : ''}
+<p class="legend">Remove or quarantine these copies; <code>shelflife where &lt;sha256&gt;</code> lists every place the inventory has seen one.</p></section>
 `;
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { scanModels } from '../provenance/scan-models.js';
-import { coverageTotals, describeFinding, isSignatureOfOthers, rankedFindings, severityOf, signatureSummary, totals } from './_facts.js';
+import { coverageTotals, describeFinding, isSignatureOfOthers, rankedFindings, retiredInScan, severityOf, signatureSummary, totals } from './_facts.js';
 import { modelCells } from './_models.js';
 import { displayText, displayUri } from './text.js';
 import type { Reporter } from './types.js';
@@ -46,6 +46,24 @@ export const markdownReporter: Reporter = {
     lines.push('');
     lines.push(`Scan ${mdCode(result.scan.id)} finished ${mdText(result.scan.finishedAt)}; targets: ${result.scan.targets.map((x) => mdCode(x)).join(', ')}.`);
     lines.push('');
+    // Retired artifacts still present open the report (issue 16 item 10): what, where, since when, why.
+    const retired = retiredInScan(result);
+    if (retired.length) {
+      const n = retired.reduce((k, g) => k + g.locations.length, 0);
+      lines.push(
+        `### Retired but still present: ${n} location${n === 1 ? '' : 's'} of ${retired.length} retired artifact${retired.length === 1 ? '' : 's'}`,
+        '',
+      );
+      lines.push('| retired | why | digest | still at | class |');
+      lines.push('|---|---|---|---|---|');
+      for (const g of retired.slice(0, 50))
+        for (const l of g.locations.slice(0, 20))
+          lines.push(
+            `| ${mdText(g.retired.at.slice(0, 10))} | ${mdText(g.retired.reason)} | ${mdCode(`sha256:${g.sha256.slice(0, 16)}…`)} | ${mdCode(displayUri(l.uri, options.cwd))} | ${mdText(l.class ?? '')} |`,
+          );
+      if (retired.length > 50 || retired.some((g) => g.locations.length > 20)) lines.push('', '…and more (see the JSON report).');
+      lines.push('');
+    }
     lines.push('| severity | findings |');
     lines.push('|---|---|');
     for (const s of ['critical', 'high', 'medium', 'low', 'none'] as const) lines.push(`| ${s} | ${t.bySeverity[s]} |`);

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { relative, sep } from 'node:path';
 import type { Finding, Severity } from '../model.js';
 import { findingId } from '../identity.js';
-import { describeFinding, RULE_TEXT, ruleId, severityOf } from './_facts.js';
+import { describeFinding, retiredInScan, RULE_TEXT, ruleId, severityOf } from './_facts.js';
+import { createHash } from 'node:crypto';
 import { safeJson } from './text.js';
 import type { Reporter } from './types.js';
 import { renderError } from '../errors.js';
@@ -58,6 +59,26 @@ export const sarifReporter: Reporter = {
         });
       }
     }
+    // A retired artifact still present (`shelflife retire`) is a result of its own at every location, at `error`: a
+    // copy of something the team decided to remove (a revoked firmware, a leaked key) is a finding whatever its crypto.
+    const retired = retiredInScan(result);
+    for (const g of retired)
+      for (const l of g.locations)
+        results.push({
+          ruleId: RETIRED_RULE.id,
+          level: 'error' as const,
+          message: {
+            text: `Retired artifact still present: retired ${g.retired.at.slice(0, 10)} (${g.retired.reason}); sha256:${g.sha256}. Remove this copy.`,
+          },
+          locations: [{ physicalLocation: { artifactLocation: artifactLocation(l.uri, cwd) } }],
+          partialFingerprints: { 'shelflifeRetired/v1': createHash('sha256').update(`${g.sha256}\0${l.uri}`).digest('hex').slice(0, 32) },
+          properties: {
+            retiredAt: g.retired.at,
+            retiredReason: g.retired.reason,
+            ...(g.sha256 ? { artifactSha256: g.sha256 } : {}),
+            ...(l.class ? { class: l.class } : {}),
+          },
+        });
     const ruleList = [...rules.entries()].sort(([x], [y]) => (x < y ? -1 : 1));
     const notifications = result.artifacts.flatMap((a) =>
       a.errors.map((e) => ({
@@ -77,18 +98,20 @@ export const sarifReporter: Reporter = {
               name: 'shelflife',
               semanticVersion: result.tool.version,
               informationUri: 'https://github.com/shelflife/shelflife',
-              rules: ruleList.map(([id, { f, worst }]) => ({
-                id,
-                name: id
-                  .replace(/^shelflife\//, '')
-                  .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
-                  .replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
-                shortDescription: { text: `${f.kind} using an algorithm that is ${f.quantum.status}` },
-                fullDescription: { text: `A ${f.kind} whose algorithm is ${RULE_TEXT[f.quantum.status]}.` },
-                help: { text: helpText(f), markdown: helpText(f) },
-                defaultConfiguration: { level: LEVEL[worst] },
-                properties: { tags: ['security', 'cryptography', 'post-quantum'], 'security-severity': SECURITY_SEVERITY[worst] },
-              })),
+              rules: ruleList
+                .map(([id, { f, worst }]) => ({
+                  id,
+                  name: id
+                    .replace(/^shelflife\//, '')
+                    .replace(/\/(\w)/g, (_, c: string) => c.toUpperCase())
+                    .replace(/-(\w)/g, (_, c: string) => c.toUpperCase()),
+                  shortDescription: { text: `${f.kind} using an algorithm that is ${f.quantum.status}` },
+                  fullDescription: { text: `A ${f.kind} whose algorithm is ${RULE_TEXT[f.quantum.status]}.` },
+                  help: { text: helpText(f), markdown: helpText(f) },
+                  defaultConfiguration: { level: LEVEL[worst] },
+                  properties: { tags: ['security', 'cryptography', 'post-quantum'], 'security-severity': SECURITY_SEVERITY[worst] },
+                }))
+                .concat(retired.length ? [RETIRED_RULE] : []),
             },
           },
           originalUriBaseIds: { SRCROOT: { uri: `${pathToDirUri(cwd)}` } },
@@ -107,6 +130,22 @@ export const sarifReporter: Reporter = {
     };
     return `${safeJson(log, 2)}\n`;
   },
+};
+
+/** The rule of a retired artifact still present (issue 16 item 10). */
+const RETIRED_RULE = {
+  id: 'shelflife/retired-artifact-present',
+  name: 'RetiredArtifactPresent',
+  shortDescription: { text: 'an artifact retired with `shelflife retire` is still present' },
+  fullDescription: {
+    text: 'These bytes were retired (recorded with `shelflife retire`, with a reason) and a copy is still in a scanned store: it can still be installed, loaded or trusted.',
+  },
+  help: {
+    text: 'Remove or quarantine this copy; `shelflife where <sha256>` lists every place the inventory has seen it.',
+    markdown: 'Remove or quarantine this copy; `shelflife where <sha256>` lists every place the inventory has seen it.',
+  },
+  defaultConfiguration: { level: 'error' as const },
+  properties: { tags: ['security', 'retired', 'lifecycle'], 'security-severity': '8.5' },
 };
 
 function LEVEL_ORDER(s: Severity): number {

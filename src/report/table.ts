@@ -9,7 +9,8 @@ import { SEVERITIES } from '../model.js';
 import { displayText, displayUri } from './text.js';
 import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
-import { coverageTotals } from './_facts.js';
+import { coverageTotals, retiredInScan, type RetiredPresent } from './_facts.js';
+import { retiredLocationCount } from '../inventory/retirement.js';
 
 const STATUS_COLOR: Record<string, string> = { vulnerable: '31', weakened: '33', resistant: '32', hybrid: '36', unknown: '35' };
 const SEVERITY_COLOR: Record<string, string> = { critical: '1;31', high: '31', medium: '33', low: '36', none: '32' };
@@ -49,6 +50,10 @@ export function renderTable(result: ScanResult, options: RenderOptions = {}): st
       })
       .join('  ');
   const lines: string[] = [];
+  // Retired artifacts still around come first: a copy of something the team decided to get rid of is the first thing
+  // to act on, whatever its algorithm (issue 16 item 10).
+  const retired = retiredLines(retiredInScan(result), options.cwd);
+  if (retired.length) lines.push(...retired.map((l, i) => (i === 0 ? c('1;31', l) : l)), '');
   if (table.length) {
     lines.push(c('1', fmt(header, false)));
     for (const r of table) lines.push(fmt(r, true));
@@ -95,4 +100,24 @@ export function formatBytes(n: number): string {
     u++;
   }
   return `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * Retired artifacts still present, for people (the table and `diff`): a headline, then per retired digest when and
+ * why it was retired and every location it is still at. Empty when there are none.
+ */
+export function retiredLines(groups: readonly RetiredPresent[], cwd?: string): string[] {
+  if (!groups.length) return [];
+  const n = retiredLocationCount(groups);
+  const lines = [
+    `RETIRED BUT STILL PRESENT: ${n} location${n === 1 ? '' : 's'} of ${groups.length} retired artifact${groups.length === 1 ? '' : 's'} (remove each copy; \`shelflife where <sha256>\` lists them)`,
+  ];
+  for (const g of groups.slice(0, 50)) {
+    lines.push(displayText(`  sha256:${g.sha256 || '(unknown digest)'} retired ${g.retired.at.slice(0, 10)}: ${g.retired.reason}`));
+    for (const l of g.locations.slice(0, 20))
+      lines.push(displayText(`    ${[l.severity, l.class].filter(Boolean).join(' ').padEnd(24)} ${displayUri(l.uri, cwd)}`));
+    if (g.locations.length > 20) lines.push(`    … and ${g.locations.length - 20} more locations (see --format json)`);
+  }
+  if (groups.length > 50) lines.push(`  … and ${groups.length - 50} more retired artifacts (see --format json)`);
+  return lines;
 }

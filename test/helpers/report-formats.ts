@@ -192,6 +192,8 @@ export const CSV_COLUMNS = [
   'not_after',
   'offset',
   'explanation',
+  'retired_at',
+  'retired_reason',
 ];
 
 /** RFC 4180 records read strictly: every field quoted, quotes doubled, CRLF between records. */
@@ -241,7 +243,8 @@ export function validateCsv(text: string, result: ScanResult): string[] {
   if (typeof records === 'string') return [records];
   const problems: string[] = [];
   if (JSON.stringify(records[0]) !== JSON.stringify(CSV_COLUMNS)) problems.push(`header: ${records[0]?.join(',')}`);
-  const findings = result.artifacts.reduce((n, a) => n + a.findings.length, 0);
+  // One record per finding, and one for each retired artifact still present that has none.
+  const findings = result.artifacts.reduce((n, a) => n + (a.findings.length || (a.retired ? 1 : 0)), 0);
   if (records.length - 1 !== findings) problems.push(`${records.length - 1} records for ${findings} findings`);
   records.forEach((r, n) => {
     if (r.length !== CSV_COLUMNS.length) problems.push(`record ${n}: ${r.length} fields`);
@@ -259,7 +262,17 @@ export function validateCsv(text: string, result: ScanResult): string[] {
  */
 export function validateTable(text: string, result: ScanResult): string[] {
   const problems: string[] = [];
-  const lines = text.replace(/\n$/, '').split('\n');
+  let lines = text.replace(/\n$/, '').split('\n');
+  // Retired artifacts still present come first: a headline, then per retired digest its date and reason and its
+  // locations, then an empty line.
+  const retired = result.artifacts.filter((a) => a.retired);
+  if (retired.length) {
+    const end = lines.indexOf('');
+    const block = lines.slice(0, end);
+    if (!/^RETIRED BUT STILL PRESENT: \d+ locations? of \d+ retired artifacts? /.test(block[0] ?? '')) problems.push(`retired headline: ${block[0]}`);
+    for (const a of retired) if (!block.some((l) => l.includes(a.retired!.at.slice(0, 10)))) problems.push(`retired: no line for ${a.uri}`);
+    lines = lines.slice(end + 1);
+  } else if (lines[0]?.startsWith('RETIRED')) problems.push('a retired headline with nothing retired');
   const findings = result.artifacts.reduce((n, a) => n + a.findings.length, 0);
   const scored = result.artifacts.some((a) => a.findings.some((f) => f.exposure));
   const columns = [...(scored ? ['SEVERITY'] : []), 'KIND', 'ALGORITHM', 'QUANTUM', 'FORMAT', 'ARTIFACT'];

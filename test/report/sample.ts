@@ -65,6 +65,8 @@ export function sampleResult(root = '/srv/releases'): ScanResult {
         sha256: 'c'.repeat(64),
         size: 1024,
         class: 'model-weights',
+        // Retired (`shelflife retire`) and still here: the headline of every human report. The reason is hostile text.
+        retired: { at: '2026-03-01T09:00:00.000Z', reason: 'superseded by llama 2 <b>withdrawn</b> =cmd|x' },
         exposure: { score: 30, severity: 'medium', explanation: '=HYPERLINK("http://evil") ECDSA key material' },
         findings: [],
         errors: [{ code: 'limit-ratio', message: 'compression ratio above 200:1' }],
