@@ -14,8 +14,11 @@ import type { Reporter, RenderOptions } from './types.js';
 import { renderError } from '../errors.js';
 import { formatBytes } from './table.js';
 import { displayUri, htmlText } from './text.js';
+import { barChart, lineChart } from './chart.js';
 
 const COLORS: Record<Severity, string> = { critical: '#8b0000', high: '#d9480f', medium: '#f59f00', low: '#1c7ed6', none: '#2b8a3e' };
+/** Years already past: a lifetime that is over is not an alarm of its own. */
+const PAST = '#adb5bd';
 
 /** Text for an HTML text node or attribute value: control and bidi characters shown (displayText), markup escaped. */
 export const esc = htmlText;
@@ -59,39 +62,65 @@ function stackedBars(rows: [string, Record<Severity, number>][], title: string):
   return `<svg role="img" aria-label="${esc(title)}" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${parts.join('')}</svg>`;
 }
 
-/** Vertical bars by year. */
-function yearBars(counts: Map<number, number>, title: string): string {
-  if (!counts.size) return '<p class="muted">No quantum-vulnerable findings with a known retirement year.</p>';
-  const years = [...counts.keys()].sort((a, b) => a - b);
-  const width = 720;
-  const h = 220;
-  const max = Math.max(...counts.values());
-  const bw = Math.min(48, (width - 40) / years.length - 6);
-  const bars = years.map((y, i) => {
-    const v = counts.get(y)!;
-    const bh = (v / max) * (h - 60);
-    const x = 30 + i * (bw + 6);
-    const colour = y <= 2030 ? COLORS.critical : y <= 2035 ? COLORS.high : COLORS.medium;
-    return `<rect x="${x}" y="${h - 30 - bh}" width="${bw}" height="${bh}" fill="${colour}"><title>${y}: ${v}</title></rect><text x="${x + bw / 2}" y="${h - 14}" text-anchor="middle" font-size="11">${y}</text><text x="${x + bw / 2}" y="${h - 34 - bh}" text-anchor="middle" font-size="11">${v}</text>`;
-  });
-  return `<svg role="img" aria-label="${esc(title)}" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${bars.join('')}</svg>`;
+/** The two drawings of a chart: a wide one, and a narrow one for small screens (CSS picks; no script). */
+const LAYOUTS = [
+  { className: 'wide', width: 720, height: 240, fontSize: 12 },
+  { className: 'narrow', width: 400, height: 260, fontSize: 11 },
+] as const;
+
+/** What the year chart counts per year: vulnerable findings, and whether a retired artifact still present is among them. */
+interface YearCount {
+  findings: number;
+  retired: boolean;
 }
 
+/** The most years drawn one bar each; a wider range is drawn as the years that have findings. */
+const MAX_YEAR_SPAN = 100;
+
+/**
+ * Vulnerable findings by the year their artifact must still be trusted until, every year of the range on the axis.
+ * Past years (a lifetime already over) are grey, not the alarm colour: the alarm is for what `shelflife retire`
+ * retired and is still here (red), and for lifetimes that reach the NIST IR 8547 deadlines (2030, 2035).
+ */
+function yearChart(counts: Map<number, YearCount>, now: number): string {
+  if (!counts.size) return '<p class="muted">No quantum-vulnerable findings with a known retirement year.</p>';
+  const present = [...counts.keys()].sort((a, b) => a - b);
+  const first = present[0];
+  const last = present[present.length - 1];
+  const years = last - first <= MAX_YEAR_SPAN ? Array.from({ length: last - first + 1 }, (_, i) => first + i) : present;
+  const colour = (y: number, c: YearCount | undefined) =>
+    c?.retired ? COLORS.critical : y < now ? PAST : y <= 2030 ? COLORS.critical : y <= 2035 ? COLORS.high : COLORS.medium;
+  const bars = years.map((y) => {
+    const c = counts.get(y);
+    return {
+      value: c?.findings ?? 0,
+      colour: colour(y, c),
+      title: `${y}: ${c?.findings ?? 0} vulnerable findings${c?.retired ? ', retired artifacts still present' : ''}`,
+    };
+  });
+  return `<div class="chart">${LAYOUTS.map((l) =>
+    barChart(
+      { ...l, title: 'vulnerable findings by the year their artifact must still be trusted', yTitle: 'findings', categories: years.map(String), keys: years },
+      bars,
+    ),
+  ).join('')}</div>`;
+}
+
+/**
+ * Findings over past scans: all, and critical + high, with a y axis. One label per scan date: a date that several
+ * scans share labels its first scan, the others their time of day.
+ */
 function trendChart(history: NonNullable<RenderOptions['history']>): string {
   if (history.length < 2) return '<p class="muted">Trend appears after two or more recorded scans (<code>--db</code>).</p>';
-  const width = 720;
-  const h = 200;
-  const pts = history.map((s) => s.bySeverity.critical + s.bySeverity.high);
-  const all = history.map((s) => SEVERITIES.reduce((n, k) => n + s.bySeverity[k], 0));
-  const max = Math.max(1, ...all);
-  const x = (i: number) => 40 + (i * (width - 80)) / (history.length - 1);
-  const y = (v: number) => h - 30 - (v / max) * (h - 60);
-  const line = (vals: number[], colour: string) =>
-    `<polyline fill="none" stroke="${colour}" stroke-width="2.5" points="${vals.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`;
-  const labels = history.map(
-    (s, i) => `<text x="${x(i).toFixed(1)}" y="${h - 10}" text-anchor="middle" font-size="10">${esc(s.finishedAt.slice(0, 10))}</text>`,
-  );
-  return `<svg role="img" aria-label="trend" viewBox="0 0 ${width} ${h}" width="100%" height="${h}">${line(all, '#868e96')}${line(pts, COLORS.critical)}${labels.join('')}</svg>
+  const categories = history.map((s, i) => {
+    const date = s.finishedAt.slice(0, 10);
+    return i > 0 && history[i - 1].finishedAt.slice(0, 10) === date ? s.finishedAt.slice(11, 16) : date;
+  });
+  const series = [
+    { name: 'findings', colour: '#868e96', values: history.map((s) => SEVERITIES.reduce((n, k) => n + s.bySeverity[k], 0)) },
+    { name: 'critical + high', colour: COLORS.critical, values: history.map((s) => s.bySeverity.critical + s.bySeverity.high) },
+  ];
+  return `<div class="chart">${LAYOUTS.map((l) => lineChart({ ...l, title: 'findings over past scans', yTitle: 'findings', categories }, series)).join('')}</div>
 <p class="legend"><span style="color:#868e96">■</span> all findings <span style="color:${COLORS.critical}">■</span> critical + high</p>`;
 }
 
@@ -110,11 +139,13 @@ function retirementYear(a: ArtifactResult): number | undefined {
 export function renderHtml(result: ScanResult, options: RenderOptions = {}): string {
   const t = totals(result);
   const classes = [...t.byClass.entries()].sort((a, b) => SEVERITIES.reduce((n, s) => n + b[1][s], 0) - SEVERITIES.reduce((n, s) => n + a[1][s], 0));
-  const byYear = new Map<number, number>();
+  const byYear = new Map<number, YearCount>();
   for (const a of result.artifacts) {
     const n = a.findings.filter((f) => f.quantum.status === 'vulnerable').length;
     const y = retirementYear(a);
-    if (n && y) byYear.set(y, (byYear.get(y) ?? 0) + n);
+    if (!n || !y) continue;
+    const c = byYear.get(y) ?? { findings: 0, retired: false };
+    byYear.set(y, { findings: c.findings + n, retired: c.retired || !!a.retired });
   }
   // A signature file is shown with what it signs (its exposure is that artifact's), not as an artifact of its own.
   const worst = result.artifacts
@@ -146,6 +177,8 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;p
 th{background:#f1f3f5}.sev{font-weight:700;text-transform:uppercase;font-size:11px;padding:2px 6px;border-radius:4px;color:#fff}
 code{font-size:12px;word-break:break-all}svg text{font:12px system-ui,sans-serif;fill:#343a40}.legend{font-size:12px;color:#495057}
 section.alarm{border:2px solid #8b0000;background:#fff5f5}section.alarm h2{color:#8b0000}
+.chart svg{display:block;height:auto}.chart svg.narrow{display:none}
+@media (max-width:640px){.chart svg.wide{display:none}.chart svg.narrow{display:block}}
 </style>
 </head>
 <body><main>
@@ -164,8 +197,8 @@ ${card('artifacts', t.artifacts)}${card('findings', t.findings)}${card('unsigned
     .reverse()
     .map((s) => `<span style="color:${COLORS[s]}">■</span> ${s}`)
     .join(' ')}</p></section>
-<section><h2>Quantum-vulnerable findings by the year their artifact must still be trusted</h2>${yearBars(byYear, 'vulnerable findings by retirement year')}
-<p class="legend">Red: must stay trusted past 2030 at most (NIST IR 8547 deprecation), orange: to 2035 (disallowed after), amber: later.</p></section>
+<section><h2>Quantum-vulnerable findings by the year their artifact must still be trusted</h2>${yearChart(byYear, new Date(result.scan.finishedAt).getUTCFullYear())}
+<p class="legend"><span style="color:${COLORS.critical}">■</span> to 2030 (NIST IR 8547 deprecation) or retired and still present <span style="color:${COLORS.high}">■</span> to 2035 (disallowed after) <span style="color:${COLORS.medium}">■</span> later <span style="color:${PAST}">■</span> lifetime already over</p></section>
 <section><h2>Worst artifacts</h2>
 ${
   worst.length
