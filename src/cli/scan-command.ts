@@ -9,7 +9,7 @@ import { DETECTORS } from '../detectors/index.js';
 import type { ScanResult } from '../model.js';
 import { FORMAT_NAMES, REPORTERS, reportFormat } from '../report/index.js';
 import { formatRead } from '../report/table.js';
-import { writeReportFile, writeReports } from '../report/write.js';
+import { reportText, writeReportFile, writeReports } from '../report/write.js';
 import { displayText, displayUri } from '../report/text.js';
 import { scan, type ScanOptions } from '../scan/scan.js';
 import { MAX_THREADS, validThreads } from '../scan/detect-pool.js';
@@ -225,7 +225,8 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     result = await scan({ ...job.options, inventory, full: opts.full, onArtifact, provenance });
   }
   if (showProgress) process.stderr.write('\r\x1b[K');
-  const text = REPORTERS[format].render(result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
+  // Written as it is made when the format can be (JSON: an artifact at a time), never held whole.
+  const text = reportText(REPORTERS[format], result, { color: format === 'table' && !opts.output && !!process.stdout.isTTY, cwd: process.cwd() });
   if (opts.output) {
     writeReportFile(opts.output, text);
     if (!opts.quiet) {
@@ -234,7 +235,8 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     }
   } else {
     // -q silences progress and the summary line, never the report the user asked for.
-    process.stdout.write(text);
+    if (typeof text === 'string') process.stdout.write(text);
+    else for (const piece of text) process.stdout.write(piece);
   }
   writeReports(result, job.outputs, { cwd: process.cwd() });
   // The result is final (scored, recorded in the inventory): spool durably, then deliver (src/sinks/deliver.ts).

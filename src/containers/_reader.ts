@@ -84,7 +84,23 @@ export async function collect(source: AsyncIterable<Uint8Array>, limit: number, 
     if (n > limit) throw new LimitError('limit-size', `more than ${limit} bytes`, { uri });
     parts.push(c);
   }
-  return parts.length === 1 ? parts[0] : new Uint8Array(Buffer.concat(parts));
+  return parts.length === 1 ? parts[0] : joined(parts);
+}
+
+/**
+ * The parts in one buffer of its own, copied once (`new Uint8Array(Buffer.concat(parts))` copies twice; a bare
+ * Buffer.concat may hand out a slice of Node's shared pool, which a transfer to a worker would take with it).
+ */
+export function joined(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**

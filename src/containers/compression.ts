@@ -82,9 +82,14 @@ export async function* decompress(kind: Compression, source: AsyncIterable<Uint8
 const INPUT_STEP = 64 * 1024;
 /** gzip output step (zlib chunkSize). */
 const GZIP_STEP = 256 * 1024;
+/** Decompressed bytes gunzip may run ahead of its reader. */
+const GZIP_READ_AHEAD = 4 * 1024 * 1024;
 
 async function* gunzip(source: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  const z = createGunzip({ chunkSize: GZIP_STEP });
+  // zlib inflates on the libuv thread pool: with room for GZIP_READ_AHEAD bytes of output it goes on while the engine
+  // detects what it already gave (bounded: it pauses when that much is waiting).
+  // Transform's own option, passed through by zlib (Node's ZlibOptions type does not list it).
+  const z = createGunzip({ chunkSize: GZIP_STEP, ...{ readableHighWaterMark: GZIP_READ_AHEAD } });
   const input = Readable.from(source, { objectMode: false });
   input.on('error', (e) => z.destroy(e));
   input.pipe(z);

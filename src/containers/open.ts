@@ -5,7 +5,7 @@
  * handler, so no container format can slip one through.
  * @module
  */
-import { ChunkReader } from './_reader.js';
+import { ChunkReader, joined } from './_reader.js';
 import { decompress, decompressedName, sniffCompression, type Compression } from './compression.js';
 import { sniffContainer } from './index.js';
 import { isTraversal, type ContainerHandler, type ContainerInput, type ExpansionBudget, type Member } from './types.js';
@@ -97,7 +97,7 @@ async function collectOrStream(stream: AsyncIterable<Uint8Array>, limit: number)
   let n = 0;
   for (;;) {
     const r = await it.next();
-    if (r.done) return new Uint8Array(Buffer.concat(parts));
+    if (r.done) return joined(parts);
     parts.push(r.value);
     n += r.value.length;
     if (n > limit) {

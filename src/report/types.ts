@@ -20,4 +20,9 @@ export interface Reporter {
   /** File extension for `-o` defaults. */
   extension: string;
   render(result: ScanResult, options: RenderOptions): string;
+  /**
+   * The same text as `render`, in pieces (one artifact at a time), for formats that can be written as a stream: the
+   * file writer (src/report/write.ts) and the CLI write the pieces as they come, so the whole text is never held.
+   */
+  chunks?(result: ScanResult, options: RenderOptions): Iterable<string>;
 }
