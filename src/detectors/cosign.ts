@@ -14,6 +14,7 @@ import { parseDer } from '../pkix/der.js';
 import { base64Bytes, isObject, readJsonDocuments, str } from './_json.js';
 import { describeSignatureShape } from './dsse.js';
 import { catalogue } from '../catalogue/index.js';
+import { rsaFromOctets, type ParameterFrom } from '../catalogue/infer.js';
 import type { Detector, DetectResult } from './types.js';
 import { rethrowUnlessParseError } from '../errors.js';
 
@@ -54,7 +55,7 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         }
       }
       const sig = base64Bytes(v.base64Signature);
-      const shape = leaf || !sig ? undefined : describeSignatureShape(sig);
+      const shape = leaf || !sig ? undefined : describeCosignSignature(sig);
       const d: Described = leaf ? { algorithm: { ...leaf.key.algorithm }, quantum: leaf.key.quantum } : (shape?.described ?? catalogue().resolve(undefined));
       findings.push({
         kind: 'signature',
@@ -63,9 +64,33 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         quantum: d.quantum,
         location: { offset: doc.offset, path: 'base64Signature' },
         ...(leaf ? { subject: leaf.subject } : {}),
-        details: { algorithmFrom: leaf ? 'certificate' : (shape?.from ?? 'not determinable without the key'), rekorBundle: isObject(v.rekorBundle) },
+        details: {
+          algorithmFrom: leaf ? 'certificate' : (shape?.from ?? 'not determinable without the key'),
+          ...(shape?.parameterFrom ? { parameterFrom: shape.parameterFrom } : {}),
+          ...(sig ? { signatureBytes: sig.length } : {}),
+          rekorBundle: isObject(v.rekorBundle),
+        },
       });
     }
   }
   return { findings, errors, annotations };
+}
+
+/**
+ * What a cosign signature's bytes prove without its key. cosign signs with ECDSA (an ASN.1 DER Ecdsa-Sig-Value), RSA
+ * (PKCS #1 v1.5 or PSS: I2OSP(s, k), exactly as long as the modulus, RFC 8017 §8.2.1 / §8.1.1) or Ed25519 (64 bytes,
+ * RFC 8032 §5.1.6), and records no algorithm (sigstore/cosign specs/SIGNATURE_SPEC.md). So: the DER or ML-DSA shape
+ * (describeSignatureShape); else a value of a whole RSA modulus size (a multiple of 256 bits from 768 up) is that RSA
+ * key's signature; anything else (a 64-byte Ed25519 or raw P-256 r‖s among them) stays unknown.
+ */
+function describeCosignSignature(sig: Uint8Array): { described: Described; from: string; parameterFrom?: ParameterFrom } | undefined {
+  const shape = describeSignatureShape(sig);
+  if (shape) return shape;
+  if (sig.length < 96 || sig.length % 32 !== 0) return undefined;
+  const inferred = rsaFromOctets({ family: 'RSA' }, sig.length, 'signature-length');
+  return {
+    described: inferred,
+    from: `not DER ECDSA, Ed25519 or ML-DSA: a ${sig.length}-byte value, an RSA signature as long as its modulus (RFC 8017 §8.2.1)`,
+    ...(inferred.parameterFrom ? { parameterFrom: inferred.parameterFrom } : {}),
+  };
 }

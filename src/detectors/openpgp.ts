@@ -1343,7 +1343,11 @@ function findArmorBlocks(bytes: Uint8Array, state: WalkState, whole: boolean): A
     const endAt = buf.indexOf(endMarker, bodyStart);
     if (endAt < 0) {
       // In a window of a larger artifact the END line may lie in the next window, which overlaps this one.
-      if (whole) state.error('truncated', `armored "PGP ${label}" at offset ${pos} has no END line`, pos);
+      if (!whole) break;
+      state.error('truncated', `armored "PGP ${label}" at offset ${pos} has no END line`, pos);
+      // GnuPG reads such a block to the end of the file and lists its packets: so do we, the error beside them.
+      const rest = decodeArmorBody(buf, bodyStart, buf.length);
+      if (typeof rest !== 'string') blocks.push({ data: rest.data, origin: { at: rest.at, path: `armor[${blocks.length}]` } });
       break;
     }
     const decoded = decodeArmorBody(buf, bodyStart, endAt);

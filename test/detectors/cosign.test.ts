@@ -36,5 +36,24 @@ describe('cosign detector', () => {
     expect(r.findings[0].algorithm).toMatchObject({ id: 'ECDSA', parameterKnown: false });
   });
 
+  it('a key-made RSA signature is sized by its length (RFC 8017 §8.2.1); Ed25519-sized and odd lengths stay unknown', () => {
+    const sizes: [number, string][] = [
+      [256, 'RSA-2048'],
+      [384, 'RSA-3072'],
+      [512, 'RSA-4096'],
+    ];
+    for (const [n, id] of sizes) {
+      const [f] = run(JSON.stringify({ base64Signature: Buffer.alloc(n, 0x5a).toString('base64') })).findings;
+      expect(f.algorithm.id, String(n)).toBe(id);
+      expect(f.details).toMatchObject({ parameterFrom: 'signature-length', signatureBytes: n });
+    }
+    // 64 bytes: Ed25519 or a raw P-256 r‖s; 250 bytes: no RSA modulus size. Neither is guessed.
+    for (const n of [64, 250]) {
+      const [f] = run(JSON.stringify({ base64Signature: Buffer.alloc(n, 0x5a).toString('base64') })).findings;
+      expect(f.algorithm.id, String(n)).toBe('unknown');
+      expect(f.details?.parameterFrom).toBeUndefined();
+    }
+  });
+
   it('ignores other JSON', () => expect(run('{"critical": "no"}')).toEqual({ findings: [], errors: [], annotations: {} }));
 });

@@ -168,6 +168,20 @@ describe('oci against a real registry (anonymous)', () => {
     expect(String(sigs[0].details?.algorithmFrom)).toMatch(/DER ECDSA signature shape .*256-bit curve or smaller/);
   });
 
+  it('a cosign signature made with an RSA key (no certificate) is an RSA finding on the image, sized by its length', async () => {
+    const img = await pushImage(client, 'rsakeysigned', 'v1', [{ bytes: gz(tar({ a: 'rsa' })) }]);
+    const key = makeCert('cosign rsa key', 'rsa'); // an RSA-2048 key made by openssl
+    await cosignSign(client, 'rsakeysigned', host, img, key, false);
+    const r = await scanOci(`oci://${host}/rsakeysigned:v1`);
+    const a = art(r, (x) => x.uri === `oci://${host}/rsakeysigned@${img.digest}`);
+    expect(a.signed).toBe(true);
+    const sigs = a.findings.filter((f) => f.kind === 'signature' && f.format === 'cosign');
+    // The independent answer: the key's own size as node:crypto reads it.
+    const bits = key.key.asymmetricKeyDetails!.modulusLength!;
+    expect(sigs.map((f) => f.algorithm.id)).toEqual([`RSA-${bits}`]);
+    expect(sigs[0].details).toMatchObject({ parameterFrom: 'signature-length', signatureBytes: bits / 8 });
+  });
+
   it('reports cosign signatures on the image they sign, and an unsigned image as unsigned', async () => {
     const r = await scanOci(`oci://${host}/app`);
     const img = art(r, (a) => a.uri === `oci://${host}/app@${signed.digest}`);
