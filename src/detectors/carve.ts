@@ -53,6 +53,7 @@ export const carveDetector: Detector = {
       'sigstore',
       'signify',
       'ssh',
+      'uefi-capsule',
       'uefi-esl',
       'x509',
     ],

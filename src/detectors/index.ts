@@ -37,6 +37,7 @@ import { signifyDetector } from './signify.js';
 import { sshDetector } from './ssh.js';
 import { tufDetector } from './tuf.js';
 import type { Detector, DetectResult } from './types.js';
+import { uefiCapsuleDetector } from './uefi-capsule.js';
 import { uefiEslDetector } from './uefi-esl.js';
 import { x509Detector } from './x509.js';
 
@@ -50,6 +51,7 @@ export const DETECTORS: readonly Detector[] = [
   authenticodeDetector,
   kmodDetector,
   uefiEslDetector,
+  uefiCapsuleDetector,
   fitDetector,
   avbDetector,
   apkDetector,

@@ -17,24 +17,9 @@ import { catalogue } from '../catalogue/index.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
-import { parseCms } from './cms.js';
 import { certificateFinding, parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import type { Detector, DetectResult } from './types.js';
-import { ctxCons, oid, seq } from '../pkix/der-writer.js';
-import { CONTENT_TYPE } from '../pkix/cms.js';
-
-/** EFI_GUID as it appears in memory: Data1..Data3 little-endian, Data4 as bytes (UEFI §Appendix A). */
-function guidBytes(guid: string): Buffer {
-  const h = guid.replace(/-/g, '');
-  const le = (s: string) => Buffer.from(s, 'hex').reverse();
-  return Buffer.concat([le(h.slice(0, 8)), le(h.slice(8, 12)), le(h.slice(12, 16)), Buffer.from(h.slice(16), 'hex')]);
-}
-
-function guidString(b: Uint8Array): string {
-  const x = Buffer.from(b);
-  const hex = (s: Buffer) => s.toString('hex');
-  return `${hex(Buffer.from(x.subarray(0, 4)).reverse())}-${hex(Buffer.from(x.subarray(4, 6)).reverse())}-${hex(Buffer.from(x.subarray(6, 8)).reverse())}-${hex(x.subarray(8, 10))}-${hex(x.subarray(10, 16))}`;
-}
+import { EFI_CERT_TYPE_PKCS7_GUID, guidBytes, guidString, readUefiPkcs7, WIN_CERT_TYPE_EFI_GUID } from './_uefi.js';
 
 /** UEFI §32.4.1 signature types: name, and for hashes the digest they hold. */
 const SIGNATURE_TYPES: Record<string, { name: string; kind: 'x509' | 'rsa2048' | 'hash' | 'x509-hash'; hash?: string; size?: number }> = {
@@ -51,8 +36,6 @@ const SIGNATURE_TYPES: Record<string, { name: string; kind: 'x509' | 'rsa2048' |
   '7076876e-80c2-4ee6-aad2-28b349a6865b': { name: 'EFI_CERT_X509_SHA384_GUID', kind: 'x509-hash', hash: 'SHA-384', size: 64 },
   '446dbf63-2502-4cda-bcfa-2465d2b0fe9d': { name: 'EFI_CERT_X509_SHA512_GUID', kind: 'x509-hash', hash: 'SHA-512', size: 80 },
 };
-const EFI_CERT_TYPE_PKCS7_GUID = guidBytes('4aafd29d-68df-49ee-8aa9-347d375665a7');
-const WIN_CERT_TYPE_EFI_GUID = 0x0ef1;
 const ESL_HEADER = 28;
 /** Lists walked in one chain; a db holds a handful, a dbx a few dozen. */
 const MAX_LISTS = 4096;
@@ -133,42 +116,21 @@ function readAuthHeader(bytes: Uint8Array, ctx: DetectContext, findings: Finding
   if (length < 24 || end > bytes.length) throw new ParseError(`WIN_CERTIFICATE dwLength ${length} runs past the end`, 16, 'truncated');
   const year = view.getUint16(0, true);
   const time = `${String(year).padStart(4, '0')}-${pad(bytes[2])}-${pad(bytes[3])}T${pad(bytes[4])}:${pad(bytes[5])}:${pad(bytes[6])}Z`;
-  try {
-    // UEFI §8.2.2 says SignedData; edk2 also accepts a full ContentInfo. Wrap-free SignedData is parsed as its body.
-    const node = readNode(bytes, 40, end);
-    const first = node.children()[0];
-    let cms;
-    if (first?.tag === 0x06) cms = parseCms(node, { format: 'uefi-esl' });
-    else {
-      const wrapped = wrapSignedData(bytes.subarray(40, node.end));
-      cms = parseCms(wrapped, { format: 'uefi-esl' });
-      // Map offsets in the wrapper back to the file: the SignedData starts at 40 here, after the wrapper's header there.
-      const shift = 40 - (wrapped.length - (node.end - 40));
-      for (const f of cms.findings) if (f.location.offset !== undefined) f.location.offset += shift;
+  const cms = readUefiPkcs7(bytes, 40, end, 'uefi-esl', 'EFI_VARIABLE_AUTHENTICATION_2');
+  for (const f of cms.findings) {
+    f.location.path = `authentication.${f.location.path ?? ''}`;
+    if (f.kind === 'signature') {
+      f.created ??= time;
+      f.details = { ...f.details, role: 'variable-authentication', timeStamp: time };
     }
-    for (const f of cms.findings) {
-      f.location.path = `authentication.${f.location.path ?? ''}`;
-      if (f.kind === 'signature') {
-        f.created ??= time;
-        f.details = { ...f.details, role: 'variable-authentication', timeStamp: time };
-      }
-      findings.push(f);
-    }
-    for (const e of cms.errors) errors.push({ ...e, message: `authentication: ${e.message}` });
-  } catch (e) {
-    rethrowUnlessParseError(e);
-    errors.push({ code: 'malformed', message: `PKCS#7 in EFI_VARIABLE_AUTHENTICATION_2: ${e.message}`, offset: 40 });
+    findings.push(f);
   }
+  for (const e of cms.errors) errors.push({ ...e, message: e.message.startsWith('PKCS#7 in') ? e.message : `authentication: ${e.message}` });
   return end;
 }
 
 function pad(n: number): string {
   return String(n).padStart(2, '0');
-}
-
-/** Wrap a bare SignedData in ContentInfo { signedData, [0] EXPLICIT … } so the CMS walker reads it. */
-function wrapSignedData(signedData: Uint8Array): Uint8Array {
-  return seq(oid(CONTENT_TYPE.signedData), ctxCons(0, signedData));
 }
 
 function knownType(bytes: Uint8Array, at: number) {

@@ -66,6 +66,7 @@ describe('a bug inside a detector is not read as bad input', () => {
     ['kmod', 'firmware/rsa4096-sha256.ko', 'rsa4096-sha256.ko'],
     ['authenticode', 'firmware/app-sbsign.efi', 'app-sbsign.efi'],
     ['uefi-esl', 'firmware/db-mixed.esl', 'db-mixed.esl'],
+    ['uefi-capsule', 'firmware/signed-capsule-rsa2048.cap', 'signed-capsule-rsa2048.cap'],
     ['apk', 'firmware/app-v2-rsa.apk', 'app-v2-rsa.apk'],
   ];
   it.each(cases)('%s', (format, fixture, name) => {
