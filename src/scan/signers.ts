@@ -111,6 +111,40 @@ export function joinSigners(artifacts: ArtifactResult[]): void {
       if (f.kind === 'signature') joinSignature(f, index);
       else if (f.kind === 'certificate') joinIssuer(f, index);
     }
+    joinLayerCertificates(artifact);
+  }
+}
+
+/** The OCI signature layer a finding was read from (`<manifest>/layers[i]/<blob or annotation>`), if any. */
+function ociLayerOf(f: Finding): string | undefined {
+  return f.location.member?.match(/^(.+\/layers\[\d+\])\/[^/]+$/)?.[1];
+}
+
+/**
+ * An OCI signature layer's annotations belong to its blob: cosign attaches the signer's certificate to an attestation
+ * layer (`dev.sigstore.cosign/certificate`) whose DSSE envelope names no key, and to a keyless signature layer. A
+ * signature there that names no signer and lacks its parameter takes the signer's certificate of the same layer (the
+ * `certificate` annotation, else the layer's only certificate): cosign verifies the signature with it.
+ */
+function joinLayerCertificates(artifact: ArtifactResult): void {
+  const certs = new Map<string, Finding[]>();
+  for (const f of artifact.findings) {
+    const layer = f.kind === 'certificate' ? ociLayerOf(f) : undefined;
+    if (layer) certs.set(layer, [...(certs.get(layer) ?? []), f]);
+  }
+  if (!certs.size) return;
+  for (const f of artifact.findings) {
+    if (f.kind !== 'signature' || signerIds(f).length || (f.algorithm.parameterKnown !== false && f.algorithm.id !== 'unknown')) continue;
+    const layer = ociLayerOf(f);
+    const here = layer ? (certs.get(layer) ?? []) : [];
+    // The signer's own certificate (the `certificate` annotation, src/sources/oci.ts) before its chain's.
+    const leaf = here.filter((c) => /\/certificate\.pem$/.test(c.location.member ?? ''));
+    const cert = leaf.length === 1 ? leaf[0] : here.length === 1 ? here[0] : undefined;
+    if (!cert || !compatible(f.algorithm, cert.algorithm) || cert.algorithm.parameterKnown === false) continue;
+    const { parameterKnown: _unknown, ...rest } = f.algorithm;
+    f.algorithm = { ...rest, id: cert.algorithm.id, family: cert.algorithm.family };
+    f.quantum = { ...cert.quantum };
+    f.details = { ...(f.details ?? {}), parameterFrom: 'certificate', signerInScan: true, signerRef: refOf({ artifact, finding: cert }) };
   }
 }
 

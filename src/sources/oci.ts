@@ -834,10 +834,12 @@ export class OciSource implements Source {
       const sig = ann[COSIGN_ANNOTATION.signature];
       if (kindOfManifest === 'cosign' && typeof sig === 'string') {
         out.kinds.signatures.add('cosign');
-        // Signed with a key (no certificate): the signature itself is the only material. Handed to the detectors as
-        // cosign's own signature document (`{base64Signature}`, as `cosign sign-blob --bundle` writes it), so the image
-        // gets a signature finding with what its bytes say of the algorithm, not only `signed: true`.
-        if (typeof cert !== 'string' && sig.length < MAX_ANNOTATION_CHARS)
+        // The signature is handed to the detectors as cosign's own signature document (`{base64Signature}`, as
+        // `cosign sign-blob --bundle` writes it), so the image gets a signature finding, not only `signed: true`: with
+        // what its bytes say of the algorithm, and the certificate of the same layer (keyless) when there is one (the
+        // signer join, src/scan/signers.ts). The certificate stays out of the document: cosign signs the payload blob,
+        // not the image, so the document is not to be verified over the image.
+        if (sig.length < MAX_ANNOTATION_CHARS)
           out.inline.push({ uri: `${sigUri}/signature`, name: `${base}/signature.cosign.bundle`, text: JSON.stringify({ base64Signature: sig }) });
       }
     }

@@ -192,10 +192,19 @@ describe('oci against a real registry (anonymous)', () => {
     expect(img.annotations?.['org.opencontainers.image.created']).toBe('2024-05-01T00:00:00Z');
     expect(img.annotations?.['shelflife.class']).toBe('container-image');
     expect(img.sha256).toBe(signed.digest.slice(7));
-    const certFindings = img.findings.filter((f) => f.kind === 'certificate' && f.location.member?.endsWith('/certificate.pem'));
-    expect(certFindings.length).toBeGreaterThan(0);
-    expect(certFindings[0].algorithm.id).toBe('ECDSA-P256');
-    expect(certFindings[0].location.member).toMatch(/^sha256-[0-9a-f]{64}\.sig\/layers\[0\]\/certificate\.pem$/);
+    // Keyless: the signature takes the key of the certificate annotation of its own layer (the signer join).
+    const layer = /^sha256-[0-9a-f]{64}\.sig\/layers\[0\]\//;
+    const certFindings = img.findings.filter(
+      (f) => f.kind === 'certificate' && layer.test(f.location.member ?? '') && f.location.member!.endsWith('/certificate.pem'),
+    );
+    expect(certFindings.map((f) => f.algorithm.id)).toEqual(['ECDSA-P256']);
+    const sig = img.findings.find((f) => f.kind === 'signature' && f.format === 'cosign' && layer.test(f.location.member ?? ''))!;
+    expect(sig.algorithm.id).toBe('ECDSA-P256');
+    expect(sig.details).toMatchObject({ parameterFrom: 'certificate', signerInScan: true });
+    // The attestation's DSSE signature names no key either: the certificate of its layer sizes it the same way.
+    const att = img.findings.find((f) => f.kind === 'signature' && f.format === 'dsse')!;
+    expect(att.algorithm.id).toBe('ECDSA-P256');
+    expect(att.location.member).toMatch(/\.att\/layers\[0\]\/envelope\.intoto\.json$/);
     const bare = art(r, (a) => a.uri === `oci://${host}/app@${unsigned.digest}`);
     expect(bare.signed).toBe(false);
     expect(bare.findings).toEqual([]);
@@ -333,7 +342,7 @@ describe('oci auth', () => {
       const ok = await scanOci(`oci://${host}/private/app`, { dockerConfig: cfg, authHosts });
       const a = art(ok, (x) => x.uri === `oci://${host}/private/app@${img.digest}`);
       expect(a.signed).toBe(true);
-      expect(a.errors).toEqual([]);
+      expect(a.errors, JSON.stringify(a.errors)).toEqual([]);
       const anon = await scanOci(`oci://${host}/private/app`, { dockerConfig: join(dir, 'missing.json'), authHosts });
       expect(anon.artifacts[0].errors[0].message).toMatch(
         kind === 'basic' ? /requires authentication and no credentials were found/ : /token request .* HTTP 401/,
