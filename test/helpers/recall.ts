@@ -3,7 +3,20 @@
  * served release stores (test/realworld/release-recall.test.ts). An expected finding comes from an independent parser
  * (fixtures/gen/realworld-expected.py), never from shelflife.
  */
+import { spawnSync } from 'node:child_process';
 import type { Finding } from '../../src/model.js';
+import { needPrograms } from './prerequisites.js';
+
+/**
+ * Why the independent side cannot run here (fixtures/gen/realworld-expected.py needs python3 with pyca/cryptography,
+ * Debian's python3-cryptography, and the programs named), or false.
+ */
+export function needIndependentParsers(check: string, ...programs: string[]): string | false {
+  const missing = needPrograms(check, 'python3', ...programs);
+  if (missing) return missing;
+  const py = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' });
+  return py.status === 0 ? false : `${check}: python3 cannot import cryptography (apt-get install python3-cryptography)`;
+}
 
 export interface Expected {
   kind: string;

@@ -13,10 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactResult, Finding } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
-import { RecallTally, type Expected } from '../helpers/recall.js';
+import { needIndependentParsers, RecallTally, type Expected } from '../helpers/recall.js';
 import { startPythonHttpServer, useReleaseStores } from '../setup/release-servers.js';
 
-const { missing, stores: s } = useReleaseStores('release-recall', ['gcab', 'jcat-tool', 'rpm']);
+const { missing: noStores, stores: s } = useReleaseStores('release-recall', ['gcab', 'jcat-tool', 'rpm', 'rpm2cpio']);
+const missing = noStores || needIndependentParsers('release-store recall', 'gpg', 'openssl', 'rpm', 'rpm2cpio', 'gcab');
 const GENERATOR = join(import.meta.dirname, '..', '..', 'fixtures', 'gen', 'realworld-expected.py');
 
 /** The stores and how each is scanned (every listed object read, so packages are checked too). */
