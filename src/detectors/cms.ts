@@ -414,7 +414,9 @@ class CmsWalker {
       let parameterFrom: ParameterFrom | undefined = cert && d.algorithm.parameterKnown !== false ? 'certificate' : undefined;
       if (d.algorithm.family === 'RSA' && d.algorithm.parameterKnown === false && encryptedKey?.tag === TAG.OCTET_STRING) {
         // An RSA key-transport ciphertext is exactly as long as the modulus (RFC 8017 §7.1.1, §7.2.1).
-        const inferred = rsaFromOctets(catalogue().oid(alg.oid), encryptedKey.length, 'ciphertext-length', { ...d.algorithm });
+        // The family entry, not rsaEncryption's (whose catalogue row names the id "RSA" and so would ignore the size).
+        const { id: _id, family: _family, parameterKnown: _unknown, ...named } = d.algorithm;
+        const inferred = rsaFromOctets({ family: 'RSA' }, encryptedKey.length, 'ciphertext-length', named);
         d = inferred;
         parameterFrom = inferred.parameterFrom;
       }

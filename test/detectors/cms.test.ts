@@ -176,14 +176,16 @@ describe('cms: SignedData', () => {
 });
 
 describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
-  it('reports RSA key transport (size unknown without the recipient certificate) and the content cipher', () => {
+  it('reports RSA key transport (sized by the ciphertext without the recipient certificate) and the content cipher', () => {
     const bytes = read('cms/enveloped-rsa.p7m');
     const [ktri, content] = parseCms(bytes).findings;
-    expect([ktri.kind, ktri.algorithm.id, ktri.algorithm.parameterKnown, ktri.details?.recipient]).toEqual([
+    // RFC 8017 §7.2.1: the 256-octet encryptedKey is an RSA-2048 ciphertext (openssl cms -cmsout -print: 0x100 octets).
+    expect([ktri.kind, ktri.algorithm.id, ktri.algorithm.parameterKnown, ktri.details?.recipient, ktri.details?.parameterFrom]).toEqual([
       'encrypted-data',
-      'RSA',
-      false,
+      'RSA-2048',
+      undefined,
       'KeyTransRecipientInfo',
+      'ciphertext-length',
     ]);
     expect([content.algorithm.id, content.algorithm.mode, content.quantum.status, content.details?.role]).toEqual([
       'AES-256',
@@ -192,10 +194,11 @@ describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
       'content-encryption',
     ]);
     const recipient = parseCertificate(pemDer('certs/rsa3072.crt'));
-    // Not the recipient (different issuer/serial): still unknown.
-    expect(parseCms(bytes, { extraCertificates: [recipient] }).findings[0].algorithm.id).toBe('RSA');
+    // Not the recipient (different issuer/serial): still the ciphertext's size, not that certificate's.
+    expect(parseCms(bytes, { extraCertificates: [recipient] }).findings[0].algorithm.id).toBe('RSA-2048');
     const rsa2048 = parseCertificate(parseDer(read('certs/rsa2048.der')));
-    expect(parseCms(bytes, { extraCertificates: [rsa2048] }).findings[0].algorithm.id).toBe('RSA-2048');
+    const withCert = parseCms(bytes, { extraCertificates: [rsa2048] }).findings[0];
+    expect([withCert.algorithm.id, withCert.details?.parameterFrom]).toEqual(['RSA-2048', 'certificate']);
   });
 
   it('reports ECDH with the curve of the originator point (parameters absent, RFC 5753) and the key wrap', () => {
@@ -220,7 +223,7 @@ describe('cms: EnvelopedData, AuthEnvelopedData, EncryptedData', () => {
     ]);
     const auth = cms('cms/authenveloped-rsa.p7m').findings;
     expect(auth.map((f) => [f.algorithm.id, f.algorithm.mode, f.details?.structure ?? f.details?.recipient])).toEqual([
-      ['RSA', 'PKCS1-v1_5', 'KeyTransRecipientInfo'],
+      ['RSA-2048', 'PKCS1-v1_5', 'KeyTransRecipientInfo'],
       ['AES-256', 'GCM', 'AuthEnvelopedData'],
     ]);
     expect(summary(cms('cms/encrypteddata.p7m').findings)).toEqual(['encrypted-data cms AES-128']);
