@@ -62,6 +62,7 @@ export interface ScanCliOptions extends ScoringCliOptions {
   queueName?: string;
   detach?: boolean;
   hostConcurrency?: string;
+  unitSize?: string;
 }
 
 const collectList = (v: string, prev: string[] = []) => [...prev, v];
@@ -110,6 +111,7 @@ export function registerScan(program: Command): void {
     .option('--queue <url>', 'split the scan into units for `shelflife worker`s on this queue (postgres://… or redis://…), wait, report')
     .option('--queue-name <name>', 'with --queue: the queue name (default shelflife)')
     .option('--host-concurrency <n>', 'with --queue: units on one registry or store in flight across all workers (default 4)')
+    .option('--unit-size <n>', 'with --queue: directory entries per work unit of a local tree (default 256; docs/scale-out.md)')
     .option('--detach', 'with --queue: enqueue, print the scan id and return (a worker records the scan; `report --scan ID`)')
     .action(async (targets: string[], opts: ScanCliOptions) => {
       const code = await runScanCommand(targets, opts);
@@ -185,6 +187,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
       ...(opts.ca?.length ? { ca: opts.ca } : {}),
       ...(opts.keyring?.length ? { keyring: opts.keyring } : {}),
       ...netFlags(opts),
+      ...(opts.unitSize !== undefined ? { unitEntries: unitSize(opts.unitSize) } : {}),
     },
     scoring,
     ...(now ? { now: () => now } : {}),
@@ -222,6 +225,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
     result = distributed;
   } else {
     if (opts.detach) throw new UsageError('--detach needs --queue');
+    if (opts.unitSize !== undefined) throw new UsageError('--unit-size needs --queue');
     result = await scan({ ...job.options, inventory, full: opts.full, onArtifact, provenance });
   }
   if (showProgress) process.stderr.write('\r\x1b[K');
@@ -291,6 +295,12 @@ async function runQueued(opts: ScanCliOptions, options: ScanOptions, inventory: 
     return undefined;
   }
   return distributedScan(request);
+}
+
+function unitSize(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageError('--unit-size must be a whole number from 1 to 1000000');
+  return n;
 }
 
 function hostConcurrency(v: string): number {

@@ -43,6 +43,16 @@ export interface WorkerOptions {
   log?: (line: string) => void;
 }
 
+/** What a finished unit job returns (kept by BullMQ with the job). */
+export interface UnitOutcome {
+  artifacts: number;
+  /** Units a split job planned. */
+  units?: number;
+  /** Time scanning the unit and staging its results (ms). */
+  scanMs?: number;
+  stageMs?: number;
+}
+
 export interface RunningWorker {
   /** Stop taking jobs; resolves when the running ones are finished (`force`: released at once, to be retried). */
   close(force?: boolean): Promise<void>;
@@ -69,7 +79,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       );
   };
 
-  const runUnit = async (job: Job<UnitJobData>, token?: string): Promise<{ artifacts: number; units?: number }> => {
+  const runUnit = async (job: Job<UnitJobData>, token?: string): Promise<UnitOutcome> => {
     const { spec, target, unit } = job.data;
     checkSpec(spec);
     // Politeness: one of the host's slots, and no start while any worker has been told to wait (src/queue/politeness.ts).
@@ -88,7 +98,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
   };
 
-  const runHeld = async (job: Job<UnitJobData>, host: string | undefined): Promise<{ artifacts: number; units?: number }> => {
+  const runHeld = async (job: Job<UnitJobData>, host: string | undefined): Promise<UnitOutcome> => {
     const { spec, target, unit } = job.data;
     const onRateLimit = (origin: string, waitMs: number) => {
       if (host) pauseHost(inventory, host, Date.now() + waitMs).catch((e: unknown) => log(`cannot record the pause ${origin} asked for: ${errorMessage(e)}`));
@@ -124,6 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       await stageUnit(inventory, spec.scanId, { unitId: String(job.id), uri: unit.uri, results: [], problems, bytes: 0 }, new Date().toISOString());
       return { artifacts: 0, units };
     }
+    const t0 = performance.now();
     const r = await scanUnit({
       ...common,
       target,
@@ -135,9 +146,11 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         ...(spec.detectors.skip ? { skip: new Set(spec.detectors.skip) } : {}),
       },
     });
+    const t1 = performance.now();
     // Acknowledged after the write: the job completes only once this transaction has committed.
     await stageUnit(inventory, spec.scanId, { unitId: String(job.id), uri: unit.uri, ...r }, new Date().toISOString());
-    return { artifacts: r.results.length };
+    // Kept with the finished job: where a unit's time goes (bench/scale-out.ts sums them).
+    return { artifacts: r.results.length, scanMs: Math.round(t1 - t0), stageMs: Math.round(performance.now() - t1) };
   };
 
   const runFinalize = async (job: Job<FinalizeJobData>): Promise<{ finalized: boolean }> => {
