@@ -217,7 +217,7 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
   let result: ScanResult;
   if (opts.queue) {
     if (!inventory) throw new UsageError('--queue needs the shared inventory the workers record into (--db postgres://…)');
-    const distributed = await runQueued(opts, job.options, inventory, showProgress);
+    const distributed = await runQueued(opts, job.options, inventory, showProgress, provenance);
     if (!distributed) {
       await inventory.close();
       return EXIT.OK;
@@ -264,7 +264,13 @@ export async function runScanCommand(targets: string[], opts: ScanCliOptions): P
 }
 
 /** `--queue`: the scan through workers (src/queue/); undefined after `--detach` (the scan id is printed). */
-async function runQueued(opts: ScanCliOptions, options: ScanOptions, inventory: Inventory, showProgress: boolean): Promise<ScanResult | undefined> {
+async function runQueued(
+  opts: ScanCliOptions,
+  options: ScanOptions,
+  inventory: Inventory,
+  showProgress: boolean,
+  provenance: ScanOptions['provenance'],
+): Promise<ScanResult | undefined> {
   const { distributedScan, enqueueScan } = await import('../queue/producer.js');
   const request = {
     queue: opts.queue!,
@@ -278,6 +284,7 @@ async function runQueued(opts: ScanCliOptions, options: ScanOptions, inventory: 
     ...(opts.hostConcurrency !== undefined ? { hostConcurrency: hostConcurrency(opts.hostConcurrency) } : {}),
     now: options.now,
     scoring: options.scoring,
+    provenance,
     inventory,
     ...(showProgress
       ? {

@@ -12,6 +12,7 @@ import { linkSignatures, rereadFrom } from '../scan/coverage.js';
 import { resolveSource } from '../sources/index.js';
 import type { SourceProblem } from '../sources/types.js';
 import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
+import type { Trust } from '../provenance/trust.js';
 import type { ScanSpec, ScoringSpec } from './jobs.js';
 
 /** A unit that kept failing: where, and why. */
@@ -42,7 +43,13 @@ export function scoringToSpec(options: ScoringOptions | false | undefined, start
 export async function finalizeScan(
   inventory: Inventory,
   spec: ScanSpec,
-  options: { scoring: ScoringOptions | false; failed: FailedUnit[]; finishedAt: string },
+  options: {
+    scoring: ScoringOptions | false;
+    failed: FailedUnit[];
+    finishedAt: string;
+    /** Signed models' provenance, as scan() takes it (`--trust`, `--evidence`): read where the finalize runs. */
+    provenance?: { trust?: Trust; evidence?: string[] } | false;
+  },
 ): Promise<ScanResult> {
   // A finalize delivered again after it recorded the scan (its worker died before the acknowledgement) records nothing.
   const done = await inventory.db.selectFrom('scans').select('id').where('id', '=', spec.scanId).executeTakeFirst();
@@ -78,7 +85,14 @@ export async function finalizeScan(
       bytes: staged.bytes,
       reused: 0,
     },
-    { ...(scoring ? { scoring: { options: scoring, setup: prepareScoring(scoring) } } : {}), inventory, partial: !!spec.detectors },
+    {
+      ...(scoring ? { scoring: { options: scoring, setup: prepareScoring(scoring) } } : {}),
+      inventory,
+      partial: !!spec.detectors,
+      ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
+      // A remote model's provenance reads its files the way the units reached the store.
+      sourceOptions: spec.sourceOptions,
+    },
   );
   await clearStaged(inventory, spec.scanId);
   return result;

@@ -15,6 +15,7 @@ import { redactUrl } from '../net/secrets.js';
 import type { SourceOptions } from '../sources/index.js';
 import type { WorkUnit } from '../sources/types.js';
 import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
+import type { Trust } from '../provenance/trust.js';
 import { openFlowProducer, openQueue } from './_bull.js';
 import { queueConnection } from './connection.js';
 import { finalizeScan, scoringToSpec } from './finalize.js';
@@ -45,6 +46,11 @@ export interface DistributedScanOptions {
   hostConcurrency?: number;
   now?: () => Date;
   scoring?: ScoringOptions | false;
+  /**
+   * Signed models' provenance (`--trust`, `--evidence`), as scan() takes it. Read by the finalize step where it runs:
+   * here when the producer waits; a detached scan is finalized by a worker, which cannot read the producer's files.
+   */
+  provenance?: { trust?: Trust; evidence?: string[] } | false;
   /** The shared inventory the workers record into (PostgreSQL for workers on several machines). */
   inventory: Inventory;
   /** Retries of each unit. */
@@ -86,6 +92,10 @@ export async function enqueueScan(options: DistributedScanOptions, finalizeIn: '
       throw new UsageError('a password in a target URL is not sent through the queue; give the workers their credentials instead', { uri: redactUrl(t) });
   }
   if (!options.targets.length) throw new UsageError('no targets to scan');
+  if (finalizeIn === 'worker' && options.provenance && (options.provenance.trust || options.provenance.evidence?.length))
+    throw new UsageError(
+      '--trust and --evidence are read where the scan is finalized: a detached scan is finalized by a worker, which cannot read them (run without --detach)',
+    );
   const scanId = randomUUID();
   const startedAt = (options.now?.() ?? new Date()).toISOString();
   // Bad scoring flags fail here, before any job exists.
@@ -146,6 +156,7 @@ export async function awaitScan(options: DistributedScanOptions, spec: ScanSpec)
       scoring: options.scoring ?? {},
       failed,
       finishedAt: (options.now?.() ?? new Date()).toISOString(),
+      ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
     });
   } finally {
     await queue.close();
