@@ -27,6 +27,12 @@ import { defaultInventoryPath } from './paths.js';
 
 export { defaultInventoryPath };
 
+/** The two events of pg's Pool observed here. */
+interface PgPoolEvents {
+  on(event: 'error', fn: (e: Error) => void): void;
+  on(event: 'connect', fn: (client: { on(event: 'error', fn: (e: Error) => void): void }) => void): void;
+}
+
 export interface LocationRow {
   uri: string;
   sha256: string | null;
@@ -174,10 +180,13 @@ export class Inventory {
       const Pool =
         (pg as { default?: { Pool: new (o: object) => unknown }; Pool?: new (o: object) => unknown }).default?.Pool ??
         (pg as { Pool: new (o: object) => unknown }).Pool;
-      const pool = new Pool({ connectionString: target, max: 4 }) as { on(event: 'error', fn: (e: Error) => void): void };
+      const pool = new Pool({ connectionString: target, max: 4 }) as PgPoolEvents;
       // An idle connection the server closed (a restart, a failover, pg_terminate_backend) is dropped by the pool and
       // the next query opens a new one; unobserved, its 'error' event would end the process.
       pool.on('error', () => {});
+      // So is one checked out between two statements (a transaction in progress): its statements fail, it is released
+      // with the error and discarded, and the caller's transaction fails and is retried by the caller.
+      pool.on('connect', (client) => client.on('error', () => {}));
       inv = new Inventory(new Kysely<InventoryTables>({ dialect: new PostgresDialect({ pool: pool as never }) }), 'postgres', target);
     } else {
       const { default: Database } = await import('better-sqlite3');

@@ -53,6 +53,9 @@ export async function queueConnection(url: string, name = DEFAULT_QUEUE_NAME): P
       allowExitOnIdle: true,
     });
     pool.on('error', () => {});
+    // A checked-out client whose session is cut between two statements (every session terminated at once) emits its
+    // error on itself: observed here, its statement fails and BullMQ retries; unobserved, it would end the worker.
+    pool.on('connect', (client) => client.on('error', () => {}));
     // BullMQ's migrations are explicit: idempotent and serialised by an advisory lock held on one session.
     const client = await pool.connect();
     try {
