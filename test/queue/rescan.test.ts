@@ -3,7 +3,7 @@
  * (PostgreSQL for the inventory and the queue, `shelflife worker` processes): signed models' provenance with
  * `--trust`/`--evidence`, and a rescan of an unchanged tree, which reuses what the previous scan recorded.
  */
-import { appendFileSync, cpSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
