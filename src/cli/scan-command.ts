@@ -279,6 +279,7 @@ async function runQueued(
     include: options.include,
     exclude: options.exclude,
     detectors: options.detectors,
+    full: opts.full,
     sourceOptions: options.sourceOptions,
     concurrency: options.concurrency,
     ...(opts.hostConcurrency !== undefined ? { hostConcurrency: hostConcurrency(opts.hostConcurrency) } : {}),

@@ -148,6 +148,42 @@ function isEvidence(r: ArtifactResult): boolean {
   return r.size <= 16 * 1024 * 1024 && isSignatureName(name);
 }
 
+/** What the inventory recorded for a top-level location at its last scan. */
+export interface PreviousLocation {
+  size: number;
+  modified: string | null;
+  etag: string | null;
+  sha256: string | null;
+  lastScan: string;
+}
+
+/**
+ * The rescan rule, one process or many (src/inventory/unit-reuse.ts): the records of a top-level artifact are carried
+ * over when it is unchanged (same content digest, or same ETag and size, or same mtime and size as last time) and
+ * nothing about them asks for a new read; their derived fields are cleared in place (derived again for this scan).
+ */
+export function carryOver(ref: ArtifactRef, prev: PreviousLocation, records: ArtifactResult[] | undefined): ArtifactResult[] | undefined {
+  const unchanged =
+    (ref.digest !== undefined && prev.sha256 !== null && ref.digest === `sha256:${prev.sha256}`) ||
+    (ref.etag !== undefined && prev.etag !== null && ref.etag === prev.etag && ref.size === prev.size) ||
+    (ref.modified !== undefined && prev.modified === ref.modified && ref.size === prev.size);
+  if (!unchanged) return undefined;
+  if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
+  // Signature files, checksum lists, keys and model signatures inside archives or in remote stores are read again
+  // (they are small): the coverage pass checks signatures with their bytes, which a reused record does not carry.
+  // A local file's are read again only if a check needs them (src/scan/coverage.ts).
+  if (records.some((r) => (r.parent !== null || !ref.local) && isEvidence(r))) return undefined;
+  for (const r of records) {
+    // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
+    for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired', 'coverage', 'signedBy', 'signs', 'migration'] as const) delete r[k];
+    if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
+    for (const f of r.findings) delete f.exposure;
+    // What the coverage pass concluded is concluded again, from this scan's signatures and lists.
+    r.errors = r.errors.filter((e) => e.source !== 'coverage');
+  }
+  return records;
+}
+
 function topOf(uri: string): string {
   const i = uri.indexOf('!/');
   return i < 0 ? uri : uri.slice(0, i);
@@ -158,7 +194,7 @@ function severityOf(f: Finding): Severity {
 }
 
 export class Inventory {
-  private previous?: Map<string, { size: number; modified: string | null; etag: string | null; sha256: string | null; lastScan: string }>;
+  private previous?: Map<string, PreviousLocation>;
   private previousRecords?: Map<string, ArtifactResult[]>;
   /** Record hash each location had in the scan it is reused from, and the locations this scan reused. */
   private readonly previousHash = new Map<string, string>();
@@ -291,33 +327,16 @@ export class Inventory {
 
   /**
    * Incremental scans: the records of an unchanged top-level artifact (same size and mtime, or same ETag, or same
-   * content digest as last time), members included, so its bytes are not read again.
+   * content digest as last time), members included, so its bytes are not read again (the rule: `carryOver`).
    */
   reuse(ref: ArtifactRef): ArtifactResult[] | undefined {
     const prev = this.previous?.get(ref.uri);
     if (!prev) return undefined;
-    const unchanged =
-      (ref.digest !== undefined && prev.sha256 !== null && ref.digest === `sha256:${prev.sha256}`) ||
-      (ref.etag !== undefined && prev.etag !== null && ref.etag === prev.etag && ref.size === prev.size) ||
-      (ref.modified !== undefined && prev.modified === ref.modified && ref.size === prev.size);
-    if (!unchanged) return undefined;
-    const records = this.previousRecords?.get(ref.uri);
-    if (!records?.length || records.some((r) => r.errors.some((e) => e.code === 'io'))) return undefined;
-    // Signature files, checksum lists, keys and model signatures inside archives or in remote stores are read again
-    // (they are small): the coverage pass checks signatures with their bytes, which a reused record does not carry.
-    // A local file's are read again only if a check needs them (src/scan/coverage.ts).
-    if (records.some((r) => (r.parent !== null || !ref.local) && isEvidence(r))) return undefined;
-    // Each record is handed out once per scan (it was parsed for this scan alone): clear its verdict in place.
+    const records = carryOver(ref, prev, this.previousRecords?.get(ref.uri));
+    if (!records) return undefined;
+    // Each record is handed out once per scan (it was parsed for this scan alone).
     this.previousRecords?.delete(ref.uri);
-    for (const r of records) {
-      this.reused.add(r.uri);
-      // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
-      for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired', 'coverage', 'signedBy', 'signs', 'migration'] as const) delete r[k];
-      if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
-      for (const f of r.findings) delete f.exposure;
-      // What the coverage pass concluded is concluded again, from this scan's signatures and lists.
-      r.errors = r.errors.filter((e) => e.source !== 'coverage');
-    }
+    for (const r of records) this.reused.add(r.uri);
     return records;
   }
 
@@ -698,6 +717,21 @@ export class Inventory {
       ...coverageChanges(a.artifacts, b.artifacts),
     };
   }
+}
+
+/** Of these scans, the ones made by this tool version and rule set: the only ones a rescan may carry records over from. */
+export async function compatibleScans(inventory: Inventory, ids: string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500)
+    for (const r of await inventory.db
+      .selectFrom('scans')
+      .select('id')
+      .where('id', 'in', ids.slice(i, i + 500))
+      .where('tool_version', '=', VERSION)
+      .where('rules_version', '=', rulesVersion())
+      .execute())
+      out.add(r.id);
+  return out;
 }
 
 /** Identifies the rules a scan was named and scored with: a digest of every file under the bundled rules/. */

@@ -16,6 +16,8 @@ export interface StagedUnit {
   results: ArtifactResult[];
   problems: SourceProblem[];
   bytes: number;
+  /** Records carried over unchanged from an earlier scan (incremental units). */
+  reused?: number;
   evidence?: ReadonlyMap<string, Uint8Array>;
 }
 
@@ -24,6 +26,7 @@ export interface StagedScan {
   problems: SourceProblem[];
   bytes: number;
   units: number;
+  reused: number;
   evidence: Map<string, Uint8Array>;
 }
 
@@ -56,6 +59,7 @@ export async function stageUnit(inventory: Inventory, scanId: string, unit: Stag
         kind: 'evidence',
         record: JSON.stringify({ uri, bytes: Buffer.from(bytes).toString('base64') }),
       })),
+      ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
     ];
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx
@@ -93,8 +97,10 @@ export async function loadStaged(inventory: Inventory, scanId: string): Promise<
   const results: ArtifactResult[] = [];
   const problems: SourceProblem[] = [];
   const evidence = new Map<string, Uint8Array>();
+  let reused = 0;
   for (const r of rows) {
     if (r.kind === 'artifact') results.push(JSON.parse(r.record) as ArtifactResult);
+    else if (r.kind === 'reused') reused += Number(JSON.parse(r.record));
     else if (r.kind === 'evidence') {
       const e = JSON.parse(r.record) as { uri: string; bytes: string };
       evidence.set(e.uri, new Uint8Array(Buffer.from(e.bytes, 'base64')));
@@ -105,7 +111,7 @@ export async function loadStaged(inventory: Inventory, scanId: string): Promise<
     .select((eb) => [eb.fn.countAll<number>().as('units'), eb.fn.sum<number>('bytes').as('bytes')])
     .where('scan_id', '=', scanId)
     .executeTakeFirst();
-  return { results, problems, evidence, bytes: Number(u?.bytes ?? 0), units: Number(u?.units ?? 0) };
+  return { results, problems, evidence, reused, bytes: Number(u?.bytes ?? 0), units: Number(u?.units ?? 0) };
 }
 
 /** Once the scan is recorded, its staged rows go (the observations hold what it found). */

@@ -83,7 +83,7 @@ export async function finalizeScan(
       results: staged.results,
       problems: [],
       bytes: staged.bytes,
-      reused: 0,
+      reused: staged.reused,
     },
     {
       ...(scoring ? { scoring: { options: scoring, setup: prepareScoring(scoring) } } : {}),

@@ -17,6 +17,8 @@ export interface ScanSpec {
   include?: string[];
   exclude?: string[];
   detectors?: { only?: string[]; skip?: string[] };
+  /** Read every artifact (`--full`): no carry-over from earlier scans. */
+  full?: boolean;
   /** Source options (JSON values only). */
   sourceOptions: Record<string, unknown>;
   concurrency?: number;

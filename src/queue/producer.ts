@@ -39,6 +39,8 @@ export interface DistributedScanOptions {
   include?: string[];
   exclude?: string[];
   detectors?: { only?: Set<string>; skip?: Set<string> };
+  /** Read every artifact: no carry-over of unchanged ones from the inventory's earlier scans (as scan()'s `full`). */
+  full?: boolean;
   sourceOptions?: SourceOptions;
   /** Artifacts each worker reads at once within a unit. */
   concurrency?: number;
@@ -114,6 +116,7 @@ export async function enqueueScan(options: DistributedScanOptions, finalizeIn: '
           },
         }
       : {}),
+    ...(options.full ? { full: true } : {}),
     sourceOptions: jsonOptions(options.sourceOptions),
     ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     ...(options.hostConcurrency ? { hostConcurrency: options.hostConcurrency } : {}),

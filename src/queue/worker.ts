@@ -14,6 +14,7 @@ import { DelayedError, UnrecoverableError, type Job, type Queue, type Worker } f
 import { errorMessage } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { stageUnit } from '../inventory/staging.js';
+import { previousRecords } from '../inventory/unit-reuse.js';
 import { redactUrl } from '../net/secrets.js';
 import { planUnits, scanUnit } from '../scan/unit.js';
 import type { SourceProblem, WorkUnit } from '../sources/types.js';
@@ -46,6 +47,8 @@ export interface WorkerOptions {
 /** What a finished unit job returns (kept by BullMQ with the job). */
 export interface UnitOutcome {
   artifacts: number;
+  /** Records carried over unchanged from an earlier scan. */
+  reused?: number;
   /** Units a split job planned. */
   units?: number;
   /** Time scanning the unit and staging its results (ms). */
@@ -141,6 +144,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       unit,
       startedAt: spec.startedAt,
       concurrency: spec.concurrency,
+      // As scan(): unchanged artifacts are carried over unless the scan reads everything or narrows the detectors.
+      ...(spec.full || spec.detectors ? {} : { previous: (uris: string[]) => previousRecords(inventory, uris) }),
       detectors: spec.detectors && {
         ...(spec.detectors.only ? { only: new Set(spec.detectors.only) } : {}),
         ...(spec.detectors.skip ? { skip: new Set(spec.detectors.skip) } : {}),
@@ -150,7 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     // Acknowledged after the write: the job completes only once this transaction has committed.
     await stageUnit(inventory, spec.scanId, { unitId: String(job.id), uri: unit.uri, ...r }, new Date().toISOString());
     // Kept with the finished job: where a unit's time goes (bench/scale-out.ts sums them).
-    return { artifacts: r.results.length, scanMs: Math.round(t1 - t0), stageMs: Math.round(performance.now() - t1) };
+    return { artifacts: r.results.length, reused: r.reused, scanMs: Math.round(t1 - t0), stageMs: Math.round(performance.now() - t1) };
   };
 
   const runFinalize = async (job: Job<FinalizeJobData>): Promise<{ finalized: boolean }> => {

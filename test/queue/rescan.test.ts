@@ -3,7 +3,7 @@
  * (PostgreSQL for the inventory and the queue, `shelflife worker` processes): signed models' provenance with
  * `--trust`/`--evidence`, and a rescan of an unchanged tree, which reuses what the previous scan recorded.
  */
-import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
@@ -78,4 +78,51 @@ describe('distributed scans with signed models (queue on PostgreSQL)', () => {
       await inventory.close();
     }
   });
+});
+
+describe('a distributed rescan (queue on PostgreSQL)', () => {
+  requirePrerequisiteForAll(!postgres.url && postgres.reason);
+
+  it('carries over what is unchanged, as a one-process rescan does: the same report, one changed file read again', async () => {
+    const tree = join(WORK, 'rescan');
+    cpSync(join(FIXTURES, 'core'), join(tree, 'core'), { recursive: true });
+    cpSync(join(FIXTURES, 'coverage', 'tree'), join(tree, 'coverage'), { recursive: true });
+    const targets = [tree];
+    // Small units: the rescan's carry-over is looked up unit by unit.
+    const sourceOptions = { unitEntries: 4 };
+
+    const oneDb = await Inventory.open(await freshDatabase(postgres.url!));
+    const db = await freshDatabase(postgres.url!);
+    const queueName = uniqueQueueName();
+    await startWorkers(db, queueName);
+    const inventory = await Inventory.open(db);
+    try {
+      const first = await scan({ targets, inventory: oneDb, now, sourceOptions });
+      const firstDistributed = await distributedScan({ queue: db, queueName, targets, inventory, now, sourceOptions, progressMs: 100 });
+      expect(redactedReport(firstDistributed)).toBe(redactedReport(first));
+      expect(first.scan.stats.reused).toBe(0);
+
+      // One file changes (new bytes, new size and mtime), one appears; the rest is as the first scans left it.
+      writeFileSync(join(tree, 'core', 'random.bin'), 'changed since the first scan\n');
+      writeFileSync(join(tree, 'core', 'new.txt'), 'new since the first scan\n');
+      const again = await scan({ targets, inventory: oneDb, now, sourceOptions });
+      const againDistributed = await distributedScan({ queue: db, queueName, targets, inventory, now, sourceOptions, progressMs: 100 });
+
+      const top = first.artifacts.filter((a) => a.parent === null && !a.skipped).length;
+      // Every unchanged top-level artifact was carried over (with its members), the changed and the new one read.
+      expect(again.scan.stats.reused).toBeGreaterThan(top / 2);
+      expect(again.scan.stats.reused).toBeLessThan(again.artifacts.length);
+      expect(again.artifacts.find((a) => a.uri.endsWith('/core/random.bin'))?.size).toBe('changed since the first scan\n'.length);
+      expect(redactedReport(againDistributed)).toBe(redactedReport(again));
+
+      // --full reads everything again, in both modes.
+      const full = await scan({ targets, inventory: oneDb, now, sourceOptions, full: true });
+      const fullDistributed = await distributedScan({ queue: db, queueName, targets, inventory, now, sourceOptions, full: true, progressMs: 100 });
+      expect(full.scan.stats.reused).toBe(0);
+      expect(redactedReport(fullDistributed)).toBe(redactedReport(full));
+    } finally {
+      await inventory.close();
+      await oneDb.close();
+    }
+  }, 300_000);
 });
