@@ -103,10 +103,14 @@ export function registerQueue(program: Command): void {
       ];
       process.stdout.write(`${lines.map(displayText).join('\n')}\n`);
     });
-  flags(queue.command('retry').description('put every failed unit back in the queue')).action(async (opts: QueueFlags) => {
-    const { retryFailed } = await import('../queue/admin.js');
-    process.stdout.write(`${await retryFailed(queueUrl(opts), opts.queueName)} failed unit(s) queued again\n`);
-  });
+  flags(queue.command('retry').description('put every failed unit back in the queue (a recorded scan is amended as they finish)')).action(
+    async (opts: QueueFlags) => {
+      const { retryFailed } = await import('../queue/admin.js');
+      process.stdout.write(
+        `${await retryFailed(queueUrl(opts), opts.queueName)} failed unit(s) queued again; a scan already recorded is amended as they finish\n`,
+      );
+    },
+  );
   flags(queue.command('drain').description('remove the waiting and delayed units (running ones finish)')).action(async (opts: QueueFlags) => {
     const { drainQueue } = await import('../queue/admin.js');
     process.stdout.write(`${await drainQueue(queueUrl(opts), opts.queueName)} unit(s) removed\n`);

@@ -173,6 +173,12 @@ export function carryOver(ref: ArtifactRef, prev: PreviousLocation, records: Art
   // (they are small): the coverage pass checks signatures with their bytes, which a reused record does not carry.
   // A local file's are read again only if a check needs them (src/scan/coverage.ts).
   if (records.some((r) => (r.parent !== null || !ref.local) && isEvidence(r))) return undefined;
+  clearDerived(records);
+  return records;
+}
+
+/** Everything derived after detection, removed in place: derived again when the records join a new scan. */
+export function clearDerived(records: ArtifactResult[]): void {
   for (const r of records) {
     // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
     for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired', 'coverage', 'signedBy', 'signs', 'migration'] as const) delete r[k];
@@ -181,7 +187,6 @@ export function carryOver(ref: ArtifactRef, prev: PreviousLocation, records: Art
     // What the coverage pass concluded is concluded again, from this scan's signatures and lists.
     r.errors = r.errors.filter((e) => e.source !== 'coverage');
   }
-  return records;
 }
 
 function topOf(uri: string): string {

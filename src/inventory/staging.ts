@@ -121,3 +121,40 @@ export async function clearStaged(inventory: Inventory, scanId: string): Promise
     await tx.deleteFrom('scan_units').where('scan_id', '=', scanId).execute();
   });
 }
+
+/** Has this unit of the scan staged rows (done, not yet recorded)? */
+export async function isStaged(inventory: Inventory, scanId: string, unitId: string): Promise<boolean> {
+  return !!(await inventory.db.selectFrom('scan_units').select('unit_id').where('scan_id', '=', scanId).where('unit_id', '=', unitId).executeTakeFirst());
+}
+
+/**
+ * A recorded scan back into staging, to be finalized again with what a retried unit found (src/queue/amend.ts): its
+ * artifacts staged as one unit (`unitId`) beside the rows staged since, which win for a URI both hold, and the record
+ * removed, in one transaction (a crash leaves either the record or everything needed to record it again).
+ */
+export async function restageScan(
+  inventory: Inventory,
+  scanId: string,
+  unit: { unitId: string; uri: string; results: ArtifactResult[]; bytes: number; reused: number },
+  doneAt: string,
+): Promise<void> {
+  await inventory.db.transaction().execute(async (tx) => {
+    const rows = [
+      ...unit.results.map((r) => ({ scan_id: scanId, part_key: artifactKey(r.uri), unit_id: unit.unitId, kind: 'artifact', record: JSON.stringify(r) })),
+      ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
+    ];
+    for (let i = 0; i < rows.length; i += CHUNK)
+      await tx
+        .insertInto('scan_parts')
+        .values(rows.slice(i, i + CHUNK))
+        .onConflict((oc) => oc.columns(['scan_id', 'part_key']).doNothing())
+        .execute();
+    await tx
+      .insertInto('scan_units')
+      .values({ scan_id: scanId, unit_id: unit.unitId, uri: unit.uri, bytes: unit.bytes, artifacts: unit.results.length, done_at: doneAt })
+      .onConflict((oc) => oc.columns(['scan_id', 'unit_id']).doNothing())
+      .execute();
+    await tx.deleteFrom('observations').where('scan_id', '=', scanId).execute();
+    await tx.deleteFrom('scans').where('id', '=', scanId).execute();
+  });
+}

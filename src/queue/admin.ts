@@ -62,7 +62,10 @@ export async function queueStatus(url: string, name?: string, limit = 20): Promi
   }
 }
 
-/** Put every failed unit back in the queue (after fixing what made them fail). Returns how many were failed. */
+/**
+ * Put every failed unit back in the queue (after fixing what made them fail). Returns how many were failed. A unit of
+ * a scan already recorded amends that scan once it is done (src/queue/amend.ts).
+ */
 export async function retryFailed(url: string, name?: string): Promise<number> {
   const conn = await queueConnection(url, name);
   const queue = openQueue(conn);

@@ -19,6 +19,7 @@ import { redactUrl } from '../net/secrets.js';
 import { planUnits, scanUnit } from '../scan/unit.js';
 import type { SourceProblem, WorkUnit } from '../sources/types.js';
 import { openQueue, openWorker } from './_bull.js';
+import { amendIfRecorded } from './amend.js';
 import { queueConnection } from './connection.js';
 import { finalizeScan, scoringFromSpec, type FailedUnit } from './finalize.js';
 import { acquireHostSlot, DEFAULT_HOST_CONCURRENCY, hostPausedUntil, pauseHost, unitHost, type HostSlot } from './politeness.js';
@@ -154,6 +155,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const t1 = performance.now();
     // Acknowledged after the write: the job completes only once this transaction has committed.
     await stageUnit(inventory, spec.scanId, { unitId: String(job.id), uri: unit.uri, ...r }, new Date().toISOString());
+    // A unit retried after its scan was recorded (`queue retry`) amends the record (src/queue/amend.ts).
+    const amended = await amendIfRecorded(inventory, queue, spec, String(job.id));
+    if (amended) log(`scan ${spec.scanId} amended with ${unit.uri}: ${amended.scan.stats.artifacts} artifacts, ${amended.scan.stats.errors} errors`);
     // Kept with the finished job: where a unit's time goes (bench/scale-out.ts sums them).
     return { artifacts: r.results.length, reused: r.reused, scanMs: Math.round(t1 - t0), stageMs: Math.round(performance.now() - t1) };
   };

@@ -1,7 +1,8 @@
 /**
  * A distributed scan answers like a one-process scan beyond the first scan of a tree, on the real servers
  * (PostgreSQL for the inventory and the queue, `shelflife worker` processes): signed models' provenance with
- * `--trust`/`--evidence`, and a rescan of an unchanged tree, which reuses what the previous scan recorded.
+ * `--trust`/`--evidence`, a rescan of an unchanged tree, which reuses what the previous scan recorded, and a failed
+ * unit retried after the scan was recorded (`queue retry`), which amends the record.
  */
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { loadTrust } from '../../src/provenance/trust.js';
-import { distributedScan, enqueueScan } from '../../src/queue/producer.js';
+import { Queue } from 'bullmq';
+import { retryFailed } from '../../src/queue/admin.js';
+import { queueConnection } from '../../src/queue/connection.js';
+import { finalizeJobId, UNIT_JOB, unitJobOptions, type UnitJobData } from '../../src/queue/jobs.js';
+import { awaitScan, distributedScan, enqueueScan } from '../../src/queue/producer.js';
+import { fileUri } from '../../src/sources/fs.js';
 import { scan } from '../../src/scan/scan.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { freshDatabase, redactedReport, startWorkerProcess, stopWorker, uniqueQueueName, type WorkerProcess } from '../helpers/queue.js';
@@ -123,6 +129,73 @@ describe('a distributed rescan (queue on PostgreSQL)', () => {
     } finally {
       await inventory.close();
       await oneDb.close();
+    }
+  }, 300_000);
+});
+
+describe('queue retry after a scan was recorded (queue on PostgreSQL)', () => {
+  requirePrerequisiteForAll(!postgres.url && postgres.reason);
+
+  it("amends the recorded scan: the unit's artifacts appear, its failure and the partial flag go", async () => {
+    const tree = join(WORK, 'retry', 'tree');
+    cpSync(join(FIXTURES, 'core'), tree, { recursive: true });
+    // A directory a unit names, missing when the scan runs (a mount not there yet): that unit fails, for now.
+    const late = join(WORK, 'retry', 'late');
+    const db = await freshDatabase(postgres.url!);
+    const queueName = uniqueQueueName();
+    const inventory = await Inventory.open(db);
+    const options = { queue: db, queueName, targets: [tree], inventory, now, retry: { attempts: 2, backoffMs: 50 } };
+    const spec = await enqueueScan(options, 'producer');
+    const c = await queueConnection(db, queueName);
+    const q = new Queue(queueName, { connection: c.connection as never }, c.factory as never);
+    const lateUnit: UnitJobData = {
+      spec,
+      target: late,
+      unit: { uri: fileUri(late), part: { dirs: [{ abs: late, rel: '', outside: false, from: 0, to: null }] } },
+    };
+    await q.add(UNIT_JOB, lateUnit, {
+      ...unitJobOptions(`${spec.scanId}-late`, options.retry),
+      parent: { id: finalizeJobId(spec.scanId), queue: q.qualifiedName },
+    });
+    await startWorkers(db, queueName, 1);
+    try {
+      const first = await awaitScan(options, spec);
+      expect(first.scan.partial).toBe(true);
+      expect(first.artifacts.find((a) => a.uri === fileUri(late))?.errors[0].message).toMatch(
+        /^work unit failed 2 times and was given up \(queue job .*-late\)/,
+      );
+
+      // The directory is there now; the operator retries the failed units.
+      cpSync(join(FIXTURES, 'pki', 'certs'), late, { recursive: true });
+      expect(await retryFailed(db, queueName)).toBe(1);
+      let amended = first;
+      for (let i = 0; i < 600 && amended.scan.partial; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        // While it is amended the scan is briefly not recorded (restaged in one transaction, then recorded again).
+        if (await inventory.db.selectFrom('scans').select('id').where('id', '=', spec.scanId).executeTakeFirst())
+          amended = await inventory.loadScan(spec.scanId);
+      }
+      expect(amended.scan.id).toBe(spec.scanId);
+      expect(amended.scan.partial).toBeUndefined();
+      // (The worker says so once the record is committed: a moment later.)
+      for (let i = 0; i < 100 && !workers[0].log().includes(`scan ${spec.scanId} amended`); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(workers[0].log()).toContain(`scan ${spec.scanId} amended with ${fileUri(late)}`);
+
+      // What one process finds in the tree and that directory (its top level: what the unit named), as recorded.
+      const single = await Inventory.open(await freshDatabase(postgres.url!));
+      const one = await single.loadScan((await scan({ targets: [tree, late], inventory: single, now, full: true })).scan.id);
+      await single.close();
+      expect(JSON.stringify(amended.artifacts, null, 1)).toBe(JSON.stringify(one.artifacts, null, 1));
+      expect(amended.scan.stats).toEqual(one.scan.stats);
+      // The inventory's list of scans shows the amended summary.
+      const listed = (await inventory.scans()).find((x) => x.id === spec.scanId);
+      expect(listed?.stats).toEqual(one.scan.stats);
+      const severities = { critical: 0, high: 0, medium: 0, low: 0, none: 0 } as Record<string, number>;
+      for (const a of one.artifacts) for (const f of a.findings) severities[f.exposure?.severity ?? 'none']++;
+      expect(listed?.bySeverity).toEqual(severities);
+    } finally {
+      await q.close();
+      await inventory.close();
     }
   }, 300_000);
 });
