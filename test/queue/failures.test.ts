@@ -192,7 +192,8 @@ describe('units that are duplicated, poisoned or misdirected, and lost connectio
     const again = await Inventory.open(db);
     try {
       const core = join(FIXTURES, 'core');
-      const r = await distributedScan({ queue: db, queueName, targets: [core], inventory: again, now });
+      // (Read in full: what this inventory recorded of the first scan is not what is tested here.)
+      const r = await distributedScan({ queue: db, queueName, targets: [core], inventory: again, now, full: true });
       const one = await oneProcess([core]);
       // (Copies differ: this inventory holds the first scan's locations too.)
       expect(r.artifacts.map((a) => [a.uri, a.findings.length, a.errors.length])).toEqual(
