@@ -72,7 +72,10 @@ export interface Inferred extends Described {
 
 /** A family entry (RSA, ElGamal) sized by `bits` when known, else the family with `parameterKnown: false`. */
 export function sizedFamily(entry: CatalogueEntry | undefined, bits: number | undefined, from: ParameterFrom, extra: Partial<Algorithm> = {}): Inferred {
-  const d = catalogue().resolve(entry, bits ? { bits } : {}, extra);
+  // `extra` adds names and the hash; the id and whether the parameter is known are this function's answer, so an
+  // unsized algorithm passed whole as `extra` cannot undo the size.
+  const { id: _id, family: _family, parameterKnown: _known, ...names } = extra;
+  const d = catalogue().resolve(entry, bits ? { bits } : {}, names);
   return bits && d.algorithm.parameterKnown !== false ? { ...d, parameterFrom: from } : d;
 }
 

@@ -15,6 +15,7 @@ import { authenticodeDetector } from './authenticode.js';
 import { avbDetector } from './avb.js';
 import { carveDetector } from './carve.js';
 import { cmsDetector } from './cms.js';
+import { coseDetector } from './cose.js';
 import { cosignDetector } from './cosign.js';
 import { csrDetector } from './csr.js';
 import { debianDetector } from './debian.js';
@@ -71,6 +72,7 @@ export const DETECTORS: readonly Detector[] = [
   opensslEncDetector,
   jarDetector,
   cmsDetector,
+  coseDetector,
   pkcs12Detector,
   csrDetector,
   keysDetector,

@@ -15,6 +15,7 @@ import type { Algorithm, DetectContext, ErrorEntry, Finding, FindingKind, Findin
 import { rsaFromOctets } from '../catalogue/infer.js';
 import { type KeyInfo } from '../pkix/algorithm.js';
 import { certificateFinding, parseCertificate } from '../pkix/certificate.js';
+import { parseCms } from './cms.js';
 import type { Detector, DetectResult } from './types.js';
 
 export const joseDetector: Detector = {
@@ -221,8 +222,40 @@ function describeJws(header: JsonObject, signature: Uint8Array, where: Where, cl
   if (entry?.family === 'RSA' && key?.bits && signature.length !== Math.ceil(key.bits / 8)) {
     throw new ParseError(`${alg} signature is ${signature.length} bytes for a ${key.bits}-bit key`);
   }
+  // The leaf of x5c signed it (RFC 7515 §4.1.6): the scan's signer join links the signature to that certificate.
+  const leaf = key?.source === 'x5c' ? certs.find((c) => c.location.path?.endsWith('x5c[0]')) : undefined;
+  if (leaf?.fingerprint) details.signerCertificate = leaf.fingerprint;
   const finding: Finding = { kind: 'signature', format: 'jws', algorithm: d.algorithm, quantum: d.quantum, location: loc(where), ...extra, details };
-  return [finding, ...certs];
+  return [finding, ...certs, ...notaryTimestamp(header, where, out)];
+}
+
+/** Notary Project JWS envelopes carry an RFC 3161 countersignature in the unprotected header (signature spec §JWS). */
+const NOTARY_TIMESTAMP = 'io.cncf.notary.timestampSignature';
+
+/**
+ * The Notary Project timestamp countersignature: standard base64 of a TimeStampToken, a CMS SignedData over TSTInfo
+ * (RFC 3161 §2.4.2) with the TSA's chain in its certificate set. Read by the CMS walker; its findings sit under the
+ * header member's path (the DER lives in decoded base64, so a byte offset would point nowhere).
+ */
+function notaryTimestamp(header: JsonObject, where: Where, out: Collector): Finding[] {
+  const value = header[NOTARY_TIMESTAMP];
+  if (value === undefined) return [];
+  const at = where.path !== undefined ? `${where.path}.header["${NOTARY_TIMESTAMP}"]` : `header["${NOTARY_TIMESTAMP}"]`;
+  try {
+    if (typeof value !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) throw new ParseError('timestamp signature is not base64');
+    const cms = parseCms(new Uint8Array(Buffer.from(value, 'base64')), { format: 'jws' });
+    for (const { offset: _inDer, ...e } of cms.errors) {
+      out.errors.push({ ...e, message: `${NOTARY_TIMESTAMP}: ${e.message}`, ...(where.offset !== undefined ? { offset: where.offset } : {}) });
+    }
+    return cms.findings.map((f) => {
+      const location: FindingLocation = { path: f.location.path ? `${at}.${f.location.path}` : at };
+      if (where.offset !== undefined) location.offset = where.offset;
+      return { ...f, location, details: { ...f.details, countersignatureOf: 'jws' } };
+    });
+  } catch (e) {
+    out.fail(where, NOTARY_TIMESTAMP, e);
+    return [];
+  }
 }
 
 /** JWT claims (RFC 7519 §4.1) that date the token: iat → created, exp → notAfter, iss → issuer. */

@@ -12,7 +12,7 @@
  * @module
  */
 import { readNode, TAG } from '../pkix/der.js';
-import { catalogue } from '../catalogue/index.js';
+import { modulusBitsFromMpi, sizedFamily } from '../catalogue/infer.js';
 import { ParseError, rethrowUnlessParseError } from '../errors.js';
 import type { DetectContext, Finding } from '../model.js';
 import { parseCms } from './cms.js';
@@ -66,10 +66,8 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     const node = readNode(bytes, sigAt, infoAt);
     const cms = parseCms(node, { format: 'kmod' });
     for (const f of cms.findings) {
-      if (f.kind === 'signature') {
-        sizeFromSignature(f, bytes);
-        signerFromSid(f, bytes);
-      }
+      // The walker sizes an RSA SignerInfo from its signature's length (sign-file omits the certificate).
+      if (f.kind === 'signature') signerFromSid(f, bytes);
       f.details = { ...f.details, idType: 'PKCS#7', sigLen };
     }
     return {
@@ -87,16 +85,12 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
   const signer = buf.toString('utf8', signerAt, signerAt + signerLen);
   const keyId = buf.toString('hex', signerAt + signerLen, sigAt);
   const family = LEGACY_ALGO[algo];
-  const cat = catalogue();
   const hashName = LEGACY_HASH[hash];
-  let described = cat.resolve(family ? { family } : undefined, {}, hashName ? { hash: hashName } : {});
-  // An RSA signature is as long as the modulus; the MPI's bit count rounds up to whole octets of it.
-  if (family === 'RSA' && sigLen >= 2) {
-    const mpiBits = buf.readUInt16BE(sigAt);
-    const bits = Math.ceil(mpiBits / 8) * 8;
-    if (bits >= 512 && bits <= 16384 && Math.ceil(mpiBits / 8) === sigLen - 2)
-      described = cat.resolve({ family: 'RSA' }, { bits }, hashName ? { hash: hashName } : {});
-  }
+  // The signature is an OpenPGP-style MPI (u16 bit count, then the value): an RSA value sizes its modulus the way
+  // every MPI does (src/catalogue/infer.ts, RFC 9580 §3.2).
+  const mpiBits = family === 'RSA' && sigLen >= 2 ? buf.readUInt16BE(sigAt) : undefined;
+  const bits = mpiBits !== undefined && Math.ceil(mpiBits / 8) === sigLen - 2 ? modulusBitsFromMpi(mpiBits) : undefined;
+  const described = sizedFamily(family ? { family } : undefined, bits, 'mpi-length', hashName ? { hash: hashName } : {});
   const finding: Finding = {
     kind: 'signature',
     format: 'kmod',
@@ -105,34 +99,21 @@ export function detectKmod(bytes: Uint8Array, ctx: DetectContext): DetectResult 
     location: { offset: signerAt, path: 'module_signature' },
     ...(signer ? { subject: signer } : {}),
     fingerprint: keyId || undefined,
-    details: { idType: idTypeName(idType), algo, hash, sigLen, keyId, ...(family ? {} : { unknownAlgo: algo }) },
+    details: {
+      idType: idTypeName(idType),
+      algo,
+      hash,
+      sigLen,
+      keyId,
+      ...(described.parameterFrom ? { parameterFrom: described.parameterFrom } : {}),
+      ...(family ? {} : { unknownAlgo: algo }),
+    },
   };
   return { findings: [finding], annotations };
 }
 
 function idTypeName(t: number): string {
   return t === PKEY_ID_PKCS7 ? 'PKCS#7' : t === PKEY_ID_X509 ? 'X.509' : t === PKEY_ID_PGP ? 'PGP' : String(t);
-}
-
-/**
- * sign-file omits the certificate, so the CMS walker cannot size an RSA key. An RSASSA signature is exactly as long
- * as the modulus (RFC 8017 §8.2.1: the signature S is an octet string of length k), so its length gives the size.
- */
-function sizeFromSignature(f: Finding, bytes: Uint8Array): void {
-  if (f.algorithm.family !== 'RSA' || f.algorithm.parameterKnown !== false || f.location.offset === undefined) return;
-  try {
-    const si = readNode(bytes, f.location.offset, bytes.length);
-    const sig = si.children().find((k, i) => i >= 4 && k.tag === TAG.OCTET_STRING);
-    if (!sig || sig.length < 64 || sig.length > 2048) return;
-    const { hash, oid, name } = f.algorithm;
-    const d = catalogue().forKey('RSA', sig.length * 8, { ...(hash ? { hash } : {}), ...(oid ? { oid } : {}), ...(name ? { name } : {}) });
-    f.algorithm = d.algorithm;
-    f.quantum = d.quantum;
-    f.details = { ...f.details, parameterFrom: 'signature-length' };
-  } catch (e) {
-    rethrowUnlessParseError(e);
-    // Leave the finding as the CMS walker made it.
-  }
 }
 
 /**

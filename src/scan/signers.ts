@@ -64,6 +64,8 @@ function signerIds(f: Finding): string[] {
     if (s) ids.push(`ski:${s[1]}`);
     return ids;
   }
+  // A JWS/COSE signature made by the leaf of its x5c/x5chain names that certificate by its SHA-256 fingerprint.
+  if (typeof d.signerCertificate === 'string' && d.signerCertificate) ids.push(`id:${norm(d.signerCertificate)}`);
   for (const k of ['keyid', 'signerKeyId'] as const) if (typeof d[k] === 'string' && d[k]) ids.push(`id:${norm(d[k])}`);
   // Key-named signatures (DSSE, npm, minisign, SSHSIG, TUF) carry the signer's key id in `fingerprint`.
   if (f.fingerprint) ids.push(`id:${norm(f.fingerprint)}`);

@@ -95,18 +95,20 @@ describe('cms: SignedData', () => {
     expect(r.findings[0].location.offset).toBe(Buffer.from(bytes).indexOf(Buffer.from(read('certs/rsa2048.der'))));
   });
 
-  it('says parameterKnown: false when the signer certificate is not in the message, and sizes it when the caller has it', () => {
+  it('sizes an RSA signature from its length when the signer certificate is not in the message (RFC 8017 §8.2.1), and from the certificate when the caller has it', () => {
     const bytes = read('cms/signed-nocerts.p7s');
     const [sig] = parseCms(bytes).findings;
-    expect([sig.algorithm.id, sig.algorithm.hash, sig.algorithm.parameterKnown, sig.details?.signerCertificateIncluded]).toEqual([
-      'RSA',
+    // Signed by certs/rsa3072.crt (fixtures/gen/pki.sh): a 384-octet signature.
+    expect([sig.algorithm.id, sig.algorithm.hash, sig.algorithm.parameterKnown, sig.details?.signerCertificateIncluded, sig.details?.parameterFrom]).toEqual([
+      'RSA-3072',
       'SHA-384',
+      undefined,
       false,
-      false,
+      'signature-length',
     ]);
     const signer = parseCertificate(pemDer('certs/rsa3072.crt'));
     const [sized] = parseCms(bytes, { extraCertificates: [signer] }).findings;
-    expect([sized.algorithm.id, sized.algorithm.parameterKnown]).toEqual(['RSA-3072', undefined]);
+    expect([sized.algorithm.id, sized.algorithm.parameterKnown, sized.details?.parameterFrom]).toEqual(['RSA-3072', undefined, 'certificate']);
   });
 
   it('matches a signer by subjectKeyIdentifier, and reports every SignerInfo', () => {
