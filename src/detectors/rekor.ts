@@ -3,7 +3,8 @@
  * verification: {signedEntryTimestamp, inclusionProof}}}`, as `rekor-cli get --format json` and the REST API return
  * them, one entry or a map of them). The body is base64 JSON of one entry kind (pkg/types/*): `hashedrekord`
  * (signature + base64 PEM key or certificate), `dsse` (signatures with base64 PEM verifiers), `intoto` v0.0.2
- * (envelope signatures with base64 PEM keys) and `rekord` (x509 signature format). Nested encodings are unwrapped by
+ * (envelope signatures with base64 PEM keys) and `rekord` (x509 signatures, and pgp, ssh and minisign ones read by
+ * those formats' detectors). Nested encodings are unwrapped by
  * _nested.ts. Findings: every key and certificate, every signature (sized by its own key), and the log's signed entry
  * timestamp, named by the log id (the SHA-256 of the log key's SPKI) for the scan's join step to size from a trusted
  * root.
@@ -13,6 +14,9 @@ import { catalogue, type Described } from '../catalogue/index.js';
 import { rethrowUnlessParseError } from '../errors.js';
 import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import type { DetectContext, ErrorEntry, Finding } from '../model.js';
+import { detectEd25519Blobs } from './minisign.js';
+import { detectOpenPgp } from './openpgp.js';
+import { detectSsh } from './ssh.js';
 import { describeSpki } from '../pkix/algorithm.js';
 import { certificateFinding, parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import { parseDer } from '../pkix/der.js';
@@ -100,8 +104,15 @@ function readBody(body: JsonObject, path: string, c: Ctx, offset?: number): void
   let hash: string | undefined;
   if (kind === 'hashedrekord' || kind === 'rekord') {
     const s = isObject(spec.signature) ? spec.signature : {};
-    if (kind === 'rekord' && str(s.format) && str(s.format) !== 'x509') {
-      c.errors.push({ code: 'unsupported', message: `${path}: rekord signature format ${str(s.format)} is not read`, offset: at(undefined) });
+    const format = str(s.format);
+    if (kind === 'rekord' && format && format !== 'x509') {
+      if (!(format in FOREIGN)) {
+        c.errors.push({ code: 'unsupported', message: `${path}: rekord signature format ${format} is not read`, offset: at(undefined) });
+        return;
+      }
+      const key = isObject(s.publicKey) ? str(s.publicKey.content) : undefined;
+      readForeign(format as keyof typeof FOREIGN, 'publicKey', key, `${path}.spec.signature.publicKey`, at(key), c);
+      readForeign(format as keyof typeof FOREIGN, 'signature', str(s.content), `${path}.spec.signature.content`, at(str(s.content)), c);
       return;
     }
     pairs.push({ sig: str(s.content), key: isObject(s.publicKey) ? str(s.publicKey.content) : undefined, where: `${path}.spec.signature` });
@@ -139,6 +150,45 @@ function readBody(body: JsonObject, path: string, c: Ctx, offset?: number): void
       ...(key ? { fingerprint: key.fingerprint } : {}),
       details: { entryKind: kind, signatureBytes: sig.length, ...(key && d.algorithm.parameterKnown !== false ? { parameterFrom: key.from } : {}) },
     });
+  }
+}
+
+/**
+ * `rekord` entries whose signature is not x509 (rekor pkg/pki): the key and signature in their own formats, read by
+ * the detectors of those formats. pgp: armored or binary OpenPGP (a key and a detached signature); ssh: an SSHSIG
+ * (`-----BEGIN SSH SIGNATURE-----`) and an OpenSSH public key line; minisign: a `.minisig` file and a public key, as a
+ * file or as its bare base64 line (rekor pkg/pki/minisign takes both).
+ */
+const FOREIGN = {
+  pgp: { signature: 'rekord.sig', publicKey: 'rekord.asc', read: detectOpenPgp },
+  ssh: { signature: 'rekord.sig', publicKey: 'rekord.pub', read: detectSsh },
+  minisign: { signature: 'rekord.minisig', publicKey: 'minisign.pub', read: (b: Uint8Array, x: DetectContext) => detectEd25519Blobs('minisign', b, x) },
+} as const;
+
+/** minisign's own comment line, before a bare base64 key line (minisign -R writes the same). */
+const MINISIGN_KEY_COMMENT = 'untrusted comment: minisign public key\n';
+
+function readForeign(format: keyof typeof FOREIGN, part: 'signature' | 'publicKey', value: string | undefined, where: string, offset: number, c: Ctx): void {
+  let bytes = base64Bytes(value);
+  if (!bytes?.length) {
+    c.errors.push({ code: 'malformed', message: `${where} is not base64`, offset });
+    return;
+  }
+  const text = Buffer.from(bytes).toString('latin1').trim();
+  if (format === 'minisign' && part === 'publicKey' && /^[A-Za-z0-9+/]{40,60}={0,2}$/.test(text))
+    bytes = new TextEncoder().encode(`${MINISIGN_KEY_COMMENT}${text}\n`);
+  const spec = FOREIGN[format];
+  const r = spec.read(bytes, { name: spec[part], uri: '', size: bytes.length, baseOffset: 0, whole: true });
+  const found = Array.isArray(r) ? { findings: r, errors: [] } : r;
+  for (const e of found.errors ?? []) c.errors.push({ ...e, message: `${where}: ${e.message}`, offset });
+  if (!found.findings.length && !found.errors?.length)
+    c.errors.push({ code: 'malformed', message: `${where} holds no ${format} ${part === 'publicKey' ? 'key' : 'signature'}`, offset });
+  for (const f of found.findings.slice(0, MAX_OBJECTS_PER_ARTIFACT)) {
+    // The bytes live in decoded base64, where no file offset points: the path says where (and keeps two packets of
+    // one key file apart in the finding identity, src/identity.ts).
+    f.location = { path: f.location.path ? `${where}.${f.location.path}` : where };
+    f.details = { ...f.details, entryKind: 'rekord', signatureFormat: format };
+    c.findings.push(f);
   }
 }
 

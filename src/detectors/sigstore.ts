@@ -17,6 +17,7 @@ import { arr, base64Bytes, isObject, locator, readJsonDocuments, str, type JsonO
 import { describeEnvelope, describeSignatureShape } from './dsse.js';
 import type { Detector, DetectResult } from './types.js';
 import { rethrowUnlessParseError } from '../errors.js';
+import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 
 const MEDIA_TYPE = /^application\/vnd\.dev\.sigstore\.bundle(\+json;version=(0\.\d+)|\.v(0\.\d+)\+json)/;
 /** HashAlgorithm enum of protobuf-specs (sigstore_common.proto). */
@@ -24,8 +25,8 @@ const HASHES: Record<string, string> = { SHA2_256: 'SHA-256', SHA2_384: 'SHA-384
 
 export const sigstoreDetector: Detector = {
   format: 'sigstore',
-  description: 'Sigstore bundles v0.1-v0.3: signing certificate or key hint, message signature or DSSE envelope',
-  claims: { names: ['*.sigstore', '*.sigstore.json', 'trusted_root.json'], contains: ['application/vnd.dev.sigstore.'] },
+  description: 'Sigstore bundles v0.1-v0.3 (certificate or key hint, signature or DSSE envelope, log SETs and checkpoints), trusted roots, signing configs',
+  claims: { names: ['*.sigstore', '*.sigstore.json', 'trusted_root.json', 'signing_config*.json'], contains: ['application/vnd.dev.sigstore.'] },
   detect: detectSigstore,
 };
 
@@ -37,6 +38,12 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   for (const doc of readJsonDocuments(bytes, ctx)) {
     if (/^application\/vnd\.dev\.sigstore\.trustedroot/.test(str(doc.value.mediaType) ?? '')) {
       trustedRoot(doc.value, doc.offset, ctx, findings, errors, locate);
+      annotations['sigstore.trustMaterial'] = 'trusted-root';
+      continue;
+    }
+    const config = SIGNING_CONFIG.exec(str(doc.value.mediaType) ?? '');
+    if (config) {
+      Object.assign(annotations, signingConfig(doc.value, config[1]));
       continue;
     }
     const m = MEDIA_TYPE.exec(str(doc.value.mediaType) ?? '');
@@ -67,6 +74,9 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
     if (hint !== undefined) annotations['sigstore.publicKeyHint'] = hint;
     const tlog = arr(vm.tlogEntries).length;
     annotations['sigstore.tlogEntries'] = String(tlog);
+    arr(vm.tlogEntries)
+      .slice(0, MAX_OBJECTS_PER_ARTIFACT)
+      .forEach((t, i) => isObject(t) && findings.push(...tlogEntryFindings(t, `verificationMaterial.tlogEntries[${i}]`, doc.offset, locate)));
     const key: Described | undefined = leaf ? { algorithm: { ...leaf.key.algorithm }, quantum: leaf.key.quantum } : undefined;
     if (isObject(doc.value.messageSignature)) {
       findings.push(messageSignatureFinding(doc.value.messageSignature, locate(str(doc.value.messageSignature.signature), doc.offset), key, leaf, hint));
@@ -74,7 +84,11 @@ function detectSigstore(bytes: Uint8Array, ctx: DetectContext): DetectResult {
       const r = describeEnvelope(doc.value.dsseEnvelope, doc.offset, 'sigstore', key, locate);
       for (const f of r.findings) {
         f.location.path = `dsseEnvelope.${f.location.path}`;
-        if (leaf) f.subject = leaf.subject;
+        if (leaf && f.kind === 'signature') {
+          f.subject = leaf.subject;
+          // Made by the bundle's signing certificate: the scan's signer join links it (details.signerRef).
+          f.details = { ...f.details, signerCertificate: sha256Hex(leaf.node.encoded) };
+        }
       }
       findings.push(...r.findings);
       Object.assign(annotations, r.annotations);
@@ -107,9 +121,117 @@ function messageSignatureFinding(
     ...(hint ? { fingerprint: hint } : {}),
     details: {
       ...(key ? { algorithmFrom: 'signing certificate' } : { algorithmFrom: shape?.from ?? 'not determinable: only a public-key hint' }),
+      ...(leaf ? { signerCertificate: sha256Hex(leaf.node.encoded) } : {}),
       ...(sig ? { signatureBytes: sig.length } : {}),
     },
   };
+}
+
+/** protobuf-specs sigstore_trustroot.proto SigningConfig: `…signingconfig.v0.2+json` (and v0.1). */
+const SIGNING_CONFIG = /^application\/vnd\.dev\.sigstore\.signingconfig\.v(0\.\d+)\+json/;
+/** Services a signing config names (v0.2 lists of Service; v0.1 single `caUrl`/`oidcUrl` and `tlogUrls`/`tsaUrls`). */
+const SERVICES: Record<string, readonly string[]> = {
+  ca: ['caUrls', 'caUrl'],
+  oidc: ['oidcUrls', 'oidcUrl'],
+  tlog: ['rekorTlogUrls', 'tlogUrls'],
+  tsa: ['tsaUrls'],
+};
+const MAX_SERVICES = 16;
+
+/**
+ * A Sigstore signing config says where a signer gets its certificate, identity token, log entry and timestamp (the
+ * Fulcio, OIDC, Rekor and TSA URLs with their API versions and validity windows). It holds no key, certificate or
+ * signature: nothing in it is a finding. What it holds is trust configuration, recorded as annotations on the
+ * artifact (the services per role, the log and TSA selectors) and marked as trust material for classification.
+ */
+function signingConfig(doc: JsonObject, version: string): Record<string, string> {
+  const out: Record<string, string> = { 'sigstore.signingConfig': version, 'sigstore.trustMaterial': 'signing-config' };
+  for (const [role, keys] of Object.entries(SERVICES)) {
+    const urls: string[] = [];
+    for (const k of keys) {
+      const v = doc[k];
+      for (const s of (Array.isArray(v) ? v : [v]).slice(0, MAX_SERVICES)) {
+        const url = typeof s === 'string' ? s : isObject(s) ? str(s.url) : undefined;
+        if (!url) continue;
+        const api = isObject(s) && typeof s.majorApiVersion === 'number' ? ` (v${s.majorApiVersion})` : '';
+        urls.push(`${url.slice(0, 256)}${api}`);
+      }
+    }
+    if (urls.length) out[`sigstore.${role}`] = urls.join(' ');
+  }
+  for (const k of ['rekorTlogConfig', 'tsaConfig'] as const) {
+    const sel = isObject(doc[k]) ? str((doc[k] as JsonObject).selector) : undefined;
+    if (sel) out[`sigstore.${k}`] = sel.slice(0, 32);
+  }
+  return out;
+}
+
+/**
+ * What the log signed about one entry of a bundle (protobuf-specs sigstore_rekor.proto TransparencyLogEntry):
+ * - the inclusion promise's signed entry timestamp (SET): the log key's signature over the entry (rekor
+ *   pkg/api/entries.go; ECDSA P-256 for Rekor public-good), named by `logId.keyId`, the SHA-256 of the log key's DER,
+ *   which the scan's signer join matches against a trusted root's tlog keys (`fingerprint` of those findings);
+ * - the inclusion proof's checkpoint, a signed note (C2SP signed-note: `— <name> base64(keyHash[4] || signature)`),
+ *   one finding per signature line; Rekor's 4-byte key hash is the start of the same SHA-256, so a line whose hash
+ *   matches `logId` is named by it too.
+ * Without the log key in the scan the curve is unknown: r and s never name one (family ECDSA, `parameterKnown: false`).
+ */
+function tlogEntryFindings(t: JsonObject, path: string, offset: number, locate: (v: string | undefined, f: number) => number): Finding[] {
+  const out: Finding[] = [];
+  const logId = isObject(t.logId) ? base64Bytes(str(t.logId.keyId)) : undefined;
+  const logIdHex = logId?.length ? Buffer.from(logId).toString('hex') : undefined;
+  const integrated = Number(str(t.integratedTime) ?? t.integratedTime);
+  const created = Number.isSafeInteger(integrated) && integrated > 0 && integrated < 253402300800 ? new Date(integrated * 1000).toISOString() : undefined;
+  const logIndex = str(t.logIndex) ?? (typeof t.logIndex === 'number' ? String(t.logIndex) : undefined);
+  const kind = isObject(t.kindVersion) ? str(t.kindVersion.kind) : undefined;
+  const signature = (sig: Uint8Array, where: string, at: number, fingerprint: string | undefined, details: Record<string, unknown>): Finding => {
+    const d = describeSignatureShape(sig)?.described ?? catalogue().resolve(undefined);
+    return {
+      kind: 'signature',
+      format: 'sigstore',
+      algorithm: d.algorithm,
+      quantum: d.quantum,
+      location: { offset: at, path: where },
+      ...(fingerprint ? { fingerprint } : {}),
+      ...(created ? { created } : {}),
+      details: { ...details, ...(logIndex ? { logIndex } : {}), ...(kind ? { entryKind: kind } : {}), signatureBytes: sig.length },
+    };
+  };
+  const promise = isObject(t.inclusionPromise) ? str(t.inclusionPromise.signedEntryTimestamp) : undefined;
+  const set = base64Bytes(promise);
+  if (set?.length)
+    out.push(signature(set, `${path}.inclusionPromise.signedEntryTimestamp`, locate(promise, offset), logIdHex, { role: 'signed-entry-timestamp' }));
+  const proof = isObject(t.inclusionProof) && isObject(t.inclusionProof.checkpoint) ? str(t.inclusionProof.checkpoint.envelope) : undefined;
+  if (proof) {
+    const [text, sigs] = proof.split('\n\n', 2);
+    const [origin, treeSize] = text.split('\n');
+    (sigs ?? '')
+      .split('\n')
+      .slice(0, MAX_OBJECTS_PER_ARTIFACT)
+      .forEach((line, j) => {
+        // C2SP signed-note: an em dash, a space, the key name, a space, base64(4-byte key hash || signature).
+        const m = /^\u2014 (\S+) ([A-Za-z0-9+/]+={0,2})$/.exec(line);
+        const raw = m ? base64Bytes(m[2]) : undefined;
+        if (!m || !raw || raw.length <= 4) return;
+        const hint = Buffer.from(raw.subarray(0, 4)).toString('hex');
+        out.push(
+          signature(
+            raw.subarray(4),
+            `${path}.inclusionProof.checkpoint.signatures[${j}]`,
+            locate(m[2], offset),
+            logIdHex?.startsWith(hint) ? logIdHex : undefined,
+            {
+              role: 'checkpoint',
+              keyName: m[1].slice(0, 256),
+              keyHint: hint,
+              ...(origin ? { origin: origin.slice(0, 256) } : {}),
+              ...(treeSize && /^\d+$/.test(treeSize) ? { treeSize } : {}),
+            },
+          ),
+        );
+      });
+  }
+  return out;
 }
 
 /**
