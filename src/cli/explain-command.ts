@@ -123,6 +123,8 @@ function explainFinding(f: Finding, i: number): string[] {
   const out = [`finding ${i + 1}: ${f.kind} ${f.format} ${alg} (${f.quantum.status})${where ? `  ${where}` : ''}${f.subject ? `  ${f.subject}` : ''}`];
   const size = sizeOrigin(f);
   if (size) out.push(`  ${'size'.padEnd(11)}${size}`);
+  const issuer = issuerSignature(f);
+  if (issuer) out.push(`  ${'issuer sig'.padEnd(11)}${issuer}`);
   if (!x) return out;
   const r = (k: string, v: string) => out.push(`  ${k.padEnd(11)}${v}`);
   if (inp.use === 'forgery') {
@@ -154,6 +156,23 @@ function explainFinding(f: Finding, i: number): string[] {
   return out;
 }
 
+/**
+ * A certificate's signature by its issuer: the algorithm, where its size came from (`signatureParameterFrom`: the
+ * signature's length, or the issuer's key joined in the scan) and the issuer's certificate when the scan holds it.
+ */
+function issuerSignature(f: Finding): string | undefined {
+  if (f.kind !== 'certificate') return undefined;
+  const d = f.details ?? {};
+  const alg = d.signatureAlgorithm as { id?: unknown; family?: unknown; hash?: unknown; parameterKnown?: unknown } | undefined;
+  if (!alg || typeof alg.id !== 'string') return undefined;
+  const name = `${alg.id}${typeof alg.hash === 'string' ? ` / ${alg.hash}` : ''}`;
+  const from = typeof d.signatureParameterFrom === 'string' ? PARAMETER_FROM[d.signatureParameterFrom] : undefined;
+  const how = from ? ` ${from}` : alg.parameterKnown === false ? `: not known from the bytes, ${String(alg.family)} only, never guessed` : '';
+  const ref = d.signerRef as { uri?: unknown } | undefined;
+  const who = d.selfSigned === true ? '; self-signed' : ref && typeof ref.uri === 'string' ? `; issuer: ${ref.uri}` : "; issuer's certificate not in the scan";
+  return `${name}${how}${who}`;
+}
+
 /** Where the finding's size or curve came from (details.parameterFrom, docs/architecture.md), and its signer. */
 const PARAMETER_FROM: Record<string, string> = {
   key: 'from the key, in the same artifact',
@@ -166,6 +185,8 @@ const PARAMETER_FROM: Record<string, string> = {
 
 function sizeOrigin(f: Finding): string | undefined {
   const d = f.details ?? {};
+  // A certificate's own key is in it; what its details infer is the issuer's signature (issuerSignature below).
+  if (f.kind === 'certificate') return undefined;
   const ref = d.signerRef as { uri?: unknown } | undefined;
   const signer = ref && typeof ref.uri === 'string' ? `; signer: ${ref.uri}` : d.signerInScan === false ? '; signer not in the scan' : '';
   if (f.algorithm.parameterKnown === false) return `not known from the bytes: ${f.algorithm.family} only, never guessed${signer}`;

@@ -134,6 +134,43 @@ describe('explain', () => {
     expect(joined.out).toMatch(/^ {2}size {7}from the signer's key elsewhere in this scan; signer: file:\/\/\S+dsa2048-elg2048\.pub\.asc$/m);
   });
 
+  it.each([
+    ['key', 'ssh-jose/ps384-jwk.jws', /^ {2}size {7}from the key, in the same artifact$/m],
+    [
+      'certificate',
+      'supply-chain/realworld/notary/coseWithTimestamp.sig',
+      /^ {2}size {7}from the signer's certificate; signer: file:\/\/\S+coseWithTimestamp\.sig$/m,
+    ],
+    [
+      'signature-length',
+      'pki/cms/signed-nocerts.p7s',
+      /^ {2}size {7}from the signature's length \(an RSA signature is exactly as long as the modulus, RFC 8017 §8\.2\.1\); signer not in the scan$/m,
+    ],
+    [
+      'ciphertext-length',
+      'pki/cms/enveloped-rsa.p7m',
+      /^ {2}size {7}from the ciphertext's length \(an RSA key-transport value is exactly as long as the modulus, RFC 8017 §7\.2\.1\)$/m,
+    ],
+    ['mpi-length', 'openpgp/detached-rsa-sha1.sig', /^ {2}size {7}from the OpenPGP MPI's bit count/m],
+    // A certificate's signature by an issuer the scan lacks: DigiCert Trusted Root G4 cross-signed by an RSA-2048 root.
+    [
+      'signature-length (certificate)',
+      'pki/realworld/eclipse-jgit-6.10.0-ECLIPSE_.RSA',
+      /^ {2}issuer sig RSA-2048 \/ SHA-384 from the signature's length \(an RSA signature is exactly as long as the modulus, RFC 8017 §8\.2\.1\); issuer's certificate not in the scan$/m,
+    ],
+    ['self-signed', 'packages/realworld/sigstore-trusted_root.json', /^ {2}issuer sig ECDSA-P384 \/ SHA-384; self-signed$/m],
+  ])('explain names the origin of a %s size', async (from, file, line) => {
+    const r = await run('explain', join(import.meta.dirname, '..', '..', 'fixtures', file), '--now', '2026-01-01');
+    expect(r.out, from).toMatch(line);
+  });
+
+  it("explain shows a certificate's issuer signature and links the issuer's certificate", async () => {
+    const ts = join(import.meta.dirname, '..', '..', 'fixtures', 'supply-chain', 'realworld', 'notary', 'jwsWithTimestamp.sig');
+    const r = await run('explain', ts, '--now', '2026-01-01');
+    // The TSA certificate: signed by the GlobalSign timestamping CA, whose certificate is in the same token.
+    expect(r.out).toMatch(/Globalsign TSA for Advanced - G4[^\n]*\n {2}issuer sig RSA-4096 \/ SHA-256; issuer: file:\/\/\S+jwsWithTimestamp\.sig$/m);
+  });
+
   it('explains from a saved report without rescanning, and names a missing artifact', async () => {
     const scanned = await run('scan', dir, '--format', 'json', '--no-progress', '--now', '2026-01-01');
     const report = join(dir, 'report.json');
