@@ -71,7 +71,7 @@ describe('csr detector', () => {
     }
   });
 
-  it.each(FILES)('%s agrees with openssl req -text (key, curve by matching explicit parameters, signature hash, subject)', (file, ctx) => {
+  it.for(FILES)('%s agrees with openssl req -text (key, curve by matching explicit parameters, signature hash, subject)', (file, ctx) => {
     requirePrerequisite(ctx, needPrograms('the openssl req cross-check', 'openssl'));
     const want = opensslRequest(file);
     const [f] = csr(file).findings;
