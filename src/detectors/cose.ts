@@ -27,6 +27,8 @@ const LABEL = { alg: 1, crit: 2, contentType: 3, kid: 4, x5chain: 33 } as const;
 const NOTARY_TIMESTAMP = 'io.cncf.notary.timestampSignature';
 const NOTARY_SCHEME = 'io.cncf.notary.signingScheme';
 
+const COSE_NAME = /(^|\/)(signature\.cose|[^/]*\.cose)$/i;
+
 /** Certificates read from one x5chain (a chain longer than this is not one anyone builds). */
 const MAX_CHAIN = 16;
 
@@ -75,9 +77,19 @@ class Out {
 export function detectCose(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   // A COSE object is read whole from its first byte: a window in the middle of one is nothing to it.
   if (ctx.baseOffset !== 0) return { findings: [] };
-  const { value } = decodeCbor(bytes, 0);
+  // Two magic bytes are weak evidence (one file in 65,536 starts with them): only a file named as COSE owes us COSE;
+  // any other that does not decode to a tagged four-element array is simply not COSE.
+  const named = COSE_NAME.test(ctx.name);
+  let value: CborValue;
+  try {
+    value = decodeCbor(bytes, 0).value;
+  } catch (e) {
+    if (named) throw e;
+    rethrowUnlessParseError(e);
+    return { findings: [] };
+  }
   if (!isCborTag(value) || (value.tag !== TAG_SIGN1 && value.tag !== TAG_SIGN) || !Array.isArray(value.value) || value.value.length !== 4) {
-    // Claimed by name only (`*.cose`): anything else is not what it says it is.
+    if (!named) return { findings: [] };
     throw new ParseError('not a tagged COSE_Sign1 or COSE_Sign structure', 0, 'malformed');
   }
   const out = new Out();

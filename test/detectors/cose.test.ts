@@ -154,6 +154,11 @@ describe('cose detector', () => {
     );
     expect(err(ts)).toEqual(['truncated']);
     expect(err(sign1(new Map([[1, -7]]), new Map(), new Uint8Array(64)).subarray(0, 20))).toEqual(['throws truncated']);
+    // Bytes that only start like COSE (the magic claim) are not an error unless the name says COSE.
+    const lookalike = Uint8Array.from([0xd2, 0x84, 0xff, 0x00, 0x13, 0x37]);
+    expect(detectAll('firmware.bin', lookalike).errors.filter((e) => e.source === 'cose')).toEqual([]);
+    expect(detectAll('firmware.bin', cbor({ tag: 18, value: [1, 2] })).errors.filter((e) => e.source === 'cose')).toEqual([]);
+    expect(detectAll('signature.cose', lookalike).errors.map((e) => [e.source, e.code])).toEqual([['cose', 'malformed']]);
     // Through the registry: the error is recorded on the artifact with the detector as its source, the scan goes on.
     const r = detectAll('x.cose', Uint8Array.from([0xd2, 0x84, 0x5f, 0x41, 0x00, 0xff]));
     expect(r.errors.map((e) => [e.source, e.code])).toEqual([['cose', 'unsupported']]);
