@@ -73,7 +73,10 @@ describe('oci referrers API (recorded response in front of a real registry)', ()
     expect(img.signed).toBe(true);
     expect(img.annotations?.['oci.signatures']).toBe('notation,sigstore');
     expect(img.annotations?.['org.opencontainers.image.created']).toBe('2025-06-01T00:00:00Z');
+    // The Notary COSE_Sign1 (alg ES256, an x5chain of one P-256 certificate, as cbor2 and pyca read it): the COSE
+    // detector reports its signature and its certificate.
     expect(img.findings.filter((f) => f.location.member?.endsWith('signature.cose')).map((f) => `${f.kind} ${f.algorithm.id}`)).toEqual([
+      'signature ECDSA-P256',
       'certificate ECDSA-P256',
     ]);
     const paths = log.map((l) => l.replace(/sha256[:-][0-9a-f]{64}/g, 'D'));
