@@ -29,6 +29,8 @@ import { REMOTE_SAMPLE_THRESHOLD, type ArtifactRef, type RelatedInfo, type Sourc
 
 const MAX_INDEX_CHILDREN = 1024;
 const MANIFEST_PREFETCH = 8;
+/** Manifest bytes held while a repository's tags are grouped by digest (past it, manifests are fetched again). */
+const GROUPING_BYTES = 16 * 1024 * 1024;
 const MAX_INDEX_DEPTH = 4;
 const MAX_REFERRERS = 256;
 /** Signature material read for one subject, across all its referrers: a hostile registry cannot make us hold more. */
@@ -97,6 +99,13 @@ interface Fetched {
   manifests: unknown[];
   /** Member names that collide (repeated, or equal but for case): the manifest means different things to different clients. */
   ambiguous: string[];
+}
+
+/** A top-level manifest of a repository with every tag naming it; `m` while its bytes are held (manifestsByDigest). */
+interface TaggedManifest {
+  digest: string;
+  tags: string[];
+  m?: Fetched;
 }
 
 /** All values of the top-level members whose lower-case name is one of `names`, flattened when they are lists. */
@@ -324,21 +333,60 @@ export class OciSource implements Source {
   }
 
   private async *walkRepo(repo: string): AsyncIterable<ArtifactRef | SourceProblem> {
-    // digest → the annotations of the artifact yielded for it: several tags naming one manifest make one artifact.
-    // Only these small records are kept for the walk, never manifest bytes.
+    const { problems, entries, tagsOf } = await this.manifestsByDigest(repo);
+    yield* problems;
+    // digest → the annotations of the artifact yielded for it; a manifest an index listed before is not walked again
+    // (the index named it with its tags, from tagsOf).
     const seen = new Map<string, Record<string, string>>();
+    for (const entry of entries) {
+      if (seen.has(entry.digest)) continue;
+      const got = await this.heldOrFetched(repo, entry);
+      if ('m' in got) yield* this.walkManifest(repo, got.m, entry.tags, undefined, {}, 0, seen, tagsOf);
+      else yield got;
+    }
+  }
+
+  /**
+   * The repository's top-level manifests, each once with every tag that names it, in the order of their first tag.
+   * All tags are grouped before any manifest is walked, so an artifact names every tag of its digest whatever the
+   * scan's timing (and the one-process walk and the distributed units agree). The grouping holds manifest bytes up to
+   * GROUPING_BYTES; past that, only digest and tags are kept and the manifest is fetched again by digest.
+   */
+  private async manifestsByDigest(repo: string): Promise<{ problems: SourceProblem[]; entries: TaggedManifest[]; tagsOf: Map<string, string[]> }> {
+    const problems: SourceProblem[] = [];
+    const entries: TaggedManifest[] = [];
+    const tagsOf = new Map<string, string[]>();
+    let held = 0;
     for await (const got of this.manifestsOf(repo)) {
       if (!('m' in got)) {
-        yield got;
+        problems.push(got);
         continue;
       }
-      const prior = seen.get(got.m.digest);
+      const prior = tagsOf.get(got.m.digest);
       if (prior) {
-        // Several tags, one manifest: one artifact, every tag named (for an artifact not yet scanned).
-        prior['oci.tags'] = [...(prior['oci.tags'] ?? '').split(',').filter(Boolean), ...got.tags].join(',').slice(0, MAX_ANNOTATION_CHARS);
+        prior.push(...got.tags);
         continue;
       }
-      yield* this.walkManifest(repo, got.m, got.tags, undefined, {}, 0, seen);
+      const tags = [...got.tags];
+      tagsOf.set(got.m.digest, tags);
+      const keep = held + got.m.bytes.length <= GROUPING_BYTES;
+      if (keep) held += got.m.bytes.length;
+      entries.push({ digest: got.m.digest, tags, ...(keep ? { m: got.m } : {}) });
+    }
+    return { problems, entries, tagsOf };
+  }
+
+  /** A grouped manifest's bytes: the ones held, or fetched again by digest (and checked against it). */
+  private async heldOrFetched(repo: string, entry: TaggedManifest): Promise<{ m: Fetched } | SourceProblem> {
+    const m = entry.m;
+    entry.m = undefined;
+    if (m) return { m };
+    const uri = this.uri(repo, entry.digest);
+    try {
+      const again = await this.fetchManifest(repo, entry.digest);
+      return again ? { m: again } : { uri, code: 'remote', message: 'manifest not found' };
+    } catch (e) {
+      return { ...errorAbout(uri, e), uri };
     }
   }
 
@@ -393,25 +441,29 @@ export class OciSource implements Source {
   async *units(within?: WorkUnit): AsyncIterable<WorkUnit | SourceProblem> {
     if (within && typeof within.part.repo === 'string') {
       const repo = within.part.repo;
-      const byDigest = new Map<string, { tags: string[]; claimed: string[] }>();
+      const { problems, entries, tagsOf } = await this.manifestsByDigest(repo);
+      yield* problems;
       const claimed: string[] = [];
-      for await (const got of this.manifestsOf(repo)) {
+      for (const entry of entries) {
+        if (claimed.includes(entry.digest)) continue;
+        const got = await this.heldOrFetched(repo, entry);
         if (!('m' in got)) {
           yield got;
           continue;
         }
-        const prior = byDigest.get(got.m.digest);
-        if (prior) {
-          prior.tags.push(...got.tags);
-          continue;
-        }
-        if (claimed.includes(got.m.digest)) continue;
-        byDigest.set(got.m.digest, { tags: [...got.tags], claimed: [...claimed] });
-        claimed.push(got.m.digest);
-        if (isIndex(got.m.mediaType, got.m.doc)) for (const d of got.m.manifests) if (validDescriptor(d) && !claimed.includes(d.digest)) claimed.push(d.digest);
+        const before = [...claimed];
+        claimed.push(entry.digest);
+        // The children an index claims are walked in its unit, named with their own tags as the one-process walk names them.
+        const childTags: Record<string, string[]> = {};
+        if (isIndex(got.m.mediaType, got.m.doc))
+          for (const d of got.m.manifests)
+            if (validDescriptor(d) && !claimed.includes(d.digest)) {
+              claimed.push(d.digest);
+              const tags = tagsOf.get(d.digest);
+              if (tags) childTags[d.digest] = tags;
+            }
+        yield { uri: this.uri(repo, entry.digest), part: { repo, digest: entry.digest, tags: entry.tags, claimed: before, childTags } };
       }
-      for (const [digest, { tags, claimed: before }] of byDigest)
-        yield { uri: this.uri(repo, digest), part: { repo, digest, tags, claimed: before.filter((d) => d !== digest) } };
       return;
     }
     if (this.t.repo) {
@@ -455,7 +507,15 @@ export class OciSource implements Source {
     const tags = Array.isArray(part.tags) ? part.tags.filter((t): t is string => typeof t === 'string' && TAG_RE.test(t)) : [];
     const seen = new Map<string, Record<string, string>>();
     for (const d of Array.isArray(part.claimed) ? part.claimed : []) if (typeof d === 'string') seen.set(d, {});
-    yield* this.walkManifest(repo, m, tags, undefined, {}, 0, seen);
+    const tagsOf = new Map<string, string[]>();
+    const childTags = part.childTags && typeof part.childTags === 'object' ? (part.childTags as Record<string, unknown>) : {};
+    for (const [d, list] of Object.entries(childTags))
+      if (DIGEST_RE.test(d) && Array.isArray(list))
+        tagsOf.set(
+          d,
+          list.filter((t): t is string => typeof t === 'string' && TAG_RE.test(t)),
+        );
+    yield* this.walkManifest(repo, m, tags, undefined, {}, 0, seen, tagsOf);
   }
 
   private async *walkManifest(
@@ -466,6 +526,7 @@ export class OciSource implements Source {
     inherited: Record<string, string>,
     depth: number,
     seen: Map<string, Record<string, string>>,
+    tagsOf: ReadonlyMap<string, string[]> = new Map(),
   ): AsyncIterable<ArtifactRef | SourceProblem> {
     const uri = this.uri(repo, m.digest);
     const index = isIndex(m.mediaType, m.doc);
@@ -555,11 +616,12 @@ export class OciSource implements Source {
         yield* this.walkManifest(
           repo,
           child,
-          [],
+          tagsOf.get(d.digest) ?? [],
           uri,
           { ...cleanAnnotations(d.annotations), ...(platform ? { 'oci.platform': platform } : {}) },
           depth + 1,
           seen,
+          tagsOf,
         );
       }
       return;

@@ -8,6 +8,7 @@ import { scan } from '../../src/scan/scan.js';
 import { RegistryClient, nextLink, parseChallenge } from '../../src/oci/registry.js';
 import { parseOciTarget } from '../../src/oci/reference.js';
 import { classifyBlob } from '../../src/sources/oci.js';
+import { resolveSource } from '../../src/sources/index.js';
 import {
   cosignAttest,
   cosignSign,
@@ -255,6 +256,33 @@ describe('oci against a real registry (anonymous)', () => {
       expect(c.signed).toBe(true);
       expect(c.annotations?.['oci.signedVia']).toBe(idx.uri);
     }
+  });
+
+  it('names every tag of a manifest whatever the timing: tags far apart, and a tag on a manifest an index lists first', async () => {
+    // Sorted tags: the index 'a-index' lists the image that 'b-child' tags; 'c-image' and 'zz-again' name one image with
+    // more distinct tags between them than the walk fetches ahead. Before, a later tag was added only if its manifest
+    // had not been scanned yet, so the answer depended on timing (and the distributed units dropped a child's tag).
+    const child = await pushImage(client, 'tagged', 'b-child', [{ bytes: gz(tar({ c: 'child' })) }]);
+    await pushIndex(client, 'tagged', 'a-index', [
+      { mediaType: child.mediaType, digest: child.digest, size: child.size, platform: { os: 'linux', architecture: 'amd64' } },
+    ]);
+    const img = await pushImage(client, 'tagged', 'c-image', [{ bytes: gz(tar({ i: 'image' })) }]);
+    for (let i = 0; i < 12; i++) await pushImage(client, 'tagged', `m-${String(i).padStart(2, '0')}`, [{ bytes: gz(tar({ [`f${i}`]: `filler ${i}` })) }]);
+    await pushImage(client, 'tagged', 'zz-again', [{ bytes: gz(tar({ i: 'image' })) }]);
+    for (let run = 0; run < 3; run++) {
+      const r = await scanOci(`oci://${host}/tagged`);
+      expect(art(r, (a) => a.uri === `oci://${host}/tagged@${img.digest}`).annotations?.['oci.tags']).toBe('c-image,zz-again');
+      expect(art(r, (a) => a.uri === `oci://${host}/tagged@${child.digest}`).annotations?.['oci.tags']).toBe('b-child');
+      expect(r.artifacts.filter((a) => a.uri === `oci://${host}/tagged@${img.digest}`)).toHaveLength(1);
+    }
+    // The distributed plan says the same: one unit per top-level manifest with all its tags, the child's tag on its index's unit.
+    const source = resolveSource(`oci://${host}/tagged`, { backoffMs: 1 });
+    const parts: Record<string, unknown>[] = [];
+    for await (const u of source.units!({ uri: `oci://${host}/tagged`, part: { repo: 'tagged' } })) if ('part' in u) parts.push(u.part);
+    await source.close?.();
+    expect(parts.find((p) => p.digest === img.digest)).toMatchObject({ tags: ['c-image', 'zz-again'] });
+    expect(parts.find((p) => (p.tags as string[]).includes('a-index'))).toMatchObject({ childTags: { [child.digest]: ['b-child'] } });
+    expect(parts.some((p) => p.digest === child.digest)).toBe(false);
   });
 
   it('finds Notary Project (JWS, COSE) and Sigstore bundle referrers through the referrers tag schema', async () => {
