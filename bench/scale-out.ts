@@ -23,9 +23,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
+import { smallFixtureFiles } from './_seeds.js';
 import { Queue, type Job } from 'bullmq';
 import pg from 'pg';
 import { queueConnection } from '../src/queue/connection.js';
@@ -48,27 +49,10 @@ const BACKENDS = argText('backends', 'postgres,redis').split(',');
 const PROFILE = process.argv.includes('--profile') ? argText('profile', '') : undefined;
 const TREE = join('/tmp', 'shelflife-bench-scale-out', `tree-${FILES}-${PER_DIR}`);
 
-/** Small fixture files detectors claim (certificates, keys, OpenPGP, SSH). */
-function seeds(): string[] {
-  const out: string[] = [];
-  const take = (dir: string, keep: (f: string) => boolean) => {
-    for (const f of readdirSync(dir).sort()) {
-      const p = join(dir, f);
-      const st = statSync(p);
-      if (st.isFile() && st.size > 0 && st.size < 16_384 && keep(f)) out.push(p);
-    }
-  };
-  take(join(ROOT, 'fixtures', 'pki', 'certs'), () => true);
-  take(join(ROOT, 'fixtures', 'pki', 'keys'), () => true);
-  take(join(ROOT, 'fixtures', 'openpgp'), (f) => /\.(asc|gpg|sig|pgp)$/.test(f) && !/^(bad|absurd|trunc)/.test(f));
-  take(join(ROOT, 'fixtures', 'ssh-jose'), (f) => /\.pub$|^authorized_keys$/.test(f) && !f.startsWith('bad'));
-  return out;
-}
-
 function buildTree(): void {
   if (existsSync(join(TREE, '.complete'))) return;
   rmSync(TREE, { recursive: true, force: true });
-  const s = seeds();
+  const s = smallFixtureFiles(ROOT);
   console.log(`building ${FILES} files (${PER_DIR} to a directory) from ${s.length} fixtures under ${TREE} …`);
   for (let i = 0; i < FILES; i++) {
     const d = Math.floor(i / PER_DIR);

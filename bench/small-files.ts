@@ -13,9 +13,10 @@
  * runs, the ratio of files per second for each, and the load average (the machine is shared).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, join } from 'node:path';
+import { smallFixtureFiles } from './_seeds.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'shelflife.js');
@@ -29,27 +30,10 @@ const RUNS = arg('runs', 3);
 const DATA = join(ROOT, '.bench-data', 'small-files');
 const TREE = join(DATA, `tree-${FILES}`);
 
-/** Small fixture files of the three families (certificates and keys, OpenPGP, SSH), by name. */
-function seeds(): string[] {
-  const out: string[] = [];
-  const take = (dir: string, keep: (f: string) => boolean) => {
-    for (const f of readdirSync(dir).sort()) {
-      const p = join(dir, f);
-      const st = statSync(p);
-      if (st.isFile() && st.size > 0 && st.size < 16_384 && keep(f)) out.push(p);
-    }
-  };
-  take(join(ROOT, 'fixtures', 'pki', 'certs'), () => true);
-  take(join(ROOT, 'fixtures', 'pki', 'keys'), () => true);
-  take(join(ROOT, 'fixtures', 'openpgp'), (f) => /\.(asc|gpg|sig|pgp)$/.test(f) && !/^(bad|absurd|trunc)/.test(f));
-  take(join(ROOT, 'fixtures', 'ssh-jose'), (f) => /\.pub$|^authorized_keys$/.test(f) && !f.startsWith('bad'));
-  return out;
-}
-
 function buildTree(): void {
   if (existsSync(join(TREE, '.complete'))) return;
   rmSync(TREE, { recursive: true, force: true });
-  const s = seeds();
+  const s = smallFixtureFiles(ROOT);
   console.log(`building ${FILES} files from ${s.length} fixtures under ${TREE} …`);
   for (let i = 0; i < FILES; i++) {
     const sub = join(TREE, `d${Math.floor(i / 500)}`);
