@@ -17,16 +17,20 @@ const REGISTRY_MISSING = !reg.available && reg.reason;
 describe('an image layer that is not valid gzip (issue 16 item 14)', () => {
   requirePrerequisiteForAll(REGISTRY_MISSING);
   const host = reg.anonymous;
-  const good = gz(tar({ 'etc/ssl/certs/good.pem': makeCert('the layer that reads', 'rsa').certPem }));
-  const notGzip = tar({ 'etc/ssl/certs/plain.pem': makeCert('a plain tar said to be gzip').certPem });
-  const whole = gz(tar({ 'etc/ssl/certs/cut.pem': makeCert('gzip that breaks off').certPem, 'usr/bin/filler': 'x'.repeat(4096) }));
-  const truncated = whole.subarray(0, whole.length - 40);
   const garbage = new Uint8Array(2048).map((_, i) => (i * 131 + 7) & 0xff);
+  // Made in beforeAll, not while the file is collected: makeCert runs openssl, which a machine with only Node lacks.
+  let good: Uint8Array;
+  let notGzip: Uint8Array;
+  let truncated: Uint8Array;
   let result: ScanResult;
   let image: string;
 
   beforeAll(async () => {
     if (REGISTRY_MISSING) return;
+    good = gz(tar({ 'etc/ssl/certs/good.pem': makeCert('the layer that reads', 'rsa').certPem }));
+    notGzip = tar({ 'etc/ssl/certs/plain.pem': makeCert('a plain tar said to be gzip').certPem });
+    const whole = gz(tar({ 'etc/ssl/certs/cut.pem': makeCert('gzip that breaks off').certPem, 'usr/bin/filler': 'x'.repeat(4096) }));
+    truncated = whole.subarray(0, whole.length - 40);
     const client = new RegistryClient(host);
     const pushed = await pushImage(client, 'badlayers', 'v1', [{ bytes: notGzip }, { bytes: truncated }, { bytes: garbage }, { bytes: good }]);
     image = `oci://${host}/badlayers@${pushed.digest}`;
