@@ -313,6 +313,14 @@ async function planDetached(
   }
   const siblingKeys = cosignCert ? [await bytesOf(cosignCert)].filter((b): b is Uint8Array => !!b) : [];
   const planned = planDetachedChecks(bytes, s.uri, { keys: await keyRing(), siblingKeys, subject: place.name });
+  // A signature beside the artifact that does not verify over it is an error on the artifact, naming the signature.
+  const failedBeside = (o: { reason?: string }) =>
+    state.error(x, {
+      code: 'malformed',
+      message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`,
+      uri: s.uri,
+      source: 'coverage',
+    });
   if (!planned.length) {
     for (const { i } of sigFindings) state.link(x, s, i, 'detached', { verification: 'unverifiable', reason: 'a signature format shelflife does not check' });
     return [];
@@ -324,13 +332,7 @@ async function planDetached(
       subject: x,
       planned: p,
       done: (o) => {
-        if (o.verification === 'failed')
-          state.error(x, {
-            code: 'malformed',
-            message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`,
-            uri: s.uri,
-            source: 'coverage',
-          });
+        if (o.verification === 'failed') failedBeside(o);
         if (o.verification !== 'verified' || !o.algorithm) return;
         s.findings.push({
           kind: 'signature',
@@ -349,13 +351,7 @@ async function planDetached(
     planned: p,
     done: (o) => {
       const finding = (sigFindings[k] ?? sigFindings[0]).i;
-      if (o.verification === 'failed')
-        state.error(x, {
-          code: 'malformed',
-          message: `the signature beside it does not verify over these bytes: ${o.reason ?? 'no reason given'}`,
-          uri: s.uri,
-          source: 'coverage',
-        });
+      if (o.verification === 'failed') failedBeside(o);
       else state.link(x, s, finding, 'detached', o);
     },
   }));
