@@ -265,20 +265,34 @@ export class OciSource implements Source {
       yield* this.walkUnit(unit.part);
       return;
     }
-    let repos: AsyncIterable<string> | string[];
-    if (this.t.repo) repos = [this.t.repo];
-    else repos = this.client.paginate<string>(`/v2/_catalog?n=${this.pageSize}`, 'registry:catalog:*', 'repositories');
     try {
-      for await (const repo of repos) {
-        if (typeof repo !== 'string' || !REPO_RE.test(repo)) {
+      for await (const repo of this.repositories()) {
+        if (typeof repo === 'string') yield* this.walkRepo(repo);
+        else yield repo;
+      }
+    } catch (e) {
+      yield { ...errorAbout(this.target, e), uri: this.target };
+    }
+  }
+
+  /**
+   * The repositories the target names: its own, or every one the catalog lists (`--all-repositories`); an invalid
+   * name in the catalog, or a catalog that fails, is a problem on the registry, and the walk goes on without it.
+   */
+  private async *repositories(): AsyncIterable<string | SourceProblem> {
+    if (this.t.repo) {
+      yield this.t.repo;
+      return;
+    }
+    try {
+      for await (const repo of this.client.paginate<string>(`/v2/_catalog?n=${this.pageSize}`, 'registry:catalog:*', 'repositories')) {
+        if (typeof repo === 'string' && REPO_RE.test(repo)) yield repo;
+        else
           yield {
             uri: `oci://${this.t.host}`,
             code: 'remote',
             message: `oci://${this.t.host}: catalog lists an invalid repository name ${JSON.stringify(String(repo)).slice(0, 100)}; skipped`,
           };
-          continue;
-        }
-        yield* this.walkRepo(repo);
       }
     } catch (e) {
       yield { ...errorAbout(this.target, e), uri: this.target };
@@ -466,25 +480,7 @@ export class OciSource implements Source {
       }
       return;
     }
-    if (this.t.repo) {
-      yield { uri: `oci://${this.t.host}/${this.t.repo}`, part: { repo: this.t.repo }, split: true };
-      return;
-    }
-    try {
-      for await (const repo of this.client.paginate<string>(`/v2/_catalog?n=${this.pageSize}`, 'registry:catalog:*', 'repositories')) {
-        if (typeof repo !== 'string' || !REPO_RE.test(repo)) {
-          yield {
-            uri: `oci://${this.t.host}`,
-            code: 'remote',
-            message: `oci://${this.t.host}: catalog lists an invalid repository name ${JSON.stringify(String(repo)).slice(0, 100)}; skipped`,
-          };
-          continue;
-        }
-        yield { uri: `oci://${this.t.host}/${repo}`, part: { repo }, split: true };
-      }
-    } catch (e) {
-      yield { ...errorAbout(this.target, e), uri: this.target };
-    }
+    for await (const repo of this.repositories()) yield typeof repo === 'string' ? { uri: `oci://${this.t.host}/${repo}`, part: { repo }, split: true } : repo;
   }
 
   /** One manifest unit (units()): fetched again by digest and walked as the repository walk walks it. */
