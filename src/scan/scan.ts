@@ -7,12 +7,13 @@ import pLimit from 'p-limit';
 import type { ArtifactResult, ScanResult } from '../model.js';
 import { redactUrl } from '../net/secrets.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
-import { isProblem, isSkipped, type Source, type SourceProblem } from '../sources/types.js';
+import type { Source, SourceProblem } from '../sources/types.js';
 import { prepareScoring, type ScoringOptions } from '../scoring/index.js';
 import type { Inventory } from '../inventory/inventory.js';
 import { linkSignatures, rereadFrom } from './coverage.js';
 import type { Trust } from '../provenance/trust.js';
 import { ScanEngine } from './engine.js';
+import { refsToRead } from './walk.js';
 import { AUTO_START_AFTER, DetectPool, defaultThreads, MAX_THREADS, validThreads } from './detect-pool.js';
 import { UsageError } from '../errors.js';
 import { finishScan, recordProblems } from './finish.js';
@@ -93,20 +94,11 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
     for (const target of options.targets) {
       const source = resolveSource(target, { include: options.include, exclude: options.exclude, ...(options.sourceOptions ?? {}) });
       sources.push(source);
-      for await (const item of source.walk()) {
-        if (isProblem(item)) {
-          problems.push(item);
-          continue;
-        }
-        if (yielded.has(item.uri)) continue;
-        yielded.add(item.uri);
-        if (isSkipped(item)) {
-          // Listed but not read on purpose (a symlink out of the root, a FIFO): a note on the path, not an error.
-          const res: ArtifactResult = { uri: item.uri, parent: null, sha256: null, size: 0, skipped: item.skipped, findings: [], errors: [] };
-          engine.results.push(res);
-          options.onArtifact?.(res);
-          continue;
-        }
+      const noteSkipped = (res: ArtifactResult) => {
+        engine.results.push(res);
+        options.onArtifact?.(res);
+      };
+      for await (const item of refsToRead(source.walk(), yielded, problems, noteSkipped)) {
         // Reused only when nothing the result depends on can have changed: its bytes, and no referrers or index
         // fetched beside them (sidecars and checksum lists are artifacts of their own, linked again below).
         const previous = incremental && item.reusable !== false ? inventory.reuse(item) : undefined;

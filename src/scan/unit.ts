@@ -7,8 +7,9 @@
 import pLimit from 'p-limit';
 import type { ArtifactResult } from '../model.js';
 import { resolveSource, type SourceOptions } from '../sources/index.js';
-import { isProblem, isSkipped, type ArtifactRef, type SourceProblem, type WorkUnit } from '../sources/types.js';
+import type { ArtifactRef, SourceProblem, WorkUnit } from '../sources/types.js';
 import { ScanEngine } from './engine.js';
+import { refsToRead } from './walk.js';
 
 /** Artifacts the walk may run ahead of the engine (as in scan()). */
 const MAX_PENDING = 64;
@@ -76,17 +77,7 @@ export async function scanUnit(o: UnitScanOptions): Promise<UnitScanResult> {
     }
   };
   try {
-    for await (const item of source.walk(o.unit)) {
-      if (isProblem(item)) {
-        problems.push(item);
-        continue;
-      }
-      if (yielded.has(item.uri)) continue;
-      yielded.add(item.uri);
-      if (isSkipped(item)) {
-        engine.results.push({ uri: item.uri, parent: null, sha256: null, size: 0, skipped: item.skipped, findings: [], errors: [] });
-        continue;
-      }
+    for await (const item of refsToRead(source.walk(o.unit), yielded, problems, (res) => engine.results.push(res))) {
       if (!o.previous) await start(item);
       else if (batch.push(item) >= REUSE_BATCH) await flush();
     }
