@@ -14,21 +14,10 @@ import { RegistryClient } from '../../src/oci/registry.js';
 import { scan } from '../../src/scan/scan.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { pushArtifact } from '../helpers/registry.js';
-import { FIXTURES } from '../helpers/scan.js';
+import { COVERAGE_TREE, EXPECTED_COVERAGE } from '../helpers/coverage-expected.js';
 
-const TREE = join(FIXTURES, 'coverage', 'tree');
-const EXPECTED = JSON.parse(readFileSync(join(FIXTURES, 'coverage', 'expected-coverage.json'), 'utf8')) as {
-  files: Record<
-    string,
-    {
-      coverage?: string;
-      signed?: boolean;
-      signedBy: { signature: string; via: string; verification: string; index?: string }[];
-      failed?: string[];
-      mismatch?: string[];
-    }
-  >;
-};
+const TREE = COVERAGE_TREE;
+const EXPECTED = EXPECTED_COVERAGE;
 const NOW = () => new Date('2026-12-01T00:00:00Z');
 const s3 = inject('s3');
 const reg = inject('registry');

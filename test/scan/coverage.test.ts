@@ -17,22 +17,12 @@ import { scan } from '../../src/scan/scan.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { renderDiff } from '../../src/cli/inventory-commands.js';
 import { FIXTURES } from '../helpers/scan.js';
+import { COVERAGE_TREE, EXPECTED_COVERAGE } from '../helpers/coverage-expected.js';
 import { needPrograms, requirePrerequisite } from '../helpers/prerequisites.js';
 import { tar } from '../helpers/registry.js';
 
-const TREE = join(FIXTURES, 'coverage', 'tree');
-const EXPECTED = JSON.parse(readFileSync(join(FIXTURES, 'coverage', 'expected-coverage.json'), 'utf8')) as {
-  files: Record<
-    string,
-    {
-      coverage?: string;
-      signed?: boolean;
-      signedBy: { signature: string; via: string; verification: string; index?: string }[];
-      failed?: string[];
-      mismatch?: string[];
-    }
-  >;
-};
+const TREE = COVERAGE_TREE;
+const EXPECTED = EXPECTED_COVERAGE;
 const NOW = () => new Date('2026-12-01T00:00:00Z');
 
 function tmp(): string {
@@ -146,21 +136,23 @@ describe('coverage over a directory signed with the standard tools', () => {
   });
 
   it('never calls a file signed by a signature that fails, whatever the format', async () => {
+    // One file per signature format of the tree, each changed by one bit after signing.
+    const TAMPERED = [
+      'firmware/fw-1.0.bin',
+      'firmware/fw-2.0.bin',
+      'tools/tool.bin',
+      'tools/boot.img',
+      'tools/drv.bin',
+      'tools/drv-ec.bin',
+      'tools/blob.bin',
+      'tools/app.bin',
+      'tools/attested.bin',
+      'release/notes.txt',
+    ];
     const dir = tmp();
     try {
       cpSync(TREE, dir, { recursive: true });
-      for (const f of [
-        'firmware/fw-1.0.bin',
-        'firmware/fw-2.0.bin',
-        'tools/tool.bin',
-        'tools/boot.img',
-        'tools/drv.bin',
-        'tools/drv-ec.bin',
-        'tools/blob.bin',
-        'tools/app.bin',
-        'tools/attested.bin',
-        'release/notes.txt',
-      ]) {
+      for (const f of TAMPERED) {
         const p = join(dir, f);
         const b = readFileSync(p);
         b[b.length >> 1] ^= 0x01;
@@ -168,18 +160,7 @@ describe('coverage over a directory signed with the standard tools', () => {
       }
       const r = await scan({ targets: [dir], now: NOW });
       const arts = byPath(r, dir);
-      for (const f of [
-        'firmware/fw-1.0.bin',
-        'firmware/fw-2.0.bin',
-        'tools/tool.bin',
-        'tools/boot.img',
-        'tools/drv.bin',
-        'tools/drv-ec.bin',
-        'tools/blob.bin',
-        'tools/app.bin',
-        'tools/attested.bin',
-        'release/notes.txt',
-      ]) {
+      for (const f of TAMPERED) {
         const a = arts.get(f)!;
         expect({ f, signedBy: a.signedBy, coverage: a.coverage === 'signed' }).toEqual({ f, signedBy: undefined, coverage: false });
         expect(
