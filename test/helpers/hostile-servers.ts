@@ -67,6 +67,17 @@ export function drip(res: ServerResponse, headers: Record<string, string | numbe
   res.on('close', () => clearInterval(t));
 }
 
+/** Send `headers`, then a body that never ends, as fast as the client takes it (`onChunk` counts what was sent). */
+export function endless(res: ServerResponse, headers: Record<string, string | number>, fill: number, onChunk?: (bytes: number) => void): void {
+  res.writeHead(200, headers);
+  const chunk = Buffer.alloc(64 * 1024, fill);
+  const pump = () => {
+    while (!res.destroyed && res.write(chunk)) onChunk?.(chunk.length);
+    if (!res.destroyed) res.once('drain', pump);
+  };
+  pump();
+}
+
 export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers }).end(text);

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
-import { json, startMemoryRegistry } from '../helpers/hostile-servers.js';
+import { endless, json, startMemoryRegistry } from '../helpers/hostile-servers.js';
 import { tar } from '../helpers/registry.js';
 
 const BEHAVIOURS = [
@@ -84,13 +84,7 @@ function misbehave(b: Behaviour, req: IncomingMessage, res: ServerResponse, port
       res.writeHead(200, { 'content-length': 6 * 2 ** 20, 'content-type': 'application/json' }).end(Buffer.alloc(6 * 2 ** 20, 0x20));
       return true;
     case 'endless': {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const chunk = Buffer.alloc(64 * 1024, 0x20);
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
+      endless(res, { 'content-type': 'application/json' }, 0x20);
       return true;
     }
     case 'redirect-other':

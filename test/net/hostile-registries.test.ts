@@ -11,7 +11,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
 import type { ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
-import { basicOf, drip, json, peakRss, startHostile, startMemoryRegistry, type HostileServer, type MemoryRegistry } from '../helpers/hostile-servers.js';
+import {
+  basicOf,
+  drip,
+  endless,
+  json,
+  peakRss,
+  startHostile,
+  startMemoryRegistry,
+  type HostileServer,
+  type MemoryRegistry,
+} from '../helpers/hostile-servers.js';
 import { tar } from '../helpers/registry.js';
 
 const open: HostileServer[] = [];
@@ -86,13 +96,7 @@ describe('item 3: a declared size is a promise', () => {
     image(reg, 'app', 'v1', [fake]);
     reg.intercept = (req, res) => {
       if (!req.url?.endsWith(`/blobs/${fake.digest}`)) return false;
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(64 * 1024, 0x41);
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
+      endless(res, { 'content-type': 'application/octet-stream' }, 0x41);
       return true;
     };
     const r = await scan({ targets: [`oci://${reg.host}/app:v1`], scoring: false, sourceOptions: { ...fast, layers: true } });
@@ -113,13 +117,7 @@ describe('item 3: a declared size is a promise', () => {
     let sent = 0;
     reg.intercept = (req, res) => {
       if (!req.url?.endsWith(`/blobs/${huge.digest}`)) return false;
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }); // Range ignored, body without end
-      const chunk = Buffer.alloc(64 * 1024, 0x42);
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
+      endless(res, { 'content-type': 'application/octet-stream' }, 0x42, (n) => (sent += n)); // Range ignored, body without end
       return true;
     };
     const r = await scan({ targets: [`oci://${reg.host}/model:v1`], scoring: false, sourceOptions: fast });

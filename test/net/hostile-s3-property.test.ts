@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
-import { startHostile } from '../helpers/hostile-servers.js';
+import { endless, startHostile } from '../helpers/hostile-servers.js';
 
 const LISTING = ['ok', '500', '403', 'drip', 'silence', 'garbage', 'huge', 'token-loop', 'redirect-metadata', 'redirect-other'] as const;
 const OBJECT = ['ok', '500', '403', 'drip', 'silence', 'endless', 'longer-than-listed', 'garbage', 'redirect-metadata'] as const;
@@ -64,13 +64,7 @@ function misbehave(b: ListingBehaviour | ObjectBehaviour, res: ServerResponse, p
       res.writeHead(200, { 'content-type': 'application/xml', 'content-length': 40 * 2 ** 20 }).end(Buffer.alloc(40 * 2 ** 20, 0x20));
       return true;
     case 'endless': {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' });
-      const chunk = Buffer.alloc(64 * 1024, 0x41);
-      const pump = () => {
-        while (!res.destroyed && res.write(chunk));
-        if (!res.destroyed) res.once('drain', pump);
-      };
-      pump();
+      endless(res, { 'content-type': 'application/octet-stream' }, 0x41);
       return true;
     }
     case 'longer-than-listed':
