@@ -7,9 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runKeygen } from '../../src/cli/keygen-command.js';
 import type { ScanResult } from '../../src/model.js';
-import { loadSigningIdentity } from '../../src/resign/keyfiles.js';
 import { makePlan } from '../../src/resign/plan.js';
 import { SignerPool } from '../../src/resign/pool.js';
 import { runResign, type ResignOutcome } from '../../src/resign/resign.js';
@@ -17,21 +15,14 @@ import { scan } from '../../src/scan/scan.js';
 import { FIXTURES } from '../helpers/scan.js';
 import { tar } from '../helpers/registry.js';
 import { tempDir } from './_helpers.js';
+import { signingIdentity } from '../helpers/signing.js';
 
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 const CERT = readFileSync(join(FIXTURES, 'pki', 'certs', 'rsa2048.der'));
 const PEM = `-----BEGIN CERTIFICATE-----\n${CERT.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 
 function identity(dir: string) {
-  const base = join(dir, 'keys', 'k');
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    expect(runKeygen({ alg: 'mldsa65-ecdsa-p256', out: base, days: '30' }, ENV)).toBe(0);
-  } finally {
-    process.stderr.write = err;
-  }
-  return loadSigningIdentity(base, ENV);
+  return signingIdentity(join(dir, 'keys', 'k'), undefined, ENV);
 }
 
 async function resignAll(doc: ScanResult, dir: string): Promise<ResignOutcome[]> {

@@ -6,12 +6,10 @@
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { runKeygen } from '../../src/cli/keygen-command.js';
 import { renderPlan } from '../../src/cli/resign-command.js';
 import type { ArtifactResult, ScanResult } from '../../src/model.js';
 import type { SigningCertificate } from '../../src/resign/cert.js';
 import type { PrivateKey } from '../../src/resign/composite.js';
-import { loadSigningIdentity } from '../../src/resign/keyfiles.js';
 import { makePlan } from '../../src/resign/plan.js';
 import { SignerPool } from '../../src/resign/pool.js';
 import { runResign, verifyArtifact, type ResignOutcome } from '../../src/resign/resign.js';
@@ -25,6 +23,7 @@ import { s3Uri } from '../../src/sources/s3.js';
 import { needPrograms, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { gz, makeCert, notarySign, pushImage, tar } from '../helpers/registry.js';
 import { tempDir } from './_helpers.js';
+import { signingIdentity } from '../helpers/signing.js';
 
 const reg = inject('registry');
 const s3 = inject('s3');
@@ -36,15 +35,7 @@ const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: s3.endpoint });
 
 function identity(alg = 'mldsa65-ecdsa-p256'): { key: PrivateKey; cert: SigningCertificate } {
-  const base = join(tempDir(), 'release');
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    expect(runKeygen({ alg, out: base, days: '30' }, ENV)).toBe(0);
-  } finally {
-    process.stderr.write = err;
-  }
-  return loadSigningIdentity(base, ENV);
+  return signingIdentity(join(tempDir(), 'release'), alg, ENV);
 }
 
 async function resign(doc: ScanResult, id: { key: PrivateKey; cert: SigningCertificate }, uriGlobs?: string[]): Promise<Record<string, ResignOutcome>> {

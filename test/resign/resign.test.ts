@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDer } from '../../src/pkix/der.js';
-import { runKeygen } from '../../src/cli/keygen-command.js';
 import { runResignCommand } from '../../src/cli/resign-command.js';
 import { runVerifyCommand } from '../../src/cli/verify-command.js';
 import type { ArtifactResult, ScanResult } from '../../src/model.js';
@@ -23,6 +22,7 @@ import { fileUri } from '../../src/sources/fs.js';
 import { FIXTURES } from '../helpers/scan.js';
 import { tar } from '../helpers/registry.js';
 import { CLI_ENTRY, REPO, flip, tempDir } from './_helpers.js';
+import { quietKeygen } from '../helpers/signing.js';
 
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -42,15 +42,7 @@ async function scanTo(dir: string, out: string): Promise<ScanResult> {
 }
 
 function keygen(base: string, alg = 'mldsa65-ecdsa-p256'): void {
-  const saved = process.env.SHELFLIFE_KEY_PASSPHRASE;
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    expect(runKeygen({ alg, out: base, days: '30' }, ENV)).toBe(0);
-  } finally {
-    process.stderr.write = err;
-    process.env.SHELFLIFE_KEY_PASSPHRASE = saved;
-  }
+  quietKeygen(base, alg, ENV);
 }
 
 function artifact(over: Partial<ArtifactResult>): ArtifactResult {

@@ -10,12 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { renderDiff } from '../../src/cli/inventory-commands.js';
-import { runKeygen } from '../../src/cli/keygen-command.js';
 import { Inventory } from '../../src/inventory/inventory.js';
 import { SEVERITIES, type ArtifactResult, type ScanResult } from '../../src/model.js';
 import { RegistryClient } from '../../src/oci/registry.js';
 import { REPORTERS } from '../../src/report/index.js';
-import { loadSigningIdentity } from '../../src/resign/keyfiles.js';
 import { makePlan } from '../../src/resign/plan.js';
 import { SignerPool } from '../../src/resign/pool.js';
 import { runResign } from '../../src/resign/resign.js';
@@ -24,6 +22,7 @@ import { fileUri } from '../../src/sources/fs.js';
 import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { gz, makeCert, pushImage, tar } from '../helpers/registry.js';
 import { FIXTURES } from '../helpers/scan.js';
+import { signingIdentity } from '../helpers/signing.js';
 
 const ENV = { SHELFLIFE_KEY_PASSPHRASE: 'test passphrase' };
 const NOW = () => new Date('2026-12-01T00:00:00Z');
@@ -31,15 +30,7 @@ const reg = inject('registry');
 const REGISTRY_MISSING = !reg.available && reg.reason;
 
 function identity(dir: string) {
-  const base = join(dir, 'keys', 'release');
-  const err = process.stderr.write;
-  process.stderr.write = (() => true) as typeof process.stderr.write;
-  try {
-    expect(runKeygen({ alg: 'mldsa65-ecdsa-p256', out: base, days: '30' }, ENV)).toBe(0);
-  } finally {
-    process.stderr.write = err;
-  }
-  return loadSigningIdentity(base, ENV);
+  return signingIdentity(join(dir, 'keys', 'release'), undefined, ENV);
 }
 
 async function resign(doc: ScanResult, dir: string): Promise<void> {
