@@ -29,35 +29,40 @@
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
 import { ShelflifeError } from '../errors.js';
 import type { SigningCertificate } from '../resign/cert.js';
 import { loadCertificate } from '../resign/keyfiles.js';
+import { zod } from '../rules/libraries.js';
 import { loadRulesFile } from '../rules/loader.js';
 
-const Approval = { approver: z.boolean().default(false), verifiers: z.array(z.string()).optional() };
+/** The trust file's schema, made on first use: zod is loaded only when a file is parsed (src/rules/libraries.ts). */
+function defineTrustSchema() {
+  const { z } = zod();
+  const Approval = { approver: z.boolean().default(false), verifiers: z.array(z.string()).optional() };
+  return z
+    .object({
+      keys: z.array(z.object({ name: z.string().min(1), publicKey: z.string().min(1), ...Approval }).strict()).default([]),
+      certificates: z
+        .array(
+          z
+            .object({ name: z.string().min(1), roots: z.string().min(1).optional(), certificate: z.string().min(1).optional(), ...Approval })
+            .strict()
+            .refine((c) => !!c.roots !== !!c.certificate, { message: 'give either roots or certificate' }),
+        )
+        .default([]),
+      timestampAuthorities: z.array(z.object({ name: z.string().min(1), certificate: z.string().min(1) }).strict()).default([]),
+      sigstore: z
+        .object({
+          trustedRoot: z.string().min(1),
+          identities: z.array(z.object({ name: z.string().min(1), subject: z.string().min(1), issuer: z.string().min(1), ...Approval }).strict()).default([]),
+        })
+        .strict()
+        .optional(),
+    })
+    .strict();
+}
 
-const TrustSchema = z
-  .object({
-    keys: z.array(z.object({ name: z.string().min(1), publicKey: z.string().min(1), ...Approval }).strict()).default([]),
-    certificates: z
-      .array(
-        z
-          .object({ name: z.string().min(1), roots: z.string().min(1).optional(), certificate: z.string().min(1).optional(), ...Approval })
-          .strict()
-          .refine((c) => !!c.roots !== !!c.certificate, { message: 'give either roots or certificate' }),
-      )
-      .default([]),
-    timestampAuthorities: z.array(z.object({ name: z.string().min(1), certificate: z.string().min(1) }).strict()).default([]),
-    sigstore: z
-      .object({
-        trustedRoot: z.string().min(1),
-        identities: z.array(z.object({ name: z.string().min(1), subject: z.string().min(1), issuer: z.string().min(1), ...Approval }).strict()).default([]),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
+let trustSchema: ReturnType<typeof defineTrustSchema> | undefined;
 
 export interface Principal {
   kind: 'key' | 'certificate' | 'sigstore';
@@ -103,7 +108,7 @@ export const NO_TRUST: Trust = { file: '(no --trust)', keys: [], certificates: [
 
 export function loadTrust(path: string): Trust {
   // The one bounded, line-accurate YAML loader (alias bombs and oversized files refused; unknown keys named).
-  const t = loadRulesFile(path, TrustSchema);
+  const t = loadRulesFile(path, () => (trustSchema ??= defineTrustSchema()));
   const base = dirname(resolve(path));
   const read = (p: string, field: string) => {
     try {
