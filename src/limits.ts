@@ -35,6 +35,13 @@ export const MEMBER_BUFFER_LIMIT = 64 * 1024 * 1024;
  */
 export const EVIDENCE_FILE_LIMIT = 16 * 1024 * 1024;
 export const EVIDENCE_TOTAL_LIMIT = 256 * 1024 * 1024;
+/** An OCI image's cosign signature and its simple-signing payload are kept for the coverage pass up to this size each. */
+export const ATTACHED_EVIDENCE_LIMIT = 64 * 1024;
+/**
+ * A signature that names no key (a cosign signature made with a key) is joined to its signer by trying the scan's keys
+ * of its family: at most this many per signature, so a scan of many images and many keys stays linear.
+ */
+export const MAX_SIGNER_CANDIDATES = 64;
 
 /** DER: deepest nesting any walker follows, and the most elements it reads in one constructed value. */
 export const MAX_DER_DEPTH = 64;

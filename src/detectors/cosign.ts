@@ -3,7 +3,9 @@
  * `{critical: {identity: {docker-reference}, image: {docker-manifest-digest}, type}, optional}`. The payload is what
  * gets signed; it holds no signature itself, so it yields annotations (what image, which digest) and no finding.
  * Also cosign's legacy blob bundle (`cosign sign-blob --bundle`: `{base64Signature, cert, rekorBundle}`), whose
- * signature takes the algorithm of its certificate's key.
+ * signature takes the algorithm of its certificate's key. The OCI source hands an image's cosign signature annotation
+ * to this detector as such a document with the payload blob it signs (`payloadDigest`); a key in the scan that
+ * verifies it over that payload sizes it later (src/scan/coverage.ts).
  * @module
  */
 import type { Described } from '../catalogue/index.js';
@@ -55,6 +57,7 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
         }
       }
       const sig = base64Bytes(v.base64Signature);
+      const payloadDigest = str(v.payloadDigest)?.match(/^sha256:[0-9a-f]{64}$/) ? str(v.payloadDigest) : undefined;
       const shape = leaf || !sig ? undefined : describeCosignSignature(sig);
       const d: Described = leaf ? { algorithm: { ...leaf.key.algorithm }, quantum: leaf.key.quantum } : (shape?.described ?? catalogue().resolve(undefined));
       findings.push({
@@ -68,6 +71,9 @@ function detectCosign(bytes: Uint8Array, ctx: DetectContext): DetectResult {
           algorithmFrom: leaf ? 'certificate' : (shape?.from ?? 'not determinable without the key'),
           ...(shape?.parameterFrom ? { parameterFrom: shape.parameterFrom } : {}),
           ...(sig ? { signatureBytes: sig.length } : {}),
+          // The simple-signing payload an OCI signature layer signs (src/sources/oci.ts names it): what a key in the
+          // scan is verified over to join the signature to its signer (src/scan/coverage.ts).
+          ...(payloadDigest ? { payloadDigest } : {}),
           rekorBundle: isObject(v.rekorBundle),
         },
       });

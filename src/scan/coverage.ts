@@ -16,6 +16,7 @@
  * digest: the scan's SHA-256 when that is what the signature uses, else one streamed second read of a local file.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { errorMessage, ShelflifeError } from '../errors.js';
@@ -31,9 +32,11 @@ import { isChecksumFile, parseChecksums, type ChecksumEntry } from '../sources/c
 import { COSIGN_CERT_SUFFIXES, DETACHED_SUFFIXES } from '../sources/signature-names.js';
 import { weaker } from '../sources/hashes.js';
 import { answeredBySha256, digestsOver, requestKey } from './digests.js';
+import { joinVerifiedSigner, markAbsent, ociLayerOf } from './signers.js';
 import {
   base64Signature,
   checkCleartext,
+  checkCosignPayload,
   digestOf,
   hex,
   isPlanned,
@@ -153,11 +156,14 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
       for (const a of artifacts) {
         if (!a.findings.some((f) => f.kind === 'public-key' || f.kind === 'certificate')) continue;
         const b = await bytesOf(a);
-        if (b) keys.add(b);
+        if (b) keys.add(b, a);
       }
       return keys;
     })());
   const state = new LinkState(byUri);
+
+  // cosign signatures attached to images, which name no key: joined to the scan's key that verifies them.
+  await joinAttachedCosign(artifacts, input.evidence, keyRing);
 
   // Phase 1: detached signatures and the model signatures' own checks (they need nothing but bytes in hand).
   const phase1: Check[] = [];
@@ -246,6 +252,65 @@ export async function linkSignatures(input: CoverageInput): Promise<void> {
   }
   await resolve(phase2, input.reread, input.evidence);
   state.finish(artifacts);
+}
+
+/**
+ * cosign signatures attached to an OCI image that name no key (src/sources/oci.ts; the engine links them `attached`,
+ * unverifiable): each is verified over the simple-signing payload it names (`details.payloadDigest`, kept with the
+ * signature as evidence by the engine) with the scan's keys of its family, and joined to the key that verifies it
+ * (src/scan/signers.ts joinVerifiedSigner): its link is then `verified`. One that no key verifies says its signer is
+ * not in the scan; one whose payload names another image is an error on the image, not a link. A keyless signature
+ * (a certificate in its layer) is left to its certificate (signers.ts).
+ */
+async function joinAttachedCosign(artifacts: ArtifactResult[], evidence: ReadonlyMap<string, Uint8Array>, keyRing: () => Promise<KeyRing>): Promise<void> {
+  for (const a of artifacts) {
+    const links = (a.signedBy ?? []).filter((l) => l.via === 'attached' && l.format === 'cosign' && l.verification === 'unverifiable');
+    if (!links.length) continue;
+    const keyless = new Set(a.findings.filter((f) => f.kind === 'certificate').map(ociLayerOf));
+    for (const l of links) {
+      const f = a.findings[l.finding];
+      const payloadDigest = f?.details?.payloadDigest;
+      if (f?.kind !== 'signature' || typeof payloadDigest !== 'string' || keyless.has(ociLayerOf(f))) continue;
+      const sig = cosignSignatureOf(evidence.get(l.uri));
+      const payload = evidence.get(`${a.uri.slice(0, a.uri.lastIndexOf('@') + 1)}${payloadDigest}`);
+      if (!sig || !payload || `sha256:${createHash('sha256').update(payload).digest('hex')}` !== payloadDigest) {
+        l.reason = 'its signature or the payload it signs was not kept for the check';
+        continue;
+      }
+      const o = checkCosignPayload(sig, payload, a.uri.slice(a.uri.lastIndexOf('@') + 1), await keyRing(), f.algorithm);
+      if (o.verification === 'failed') {
+        a.signedBy = a.signedBy!.filter((x) => x !== l);
+        a.errors.push({ code: 'malformed', message: `the attached signature does not verify over this artifact: ${o.reason}`, uri: l.uri, source: 'coverage' });
+        if (!a.signedBy.length) {
+          delete a.signedBy;
+          if (a.signed === true) delete a.signed;
+        }
+        continue;
+      }
+      if (o.verification === 'unverifiable' || !o.algorithm || !o.signer) {
+        markAbsent(f);
+        l.reason = o.reason ?? 'no key in the scan verifies it';
+        continue;
+      }
+      joinVerifiedSigner(f, o.signer, o.algorithm);
+      l.verification = 'verified';
+      delete l.reason;
+      l.algorithm = f.algorithm.id;
+      l.quantum = f.quantum.status as QuantumStatus;
+    }
+  }
+}
+
+/** The signature bytes of the cosign document src/sources/oci.ts makes of a signature annotation. */
+function cosignSignatureOf(doc: Uint8Array | undefined): Uint8Array | undefined {
+  if (!doc) return undefined;
+  try {
+    const v = JSON.parse(new TextDecoder().decode(doc)) as { base64Signature?: unknown };
+    return typeof v?.base64Signature === 'string' ? new Uint8Array(Buffer.from(v.base64Signature, 'base64')) : undefined;
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return undefined; // not the document the source made: nothing to check
+  }
 }
 
 /** What a signature file beside a file signs: `X` for `X.asc`, the member for `<archive>!<member>.p7s`. */
@@ -342,6 +407,7 @@ async function planDetached(
           location: { offset: 0 },
           details: { algorithmFrom: cosignCert ? 'the certificate beside it' : 'a key in the scan', detachedFrom: 'coverage' },
         });
+        if (o.signer) joinVerifiedSigner(s.findings[s.findings.length - 1], o.signer, o.algorithm);
         state.link(x, s, s.findings.length - 1, 'detached', o);
       },
     }));
@@ -539,8 +605,16 @@ class LinkState {
   link(x: ArtifactResult, holder: ArtifactResult, finding: number, via: SignatureLink['via'], o: CheckOutcome, index?: ArtifactResult, hash?: string): void {
     const f: Finding | undefined = holder.findings[finding];
     if (!f || o.verification === 'failed') return;
-    if (o.algorithm && f.algorithm.parameterKnown === false && o.algorithm.algorithm.family === f.algorithm.family) {
-      // The key that verified it is in the scan: the signature takes its parameters (DESIGN.md, canonical ids).
+    if (
+      o.algorithm &&
+      o.signer &&
+      (f.algorithm.parameterKnown === false || f.algorithm.id === o.algorithm.algorithm.id) &&
+      o.algorithm.algorithm.family === f.algorithm.family
+    ) {
+      // The key that verified it is in the scan: the signature takes its parameters and links to it.
+      joinVerifiedSigner(f, o.signer, o.algorithm);
+    } else if (o.algorithm && f.algorithm.parameterKnown === false && o.algorithm.algorithm.family === f.algorithm.family) {
+      // The key that verified it is beside it (cosign's `X.pem`): the signature takes its parameters (DESIGN.md, canonical ids).
       f.algorithm = {
         ...o.algorithm.algorithm,
         ...(f.algorithm.name ? { name: f.algorithm.name } : {}),

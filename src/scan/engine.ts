@@ -16,6 +16,7 @@ import { runDetectors, type RunResult } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
 import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
 import {
+  ATTACHED_EVIDENCE_LIMIT,
   EVIDENCE_FILE_LIMIT,
   EVIDENCE_TOTAL_LIMIT,
   MAX_CONTAINER_DEPTH,
@@ -134,6 +135,13 @@ export class ScanEngine {
     const small = bytes.length <= 1024 * 1024 && res.findings.some((f) => f.kind === 'signature' || f.kind === 'public-key' || f.kind === 'certificate');
     if (!small && !isEvidenceName(name.slice(name.lastIndexOf('/') + 1))) return;
     this.evidence.set(res.uri, new Uint8Array(bytes));
+    this.evidenceBytes += bytes.length;
+  }
+
+  /** Keep an attached object's bytes (an OCI signature's payload) for the coverage pass, under its own URI. */
+  private keepAttached(uri: string, bytes: Uint8Array): void {
+    if (this.evidence.has(uri) || this.evidenceBytes + bytes.length > EVIDENCE_TOTAL_LIMIT) return;
+    this.evidence.set(uri, new Uint8Array(bytes));
     this.evidenceBytes += bytes.length;
   }
 
@@ -281,6 +289,10 @@ export class ScanEngine {
           planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: ref.name }),
         });
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
+      // A cosign signature and the simple-signing payload it signs, kept for the verification that joins the
+      // signature to a key elsewhere in the scan (src/scan/coverage.ts); both are a few hundred bytes.
+      if (att.bytes.length <= ATTACHED_EVIDENCE_LIMIT && (sub.annotations?.['cosign.manifestDigest'] || sub.findings.some((f) => f.details?.payloadDigest)))
+        this.keepAttached(att.uri, att.bytes);
       // Recorded on the subject, about the attached object.
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };

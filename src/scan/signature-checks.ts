@@ -32,8 +32,8 @@ import { catalogue, type Described } from '../catalogue/index.js';
 import { readOpenPgpRaw, type RawOpenPgpKey, type RawOpenPgpSignature } from '../detectors/openpgp.js';
 import { parseEd25519Blobs } from '../detectors/minisign.js';
 import { errorMessage, ShelflifeError } from '../errors.js';
-import { MAX_TEXT_PARSE_BYTES } from '../limits.js';
-import type { SignatureVerification } from '../model.js';
+import { MAX_SIGNER_CANDIDATES, MAX_TEXT_PARSE_BYTES } from '../limits.js';
+import type { ArtifactResult, SignatureVerification } from '../model.js';
 import { parseSigstoreBundle, isSigstoreBundle, type SigstoreBundle } from '../provenance/sigstore-bundle.js';
 import { describeKey, verifyWithKey } from '../provenance/verify.js';
 import { checkDigestRule, parseSignedData, signerMatches, verifySigner } from '../resign/cms.js';
@@ -64,6 +64,15 @@ export interface CheckOutcome {
   postQuantum?: boolean;
   /** The algorithm of the key that verified it, when the signature file alone does not name it (cosign's base64 `.sig`). */
   algorithm?: Described;
+  /** Where the key that verified it was found in the scan (the signer join, src/scan/signers.ts joinVerifiedSigner). */
+  signer?: KeySource;
+}
+
+/** The artifact a key of the ring was read from, and the key's fingerprint as its finding carries it. */
+export interface KeySource {
+  artifact: ArtifactResult;
+  /** SHA-256 of the SubjectPublicKeyInfo DER (a key) or of the certificate DER (a certificate), lower-case hex. */
+  fingerprint: string;
 }
 
 /** A check waiting for digests of the signed artifact, one per request, in order. */
@@ -109,35 +118,67 @@ export class KeyRing {
   /** PEM/DER public keys and certificates' keys. */
   readonly keys: KeyObject[] = [];
   readonly certificates: X509Certificate[] = [];
+  /** Where each of `keys` was found, when the caller said (the scan's artifacts). */
+  private readonly sources = new Map<KeyObject, KeySource>();
 
-  /** Read every key the bytes hold; anything unparseable is simply not a key. */
-  add(bytes: Uint8Array): void {
+  /** Read every key the bytes hold (`from`: the artifact they are); anything unparseable is simply not a key. */
+  add(bytes: Uint8Array, from?: ArtifactResult): void {
     if (bytes.length > MAX_TEXT_PARSE_BYTES) return;
     for (const k of readOpenPgpRaw(bytes).keys) {
       this.openpgp.set(k.fingerprint.toLowerCase(), k);
       if (!this.openpgp.has(k.keyId.toLowerCase())) this.openpgp.set(k.keyId.toLowerCase(), k);
     }
     for (const b of parseEd25519Blobs(bytes, { name: '' })) if (b.kind === 'public-key') this.ed25519.set(hex(b.raw.subarray(2, 10)), b.raw.subarray(10, 42));
-    for (const block of pemBlocks(bytes)) this.addDer(block.label, block.der);
-    if (bytes[0] === 0x30 && bytes.length < 64 * 1024) this.addDer('', bytes);
+    for (const block of pemBlocks(bytes)) this.addDer(block.label, block.der, from);
+    if (bytes[0] === 0x30 && bytes.length < 64 * 1024) this.addDer('', bytes, from);
   }
 
-  private addDer(label: string, der: Uint8Array): void {
+  private addDer(label: string, der: Uint8Array, from: ArtifactResult | undefined): void {
     if (label === 'CERTIFICATE' || label === '') {
       const cert = tryCertificate(der);
       if (cert) {
         this.certificates.push(cert);
         const key = certKey(cert);
-        if (key) this.keys.push(key);
+        if (key) this.push(key, der, from);
         return;
       }
     }
     if (label === 'PUBLIC KEY' || label === '') {
       const key = tryKey(() => createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' }));
-      if (key) this.keys.push(key);
+      if (key) this.push(key, der, from);
     }
   }
+
+  private push(key: KeyObject, der: Uint8Array, from: ArtifactResult | undefined): void {
+    this.keys.push(key);
+    if (from) this.sources.set(key, { artifact: from, fingerprint: createHash('sha256').update(der).digest('hex') });
+  }
+
+  /** Where a key of the ring was found, if the caller said. */
+  sourceOf(key: KeyObject): KeySource | undefined {
+    return this.sources.get(key);
+  }
+
+  /**
+   * The keys that can have made a signature of this algorithm (its family; an RSA one's modulus when the signature's
+   * length fixed it), at most MAX_SIGNER_CANDIDATES of them: the candidates of a signature that names no key.
+   */
+  candidates(alg: { family: string; id: string; parameterKnown?: boolean }): KeyObject[] {
+    const types = KEY_TYPES[alg.family];
+    const bits = alg.family === 'RSA' && alg.parameterKnown !== false ? Number(alg.id.match(/^RSA-(\d+)$/)?.[1]) : undefined;
+    const out: KeyObject[] = [];
+    for (const k of this.keys) {
+      if (out.length >= MAX_SIGNER_CANDIDATES) break;
+      if (types && !types.includes(k.asymmetricKeyType ?? '')) continue;
+      if (bits && k.asymmetricKeyDetails?.modulusLength !== bits) continue;
+      out.push(k);
+    }
+    return out;
+  }
 }
+
+/** node:crypto key types by signature family (an unknown family: any key). */
+const KEY_TYPES: Record<string, string[]> = { RSA: ['rsa', 'rsa-pss'], ECDSA: ['ec'], EdDSA: ['ed25519', 'ed448'], Ed25519: ['ed25519'] };
 
 function tryCertificate(der: Uint8Array): X509Certificate | undefined {
   try {
@@ -729,11 +770,62 @@ function planDsse(env: Record<string, unknown>, own: KeyObject[], ctx: PlanConte
         if (!subjects.some((x) => x.sha256 === h256 || x.sha512 === h512)) return failed("its statement's subjects do not include these bytes' digest");
         if (!keys.length) return unverifiable('the envelope names its key by hint only, and no key in the scan fits');
         const key = keys.find((k) => verifyWithKey(k, message, sig));
-        if (key) return { ...verified(), algorithm: describeKey(key) };
+        const signer = key && ctx.keys.sourceOf(key);
+        if (key) return { ...verified(), algorithm: describeKey(key), ...(signer ? { signer } : {}) };
         return own.length ? failed('the DSSE signature does not verify with its certificate') : unverifiable('no key in the scan verifies the DSSE signature');
       },
     };
   });
+}
+
+/**
+ * A cosign signature attached to an OCI image (sigstore/cosign specs/SIGNATURE_SPEC.md): made over the simple-signing
+ * payload blob of its signature layer, with a key it does not name (no key id, no certificate). It signs the image
+ * only if that payload names the image's digest (`critical.image.docker-manifest-digest`). It is checked with the
+ * scan's keys of its family (KeyRing.candidates): ECDSA and RSA (PKCS #1 v1.5, or PSS) over SHA-256 of the payload,
+ * cosign's hash for every key type, and an ECDSA P-384/P-521 key also with its curve's hash; Ed25519 over the payload
+ * itself (RFC 8032, as sigstore's ED25519 verifier does).
+ */
+export function checkCosignPayload(
+  sig: Uint8Array,
+  payload: Uint8Array,
+  subjectDigest: string,
+  keys: KeyRing,
+  alg: { family: string; id: string; parameterKnown?: boolean },
+): CheckOutcome {
+  let named: unknown;
+  try {
+    const doc = JSON.parse(new TextDecoder().decode(payload)) as { critical?: { image?: Record<string, unknown> } };
+    named = doc?.critical?.image?.['docker-manifest-digest'];
+  } catch (e) {
+    if (!(e instanceof SyntaxError)) throw e;
+    return failed('its payload is not a simple-signing JSON document');
+  }
+  if (named !== subjectDigest) return failed(`its payload names another image (${typeof named === 'string' ? named.slice(0, 80) : 'none'})`);
+  const candidates = keys.candidates(alg);
+  if (!candidates.length)
+    return unverifiable(`signed with a key it does not name, and the scan holds no ${alg.family === 'unknown' ? '' : `${alg.family} `}key`);
+  for (const key of candidates) {
+    const curveHash =
+      key.asymmetricKeyType === 'ec'
+        ? ({ secp384r1: 'SHA-384', secp521r1: 'SHA-512' } as Record<string, string>)[key.asymmetricKeyDetails?.namedCurve ?? '']
+        : undefined;
+    const hash = verifyWithKey(key, payload, sig, 'sha256')
+      ? 'SHA-256'
+      : curveHash && verifyWithKey(key, payload, sig, nodeHashName(curveHash))
+        ? curveHash
+        : undefined;
+    if (!hash) continue;
+    const d = describeKey(key);
+    const signer = keys.sourceOf(key);
+    const eddsa = key.asymmetricKeyType === 'ed25519' || key.asymmetricKeyType === 'ed448';
+    return {
+      ...verified(),
+      algorithm: { algorithm: { ...d.algorithm, ...(eddsa ? {} : { hash }) }, quantum: d.quantum },
+      ...(signer ? { signer } : {}),
+    };
+  }
+  return unverifiable(`none of the ${candidates.length} ${alg.family === 'unknown' ? '' : `${alg.family} `}key(s) in the scan verifies it over its payload`);
 }
 
 /** cosign `sign-blob` output: a base64 signature, with the certificate (base64 PEM) or key beside it. */
@@ -774,7 +866,8 @@ function planPrehashed(sig: Uint8Array, own: KeyObject[], ctx: PlanContext, hash
       const key = keys.find((k) => prehashVerify(k, sig, digest, hashName));
       if (key) {
         const d = describeKey(key);
-        return { ...verified(), algorithm: { algorithm: { ...d.algorithm, hash: hashName }, quantum: d.quantum } };
+        const signer = ctx.keys.sourceOf(key);
+        return { ...verified(), algorithm: { algorithm: { ...d.algorithm, hash: hashName }, quantum: d.quantum }, ...(signer ? { signer } : {}) };
       }
       return own.length ? failed('the signature does not verify over these bytes with its certificate') : unverifiable('no key in the scan verifies it');
     },

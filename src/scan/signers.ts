@@ -8,9 +8,13 @@
  * not in the scan says so (`details.signerInScan: false`). Certificates are joined to the certificate of their issuer
  * the same way (the issuer's key sizes `details.signatureAlgorithm`).
  *
+ * A signature that names no key at all (a cosign signature made with a key) is joined the same way once a key of the
+ * scan verifies it (joinVerifiedSigner, called by src/scan/coverage.ts, which holds the keys and the signed bytes).
+ *
  * This is the signer → key relation only; which files a signature covers is a different relation (vouching.ts).
  * @module
  */
+import type { Described } from '../catalogue/index.js';
 import { findingId } from '../identity.js';
 import type { ArtifactResult, Finding } from '../model.js';
 
@@ -105,7 +109,7 @@ export function joinSigners(artifacts: ArtifactResult[]): void {
     }
   }
   if (index.size === 0) {
-    for (const a of artifacts) for (const f of a.findings) if (f.kind === 'signature' && signerIds(f).length) markAbsent(f);
+    for (const a of artifacts) for (const f of a.findings) if (f.kind === 'signature' && signerIds(f).length && !f.details?.signerRef) markAbsent(f);
     return;
   }
   for (const artifact of artifacts) {
@@ -118,7 +122,7 @@ export function joinSigners(artifacts: ArtifactResult[]): void {
 }
 
 /** The OCI signature layer a finding was read from (`<manifest>/layers[i]/<blob or annotation>`), if any. */
-function ociLayerOf(f: Finding): string | undefined {
+export function ociLayerOf(f: Finding): string | undefined {
   return f.location.member?.match(/^(.+\/layers\[\d+\])\/[^/]+$/)?.[1];
 }
 
@@ -150,7 +154,28 @@ function joinLayerCertificates(artifact: ArtifactResult): void {
   }
 }
 
-function markAbsent(f: Finding): void {
+/**
+ * A signature that names no signer, verified with a key found in the scan (src/scan/coverage.ts: a cosign signature
+ * made with a key, over its payload or beside a file): the join by verification. It links to the key's finding (the
+ * one with the key's fingerprint in the artifact it was read from) and takes the key's exact algorithm
+ * (`parameterFrom: 'joined-key'`), keeping its own hash.
+ */
+export function joinVerifiedSigner(f: Finding, signer: { artifact: ArtifactResult; fingerprint: string }, key: Described): void {
+  const keys = signer.artifact.findings.filter((k) => KEY_KINDS.has(k.kind));
+  const found = keys.find((k) => k.fingerprint === signer.fingerprint) ?? keys.find((k) => k.algorithm.id === key.algorithm.id);
+  const { name, hash } = f.algorithm;
+  f.algorithm = { ...key.algorithm, ...(name ? { name } : {}), ...((hash ?? key.algorithm.hash) ? { hash: hash ?? key.algorithm.hash } : {}) };
+  f.quantum = { ...key.quantum };
+  f.details = {
+    ...(f.details ?? {}),
+    parameterFrom: 'joined-key',
+    signerInScan: true,
+    ...(found ? { signerRef: refOf({ artifact: signer.artifact, finding: found }) } : {}),
+  };
+}
+
+/** Its signer is not in the scan (no key with the identifier it names, or none that verifies it). */
+export function markAbsent(f: Finding): void {
   const { signerRef: _ref, ...rest } = f.details ?? {};
   f.details = { ...rest, signerInScan: false };
 }
@@ -165,7 +190,8 @@ function candidatesFor(ids: string[], index: Map<string, KeyEntry[]>, self: Find
 
 function joinSignature(f: Finding, index: Map<string, KeyEntry[]>): void {
   const ids = signerIds(f);
-  if (!ids.length) return;
+  // Joined already by verification (joinVerifiedSigner): the key that verified it is its signer, whatever id it names.
+  if (!ids.length || (f.details?.signerInScan === true && f.details.signerRef)) return;
   const hits = candidatesFor(ids, index, f).filter((e) => e.finding.kind !== 'certificate' || e.finding.algorithm.family !== 'unknown');
   const fitting = hits.filter((e) => compatible(f.algorithm, e.finding.algorithm));
   if (!fitting.length) {

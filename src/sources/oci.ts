@@ -896,9 +896,15 @@ export class OciSource implements Source {
         // `cosign sign-blob --bundle` writes it), so the image gets a signature finding, not only `signed: true`: with
         // what its bytes say of the algorithm, and the certificate of the same layer (keyless) when there is one (the
         // signer join, src/scan/signers.ts). The certificate stays out of the document: cosign signs the payload blob,
-        // not the image, so the document is not to be verified over the image.
+        // not the image, so the document is not to be verified over the image. It names the payload it signs
+        // (`payloadDigest`, this layer): a signature made with a key names no key id, so the scan joins it to a key it
+        // holds by verifying it over that payload (src/scan/coverage.ts).
         if (sig.length < MAX_ANNOTATION_CHARS)
-          out.inline.push({ uri: `${sigUri}/signature`, name: `${base}/signature.cosign.bundle`, text: JSON.stringify({ base64Signature: sig }) });
+          out.inline.push({
+            uri: `${sigUri}/signature`,
+            name: `${base}/signature.cosign.bundle`,
+            text: JSON.stringify({ base64Signature: sig, payloadDigest: l.digest }),
+          });
       }
     }
     if (kindOfManifest === 'notation' && layers.length) out.kinds.signatures.add('notation');

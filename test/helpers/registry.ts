@@ -158,28 +158,43 @@ export async function pushArtifact(
 
 const tagFor = (digest: string) => `sha256-${digest.slice(7)}`;
 
-/** cosign sign: simple-signing payload layer, signature + certificate (+ chain) annotations, tag `sha256-<hex>.sig`. */
-export async function cosignSign(c: RegistryClient, repo: string, host: string, subject: Descriptor, cert: TestCert, withCertificate = true) {
+/**
+ * cosign sign: simple-signing payload layer, signature + certificate (+ chain) annotations, tag `sha256-<hex>.sig`.
+ * With `withCertificate` false, `cosign sign --key`: the signature alone (only `cert.key` is used). `names`: the image
+ * the payload names, when it is not the subject (a signature moved onto another image). Returns the signature
+ * manifest, the payload and the signature, for independent checks.
+ */
+export async function cosignSign(
+  c: RegistryClient,
+  repo: string,
+  host: string,
+  subject: Descriptor,
+  cert: Pick<TestCert, 'key'> & Partial<TestCert>,
+  withCertificate = true,
+  names: Pick<Descriptor, 'digest'> = subject,
+) {
   const payload = enc(
     JSON.stringify({
       critical: {
         identity: { 'docker-reference': `${host}/${repo}` },
-        image: { 'docker-manifest-digest': subject.digest },
+        image: { 'docker-manifest-digest': names.digest },
         type: 'cosign container image signature',
       },
       optional: null,
     }),
   );
-  const signature = sign('sha256', payload, cert.key).toString('base64');
+  const signature = sign(cert.key.asymmetricKeyType === 'ed25519' ? null : 'sha256', payload, cert.key).toString('base64');
   const annotations: Record<string, string> = { 'dev.cosignproject.cosign/signature': signature };
   if (withCertificate) {
+    if (!cert.certPem) throw new Error('cosignSign: a keyless signature needs the certificate');
     annotations['dev.sigstore.cosign/certificate'] = cert.certPem;
     annotations['dev.sigstore.cosign/chain'] = cert.certPem;
   }
   const layer = await pushBlob(c, repo, payload, MEDIA.simpleSigning, { annotations });
   const config = enc(JSON.stringify({ architecture: '', os: '', config: {}, rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
   const cfg = await pushBlob(c, repo, config, 'application/vnd.oci.image.config.v1+json');
-  return pushManifest(c, repo, `${tagFor(subject.digest)}.sig`, { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: cfg, layers: [layer] });
+  const m = await pushManifest(c, repo, `${tagFor(subject.digest)}.sig`, { schemaVersion: 2, mediaType: MEDIA.ociManifest, config: cfg, layers: [layer] });
+  return { ...m, payload, signature: Buffer.from(signature, 'base64') };
 }
 
 /** cosign attest: a DSSE envelope of an in-toto statement, tag `sha256-<hex>.att`. */

@@ -69,6 +69,10 @@ describe('coverage over a directory signed with the standard tools', () => {
     const alg = sig.findings.find((f) => f.kind === 'signature')!.algorithm;
     expect(alg).toMatchObject({ id: 'RSA-3072', hash: 'SHA-256' });
     expect(alg.parameterKnown).toBeUndefined();
+    // A DSSE envelope that names no key: joined by verification to the key that verifies it, and linked to it.
+    const att = arts.get('tools/attested.bin.intoto.jsonl')!.findings.find((f) => f.kind === 'signature')!;
+    expect(att.algorithm.id).toBe('ECDSA-P256');
+    expect(att.details).toMatchObject({ parameterFrom: 'joined-key', signerInScan: true, signerRef: { uri: arts.get('keys/attestation.pub')!.uri } });
     expect(sig.class).toBe('firmware');
     expect(sig.signs).toEqual([fw.uri]);
     expect(fw.class).toBe('firmware');

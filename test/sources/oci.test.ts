@@ -1,5 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -22,7 +23,9 @@ import {
   tar,
   type TestCert,
 } from '../helpers/registry.js';
-import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
+import { needPrograms, requirePrerequisite, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
+import { findingId } from '../../src/identity.js';
+import { runExplainCommand } from '../../src/cli/explain-command.js';
 import { FIXTURES } from '../helpers/scan.js';
 
 const reg = inject('registry');
@@ -181,6 +184,167 @@ describe('oci against a real registry (anonymous)', () => {
     const bits = key.key.asymmetricKeyDetails!.modulusLength!;
     expect(sigs.map((f) => f.algorithm.id)).toEqual([`RSA-${bits}`]);
     expect(sigs[0].details).toMatchObject({ parameterFrom: 'signature-length', signatureBytes: bits / 8 });
+  });
+
+  // Issue 15 §3: a cosign signature made with a key names no key; the key in the same scan is found by verifying the
+  // signature over its simple-signing payload, and the signature takes that key's exact algorithm and links to it.
+  describe('a cosign signature made with a key, joined to the key in the scan by verification', () => {
+    const keys = {
+      ec: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+      rsa: generateKeyPairSync('rsa', { modulusLength: 3072 }),
+      ed: generateKeyPairSync('ed25519'),
+    };
+    const signed: Partial<Record<keyof typeof keys, { image: string; payload: Uint8Array; signature: Buffer }>> = {};
+    let keyDir = '';
+    let wrongDir = '';
+    let otherImage = '';
+    const pub = (k: KeyObject) => k.export({ type: 'spki', format: 'pem' }) as string;
+
+    beforeAll(async () => {
+      if (REGISTRY_MISSING) return;
+      for (const alg of ['ec', 'rsa', 'ed'] as const) {
+        const img = await pushImage(client, 'keyjoin', alg, [{ bytes: gz(tar({ alg })) }]);
+        const s = await cosignSign(client, 'keyjoin', host, img, { key: keys[alg].privateKey }, false);
+        signed[alg] = { image: img.digest, payload: s.payload, signature: s.signature };
+      }
+      // A signature whose payload names another image, moved onto this one.
+      const moved = await pushImage(client, 'keyjoin', 'moved', [{ bytes: gz(tar({ moved: 'x' })) }]);
+      await cosignSign(client, 'keyjoin', host, moved, { key: keys.ec.privateKey }, false, { digest: signed.ec!.image });
+      otherImage = moved.digest;
+      keyDir = mkdtempSync(join(tmpdir(), 'shelflife-cosign-keys-'));
+      writeFileSync(join(keyDir, 'cosign.pub'), pub(keys.ec.publicKey));
+      writeFileSync(join(keyDir, 'rsa3072.pub'), pub(keys.rsa.publicKey));
+      writeFileSync(join(keyDir, 'ed25519.pub'), pub(keys.ed.publicKey));
+      // Keys of the same types and sizes that did not sign anything here.
+      wrongDir = mkdtempSync(join(tmpdir(), 'shelflife-cosign-wrong-'));
+      writeFileSync(join(wrongDir, 'cosign.pub'), pub(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey));
+      writeFileSync(join(wrongDir, 'rsa3072.pub'), pub(generateKeyPairSync('rsa', { modulusLength: 3072 }).publicKey));
+    }, 60_000);
+
+    const scanWith = (dir?: string) =>
+      scan({ targets: [...(dir ? [dir] : []), `oci://${host}/keyjoin`], concurrency: 2, scoring: false, sourceOptions: { backoffMs: 1 } });
+    const cosignOn = (r: ScanResult, digest: string) => {
+      const a = art(r, (x) => x.uri === `oci://${host}/keyjoin@${digest}`);
+      const sigs = a.findings.filter((f) => f.kind === 'signature' && f.format === 'cosign');
+      expect(sigs).toHaveLength(1);
+      return { a, sig: sigs[0], link: a.signedBy?.find((l) => l.via === 'attached' && l.finding === a.findings.indexOf(sigs[0])) };
+    };
+
+    it('each signature verifies over its payload with its public key (openssl, independently)', (ctx) => {
+      requirePrerequisite(ctx, needPrograms('the openssl cross-check', 'openssl'));
+      const work = mkdtempSync(join(tmpdir(), 'shelflife-cosign-verify-'));
+      for (const alg of ['ec', 'rsa'] as const) {
+        writeFileSync(join(work, 'payload'), signed[alg]!.payload);
+        writeFileSync(join(work, 'sig'), signed[alg]!.signature);
+        const out = execFileSync('openssl', [
+          'dgst',
+          '-sha256',
+          '-verify',
+          join(keyDir, alg === 'ec' ? 'cosign.pub' : 'rsa3072.pub'),
+          '-signature',
+          join(work, 'sig'),
+          join(work, 'payload'),
+        ]);
+        expect(out.toString().trim(), alg).toBe('Verified OK');
+        // The wrong key of the same kind does not verify it (openssl exits 1: "Verification failure").
+        expect(() =>
+          execFileSync(
+            'openssl',
+            ['dgst', '-sha256', '-verify', join(wrongDir, alg === 'ec' ? 'cosign.pub' : 'rsa3072.pub'), '-signature', join(work, 'sig'), join(work, 'payload')],
+            { stdio: 'pipe' },
+          ),
+        ).toThrow();
+      }
+      // Ed25519 (pure, over the payload itself): openssl pkeyutl -rawin.
+      writeFileSync(join(work, 'payload'), signed.ed!.payload);
+      writeFileSync(join(work, 'sig'), signed.ed!.signature);
+      const ed = execFileSync('openssl', [
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        join(keyDir, 'ed25519.pub'),
+        '-rawin',
+        '-in',
+        join(work, 'payload'),
+        '-sigfile',
+        join(work, 'sig'),
+      ]);
+      expect(ed.toString()).toMatch(/Signature Verified Successfully/);
+    });
+
+    it('with the public keys in a scanned directory: ECDSA-P256, RSA-3072 and Ed25519 from the key, linked to it, verified', async () => {
+      const r = await scanWith(keyDir);
+      for (const [alg, id, file] of [
+        ['ec', 'ECDSA-P256', 'cosign.pub'],
+        ['rsa', 'RSA-3072', 'rsa3072.pub'],
+        ['ed', 'Ed25519', 'ed25519.pub'],
+      ] as const) {
+        const { a, sig, link } = cosignOn(r, signed[alg]!.image);
+        const keyArtifact = art(r, (x) => x.uri.endsWith(`/${file}`));
+        const keyFinding = keyArtifact.findings.find((f) => f.kind === 'public-key')!;
+        expect(sig.algorithm.id, alg).toBe(id);
+        expect(sig.algorithm.parameterKnown, alg).toBeUndefined();
+        expect(sig.details, alg).toMatchObject({
+          parameterFrom: 'joined-key',
+          signerInScan: true,
+          signerRef: { uri: keyArtifact.uri, finding: findingId(keyArtifact, keyFinding) },
+          payloadDigest: expect.stringMatching(/^sha256:/),
+        });
+        expect(link, alg).toMatchObject({ verification: 'verified', algorithm: id, format: 'cosign' });
+        expect(link?.reason, alg).toBeUndefined();
+        expect(a.errors, alg).toEqual([]);
+        // explain says where the size came from and names the key.
+        const report = join(keyDir, '..', `${alg}-report.json`);
+        writeFileSync(report, JSON.stringify(r));
+        const text = await runExplainCommand(a.uri, { report });
+        expect(text, alg).toMatch(
+          new RegExp(`^ {2}size {7}from the signer's key elsewhere in this scan; signer: ${keyArtifact.uri.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+        );
+      }
+    });
+
+    it('without the key: the family (ECDSA) or the size its length fixes (RSA-3072), and the signer not in the scan', async () => {
+      const r = await scanWith();
+      const ec = cosignOn(r, signed.ec!.image);
+      expect(ec.sig.algorithm).toMatchObject({ id: 'ECDSA', family: 'ECDSA', parameterKnown: false });
+      expect(ec.sig.details).toMatchObject({ signerInScan: false });
+      expect(ec.sig.details?.signerRef).toBeUndefined();
+      expect(ec.link).toMatchObject({ verification: 'unverifiable', reason: expect.stringMatching(/no ECDSA key/) });
+      const rsa = cosignOn(r, signed.rsa!.image);
+      expect(rsa.sig.algorithm.id).toBe('RSA-3072');
+      expect(rsa.sig.details).toMatchObject({ parameterFrom: 'signature-length', signerInScan: false });
+      const text = await runExplainCommand(ec.a.uri, {
+        report: (writeFileSync(join(keyDir, '..', 'nokey.json'), JSON.stringify(r)), join(keyDir, '..', 'nokey.json')),
+      });
+      expect(text).toMatch(/^ {2}size {7}not known from the bytes: ECDSA only, never guessed; signer not in the scan$/m);
+    });
+
+    it('with other keys of the same kind: not joined, and the link says no key verifies it', async () => {
+      const r = await scanWith(wrongDir);
+      const ec = cosignOn(r, signed.ec!.image);
+      expect(ec.sig.algorithm).toMatchObject({ family: 'ECDSA', parameterKnown: false });
+      expect(ec.sig.details).toMatchObject({ signerInScan: false });
+      expect(ec.sig.details?.signerRef).toBeUndefined();
+      expect(ec.link).toMatchObject({ verification: 'unverifiable', reason: expect.stringMatching(/none of the 1 ECDSA key\(s\) in the scan verifies it/) });
+      const rsa = cosignOn(r, signed.rsa!.image);
+      expect(rsa.sig.details).toMatchObject({ parameterFrom: 'signature-length', signerInScan: false });
+      expect(rsa.link?.verification).toBe('unverifiable');
+    });
+
+    it('a signature whose payload names another image is an error on the image it is attached to, not a link', async () => {
+      const r = await scanWith(keyDir);
+      const a = art(r, (x) => x.uri === `oci://${host}/keyjoin@${otherImage}`);
+      expect(a.signedBy ?? []).toEqual([]);
+      expect(a.errors).toEqual([
+        expect.objectContaining({
+          code: 'malformed',
+          source: 'coverage',
+          message: `the attached signature does not verify over this artifact: its payload names another image (${signed.ec!.image})`,
+        }),
+      ]);
+      expect(a.signed).toBeUndefined();
+    });
   });
 
   it('reports cosign signatures on the image they sign, and an unsigned image as unsigned', async () => {
