@@ -8,7 +8,7 @@ import { ShelflifeError, UsageError } from '../errors.js';
 import type { ArtifactResult, Exposure, Finding, ScanResult, Severity, SignatureLink } from '../model.js';
 import { findingOnSubject, SEVERITIES } from '../model.js';
 import { classifyArtifact, type Classification, type TargetOverride } from './classify.js';
-import { scoreFinding } from './exposure.js';
+import { scoreFinding, type FindingExposure, type FindingScoringInput } from './exposure.js';
 import { bundledScoringRules, loadPolicy, type ClassParams, type Lifetimes, type Policy, type ScoringRules, type TimelineEntry } from './rules.js';
 import { selectTimeline, yearFraction, type Timeline } from './timeline.js';
 
@@ -140,10 +140,13 @@ export function scoreScan(
   const signing = new Set(waiting.map((a) => a.uri));
   const linksOf = (a: ArtifactResult) => linkFindings(a, byUri);
   const confirmedKeys = confirmedFingerprints(result.artifacts);
+  // Many artifacts carry the same finding under the same class parameters (a certificate copied into a hundred
+  // places): each distinct scoring input is scored once per scan.
+  const memo = new ExposureMemo();
   for (const a of order) {
     if (signing.has(a.uri)) continue;
     const parent = a.parent ? classes.get(a.parent) : undefined;
-    classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a), confirmedKeys));
+    classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a), confirmedKeys, memo));
   }
   for (let round = 0; round < 8 && waiting.length; round++) {
     for (let i = 0; i < waiting.length; i++) {
@@ -156,7 +159,7 @@ export function scoreScan(
       const signed = as ? a.signs!.find((u) => classes.get(u) === as) : undefined;
       classes.set(
         a.uri,
-        scoreArtifact(a, parent, setup, copiesOf(a, copies, options), as && signed ? { c: as, uri: signed } : undefined, linksOf(a), confirmedKeys),
+        scoreArtifact(a, parent, setup, copiesOf(a, copies, options), as && signed ? { c: as, uri: signed } : undefined, linksOf(a), confirmedKeys, memo),
       );
       waiting.splice(i--, 1);
     }
@@ -220,6 +223,61 @@ export function linkFindings(a: ArtifactResult, byUri: Map<string, ArtifactResul
 }
 
 /**
+ * Finding exposures of one scoring run, by everything `scoreFinding` reads: the finding as detected (every field but
+ * its exposure) and the artifact's class parameters, copies, creation time and lead flag. The clock, timeline and
+ * policies are the run's (one `ScoringSetup`), so equal keys are equal inputs and give the same exposure. Each caller
+ * gets its own copy: an exposure is data on its finding, never shared between two.
+ */
+export class ExposureMemo {
+  private readonly done = new Map<string, FindingExposure>();
+  private setup?: { timeline: unknown; policies: unknown; now: number };
+
+  score(input: FindingScoringInput): FindingExposure {
+    // One memo serves one clock, timeline and policy set; another setup starts it afresh.
+    if (!this.setup || this.setup.timeline !== input.timeline || this.setup.policies !== input.policies || this.setup.now !== input.now) {
+      this.done.clear();
+      this.setup = { timeline: input.timeline, policies: input.policies, now: input.now };
+    }
+    const key = [
+      input.artifactClass,
+      input.lifetime,
+      input.secrecy,
+      input.migration,
+      input.harvest,
+      input.copies,
+      input.created,
+      input.lifetimeStated === true,
+      input.lead === true,
+      findingText(input.finding),
+    ].join('\0');
+    let e = this.done.get(key);
+    if (!e) {
+      e = scoreFinding(input);
+      this.done.set(key, e);
+    }
+    return copyExposure(e);
+  }
+}
+
+/** The finding as detected: every field but the exposure a previous scoring left on it. */
+function findingText(f: Finding): string {
+  if (f.exposure === undefined) return JSON.stringify(f);
+  const { exposure: _, ...detected } = f;
+  return JSON.stringify(detected);
+}
+
+function copyExposure(e: FindingExposure): FindingExposure {
+  return { ...e, inputs: copyInputs(e.inputs), deadlinesMissed: [...e.deadlinesMissed] };
+}
+
+/** The inputs are flat values and arrays of strings (src/scoring/exposure.ts): copied one level down. */
+function copyInputs(inputs: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(inputs)) out[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
+  return out;
+}
+
+/**
  * Classify one artifact and score its findings in place. `as`: the classification of what it signs (a signature
  * file is scored with its subject's class and lifetime). `links`: the signatures covering it, scored as its own
  * protection (their exposure lands on what they sign). A carved key is a lead unless
@@ -233,6 +291,7 @@ export function scoreArtifact(
   as?: { c: Classification; uri: string },
   links: LinkedFinding[] = [],
   confirmedKeys: ReadonlySet<string> = new Set(),
+  memo?: ExposureMemo,
 ): Classification {
   let c = classifyArtifact(a, parent, {
     lifetimes: setup.lifetimes,
@@ -245,22 +304,22 @@ export function scoreArtifact(
   a.lifetime = c.lifetime;
   a.created = { at: c.created.at, source: c.created.source };
   const nCopies = c.copiesOverride?.copies ?? copies;
-  const score = (f: Finding) =>
-    scoreFinding({
-      finding: f,
-      artifactClass: c.class,
-      lifetime: c.params.lifetime,
-      secrecy: c.params.secrecy,
-      migration: c.params.migration,
-      harvest: c.params.harvest,
-      copies: nCopies,
-      created: c.created.year,
-      lifetimeStated: c.lifetimeStated,
-      now: setup.now,
-      timeline: setup.timeline,
-      policies: setup.policies,
-      lead: f.details?.carved === true && !(f.fingerprint && confirmedKeys.has(f.fingerprint)),
-    });
+  const score = (f: Finding) => (memo ? memo.score(input(f)) : scoreFinding(input(f)));
+  const input = (f: Finding): FindingScoringInput => ({
+    finding: f,
+    artifactClass: c.class,
+    lifetime: c.params.lifetime,
+    secrecy: c.params.secrecy,
+    migration: c.params.migration,
+    harvest: c.params.harvest,
+    copies: nCopies,
+    created: c.created.year,
+    lifetimeStated: c.lifetimeStated,
+    now: setup.now,
+    timeline: setup.timeline,
+    policies: setup.policies,
+    lead: f.details?.carved === true && !(f.fingerprint && confirmedKeys.has(f.fingerprint)),
+  });
   for (const f of a.findings) f.exposure = score(f);
   for (const l of links) {
     const e = score(l.finding);
