@@ -471,29 +471,35 @@ export class Inventory {
         })
         .execute();
       const CHUNK = 200;
+      // One row per digest for the whole scan, not one upsert per batch: a tree holding the same bytes in many places
+      // (the same certificate in every directory) would update the same rows once per batch. The class kept is the
+      // last one scoring gave any of its locations, as batch after batch did.
+      const digests = new Map<string, { size: number; class: string | null }>();
+      for (const a of result.artifacts) {
+        if (!a.sha256 || this.reused.has(a.uri)) continue;
+        const d = digests.get(a.sha256);
+        if (!d) digests.set(a.sha256, { size: a.size, class: a.class ?? null });
+        else if (a.class) d.class = a.class;
+      }
+      const rows = [...digests].map(([sha256, d]) => ({
+        sha256,
+        size: d.size,
+        class: d.class,
+        first_seen: now,
+        last_seen: now,
+        retired_at: null,
+        retired_reason: null,
+      }));
+      for (let i = 0; i < rows.length; i += CHUNK)
+        await tx
+          .insertInto('artifacts')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
+          .execute();
       for (let i = 0; i < result.artifacts.length; i += CHUNK) {
         const batch = result.artifacts.slice(i, i + CHUNK);
         // Locations reused unchanged from an earlier scan are touched set-wise below, not upserted one by one.
         const fresh = batch.filter((a) => !this.reused.has(a.uri));
-        const artifacts = new Map<string, ArtifactResult>();
-        for (const a of fresh) if (a.sha256) artifacts.set(a.sha256, a);
-        if (artifacts.size) {
-          await tx
-            .insertInto('artifacts')
-            .values(
-              [...artifacts.values()].map((a) => ({
-                sha256: a.sha256!,
-                size: a.size,
-                class: a.class ?? null,
-                first_seen: now,
-                last_seen: now,
-                retired_at: null,
-                retired_reason: null,
-              })),
-            )
-            .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
-            .execute();
-        }
         if (fresh.length)
           await tx
             .insertInto('locations')

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { Kysely, SqliteDialect } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
+import type { ScanResult } from '../../src/model.js';
 import { migrate, SCHEMA_VERSION, type InventoryTables } from '../../src/inventory/schema.js';
 import { scan } from '../../src/scan/scan.js';
 import { FIXTURES } from '../helpers/scan.js';
@@ -53,6 +54,41 @@ describe('inventory', () => {
     // …and inside the plain .gz of the same certificate: three locations of one digest.
     expect(member.locations).toHaveLength(3);
     expect((await inv.scans()).map((s) => s.id)).toEqual([r1.scan.id]);
+    await inv.close();
+  });
+
+  it('records one artifact row per digest however many batches hold its locations, with the last class scoring gave', async () => {
+    const w = workspace();
+    const inv = await Inventory.open(w.db);
+    const digest = 'ab'.repeat(32);
+    const result = (id: string, classOf: (i: number) => string | undefined, finishedAt = '2026-06-01T00:01:00Z'): ScanResult => ({
+      schemaVersion: '1',
+      tool: { name: 'shelflife', version: 'test' },
+      scan: {
+        id,
+        startedAt: '2026-06-01T00:00:00Z',
+        finishedAt,
+        targets: [w.tree],
+        stats: { artifacts: 450, bytes: 0, findings: 0, errors: 0 },
+      },
+      // 450 locations of the same bytes: three batches of the record; the class given to some of them only.
+      artifacts: Array.from({ length: 450 }, (_, i) => ({
+        uri: `file:///copies/${String(i).padStart(3, '0')}.crt`,
+        parent: null,
+        sha256: digest,
+        size: 10,
+        findings: [],
+        errors: [],
+        ...(classOf(i) ? { class: classOf(i) } : {}),
+      })),
+    });
+    await inv.recordScan(result('s1', (i) => (i === 0 ? 'first' : i === 300 ? 'later' : undefined)));
+    const row = () => inv.db.selectFrom('artifacts').selectAll().execute();
+    expect(await row()).toMatchObject([{ sha256: digest, size: 10, class: 'later', first_seen: '2026-06-01T00:01:00Z' }]);
+    expect((await inv.where(digest)).locations).toHaveLength(450);
+    // A later scan that gives no class keeps the one known.
+    await inv.recordScan(result('s2', () => undefined, '2026-06-02T00:00:00Z'));
+    expect(await row()).toMatchObject([{ class: 'later', first_seen: '2026-06-01T00:01:00Z', last_seen: '2026-06-02T00:00:00Z' }]);
     await inv.close();
   });
 
