@@ -5,7 +5,7 @@
  * back, records the scan like any other (src/scan/finish.ts), and clears them.
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ArtifactResult } from '../model.js';
 import type { SourceProblem } from '../sources/types.js';
 import type { Inventory } from './inventory.js';
@@ -31,6 +31,8 @@ export interface StagedScan {
 }
 
 const CHUNK = 200;
+/** The kind of a unit's marker row: one per delivery that staged it. */
+const STAGE = 'stage';
 
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -60,6 +62,9 @@ export async function stageUnit(inventory: Inventory, scanId: string, unit: Stag
         record: JSON.stringify({ uri, bytes: Buffer.from(bytes).toString('base64') }),
       })),
       ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
+      // Which delivery staged the unit's rows: a reader that took them while the scan ran (StagedReader) reads a unit
+      // again only when this changed.
+      { scan_id: scanId, part_key: `s ${unit.unitId}`, unit_id: unit.unitId, kind: STAGE, record: JSON.stringify(randomUUID()) },
     ];
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx
@@ -93,25 +98,111 @@ export async function stagedProgress(inventory: Inventory, scanId: string): Prom
 
 /** Everything the units of a scan staged. */
 export async function loadStaged(inventory: Inventory, scanId: string): Promise<StagedScan> {
-  const rows = await inventory.db.selectFrom('scan_parts').select(['kind', 'record']).where('scan_id', '=', scanId).orderBy('part_key').execute();
-  const results: ArtifactResult[] = [];
-  const problems: SourceProblem[] = [];
-  const evidence = new Map<string, Uint8Array>();
-  let reused = 0;
-  for (const r of rows) {
-    if (r.kind === 'artifact') results.push(JSON.parse(r.record) as ArtifactResult);
-    else if (r.kind === 'reused') reused += Number(JSON.parse(r.record));
-    else if (r.kind === 'evidence') {
-      const e = JSON.parse(r.record) as { uri: string; bytes: string };
-      evidence.set(e.uri, new Uint8Array(Buffer.from(e.bytes, 'base64')));
-    } else problems.push(JSON.parse(r.record) as SourceProblem);
+  return new StagedReader(inventory, scanId).load();
+}
+
+interface Part {
+  unit: string;
+  kind: string;
+  value: ArtifactResult | SourceProblem | number | { uri: string; bytes: Uint8Array } | string;
+}
+
+/**
+ * The staged rows of one scan, read while its units still run (`catchUp()`, by the waiting producer between two
+ * polls), so the finalize step does not read and parse every artifact after the last unit: it reads only the units
+ * staged since, and checks every row's owner against the table. A unit delivered again is read again (its marker row
+ * changed); a URI another unit staged since belongs to that unit, as in the table. `load()` gives exactly what one
+ * read of the table after the last unit gives.
+ */
+export class StagedReader {
+  private readonly parts = new Map<string, Part>();
+  /** The marker each read unit had when its rows were read. */
+  private readonly stages = new Map<string, string>();
+
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly scanId: string,
+  ) {}
+
+  /** Read the units staged (or staged again) since the last call. */
+  async catchUp(): Promise<void> {
+    const markers = await this.inventory.db
+      .selectFrom('scan_parts')
+      .select(['unit_id', 'record'])
+      .where('scan_id', '=', this.scanId)
+      .where('kind', '=', STAGE)
+      .execute();
+    await this.readUnits(markers.filter((m) => this.stages.get(m.unit_id) !== m.record).map((m) => m.unit_id));
   }
-  const u = await inventory.db
-    .selectFrom('scan_units')
-    .select((eb) => [eb.fn.countAll<number>().as('units'), eb.fn.sum<number>('bytes').as('bytes')])
-    .where('scan_id', '=', scanId)
-    .executeTakeFirst();
-  return { results, problems, evidence, reused, bytes: Number(u?.bytes ?? 0), units: Number(u?.units ?? 0) };
+
+  /** Everything staged: the units not read yet, and every row checked against the table (its order too). */
+  async load(): Promise<StagedScan> {
+    await this.catchUp();
+    const keys = await this.inventory.db
+      .selectFrom('scan_parts')
+      .select(['part_key', 'unit_id'])
+      .where('scan_id', '=', this.scanId)
+      .orderBy('part_key')
+      .execute();
+    // Rows of units with no marker (an amended scan's restaged record) or owned by another unit than read: read again.
+    const stale = new Set(keys.filter((k) => this.parts.get(k.part_key)?.unit !== k.unit_id).map((k) => k.unit_id));
+    await this.readUnits([...stale]);
+    const results: ArtifactResult[] = [];
+    const problems: SourceProblem[] = [];
+    const evidence = new Map<string, Uint8Array>();
+    let reused = 0;
+    for (const k of keys) {
+      const p = this.parts.get(k.part_key);
+      // A row staged between the two reads (a late second delivery of a unit): read with its unit next time; the
+      // table holds the same findings twice at most, never half a unit.
+      if (!p) continue;
+      if (p.kind === 'artifact') results.push(p.value as ArtifactResult);
+      else if (p.kind === 'reused') reused += p.value as number;
+      else if (p.kind === 'evidence') {
+        const e = p.value as { uri: string; bytes: Uint8Array };
+        evidence.set(e.uri, e.bytes);
+      } else if (p.kind === 'problem') problems.push(p.value as SourceProblem);
+    }
+    const u = await this.inventory.db
+      .selectFrom('scan_units')
+      .select((eb) => [eb.fn.countAll<number>().as('units'), eb.fn.sum<number>('bytes').as('bytes')])
+      .where('scan_id', '=', this.scanId)
+      .executeTakeFirst();
+    return { results, problems, evidence, reused, bytes: Number(u?.bytes ?? 0), units: Number(u?.units ?? 0) };
+  }
+
+  /** Read these units' rows, each unit in one statement (one snapshot: its rows and its marker agree). */
+  private async readUnits(units: string[]): Promise<void> {
+    for (let i = 0; i < units.length; i += 100) {
+      const batch = units.slice(i, i + 100);
+      const rows = await this.inventory.db
+        .selectFrom('scan_parts')
+        .select(['part_key', 'unit_id', 'kind', 'record'])
+        .where('scan_id', '=', this.scanId)
+        .where('unit_id', 'in', batch)
+        .execute();
+      const read = new Set(batch);
+      // What these units owned before is replaced by what they own now.
+      for (const [key, p] of this.parts) if (read.has(p.unit)) this.parts.delete(key);
+      for (const u of batch) this.stages.delete(u);
+      for (const r of rows) {
+        if (r.kind === STAGE) {
+          this.stages.set(r.unit_id, r.record);
+          continue;
+        }
+        this.parts.set(r.part_key, { unit: r.unit_id, kind: r.kind, value: parsePart(r.kind, r.record) });
+      }
+    }
+  }
+}
+
+function parsePart(kind: string, record: string): Part['value'] {
+  if (kind === 'evidence') {
+    const e = JSON.parse(record) as { uri: string; bytes: string };
+    return { uri: e.uri, bytes: new Uint8Array(Buffer.from(e.bytes, 'base64')) };
+  }
+  if (kind === 'reused') return Number(JSON.parse(record));
+  return JSON.parse(record) as ArtifactResult | SourceProblem;
 }
 
 /** Once the scan is recorded, its staged rows go (the observations hold what it found). */
@@ -142,6 +233,9 @@ export async function restageScan(
     const rows = [
       ...unit.results.map((r) => ({ scan_id: scanId, part_key: artifactKey(r.uri), unit_id: unit.unitId, kind: 'artifact', record: JSON.stringify(r) })),
       ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
+      // Which delivery staged the unit's rows: a reader that took them while the scan ran (StagedReader) reads a unit
+      // again only when this changed.
+      { scan_id: scanId, part_key: `s ${unit.unitId}`, unit_id: unit.unitId, kind: STAGE, record: JSON.stringify(randomUUID()) },
     ];
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx

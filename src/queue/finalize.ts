@@ -5,7 +5,7 @@
  * @module
  */
 import type { Inventory } from '../inventory/inventory.js';
-import { clearStaged, loadStaged } from '../inventory/staging.js';
+import { clearStaged, StagedReader } from '../inventory/staging.js';
 import type { ScanResult } from '../model.js';
 import { finishScan, recordProblems } from '../scan/finish.js';
 import { linkSignatures, rereadFrom } from '../scan/coverage.js';
@@ -49,12 +49,14 @@ export async function finalizeScan(
     finishedAt: string;
     /** Signed models' provenance, as scan() takes it (`--trust`, `--evidence`): read where the finalize runs. */
     provenance?: { trust?: Trust; evidence?: string[] } | false;
+    /** The staged rows as read while the units ran (the waiting producer); read here otherwise. */
+    staged?: StagedReader;
   },
 ): Promise<ScanResult> {
   // A finalize delivered again after it recorded the scan (its worker died before the acknowledgement) records nothing.
   const done = await inventory.db.selectFrom('scans').select('id').where('id', '=', spec.scanId).executeTakeFirst();
   if (done) return inventory.loadScan(spec.scanId);
-  const staged = await loadStaged(inventory, spec.scanId);
+  const staged = await (options.staged ?? new StagedReader(inventory, spec.scanId)).load();
   const failures: SourceProblem[] = options.failed.map((f) => ({
     uri: f.uri,
     code: 'io',

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
 import { UsageError, ShelflifeError } from '../errors.js';
 import type { Inventory } from '../inventory/inventory.js';
-import { stagedProgress } from '../inventory/staging.js';
+import { StagedReader, stagedProgress } from '../inventory/staging.js';
 import type { ScanResult } from '../model.js';
 import { redactUrl } from '../net/secrets.js';
 import type { SourceOptions } from '../sources/index.js';
@@ -153,9 +153,12 @@ export async function awaitScan(options: DistributedScanOptions, spec: ScanSpec)
   const conn = await queueConnection(options.queue, options.queueName);
   const queue = openQueue(conn);
   try {
-    const parent = await waitForUnits(queue, spec.scanId, options);
+    // What the units stage is read while they run, so the finalize step starts from the last units' rows only.
+    const staged = new StagedReader(options.inventory, spec.scanId);
+    const parent = await waitForUnits(queue, spec.scanId, options, staged);
     const failed = await failedUnits(parent, queue);
     return await finalizeScan(options.inventory, spec, {
+      staged,
       scoring: options.scoring ?? {},
       failed,
       finishedAt: (options.now?.() ?? new Date()).toISOString(),
@@ -166,11 +169,15 @@ export async function awaitScan(options: DistributedScanOptions, spec: ScanSpec)
   }
 }
 
-/** Poll the finalize job until BullMQ has run it (every unit done or given up); show progress meanwhile. */
-async function waitForUnits(queue: ReturnType<typeof openQueue>, scanId: string, options: DistributedScanOptions): Promise<Job> {
+/**
+ * Poll the finalize job until BullMQ has run it (every unit done or given up), every 100 ms at most so the finalize
+ * starts soon after the last unit; every `progressMs`, show progress and read what the units staged since.
+ */
+async function waitForUnits(queue: ReturnType<typeof openQueue>, scanId: string, options: DistributedScanOptions, staged: StagedReader): Promise<Job> {
   const every = options.progressMs ?? 500;
   const deadline = options.timeoutMs ? Date.now() + options.timeoutMs : Infinity;
   let errors = 0;
+  let read = 0;
   for (;;) {
     let state: string;
     let job: Job | undefined;
@@ -178,18 +185,22 @@ async function waitForUnits(queue: ReturnType<typeof openQueue>, scanId: string,
     try {
       job = await queue.getJob(finalizeJobId(scanId));
       state = job ? await job.getState() : 'missing';
-      if (options.onProgress && state !== 'completed') {
-        const p = await stagedProgress(options.inventory, scanId);
-        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-        progress = {
-          scanId,
-          unitsDone: p.units,
-          artifacts: p.artifacts,
-          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
-          active: c.active ?? 0,
-          delayed: c.delayed ?? 0,
-          failed: c.failed ?? 0,
-        };
+      if (state !== 'completed' && Date.now() - read >= every) {
+        read = Date.now();
+        await staged.catchUp();
+        if (options.onProgress) {
+          const p = await stagedProgress(options.inventory, scanId);
+          const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+          progress = {
+            scanId,
+            unitsDone: p.units,
+            artifacts: p.artifacts,
+            waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+            active: c.active ?? 0,
+            delayed: c.delayed ?? 0,
+            failed: c.failed ?? 0,
+          };
+        }
       }
       errors = 0;
     } catch (e) {
@@ -207,6 +218,6 @@ async function waitForUnits(queue: ReturnType<typeof openQueue>, scanId: string,
         'inventory',
         `scan ${scanId} is still running in the workers after ${options.timeoutMs} ms; it will be recorded when they finish (run a worker)`,
       );
-    await new Promise((r) => setTimeout(r, every));
+    await new Promise((r) => setTimeout(r, Math.min(every, 100)));
   }
 }
