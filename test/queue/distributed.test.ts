@@ -4,6 +4,7 @@
  * `shelflife worker` processes. The answer must be the one-process answer, byte for byte once the scan id and finish
  * time are set aside.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Queue } from 'bullmq';
@@ -110,5 +111,44 @@ describe.each(BACKENDS)('a distributed scan with the queue on $backend', ({ miss
     expect(units.some((j) => String((j.data as { unit: { uri: string } }).unit.uri).includes('@sha256:'))).toBe(true);
     expect(units.filter((j) => (j.data as { target: string }).target.startsWith('s3://')).length).toBe(5);
     expect(new Set(units.map((j) => j.processedBy)).size).toBe(2);
+  }, 300_000);
+
+  it('links a signature to what it signs and to its key when the three are in three units, as one process does', async () => {
+    // One directory entry to a unit: fw-1.0.bin, its detached signature and the keyring (keys/KEYS) are three units, so
+    // the link and the signer's key are whole-scan facts the finalize step joins (nothing a unit knows alone).
+    const tree = join(FIXTURES, 'coverage', 'tree');
+    const opts = { unitEntries: 1 };
+    const db = await freshDatabase(postgres.url!);
+    const queue = queueUrl(db);
+    const queueName = uniqueQueueName();
+    for (let i = 0; i < 2; i++) workers.push(await startWorkerProcess(['--queue', queue, '--queue-name', queueName, '--db', db]));
+    const inventory = await Inventory.open(db);
+    const distributed = await distributedScan({ queue, queueName, targets: [tree], inventory, now, sourceOptions: opts, progressMs: 100 });
+    const recorded = await inventory.loadScan(distributed.scan.id);
+    await inventory.close();
+    await Promise.all(workers.splice(0).map(stopWorker));
+
+    const single = await Inventory.open(await freshDatabase(postgres.url!));
+    const one = await scan({ targets: [tree], inventory: single, now, full: true });
+    const oneRecorded = await single.loadScan(one.scan.id);
+    await single.close();
+    expect(redactedReport(distributed)).toBe(redactedReport(one));
+    expect(redactedReport(recorded)).toBe(redactedReport(oneRecorded));
+
+    const fw = distributed.artifacts.find((a) => a.uri.endsWith('/firmware/fw-1.0.bin'))!;
+    expect(fw.signedBy?.map((l) => [l.uri.split('/tree/')[1], l.verification])).toEqual([['firmware/fw-1.0.bin.asc', 'verified']]);
+    const conn = await queueConnection(queue, queueName);
+    const q = new Queue(queueName, { connection: conn.connection as never }, conn.factory as never);
+    const done = await q.getCompleted(0, 10_000);
+    await q.close();
+    type Slice = { rel: string; from: number; to: number | null };
+    // The unit job whose slice of `dir` starts at the entry `name` (one entry to a slice).
+    const unitOf = (dir: string, name: string) => {
+      const at = readdirSync(join(tree, dir)).sort().indexOf(name);
+      return done.findIndex((j) => ((j.data as { unit?: { part: { dirs?: Slice[] } } }).unit?.part.dirs ?? []).some((d) => d.rel === dir && d.from === at));
+    };
+    const units = [unitOf('firmware', 'fw-1.0.bin'), unitOf('firmware', 'fw-1.0.bin.asc'), unitOf('keys', 'KEYS')];
+    expect(units.every((u) => u >= 0)).toBe(true);
+    expect(new Set(units).size).toBe(3);
   }, 300_000);
 });
