@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { artifactsOfModel, modelsInScan } from '../provenance/scan-models.js';
 import { isSignatureName } from '../sources/signature-names.js';
 import { migrate, type InventoryTables } from './schema.js';
+import { inputsOf, scoredFields, type ScoredFields, type ScoringReuse, type StoredInputs } from '../scoring/reuse.js';
 
 import { defaultInventoryPath } from './paths.js';
 
@@ -177,9 +178,16 @@ export function carryOver(ref: ArtifactRef, prev: PreviousLocation, records: Art
   return records;
 }
 
+/**
+ * What scoring had set on each carried-over record before `clearDerived` took it off: put back, with the inputs the
+ * inventory stored, when nothing scoring reads has changed (src/scoring/reuse.ts).
+ */
+const scoredBefore = new WeakMap<ArtifactResult, ScoredFields>();
+
 /** Everything derived after detection, removed in place: derived again when the records join a new scan. */
 export function clearDerived(records: ArtifactResult[]): void {
   for (const r of records) {
+    scoredBefore.set(r, scoredFields(r));
     // Everything derived after detection is derived again for this scan (class, lifetime, copies, verdict).
     for (const k of ['exposure', 'class', 'lifetime', 'created', 'copies', 'retired', 'coverage', 'signedBy', 'signs', 'migration'] as const) delete r[k];
     if (r.signed === false) delete r.signed; // a source's `true` stands; scoring decides `false` again
@@ -187,6 +195,16 @@ export function clearDerived(records: ArtifactResult[]): void {
     // What the coverage pass concluded is concluded again, from this scan's signatures and lists.
     r.errors = r.errors.filter((e) => e.source !== 'coverage');
   }
+}
+
+/**
+ * The records of a top-level location and its members, by their hashes: what scoring stored is taken over only onto
+ * these very records (src/scoring/reuse.ts).
+ */
+function recordsDigest(hashes: [uri: string, hash: string][]): string {
+  const h = createHash('sha256');
+  for (const [uri, hash] of hashes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) h.update(uri).update('\0').update(hash).update('\0');
+  return h.digest('hex');
 }
 
 function topOf(uri: string): string {
@@ -204,6 +222,10 @@ export class Inventory {
   /** Record hash each location had in the scan it is reused from, and the locations this scan reused. */
   private readonly previousHash = new Map<string, string>();
   private readonly reused = new Set<string>();
+  /** The scoring key and exposure inputs the last scoring stored per carried top-level location (`scorings`). */
+  private previousScoring = new Map<string, { key: string; inputs: string }>();
+  /** Artifacts of the last recorded scan whose exposures were carried over rather than scored again. */
+  scoresCarried = 0;
 
   private constructor(
     readonly db: Kysely<InventoryTables>,
@@ -287,6 +309,8 @@ export class Inventory {
     for (const [uri, p] of this.previous) if (!compatible.has(p.lastScan)) this.previous.delete(uri);
     const scanIds = [...new Set([...this.previous.values()].map((p) => p.lastScan))];
     this.previousRecords = new Map();
+    // Each location's record hashes, members included; a record stored inline (v1–2 databases) has none.
+    const hashes = new Map<string, [string, string][] | null>();
     for (let i = 0; i < scanIds.length; i += 500) {
       const obs = await this.observationsOf(scanIds.slice(i, i + 500));
       for (const o of obs) {
@@ -294,10 +318,43 @@ export class Inventory {
         if (!prev || prev.lastScan !== o.scan_id) continue;
         const list = this.previousRecords.get(o.top_uri) ?? [];
         if (o.hash) this.previousHash.set(o.uri, o.hash);
+        const known = hashes.get(o.top_uri);
+        if (o.hash && known !== null) {
+          if (known) known.push([o.uri, o.hash]);
+          else hashes.set(o.top_uri, [[o.uri, o.hash]]);
+        } else hashes.set(o.top_uri, null);
         list.push(o.artifact);
         this.previousRecords.set(o.top_uri, list);
       }
     }
+    // What the last scoring of each location stored, when it was stored with the very records carried over (src/scoring/reuse.ts).
+    this.previousScoring = new Map();
+    for (const prefix of targets.map(targetUri)) {
+      const rows = await this.db
+        .selectFrom('scorings')
+        .select(['top_uri', 'records', 'key', 'inputs'])
+        .where(sql<boolean>`substr(top_uri, 1, ${prefix.length}) = ${prefix}`)
+        .execute();
+      for (const r of rows) {
+        const h = hashes.get(r.top_uri);
+        if (h && recordsDigest(h) === r.records) this.previousScoring.set(r.top_uri, { key: r.key, inputs: r.inputs });
+      }
+    }
+  }
+
+  /**
+   * For scoring this scan (src/scoring/reuse.ts): the key and inputs the last scoring stored for each location this scan
+   * carried over, and what scoring had set on its records; scoring fills in every group's key for `recordScan`.
+   */
+  scoringReuse(): ScoringReuse {
+    return {
+      previous: (top) => {
+        const s = this.reused.has(top) ? this.previousScoring.get(top) : undefined;
+        return s && { key: s.key, inputs: () => JSON.parse(s.inputs) as Record<string, StoredInputs> };
+      },
+      scoredBefore: (a) => scoredBefore.get(a),
+      keys: new Map(),
+    };
   }
 
   /** Observations of some scans with their records resolved (inline in v1–2 databases, by hash from v3). */
@@ -449,11 +506,21 @@ export class Inventory {
     }
   }
 
-  /** Record a finished scan in one transaction: a killed scan leaves the inventory exactly as it was. */
-  async recordScan(result: ScanResult, options: { partial?: boolean } = {}): Promise<void> {
+  /**
+   * Record a finished scan in one transaction: a killed scan leaves the inventory exactly as it was. `scoring`: each
+   * top-level group's scoring key (src/scoring/reuse.ts) and whether its exposures were carried over.
+   */
+  async recordScan(result: ScanResult, options: { partial?: boolean; scoring?: Map<string, { key: string; reused: boolean }> } = {}): Promise<void> {
     const now = result.scan.finishedAt;
     const summary: Record<Severity, number> = { critical: 0, high: 0, medium: 0, low: 0, none: 0 };
     for (const a of result.artifacts) for (const f of a.findings) summary[severityOf(f)]++;
+    const scoring = options.scoring ?? new Map<string, { key: string; reused: boolean }>();
+    // A group carried over with its exposures holds exactly the records its last scan stored: nothing to write for it
+    // but its observations, copied from that scan below.
+    const unchanged = (a: ArtifactResult) => this.reused.has(a.uri) && scoring.get(topOf(a.uri))?.reused === true;
+    const written = result.artifacts.filter((a) => !unchanged(a));
+    /** The record hash of every artifact written, for the scorings stored beside the records. */
+    const recorded = new Map<string, string>();
     await this.db.transaction().execute(async (tx) => {
       await tx
         .insertInto('scans')
@@ -496,8 +563,8 @@ export class Inventory {
           .values(rows.slice(i, i + CHUNK))
           .onConflict((oc) => oc.column('sha256').doUpdateSet({ last_seen: now, class: sql`coalesce(excluded.class, artifacts.class)` }))
           .execute();
-      for (let i = 0; i < result.artifacts.length; i += CHUNK) {
-        const batch = result.artifacts.slice(i, i + CHUNK);
+      for (let i = 0; i < written.length; i += CHUNK) {
+        const batch = written.slice(i, i + CHUNK);
         // Locations reused unchanged from an earlier scan are touched set-wise below, not upserted one by one.
         const fresh = batch.filter((a) => !this.reused.has(a.uri));
         if (fresh.length)
@@ -531,6 +598,7 @@ export class Inventory {
             .execute();
         const texts = batch.map((a) => JSON.stringify(storedRecord(a)));
         const hashes = texts.map((t) => createHash('sha256').update(t).digest('hex'));
+        hashes.forEach((h, j) => recorded.set(batch[j].uri, h));
         const unique = new Map<string, string>();
         // A record identical to the one this location had is already stored.
         hashes.forEach((h, j) => {
@@ -547,6 +615,29 @@ export class Inventory {
           .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
           .execute();
       }
+      // Unchanged groups: their observations copied from the scan their records come from, set-wise in SQL.
+      const from = new Map<string, string[]>();
+      for (const [top, s] of scoring) {
+        const prev = s.reused ? this.previous?.get(top)?.lastScan : undefined;
+        if (!prev) continue;
+        const tops = from.get(prev);
+        if (tops) tops.push(top);
+        else from.set(prev, [top]);
+      }
+      for (const [prev, tops] of from)
+        for (let i = 0; i < tops.length; i += 500)
+          await tx
+            .insertInto('observations')
+            .columns(['scan_id', 'uri', 'top_uri', 'sha256', 'record', 'record_hash'])
+            .expression(
+              tx
+                .selectFrom('observations')
+                .select([sql<string>`cast(${result.scan.id} as varchar(64))`.as('scan_id'), 'uri', 'top_uri', 'sha256', 'record', 'record_hash'])
+                .where('scan_id', '=', prev)
+                .where('top_uri', 'in', tops.slice(i, i + 500)),
+            )
+            .execute();
+      await this.recordScorings(tx, result, scoring, recorded);
       // Signed models seen in this scan, by root digest (src/provenance/scan-models.ts).
       const models = modelsInScan(result);
       for (let i = 0; i < models.length; i += CHUNK)
@@ -580,8 +671,43 @@ export class Inventory {
           .execute();
       }
     });
+    this.scoresCarried = result.artifacts.filter(unchanged).length;
     this.reused.clear();
     this.previousHash.clear();
+    this.previousScoring.clear();
+  }
+
+  /**
+   * Each scored group's key and exposure inputs (`scorings`), with the digest of the records written for it. A group
+   * whose scores were carried over keeps its row: its records are the same ones.
+   */
+  private async recordScorings(
+    tx: Kysely<InventoryTables>,
+    result: ScanResult,
+    scoring: Map<string, { key: string; reused: boolean }>,
+    recorded: Map<string, string>,
+  ): Promise<void> {
+    if (!scoring.size) return;
+    const groups = new Map<string, ArtifactResult[]>();
+    for (const a of result.artifacts) {
+      const top = topOf(a.uri);
+      if (scoring.get(top)?.reused !== false) continue;
+      const g = groups.get(top);
+      if (g) g.push(a);
+      else groups.set(top, [a]);
+    }
+    const scored = [...groups].map(([top, group]) => ({
+      top_uri: top,
+      records: recordsDigest(group.map((a) => [a.uri, recorded.get(a.uri)!])),
+      key: scoring.get(top)!.key,
+      inputs: JSON.stringify(Object.fromEntries(group.map((a) => [a.uri, inputsOf(a)]))),
+    }));
+    for (let i = 0; i < scored.length; i += 200)
+      await tx
+        .insertInto('scorings')
+        .values(scored.slice(i, i + 200))
+        .onConflict((oc) => oc.column('top_uri').doUpdateSet({ records: sql`excluded.records`, key: sql`excluded.key`, inputs: sql`excluded.inputs` }))
+        .execute();
   }
 
   /** Every place the same bytes were seen: by digest, or by a URI whose digest is looked up first. */

@@ -52,6 +52,11 @@ export interface InventoryTables {
   };
   /** Content-addressed artifact records: an unchanged artifact rescanned stores no new record. */
   records: { hash: string; record: string };
+  /**
+   * Per top-level location, the scoring key its last scoring ran under and the inputs behind its exposures (the records
+   * hold the rest), with a digest of the records (`recordsDigest`) that scoring wrote for it and its members.
+   */
+  scorings: { top_uri: string; records: string; key: string; inputs: string };
   /** Models by their OpenSSF Model Signing root digest: every place a signed model was seen (src/provenance). */
   models: { root: string; uri: string; signature_uri: string; first_seen: string; last_seen: string; last_scan: string };
   /** Retirements of models, by root digest (`retire <root digest>`). */
@@ -207,6 +212,20 @@ export const MIGRATIONS: Migration[] = [
         .ifNotExists()
         .addColumn('host', 'varchar(512)', (c) => c.primaryKey())
         .addColumn('until', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 6,
+    description: "each location's scoring key and exposure inputs, so an unchanged rescan under the same scoring context carries its exposures over",
+    async up(db) {
+      await db.schema
+        .createTable('scorings')
+        .ifNotExists()
+        .addColumn('top_uri', 'varchar(2048)', (c) => c.primaryKey())
+        .addColumn('records', 'varchar(64)', (c) => c.notNull())
+        .addColumn('key', 'varchar(64)', (c) => c.notNull())
+        .addColumn('inputs', 'text', (c) => c.notNull())
         .execute();
     },
   },

@@ -84,8 +84,11 @@ export async function finishScan(parts: ScanParts, options: FinishOptions = {}):
       now: new Date(parts.startedAt),
     });
   }
-  if (options.scoring) scoreScan(result, options.scoring.options, options.scoring.setup);
-  if (inventory) await inventory.recordScan(result, { partial: options.partial });
+  // An incremental scan's carried-over records take their exposures over when nothing scoring reads has changed; a
+  // narrowed detector selection is never reused, so its scores are neither taken over nor stored for later.
+  const reuse = inventory && options.scoring && !options.partial ? inventory.scoringReuse() : undefined;
+  if (options.scoring) scoreScan(result, options.scoring.options, options.scoring.setup, undefined, reuse);
+  if (inventory) await inventory.recordScan(result, { partial: options.partial, ...(reuse ? { scoring: reuse.keys } : {}) });
   return result;
 }
 

@@ -11,6 +11,9 @@ import { classifyArtifact, type Classification, type TargetOverride } from './cl
 import { scoreFinding, type FindingExposure, type FindingScoringInput } from './exposure.js';
 import { bundledScoringRules, loadPolicy, type ClassParams, type Lifetimes, type Policy, type ScoringRules, type TimelineEntry } from './rules.js';
 import { selectTimeline, yearFraction, type Timeline } from './timeline.js';
+import { groupKey, restoreScored, reusable, type ScoringReuse } from './reuse.js';
+import { createHash } from 'node:crypto';
+import { VERSION } from '../version.js';
 
 export {
   scoreFinding,
@@ -67,12 +70,32 @@ export interface ScoringOptions {
 }
 
 export interface ScoringSetup {
+  /** The scoring clock: the scan's start as a fractional year, raised to the end of its tick (SCORING_TICK). */
   now: number;
   nowDate: Date;
   timeline: Timeline;
   policies: Policy[];
   lifetimes: Lifetimes;
   config?: ScoringConfig;
+  /**
+   * What every score of this setup depends on besides the artifacts (tool version, class rules, timelines, policies,
+   * config, the clock's tick), as a digest: scores stored under the same one can be carried over (src/scoring/reuse.ts).
+   */
+  context?: string;
+}
+
+/**
+ * The scoring clock's tick, in years (about 53 minutes): scores are as of the end of the tick the scan started in, so
+ * two scans in one tick score alike and an unchanged rescan may carry its exposures over (src/scoring/reuse.ts). The
+ * inputs show the clock to this precision (`now`, 4 decimals); at the end of the tick, a certificate that expires in
+ * the next hour already counts as expired, and a file written moments before the scan is never "in the future".
+ */
+export const SCORING_TICK = 1e-4;
+
+function scoringClock(d: Date): number {
+  const t = yearFraction(d);
+  // A start exactly on a tick (midnight on 1 January, a `--now` date) is its own end; the epsilon absorbs the float.
+  return Math.ceil(t / SCORING_TICK - 1e-6) * SCORING_TICK;
 }
 
 /** Check the class names a config refers to against the class table; errors name the config file. */
@@ -116,17 +139,35 @@ export function prepareScoring(options: ScoringOptions = {}): ScoringSetup {
     if (!policies.includes(p)) policies.push(p);
   }
   for (const p of available.values()) if (p.always && !policies.includes(p)) policies.push(p);
-  return { now: yearFraction(nowDate), nowDate, timeline, policies, lifetimes: rules.lifetimes, ...(config ? { config } : {}) };
+  const now = scoringClock(nowDate);
+  const context = createHash('sha256')
+    .update(
+      JSON.stringify({
+        tool: VERSION,
+        now,
+        timeline: { name, crqcYear, default: rules.timelines.default, bundled: rules.timelines.timelines, config: config?.timelines ?? {} },
+        policies,
+        lifetimes: rules.lifetimes,
+        config: config ?? null,
+      }),
+    )
+    .digest('hex');
+  return { now, nowDate, timeline, policies, lifetimes: rules.lifetimes, ...(config ? { config } : {}), context };
 }
 
 const vouches = (f: Finding) => f.kind === 'signature' || f.kind === 'certificate';
 
-/** Score a whole scan in place; returns it for chaining. */
+/**
+ * Score a whole scan in place; returns it for chaining. With `reuse` (an incremental scan's inventory), every top-level
+ * artifact's scoring key is computed, and a carried-over group whose key is the one its stored exposures were computed
+ * under takes them (src/scoring/reuse.ts) instead of being scored again.
+ */
 export function scoreScan(
   result: ScanResult,
   options: ScoringOptions = {},
   setup: ScoringSetup = prepareScoring(options),
   classifications?: Map<string, Classification>,
+  reuse?: ScoringReuse,
 ): ScanResult {
   const byUri = new Map(result.artifacts.map((a) => [a.uri, a]));
   const copies = new Map<string, number>();
@@ -143,7 +184,9 @@ export function scoreScan(
   // Many artifacts carry the same finding under the same class parameters (a certificate copied into a hundred
   // places): each distinct scoring input is scored once per scan.
   const memo = new ExposureMemo();
+  const carried = reuse && setup.context ? carryScores(result.artifacts, setup.context, reuse, (a) => copiesOf(a, copies, options), confirmedKeys) : new Set();
   for (const a of order) {
+    if (carried.has(a)) continue;
     if (signing.has(a.uri)) continue;
     const parent = a.parent ? classes.get(a.parent) : undefined;
     classes.set(a.uri, scoreArtifact(a, parent, setup, copiesOf(a, copies, options), undefined, linksOf(a), confirmedKeys, memo));
@@ -170,8 +213,50 @@ export function scoreScan(
     if (!a.findings.some(vouches)) continue;
     for (let p = a.parent, hops = 0; p && hops < 64 && !vouchedBelow.has(p); p = byUri.get(p)?.parent ?? null, hops++) vouchedBelow.add(p);
   }
-  for (const a of result.artifacts) decideSigned(a, classes.get(a.uri)!, byUri, vouchedBelow);
+  for (const a of result.artifacts) if (!carried.has(a)) decideSigned(a, classes.get(a.uri)!, byUri, vouchedBelow);
   return result;
+}
+
+/** The top-level URI an artifact belongs to (members are `<top>!/<path>`). */
+function topOf(uri: string): string {
+  const i = uri.indexOf('!/');
+  return i < 0 ? uri : uri.slice(0, i);
+}
+
+/**
+ * Every group's scoring key into `reuse.keys`; the scores of carried-over groups whose key is unchanged put back.
+ * Returns the artifacts that took their scores over (scoring leaves them alone).
+ */
+function carryScores(
+  artifacts: readonly ArtifactResult[],
+  context: string,
+  reuse: ScoringReuse,
+  copies: (a: ArtifactResult) => number,
+  confirmed: ReadonlySet<string>,
+): Set<ArtifactResult> {
+  const groups = new Map<string, ArtifactResult[]>();
+  for (const a of artifacts) {
+    const top = topOf(a.uri);
+    const g = groups.get(top);
+    if (g) g.push(a);
+    else groups.set(top, [a]);
+  }
+  const carried = new Set<ArtifactResult>();
+  for (const [top, group] of groups) {
+    if (!reusable(group)) continue;
+    const key = groupKey(context, group, copies, confirmed);
+    const stored = reuse.previous(top);
+    const before = stored?.key === key ? group.map((a) => reuse.scoredBefore(a)) : [];
+    const inputs = before.length === group.length && before.every((b) => b !== undefined) ? stored!.inputs() : undefined;
+    const reused = !!inputs && group.every((a) => inputs[a.uri] !== undefined);
+    reuse.keys.set(top, { key, reused });
+    if (!reused) continue;
+    group.forEach((a, i) => {
+      restoreScored(a, before[i]!, inputs[a.uri]);
+      carried.add(a);
+    });
+  }
+  return carried;
 }
 
 /** Fingerprints that a parser found (not a carver): a carved key with one of them is confirmed, no longer a lead. */

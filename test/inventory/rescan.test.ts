@@ -1,7 +1,9 @@
 /**
  * Incremental rescans, on SQLite and on a real PostgreSQL: an unchanged tree is carried over whole (nothing read), one
  * changed file among many is the only one read again, and the report of a rescan is the report of a first scan of the
- * same tree into a fresh inventory (only the scan id, its times and the read/reused counts differ).
+ * same tree into a fresh inventory (only the scan id, its times and the read/reused counts differ). Exposures are carried
+ * over with the records when the scoring context and everything scoring reads are unchanged, and scored again when
+ * either changes (src/scoring/reuse.ts).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +13,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { Inventory } from '../../src/inventory/inventory.js';
 import type { ScanResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
+import type { ScoringOptions } from '../../src/scoring/index.js';
 import { requirePrerequisite } from '../helpers/prerequisites.js';
 import { freshDatabase } from '../helpers/queue.js';
 import { FIXTURES } from '../helpers/scan.js';
@@ -38,16 +41,30 @@ function tree(): { dir: string; root: string } {
 /** What differs between two scans of the same tree however they ran: the scan's id and times, what it read or reused. */
 function redacted(r: ScanResult): string {
   const { bytes: _bytes, reused: _reused, ...stats } = r.scan.stats;
-  return JSON.stringify({ ...r, scan: { ...r.scan, id: '<id>', startedAt: '<t>', finishedAt: '<t>', stats } }, null, 1);
+  const { carried: _carried, ...result } = r as ScanResult & { carried?: number };
+  return JSON.stringify({ ...result, scan: { ...r.scan, id: '<id>', startedAt: '<t>', finishedAt: '<t>', stats } }, null, 1);
 }
 
-async function scanInto(db: string, root: string): Promise<ScanResult> {
+/** A scan into `db`, and how many of its artifacts took their exposures over from the last scan (src/scoring/reuse.ts). */
+async function scanInto(db: string, root: string, scoring: ScoringOptions = {}): Promise<ScanResult & { carried: number }> {
   const inventory = await Inventory.open(db);
   try {
-    return await scan({ targets: [root], inventory, now: NOW });
+    const result = await scan({ targets: [root], inventory, now: NOW, scoring });
+    return Object.assign(result, { carried: inventory.scoresCarried });
   } finally {
     await inventory.close();
   }
+}
+
+const topOf = (uri: string) => uri.replace(/!\/.*$/, '');
+
+/**
+ * The artifacts whose exposures a rescan may carry over: not in a group (a top-level artifact and its members) with a
+ * signature linked to or from it, nor in one of the groups `rescored` names.
+ */
+function carriable(r: ScanResult, rescored: (a: ScanResult['artifacts'][number]) => boolean = () => false): number {
+  const out = new Set(r.artifacts.filter((a) => a.signedBy?.length || a.signs?.length || rescored(a)).map((a) => topOf(a.uri)));
+  return r.artifacts.filter((a) => !out.has(topOf(a.uri))).length;
 }
 
 const BACKENDS = [
@@ -74,6 +91,10 @@ describe.each(BACKENDS)('incremental rescans on $name', ({ database, missing }) 
       expect(again.scan.stats.bytes).toBe(0);
       expect(again.scan.stats.reused).toBe(first.artifacts.length);
       expect(redacted(again)).toBe(redacted(first));
+      // Scored under the same context with the same inputs: every exposure carried over but those of signed groups.
+      expect(first.carried).toBe(0);
+      expect(again.carried).toBe(carriable(again));
+      expect(again.carried).toBeGreaterThan(first.artifacts.length / 2);
 
       // One file changes (other bytes, another size and mtime): only it is read; the rest is carried over unchanged.
       const changed = join(root, 'one', 'ec-P-256.pem');
@@ -83,6 +104,11 @@ describe.each(BACKENDS)('incremental rescans on $name', ({ database, missing }) 
       expect(third.scan.stats.bytes).toBe(statSync(changed).size);
       expect(third.scan.stats.reused).toBe(first.artifacts.length - 1);
       const uri = pathToFileURL(changed).href;
+      // Scored again: the changed file, and every group holding its old or new bytes (their copies changed).
+      const moved = new Set([first.artifacts.find((a) => a.uri === uri)!.sha256, third.artifacts.find((a) => a.uri === uri)!.sha256]);
+      const rescored = (a: ScanResult['artifacts'][number]) => a.uri === uri || moved.has(a.sha256);
+      expect(third.carried).toBe(carriable(third, (a) => third.artifacts.some((b) => topOf(b.uri) === topOf(a.uri) && rescored(b))));
+      expect(third.carried).toBeLessThan(again.carried);
       const before = new Map(first.artifacts.map((a) => [a.uri, a]));
       for (const a of third.artifacts) {
         if (a.uri === uri) {
@@ -101,6 +127,19 @@ describe.each(BACKENDS)('incremental rescans on $name', ({ database, missing }) 
       // And the report is the one a first scan of the changed tree into a fresh inventory gives.
       const fresh = await scanInto(await database(dir), root);
       expect(redacted(third)).toBe(redacted(fresh));
+
+      // Another scoring context (a CRQC year, a policy): nothing carried over, everything scored again under it, as a
+      // first scan under it would; the same context once more carries everything over again.
+      for (const scoring of [{ crqcYear: 2030 }, { policies: ['cnsa-2.0'] }]) {
+        const other = await scanInto(db, root, scoring);
+        expect(other.scan.stats.reused).toBe(first.artifacts.length);
+        expect(other.carried).toBe(0);
+        expect(redacted(other)).toBe(redacted(await scanInto(await database(dir), root, scoring)));
+        expect(redacted(other)).not.toBe(redacted(third));
+        const same = await scanInto(db, root, scoring);
+        expect(same.carried).toBe(carriable(same));
+        expect(redacted(same)).toBe(redacted(other));
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
