@@ -286,7 +286,7 @@ export class ScanEngine {
           att,
           first: res.findings.length,
           count: sub.findings.length,
-          planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: ref.name }),
+          planned: planDetachedChecks(att.bytes, att.uri, { keys: new KeyRing(), subject: att.signs?.name ?? ref.name }),
         });
       for (const f of sub.findings) res.findings.push({ ...f, location: { ...f.location, member: att.name } });
       // A cosign signature and the simple-signing payload it signs, kept for the verification that joins the
@@ -297,12 +297,14 @@ export class ScanEngine {
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
     }
-    const failed = this.checkAttached(ref, res, checks);
+    const failedFindings = new Set<Finding>();
+    const failed = this.checkAttached(ref, res, checks, failedFindings);
     // A source's `signed: true` does not stand on signatures that all failed over these bytes.
     if (res.signed === true && signatureObjects > 0 && failed === signatureObjects) delete res.signed;
     // Release stores: coverage from the signatures found on the artifact and on the index that lists it.
     if (info.vouching) {
-      const own = res.findings.filter((f) => f.kind === 'signature');
+      // A signature that failed over what it signs vouches for nothing (docs/coverage.md).
+      const own = res.findings.filter((f) => f.kind === 'signature' && !failedFindings.has(f));
       const v = vouch(info.vouching, own, (r) => this.detectShared(r), this.options.now ?? new Date());
       res.coverage = v.coverage;
       const first = res.findings.length;
@@ -328,13 +330,15 @@ export class ScanEngine {
 
   /**
    * Attached signatures (an OCI referrer, a release store's sibling file) checked over the artifact: with its SHA-256,
-   * or any digest when its bytes are in memory (manifests). Each becomes a `signedBy` link (`via: attached`); one
-   * that fails is an error. Returns how many attached objects had only failing signatures.
+   * or any digest when its bytes are in memory (manifests), or over the part it signs (`ArtifactRef.signs`: a cabinet's
+   * member). Each becomes a `signedBy` link (`via: attached`); one that fails is an error, and its finding goes into
+   * `failedFindings`. Returns how many attached objects had only failing signatures.
    */
   private checkAttached(
     ref: ArtifactRef,
     res: ArtifactResult,
     checks: { att: ArtifactRef; first: number; count: number; planned: ReturnType<typeof planDetachedChecks> }[],
+    failedFindings: Set<Finding>,
   ): number {
     let failedObjects = 0;
     for (const c of checks) {
@@ -344,15 +348,22 @@ export class ScanEngine {
       const outcomes: CheckOutcome[] = c.planned.length
         ? c.planned.map((p) => {
             if (!isPlanned(p)) return p;
+            const { signs } = c.att;
+            // A signature over a part of the artifact (a cabinet member) is checked over that part's bytes.
             const digests = p.requests.map((r) =>
-              res.sha256 && answeredBySha256(r)
-                ? new Uint8Array(Buffer.from(res.sha256, 'hex'))
-                : ref.bytes && promised(ref, res)
-                  ? digestOf(ref.bytes, r)
-                  : undefined,
+              signs
+                ? signs.bytes && digestOf(signs.bytes, r)
+                : res.sha256 && answeredBySha256(r)
+                  ? new Uint8Array(Buffer.from(res.sha256, 'hex'))
+                  : ref.bytes && promised(ref, res)
+                    ? digestOf(ref.bytes, r)
+                    : undefined,
             );
             if (digests.some((d) => !d))
-              return { verification: 'unverifiable', reason: 'needs a digest of the artifact other than its SHA-256' } as CheckOutcome;
+              return {
+                verification: 'unverifiable',
+                reason: signs ? (signs.reason ?? `${signs.name} it signs was not read`) : 'needs a digest of the artifact other than its SHA-256',
+              } as CheckOutcome;
             return p.finish(digests as Uint8Array[]);
           })
         : sigs.map(() => ({ verification: 'unverifiable', reason: 'a signature format shelflife does not check' }) as CheckOutcome);
@@ -360,9 +371,10 @@ export class ScanEngine {
         const finding = sigs[k] ?? sigs[0];
         if (finding === undefined) return;
         if (o.verification === 'failed') {
+          failedFindings.add(res.findings[finding]);
           res.errors.push({
             code: 'malformed',
-            message: `the attached signature does not verify over this artifact: ${o.reason ?? 'no reason given'}`,
+            message: `the attached signature does not verify over ${c.att.signs ? c.att.signs.name : 'this artifact'}: ${o.reason ?? 'no reason given'}`,
             uri: c.att.uri,
             source: 'coverage',
           });

@@ -4,7 +4,9 @@
  * blobs, plus SHA-256/SHA-1 checksums); each `<release>` of each firmware component is an artifact named by its
  * `<location>`, identified by the `<checksum target="container" type="sha256">` the metadata gives and covered by the
  * metadata's signatures. By default each cabinet (MS-CAB, src/containers/cab.ts) up to MAX_CABINET_FETCH bytes is
- * fetched and opened to read its inner `.jcat`, which signs the firmware payload: the release is then `signed`.
+ * fetched and opened to read its inner `.jcat`, which signs the firmware payload: the release is then `signed`. A jcat
+ * item signs the member its id names, so its signatures are handed over with that member's bytes (`ArtifactRef.signs`)
+ * and checked over them, not over the cabinet.
  * `--fetch none` fetches no cabinet; `--fetch all` hands the cabinets to the engine, which opens them as containers.
  * PKCS#7 blobs are named by parsing the CMS (src/detectors/cms.ts through the detector table), GPG blobs as OpenPGP.
  * @module
@@ -94,8 +96,21 @@ export function parseJcat(bytes: Uint8Array, what: string): Map<string, JcatBlob
  * The signature blobs of one jcat item as objects for the engine (PKCS#7 through the CMS detector, GPG through
  * OpenPGP: both claim them by their bytes); `member` names them in findings.
  */
-export function jcatObjects(blobs: JcatBlob[], uri: string, member: string): ArtifactRef[] {
-  return blobs.flatMap((b, i) => (b.kind === 'pkcs7' || b.kind === 'gpg' ? [bytesRef(`${uri}#${b.kind}[${i}]`, member, b.data)] : []));
+export function jcatObjects(blobs: JcatBlob[], uri: string, member: string, signs?: ArtifactRef['signs']): ArtifactRef[] {
+  return blobs.flatMap((b, i) => (b.kind === 'pkcs7' || b.kind === 'gpg' ? [bytesRef(`${uri}#${b.kind}[${i}]`, member, b.data, signs ? { signs } : {})] : []));
+}
+
+/**
+ * What a cabinet's jcat item signs: the member its id names (fwupd signs each file of the cabinet, `firmware.bin`,
+ * by its name within the cabinet; `jcat-tool --basename` ids are base names), with the member's bytes to check the
+ * item's signatures over, or why they cannot be.
+ */
+function signedMember(id: string, members: ReturnType<typeof cabinetFiles>, file: string): NonNullable<ArtifactRef['signs']> {
+  const base = (n: string) => n.slice(n.replace(/\\/g, '/').lastIndexOf('/') + 1);
+  const m = members.find((x) => x.name === id) ?? members.find((x) => base(x.name) === base(id));
+  const name = `${file}!/${m?.name ?? id}`;
+  if (!m) return { name, reason: `the cabinet holds no member ${id}, which its jcat item names` };
+  return m.bytes ? { name, bytes: m.bytes } : { name, reason: `the member it signs could not be read: ${m.problem?.message ?? 'unreadable'}` };
 }
 
 export interface LvfsRelease {
@@ -297,7 +312,8 @@ class LvfsSource implements Source {
       return { errors: [{ code: 'malformed', message: `cabinet SHA-256 does not match the metadata's ${sha}; not opened`, uri: url }] };
     const attached: ArtifactRef[] = [];
     const errors: NonNullable<RelatedInfo['errors']> = [];
-    for (const m of cabinetFiles(doc.bytes, url)) {
+    const members = cabinetFiles(doc.bytes, url);
+    for (const m of members) {
       if (!m.name.endsWith('.jcat')) continue;
       if (!m.bytes) {
         errors.push({
@@ -307,10 +323,18 @@ class LvfsSource implements Source {
         });
         continue;
       }
+      const jcat = `${url}!/${m.name}`;
       try {
-        for (const [, blobs] of parseJcat(m.bytes, `${url}!/${m.name}`)) attached.push(...jcatObjects(blobs, `${url}!/${m.name}`, `${file}!/${m.name}`));
+        for (const [id, blobs] of parseJcat(m.bytes, jcat)) {
+          const signs = signedMember(id, members, file);
+          const sha256 = blobs.find((b) => b.kind === 'sha256');
+          const got = signs.bytes && createHash('sha256').update(signs.bytes).digest('hex');
+          if (got && sha256 && Buffer.from(sha256.data).toString('utf8').trim().toLowerCase() !== got)
+            errors.push({ code: 'malformed', message: `its SHA-256 of ${id} does not match the cabinet's member (${got})`, uri: jcat });
+          attached.push(...jcatObjects(blobs, jcat, `${file}!/${m.name}`, signs));
+        }
       } catch (e) {
-        errors.push(errorEntry(e, `${url}!/${m.name}`));
+        errors.push(errorEntry(e, jcat));
       }
     }
     return { attached, errors };

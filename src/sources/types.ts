@@ -55,6 +55,12 @@ export interface ArtifactRef {
   related?(): Promise<RelatedInfo>;
   /** A local file found by the fs source: where it is, as resign needs it (src/resign/writers/fs.ts). */
   local?: LocalFile;
+  /**
+   * An attached signature (`RelatedInfo.attached`) that signs a part of the artifact rather than its bytes: a
+   * cabinet's `.jcat` item signs the member its id names (libjcat), not the cabinet. The engine checks the signature
+   * over `bytes` instead of the artifact; without them, `reason` says why it is not checked.
+   */
+  signs?: { name: string; bytes?: Uint8Array; reason?: string };
 }
 
 /** A top-level local file: its path, and the identity of the directory that held it when it was scanned. */

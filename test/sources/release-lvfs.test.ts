@@ -3,13 +3,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { cabinetFiles, parseCabinet } from '../../src/containers/cab.js';
 import type { ArtifactResult } from '../../src/model.js';
 import { scan } from '../../src/scan/scan.js';
 import { parseJcat } from '../../src/sources/lvfs.js';
-import { requirePrerequisiteForAll } from '../helpers/prerequisites.js';
+import { needPrograms, requirePrerequisite, requirePrerequisiteForAll } from '../helpers/prerequisites.js';
 import { FIXTURES } from '../helpers/scan.js';
 import { useReleaseStores } from '../setup/release-servers.js';
 
@@ -71,6 +71,9 @@ describe('LVFS-style firmware remotes', () => {
         .digest('hex'),
     );
     expect(signedCab.findings.some((f) => f.location.member === 'signed-1.0.cab!/firmware.jcat' && f.format === 'cms' && f.kind === 'signature')).toBe(true);
+    // The inner jcat's PKCS#7 signs firmware.bin (its item id), not the cabinet: checked over that member, verified.
+    expect(signedCab.errors).toEqual([]);
+    expect(signedCab.signedBy?.filter((l) => l.via === 'attached')).toMatchObject([{ format: 'cms', verification: 'verified' }]);
     expect(signedCab.findings.some((f) => f.location.member === 'firmware.xml.gz')).toBe(true);
     expect(signedCab.annotations?.['lvfs.component']).toBe('test.device.firmware');
     const bare = arts.get('/lvfs/downloads/bare-2.0.cab')!;
@@ -118,6 +121,73 @@ describe('LVFS-style firmware remotes', () => {
     // firmware.bin is a signed UEFI capsule: its signer's certificate is found inside the opened cabinet.
     const capsule = r.artifacts.find((a) => a.uri.endsWith('/signed-1.0.cab!/firmware.bin'))!;
     expect(capsule.findings.some((f) => f.kind === 'certificate' && f.algorithm.id === 'RSA-3072')).toBe(true);
+  });
+
+  // libjcat signs each file of a cabinet by its name (the item id), so a cabinet's signatures are checked over the
+  // member they name. Oracle: openssl cms -verify over firmware.bin (and not over the cabinet).
+  it("a cabinet's jcat signature is checked over the member it names: verified, failed on a changed member, unverifiable without it", async (ctx) => {
+    requirePrerequisite(ctx, needPrograms('the openssl cms cross-check', 'openssl'));
+    const cab = new Uint8Array(readFileSync(join(s.root, 'lvfs/downloads/signed-1.0.cab')));
+    const members = new Map(cabinetFiles(cab, 'signed-1.0.cab').map((m) => [m.name, m.bytes!]));
+    const work = mkdtempSync(join(tmpdir(), 'jcat-'));
+    const p7 = parseJcat(members.get('firmware.jcat')!, 'firmware.jcat')
+      .get('firmware.bin')!
+      .find((b) => b.kind === 'pkcs7')!;
+    writeFileSync(join(work, 'b.p7'), p7.data);
+    writeFileSync(join(work, 'firmware.bin'), members.get('firmware.bin')!);
+    writeFileSync(join(work, 'cab'), cab);
+    const cmsVerify = (content: string) =>
+      execFileSync(
+        'openssl',
+        ['cms', '-verify', '-binary', '-noverify', '-inform', 'PEM', '-in', join(work, 'b.p7'), '-content', join(work, content), '-out', '/dev/null'],
+        {
+          stdio: 'pipe',
+        },
+      );
+    expect(cmsVerify('firmware.bin').length).toBe(0); // exit 0: "Verification successful" on stderr
+    expect(() => cmsVerify('cab')).toThrow();
+
+    // Two cabinets made with gcab: the same jcat beside a changed firmware.bin, and the jcat without firmware.bin.
+    const changed = new Uint8Array(members.get('firmware.bin')!);
+    changed[changed.length - 1] ^= 0xff;
+    const pack = (name: string, files: Record<string, Uint8Array>) => {
+      const d = mkdtempSync(join(work, 'cab-'));
+      for (const [f, b] of Object.entries(files)) writeFileSync(join(d, f), b);
+      execFileSync('gcab', ['-c', join(s.root, 'lvfs/downloads', name), ...Object.keys(files)], { cwd: d, stdio: 'ignore' });
+      return new Uint8Array(readFileSync(join(s.root, 'lvfs/downloads', name)));
+    };
+    const jcat = members.get('firmware.jcat')!;
+    // The changed cabinet's jcat also carries the original firmware.bin's SHA-256 as a checksum blob (jcat-tool import).
+    writeFileSync(join(work, 'firmware.jcat'), jcat);
+    writeFileSync(join(work, 'fw.sha256'), createHash('sha256').update(members.get('firmware.bin')!).digest('hex'));
+    execFileSync('jcat-tool', ['--basename', '--kind', 'sha256', 'import', 'firmware.jcat', 'firmware.bin', 'fw.sha256'], { cwd: work, stdio: 'ignore' });
+    const cabs = {
+      'changed-1.1.cab': pack('changed-1.1.cab', { 'firmware.bin': changed, 'firmware.jcat': new Uint8Array(readFileSync(join(work, 'firmware.jcat'))) }),
+      'nobin-1.2.cab': pack('nobin-1.2.cab', { 'firmware.jcat': jcat }),
+    };
+    const releases = Object.entries(cabs)
+      .map(
+        ([f, b]) =>
+          `<release version="1"><location>downloads/${f}</location><checksum type="sha256" target="container">${createHash('sha256').update(b).digest('hex')}</checksum><size type="download">${b.length}</size></release>`,
+      )
+      .join('');
+    writeFileSync(
+      join(s.root, 'lvfs/firmware-jcat.xml.gz'),
+      gzipSync(`<?xml version="1.0"?><components><component type="firmware"><id>test.jcat</id><releases>${releases}</releases></component></components>`),
+    );
+    const arts = await scanLvfs(`lvfs+${s.http.url}/lvfs/firmware-jcat.xml.gz`);
+    const bad = arts.get('/lvfs/downloads/changed-1.1.cab')!;
+    expect(bad.coverage).not.toBe('signed');
+    expect(bad.signedBy ?? []).toEqual([]);
+    expect(bad.errors.map((e) => e.message).sort()).toEqual([
+      expect.stringMatching(/^its SHA-256 of firmware\.bin does not match the cabinet's member \([0-9a-f]{64}\)$/),
+      expect.stringMatching(/^the attached signature does not verify over changed-1\.1\.cab!\/firmware\.bin: /),
+    ]);
+    const nobin = arts.get('/lvfs/downloads/nobin-1.2.cab')!;
+    expect(nobin.errors).toEqual([]);
+    expect(nobin.signedBy?.filter((l) => l.via === 'attached')).toMatchObject([
+      { format: 'cms', verification: 'unverifiable', reason: 'the cabinet holds no member firmware.bin, which its jcat item names' },
+    ]);
   });
 
   it('a cabinet whose bytes do not match the metadata is not opened', async () => {
