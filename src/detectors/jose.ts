@@ -119,17 +119,34 @@ function scanCompact(text: string, out: Collector): void {
       if (parts.length === 3) {
         const signature = b64url(parts[2], 'signature');
         const claims = header.b64 === false ? undefined : tryJson(parts[1]);
-        out.findings.push(...describeJws(header, signature, where, claims, out));
+        out.findings.push(...describeJws(header, signature, where, claims, out, COMPACT_PLACE));
       } else {
         const encryptedKey = b64url(parts[1], 'encrypted key');
         // The content cipher is reported at the ciphertext's own offset, so it never collides with the key wrap.
         const ctOffset = m.index + parts[0].length + parts[1].length + parts[2].length + 3;
-        out.findings.push(...describeJwe(header, [{ header: {}, where, encryptedKeyBytes: encryptedKey.length }], { offset: ctOffset }, out));
+        out.findings.push(
+          ...describeJwe(header, [{ header: {}, where, encryptedKeyBytes: encryptedKey.length, place: COMPACT_PLACE }], { offset: ctOffset }, out),
+        );
       }
     } catch (e) {
       out.fail(where, parts.length === 3 ? 'JWS' : 'JWE', e);
     }
   }
+}
+
+/**
+ * Where a header member sits, as a location path: `protected` (in the decoded protected header: all of a compact
+ * token's header), `header` (a JSON serialization's per-signature or per-recipient unprotected header) or
+ * `unprotected` (a JWE's shared unprotected header), under the path of the object that holds it (RFC 7515 §7.2,
+ * RFC 7516 §7.2). Certificates of an `x5c` are located there, not at the top of the document.
+ */
+type HeaderPlace = (member: string) => string;
+
+const COMPACT_PLACE: HeaderPlace = () => 'protected';
+
+/** A JSON serialization's headers, as [path, header] in the order their union takes a member (a member should be in one only). */
+function jsonPlace(layers: [string, JsonObject][]): HeaderPlace {
+  return (m) => (layers.find(([, h]) => Object.hasOwn(h, m)) ?? layers[0])[0];
 }
 
 /** A base64url part that decodes to a JSON object, or undefined; cheap checks first so junk costs no exception. */
@@ -173,7 +190,7 @@ const SIGNATURE_BYTES: Record<string, number> = {
  * `alg: "none"` (RFC 7515 §A.5, RFC 7519 §6) is an unsecured JWS: reported as a signature finding with algorithm id
  * "none", quantum status "unknown" and 0 classical bits, because nothing protects it against anyone, quantum or not.
  */
-function describeJws(header: JsonObject, signature: Uint8Array, where: Where, claims: JsonObject | undefined, out: Collector): Finding[] {
+function describeJws(header: JsonObject, signature: Uint8Array, where: Where, claims: JsonObject | undefined, out: Collector, place: HeaderPlace): Finding[] {
   const alg = str(header, 'alg');
   if (!alg) throw new ParseError('header has no "alg"');
   const details: Record<string, unknown> = { signatureBytes: signature.length };
@@ -196,7 +213,7 @@ function describeJws(header: JsonObject, signature: Uint8Array, where: Where, cl
   const entry = cat().data.jose[alg];
   if (entry && entry.role !== 'signature') throw new ParseError(`"${alg}" is not a signature algorithm`);
   const certs: Finding[] = [];
-  const key = signerKey(header, where, certs, out);
+  const key = signerKey(header, where, certs, out, place);
   let d: Described;
   if (!entry) {
     d = cat().resolve(undefined, {}, { name: alg });
@@ -287,13 +304,14 @@ interface JoseKey extends KeyInfo {
 }
 
 /** The signer's key when the header carries it: `jwk` (RFC 7515 §4.1.3) or `x5c` (§4.1.6, leaf first). */
-function signerKey(header: JsonObject, where: Where, certs: Finding[], out: Collector): JoseKey | undefined {
+function signerKey(header: JsonObject, where: Where, certs: Finding[], out: Collector, place: HeaderPlace): JoseKey | undefined {
   if (isObject(header.jwk)) return { ...describeJwkKey(header.jwk), source: 'jwk' };
-  if (Array.isArray(header.x5c) && header.x5c.length > 0) return x5cKey(header.x5c, where, certs, out, 'jws');
+  if (Array.isArray(header.x5c) && header.x5c.length > 0) return x5cKey(header.x5c, where, certs, out, 'jws', place('x5c'));
   return undefined;
 }
 
-function x5cKey(x5c: Json[], where: Where, certs: Finding[], out: Collector, format: string): JoseKey | undefined {
+/** The certificates of an `x5c` (leaf first), located at `at` (the header that holds it, HeaderPlace). */
+function x5cKey(x5c: Json[], where: Where, certs: Finding[], out: Collector, format: string, at: string): JoseKey | undefined {
   let leaf: JoseKey | undefined;
   for (let i = 0; i < x5c.length && i < 16; i++) {
     const s = x5c[i];
@@ -302,7 +320,7 @@ function x5cKey(x5c: Json[], where: Where, certs: Finding[], out: Collector, for
       if (typeof s !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s)) throw new ParseError('x5c entry is not base64');
       const der = new Uint8Array(Buffer.from(s, 'base64'));
       const cert = parseCertificate(readNode(der, 0, der.length));
-      const f = certificateFinding(cert, format, where.offset ?? 0, where.path !== undefined ? `${where.path}.x5c[${i}]` : `x5c[${i}]`);
+      const f = certificateFinding(cert, format, where.offset ?? 0, `${at}.x5c[${i}]`);
       if (where.offset === undefined) delete f.location.offset;
       certs.push(f);
       if (i === 0) leaf = { ...cert.key, source: 'x5c', kty: cert.key.algorithm.family };
@@ -342,7 +360,7 @@ function resolveWithKey(entry: CatalogueEntry, alg: string, key: JoseKey): Descr
  */
 function describeJwe(
   shared: JsonObject,
-  recipients: { header: JsonObject; where: Where; encryptedKeyBytes?: number }[],
+  recipients: { header: JsonObject; where: Where; encryptedKeyBytes?: number; place: HeaderPlace }[],
   contentWhere: Where,
   out: Collector,
 ): Finding[] {
@@ -363,7 +381,7 @@ function describeJwe(
     if (typeof header.p2c === 'number') details.iterations = header.p2c;
     let key: JoseKey | undefined;
     if (isObject(header.epk)) key = { ...describeJwkKey(header.epk), source: 'epk' };
-    else key = signerKey(header, r.where, findings, out);
+    else key = signerKey(header, r.where, findings, out, r.place);
     let d: Described;
     if (!entry) d = cat().resolve(undefined, {}, { name: alg });
     else if (key && entry.family) {
@@ -567,10 +585,23 @@ function jwsJson(doc: JsonObject, sigs: JsonObject[], where: { path: string }, o
     const w = { path: flattened ? where.path : `${where.path}.signatures[${i}]` };
     try {
       const prot = protectedHeader(s);
-      const header = { ...(isObject(s.header) ? s.header : {}), ...prot };
+      const own = isObject(s.header) ? s.header : {};
+      const header = { ...own, ...prot };
       const sig = b64url(str(s, 'signature') ?? '', 'signature');
       const claims = payload !== undefined && header.b64 !== false ? tryJson(payload) : undefined;
-      out.findings.push(...describeJws(header, sig, w, claims, out));
+      out.findings.push(
+        ...describeJws(
+          header,
+          sig,
+          w,
+          claims,
+          out,
+          jsonPlace([
+            [`${w.path}.protected`, prot],
+            [`${w.path}.header`, own],
+          ]),
+        ),
+      );
     } catch (e) {
       out.fail(w, 'JWS', e);
     }
@@ -580,13 +611,22 @@ function jwsJson(doc: JsonObject, sigs: JsonObject[], where: { path: string }, o
 /** RFC 7516 §7.2.1 (general: every recipient) and §7.2.2 (flattened). */
 function jweJson(doc: JsonObject, where: { path: string }, out: Collector): void {
   try {
-    const shared = { ...(isObject(doc.unprotected) ? doc.unprotected : {}), ...protectedHeader(doc) };
+    const unprotected = isObject(doc.unprotected) ? doc.unprotected : {};
+    const prot = protectedHeader(doc);
+    const shared = { ...unprotected, ...prot };
     const list = Array.isArray(doc.recipients) ? doc.recipients : [doc];
     const recipients = list.slice(0, MAX_OBJECTS_PER_ARTIFACT).map((r, i) => {
       const encryptedKey = isObject(r) && typeof r.encrypted_key === 'string' ? b64url(r.encrypted_key, 'encrypted key') : undefined;
+      const header = isObject(r) && isObject(r.header) ? r.header : {};
+      const path = Array.isArray(doc.recipients) ? `${where.path}.recipients[${i}]` : where.path;
       return {
-        header: isObject(r) && isObject(r.header) ? r.header : {},
-        where: { path: Array.isArray(doc.recipients) ? `${where.path}.recipients[${i}]` : where.path },
+        header,
+        where: { path },
+        place: jsonPlace([
+          [`${path}.header`, header],
+          [`${where.path}.protected`, prot],
+          [`${where.path}.unprotected`, unprotected],
+        ]),
         ...(encryptedKey ? { encryptedKeyBytes: encryptedKey.length } : {}),
       };
     });

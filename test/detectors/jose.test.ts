@@ -1,4 +1,4 @@
-import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import { constants, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,23 @@ const jose = (name: string, bytes: Uint8Array | string = read(name)) => {
 const b64u = (x: string | Uint8Array) => Buffer.from(x).toString('base64url');
 const enc = (o: unknown) => b64u(JSON.stringify(o));
 const payload = enc({ iss: 'me', iat: 1767225600, exp: 1798761600 });
+
+/**
+ * Follow a location path (`$.signatures[0].protected.x5c[0]`; a compact token's `protected.x5c[0]`) through a JOSE
+ * document, decoding a protected header (base64url JSON) on the way, to the base64 DER it names: its SHA-256.
+ */
+function at(doc: string, path: string): string {
+  let node: unknown = path.startsWith('$') ? JSON.parse(doc) : { protected: doc.split('.')[0] };
+  for (const part of path.replace(/^\$\.?/, '').split('.')) {
+    const m = part.match(/^([^[]+)((?:\[\d+\])*)$/)!;
+    node = (node as Record<string, unknown>)[m[1]];
+    if (m[1] === 'protected') node = JSON.parse(Buffer.from(node as string, 'base64url').toString());
+    for (const i of m[2].matchAll(/\[(\d+)\]/g)) node = (node as unknown[])[Number(i[1])];
+  }
+  return createHash('sha256')
+    .update(Buffer.from(node as string, 'base64'))
+    .digest('hex');
+}
 
 describe('jose detector: claims', () => {
   it('claims compact tokens, JSON with kty/alg and JOSE file names', () => {
@@ -82,7 +99,55 @@ describe('jose detector: JWS', () => {
     expect(errors).toEqual([]);
     expect(summary(findings)).toEqual(['certificate jws RSA-2048/SHA-256', 'signature jws RSA-2048/SHA-256']);
     const cert = findings.find((f) => f.kind === 'certificate')!;
-    expect([cert.subject, cert.location.path]).toEqual(['CN=jose-fixture', 'x5c[0]']);
+    // A compact token's x5c is in its (base64url) protected header: located there, decoded.
+    expect([cert.subject, cert.location.path]).toEqual(['CN=jose-fixture', 'protected.x5c[0]']);
+    expect(at(read('x5c.jws').toString().trim(), cert.location.path!)).toBe(cert.fingerprint);
+  });
+
+  // Each x5c certificate is located at the header member that holds its bytes (RFC 7515 §7.2, RFC 7516 §7.2): the
+  // test follows the reported path through the document (decoding a protected header) and fingerprints what it finds.
+  it('locates x5c certificates where their bytes are in a JSON serialization: header, protected (decoded), unprotected', () => {
+    const [h, , s] = read('x5c.jws').toString().trim().split('.');
+    const cert = (JSON.parse(Buffer.from(h, 'base64url').toString()) as { x5c: string[] }).x5c[0];
+    const jws = JSON.stringify({
+      payload,
+      signatures: [
+        { protected: enc({ alg: 'RS256' }), header: { kid: 'a', x5c: [cert] }, signature: s },
+        { protected: enc({ alg: 'RS256', x5c: [cert] }), signature: s },
+      ],
+    });
+    const flattened = JSON.stringify({ payload, protected: enc({ alg: 'RS256' }), header: { x5c: [cert] }, signature: s });
+    const key = b64u(Buffer.alloc(256, 7));
+    const jwe = JSON.stringify({
+      protected: enc({ enc: 'A256GCM' }),
+      unprotected: { x5c: [cert] },
+      recipients: [
+        { header: { alg: 'RSA-OAEP', x5c: [cert] }, encrypted_key: key },
+        { header: { alg: 'RSA-OAEP' }, encrypted_key: key },
+      ],
+      iv: b64u('123456789012'),
+      ciphertext: b64u('x'),
+      tag: b64u('1234567890123456'),
+    });
+    for (const [name, doc, paths] of [
+      ['general.json', jws, ['$.signatures[0].header.x5c[0]', '$.signatures[1].protected.x5c[0]']],
+      ['flattened.json', flattened, ['$.header.x5c[0]']],
+      ['jwe.json', jwe, ['$.recipients[0].header.x5c[0]', '$.unprotected.x5c[0]']],
+    ] as const) {
+      const { findings, errors } = jose(name, doc);
+      expect(errors, name).toEqual([]);
+      const certs = findings.filter((f) => f.kind === 'certificate');
+      expect(
+        certs.map((f) => f.location.path),
+        name,
+      ).toEqual(paths);
+      for (const c of certs) expect(at(doc, c.location.path!), c.location.path).toBe(c.fingerprint);
+      // Every key-management or signature finding is sized by its certificate.
+      expect(
+        findings.filter((f) => f.kind !== 'certificate').every((f) => f.algorithm.id !== 'RSA' || f.details?.role === 'content-encryption'),
+        name,
+      ).toBe(true);
+    }
   });
 
   it('reports alg none as an unsecured signature', () => {
