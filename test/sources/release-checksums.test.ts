@@ -111,13 +111,24 @@ describe('signed checksum directories over HTTP(S)', () => {
     expect(img.sha256).toBe(sha(join(s.root, 'sums/minisign/router.img')));
   });
 
-  it('a Sigstore bundle beside the checksum file is read by the sigstore detector', async () => {
+  it('a Sigstore bundle beside the checksum file is read by the sigstore detector, and one that signs other bytes does not sign it', async () => {
     const arts = await scanDir(`${s.http.url}/sums/sigstore/`);
     const sums = arts.get('/sums/sigstore/SHA256SUMS')!;
-    expect(sums.coverage).toBe('signed');
     expect(sums.findings.filter((f) => f.kind === 'signature').every((f) => f.location.member === 'SHA256SUMS.sigstore.json')).toBe(true);
     expect(sums.findings.some((f) => f.format === 'sigstore' && f.kind === 'signature')).toBe(true);
-    expect(arts.get('/sums/sigstore/image.bin')!.coverage).toBe('covered');
+    // The bundle is cosign's over another file (fixtures/gen/release-stores.sh): an error naming it, and the list is
+    // not signed by it (docs/coverage.md: a signature that fails is never a link).
+    expect(sums.errors.map((e) => e.message).sort()).toEqual([
+      'no signature on this checksum file; the files it lists are index-unsigned',
+      expect.stringMatching(/^the attached signature does not verify over this artifact: /),
+    ]);
+    expect(sums.errors.find((e) => e.message.startsWith('the attached'))?.uri).toMatch(/SHA256SUMS\.sigstore\.json$/);
+    expect(sums.coverage).toBe('unsigned');
+    expect(sums.signedBy).toBeUndefined();
+    // What it lists still takes the index chain's signature, which that path does not check (`unverifiable`, saying so).
+    const image = arts.get('/sums/sigstore/image.bin')!;
+    expect(image.coverage).toBe('covered');
+    expect(image.signedBy).toMatchObject([{ via: 'index', verification: 'unverifiable' }]);
   });
 
   it('a URL naming one file: its per-file signature siblings, no listing read', async () => {
