@@ -25,6 +25,7 @@ import type { DetectContext, Finding } from '../model.js';
 import { describeSpki, type KeyInfo } from '../pkix/algorithm.js';
 import { parseCertificate, sha256Hex } from '../pkix/certificate.js';
 import { carveScope, type Range } from './_carve-scope.js';
+import { CertificateHeads } from './_certificate-heads.js';
 import { RSA_EXPONENTS, soundEcSpki, soundRsa } from './_key-soundness.js';
 import type { Detector, DetectResult } from './types.js';
 import { rethrowUnlessParseError } from '../errors.js';
@@ -76,6 +77,8 @@ function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   const scope = carveScope(bytes, ctx);
   if (scope && scope.length === 0) return { findings: [] };
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Every candidate lies whole in one scope range, so its anchor does too: anchors are only looked for there.
+  const ranges = scope ? mergeRanges(scope) : [{ start: 0, end: bytes.length }];
   const findings: Finding[] = [];
   const taken: Range[] = [];
   let certs: Range[] | undefined;
@@ -90,26 +93,82 @@ function detectCarve(bytes: Uint8Array, ctx: DetectContext): DetectResult {
   };
   for (const alg of SPKI_ALG_OIDS) {
     const oidLen = alg[1] + 2;
-    for (let p = buf.indexOf(alg); p >= 0; p = buf.indexOf(alg, p + 1)) {
+    for (const p of occurrencesIn(buf, alg, ranges)) {
       // Candidates inside a certificate belong to x509: skip them before the costly soundness checks.
       const spki = spkiAround(bytes, p, oidLen, (at) => inTaken(at) || inCert(at));
       if (!spki || inTaken(spki.start) || inCert(spki.start)) continue;
       push(keyFinding(spki.key, spki.start, 'spki', sha256Hex(bytes.subarray(spki.start, spki.end))), spki);
     }
   }
-  for (const k of carvePkcs1(bytes, (at) => inTaken(at) || inCert(at)))
+  for (const k of carvePkcs1(buf, ranges, (at) => inTaken(at) || inCert(at)))
     if (!inTaken(k.start) && !inCert(k.start)) push(keyFinding(k.key, k.start, 'pkcs1', rsaFingerprint(k.n, k.e), { exponent: k.e.toString() }), k);
+  const words = wordHits(bytes, ranges);
   let vbmeta: Range[] | undefined;
   const inVbmeta = (at: number) => (vbmeta ??= vbmetaRanges(buf)).some((r) => at >= r.start && at < r.end);
-  for (const k of carveMontgomery(bytes))
+  for (const k of carveMontgomery(buf, words))
     if (!inTaken(k.start) && !(k.layout === 'avb' && inVbmeta(k.start)))
       push(
         keyFinding(k.key, k.start, k.layout, k.e ? rsaFingerprint(k.n, k.e) : undefined, k.e && k.layout === 'mincrypt' ? { exponent: k.e.toString() } : {}),
         k,
       );
-  for (const k of carveLengthPrefixed(bytes))
+  for (const k of carveLengthPrefixed(buf, words))
     if (!inTaken(k.start)) push(keyFinding(k.key, k.start, 'length-prefixed', rsaFingerprint(k.n, k.e), { exponent: k.e.toString() }), k);
   return { findings };
+}
+
+/** Sorted, overlapping or touching ranges joined: anchors are searched once each, in increasing order. */
+function mergeRanges(scope: readonly Range[]): Range[] {
+  const out: Range[] = [];
+  for (const r of [...scope].sort((a, b) => a.start - b.start)) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+    else out.push({ start: r.start, end: r.end });
+  }
+  return out;
+}
+
+/** Every offset at which `needle` lies whole inside one of the (sorted, disjoint) ranges, in increasing order. */
+function* occurrencesIn(buf: Buffer, needle: Uint8Array, ranges: readonly Range[]): Iterable<number> {
+  for (const r of ranges) {
+    const part = r.start === 0 && r.end >= buf.length ? buf : buf.subarray(r.start, r.end);
+    for (let p = part.indexOf(needle); p >= 0; p = part.indexOf(needle, p + 1)) yield r.start + p;
+  }
+}
+
+/** Modulus sizes in 32-bit words of the Montgomery layouts (1024 to 4096 bits). */
+const MONTGOMERY_WORDS = [32, 64, 96, 128];
+/** Modulus sizes in bytes of the length-prefixed layout, its u32 prefix being the bytes or the bits. */
+const PREFIXED_BYTES = [128, 256, 384, 512];
+
+/**
+ * Where the u32 values that open the Montgomery and length-prefixed layouts sit: little-endian `words` (mincrypt) and
+ * big-endian bits or bytes (AVB, length-prefixed), each value's offsets in increasing order. One pass over the bytes
+ * for all of them: these values are common in binaries, and one native search per value cost a call per occurrence.
+ */
+interface WordHits {
+  le: Map<number, number[]>;
+  be: Map<number, number[]>;
+}
+
+/** The big-endian values of interest are all below 2^16, after two zero bytes: a table by the low 16 bits. */
+const BE_VALUES = new Uint8Array(1 << 16);
+for (const w of MONTGOMERY_WORDS) BE_VALUES[w * 32] = 1;
+for (const b of PREFIXED_BYTES) BE_VALUES[b] = BE_VALUES[b * 8] = 1;
+
+function wordHits(b: Uint8Array, ranges: readonly Range[]): WordHits {
+  const le = new Map<number, number[]>(MONTGOMERY_WORDS.map((w) => [w, []]));
+  const be = new Map<number, number[]>();
+  for (let v = 0; v < BE_VALUES.length; v++) if (BE_VALUES[v]) be.set(v, []);
+  for (const r of ranges) {
+    const end = Math.min(r.end, b.length) - 3;
+    for (let p = r.start; p < end; p++) {
+      const x = b[p];
+      if (x === 0) {
+        if (b[p + 1] === 0 && BE_VALUES[(b[p + 2] << 8) | b[p + 3]] === 1) be.get((b[p + 2] << 8) | b[p + 3])!.push(p);
+      } else if ((x & 0x1f) === 0 && x <= 0x80 && b[p + 1] === 0 && b[p + 2] === 0 && b[p + 3] === 0) le.get(x)!.push(p);
+    }
+  }
+  return { le, be };
 }
 
 function keyFinding(key: KeyInfo, offset: number, layout: string, fingerprint?: string, details: Record<string, unknown> = {}): Finding {
@@ -174,26 +233,19 @@ function spkiAround(bytes: Uint8Array, oidAt: number, oidLen: number, skip: (at:
 }
 
 /** RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }, found by the modulus header of common sizes. */
-function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => false): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  // 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024.
-  const heads = [
-    [0x02, 0x41, 0x00],
-    [0x02, 0x81, 0x81, 0x00],
-    [0x02, 0x81, 0xc1, 0x00],
-    [0x02, 0x82, 0x01, 0x01, 0x00],
-    [0x02, 0x82, 0x01, 0x81, 0x00],
-    [0x02, 0x82, 0x02, 0x01, 0x00],
-    [0x02, 0x82, 0x04, 0x01, 0x00],
-  ].map((h) => Buffer.from(h));
-  for (const h of heads) {
-    for (let p = buf.indexOf(h); p >= 0; p = buf.indexOf(h, p + 1)) {
+function* carvePkcs1(
+  buf: Buffer,
+  ranges: readonly Range[],
+  skip: (at: number) => boolean = () => false,
+): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
+  for (const h of PKCS1_HEADS) {
+    for (const p of occurrencesIn(buf, h, ranges)) {
       for (const hdr of [2, 3, 4]) {
         const start = p - hdr;
-        if (start < 0 || bytes[start] !== TAG.SEQUENCE) continue;
+        if (start < 0 || buf[start] !== TAG.SEQUENCE) continue;
         if (skip(start)) break;
         try {
-          const node = readNode(bytes, start);
+          const node = readNode(buf, start);
           const kids = node.children();
           if (kids.length !== 2 || kids[0].start !== p || kids[1].tag !== TAG.INTEGER) continue;
           const n = kids[0].bigint();
@@ -211,13 +263,21 @@ function* carvePkcs1(bytes: Uint8Array, skip: (at: number) => boolean = () => fa
   }
 }
 
+/** 02 LL 00 <top bit set>: an INTEGER of k+1 bytes with a leading zero. k = 64, 128, 192, 256, 384, 512, 1024. */
+const PKCS1_HEADS = [
+  [0x02, 0x41, 0x00],
+  [0x02, 0x81, 0x81, 0x00],
+  [0x02, 0x81, 0xc1, 0x00],
+  [0x02, 0x82, 0x01, 0x01, 0x00],
+  [0x02, 0x82, 0x01, 0x81, 0x00],
+  [0x02, 0x82, 0x02, 0x01, 0x00],
+  [0x02, 0x82, 0x04, 0x01, 0x00],
+].map((h) => Buffer.from(h));
+
 /** mincrypt / U-Boot (LE words) and libavb (BE) RSA keys with their Montgomery constants, both checked. */
-function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; layout: string; n: bigint; e?: bigint }> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (const words of [32, 64, 96, 128]) {
-    const le = Buffer.alloc(4);
-    le.writeUInt32LE(words);
-    for (const p of occurrences(buf, le)) {
+function* carveMontgomery(buf: Buffer, hits: WordHits): Iterable<Range & { key: KeyInfo; layout: string; n: bigint; e?: bigint }> {
+  for (const words of MONTGOMERY_WORDS) {
+    for (const p of hits.le.get(words)!) {
       const end = p + 8 + words * 8;
       if (end > buf.length) break;
       const n0inv = buf.readUInt32LE(p + 4);
@@ -235,9 +295,7 @@ function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; l
         ...(RSA_EXPONENTS.has(e) ? { e } : {}),
       };
     }
-    const be = Buffer.alloc(4);
-    be.writeUInt32BE(words * 32);
-    for (const p of occurrences(buf, be)) {
+    for (const p of hits.be.get(words * 32)!) {
       const bytesLen = words * 4;
       const end = p + 8 + bytesLen * 2;
       if (end > buf.length) break;
@@ -249,22 +307,6 @@ function* carveMontgomery(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; l
       // libavb verifies with the fixed exponent 65537 (avb_rsa.c): the key is (n, 65537).
       yield { start: p, end, key: { ...catalogue().forKey('RSA', words * 32), bits: words * 32 }, layout: 'avb', n, e: 65537n };
     }
-  }
-}
-
-/**
- * Every offset of `needle` in `buf`. Needles that open with zero bytes are searched by their first non-zero byte and
- * the zeros checked after: Buffer#indexOf degrades badly on the long zero runs of erased flash otherwise.
- */
-function* occurrences(buf: Buffer, needle: Buffer): Iterable<number> {
-  let lead = 0;
-  while (lead < needle.length && needle[lead] === 0) lead++;
-  const tail = needle.subarray(lead);
-  for (let q = buf.indexOf(tail, lead); q >= 0; q = buf.indexOf(tail, q + 1)) {
-    const p = q - lead;
-    let ok = true;
-    for (let i = 0; i < lead; i++) if (buf[p + i] !== 0) ok = false;
-    if (ok) yield p;
   }
 }
 
@@ -285,20 +327,18 @@ function montgomeryOk(n: bigint, n0inv: number, bits: number, rr: bigint): boole
 }
 
 /** u32 BE length (modulus bytes or bits) ‖ big-endian modulus ‖ u32 BE exponent (3, 17 or 65537). */
-function* carveLengthPrefixed(bytes: Uint8Array): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (const modBytes of [128, 256, 384, 512]) {
+function* carveLengthPrefixed(buf: Buffer, hits: WordHits): Iterable<Range & { key: KeyInfo; n: bigint; e: bigint }> {
+  for (const modBytes of PREFIXED_BYTES) {
     for (const prefix of [modBytes, modBytes * 8]) {
-      const h = Buffer.alloc(4);
-      h.writeUInt32BE(prefix);
-      for (const p of occurrences(buf, h)) {
+      for (const p of hits.be.get(prefix)!) {
         const end = p + 4 + modBytes + 4;
         if (end > buf.length) break;
-        const e = BigInt(buf.readUInt32BE(p + 4 + modBytes));
-        if (!RSA_EXPONENTS.has(e) || (buf[p + 4] & 0x80) === 0 || (buf[p + 3 + modBytes] & 1) === 0) continue;
+        // Cheap tests before any bigint: the exponent, the modulus's top bit and its parity.
+        const e = buf.readUInt32BE(p + 4 + modBytes);
+        if ((e !== 3 && e !== 17 && e !== 65537) || (buf[p + 4] & 0x80) === 0 || (buf[p + 3 + modBytes] & 1) === 0) continue;
         const n = BigInt(`0x${buf.toString('hex', p + 4, p + 4 + modBytes)}`);
-        if (!soundRsa(n, e)) continue;
-        yield { start: p, end, key: { ...catalogue().forKey('RSA', modBytes * 8), bits: modBytes * 8 }, n, e };
+        if (!soundRsa(n, BigInt(e))) continue;
+        yield { start: p, end, key: { ...catalogue().forKey('RSA', modBytes * 8), bits: modBytes * 8 }, n, e: BigInt(e) };
       }
     }
   }
@@ -319,10 +359,10 @@ function vbmetaRanges(buf: Buffer): Range[] {
 
 /** Byte ranges of DER certificates (their SPKIs are the x509 carver's findings, not ours). */
 function certificateRanges(bytes: Uint8Array): Range[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Range[] = [];
-  for (let at = buf.indexOf(0x30); at >= 0 && at + 8 < buf.length && out.length < MAX_OBJECTS_PER_ARTIFACT; at = buf.indexOf(0x30, at + 1)) {
-    if ((buf[at + 1] !== 0x82 && buf[at + 1] !== 0x83) || buf[at + (buf[at + 1] === 0x82 ? 4 : 5)] !== TAG.SEQUENCE) continue;
+  const heads = new CertificateHeads(bytes);
+  for (let at = heads.next(0); at >= 0 && at + 8 < bytes.length && out.length < MAX_OBJECTS_PER_ARTIFACT; at = heads.next(at + 1)) {
+    if (bytes[at + (bytes[at + 1] === 0x82 ? 4 : 5)] !== TAG.SEQUENCE) continue;
     try {
       const node = readNode(bytes, at);
       if (node.children().length !== 3) continue;

@@ -9,6 +9,7 @@ import { MAX_OBJECTS_PER_ARTIFACT } from '../limits.js';
 import { findPemBlocks } from '../pkix/pem.js';
 import { certificateFinding, parseCertificate, resolveIssuerKeys, type ParsedCertificate } from '../pkix/certificate.js';
 import { rethrowUnlessParseError } from '../errors.js';
+import { CertificateHeads } from './_certificate-heads.js';
 import type { Detector, DetectResult } from './types.js';
 
 const CERT_LABELS = new Set(['CERTIFICATE', 'X509 CERTIFICATE', 'TRUSTED CERTIFICATE', 'X.509 CERTIFICATE']);
@@ -85,13 +86,13 @@ function parsesAsDer(bytes: Uint8Array): boolean {
 export function carveCertificates(bytes: Uint8Array, _ctx: Pick<DetectContext, 'uri'>): { cert: ParsedCertificate; offset: number }[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: { cert: ParsedCertificate; offset: number }[] = [];
+  const heads = new CertificateHeads(bytes);
   let pos = 0;
   while (out.length < MAX_OBJECTS_PER_ARTIFACT) {
-    const at = buf.indexOf(0x30, pos);
+    const at = heads.next(pos);
     if (at < 0 || at + 8 > buf.length) break;
     pos = at + 1;
     const lenByte = buf[at + 1];
-    if (lenByte !== 0x82 && lenByte !== 0x83) continue;
     const hdr = lenByte === 0x82 ? 4 : 5;
     if (buf[at + hdr] !== TAG.SEQUENCE) continue;
     const inner = buf[at + hdr + 1];
