@@ -232,6 +232,37 @@ function claimed(c: CompiledDetector, bytes: Uint8Array, ctx: Pick<DetectContext
   return c.contains.some((needle) => probe.has(needle));
 }
 
+/**
+ * Could any detector claim a window of this artifact? False only when every detector `runDetectors` would consider
+ * claims by magic or name alone, its name is none of theirs, and no magic of theirs is at the start of `head` (the
+ * artifact's first bytes, as long as any magic): then every window would come back empty, and the engine need not
+ * assemble them. Used for the raw bytes of an archive being opened (`container`), where only a few formats look.
+ */
+export function windowsClaimable(
+  head: Uint8Array,
+  ctx: Pick<DetectContext, 'name'>,
+  options: RunOptions = {},
+  table: readonly Detector[] = DETECTORS,
+): boolean {
+  const name = new NameProbe(ctx.name);
+  for (const c of compile(table).detectors) {
+    const { detector } = c;
+    if (!considered(detector, options)) continue;
+    const cl = detector.claims;
+    if (cl.anywhere || cl.contains?.length) return true;
+    if (claimedByStructure(c, head, { baseOffset: 0 }, name)) return true;
+    // A magic that reaches past the head cannot be ruled out from it.
+    if (cl.magic?.some((m) => m.offset + m.bytes.length > head.length)) return true;
+  }
+  return false;
+}
+
+function considered(detector: Detector, options: RunOptions): boolean {
+  if (options.only && !options.only.has(detector.format)) return false;
+  if (options.skip?.has(detector.format)) return false;
+  return !(options.container && !detector.claims.containers);
+}
+
 /** Run every claiming detector over `bytes`; offsets in the result are absolute (ctx.baseOffset added). */
 export interface RunOptions {
   only?: Set<string>;
@@ -251,9 +282,7 @@ export function runDetectors(bytes: Uint8Array, ctx: DetectContext, options: Run
   const name = new NameProbe(ctx.name);
   for (const c of all) {
     const { detector } = c;
-    if (options.only && !options.only.has(detector.format)) continue;
-    if (options.skip?.has(detector.format)) continue;
-    if (options.container && !detector.claims.containers) continue;
+    if (!considered(detector, options)) continue;
     if (!claimed(c, bytes, ctx, probe, name)) continue;
     if (detector.claims.defersTo && deferredMember(detector.claims.defersTo, all, bytes, ctx, name)) continue;
     let out: Finding[] | DetectResult;

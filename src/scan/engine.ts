@@ -12,7 +12,7 @@ import { containerKind, openContainer } from '../containers/open.js';
 import { compressionOfMediaType, sniffCompression } from '../containers/compression.js';
 import { memberUriPath } from '../containers/types.js';
 import { catalogue } from '../catalogue/index.js';
-import { runDetectors, type RunResult } from '../detectors/index.js';
+import { runDetectors, windowsClaimable, type RunResult } from '../detectors/index.js';
 import { findingKey } from '../identity.js';
 import { ShelflifeError, errorMessage, toErrorEntry } from '../errors.js';
 import {
@@ -194,7 +194,7 @@ export class ScanEngine {
     const pass = new OnePass(ref.open(), this.options.wholeReadLimit ?? WHOLE_READ_LIMIT, (buf, baseOffset, expanding, seen) =>
       this.detect(buf, { ...ctx, baseOffset, whole: false }, res, seen, expanding),
     );
-    const ended = await pass.fill();
+    const ended = await pass.fill(ref.size);
     const head = pass.head();
     const expanding = head.length > 0 && this.willExpand(head, ref.name, depth);
     if (ended) {
@@ -206,7 +206,8 @@ export class ScanEngine {
       if (head.length && promised(ref, res)) await this.expand(ref, res, { bytes: whole }, head, depth, budget, out);
       return;
     }
-    pass.startWindows(expanding);
+    // The raw bytes of an archive being opened are read by the few formats that look there, and often by none.
+    if (windowsClaimable(head, ctx, { ...this.options.detectors, container: expanding })) pass.startWindows(expanding);
     if (head.length) {
       const k = containerKind(head, ref.name);
       const random = k?.handler && (k.handler.kind === 'zip' || k.handler.kind === 'cab');
@@ -618,9 +619,14 @@ class OnePass {
     this.it = source[Symbol.asyncIterator]();
   }
 
-  /** Pull until the stream ends (true: everything is held) or more than the whole-read limit is held (false). */
-  async fill(): Promise<boolean> {
-    while (this.heldBytes <= this.limit) {
+  /**
+   * Pull until the stream ends (true: everything is held) or more than the whole-read limit is held (false). When
+   * the store says the object is larger than that limit, only the head is pulled first: holding tens of megabytes
+   * (an image layer) only to learn that it is large is what the size already said.
+   */
+  async fill(size?: number): Promise<boolean> {
+    const enough = size !== undefined && size > this.limit ? HEAD : this.limit;
+    while (this.heldBytes <= enough) {
       const c = await this.pull();
       if (!c) return true;
       this.held.push(c);
