@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { catalogue } from '../../src/catalogue/index.js';
-import { runDetectors } from '../../src/detectors/index.js';
+import { runDetectors, windowsClaimable } from '../../src/detectors/index.js';
 import type { Detector } from '../../src/detectors/types.js';
 import { ParseError, rethrowUnlessParseError } from '../../src/errors.js';
 import { ctxFor, FIXTURES } from '../helpers/scan.js';
@@ -105,5 +105,34 @@ describe('a bug inside a detector is not read as bad input', () => {
     });
     const r = runDetectors(blob, ctx, { only: new Set(['carve']) });
     expect(r.errors).toContainEqual(expect.objectContaining({ code: 'detector-crash', source: 'carve' }));
+  });
+});
+
+describe('windowsClaimable: whether any detector could claim a window of an artifact', () => {
+  const gzipHead = new Uint8Array([0x1f, 0x8b, 0x08, 0x00, ...new Array(60).fill(0)]);
+  const rpmHead = new Uint8Array([0xed, 0xab, 0xee, 0xdb, ...new Array(60).fill(0)]);
+
+  it('the raw bytes of an archive being opened: only the formats that read those, by their names and magic', () => {
+    // A gzip layer: no container-reading format claims it (they claim by name or magic, and have no needles).
+    expect(windowsClaimable(gzipHead, { name: 'layers[0]' }, { container: true })).toBe(false);
+    expect(windowsClaimable(gzipHead, { name: 'app.apk' }, { container: true })).toBe(true);
+    expect(windowsClaimable(rpmHead, { name: 'blob' }, { container: true })).toBe(true);
+  });
+
+  it('agrees with runDetectors: where it says no, every window comes back empty', () => {
+    const bytes = new Uint8Array(readFileSync(join(FIXTURES, 'pki', 'certs', 'rsa2048.der')));
+    const window = new Uint8Array([...gzipHead, ...bytes]);
+    const ctx = { ...ctxFor('layers[0]', window), whole: false };
+    expect(windowsClaimable(window.subarray(0, 64), ctx, { container: true })).toBe(false);
+    expect(runDetectors(window, ctx, { container: true }).findings).toEqual([]);
+    // Read as plain bytes, the carvers look everywhere, and find the certificate.
+    expect(windowsClaimable(window.subarray(0, 64), ctx)).toBe(true);
+    expect(runDetectors(window, ctx).findings.map((f) => f.kind)).toContain('certificate');
+  });
+
+  it('honours the detector selection', () => {
+    expect(windowsClaimable(gzipHead, { name: 'x' }, { only: new Set(['rpm']) })).toBe(false);
+    expect(windowsClaimable(gzipHead, { name: 'x' }, { only: new Set(['x509']) })).toBe(true);
+    expect(windowsClaimable(gzipHead, { name: 'x' }, { skip: new Set(['carve', 'x509']) })).toBe(true);
   });
 });

@@ -80,4 +80,41 @@ describe('one pass: hashed, detected and expanded from the same read', () => {
     expect(engine.results).toHaveLength(1);
     expect(engine.results[0].errors[0].message).toMatch(/does not match the store's/);
   });
+
+  it('a stream the store says is large is read along from its head, not held up to the whole-read limit first', async () => {
+    const layer = gzipSync(tar({ 'etc/ssl/private/server.pem': PEM, 'usr/share/filler.bin': filler(3 << 20) }));
+    const scanWith = async (size: number | undefined) => {
+      let pulled = 0;
+      let pulledAtFirstMember = -1;
+      const ref: ArtifactRef = {
+        uri: 'file:///layer.tar.gz',
+        name: 'layer.tar.gz',
+        ...(size !== undefined ? { size } : {}),
+        annotations: {},
+        open: () =>
+          (async function* () {
+            for (let i = 0; i < layer.length; i += 65536) {
+              pulled += Math.min(65536, layer.length - i);
+              yield layer.subarray(i, i + 65536);
+            }
+          })(),
+      };
+      const engine = new ScanEngine({
+        ...opts,
+        onArtifact: (a) => {
+          if (a.parent && pulledAtFirstMember < 0) pulledAtFirstMember = pulled;
+        },
+      });
+      await engine.scan(ref);
+      return { results: engine.results, pulledAtFirstMember };
+    };
+    const known = await scanWith(layer.length);
+    const unknown = await scanWith(undefined);
+    // The key is the layer's first member: found after one chunk when the size is known, after the limit otherwise.
+    expect(known.pulledAtFirstMember).toBeLessThan(opts.wholeReadLimit);
+    expect(unknown.pulledAtFirstMember).toBeGreaterThan(opts.wholeReadLimit);
+    // And the same answer either way.
+    expect(known.results).toEqual(unknown.results);
+    expect(known.results.find((r) => r.uri.endsWith('!/etc/ssl/private/server.pem'))?.findings.some((f) => f.kind === 'certificate')).toBe(true);
+  });
 });
