@@ -91,6 +91,7 @@ describe('one pass: hashed, detected and expanded from the same read', () => {
         name: 'layer.tar.gz',
         ...(size !== undefined ? { size } : {}),
         annotations: {},
+        reopenable: false,
         open: () =>
           (async function* () {
             for (let i = 0; i < layer.length; i += 65536) {
