@@ -118,6 +118,8 @@ export class StagedReader {
   private readonly parts = new Map<string, Part>();
   /** The marker each read unit had when its rows were read. */
   private readonly stages = new Map<string, string>();
+  /** Unit reads so far (a unit read again counts again). */
+  unitsRead = 0;
 
   constructor(
     private readonly inventory: Inventory,
@@ -181,16 +183,14 @@ export class StagedReader {
         .where('scan_id', '=', this.scanId)
         .where('unit_id', 'in', batch)
         .execute();
+      this.unitsRead += batch.length;
       const read = new Set(batch);
       // What these units owned before is replaced by what they own now.
       for (const [key, p] of this.parts) if (read.has(p.unit)) this.parts.delete(key);
       for (const u of batch) this.stages.delete(u);
       for (const r of rows) {
-        if (r.kind === STAGE) {
-          this.stages.set(r.unit_id, r.record);
-          continue;
-        }
-        this.parts.set(r.part_key, { unit: r.unit_id, kind: r.kind, value: parsePart(r.kind, r.record) });
+        if (r.kind === STAGE) this.stages.set(r.unit_id, r.record);
+        this.parts.set(r.part_key, { unit: r.unit_id, kind: r.kind, value: r.kind === STAGE ? r.record : parsePart(r.kind, r.record) });
       }
     }
   }

@@ -100,6 +100,8 @@ describe.each([
       expect(early.reused).toBe(2);
       expect(early).toEqual(late);
       expect(early.units).toBe(4);
+      // Read as they came: a, b; a again and c; b again and the restaged record at the end. Nothing read twice unchanged.
+      expect(reader.unitsRead).toBe(6);
       expect(early.bytes).toBe(8 + 0 + 3 + 1);
     } finally {
       await inventory.close();
