@@ -537,7 +537,9 @@ export class Inventory {
           summary: JSON.stringify(summary),
         })
         .execute();
-      const CHUNK = 200;
+      // Rows per statement: 1,000 (at most 10,000 bound values, under SQLite's 32,766 and PostgreSQL's 65,535) cost a
+      // quarter less client and a tenth less server time than 200 for 20,000 small files (bench/scale-out.ts' tree).
+      const CHUNK = 1000;
       // One row per digest for the whole scan, not one upsert per batch: a tree holding the same bytes in many places
       // (the same certificate in every directory) would update the same rows once per batch. The class kept is the
       // last one scoring gave any of its locations, as batch after batch did.

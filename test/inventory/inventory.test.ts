@@ -69,11 +69,11 @@ describe('inventory', () => {
         startedAt: '2026-06-01T00:00:00Z',
         finishedAt,
         targets: [w.tree],
-        stats: { artifacts: 450, bytes: 0, findings: 0, errors: 0 },
+        stats: { artifacts: 2100, bytes: 0, findings: 0, errors: 0 },
       },
-      // 450 locations of the same bytes: three batches of the record; the class given to some of them only.
-      artifacts: Array.from({ length: 450 }, (_, i) => ({
-        uri: `file:///copies/${String(i).padStart(3, '0')}.crt`,
+      // 2,100 locations of the same bytes: three batches of the record; the class given to two of them only.
+      artifacts: Array.from({ length: 2100 }, (_, i) => ({
+        uri: `file:///copies/${String(i).padStart(4, '0')}.crt`,
         parent: null,
         sha256: digest,
         size: 10,
@@ -82,10 +82,10 @@ describe('inventory', () => {
         ...(classOf(i) ? { class: classOf(i) } : {}),
       })),
     });
-    await inv.recordScan(result('s1', (i) => (i === 0 ? 'first' : i === 300 ? 'later' : undefined)));
+    await inv.recordScan(result('s1', (i) => (i === 0 ? 'first' : i === 1500 ? 'later' : undefined)));
     const row = () => inv.db.selectFrom('artifacts').selectAll().execute();
     expect(await row()).toMatchObject([{ sha256: digest, size: 10, class: 'later', first_seen: '2026-06-01T00:01:00Z' }]);
-    expect((await inv.where(digest)).locations).toHaveLength(450);
+    expect((await inv.where(digest)).locations).toHaveLength(2100);
     // A later scan that gives no class keeps the one known.
     await inv.recordScan(result('s2', () => undefined, '2026-06-02T00:00:00Z'));
     expect(await row()).toMatchObject([{ class: 'later', first_seen: '2026-06-01T00:01:00Z', last_seen: '2026-06-02T00:00:00Z' }]);
