@@ -1,6 +1,7 @@
 /**
  * Held-out recall on registry artifacts (issue 15), pushed to the real registry the test setup starts
- * (test/setup/registry.ts): images signed by cosign with an ECDSA key and with an RSA key (no certificate), keyless
+ * (test/setup/registry.ts): images signed by cosign with an ECDSA key and with an RSA key (no certificate; without the
+ * key in the scan, and with it beside the target, where the signature takes the key's exact algorithm), keyless
  * (certificate and chain in the annotations) with an in-toto/SLSA attestation (DSSE), Notary Project JWS and COSE
  * signatures, a Sigstore bundle and an SBOM as referrers, and an artifact manifest whose blobs are a JAR, a CMS file, a
  * PKCS#12, a PEM chain and a model, all `application/octet-stream` without a title. Each target's findings are matched
@@ -8,6 +9,7 @@
  * --files), never against shelflife's own output. Recall per target is printed; ≥ 0.98 overall, no false positive.
  */
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ const targets = new Map<string, string[]>();
 let work = '';
 const expected: Record<string, Expected[]> = {};
 const found = new Map<string, Finding[]>();
+/** A directory scanned beside a target (the public key of a key-made cosign signature). */
+const beside = new Map<string, string>();
 
 function keep(name: string, text: string | Uint8Array): string {
   const path = join(work, name);
@@ -56,6 +60,19 @@ describe('held-out recall on registry artifacts (independent parsers)', () => {
       const key = makeCert(`cosign ${alg} key`, alg);
       await cosignSign(c, repo, host, await image(repo, repo), key, false);
       targets.set(repo, [`key-signature:${keep(`${alg}.key.pem`, key.keyPem)}`]);
+    }
+    // cosign sign --key with the public key in the same scan (a file beside the oci:// target): the signature names no
+    // key, so it is joined to that key by verification and takes its exact algorithm (ECDSA P-256, RSA-3072).
+    for (const [repo, key] of [
+      ['recall/cosign-ec-joined', generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+      ['recall/cosign-rsa-joined', generateKeyPairSync('rsa', { modulusLength: 3072 })],
+    ] as const) {
+      await cosignSign(c, repo, host, await image(repo, repo), { key: key.privateKey }, false);
+      const dir = mkdtempSync(join(work, 'key-'));
+      const pub = join(dir, 'cosign.pub');
+      writeFileSync(pub, key.publicKey.export({ type: 'spki', format: 'pem' }));
+      targets.set(repo, [`signed-by:${pub}`]);
+      beside.set(repo, dir);
     }
     // Keyless: Fulcio-style certificate and chain annotations, plus an attestation signed by the same key.
     const keyless = makeCert('recall keyless');
@@ -106,11 +123,13 @@ describe('held-out recall on registry artifacts (independent parsers)', () => {
     const answers = JSON.parse(execFileSync('python3', [GENERATOR, '--files', ...pairs], { maxBuffer: 16 << 20 }).toString()) as Record<string, Expected[]>;
     for (const [repo, list] of targets) expected[repo] = list.flatMap((p) => answers[p]);
     for (const repo of targets.keys()) {
-      const r = await scan({ targets: [`oci://${host}/${repo}:v1`], concurrency: 2, scoring: false, sourceOptions: { backoffMs: 1 } });
+      const keys = beside.get(repo);
+      const r = await scan({ targets: [...(keys ? [keys] : []), `oci://${host}/${repo}:v1`], concurrency: 2, scoring: false, sourceOptions: { backoffMs: 1 } });
       expect(r.artifacts.flatMap((a) => a.errors).filter((e) => e.code === 'detector-crash')).toEqual([]);
+      // What the registry holds is measured; a key file scanned beside it is an input, not a registry artifact.
       found.set(
         repo,
-        r.artifacts.flatMap((a) => a.findings),
+        r.artifacts.filter((a) => a.uri.startsWith('oci://')).flatMap((a) => a.findings),
       );
     }
   }, 240_000);

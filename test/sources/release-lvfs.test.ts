@@ -121,6 +121,10 @@ describe('LVFS-style firmware remotes', () => {
     // firmware.bin is a signed UEFI capsule: its signer's certificate is found inside the opened cabinet.
     const capsule = r.artifacts.find((a) => a.uri.endsWith('/signed-1.0.cab!/firmware.bin'))!;
     expect(capsule.findings.some((f) => f.kind === 'certificate' && f.algorithm.id === 'RSA-3072')).toBe(true);
+    const cab = r.artifacts.filter((a) => /\/signed-1\.0\.cab($|!)/.test(a.uri));
+    // The cabinet and its members read whole: no error (the inner jcat's PKCS#7 is read from the member, not checked over the cabinet).
+    expect(cab.flatMap((a) => a.errors)).toEqual([]);
+    expect(cab.some((a) => a.findings.some((f) => f.kind === 'signature' && f.format === 'cms'))).toBe(true);
   });
 
   // libjcat signs each file of a cabinet by its name (the item id), so a cabinet's signatures are checked over the
