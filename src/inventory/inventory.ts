@@ -377,11 +377,12 @@ export class Inventory {
     const parsed = new Map<string, ArtifactResult>();
     return rows.map((r) => {
       const text = r.record || r.stored || '{}';
-      // Identical records (the same artifact seen unchanged) are parsed once.
-      let artifact = parsed.get(text);
+      // Identical records (the same artifact seen unchanged) are parsed once; a stored one is known by its hash.
+      const key = !r.record && r.record_hash ? r.record_hash : text;
+      let artifact = parsed.get(key);
       if (!artifact) {
         artifact = JSON.parse(text) as ArtifactResult;
-        parsed.set(text, artifact);
+        parsed.set(key, artifact);
       }
       return { scan_id: r.scan_id, uri: r.uri, top_uri: r.top_uri, hash: r.record_hash, artifact: text === r.record ? artifact : { ...artifact } };
     });
