@@ -43,6 +43,12 @@ export interface FinishOptions {
   provenance?: { trust?: Trust; evidence?: string[] } | false;
   /** How the scan reached remote stores: a remote model's provenance reads its files the same way. */
   sourceOptions?: SourceOptions;
+  /**
+   * Carry exposures over from the inventory and store this scan's for the next one (src/scoring/reuse.ts): a
+   * one-process scan, whose carried-over records still hold what scoring set on them. A distributed finalize leaves it
+   * off: its units' records come from staging, so nothing could be taken over, and storing would only lengthen it.
+   */
+  reuseScores?: boolean;
 }
 
 export async function finishScan(parts: ScanParts, options: FinishOptions = {}): Promise<ScanResult> {
@@ -86,7 +92,7 @@ export async function finishScan(parts: ScanParts, options: FinishOptions = {}):
   }
   // An incremental scan's carried-over records take their exposures over when nothing scoring reads has changed; a
   // narrowed detector selection is never reused, so its scores are neither taken over nor stored for later.
-  const reuse = inventory && options.scoring && !options.partial ? inventory.scoringReuse() : undefined;
+  const reuse = inventory && options.scoring && options.reuseScores && !options.partial ? inventory.scoringReuse() : undefined;
   if (options.scoring) scoreScan(result, options.scoring.options, options.scoring.setup, undefined, reuse);
   if (inventory) await inventory.recordScan(result, { partial: options.partial, ...(reuse ? { scoring: reuse.keys } : {}) });
   return result;

@@ -147,6 +147,7 @@ export async function scan(options: ScanOptions): Promise<ScanResult> {
       ...(scoring && scoringSetup ? { scoring: { options: scoring, setup: scoringSetup } } : {}),
       inventory,
       partial: !!options.detectors,
+      reuseScores: true,
       onArtifact: options.onArtifact,
       ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
       ...(options.sourceOptions ? { sourceOptions: options.sourceOptions } : {}),
