@@ -36,7 +36,8 @@ type Behaviour = (typeof BEHAVIOURS)[number];
 /** What the report must say when a request met a limit: the limit, by name. */
 const NAMED: Partial<Record<Behaviour, RegExp>> = {
   drip: /deadline/,
-  silence: /idle timeout|deadline/,
+  // A blob's or layer's silent answer declares 5000 bytes where its descriptor says fewer: refused on the header, named.
+  silence: /idle timeout|deadline|descriptor says/,
   huge: /byte limit/,
   endless: /byte limit|deadline|declared size/,
   'redirect-metadata': /never fetched/,
