@@ -154,11 +154,13 @@ interface WordHits {
 const BE_VALUES = new Uint8Array(1 << 16);
 for (const w of MONTGOMERY_WORDS) BE_VALUES[w * 32] = 1;
 for (const b of PREFIXED_BYTES) BE_VALUES[b] = BE_VALUES[b * 8] = 1;
+/** The values BE_VALUES marks, listed once: a call per file must not walk the 65,536 entries of the table. */
+const BE_LIST: number[] = [];
+for (let v = 0; v < BE_VALUES.length; v++) if (BE_VALUES[v]) BE_LIST.push(v);
 
 function wordHits(b: Uint8Array, ranges: readonly Range[]): WordHits {
   const le = new Map<number, number[]>(MONTGOMERY_WORDS.map((w) => [w, []]));
-  const be = new Map<number, number[]>();
-  for (let v = 0; v < BE_VALUES.length; v++) if (BE_VALUES[v]) be.set(v, []);
+  const be = new Map<number, number[]>(BE_LIST.map((v) => [v, []]));
   for (const r of ranges) {
     const end = Math.min(r.end, b.length) - 3;
     for (let p = r.start; p < end; p++) {
