@@ -289,6 +289,12 @@ export function isWithin(uri: string, root: string): boolean {
   return root.endsWith('/') || '/!:@?#'.includes(uri[root.length]);
 }
 
+/** The top-level artifact a URI belongs to: members are `<top>!/<path>` (nested members too). */
+export function topUri(uri: string): string {
+  const i = uri.indexOf('!/');
+  return i < 0 ? uri : uri.slice(0, i);
+}
+
 /** What a detector sees besides the bytes. Pure data: no handles, no clock. */
 export interface DetectContext {
   /** Artifact name as found (basename or member path), for name-based claims and messages. */

@@ -15,7 +15,7 @@ import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely';
 import { ShelflifeError, UsageError } from '../errors.js';
 import { findingKey } from '../identity.js';
 import type { ArtifactResult, Finding, ScanResult, Severity, UnreadLocation } from '../model.js';
-import { isWithin, SEVERITIES, unreadLocations } from '../model.js';
+import { isWithin, SEVERITIES, topUri, unreadLocations } from '../model.js';
 import type { ArtifactRef } from '../sources/types.js';
 import { bundledRulesDir } from '../rules/loader.js';
 import { VERSION } from '../version.js';
@@ -205,11 +205,6 @@ function recordsDigest(hashes: [uri: string, hash: string][]): string {
   const h = createHash('sha256');
   for (const [uri, hash] of hashes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) h.update(uri).update('\0').update(hash).update('\0');
   return h.digest('hex');
-}
-
-function topOf(uri: string): string {
-  const i = uri.indexOf('!/');
-  return i < 0 ? uri : uri.slice(0, i);
 }
 
 function severityOf(f: Finding): Severity {
@@ -518,7 +513,7 @@ export class Inventory {
     const scoring = options.scoring ?? new Map<string, { key: string; reused: boolean }>();
     // A group carried over with its exposures holds exactly the records its last scan stored: nothing to write for it
     // but its observations, copied from that scan below.
-    const unchanged = (a: ArtifactResult) => this.reused.has(a.uri) && scoring.get(topOf(a.uri))?.reused === true;
+    const unchanged = (a: ArtifactResult) => this.reused.has(a.uri) && scoring.get(topUri(a.uri))?.reused === true;
     const written = result.artifacts.filter((a) => !unchanged(a));
     /** The record hash of every artifact written, for the scorings stored beside the records. */
     const recorded = new Map<string, string>();
@@ -615,7 +610,7 @@ export class Inventory {
             .execute();
         await tx
           .insertInto('observations')
-          .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topOf(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
+          .values(batch.map((a, j) => ({ scan_id: result.scan.id, uri: a.uri, top_uri: topUri(a.uri), sha256: a.sha256, record: '', record_hash: hashes[j] })))
           .execute();
       }
       // Unchanged groups: their observations copied from the scan their records come from, set-wise in SQL.
@@ -693,7 +688,7 @@ export class Inventory {
     if (!scoring.size) return;
     const groups = new Map<string, ArtifactResult[]>();
     for (const a of result.artifacts) {
-      const top = topOf(a.uri);
+      const top = topUri(a.uri);
       if (scoring.get(top)?.reused !== false) continue;
       const g = groups.get(top);
       if (g) g.push(a);

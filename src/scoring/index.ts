@@ -6,7 +6,7 @@
  */
 import { ShelflifeError, UsageError } from '../errors.js';
 import type { ArtifactResult, Exposure, Finding, ScanResult, Severity, SignatureLink } from '../model.js';
-import { findingOnSubject, SEVERITIES } from '../model.js';
+import { findingOnSubject, SEVERITIES, topUri } from '../model.js';
 import { classifyArtifact, type Classification, type TargetOverride } from './classify.js';
 import { scoreFinding, type FindingExposure, type FindingScoringInput } from './exposure.js';
 import { bundledScoringRules, loadPolicy, type ClassParams, type Lifetimes, type Policy, type ScoringRules, type TimelineEntry } from './rules.js';
@@ -217,12 +217,6 @@ export function scoreScan(
   return result;
 }
 
-/** The top-level URI an artifact belongs to (members are `<top>!/<path>`). */
-function topOf(uri: string): string {
-  const i = uri.indexOf('!/');
-  return i < 0 ? uri : uri.slice(0, i);
-}
-
 /**
  * Every group's scoring key into `reuse.keys`; the scores of carried-over groups whose key is unchanged put back.
  * Returns the artifacts that took their scores over (scoring leaves them alone).
@@ -236,7 +230,7 @@ function carryScores(
 ): Set<ArtifactResult> {
   const groups = new Map<string, ArtifactResult[]>();
   for (const a of artifacts) {
-    const top = topOf(a.uri);
+    const top = topUri(a.uri);
     const g = groups.get(top);
     if (g) g.push(a);
     else groups.set(top, [a]);
