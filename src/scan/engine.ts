@@ -134,12 +134,14 @@ export class ScanEngine {
     if (bytes.length > EVIDENCE_FILE_LIMIT || this.evidenceBytes + bytes.length > EVIDENCE_TOTAL_LIMIT) return;
     const small = bytes.length <= 1024 * 1024 && res.findings.some((f) => f.kind === 'signature' || f.kind === 'public-key' || f.kind === 'certificate');
     if (!small && !isEvidenceName(name.slice(name.lastIndexOf('/') + 1))) return;
-    this.evidence.set(res.uri, new Uint8Array(bytes));
-    this.evidenceBytes += bytes.length;
+    this.keepBytes(res.uri, bytes);
   }
 
-  /** Keep an attached object's bytes (an OCI signature's payload) for the coverage pass, under its own URI. */
-  private keepAttached(uri: string, bytes: Uint8Array): void {
+  /**
+   * Keep bytes for the coverage pass under their URI (an artifact's, or an attached object's such as an OCI signature's
+   * payload), within the scan's evidence budget.
+   */
+  private keepBytes(uri: string, bytes: Uint8Array): void {
     if (this.evidence.has(uri) || this.evidenceBytes + bytes.length > EVIDENCE_TOTAL_LIMIT) return;
     this.evidence.set(uri, new Uint8Array(bytes));
     this.evidenceBytes += bytes.length;
@@ -293,7 +295,7 @@ export class ScanEngine {
       // A cosign signature and the simple-signing payload it signs, kept for the verification that joins the
       // signature to a key elsewhere in the scan (src/scan/coverage.ts); both are a few hundred bytes.
       if (att.bytes.length <= ATTACHED_EVIDENCE_LIMIT && (sub.annotations?.['cosign.manifestDigest'] || sub.findings.some((f) => f.details?.payloadDigest)))
-        this.keepAttached(att.uri, att.bytes);
+        this.keepBytes(att.uri, att.bytes);
       // Recorded on the subject, about the attached object.
       for (const e of sub.errors) res.errors.push({ ...e, uri: e.uri ?? att.uri });
       if (sub.annotations) res.annotations = { ...(res.annotations ?? {}), ...sub.annotations };
