@@ -12,6 +12,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { LimitError, ParseError } from '../errors.js';
 import { MAX_CONTAINER_ENTRIES } from '../limits.js';
+import { concat, joined } from './_reader.js';
 import { checkRatio, type ContainerHandler, type ExpansionBudget, type Member } from './types.js';
 
 const MAGIC = [0x4d, 0x53, 0x43, 0x46]; // "MSCF"
@@ -135,7 +136,7 @@ export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budge
       } catch (e) {
         throw new ParseError(`MSZIP block ${b} does not inflate: ${(e as Error).message}`, start, 'malformed', { uri });
       }
-      window = block.length >= MSZIP_WINDOW ? block.subarray(block.length - MSZIP_WINDOW) : concatBytes(window, block).subarray(-MSZIP_WINDOW);
+      window = block.length >= MSZIP_WINDOW ? block.subarray(block.length - MSZIP_WINDOW) : concat(window, block).subarray(-MSZIP_WINDOW);
     }
     if (block.length !== cbUncomp) throw new ParseError(`CFDATA ${b} gave ${block.length} bytes, ${cbUncomp} declared`, p, 'malformed', { uri });
     total += block.length;
@@ -145,18 +146,7 @@ export function readFolder(bytes: Uint8Array, cab: Cabinet, index: number, budge
     out.push(block);
     p = start + cbData;
   }
-  return concatBytes(...out);
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((s, x) => s + x.length, 0);
-  const o = new Uint8Array(n);
-  let k = 0;
-  for (const x of parts) {
-    o.set(x, k);
-    k += x.length;
-  }
-  return o;
+  return joined(out);
 }
 
 /** Every file of a cabinet held in memory, with its bytes. */
@@ -198,7 +188,7 @@ async function collect(input: { bytes?: Uint8Array; open(): AsyncIterable<Uint8A
     if (n > MAX_CABINET_BYTES) throw new LimitError('limit-size', `cabinet larger than ${MAX_CABINET_BYTES} bytes; not opened`, { uri });
     parts.push(c);
   }
-  return concatBytes(...parts);
+  return joined(parts);
 }
 
 export const cabHandler: ContainerHandler = {
