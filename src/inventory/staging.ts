@@ -47,25 +47,29 @@ function problemKey(p: SourceProblem): string {
   return `p ${hash(`${p.uri}\n${p.code}\n${p.message}`)}`;
 }
 
+/**
+ * A unit's rows: one per artifact, problem and evidence object, the count of records it carried over, and its marker
+ * row (which delivery staged them: a reader that took them while the scan ran, StagedReader, reads a unit again only
+ * when this changed).
+ */
+function partRows(scanId: string, unit: Omit<StagedUnit, 'uri' | 'bytes'>) {
+  const row = (part_key: string, kind: string, record: unknown) => ({ scan_id: scanId, part_key, unit_id: unit.unitId, kind, record: JSON.stringify(record) });
+  return [
+    ...unit.results.map((r) => row(artifactKey(r.uri), 'artifact', r)),
+    ...unit.problems.map((p) => row(problemKey(p), 'problem', p)),
+    ...[...(unit.evidence ?? [])].map(([uri, bytes]) =>
+      row(`e${artifactKey(uri).slice(1)}`, 'evidence', { uri, bytes: Buffer.from(bytes).toString('base64') }),
+    ),
+    ...(unit.reused ? [row(`r ${unit.unitId}`, 'reused', unit.reused)] : []),
+    row(`s ${unit.unitId}`, STAGE, randomUUID()),
+  ];
+}
+
 /** Stage one unit's results: its earlier rows (an earlier delivery) replaced, all in one transaction. */
 export async function stageUnit(inventory: Inventory, scanId: string, unit: StagedUnit, doneAt: string): Promise<void> {
   await inventory.db.transaction().execute(async (tx) => {
     await tx.deleteFrom('scan_parts').where('scan_id', '=', scanId).where('unit_id', '=', unit.unitId).execute();
-    const rows = [
-      ...unit.results.map((r) => ({ scan_id: scanId, part_key: artifactKey(r.uri), unit_id: unit.unitId, kind: 'artifact', record: JSON.stringify(r) })),
-      ...unit.problems.map((p) => ({ scan_id: scanId, part_key: problemKey(p), unit_id: unit.unitId, kind: 'problem', record: JSON.stringify(p) })),
-      ...[...(unit.evidence ?? [])].map(([uri, bytes]) => ({
-        scan_id: scanId,
-        part_key: `e${artifactKey(uri).slice(1)}`,
-        unit_id: unit.unitId,
-        kind: 'evidence',
-        record: JSON.stringify({ uri, bytes: Buffer.from(bytes).toString('base64') }),
-      })),
-      ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
-      // Which delivery staged the unit's rows: a reader that took them while the scan ran (StagedReader) reads a unit
-      // again only when this changed.
-      { scan_id: scanId, part_key: `s ${unit.unitId}`, unit_id: unit.unitId, kind: STAGE, record: JSON.stringify(randomUUID()) },
-    ];
+    const rows = partRows(scanId, unit);
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx
         .insertInto('scan_parts')
@@ -230,13 +234,7 @@ export async function restageScan(
   doneAt: string,
 ): Promise<void> {
   await inventory.db.transaction().execute(async (tx) => {
-    const rows = [
-      ...unit.results.map((r) => ({ scan_id: scanId, part_key: artifactKey(r.uri), unit_id: unit.unitId, kind: 'artifact', record: JSON.stringify(r) })),
-      ...(unit.reused ? [{ scan_id: scanId, part_key: `r ${unit.unitId}`, unit_id: unit.unitId, kind: 'reused', record: JSON.stringify(unit.reused) }] : []),
-      // Which delivery staged the unit's rows: a reader that took them while the scan ran (StagedReader) reads a unit
-      // again only when this changed.
-      { scan_id: scanId, part_key: `s ${unit.unitId}`, unit_id: unit.unitId, kind: STAGE, record: JSON.stringify(randomUUID()) },
-    ];
+    const rows = partRows(scanId, { ...unit, problems: [] });
     for (let i = 0; i < rows.length; i += CHUNK)
       await tx
         .insertInto('scan_parts')
